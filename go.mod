@@ -1,0 +1,3 @@
+module github.com/hivenet/hivenet
+
+go 1.25.0
