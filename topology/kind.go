@@ -1,5 +1,7 @@
 package topology
 
+import "strconv"
+
 // Kind names a type of topology object.
 type Kind uint8
 
@@ -54,7 +56,7 @@ func (k Kind) String() string {
 	if int(k) < len(kindNames) {
 		return kindNames[k]
 	}
-	return "kind(" + itoa(int(k)) + ")"
+	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // Kinds returns every valid kind, in declaration order.
@@ -76,24 +78,3 @@ func ParseKind(s string) Kind {
 	return KindInvalid
 }
 
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b [20]byte
-	n := len(b)
-	neg := i < 0
-	if neg {
-		i = -i
-	}
-	for i > 0 {
-		n--
-		b[n] = byte('0' + i%10)
-		i /= 10
-	}
-	if neg {
-		n--
-		b[n] = '-'
-	}
-	return string(b[n:])
-}
