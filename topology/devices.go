@@ -368,4 +368,3 @@ func (o Opt[T]) Or(def T) T {
 	}
 	return def
 }
-

@@ -77,4 +77,3 @@ func ParseKind(s string) Kind {
 	}
 	return KindInvalid
 }
-
