@@ -75,6 +75,10 @@ var jvmFlags = []string{
 	"-Djava.net.preferIPv4Stack=true",
 	"-Dzookeeper.admin.enableServer=false",
 	"-Dzookeeper.jmx.log4j.disable=true",
+	// Leader election backs off up to 60 s between rounds by default; cap
+	// it so that an ensemble whose members start at different times (or
+	// restart) elects within about a second.
+	"-Dzookeeper.fastleader.maxNotificationInterval=1000",
 	"-Dorg.slf4j.simpleLogger.showDateTime=true",
 	"-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
 }
