@@ -66,6 +66,7 @@ lint: fmt-check vet staticcheck
 
 fmt-check:
 	@files=$$(find . \( -name .git -o -name .cache -o -name testdata -o -name vendor \) -prune -o -name '*.go' -type f -print); \
+	[ -n "$$files" ] || { echo "gofmt: no Go files"; exit 1; }; \
 	bad=$$(gofmt -l $$files); \
 	if [ -n "$$bad" ]; then echo "gofmt: these files need formatting (run gofmt -w):"; echo "$$bad"; exit 1; fi; \
 	echo "gofmt: ok"
