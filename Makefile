@@ -11,6 +11,7 @@ SHELL       := bash
 
 GO          ?= go
 FUZZTIME    ?= 10s
+TESTFLAGS   ?=
 GOBIN_DIR   := $(shell $(GO) env GOPATH 2>/dev/null | cut -d: -f1)/bin
 STATICCHECK ?= $(GOBIN_DIR)/staticcheck
 SUMMARY     := $(CURDIR)/build/test-summary.txt
@@ -33,6 +34,7 @@ help:
 	@echo "make lint         gofmt -l, go vet, staticcheck"
 	@echo "make bench        all benchmarks -> bench/latest.txt"
 	@echo "make provision    install Debian packages and Go tools (scripts/provision.sh)"
+	@echo "variables: FUZZTIME=10s (per fuzz target), TESTFLAGS= (extra go test flags for test-host/test-kernel)"
 
 all: build test
 
@@ -54,10 +56,10 @@ test:
 	$(PHASE) --report $(SUMMARY); exit $$rc
 
 test-host:
-	CGO_ENABLED=1 $(GO) test -race -count=1 -skip '^TestKernel' ./...
+	CGO_ENABLED=1 $(GO) test -race -count=1 -skip '^TestKernel' $(TESTFLAGS) ./...
 
 test-kernel:
-	scripts/test-kernel.sh
+	scripts/test-kernel.sh $(TESTFLAGS)
 
 fuzz:
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh

@@ -19,6 +19,9 @@ if [[ ${1:-} == --report ]]; then
 		total=$(awk -v a="$total" -v b="$secs" 'BEGIN{print a+b}')
 	done <"$summary"
 	printf '  %-14s %-5s %8.1fs\n' total "" "$total"
+	if awk -v t="$total" 'BEGIN{exit !(t > 1200)}'; then
+		echo "==== WARNING: over the 20-minute budget of make test"
+	fi
 	if grep -q ' FAIL ' "$summary"; then
 		echo "==== FAIL: $(awk '$2=="FAIL"{printf "%s ", $1}' "$summary")"
 	else
