@@ -211,6 +211,10 @@ func (s *Server) Start() error {
 	}
 	fmt.Fprintf(logf, "==== zktest: %s starting %s %s\n", time.Now().Format(time.RFC3339Nano), s.main, s.cfgPath)
 	args := append([]string{}, jvmFlags...)
+	cds := planCDS(s.rt)
+	if cds.flag != "" {
+		args = append(args, cds.flag)
+	}
 	args = append(args, "-Dzookeeper.log.dir="+s.dir, "-cp", s.rt.ClassPath, s.main, s.cfgPath)
 	cmd := exec.Command(s.rt.Java, args...)
 	cmd.Dir = s.dir
@@ -220,11 +224,13 @@ func (s *Server) Start() error {
 	err = spawn(cmd)
 	logf.Close() // the child holds its own descriptor
 	if err != nil {
+		cds.finish(err)
 		return fmt.Errorf("zktest: start %s: %w", s.rt.Java, err)
 	}
 	p := &process{cmd: cmd, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
+		cds.finish(p.err)
 		close(p.done)
 	}()
 	s.proc = p
