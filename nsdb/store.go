@@ -238,6 +238,10 @@ func (e Event) Deleted() bool { return e.Object == nil }
 //     costs memory bounded by the number of items it watches, nothing more.
 //   - Events for different items carry no atomicity: the objects of one
 //     commit may arrive in different batches.
+//   - In multi-item watches, an item created and deleted between two calls
+//     of Next may never show, and a deletion of an item the receiver never
+//     saw may be delivered: receivers ignore it. (The memory backend never
+//     delivers such deletions.)
 //   - A watch survives connection loss and session expiry; after a
 //     reconnection the backend delivers whatever changed, deletions
 //     included.
