@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hivenet/hivenet/topology"
 )
@@ -88,4 +89,41 @@ func ValidName(s string) bool {
 		}
 	}
 	return true
+}
+
+// String returns the reference system's text form of an ARP entry,
+// "<mac|null>;<expiry-ms>;<stale-ms>;<last-arp-ms>", times in milliseconds
+// since the Unix epoch (0 for the zero time).
+func (e ARPEntry) String() string {
+	m := "null"
+	if !e.MAC.IsZero() {
+		m = e.MAC.String()
+	}
+	return m + ";" + strconv.FormatInt(millis(e.Expiry), 10) + ";" +
+		strconv.FormatInt(millis(e.Stale), 10) + ";" + strconv.FormatInt(millis(e.LastARP), 10)
+}
+
+// ParseARPEntry parses the text form of an ARP entry; the result is
+// normalised (UTC, millisecond precision).
+func ParseARPEntry(v string) (ARPEntry, error) {
+	f := strings.Split(v, ";")
+	if len(f) != 4 {
+		return ARPEntry{}, fmt.Errorf("%w: ARP entry %q: want <mac|null>;<expiry>;<stale>;<last-arp>", ErrInvalid, v)
+	}
+	var e ARPEntry
+	if f[0] != "null" {
+		m, err := topology.ParseMAC(f[0])
+		if err != nil {
+			return ARPEntry{}, fmt.Errorf("%w: ARP entry %q: %w", ErrInvalid, v, err)
+		}
+		e.MAC = m
+	}
+	for i, t := range []*time.Time{&e.Expiry, &e.Stale, &e.LastARP} {
+		ms, err := strconv.ParseInt(f[i+1], 10, 64)
+		if err != nil {
+			return ARPEntry{}, fmt.Errorf("%w: ARP entry %q: bad time %q", ErrInvalid, v, f[i+1])
+		}
+		*t = fromMillis(ms)
+	}
+	return e, nil
 }

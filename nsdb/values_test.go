@@ -3,7 +3,10 @@ package nsdb_test
 import (
 	"errors"
 	"net/netip"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/topology"
@@ -85,6 +88,65 @@ func FuzzParseFloodingProxy(f *testing.F) {
 		again, err := nsdb.ParseFloodingProxy(v.String())
 		if err != nil || again != v {
 			t.Fatalf("re-parse of %q: %v, %v", v.String(), again, err)
+		}
+	})
+}
+
+func TestARPEntryText(t *testing.T) {
+	now := time.Date(2024, 1, 2, 3, 4, 5, 678901234, time.Local)
+	e := nsdb.ARPEntry{MAC: topology.MAC{2, 0, 0, 0, 0, 9}, Expiry: now.Add(90 * time.Second), Stale: now.Add(time.Minute), LastARP: now}
+	s := e.String()
+	if want := "02:00:00:00:00:09;" + strconv.FormatInt(now.Add(90*time.Second).UnixMilli(), 10); !strings.HasPrefix(s, want) {
+		t.Fatalf("String = %q, want prefix %q", s, want)
+	}
+	got, err := nsdb.ParseARPEntry(s)
+	if err != nil || got != e.Normalize() || !got.Equal(e) {
+		t.Fatalf("ParseARPEntry(%q) = %+v, %v; want %+v", s, got, err, e.Normalize())
+	}
+	unresolved := nsdb.ARPEntry{}
+	if s := unresolved.String(); s != "null;0;0;0" {
+		t.Fatalf("zero entry = %q", s)
+	}
+	if got, err := nsdb.ParseARPEntry("null;0;0;0"); err != nil || got != unresolved {
+		t.Fatalf("ParseARPEntry(null) = %+v, %v", got, err)
+	}
+	for _, bad := range []string{"", "null;0;0", "xx;0;0;0", "null;a;0;0", "null;0;0;0;0"} {
+		if _, err := nsdb.ParseARPEntry(bad); !errors.Is(err, nsdb.ErrInvalid) {
+			t.Errorf("ParseARPEntry(%q) error = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+func TestARPEntryNormalize(t *testing.T) {
+	a := time.Date(2024, 1, 2, 3, 4, 5, 1_500_000, time.FixedZone("x", 7200))
+	e := nsdb.ARPEntry{Expiry: a}
+	n := e.Normalize()
+	if n.Expiry.Location() != time.UTC || n.Expiry.Nanosecond() != 1_000_000 || !e.Equal(n) {
+		t.Fatalf("Normalize = %v", n.Expiry)
+	}
+	if (nsdb.ARPEntry{}).Normalize() != (nsdb.ARPEntry{}) {
+		t.Fatal("Normalize of the zero entry is not zero")
+	}
+	if e.Equal(nsdb.ARPEntry{Expiry: a.Add(time.Millisecond)}) {
+		t.Fatal("entries a millisecond apart are Equal")
+	}
+}
+
+func FuzzParseARPEntry(f *testing.F) {
+	f.Add("02:00:00:00:00:09;1704164645678;1704164705678;1704164615678")
+	f.Add("null;0;0;0")
+	f.Add(";;;")
+	f.Fuzz(func(t *testing.T, s string) {
+		e, err := nsdb.ParseARPEntry(s)
+		if err != nil {
+			if !errors.Is(err, nsdb.ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+			return
+		}
+		again, err := nsdb.ParseARPEntry(e.String())
+		if err != nil || !again.Equal(e) || again.MAC != e.MAC {
+			t.Fatalf("re-parse of %q: %+v, %v", e.String(), again, err)
 		}
 	})
 }
