@@ -23,7 +23,7 @@ var (
 )
 
 func hw(m topology.MAC) net.HardwareAddr { return net.HardwareAddr(m[:]) }
-func nip(a netip.Addr) net.IP           { return net.IP(a.AsSlice()) }
+func nip(a netip.Addr) net.IP            { return net.IP(a.AsSlice()) }
 
 // serialize builds a frame with gopacket, fixing lengths and checksums.
 func serialize(t testing.TB, ls ...gopacket.SerializableLayer) []byte {

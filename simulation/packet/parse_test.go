@@ -291,7 +291,7 @@ func TestParse(t *testing.T) {
 				inPort: 7, ethSrc: macA, ethDst: macB, etherType: EtherTypeIPv6,
 				ipSrc: ip6A, ipDst: ip6B, ipProto: ProtoICMPv6, ipTOS: 0xb8, ipTTL: 9, flowLabel: 0x12345,
 				icmpType: ICMPv6EchoRequest,
-				layout: Layout{L3: 14, L4: 54, Payload: 58, End: 62, EtherType: EtherTypeIPv6, Proto: ProtoICMPv6},
+				layout:   Layout{L3: 14, L4: 54, Payload: 58, End: 62, EtherType: EtherTypeIPv6, Proto: ProtoICMPv6},
 			},
 		},
 	}
