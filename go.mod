@@ -3,3 +3,5 @@ module github.com/hivenet/hivenet
 go 1.25.0
 
 require github.com/go-zookeeper/zk v1.0.4
+
+require github.com/gopacket/gopacket v1.7.7
