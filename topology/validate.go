@@ -43,6 +43,9 @@ func (t *Topology) Validate() error {
 				continue
 			}
 			if prev, dup := byID[r.ID]; dup {
+				if prev == Object(&t.Chains[i]) && r.ID != t.Chains[i].ID {
+					continue // a duplicate within the chain: Chain.validate reports it
+				}
 				ps.add(&t.Chains[i], "rules["+strconv.Itoa(j)+"].id", ErrDuplicateID, "also used by "+prev.ObjectKind().String()+" "+quoteName(prev))
 			} else {
 				byID[r.ID] = &t.Chains[i]
