@@ -191,7 +191,7 @@ func (w *writer) device(id topology.ID) string {
 	return id.String()
 }
 
-func encode(t *topology.Topology) (*yaml.Node, error) {
+func newWriter(t *topology.Topology) *writer {
 	w := &writer{t: t, names: map[topology.Kind]map[topology.ID]string{}, handles: map[topology.ID]string{},
 		kinds: map[topology.ID][]topology.Kind{}, peered: map[topology.ID]bool{}}
 	count := map[topology.Kind]map[string]int{}
@@ -219,7 +219,11 @@ func encode(t *topology.Topology) (*yaml.Node, error) {
 			w.handles[h.ID] = "hm-" + strconv.Itoa(i+1)
 		}
 	}
+	return w
+}
 
+func encode(t *topology.Topology) (*yaml.Node, error) {
+	w := newWriter(t)
 	root := newMap()
 	root.seq("hosts", each(t.Hosts, w.host), false)
 	root.seq("tunnel-zones", each(t.TunnelZones, w.tunnelZone), false)
