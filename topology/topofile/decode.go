@@ -322,7 +322,7 @@ func (m *mapping) refList(key string, k topology.Kind, set func([]topology.ID)) 
 		return
 	}
 	m.d.fixes = append(m.d.fixes, func() {
-		ids := make([]topology.ID, 0, len(names))
+		var ids []topology.ID // nil when empty, as everywhere in loaded topologies
 		for i, s := range names {
 			if id, ok := m.d.resolve(k, s, nodes[i], index(p, i)); ok {
 				ids = append(ids, id)

@@ -347,3 +347,65 @@ func TestDocExample(t *testing.T) {
 		t.Errorf("doc example loaded as %+v", top)
 	}
 }
+
+// TestRoundTripAwkwardNames writes names that YAML would read as something
+// else, or that need quoting, in every place a name appears.
+func TestRoundTripAwkwardNames(t *testing.T) {
+	names := []string{"true", "123", "0x10", "null", "~", "a: b", "- x", "#x", "x,y", "[x]", "{x}", "*x", "&x", "!x",
+		"multi\nline", " spaced ", "tab\there", "é", "00000000-0000-4000-8000-000000000001", "'q'", `"dq"`, "%x", "@x", "`x"}
+	for _, n := range names {
+		t.Run(n, func(t *testing.T) {
+			host := topology.Host{ID: topology.NameID(topology.KindHost, n), Name: n}
+			br := topology.NameID(topology.KindBridge, n)
+			pg := topology.NameID(topology.KindPortGroup, n)
+			ch := topology.NameID(topology.KindChain, n)
+			p := topology.NameID(topology.KindPort, n)
+			top := &topology.Topology{
+				Hosts:       []topology.Host{host},
+				TunnelZones: []topology.TunnelZone{{ID: topology.NameID(topology.KindTunnelZone, n), Name: n, Type: topology.TunnelZoneVXLAN, Members: []topology.TunnelZoneMember{{Host: host.ID, Addr: netip.MustParseAddr("10.0.0.1")}}}},
+				Bridges:     []topology.Bridge{{ID: br, Name: n, InboundFilter: ch}},
+				Ports:       []topology.Port{{ID: p, Name: n, Bridge: br, Host: host.ID, Interface: n, PortGroups: []topology.ID{pg}}},
+				PortGroups:  []topology.PortGroup{{ID: pg, Name: n}},
+				Chains: []topology.Chain{{ID: ch, Name: n, Rules: []topology.Rule{
+					{ID: topofile.RuleID(ch, 0), Action: topology.ActionDrop, Condition: topology.Condition{InPorts: topology.Is([]topology.ID{p}), PortGroup: topology.Not(pg)}},
+					{ID: topofile.RuleID(ch, 1), Type: topology.RuleJump, Action: topology.ActionJump, JumpChain: ch, Condition: topology.Condition{TraversedDevice: topology.Is(br)}},
+				}}},
+				DHCPSubnets: []topology.DHCPSubnet{{ID: topofile.ChildID(br, topology.KindDHCPSubnet, 0), Bridge: br, Subnet: netip.MustParsePrefix("10.0.0.0/24"),
+					Hosts: []topology.DHCPHost{{MAC: topology.MustParseMAC("02:00:00:00:00:01"), Addr: netip.MustParseAddr("10.0.0.5"), Name: n}}}},
+			}
+			if err := top.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			back, out := roundTrip(t, top)
+			if !reflect.DeepEqual(top, back) {
+				t.Errorf("round trip differs:\n%s", out)
+				diffTopologies(t, top, back)
+			}
+		})
+	}
+}
+
+// TestRoundTripEmptyLists checks that empty lists load as nil, so that
+// writing (which leaves them out) and loading again gives the same value.
+func TestRoundTripEmptyLists(t *testing.T) {
+	top := loadString(t, `
+bridges: [{name: b, ports: [{name: p, port-groups: []}], dhcp: [{subnet: 10.0.0.0/24, dns-servers: [], hosts: [], routes: []}]}]
+ip-addr-groups: [{name: g, addrs: []}]
+chains: [{name: c, rules: [{action: drop, in-ports: []}, {rev-snat: [], action: continue}]}]
+tunnel-zones: [{name: z, type: gre, members: {}}]
+routers: [{name: r, ports: [{name: rp, subnets: []}], routes: [], bgp-peers: [], bgp-networks: []}]
+vteps: [{name: v, management-ip: 10.0.0.9, bindings: []}]
+`)
+	if top.Ports[0].PortGroups != nil || top.IPAddrGroups[0].Addrs != nil || top.DHCPSubnets[0].DNSServers != nil ||
+		top.TunnelZones[0].Members != nil || top.Ports[1].Subnets != nil || top.VTEPs[0].Bindings != nil {
+		t.Error("an empty list loaded as a non-nil slice")
+	}
+	if c := top.Chains[0].Rules[0].Condition.InPorts; !c.Set || c.Value != nil {
+		t.Errorf("in-ports: [] = %+v, want set and nil", c)
+	}
+	back, out := roundTrip(t, top)
+	if !reflect.DeepEqual(top, back) {
+		t.Errorf("round trip differs:\n%s", out)
+		diffTopologies(t, top, back)
+	}
+}
