@@ -294,6 +294,10 @@ func TestValidateProblems(t *testing.T) {
 		}, onChain("common", topology.ErrDangling, "rules[1].condition.traversed-device")},
 		{"jump to missing chain", func(t *topology.Topology) { chain(t, "sg").Rules[1].JumpChain = unknown },
 			onChain("sg", topology.ErrMissingJumpTarget, "rules[1].jump-chain")},
+		{"jump to a rule", func(t *topology.Topology) { chain(t, "sg").Rules[1].JumpChain = ruleID("common", 0) },
+			onChain("sg", topology.ErrMissingJumpTarget, "rules[1].jump-chain")},
+		{"in-port names a rule", func(t *topology.Topology) { chain(t, "common").Rules[1].Condition.InPorts.Value[0] = ruleID("sg", 0) },
+			onChain("common", topology.ErrDangling, "rules[1].condition.in-ports[0]")},
 		{"jump to a non-chain", func(t *topology.Topology) { chain(t, "sg").Rules[1].JumpChain = id(topology.KindRouter, "r1") },
 			onChain("sg", topology.ErrMissingJumpTarget, "rules[1].jump-chain")},
 
