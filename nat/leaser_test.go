@@ -9,8 +9,29 @@ import (
 	"time"
 
 	"github.com/hivenet/hivenet/flowstate"
+	"github.com/hivenet/hivenet/nsdb/memory"
 	"github.com/hivenet/hivenet/topology"
 )
+
+// agents is an in-memory NSDB shared by several agents, each with its own
+// session and NAT allocator.
+type agents struct {
+	srv     *memory.Server
+	clients map[string]*memory.Client
+}
+
+func newAgents(t *testing.T) *agents {
+	return &agents{srv: memory.NewServer(memory.Config{}), clients: map[string]*memory.Client{}}
+}
+
+func (a *agents) Allocator(name string) BlockAllocator {
+	c := a.srv.NewClient()
+	a.clients[name] = c
+	return NewAllocator(c.Blocks(), rand.New(rand.NewPCG(uint64(len(a.clients)), 7)))
+}
+
+// kill expires an agent's session, as its death does.
+func (a *agents) kill(name string) { a.srv.ExpireSession(a.clients[name]) }
 
 var (
 	dev  = topology.NameID(topology.KindRouter, "provider")
@@ -66,7 +87,7 @@ func target(a, b byte, lo, hi uint16) Target {
 // Scenario 47: the first allocation answers NotYet; the retry gets a binding
 // inside the target range.
 func TestFirstAllocationIsNotYetThenInRange(t *testing.T) {
-	l := newLeaser(t, NewMemoryBlocks(1).Allocator("a"), nil)
+	l := newLeaser(t, newAgents(t).Allocator("a"), nil)
 	ts := []Target{target(1, 1, 11000, 30000)}
 	_, err := l.Allocate(dev, dst, 80, ts)
 	var ny *NotYetError
@@ -86,7 +107,7 @@ func TestFirstAllocationIsNotYetThenInRange(t *testing.T) {
 // Scenario 48: a single-port target is shared by two destinations
 // (oversubscription); the same destination twice exhausts it.
 func TestSinglePortOversubscription(t *testing.T) {
-	l := newLeaser(t, NewMemoryBlocks(1).Allocator("a"), nil)
+	l := newLeaser(t, newAgents(t).Allocator("a"), nil)
 	ts := []Target{target(1, 1, 5000, 5000)}
 	b1, err := allocate(t, l, dst, 80, ts)
 	if err != nil {
@@ -104,8 +125,7 @@ func TestSinglePortOversubscription(t *testing.T) {
 // Scenario 49: successive allocations use different ports; ports 63..64
 // straddle blocks 0 and 1; a range of IPs leases one block per IP as needed.
 func TestSuccessiveAllocationsAndBlockBoundaries(t *testing.T) {
-	mb := NewMemoryBlocks(1)
-	l := newLeaser(t, mb.Allocator("a"), nil)
+	l := newLeaser(t, newAgents(t).Allocator("a"), nil)
 	ts := []Target{target(1, 1, 63, 64)}
 	seen := map[uint16]bool{}
 	for range 2 {
@@ -122,7 +142,7 @@ func TestSuccessiveAllocationsAndBlockBoundaries(t *testing.T) {
 		t.Fatalf("ports %v, %d blocks leased; want 63 and 64 from blocks 0 and 1", seen, len(l.Leased()))
 	}
 	// Two IPs with one block each: 128 ports toward one destination.
-	l2 := newLeaser(t, NewMemoryBlocks(2).Allocator("b"), nil)
+	l2 := newLeaser(t, newAgents(t).Allocator("b"), nil)
 	two := []Target{target(1, 2, 1024, 1087)}
 	got := map[flowstate.NATBinding]bool{}
 	for range 128 {
@@ -144,9 +164,9 @@ func TestSuccessiveAllocationsAndBlockBoundaries(t *testing.T) {
 // released after the idle timeout and only then.
 func TestFreeAndIdleSweep(t *testing.T) {
 	c := &clock{t: time.Unix(0, 0)}
-	mb := NewMemoryBlocks(1)
-	l := newLeaser(t, mb.Allocator("a"), c)
-	ts := []Target{target(1, 1, 2000, 2063)}
+	ag := newAgents(t)
+	l := newLeaser(t, ag.Allocator("a"), c)
+	ts := []Target{target(1, 1, 2048, 2111)}
 	b, err := allocate(t, l, dst, 80, ts)
 	if err != nil {
 		t.Fatal(err)
@@ -165,16 +185,20 @@ func TestFreeAndIdleSweep(t *testing.T) {
 	if n, err := l.Sweep(context.Background()); n != 1 || err != nil {
 		t.Fatalf("sweep released %d (%v), want 1", n, err)
 	}
-	if mb.Owner(blk) != "" || len(l.Leased()) != 0 {
-		t.Fatal("block still owned after release")
+	if len(l.Leased()) != 0 {
+		t.Fatal("block still leased after release")
+	}
+	// The block is free again in the NSDB: another agent can claim it.
+	if got, err := ag.Allocator("b").Claim(context.Background(), dev, blk.IP, 2048, 2111); err != nil || got != blk {
+		t.Fatalf("after release another agent claimed %v, %v; want %v", got, err, blk)
 	}
 }
 
-// Scenario 51 (allocator part): LRU reuse, a dead owner's blocks come free,
+// Scenario 51 (allocator part): LRU reuse, a dead agent's blocks come free,
 // and a range yields exactly its blocks then "no free block".
-func TestMemoryBlocksLRUAndOwnerDeath(t *testing.T) {
-	mb := NewMemoryBlocks(7)
-	a, b := mb.Allocator("a"), mb.Allocator("b")
+func TestAllocatorLRUAndAgentDeath(t *testing.T) {
+	ag := newAgents(t)
+	a, b := ag.Allocator("a"), ag.Allocator("b")
 	ctx := context.Background()
 	ip := flowstate.IPv4{10, 0, 0, 1}
 	var claimed []Block
@@ -197,23 +221,23 @@ func TestMemoryBlocksLRUAndOwnerDeath(t *testing.T) {
 	if err != nil || got != claimed[4] {
 		t.Fatalf("b claimed %v, %v; want the block released first, %v", got, err, claimed[4])
 	}
-	if n := mb.DropOwner("a"); n != 9 {
-		t.Fatalf("dropping a freed %d blocks, want 9", n)
-	}
-	if _, err := b.Claim(ctx, dev, ip, 65, 757); err != nil {
-		t.Fatalf("after a died, b could not claim: %v", err)
+	ag.kill("a")
+	for range 10 {
+		if _, err := b.Claim(ctx, dev, ip, 65, 757); err != nil {
+			t.Fatalf("after a died, b could not claim its blocks: %v", err)
+		}
 	}
 }
 
 // No two agents hand out the same (IP, port) toward the same destination.
 func TestAgentsNeverShareABinding(t *testing.T) {
-	mb := NewMemoryBlocks(3)
+	ag := newAgents(t)
 	ts := []Target{target(1, 2, 1024, 65535)}
 	var mu sync.Mutex
 	seen := map[flowstate.NATBinding]int{}
 	var wg sync.WaitGroup
 	for agent := range 4 {
-		l := newLeaser(t, mb.Allocator(string(rune('a'+agent))), nil)
+		l := newLeaser(t, ag.Allocator(string(rune('a'+agent))), nil)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -241,7 +265,7 @@ func TestAgentsNeverShareABinding(t *testing.T) {
 }
 
 func TestAllocateFromLeasedBlockDoesNotAllocate(t *testing.T) {
-	l := newLeaser(t, NewMemoryBlocks(1).Allocator("a"), nil)
+	l := newLeaser(t, newAgents(t).Allocator("a"), nil)
 	ts := []Target{target(1, 1, 1024, 1087)}
 	b, err := allocate(t, l, dst, 80, ts)
 	if err != nil {
@@ -261,7 +285,7 @@ func TestAllocateFromLeasedBlockDoesNotAllocate(t *testing.T) {
 }
 
 func BenchmarkNATAllocate(b *testing.B) {
-	l := NewLeaser(LeaserConfig{Allocator: NewMemoryBlocks(1).Allocator("a")})
+	l := NewLeaser(LeaserConfig{Allocator: newAgents(nil).Allocator("a")})
 	defer l.Close()
 	ts := []Target{{IPStart: flowstate.IPv4{10, 0, 0, 1}, IPEnd: flowstate.IPv4{10, 0, 0, 1}, PortStart: 1024, PortEnd: 1087}}
 	for {

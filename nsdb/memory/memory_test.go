@@ -25,3 +25,9 @@ func TestConformance(t *testing.T) {
 		return harness{memory.NewServer(memory.Config{})}
 	})
 }
+
+func TestBlocksConformance(t *testing.T) {
+	nsdbtest.RunBlocks(t, func(t *testing.T) nsdbtest.Harness {
+		return harness{memory.NewServer(memory.Config{})}
+	})
+}

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/internal/txn"
@@ -28,6 +29,9 @@ import (
 type Config struct {
 	// Logger receives debug records of session ends; nil discards them.
 	Logger *slog.Logger
+	// Now returns the current time; nil means time.Now. Only block
+	// recycling (nsdb.Blocks.Recycle) reads the time.
+	Now func() time.Time
 }
 
 // Server is one in-process database shared by its clients.
@@ -53,10 +57,17 @@ type Server struct {
 
 	elections map[string]*election
 	sequences map[string]uint64
+
+	blocks blockStore
+	now    func() time.Time
 }
 
 // NewServer returns an empty database.
 func NewServer(cfg Config) *Server {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -74,6 +85,8 @@ func NewServer(cfg Config) *Server {
 		keyAllWatch: make(map[keyClass]map[*keyWatch]struct{}),
 		elections:   make(map[string]*election),
 		sequences:   make(map[string]uint64),
+		blocks:      blockStore{scopes: make(map[string]map[uint32]*blockState)},
+		now:         now,
 	}
 }
 
@@ -109,6 +122,7 @@ type sessionState struct {
 	tables map[tableOwner]struct{}
 	keys   map[keyAddr]struct{}
 	cands  map[*candidacy]struct{}
+	blocks map[blockAddr]struct{}
 }
 
 // newSession opens a session; the caller holds s.mu.
@@ -120,6 +134,7 @@ func (s *Server) newSession() *session {
 		tables: make(map[tableOwner]struct{}),
 		keys:   make(map[keyAddr]struct{}),
 		cands:  make(map[*candidacy]struct{}),
+		blocks: make(map[blockAddr]struct{}),
 	}
 	return sess
 }
@@ -141,6 +156,7 @@ func (s *Server) endSession(sess *session, why error) {
 	for c := range st.cands {
 		s.withdraw(c, why)
 	}
+	s.dropSessionBlocks(st)
 	sess.end(why)
 	s.log.Debug("nsdb/memory: session ended", "session", uint64(sess.id), "reason", why)
 }

@@ -1,0 +1,44 @@
+package nsdb
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNoFreeBlock is returned by Blocks.Claim when every candidate block of
+// the scope is held.
+var ErrNoFreeBlock = errors.New("nsdb: no free block")
+
+// Blocks hands out numbered blocks within named scopes to sessions: the
+// reference system's NAT block allocator (§4.5 of the behaviour notes), where
+// a scope is one (device, NAT address) and a block 64 of its ports.
+//
+// A claimed block belongs to the claiming session: it comes free when the
+// holder releases it or when the session ends, so a dead agent's blocks are
+// reused by the others. Among free blocks, one never claimed before is
+// preferred, then the one released longest ago, so a block's previous
+// connections have the longest time to drain before its ports are reused.
+//
+// Scope names must satisfy ValidName when split on '/' (each segment).
+type Blocks interface {
+	// Claim claims one of candidates for the caller's session: the first
+	// candidate never claimed before, else the free candidate released
+	// longest ago. It returns ErrNoFreeBlock when every candidate is held.
+	// Concurrent claims never return the same block to two sessions.
+	Claim(ctx context.Context, scope string, candidates []uint32) (uint32, error)
+	// Release frees a block the caller's session holds; ErrNotOwner if it
+	// holds no such block.
+	Release(ctx context.Context, scope string, block uint32) error
+	// Recycle forgets the history of every scope none of whose blocks is
+	// held, bounding storage: it runs only if the last recycle (by any
+	// client) is at least minInterval old, and reports how many scopes it
+	// removed (0 when skipped).
+	Recycle(ctx context.Context, minInterval time.Duration) (int, error)
+}
+
+// BlockClaimer is implemented by clients whose backend offers Blocks (both
+// nsdb/memory and nsdb/zookeeper do).
+type BlockClaimer interface {
+	Blocks() Blocks
+}
