@@ -1,3 +1,5 @@
 module github.com/hivenet/hivenet
 
 go 1.25.0
+
+require github.com/gopacket/gopacket v1.7.7
