@@ -1,0 +1,207 @@
+package simulation
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/hivenet/hivenet/simulation/packet"
+	"github.com/hivenet/hivenet/topology"
+)
+
+// bridge simulates a bridge (§2.5) for a packet that entered through in.
+//
+// Megaflow: a unicast decision examines the Ethernet source and
+// destination only; the VLAN stack is read when the bridge is VLAN-aware or
+// has filters (whose application depends on it), the ethertype only for
+// broadcast destinations (ARP handling).
+func (e *Engine) bridge(bv *topology.BridgeView, in *topology.Port) Verdict {
+	b := &bv.Bridge
+	name := bridgeLabel(b)
+	e.tag(TagDevice(b.ID))
+	src := e.m.EthSrc()
+	if src.IsMulticast() {
+		return e.fail(Drop, ReasonMulticastSrc, name, "source MAC "+src.String()+" is a group address")
+	}
+	if b.AdminDown {
+		return e.fail(Drop, ReasonDeviceDown, name, "bridge is administratively down")
+	}
+	tagged := false
+	if bv.VLANAware || !b.InboundFilter.IsZero() || !b.OutboundFilter.IsZero() {
+		tagged = e.m.VLANs().Len() > 0
+	}
+	vlan := e.srcVLAN(bv, in)
+	var filtered Verdict
+	if !b.InboundFilter.IsZero() {
+		if tagged {
+			if e.tracing {
+				e.note("filter", name, "VLAN-tagged frame: bridge filters skipped")
+			}
+		} else {
+			e.curOut = nil
+			act, v := e.filter(b.InboundFilter, b.ID, "inbound filter of "+name)
+			if v != 0 {
+				return v
+			}
+			switch act {
+			case topology.ActionDrop:
+				filtered, e.reason = Drop, ReasonFilter
+			case topology.ActionReject:
+				filtered, e.reason = Drop, ReasonReject
+			}
+		}
+	}
+	// MAC learning happens even when the inbound filter drops.
+	if _, own := bv.RouterPorts[src]; own {
+		if e.tracing {
+			e.note("learn", name, "source "+src.String()+" is a linked router port: not learned")
+		}
+	} else {
+		e.r.Learned = append(e.r.Learned, MACLearning{Bridge: b.ID, VLAN: vlan, MAC: src, Port: in.ID})
+		e.tag(TagBridgeMAC(b.ID, src, vlan, in.ID))
+		if e.tracing {
+			e.notef("learn", name, "%s on port %s, vlan %d", src, in.Name, vlan)
+		}
+	}
+	if filtered != 0 {
+		return e.fail(filtered, e.reason, name, "dropped by the bridge's inbound filter")
+	}
+	dst := e.m.EthDst()
+	if dst.IsBroadcast() && e.m.EtherType() == packet.EtherTypeARP {
+		return e.bridgeARP(bv, in, src, tagged)
+	}
+	if dst.IsMulticast() {
+		if e.tracing {
+			e.note("flood", name, "destination "+dst.String()+" is a group address")
+		}
+		return e.flood(bv, in, tagged)
+	}
+	return e.unicast(bv, in, src, dst, vlan, tagged)
+}
+
+// srcVLAN returns the VLAN a bridge learns and looks up MACs in: 0 for a
+// VLAN-unaware bridge, else the in-port's VLAN, else the frame's outer tag.
+func (e *Engine) srcVLAN(bv *topology.BridgeView, in *topology.Port) uint16 {
+	if !bv.VLANAware {
+		return 0
+	}
+	if in.VLAN != 0 {
+		return in.VLAN
+	}
+	if o, ok := e.m.VLANs().Outer(); ok {
+		return o.ID
+	}
+	return 0
+}
+
+func (e *Engine) unicast(bv *topology.BridgeView, in *topology.Port, src, dst topology.MAC, vlan uint16, tagged bool) Verdict {
+	b := &bv.Bridge
+	name := bridgeLabel(b)
+	var out topology.ID
+	if rp, ok := bv.RouterPorts[dst]; ok {
+		e.tag(TagBridgePort(b.ID, rp))
+		out = rp
+		if e.tracing {
+			e.note("forward", name, "destination "+dst.String()+" is a linked router port")
+		}
+	} else {
+		found := true
+		if dst == src {
+			out = in.ID
+		} else {
+			out, found = e.state.MACPort(b.ID, vlan, dst)
+		}
+		if !found {
+			e.tag(TagFloodedTo(b.ID, vlan, dst))
+			if e.tracing {
+				e.notef("flood", name, "destination %s unknown on vlan %d", dst, vlan)
+			}
+			return e.flood(bv, in, tagged)
+		}
+		if out == in.ID {
+			return e.fail(ErrorDrop, ReasonDstIsInPort, name, "destination "+dst.String()+" is on the ingress port")
+		}
+		e.tag(TagBridgeMAC(b.ID, dst, vlan, out))
+		if e.tracing {
+			e.notef("forward", name, "destination %s is on port %s (vlan %d)", dst, e.portName(out), vlan)
+		}
+	}
+	op, ok := e.snap.Port(out)
+	if !ok {
+		if e.log.Enabled(context.Background(), slog.LevelDebug) {
+			e.log.Debug("simulation: MAC table names a missing port", "bridge", b.ID, "mac", dst, "port", out)
+		}
+		return e.fail(ErrorDrop, ReasonUnplugged, name, "the destination port does not exist")
+	}
+	switch {
+	case in.VLAN != 0:
+		if !e.m.PushVLAN(packet.VLAN{TPID: packet.EtherTypeVLAN, ID: in.VLAN}) {
+			return e.fail(Drop, ReasonVLAN, name, "VLAN stack full")
+		}
+		if e.tracing {
+			e.notef("vlan", name, "push VLAN %d of port %s", in.VLAN, in.Name)
+		}
+	case op.VLAN != 0:
+		o, ok := e.m.VLANs().Outer()
+		if !ok || o.ID != op.VLAN {
+			return e.fail(Drop, ReasonVLAN, name, "frame does not carry the VLAN of the destination port")
+		}
+		e.m.PopVLAN()
+		if e.tracing {
+			e.notef("vlan", name, "pop VLAN %d toward port %s", op.VLAN, op.Name)
+		}
+	}
+	e.curOut = op
+	if v := e.bridgeOutFilter(b, tagged); v != 0 {
+		return v
+	}
+	return e.egress(op)
+}
+
+// bridgeOutFilter applies the bridge's outbound filter to untagged frames;
+// it returns 0 when the packet goes on.
+func (e *Engine) bridgeOutFilter(b *topology.Bridge, tagged bool) Verdict {
+	if b.OutboundFilter.IsZero() || tagged {
+		return 0
+	}
+	name := bridgeLabel(b)
+	act, v := e.filter(b.OutboundFilter, b.ID, "outbound filter of "+name)
+	if v != 0 {
+		return v
+	}
+	switch act {
+	case topology.ActionDrop:
+		return e.fail(Drop, ReasonFilter, name, "dropped by the bridge's outbound filter")
+	case topology.ActionReject:
+		return e.fail(Drop, ReasonReject, name, "rejected by the bridge's outbound filter")
+	}
+	return 0
+}
+
+// flood sends the packet to every exterior port of the bridge but the
+// ingress one, plus the VLAN-specific interior ports (§2.5.7).
+func (e *Engine) flood(bv *topology.BridgeView, in *topology.Port, tagged bool) Verdict {
+	b := &bv.Bridge
+	e.tag(TagBroadcast(b.ID))
+	var peers []topology.ID
+	var extra topology.ID
+	switch {
+	case !bv.VLANAware:
+		peers = bv.VLANPeers
+	case in.VLAN != 0:
+		if !e.m.PushVLAN(packet.VLAN{TPID: packet.EtherTypeVLAN, ID: in.VLAN}) {
+			return e.fail(Drop, ReasonVLAN, bridgeLabel(b), "VLAN stack full")
+		}
+		if e.tracing {
+			e.notef("vlan", bridgeLabel(b), "push VLAN %d of port %s", in.VLAN, in.Name)
+		}
+	case in.Kind() == topology.PortExterior:
+		if o, ok := e.m.VLANs().Outer(); ok {
+			extra = bv.VLANPorts[o.ID]
+		}
+	}
+	e.curOut = nil
+	if v := e.bridgeOutFilter(b, tagged); v != 0 {
+		return v
+	}
+	return e.fork(bv.ExteriorPorts, peers, extra, in.ID)
+}
