@@ -343,6 +343,10 @@ func (e *Engine) rand() uint64 {
 // isForward reports whether the packet is a forward flow, asking Stateful
 // once.
 func (e *Engine) isForward() bool {
+	if e.throwAway {
+		// A router-generated reply: generated packets are return flows.
+		return false
+	}
 	if !e.fwdKnown {
 		e.fwdKnown = true
 		switch {

@@ -2,6 +2,7 @@ package simulation
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/hivenet/hivenet/simulation/packet"
@@ -236,6 +237,13 @@ func build(t testing.TB, f fr) []byte {
 		m.SetICMPType(f.icmpType)
 		m.SetICMPCode(f.icmpCode)
 		m.SetICMPID(f.icmpID)
+	case packet.EtherTypeIPv6:
+		m.SetIPSrc(ip(f.ipSrc))
+		m.SetIPDst(ip(f.ipDst))
+		m.SetIPProto(packet.ProtoUDP)
+		m.SetIPTTL(64)
+		m.SetSrcPort(f.sport)
+		m.SetDstPort(f.dport)
 	case packet.EtherTypeARP:
 		m.SetARPOp(f.arpOp)
 		m.SetARPSHA(mac(f.sha))
@@ -362,4 +370,13 @@ func wantICMP(t testing.TB, g GeneratedPacket, port string, typ, code uint8, src
 		t.Errorf("ICMP %s -> %s, want %s -> %s", v.IPSrc(), v.IPDst(), src, dst)
 	}
 	return v
+}
+
+func containsAll(s string, subs ...string) bool {
+	for _, x := range subs {
+		if !strings.Contains(s, x) {
+			return false
+		}
+	}
+	return true
 }
