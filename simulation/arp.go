@@ -12,7 +12,6 @@ import (
 // the bridge's IPv4-MAC table, learn gratuitous ARPs, flood the rest.
 func (e *Engine) bridgeARP(bv *topology.BridgeView, in *topology.Port, src topology.MAC, tagged bool) Verdict {
 	b := &bv.Bridge
-	name := bridgeLabel(b)
 	untagged := e.m.VLANs().Len() == 0
 	op := e.m.ARPOp()
 	spa, tpa := e.m.ARPSPA(), e.m.ARPTPA()
@@ -26,7 +25,7 @@ func (e *Engine) bridgeARP(bv *topology.BridgeView, in *topology.Port, src topol
 		if ok {
 			sha := e.m.ARPSHA()
 			if e.tracing {
-				e.notef("arp", name, "%s is at %s (%s): reply out of port %s", tpa, mac, from, in.Name)
+				e.notef("arp", bridgeLabel(b), "%s is at %s (%s): reply out of port %s", tpa, mac, from, in.Name)
 			}
 			start := len(e.r.buf)
 			buf, err := packet.AppendARPReply(e.r.buf, packet.VLAN{}, mac, tpa, sha, spa)
@@ -40,7 +39,7 @@ func (e *Engine) bridgeARP(bv *topology.BridgeView, in *topology.Port, src topol
 				if p, ok := e.snap.Port(rp); ok {
 					e.tag(TagBridgePort(b.ID, rp))
 					if e.tracing {
-						e.note("arp", name, "ARP for router address "+tpa.String()+": to the router port")
+						e.note("arp", bridgeLabel(b), "ARP for router address "+tpa.String()+": to the router port")
 					}
 					e.curOut = p
 					if v := e.bridgeOutFilter(b, tagged); v != 0 {
@@ -55,12 +54,12 @@ func (e *Engine) bridgeARP(bv *topology.BridgeView, in *topology.Port, src topol
 		e.r.IP4MACWrites = append(e.r.IP4MACWrites, IP4MACWrite{Bridge: b.ID, IP: spa, MAC: src})
 		e.noFlow = true
 		if e.tracing {
-			e.notef("arp", name, "gratuitous ARP: %s is at %s (IPv4-MAC table write, no kernel flow)", spa, src)
+			e.notef("arp", bridgeLabel(b), "gratuitous ARP: %s is at %s (IPv4-MAC table write, no kernel flow)", spa, src)
 		}
 	}
 	e.tag(TagARPRequests(b.ID))
 	if e.tracing {
-		e.note("flood", name, "ARP broadcast")
+		e.note("flood", bridgeLabel(b), "ARP broadcast")
 	}
 	return e.flood(bv, in, tagged)
 }
@@ -68,13 +67,12 @@ func (e *Engine) bridgeARP(bv *topology.BridgeView, in *topology.Port, src topol
 // routerARP processes an ARP frame addressed to router port in (§2.6.3).
 // ARP frames are always consumed.
 func (e *Engine) routerARP(rv *topology.RouterView, in *topology.Port) Verdict {
-	name := routerLabel(&rv.Router)
 	op := e.m.ARPOp()
 	spa := e.m.ARPSPA()
 	sub := in.Subnet()
 	if !in.Address.Is4() || !sub.IsValid() || !spa.Is4() || !sub.Contains(spa) {
 		if e.tracing {
-			e.note("arp", name, "ARP from "+spa.String()+" ignored: outside the subnet of port "+in.Name)
+			e.note("arp", routerLabel(&rv.Router), "ARP from "+spa.String()+" ignored: outside the subnet of port "+in.Name)
 		}
 		return Consumed
 	}
@@ -85,24 +83,24 @@ func (e *Engine) routerARP(rv *topology.RouterView, in *topology.Port) Verdict {
 		case tpa == spa && tha.IsZero():
 			e.arpWrite(rv, spa, sha, "gratuitous ARP request")
 		case tpa == in.Address:
-			e.arpWrite(rv, spa, sha, "ARP request for port "+in.Name)
+			e.arpWrite(rv, spa, sha, "ARP request for the port's address")
 			start := len(e.r.buf)
 			buf, err := packet.AppendARPReply(e.r.buf, packet.VLAN{}, in.MAC, in.Address, sha, spa)
 			e.addGenerated(in.ID, start, buf, err, "ARP reply")
 		default:
 			if e.tracing {
-				e.note("arp", name, "ARP request for "+tpa.String()+" is not for port "+in.Name)
+				e.note("arp", routerLabel(&rv.Router), "ARP request for "+tpa.String()+" is not for port "+in.Name)
 			}
 		}
 	case packet.ARPReply:
 		if (tpa == spa && tha == sha) || (tpa == in.Address && tha == in.MAC) {
 			e.arpWrite(rv, spa, sha, "ARP reply")
 		} else if e.tracing {
-			e.note("arp", name, "ARP reply not addressed to port "+in.Name+": ignored")
+			e.note("arp", routerLabel(&rv.Router), "ARP reply not addressed to port "+in.Name+": ignored")
 		}
 	default:
 		if e.tracing {
-			e.note("arp", name, "unknown ARP operation: ignored")
+			e.note("arp", routerLabel(&rv.Router), "unknown ARP operation: ignored")
 		}
 	}
 	return Consumed

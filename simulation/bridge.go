@@ -16,14 +16,13 @@ import (
 // broadcast destinations (ARP handling).
 func (e *Engine) bridge(bv *topology.BridgeView, in *topology.Port) Verdict {
 	b := &bv.Bridge
-	name := bridgeLabel(b)
 	e.tag(TagDevice(b.ID))
 	src := e.m.EthSrc()
 	if src.IsMulticast() {
-		return e.fail(Drop, ReasonMulticastSrc, name, "source MAC "+src.String()+" is a group address")
+		return e.fail(Drop, ReasonMulticastSrc, b, "the source MAC is a group address")
 	}
 	if b.AdminDown {
-		return e.fail(Drop, ReasonDeviceDown, name, "bridge is administratively down")
+		return e.fail(Drop, ReasonDeviceDown, b, "bridge is administratively down")
 	}
 	tagged := false
 	if bv.VLANAware || !b.InboundFilter.IsZero() || !b.OutboundFilter.IsZero() {
@@ -34,11 +33,11 @@ func (e *Engine) bridge(bv *topology.BridgeView, in *topology.Port) Verdict {
 	if !b.InboundFilter.IsZero() {
 		if tagged {
 			if e.tracing {
-				e.note("filter", name, "VLAN-tagged frame: bridge filters skipped")
+				e.note("filter", bridgeLabel(b), "VLAN-tagged frame: bridge filters skipped")
 			}
 		} else {
 			e.curOut = nil
-			act, v := e.filter(b.InboundFilter, b.ID, "inbound filter of "+name)
+			act, v := e.filter(b.InboundFilter, b.ID, "inbound filter", b)
 			if v != 0 {
 				return v
 			}
@@ -53,17 +52,17 @@ func (e *Engine) bridge(bv *topology.BridgeView, in *topology.Port) Verdict {
 	// MAC learning happens even when the inbound filter drops.
 	if _, own := bv.RouterPorts[src]; own {
 		if e.tracing {
-			e.note("learn", name, "source "+src.String()+" is a linked router port: not learned")
+			e.note("learn", bridgeLabel(b), "source "+src.String()+" is a linked router port: not learned")
 		}
 	} else {
 		e.r.Learned = append(e.r.Learned, MACLearning{Bridge: b.ID, VLAN: vlan, MAC: src, Port: in.ID})
 		e.tag(TagBridgeMAC(b.ID, src, vlan, in.ID))
 		if e.tracing {
-			e.notef("learn", name, "%s on port %s, vlan %d", src, in.Name, vlan)
+			e.notef("learn", bridgeLabel(b), "%s on port %s, vlan %d", src, in.Name, vlan)
 		}
 	}
 	if filtered != 0 {
-		return e.fail(filtered, e.reason, name, "dropped by the bridge's inbound filter")
+		return e.fail(filtered, e.reason, b, "dropped by the bridge's inbound filter")
 	}
 	dst := e.m.EthDst()
 	if dst.IsBroadcast() && e.m.EtherType() == packet.EtherTypeARP {
@@ -71,7 +70,7 @@ func (e *Engine) bridge(bv *topology.BridgeView, in *topology.Port) Verdict {
 	}
 	if dst.IsMulticast() {
 		if e.tracing {
-			e.note("flood", name, "destination "+dst.String()+" is a group address")
+			e.note("flood", bridgeLabel(b), "destination "+dst.String()+" is a group address")
 		}
 		return e.flood(bv, in, tagged)
 	}
@@ -95,13 +94,12 @@ func (e *Engine) srcVLAN(bv *topology.BridgeView, in *topology.Port) uint16 {
 
 func (e *Engine) unicast(bv *topology.BridgeView, in *topology.Port, src, dst topology.MAC, vlan uint16, tagged bool) Verdict {
 	b := &bv.Bridge
-	name := bridgeLabel(b)
 	var out topology.ID
 	if rp, ok := bv.RouterPorts[dst]; ok {
 		e.tag(TagBridgePort(b.ID, rp))
 		out = rp
 		if e.tracing {
-			e.note("forward", name, "destination "+dst.String()+" is a linked router port")
+			e.note("forward", bridgeLabel(b), "destination "+dst.String()+" is a linked router port")
 		}
 	} else {
 		found := true
@@ -113,16 +111,16 @@ func (e *Engine) unicast(bv *topology.BridgeView, in *topology.Port, src, dst to
 		if !found {
 			e.tag(TagFloodedTo(b.ID, vlan, dst))
 			if e.tracing {
-				e.notef("flood", name, "destination %s unknown on vlan %d", dst, vlan)
+				e.notef("flood", bridgeLabel(b), "destination %s unknown on vlan %d", dst, vlan)
 			}
 			return e.flood(bv, in, tagged)
 		}
 		if out == in.ID {
-			return e.fail(ErrorDrop, ReasonDstIsInPort, name, "destination "+dst.String()+" is on the ingress port")
+			return e.fail(ErrorDrop, ReasonDstIsInPort, b, "the destination MAC is on the ingress port")
 		}
 		e.tag(TagBridgeMAC(b.ID, dst, vlan, out))
 		if e.tracing {
-			e.notef("forward", name, "destination %s is on port %s (vlan %d)", dst, e.portName(out), vlan)
+			e.notef("forward", bridgeLabel(b), "destination %s is on port %s (vlan %d)", dst, e.portName(out), vlan)
 		}
 	}
 	op, ok := e.snap.Port(out)
@@ -130,24 +128,24 @@ func (e *Engine) unicast(bv *topology.BridgeView, in *topology.Port, src, dst to
 		if e.log.Enabled(context.Background(), slog.LevelDebug) {
 			e.log.Debug("simulation: MAC table names a missing port", "bridge", b.ID, "mac", dst, "port", out)
 		}
-		return e.fail(ErrorDrop, ReasonUnplugged, name, "the destination port does not exist")
+		return e.fail(ErrorDrop, ReasonUnplugged, b, "the destination port does not exist")
 	}
 	switch {
 	case in.VLAN != 0:
 		if !e.m.PushVLAN(packet.VLAN{TPID: packet.EtherTypeVLAN, ID: in.VLAN}) {
-			return e.fail(Drop, ReasonVLAN, name, "VLAN stack full")
+			return e.fail(Drop, ReasonVLAN, b, "VLAN stack full")
 		}
 		if e.tracing {
-			e.notef("vlan", name, "push VLAN %d of port %s", in.VLAN, in.Name)
+			e.notef("vlan", bridgeLabel(b), "push VLAN %d of port %s", in.VLAN, in.Name)
 		}
 	case op.VLAN != 0:
 		o, ok := e.m.VLANs().Outer()
 		if !ok || o.ID != op.VLAN {
-			return e.fail(Drop, ReasonVLAN, name, "frame does not carry the VLAN of the destination port")
+			return e.fail(Drop, ReasonVLAN, b, "frame does not carry the VLAN of the destination port")
 		}
 		e.m.PopVLAN()
 		if e.tracing {
-			e.notef("vlan", name, "pop VLAN %d toward port %s", op.VLAN, op.Name)
+			e.notef("vlan", bridgeLabel(b), "pop VLAN %d toward port %s", op.VLAN, op.Name)
 		}
 	}
 	e.curOut = op
@@ -163,16 +161,15 @@ func (e *Engine) bridgeOutFilter(b *topology.Bridge, tagged bool) Verdict {
 	if b.OutboundFilter.IsZero() || tagged {
 		return 0
 	}
-	name := bridgeLabel(b)
-	act, v := e.filter(b.OutboundFilter, b.ID, "outbound filter of "+name)
+	act, v := e.filter(b.OutboundFilter, b.ID, "outbound filter", b)
 	if v != 0 {
 		return v
 	}
 	switch act {
 	case topology.ActionDrop:
-		return e.fail(Drop, ReasonFilter, name, "dropped by the bridge's outbound filter")
+		return e.fail(Drop, ReasonFilter, b, "dropped by the bridge's outbound filter")
 	case topology.ActionReject:
-		return e.fail(Drop, ReasonReject, name, "rejected by the bridge's outbound filter")
+		return e.fail(Drop, ReasonReject, b, "rejected by the bridge's outbound filter")
 	}
 	return 0
 }
@@ -189,7 +186,7 @@ func (e *Engine) flood(bv *topology.BridgeView, in *topology.Port, tagged bool) 
 		peers = bv.VLANPeers
 	case in.VLAN != 0:
 		if !e.m.PushVLAN(packet.VLAN{TPID: packet.EtherTypeVLAN, ID: in.VLAN}) {
-			return e.fail(Drop, ReasonVLAN, bridgeLabel(b), "VLAN stack full")
+			return e.fail(Drop, ReasonVLAN, b, "VLAN stack full")
 		}
 		if e.tracing {
 			e.notef("vlan", bridgeLabel(b), "push VLAN %d of port %s", in.VLAN, in.Name)

@@ -11,12 +11,14 @@ import (
 // returns ActionAccept, ActionDrop or ActionReject; or, when a stateful
 // service failed, a non-zero verdict (NotYet or ErrorDrop). owner is the
 // object whose slot it is (port, bridge or router), given to NAT.
-func (e *Engine) filter(chain, owner topology.ID, what string) (topology.Action, Verdict) {
+//
+// slot (a constant) and obj (the owner, a pointer) only feed the trace.
+func (e *Engine) filter(chain, owner topology.ID, slot string, obj any) (topology.Action, Verdict) {
 	if chain.IsZero() {
 		return topology.ActionAccept, 0
 	}
 	if e.tracing {
-		e.note("filter", "", what+": chain "+e.chainName(chain))
+		e.note("filter", e.label(obj), slot+": chain "+e.chainName(chain))
 	}
 	e.stack = e.stack[:0]
 	act, v := e.runChain(chain, owner)
@@ -29,7 +31,7 @@ func (e *Engine) filter(chain, owner topology.ID, what string) (topology.Action,
 		act = topology.ActionAccept
 	}
 	if e.tracing {
-		e.note("filter", "", what+": "+act.String())
+		e.note("filter", e.label(obj), slot+": "+act.String())
 	}
 	return act, 0
 }
@@ -115,7 +117,7 @@ func (e *Engine) nat(owner topology.ID, c *topology.Chain, i int, r *topology.Ru
 		return false, 0
 	}
 	applied, err := e.stateful.NAT(&e.flow, owner, r)
-	if v := e.statefulErr(err, chainLabel(c)); v != 0 {
+	if v := e.statefulErr(err, c); v != 0 {
 		return false, v
 	}
 	if e.tracing {
@@ -130,14 +132,17 @@ func (e *Engine) nat(owner topology.ID, c *topology.Chain, i int, r *topology.Ru
 
 // statefulErr turns an error of a Stateful call into a verdict: 0 for nil,
 // NotYet for ErrNotYet, ErrorDrop otherwise.
-func (e *Engine) statefulErr(err error, obj string) Verdict {
+func (e *Engine) statefulErr(err error, obj any) Verdict {
 	if err == nil {
 		return 0
 	}
-	if errors.Is(err, ErrNotYet) {
-		return e.fail(NotYet, ReasonStateful, obj, "stateful service not ready: "+err.Error())
+	if e.tracing {
+		e.note("stateful", e.label(obj), err.Error())
 	}
-	return e.fail(ErrorDrop, ReasonStateful, obj, "stateful service failed: "+err.Error())
+	if errors.Is(err, ErrNotYet) {
+		return e.fail(NotYet, ReasonStateful, obj, "stateful service not ready")
+	}
+	return e.fail(ErrorDrop, ReasonStateful, obj, "stateful service failed")
 }
 
 func ruleLabel(i int, r *topology.Rule) string {

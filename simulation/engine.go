@@ -320,13 +320,33 @@ func (e *Engine) finish(v Verdict) {
 	}
 }
 
-// fail records a drop reason and returns v.
-func (e *Engine) fail(v Verdict, reason DropReason, obj string, why string) Verdict {
+// fail records a drop reason and returns v. obj (a *topology.Port,
+// *topology.Bridge, *topology.Router, *topology.Chain or nil) and why (a
+// constant) only feed the trace: converting them costs nothing when not
+// tracing.
+func (e *Engine) fail(v Verdict, reason DropReason, obj any, why string) Verdict {
 	e.reason = reason
 	if e.tracing {
-		e.note(v.String(), obj, why)
+		e.note(v.String(), e.label(obj), why)
 	}
 	return v
+}
+
+// label names a topology object for the trace.
+func (e *Engine) label(obj any) string {
+	switch o := obj.(type) {
+	case *topology.Port:
+		return portLabel(o)
+	case *topology.Bridge:
+		return bridgeLabel(o)
+	case *topology.Router:
+		return routerLabel(o)
+	case *topology.Chain:
+		return chainLabel(o)
+	case string:
+		return o
+	}
+	return ""
 }
 
 func (e *Engine) tag(t Tag) { e.r.Tags = append(e.r.Tags, t) }
@@ -410,7 +430,7 @@ func (e *Engine) fork(a, b []topology.ID, extra, skip topology.ID) Verdict {
 		}
 	}
 	if n == 0 {
-		return e.fail(Drop, ReasonNoOutput, "", "no port to send to")
+		return e.fail(Drop, ReasonNoOutput, nil, "no port to send to")
 	}
 	e.reason = bestReason
 	return best

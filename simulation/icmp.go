@@ -2,7 +2,6 @@ package simulation
 
 import (
 	"net/netip"
-	"strconv"
 
 	"github.com/hivenet/hivenet/simulation/packet"
 	"github.com/hivenet/hivenet/topology"
@@ -14,18 +13,17 @@ var limitedBroadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 // entered the router) out of router port in (§2.6, "ICMP errors"), unless
 // the packet is one an ICMP error is never sent for.
 func (e *Engine) icmpError(pre *packet.Match, in *topology.Port, typ, code uint8) {
-	what := "ICMP " + strconv.Itoa(int(typ)) + "/" + strconv.Itoa(int(code))
 	why := e.noICMP(pre, in)
 	if why != "" {
 		if e.tracing {
-			e.note("icmp", portLabel(in), "no "+what+": "+why)
+			e.notef("icmp", portLabel(in), "no ICMP %d/%d: %s", typ, code, why)
 		}
 		return
 	}
 	frame, err := e.materialize(pre)
 	if err != nil {
 		if e.tracing {
-			e.note("icmp", portLabel(in), "no "+what+": "+err.Error())
+			e.notef("icmp", portLabel(in), "no ICMP %d/%d: %v", typ, code, err)
 		}
 		return
 	}
@@ -36,7 +34,7 @@ func (e *Engine) icmpError(pre *packet.Match, in *topology.Port, typ, code uint8
 		Src: in.Address, Dst: v.IPSrc(),
 		Type: typ, Code: code, MTU: e.mtu,
 	}, frame)
-	e.addGenerated(in.ID, start, buf, err, what)
+	e.addGenerated(in.ID, start, buf, err, "ICMP error")
 }
 
 // noICMP returns why no ICMP error may be sent about pre, or "" if one may.
@@ -89,7 +87,6 @@ func subnetBroadcast(p netip.Prefix) netip.Addr {
 // source address) is emitted out of the route's port.
 func (e *Engine) echoReply(rv *topology.RouterView, in *topology.Port) {
 	r := &rv.Router
-	name := routerLabel(r)
 	v := e.m.Peek()
 	src, dst := v.IPDst(), v.IPSrc()
 	routes := rv.Routes.Lookup(src, dst, (*publishing)(e), e.routes[:0])
@@ -103,7 +100,7 @@ func (e *Engine) echoReply(rv *topology.RouterView, in *topology.Port) {
 	}
 	if rt == nil {
 		if e.tracing {
-			e.note("icmp", name, "echo reply to "+dst.String()+": no route")
+			e.note("icmp", routerLabel(r), "echo reply to "+dst.String()+": no route")
 		}
 		return
 	}
@@ -130,13 +127,13 @@ func (e *Engine) echoReply(rv *topology.RouterView, in *topology.Port) {
 		savedIn, savedOut := e.curIn, e.curOut
 		e.curIn, e.curOut = nil, out
 		e.cur, e.throwAway = &e.aux, true
-		act, fv := e.filter(r.OutboundFilter, r.ID, "outbound filter of "+name+" (echo reply, throw-away)")
+		act, fv := e.filter(r.OutboundFilter, r.ID, "outbound filter (echo reply, throw-away)", r)
 		e.cur, e.throwAway = &e.m, false
 		e.curIn, e.curOut = savedIn, savedOut
 		if fv != 0 || act != topology.ActionAccept {
 			e.r.buf = e.r.buf[:start]
 			if e.tracing {
-				e.note("icmp", name, "echo reply suppressed by the outbound filter")
+				e.note("icmp", routerLabel(r), "echo reply suppressed by the outbound filter")
 			}
 			return
 		}
@@ -157,7 +154,7 @@ func (e *Engine) echoReply(rv *topology.RouterView, in *topology.Port) {
 			e.arpRequest(out, nh)
 		}
 		if e.tracing {
-			e.note("icmp", name, "echo reply to "+dst.String()+": next hop "+nh.String()+" unresolved")
+			e.note("icmp", routerLabel(r), "echo reply to "+dst.String()+": next hop "+nh.String()+" unresolved")
 		}
 		return
 	}

@@ -9,7 +9,7 @@ import (
 // admin state, inbound filter, then the owning device.
 func (e *Engine) ingress(p *topology.Port) Verdict {
 	if e.devices >= e.max {
-		return e.fail(ErrorDrop, ReasonLoop, portLabel(p), "device limit reached: the topology loops")
+		return e.fail(ErrorDrop, ReasonLoop, p, "device limit reached: the topology loops")
 	}
 	e.devices++
 	e.tag(TagDevice(p.ID))
@@ -23,39 +23,39 @@ func (e *Engine) ingress(p *topology.Port) Verdict {
 	}
 	if p.IsRouterPort() && e.m.EtherType() == packet.EtherTypeIPv6 {
 		e.noFlow = true
-		return e.fail(Drop, ReasonEtherType, portLabel(p), "IPv6 into a router port")
+		return e.fail(Drop, ReasonEtherType, p, "IPv6 into a router port")
 	}
 	if p.AdminDown {
 		if p.IsRouterPort() {
 			e.icmpError(&e.m, p, packet.ICMPDestUnreach, packet.CodeAdminProhibited)
 		}
-		return e.fail(Drop, ReasonPortDown, portLabel(p), "port is administratively down")
+		return e.fail(Drop, ReasonPortDown, p, "port is administratively down")
 	}
 	if !p.InboundFilter.IsZero() {
-		act, v := e.filter(p.InboundFilter, p.ID, "inbound filter of "+portLabel(p))
+		act, v := e.filter(p.InboundFilter, p.ID, "inbound filter", p)
 		if v != 0 {
 			return v
 		}
 		switch act {
 		case topology.ActionDrop:
-			return e.fail(Drop, ReasonFilter, portLabel(p), "dropped by the port's inbound filter")
+			return e.fail(Drop, ReasonFilter, p, "dropped by the port's inbound filter")
 		case topology.ActionReject:
 			if p.IsRouterPort() {
 				e.icmpError(&e.m, p, packet.ICMPDestUnreach, packet.CodeAdminProhibited)
 			}
-			return e.fail(Drop, ReasonReject, portLabel(p), "rejected by the port's inbound filter")
+			return e.fail(Drop, ReasonReject, p, "rejected by the port's inbound filter")
 		}
 	}
 	if p.IsRouterPort() {
 		rv, ok := e.snap.RouterView(p.Router)
 		if !ok {
-			return e.fail(ErrorDrop, ReasonUnplugged, portLabel(p), "the port's router does not exist")
+			return e.fail(ErrorDrop, ReasonUnplugged, p, "the port's router does not exist")
 		}
 		return e.router(rv, p)
 	}
 	bv, ok := e.snap.BridgeView(p.Bridge)
 	if !ok {
-		return e.fail(ErrorDrop, ReasonUnplugged, portLabel(p), "the port's bridge does not exist")
+		return e.fail(ErrorDrop, ReasonUnplugged, p, "the port's bridge does not exist")
 	}
 	return e.bridge(bv, p)
 }
@@ -64,7 +64,7 @@ func (e *Engine) ingress(p *topology.Port) Verdict {
 // state, port-specific checks, outbound filter, then emit.
 func (e *Engine) egress(p *topology.Port) Verdict {
 	if e.devices >= e.max {
-		return e.fail(ErrorDrop, ReasonLoop, portLabel(p), "device limit reached: the topology loops")
+		return e.fail(ErrorDrop, ReasonLoop, p, "device limit reached: the topology loops")
 	}
 	e.tag(TagDevice(p.ID))
 	e.tag(TagPortTx(p.ID))
@@ -76,11 +76,11 @@ func (e *Engine) egress(p *topology.Port) Verdict {
 		if p.IsRouterPort() && e.curIn != nil && e.curIn.IsRouterPort() {
 			e.icmpError(&e.pre, e.curIn, packet.ICMPDestUnreach, packet.CodeAdminProhibited)
 		}
-		return e.fail(Drop, ReasonPortDown, portLabel(p), "port is administratively down")
+		return e.fail(Drop, ReasonPortDown, p, "port is administratively down")
 	}
 	if !p.IsRouterPort() {
 		if e.curIn != nil && e.curIn.ID == p.ID {
-			return e.fail(Drop, ReasonReflection, portLabel(p), "egress on the ingress port")
+			return e.fail(Drop, ReasonReflection, p, "egress on the ingress port")
 		}
 		if p.VLAN != 0 {
 			if o, ok := e.m.VLANs().Outer(); ok && o.ID == p.VLAN {
@@ -92,18 +92,18 @@ func (e *Engine) egress(p *topology.Port) Verdict {
 		}
 	}
 	if !p.OutboundFilter.IsZero() {
-		act, v := e.filter(p.OutboundFilter, p.ID, "outbound filter of "+portLabel(p))
+		act, v := e.filter(p.OutboundFilter, p.ID, "outbound filter", p)
 		if v != 0 {
 			return v
 		}
 		switch act {
 		case topology.ActionDrop:
-			return e.fail(Drop, ReasonFilter, portLabel(p), "dropped by the port's outbound filter")
+			return e.fail(Drop, ReasonFilter, p, "dropped by the port's outbound filter")
 		case topology.ActionReject:
 			if p.IsRouterPort() && e.curIn != nil && e.curIn.IsRouterPort() {
 				e.icmpError(&e.pre, e.curIn, packet.ICMPDestUnreach, packet.CodeAdminProhibited)
 			}
-			return e.fail(Drop, ReasonReject, portLabel(p), "rejected by the port's outbound filter")
+			return e.fail(Drop, ReasonReject, p, "rejected by the port's outbound filter")
 		}
 	}
 	if p.IsRouterPort() {
@@ -122,17 +122,17 @@ func (e *Engine) egress(p *topology.Port) Verdict {
 	case topology.PortInterior:
 		peer, ok := e.snap.Port(p.Peer)
 		if !ok {
-			return e.fail(ErrorDrop, ReasonUnplugged, portLabel(p), "the port's peer does not exist")
+			return e.fail(ErrorDrop, ReasonUnplugged, p, "the port's peer does not exist")
 		}
 		return e.ingress(peer)
 	}
-	return e.fail(ErrorDrop, ReasonUnplugged, portLabel(p), "the port is neither bound nor linked")
+	return e.fail(ErrorDrop, ReasonUnplugged, p, "the port is neither bound nor linked")
 }
 
 // emit records the packet leaving through exterior port p.
 func (e *Engine) emit(p *topology.Port) Verdict {
 	if e.stateful != nil {
-		if v := e.statefulErr(e.stateful.Emit(&e.flow, p), portLabel(p)); v != 0 {
+		if v := e.statefulErr(e.stateful.Emit(&e.flow, p), p); v != 0 {
 			return v
 		}
 	}

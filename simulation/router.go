@@ -12,48 +12,47 @@ import (
 // router port in.
 func (e *Engine) router(rv *topology.RouterView, in *topology.Port) Verdict {
 	r := &rv.Router
-	name := routerLabel(r)
 	if vl := e.m.VLANs(); vl.Len() > 0 {
 		if vl.Len() != 1 || vl.At(0).ID != 0 {
-			return e.fail(Drop, ReasonVLAN, name, "VLAN-tagged frame")
+			return e.fail(Drop, ReasonVLAN, r, "VLAN-tagged frame")
 		}
 		e.m.PopVLAN()
 		if e.tracing {
-			e.note("vlan", name, "pop priority tag (VLAN 0)")
+			e.note("vlan", routerLabel(r), "pop priority tag (VLAN 0)")
 		}
 	}
 	e.pre = e.m
 	et := e.m.EtherType()
 	if et != packet.EtherTypeIPv4 && et != packet.EtherTypeARP {
-		return e.fail(Drop, ReasonEtherType, name, "neither IPv4 nor ARP")
+		return e.fail(Drop, ReasonEtherType, r, "neither IPv4 nor ARP")
 	}
 	if r.AdminDown {
 		e.icmpError(&e.pre, in, packet.ICMPDestUnreach, packet.CodeAdminProhibited)
 		e.tag(TagDevice(r.ID))
-		return e.fail(Drop, ReasonDeviceDown, name, "router is administratively down")
+		return e.fail(Drop, ReasonDeviceDown, r, "router is administratively down")
 	}
 	dst := e.m.EthDst()
 	if dst.IsBroadcast() {
 		if et == packet.EtherTypeARP {
 			return e.routerARP(rv, in)
 		}
-		return e.fail(Drop, ReasonNotForRouter, name, "non-ARP broadcast")
+		return e.fail(Drop, ReasonNotForRouter, r, "non-ARP broadcast")
 	}
 	e.tag(TagDevice(r.ID))
 	if dst != in.MAC {
-		return e.fail(Drop, ReasonNotForRouter, name, "destination MAC "+dst.String()+" is not port "+in.Name+"'s")
+		return e.fail(Drop, ReasonNotForRouter, r, "the destination MAC is not the ingress port's")
 	}
 	if et == packet.EtherTypeARP {
 		return e.routerARP(rv, in)
 	}
 	if e.malformed || !e.m.IPDst().Is4() {
-		return e.fail(Drop, ReasonMalformed, name, "malformed IPv4 packet")
+		return e.fail(Drop, ReasonMalformed, r, "malformed IPv4 packet")
 	}
 	// Extension point: the inbound load balancer (§2.9) runs here and, when
 	// it accepts, skips the inbound filter.
 	if !r.InboundFilter.IsZero() {
 		e.curOut = nil
-		act, v := e.filter(r.InboundFilter, r.ID, "inbound filter of "+name)
+		act, v := e.filter(r.InboundFilter, r.ID, "inbound filter", r)
 		if v != 0 {
 			return v
 		}
@@ -61,45 +60,45 @@ func (e *Engine) router(rv *topology.RouterView, in *topology.Port) Verdict {
 		case topology.ActionDrop:
 			if e.m.IPFrag() == packet.FragFirst {
 				e.icmpError(&e.pre, in, packet.ICMPDestUnreach, packet.CodeFragNeeded)
-				return e.fail(ErrorDrop, ReasonFragment, name, "first fragment dropped by the inbound filter")
+				return e.fail(ErrorDrop, ReasonFragment, r, "first fragment dropped by the inbound filter")
 			}
-			return e.fail(Drop, ReasonFilter, name, "dropped by the router's inbound filter")
+			return e.fail(Drop, ReasonFilter, r, "dropped by the router's inbound filter")
 		case topology.ActionReject:
 			e.icmpError(&e.pre, in, packet.ICMPDestUnreach, packet.CodeAdminProhibited)
-			return e.fail(Drop, ReasonReject, name, "rejected by the router's inbound filter")
+			return e.fail(Drop, ReasonReject, r, "rejected by the router's inbound filter")
 		}
 	}
 	ipDst, ipSrc := e.m.IPDst(), e.m.IPSrc()
 	rt := e.route(rv, ipSrc, ipDst)
 	if rt == nil {
 		e.icmpError(&e.pre, in, packet.ICMPDestUnreach, packet.CodeNetUnreach)
-		return e.fail(ShortDrop, ReasonNoRoute, name, "no route to "+ipDst.String())
+		return e.fail(ShortDrop, ReasonNoRoute, r, "no route")
 	}
 	switch rt.NextHop {
 	case topology.NextHopBlackhole:
-		return e.fail(ErrorDrop, ReasonBlackhole, name, "blackhole route "+rt.Dst.String())
+		return e.fail(ErrorDrop, ReasonBlackhole, r, "blackhole route")
 	case topology.NextHopReject:
 		e.icmpError(&e.pre, in, packet.ICMPDestUnreach, packet.CodeAdminProhibited)
-		return e.fail(ShortDrop, ReasonRejectRoute, name, "reject route "+rt.Dst.String())
+		return e.fail(ShortDrop, ReasonRejectRoute, r, "reject route")
 	case topology.NextHopLocal:
 		if e.isEchoRequest() {
 			e.echoReply(rv, in)
 			return Consumed
 		}
-		return e.fail(ErrorDrop, ReasonLocal, name, "packet for the router itself")
+		return e.fail(ErrorDrop, ReasonLocal, r, "packet for the router itself")
 	case topology.NextHopPort:
 	default:
-		return e.fail(ErrorDrop, ReasonNoRoute, name, "route with an invalid next hop")
+		return e.fail(ErrorDrop, ReasonNoRoute, r, "route with an invalid next hop")
 	}
 	out, ok := e.snap.Port(rt.NextHopPort)
 	if !ok {
-		return e.fail(ErrorDrop, ReasonUnplugged, name, "route via a missing port")
+		return e.fail(ErrorDrop, ReasonUnplugged, r, "route via a missing port")
 	}
 	if !in.ServiceContainer && !out.ServiceContainer {
 		ttl := e.m.IPTTL()
 		if ttl <= 1 {
 			e.icmpError(&e.pre, in, packet.ICMPTimeExceeded, packet.CodeTTLExceeded)
-			return e.fail(ErrorDrop, ReasonTTL, name, "TTL expired")
+			return e.fail(ErrorDrop, ReasonTTL, r, "TTL expired")
 		}
 		e.m.SetIPTTL(ttl - 1)
 	}
@@ -108,25 +107,25 @@ func (e *Engine) router(rv *topology.RouterView, in *topology.Port) Verdict {
 		e.tag(TagRouterDst(r.ID, ipDst))
 	}
 	if !out.Address.Is4() {
-		return e.fail(Drop, ReasonNoAddress, name, "out-port "+out.Name+" has no IPv4 address")
+		return e.fail(Drop, ReasonNoAddress, r, "the out-port has no IPv4 address")
 	}
 	if ipDst == out.Address {
-		return e.fail(Drop, ReasonNoAddress, name, "packet addressed to the out-port itself")
+		return e.fail(Drop, ReasonNoAddress, r, "packet addressed to the out-port itself")
 	}
 	e.curOut = out
 	// Extension point: the outbound load balancer (reverse DNAT) runs here
 	// and, unless it continues, skips the outbound filter.
 	if !r.OutboundFilter.IsZero() {
-		act, v := e.filter(r.OutboundFilter, r.ID, "outbound filter of "+name)
+		act, v := e.filter(r.OutboundFilter, r.ID, "outbound filter", r)
 		if v != 0 {
 			return v
 		}
 		switch act {
 		case topology.ActionDrop:
-			return e.fail(Drop, ReasonFilter, name, "dropped by the router's outbound filter")
+			return e.fail(Drop, ReasonFilter, r, "dropped by the router's outbound filter")
 		case topology.ActionReject:
 			e.icmpError(&e.pre, in, packet.ICMPDestUnreach, packet.CodeAdminProhibited)
-			return e.fail(Drop, ReasonReject, name, "rejected by the router's outbound filter")
+			return e.fail(Drop, ReasonReject, r, "rejected by the router's outbound filter")
 		}
 	}
 	gw := rt.HasGateway()
@@ -139,19 +138,19 @@ func (e *Engine) router(rv *topology.RouterView, in *topology.Port) Verdict {
 		if arpMiss {
 			e.arpRequest(out, nh)
 			e.r.Waiting = ARPTarget{Router: r.ID, Port: out.ID, IP: nh}
-			return e.fail(NotYet, ReasonARPPending, name, "MAC of next hop "+nh.String()+" unknown: ARP request sent")
+			return e.fail(NotYet, ReasonARPPending, r, "next-hop MAC unknown: ARP request sent")
 		}
 		if gw {
 			e.icmpError(&e.pre, in, packet.ICMPDestUnreach, packet.CodeNetUnreach)
 		} else {
 			e.icmpError(&e.pre, in, packet.ICMPDestUnreach, packet.CodeHostUnreach)
 		}
-		return e.fail(ErrorDrop, ReasonUnresolved, name, "next hop "+nh.String()+" cannot be resolved")
+		return e.fail(ErrorDrop, ReasonUnresolved, r, "the next hop cannot be resolved")
 	}
 	e.m.SetEthSrc(out.MAC)
 	e.m.SetEthDst(mac)
 	if e.tracing {
-		e.notef("next-hop", name, "%s is at %s: eth %s -> %s", nh, mac, out.MAC, mac)
+		e.notef("next-hop", routerLabel(r), "%s is at %s: eth %s -> %s", nh, mac, out.MAC, mac)
 	}
 	return e.egress(out)
 }
@@ -162,6 +161,9 @@ func (e *Engine) route(rv *topology.RouterView, src, dst netip.Addr) *topology.R
 	routes := rv.Routes.Lookup(src, dst, (*publishing)(e), e.routes[:0])
 	e.routes = routes[:0]
 	if len(routes) == 0 {
+		if e.tracing {
+			e.notef("route", routerLabel(&rv.Router), "%s -> %s: no usable route", src, dst)
+		}
 		return nil
 	}
 	i := 0
