@@ -14,7 +14,7 @@ func TestSimulateAllocs(t *testing.T) {
 	l3, _ := benchL3(t)
 	flood := l2net(t)
 	arp := l3net(t)
-	delete(arp.state().ARP, IPKey{rid("rtr"), ip("192.168.0.1")})
+	arp.state().DeleteARP(rid("rtr"), ip("192.168.0.1"))
 	noRoute := l3net(t)
 	noRoute.routes = nil
 	cases := []struct {

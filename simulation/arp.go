@@ -10,13 +10,14 @@ import (
 // bridgeARP handles a broadcast ARP frame on a bridge (§2.5.8): answer
 // requests for linked router ports and (unless disabled) for addresses of
 // the bridge's IPv4-MAC table, learn gratuitous ARPs, flood the rest.
-func (e *Engine) bridgeARP(bv *topology.BridgeView, in *topology.Port, src topology.MAC, tagged bool) Verdict {
+func (e *Engine) bridgeARP(bi *bridgeInfo, in *portInfo, src topology.MAC, tagged bool) Verdict {
+	bv := bi.view
 	b := &bv.Bridge
 	untagged := e.m.VLANs().Len() == 0
 	op := e.m.ARPOp()
 	spa, tpa := e.m.ARPSPA(), e.m.ARPTPA()
 	if op == packet.ARPRequest && untagged && spa != tpa && tpa.Is4() && spa.Is4() {
-		mac, ok := bv.RouterIPs[tpa]
+		mac, ok := bi.routerIP(tpa)
 		from := "a linked router port"
 		if !ok && !e.cfg.DisableBridgeARP {
 			mac, ok = e.state.IP4MAC(b.ID, tpa)
@@ -34,9 +35,9 @@ func (e *Engine) bridgeARP(bv *topology.BridgeView, in *topology.Port, src topol
 		}
 	}
 	if untagged {
-		if mac, ok := bv.RouterIPs[tpa]; ok {
+		if mac, ok := bi.routerIP(tpa); ok {
 			if rp, ok := bv.RouterPorts[mac]; ok {
-				if p, ok := e.snap.Port(rp); ok {
+				if p, ok := e.idx.port(rp); ok {
 					e.tag(TagBridgePort(b.ID, rp))
 					if e.tracing {
 						e.note("arp", bridgeLabel(b), "ARP for router address "+tpa.String()+": to the router port")
@@ -66,7 +67,7 @@ func (e *Engine) bridgeARP(bv *topology.BridgeView, in *topology.Port, src topol
 
 // routerARP processes an ARP frame addressed to router port in (§2.6.3).
 // ARP frames are always consumed.
-func (e *Engine) routerARP(rv *topology.RouterView, in *topology.Port) Verdict {
+func (e *Engine) routerARP(rv *topology.RouterView, in *portInfo) Verdict {
 	op := e.m.ARPOp()
 	spa := e.m.ARPSPA()
 	sub := in.Subnet()
@@ -115,7 +116,7 @@ func (e *Engine) arpWrite(rv *topology.RouterView, ip netip.Addr, mac topology.M
 
 // arpLookup looks the next hop up in the router's ARP table. A stale entry
 // is used and reported for refresh; a missing or expired one is not.
-func (e *Engine) arpLookup(router topology.ID, out *topology.Port, nh netip.Addr) (topology.MAC, bool) {
+func (e *Engine) arpLookup(router topology.ID, out *portInfo, nh netip.Addr) (topology.MAC, bool) {
 	e.tag(TagARPEntry(router, nh))
 	ent, ok := e.state.ARPEntry(router, nh)
 	if !ok || ent.expired(e.in.Now) {
@@ -128,7 +129,7 @@ func (e *Engine) arpLookup(router topology.ID, out *topology.Port, nh netip.Addr
 }
 
 // arpRequest emits an ARP request for nh out of router port out.
-func (e *Engine) arpRequest(out *topology.Port, nh netip.Addr) {
+func (e *Engine) arpRequest(out *portInfo, nh netip.Addr) {
 	if !out.Address.Is4() {
 		return
 	}

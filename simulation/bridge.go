@@ -14,7 +14,8 @@ import (
 // destination only; the VLAN stack is read when the bridge is VLAN-aware or
 // has filters (whose application depends on it), the ethertype only for
 // broadcast destinations (ARP handling).
-func (e *Engine) bridge(bv *topology.BridgeView, in *topology.Port) Verdict {
+func (e *Engine) bridge(bi *bridgeInfo, in *portInfo) Verdict {
+	bv := bi.view
 	b := &bv.Bridge
 	e.tag(TagDevice(b.ID))
 	src := e.m.EthSrc()
@@ -50,7 +51,7 @@ func (e *Engine) bridge(bv *topology.BridgeView, in *topology.Port) Verdict {
 		}
 	}
 	// MAC learning happens even when the inbound filter drops.
-	if _, own := bv.RouterPorts[src]; own {
+	if _, own := bi.routerPort(src); own {
 		if e.tracing {
 			e.note("learn", bridgeLabel(b), "source "+src.String()+" is a linked router port: not learned")
 		}
@@ -66,7 +67,7 @@ func (e *Engine) bridge(bv *topology.BridgeView, in *topology.Port) Verdict {
 	}
 	dst := e.m.EthDst()
 	if dst.IsBroadcast() && e.m.EtherType() == packet.EtherTypeARP {
-		return e.bridgeARP(bv, in, src, tagged)
+		return e.bridgeARP(bi, in, src, tagged)
 	}
 	if dst.IsMulticast() {
 		if e.tracing {
@@ -74,12 +75,12 @@ func (e *Engine) bridge(bv *topology.BridgeView, in *topology.Port) Verdict {
 		}
 		return e.flood(bv, in, tagged)
 	}
-	return e.unicast(bv, in, src, dst, vlan, tagged)
+	return e.unicast(bi, in, src, dst, vlan, tagged)
 }
 
 // srcVLAN returns the VLAN a bridge learns and looks up MACs in: 0 for a
 // VLAN-unaware bridge, else the in-port's VLAN, else the frame's outer tag.
-func (e *Engine) srcVLAN(bv *topology.BridgeView, in *topology.Port) uint16 {
+func (e *Engine) srcVLAN(bv *topology.BridgeView, in *portInfo) uint16 {
 	if !bv.VLANAware {
 		return 0
 	}
@@ -92,10 +93,11 @@ func (e *Engine) srcVLAN(bv *topology.BridgeView, in *topology.Port) uint16 {
 	return 0
 }
 
-func (e *Engine) unicast(bv *topology.BridgeView, in *topology.Port, src, dst topology.MAC, vlan uint16, tagged bool) Verdict {
+func (e *Engine) unicast(bi *bridgeInfo, in *portInfo, src, dst topology.MAC, vlan uint16, tagged bool) Verdict {
+	bv := bi.view
 	b := &bv.Bridge
 	var out topology.ID
-	if rp, ok := bv.RouterPorts[dst]; ok {
+	if rp, ok := bi.routerPort(dst); ok {
 		e.tag(TagBridgePort(b.ID, rp))
 		out = rp
 		if e.tracing {
@@ -123,7 +125,7 @@ func (e *Engine) unicast(bv *topology.BridgeView, in *topology.Port, src, dst to
 			e.notef("forward", bridgeLabel(b), "destination %s is on port %s (vlan %d)", dst, e.portName(out), vlan)
 		}
 	}
-	op, ok := e.snap.Port(out)
+	op, ok := e.idx.port(out)
 	if !ok {
 		if e.log.Enabled(context.Background(), slog.LevelDebug) {
 			e.log.Debug("simulation: MAC table names a missing port", "bridge", b.ID, "mac", dst, "port", out)
@@ -176,7 +178,7 @@ func (e *Engine) bridgeOutFilter(b *topology.Bridge, tagged bool) Verdict {
 
 // flood sends the packet to every exterior port of the bridge but the
 // ingress one, plus the VLAN-specific interior ports (§2.5.7).
-func (e *Engine) flood(bv *topology.BridgeView, in *topology.Port, tagged bool) Verdict {
+func (e *Engine) flood(bv *topology.BridgeView, in *portInfo, tagged bool) Verdict {
 	b := &bv.Bridge
 	e.tag(TagBroadcast(b.ID))
 	var peers []topology.ID
@@ -191,7 +193,7 @@ func (e *Engine) flood(bv *topology.BridgeView, in *topology.Port, tagged bool) 
 		if e.tracing {
 			e.notef("vlan", bridgeLabel(b), "push VLAN %d of port %s", in.VLAN, in.Name)
 		}
-	case in.Kind() == topology.PortExterior:
+	case in.kind == topology.PortExterior:
 		if o, ok := e.m.VLANs().Outer(); ok {
 			extra = bv.VLANPorts[o.ID]
 		}

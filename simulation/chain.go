@@ -40,7 +40,7 @@ func (e *Engine) filter(chain, owner topology.ID, slot string, obj any) (topolog
 // Reject), Return, or Continue when the chain fell off its end, was missing
 // or was already being evaluated (a jump loop).
 func (e *Engine) runChain(id, owner topology.ID) (topology.Action, Verdict) {
-	c, ok := e.snap.Chain(id)
+	ci, ok := e.idx.chain(id)
 	if !ok {
 		if e.tracing {
 			e.note("chain", id.String(), "chain does not exist: continue")
@@ -50,17 +50,24 @@ func (e *Engine) runChain(id, owner topology.ID) (topology.Action, Verdict) {
 	for _, s := range e.stack {
 		if s == id {
 			if e.tracing {
-				e.note("chain", chainLabel(c), "already being evaluated (jump loop): continue")
+				e.note("chain", chainLabel(ci.chain), "already being evaluated (jump loop): continue")
 			}
 			return topology.ActionContinue, 0
 		}
 	}
 	e.stack = append(e.stack, id)
-	defer func() { e.stack = e.stack[:len(e.stack)-1] }()
-	e.tag(TagDevice(id))
+	act, v := e.rules(ci, owner)
+	e.stack = e.stack[:len(e.stack)-1]
+	return act, v
+}
+
+// rules evaluates the rules of chain c (runChain's body).
+func (e *Engine) rules(ci *chainInfo, owner topology.ID) (topology.Action, Verdict) {
+	c := ci.chain
+	e.tag(TagDevice(c.ID))
 	for i := range c.Rules {
 		r := &c.Rules[i]
-		if !e.matches(&r.Condition, r.NATKind()) {
+		if !e.matches(&ci.conds[i]) {
 			if e.tracing {
 				e.note("rule", chainLabel(c), ruleLabel(i, r)+": no match")
 			}

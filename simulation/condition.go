@@ -1,6 +1,7 @@
 package simulation
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"slices"
 
@@ -8,22 +9,138 @@ import (
 	"github.com/hivenet/hivenet/topology"
 )
 
-// matches evaluates a rule condition (§2.3) on the current match e.cur: the
-// fragment policy first, then the conjunction of the set sub-conditions,
-// each XOR its invert flag, negated by ConjunctionInvert.
+// Sub-condition bits of a compiled condition, in evaluation order: the
+// ones that examine no packet field first, then L2, L3 and L4 fields.
+const (
+	cForward uint32 = 1 << iota
+	cReturn
+	cInPorts
+	cOutPorts
+	cPortGroup
+	cInPortGroup
+	cOutPortGroup
+	cTraversed
+	cRewritten
+	cEtherType
+	cEthSrc
+	cEthDst
+	cNoVLAN
+	cVLAN
+	cNwProto
+	cNwTOS
+	cNwSrc
+	cNwDst
+	cIPGroupSrc
+	cIPGroupDst
+	cTpSrc
+	cTpDst
+	cICMPDataSrc
+	cICMPDataDst
+)
+
+// v4net is an IPv4 prefix as a masked address and a mask, for fast
+// containment tests; ok is false for other prefixes.
+type v4net struct {
+	net, mask uint32
+	ok        bool
+}
+
+func newV4net(p netip.Prefix) v4net {
+	if !p.IsValid() || !p.Addr().Is4() {
+		return v4net{}
+	}
+	mask := uint32(0)
+	if p.Bits() > 0 {
+		mask = ^uint32(0) << (32 - p.Bits())
+	}
+	return v4net{net: u32(p.Addr()) & mask, mask: mask, ok: true}
+}
+
+func u32(a netip.Addr) uint32 {
+	b := a.As4()
+	return binary.BigEndian.Uint32(b[:])
+}
+
+// contains reports whether the prefix p (compiled as n when IPv4) holds a.
+func contains(n v4net, p netip.Prefix, a netip.Addr) bool {
+	if n.ok {
+		return a.Is4() && u32(a)&n.mask == n.net
+	}
+	return p.Contains(a)
+}
+
+// cond is a rule condition compiled for evaluation: which sub-conditions
+// are set, the effective fragment policy, and IPv4 prefixes pre-masked.
+type cond struct {
+	c        *topology.Condition
+	set      uint32
+	frags    uint8 // accepted fragment kinds: bit 1<<topology.FragmentKind
+	inv      bool  // ConjunctionInvert
+	src, dst v4net
+}
+
+// allFrags accepts every fragment kind.
+const allFrags = 1<<topology.FragmentNone | 1<<topology.FragmentFirst | 1<<topology.FragmentLater
+
+func compileCond(c *topology.Condition, nat topology.NATKind) cond {
+	k := cond{c: c, inv: c.ConjunctionInvert}
+	pol := c.EffectiveFragmentPolicy(nat)
+	for _, f := range []topology.FragmentKind{topology.FragmentNone, topology.FragmentFirst, topology.FragmentLater} {
+		if pol.Accepts(f) {
+			k.frags |= 1 << f
+		}
+	}
+	flag := func(b bool, bit uint32) {
+		if b {
+			k.set |= bit
+		}
+	}
+	flag(c.MatchForwardFlow, cForward)
+	flag(c.MatchReturnFlow, cReturn)
+	flag(c.InPorts.Set, cInPorts)
+	flag(c.OutPorts.Set, cOutPorts)
+	flag(c.PortGroup.Set, cPortGroup)
+	flag(c.InPortGroup.Set, cInPortGroup)
+	flag(c.OutPortGroup.Set, cOutPortGroup)
+	flag(c.TraversedDevice.Set, cTraversed)
+	flag(c.NwDstRewritten.Set, cRewritten)
+	flag(c.EtherType.Set, cEtherType)
+	flag(c.EthSrc.Set, cEthSrc)
+	flag(c.EthDst.Set, cEthDst)
+	flag(c.NoVLAN.Set, cNoVLAN)
+	flag(c.VLAN.Set, cVLAN)
+	flag(c.NwProto.Set, cNwProto)
+	flag(c.NwTOS.Set, cNwTOS)
+	flag(c.NwSrc.Set, cNwSrc)
+	flag(c.NwDst.Set, cNwDst)
+	flag(c.IPAddrGroupSrc.Set, cIPGroupSrc)
+	flag(c.IPAddrGroupDst.Set, cIPGroupDst)
+	flag(c.TpSrc.Set, cTpSrc)
+	flag(c.TpDst.Set, cTpDst)
+	flag(c.ICMPDataSrc.Set, cICMPDataSrc)
+	flag(c.ICMPDataDst.Set, cICMPDataDst)
+	if c.NwSrc.Set {
+		k.src = newV4net(c.NwSrc.Value)
+	}
+	if c.NwDst.Set {
+		k.dst = newV4net(c.NwDst.Value)
+	}
+	return k
+}
+
+// matches evaluates a compiled rule condition (§2.3) on the current match
+// e.cur: the fragment policy first, then the conjunction of the set
+// sub-conditions, each XOR its invert flag, negated by ConjunctionInvert.
 //
 // Megaflow minimality: sub-conditions are evaluated in order and the
 // conjunction stops at the first failure, so only the fields actually read
 // are marked seen; an L3 field is read only after the ethertype (which a
 // kernel mask needs anyway), an L4 field only after the protocol.
-func (e *Engine) matches(c *topology.Condition, nat topology.NATKind) bool {
-	m := e.cur
-	if pol := c.EffectiveFragmentPolicy(nat); pol != topology.FragmentAny {
-		if !pol.Accepts(e.fragKind(m)) {
-			return false
-		}
+func (e *Engine) matches(k *cond) bool {
+	if k.frags != allFrags && k.frags&(1<<e.fragKind(e.cur)) == 0 {
+		return false
 	}
-	return e.conjunction(c, m) != c.ConjunctionInvert
+	return e.conjunction(k, e.cur) != k.inv
 }
 
 func (e *Engine) fragKind(m *packet.Match) topology.FragmentKind {
@@ -39,127 +156,85 @@ func (e *Engine) fragKind(m *packet.Match) topology.FragmentKind {
 	return topology.FragmentNone
 }
 
-// test applies a sub-condition's invert flag: it returns whether the
-// sub-condition passes given the raw result.
-func test(raw, invert bool) bool { return raw != invert }
-
-func (e *Engine) conjunction(c *topology.Condition, m *packet.Match) bool {
-	if c.MatchForwardFlow && !e.isForward() {
-		return false
-	}
-	if c.MatchReturnFlow && e.isForward() {
-		return false
-	}
-	if c.InPorts.Set && !test(portIn(c.InPorts.Value, e.curIn), c.InPorts.Invert) {
-		return false
-	}
-	if c.OutPorts.Set && !test(portIn(c.OutPorts.Value, e.curOut), c.OutPorts.Invert) {
-		return false
-	}
-	if c.PortGroup.Set && !test(slices.Contains(e.pktGroups, c.PortGroup.Value), c.PortGroup.Invert) {
-		return false
-	}
-	if c.InPortGroup.Set && !test(inGroup(e.curIn, c.InPortGroup.Value), c.InPortGroup.Invert) {
-		return false
-	}
-	if c.OutPortGroup.Set && !test(inGroup(e.curOut, c.OutPortGroup.Value), c.OutPortGroup.Invert) {
-		return false
-	}
-	if c.TraversedDevice.Set && !test(e.traversed(c.TraversedDevice.Value), c.TraversedDevice.Invert) {
-		return false
-	}
-	if c.NwDstRewritten.Set && !test(e.nwDstRewritten == c.NwDstRewritten.Value, c.NwDstRewritten.Invert) {
-		return false
-	}
-	if c.EtherType.Set && !test(m.EtherType() == c.EtherType.Value, c.EtherType.Invert) {
-		return false
-	}
-	if c.EthSrc.Set && !test(c.EthSrc.Value.Matches(m.EthSrc()), c.EthSrc.Invert) {
-		return false
-	}
-	if c.EthDst.Set && !test(c.EthDst.Value.Matches(m.EthDst()), c.EthDst.Invert) {
-		return false
-	}
-	if c.NoVLAN.Set && !test((m.VLANs().Len() == 0) == c.NoVLAN.Value, c.NoVLAN.Invert) {
-		return false
-	}
-	if c.VLAN.Set {
-		o, ok := m.VLANs().Outer()
-		if !test(ok && o.ID == c.VLAN.Value, c.VLAN.Invert) {
-			return false
+func (e *Engine) conjunction(k *cond, m *packet.Match) bool {
+	c := k.c
+	for set := k.set; set != 0; set &= set - 1 {
+		var ok bool
+		switch bit := set & -set; bit {
+		case cForward:
+			ok = e.isForward()
+		case cReturn:
+			ok = !e.isForward()
+		case cInPorts:
+			ok = portIn(c.InPorts.Value, e.curIn) != c.InPorts.Invert
+		case cOutPorts:
+			ok = portIn(c.OutPorts.Value, e.curOut) != c.OutPorts.Invert
+		case cPortGroup:
+			ok = slices.Contains(e.pktGroups, c.PortGroup.Value) != c.PortGroup.Invert
+		case cInPortGroup:
+			ok = inGroup(e.curIn, c.InPortGroup.Value) != c.InPortGroup.Invert
+		case cOutPortGroup:
+			ok = inGroup(e.curOut, c.OutPortGroup.Value) != c.OutPortGroup.Invert
+		case cTraversed:
+			ok = e.traversed(c.TraversedDevice.Value) != c.TraversedDevice.Invert
+		case cRewritten:
+			ok = (e.nwDstRewritten == c.NwDstRewritten.Value) != c.NwDstRewritten.Invert
+		case cEtherType:
+			ok = (m.EtherType() == c.EtherType.Value) != c.EtherType.Invert
+		case cEthSrc:
+			ok = c.EthSrc.Value.Matches(m.EthSrc()) != c.EthSrc.Invert
+		case cEthDst:
+			ok = c.EthDst.Value.Matches(m.EthDst()) != c.EthDst.Invert
+		case cNoVLAN:
+			ok = ((m.VLANs().Len() == 0) == c.NoVLAN.Value) != c.NoVLAN.Invert
+		case cVLAN:
+			o, tagged := m.VLANs().Outer()
+			ok = (tagged && o.ID == c.VLAN.Value) != c.VLAN.Invert
+		case cNwProto:
+			p, has := nwProto(m)
+			ok = (has && p == c.NwProto.Value) != c.NwProto.Invert
+		case cNwTOS:
+			ok = (isIP(m) && m.IPTOS() == c.NwTOS.Value) != c.NwTOS.Invert
+		case cNwSrc:
+			a, has := nwSrc(m)
+			ok = (has && contains(k.src, c.NwSrc.Value, a)) != c.NwSrc.Invert
+		case cNwDst:
+			a, has := nwDst(m)
+			ok = (has && contains(k.dst, c.NwDst.Value, a)) != c.NwDst.Invert
+		case cIPGroupSrc:
+			a, has := nwSrc(m)
+			ok = (has && e.snap.IPAddrGroupContains(c.IPAddrGroupSrc.Value, a)) != c.IPAddrGroupSrc.Invert
+		case cIPGroupDst:
+			a, has := nwDst(m)
+			ok = (has && e.snap.IPAddrGroupContains(c.IPAddrGroupDst.Value, a)) != c.IPAddrGroupDst.Invert
+		case cTpSrc:
+			p, has := tpSrc(m)
+			ok = (has && c.TpSrc.Value.Contains(p)) != c.TpSrc.Invert
+		case cTpDst:
+			p, has := tpDst(m)
+			ok = (has && c.TpDst.Value.Contains(p)) != c.TpDst.Invert
+		case cICMPDataSrc:
+			in, has := icmpData(m)
+			ok = (has && c.ICMPDataSrc.Value.Contains(in.Src)) != c.ICMPDataSrc.Invert
+		case cICMPDataDst:
+			in, has := icmpData(m)
+			ok = (has && c.ICMPDataDst.Value.Contains(in.Dst)) != c.ICMPDataDst.Invert
 		}
-	}
-	if c.NwProto.Set {
-		p, ok := nwProto(m)
-		if !test(ok && p == c.NwProto.Value, c.NwProto.Invert) {
-			return false
-		}
-	}
-	if c.NwTOS.Set {
-		ok := isIP(m)
-		if !test(ok && m.IPTOS() == c.NwTOS.Value, c.NwTOS.Invert) {
-			return false
-		}
-	}
-	if c.NwSrc.Set {
-		a, ok := nwSrc(m)
-		if !test(ok && c.NwSrc.Value.Contains(a), c.NwSrc.Invert) {
-			return false
-		}
-	}
-	if c.NwDst.Set {
-		a, ok := nwDst(m)
-		if !test(ok && c.NwDst.Value.Contains(a), c.NwDst.Invert) {
-			return false
-		}
-	}
-	if c.IPAddrGroupSrc.Set {
-		a, ok := nwSrc(m)
-		if !test(ok && e.snap.IPAddrGroupContains(c.IPAddrGroupSrc.Value, a), c.IPAddrGroupSrc.Invert) {
-			return false
-		}
-	}
-	if c.IPAddrGroupDst.Set {
-		a, ok := nwDst(m)
-		if !test(ok && e.snap.IPAddrGroupContains(c.IPAddrGroupDst.Value, a), c.IPAddrGroupDst.Invert) {
-			return false
-		}
-	}
-	if c.TpSrc.Set {
-		p, ok := tpSrc(m)
-		if !test(ok && c.TpSrc.Value.Contains(p), c.TpSrc.Invert) {
-			return false
-		}
-	}
-	if c.TpDst.Set {
-		p, ok := tpDst(m)
-		if !test(ok && c.TpDst.Value.Contains(p), c.TpDst.Invert) {
-			return false
-		}
-	}
-	if c.ICMPDataSrc.Set {
-		in, ok := icmpData(m)
-		if !test(ok && c.ICMPDataSrc.Value.Contains(in.Src), c.ICMPDataSrc.Invert) {
-			return false
-		}
-	}
-	if c.ICMPDataDst.Set {
-		in, ok := icmpData(m)
-		if !test(ok && c.ICMPDataDst.Value.Contains(in.Dst), c.ICMPDataDst.Invert) {
+		if !ok {
 			return false
 		}
 	}
 	return true
 }
 
-func portIn(ids []topology.ID, p *topology.Port) bool {
+func portIn(ids []topology.ID, p *portInfo) bool {
 	if len(ids) == 0 {
 		return true
 	}
 	return p != nil && slices.Contains(ids, p.ID)
 }
 
-func inGroup(p *topology.Port, g topology.ID) bool {
+func inGroup(p *portInfo, g topology.ID) bool {
 	return p != nil && slices.Contains(p.PortGroups, g)
 }
 

@@ -81,6 +81,7 @@ type Engine struct {
 	mtu  uint16
 	log  *slog.Logger
 	flow Flow
+	idx  index
 
 	// Per-simulation state.
 	in       *Input
@@ -89,16 +90,16 @@ type Engine struct {
 	stateful Stateful
 	r        *Result
 
-	orig packet.Match // the packet as it entered
-	m    packet.Match // the working match
-	pre  packet.Match // the working match as it entered the current router
-	aux  packet.Match // a throw-away match (router-generated replies)
+	orig *packet.Match // the packet as it entered (Result.Original)
+	m    packet.Match  // the working match
+	pre  packet.Match  // the working match as it entered the current router
+	aux  packet.Match  // a throw-away match (router-generated replies)
 	cur  *packet.Match
 	seen packet.FieldSet // fields seen on finished fork branches
 
-	startPort *topology.Port
-	curIn     *topology.Port
-	curOut    *topology.Port
+	startPort *portInfo
+	curIn     *portInfo
+	curOut    *portInfo
 	pktGroups []topology.ID // port groups of the exterior ingress port
 
 	devices        int
@@ -155,13 +156,14 @@ func (e *Engine) Simulate(in *Input, out *Result) error {
 	if len(in.Frame) == 0 {
 		return e.bad(out, fmt.Errorf("%w: no frame", ErrBadInput))
 	}
-	p, ok := in.Snapshot.Port(in.InPort)
+	e.idx.use(in.Snapshot)
+	p, ok := e.idx.port(in.InPort)
 	if !ok {
 		return e.bad(out, fmt.Errorf("%w: %v", ErrUnknownPort, in.InPort))
 	}
 	e.begin(in, out, p)
 	if in.Match != nil {
-		e.orig = *in.Match
+		*e.orig = *in.Match
 		e.orig.ClearSeen()
 		e.orig.ClearModified()
 	} else if err := e.orig.Parse(in.Frame); err != nil {
@@ -171,7 +173,7 @@ func (e *Engine) Simulate(in *Input, out *Result) error {
 		}
 		e.malformed = true
 	}
-	e.m = e.orig
+	e.m = *e.orig
 	if e.tracing {
 		e.tr.Packet = describe(e.orig.Peek())
 		if e.malformed {
@@ -181,7 +183,7 @@ func (e *Engine) Simulate(in *Input, out *Result) error {
 	var v Verdict
 	if in.Generated {
 		if e.tracing {
-			e.note("generated", portLabel(p), "generated packet starts at the port's egress")
+			e.note("generated", portLabel(p.Port), "generated packet starts at the port's egress")
 		}
 		v = e.egress(p)
 	} else {
@@ -202,7 +204,7 @@ func (e *Engine) bad(out *Result, err error) error {
 	return err
 }
 
-func (e *Engine) begin(in *Input, out *Result, p *topology.Port) {
+func (e *Engine) begin(in *Input, out *Result, p *portInfo) {
 	e.in = in
 	e.snap = in.Snapshot
 	e.state = in.State
@@ -211,6 +213,7 @@ func (e *Engine) begin(in *Input, out *Result, p *topology.Port) {
 	}
 	e.stateful = in.Stateful
 	e.r = out
+	e.orig = &out.Original
 	e.cur = &e.m
 	e.seen = 0
 	e.startPort = p
@@ -236,7 +239,7 @@ func (e *Engine) begin(in *Input, out *Result, p *topology.Port) {
 // end drops references into the caller's data so that the Engine does not
 // keep them alive.
 func (e *Engine) end() {
-	e.in, e.snap, e.state, e.stateful, e.r = nil, nil, nil, nil, nil
+	e.in, e.snap, e.state, e.stateful, e.r, e.orig = nil, nil, nil, nil, nil, nil
 	e.startPort, e.curIn, e.curOut, e.pktGroups = nil, nil, nil, nil
 	clear(e.routes[:cap(e.routes)])
 	e.tr = nil
@@ -268,7 +271,7 @@ func (e *Engine) parseL2(frame []byte) bool {
 	}
 	m.SetEtherType(et)
 	m.ClearModified()
-	e.orig = m
+	*e.orig = m
 	return true
 }
 
@@ -279,7 +282,6 @@ func (e *Engine) finish(v Verdict) {
 		v = Drop
 	}
 	seen := e.seen | e.m.Seen() | e.orig.Seen()
-	r.Original = e.orig
 	r.Original.MarkSeen(seen)
 	r.Seen = seen.With(packet.FieldInPort)
 	r.Verdict = v
@@ -320,7 +322,7 @@ func (e *Engine) finish(v Verdict) {
 	}
 }
 
-// fail records a drop reason and returns v. obj (a *topology.Port,
+// fail records a drop reason and returns v. obj (a *portInfo,
 // *topology.Bridge, *topology.Router, *topology.Chain or nil) and why (a
 // constant) only feed the trace: converting them costs nothing when not
 // tracing.
@@ -335,6 +337,8 @@ func (e *Engine) fail(v Verdict, reason DropReason, obj any, why string) Verdict
 // label names a topology object for the trace.
 func (e *Engine) label(obj any) string {
 	switch o := obj.(type) {
+	case *portInfo:
+		return portLabel(o.Port)
 	case *topology.Port:
 		return portLabel(o)
 	case *topology.Bridge:
@@ -408,7 +412,7 @@ func (e *Engine) fork(a, b []topology.ID, extra, skip topology.ID) Verdict {
 		if id.IsZero() || id == skip {
 			continue
 		}
-		p, ok := e.snap.Port(id)
+		p, ok := e.idx.port(id)
 		if !ok {
 			continue
 		}
@@ -419,7 +423,7 @@ func (e *Engine) fork(a, b []topology.ID, extra, skip topology.ID) Verdict {
 		}
 		n++
 		if e.tracing {
-			e.note("fork", portLabel(p), "branch")
+			e.note("fork", portLabel(p.Port), "branch")
 		}
 		v := e.egress(p)
 		if v.rank() > best.rank() {
@@ -440,7 +444,7 @@ func (e *Engine) fork(a, b []topology.ID, extra, skip topology.ID) Verdict {
 // rewrites applied. The result lives in e.scratch until the next call.
 func (e *Engine) materialize(m *packet.Match) ([]byte, error) {
 	e.scratch = append(e.scratch[:0], e.in.Frame...)
-	f, err := packet.Apply(e.scratch, &e.orig, m)
+	f, err := packet.Apply(e.scratch, e.orig, m)
 	if err != nil {
 		return nil, err
 	}

@@ -12,18 +12,18 @@ var limitedBroadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 // icmpError generates an ICMP error about the packet pre (the packet as it
 // entered the router) out of router port in (§2.6, "ICMP errors"), unless
 // the packet is one an ICMP error is never sent for.
-func (e *Engine) icmpError(pre *packet.Match, in *topology.Port, typ, code uint8) {
+func (e *Engine) icmpError(pre *packet.Match, in *portInfo, typ, code uint8) {
 	why := e.noICMP(pre, in)
 	if why != "" {
 		if e.tracing {
-			e.notef("icmp", portLabel(in), "no ICMP %d/%d: %s", typ, code, why)
+			e.notef("icmp", portLabel(in.Port), "no ICMP %d/%d: %s", typ, code, why)
 		}
 		return
 	}
 	frame, err := e.materialize(pre)
 	if err != nil {
 		if e.tracing {
-			e.notef("icmp", portLabel(in), "no ICMP %d/%d: %v", typ, code, err)
+			e.notef("icmp", portLabel(in.Port), "no ICMP %d/%d: %v", typ, code, err)
 		}
 		return
 	}
@@ -40,7 +40,7 @@ func (e *Engine) icmpError(pre *packet.Match, in *topology.Port, typ, code uint8
 // noICMP returns why no ICMP error may be sent about pre, or "" if one may.
 // The checks read the working match through getters: whether an error is
 // generated depends on these fields.
-func (e *Engine) noICMP(pre *packet.Match, in *topology.Port) string {
+func (e *Engine) noICMP(pre *packet.Match, in *portInfo) string {
 	if !in.Address.Is4() {
 		return "the port has no IPv4 address"
 	}
@@ -85,7 +85,7 @@ func subnetBroadcast(p netip.Prefix) netip.Addr {
 // PORT routes only, the router's outbound filter is evaluated on a
 // throw-away copy, and, when it accepts, the reply (with the post-filter
 // source address) is emitted out of the route's port.
-func (e *Engine) echoReply(rv *topology.RouterView, in *topology.Port) {
+func (e *Engine) echoReply(rv *topology.RouterView, in *portInfo) {
 	r := &rv.Router
 	v := e.m.Peek()
 	src, dst := v.IPDst(), v.IPSrc()
@@ -104,7 +104,7 @@ func (e *Engine) echoReply(rv *topology.RouterView, in *topology.Port) {
 		}
 		return
 	}
-	out, ok := e.snap.Port(rt.NextHopPort)
+	out, ok := e.idx.port(rt.NextHopPort)
 	if !ok || !out.Address.Is4() {
 		return
 	}

@@ -7,7 +7,7 @@ import (
 
 // ingress runs a packet into port p (§2.2): loop guard, tags, in-port,
 // admin state, inbound filter, then the owning device.
-func (e *Engine) ingress(p *topology.Port) Verdict {
+func (e *Engine) ingress(p *portInfo) Verdict {
 	if e.devices >= e.max {
 		return e.fail(ErrorDrop, ReasonLoop, p, "device limit reached: the topology loops")
 	}
@@ -15,11 +15,11 @@ func (e *Engine) ingress(p *topology.Port) Verdict {
 	e.tag(TagDevice(p.ID))
 	e.tag(TagPortRx(p.ID))
 	e.curIn, e.curOut = p, nil
-	if p.Kind() == topology.PortExterior {
+	if p.kind == topology.PortExterior {
 		e.pktGroups = p.PortGroups
 	}
 	if e.tracing {
-		e.note("ingress", portLabel(p), p.Kind().String()+" port of "+e.deviceName(p))
+		e.note("ingress", portLabel(p.Port), p.kind.String()+" port of "+e.deviceName(p))
 	}
 	if p.IsRouterPort() && e.m.EtherType() == packet.EtherTypeIPv6 {
 		e.noFlow = true
@@ -46,23 +46,22 @@ func (e *Engine) ingress(p *topology.Port) Verdict {
 			return e.fail(Drop, ReasonReject, p, "rejected by the port's inbound filter")
 		}
 	}
+	e.idx.device(p)
 	if p.IsRouterPort() {
-		rv, ok := e.snap.RouterView(p.Router)
-		if !ok {
+		if p.router == nil {
 			return e.fail(ErrorDrop, ReasonUnplugged, p, "the port's router does not exist")
 		}
-		return e.router(rv, p)
+		return e.router(p.router, p)
 	}
-	bv, ok := e.snap.BridgeView(p.Bridge)
-	if !ok {
+	if p.bridge == nil {
 		return e.fail(ErrorDrop, ReasonUnplugged, p, "the port's bridge does not exist")
 	}
-	return e.bridge(bv, p)
+	return e.bridge(p.bridge, p)
 }
 
 // egress sends the packet out of port p (§2.2): tags, out-port, admin
 // state, port-specific checks, outbound filter, then emit.
-func (e *Engine) egress(p *topology.Port) Verdict {
+func (e *Engine) egress(p *portInfo) Verdict {
 	if e.devices >= e.max {
 		return e.fail(ErrorDrop, ReasonLoop, p, "device limit reached: the topology loops")
 	}
@@ -70,7 +69,7 @@ func (e *Engine) egress(p *topology.Port) Verdict {
 	e.tag(TagPortTx(p.ID))
 	e.curOut = p
 	if e.tracing {
-		e.note("egress", portLabel(p), p.Kind().String()+" port of "+e.deviceName(p))
+		e.note("egress", portLabel(p.Port), p.kind.String()+" port of "+e.deviceName(p))
 	}
 	if p.AdminDown {
 		if p.IsRouterPort() && e.curIn != nil && e.curIn.IsRouterPort() {
@@ -86,7 +85,7 @@ func (e *Engine) egress(p *topology.Port) Verdict {
 			if o, ok := e.m.VLANs().Outer(); ok && o.ID == p.VLAN {
 				e.m.PopVLAN()
 				if e.tracing {
-					e.notef("vlan", portLabel(p), "pop VLAN %d", p.VLAN)
+					e.notef("vlan", portLabel(p.Port), "pop VLAN %d", p.VLAN)
 				}
 			}
 		}
@@ -111,16 +110,16 @@ func (e *Engine) egress(p *topology.Port) Verdict {
 		// examines nothing of the original packet.
 		if v := e.m.Peek(); v.EthSrc() == v.EthDst() {
 			if e.tracing {
-				e.note("hairpin", portLabel(p), "next-hop MAC is the port's own MAC: the packet re-enters the port")
+				e.note("hairpin", portLabel(p.Port), "next-hop MAC is the port's own MAC: the packet re-enters the port")
 			}
 			return e.ingress(p)
 		}
 	}
-	switch p.Kind() {
+	switch p.kind {
 	case topology.PortExterior:
 		return e.emit(p)
 	case topology.PortInterior:
-		peer, ok := e.snap.Port(p.Peer)
+		peer, ok := e.idx.peerOf(p)
 		if !ok {
 			return e.fail(ErrorDrop, ReasonUnplugged, p, "the port's peer does not exist")
 		}
@@ -130,15 +129,24 @@ func (e *Engine) egress(p *topology.Port) Verdict {
 }
 
 // emit records the packet leaving through exterior port p.
-func (e *Engine) emit(p *topology.Port) Verdict {
+func (e *Engine) emit(p *portInfo) Verdict {
 	if e.stateful != nil {
-		if v := e.statefulErr(e.stateful.Emit(&e.flow, p), p); v != 0 {
+		if v := e.statefulErr(e.stateful.Emit(&e.flow, p.Port), p); v != 0 {
 			return v
 		}
 	}
-	e.r.Outputs = append(e.r.Outputs, Output{Port: p.ID, Match: e.m})
+	// Grow in place: one copy of the match, not two.
+	n := len(e.r.Outputs)
+	if n < cap(e.r.Outputs) {
+		e.r.Outputs = e.r.Outputs[:n+1]
+	} else {
+		e.r.Outputs = append(e.r.Outputs, Output{})
+	}
+	o := &e.r.Outputs[n]
+	o.Port = p.ID
+	o.Match = e.m
 	if e.tracing {
-		e.note("output", portLabel(p), "packet leaves the virtual network"+rewrites(&e.orig, &e.m))
+		e.note("output", portLabel(p.Port), "packet leaves the virtual network"+rewrites(e.orig, &e.m))
 	}
 	return Forward
 }

@@ -10,7 +10,7 @@ import (
 
 // router simulates an IPv4 router (§2.6) for a packet that entered through
 // router port in.
-func (e *Engine) router(rv *topology.RouterView, in *topology.Port) Verdict {
+func (e *Engine) router(rv *topology.RouterView, in *portInfo) Verdict {
 	r := &rv.Router
 	if vl := e.m.VLANs(); vl.Len() > 0 {
 		if vl.Len() != 1 || vl.At(0).ID != 0 {
@@ -90,7 +90,7 @@ func (e *Engine) router(rv *topology.RouterView, in *topology.Port) Verdict {
 	default:
 		return e.fail(ErrorDrop, ReasonNoRoute, r, "route with an invalid next hop")
 	}
-	out, ok := e.snap.Port(rt.NextHopPort)
+	out, ok := e.idx.port(rt.NextHopPort)
 	if !ok {
 		return e.fail(ErrorDrop, ReasonUnplugged, r, "route via a missing port")
 	}
@@ -225,11 +225,11 @@ func (p *publishing) Usable(r *topology.Route) bool {
 	if r.NextHopPort.IsZero() {
 		return true
 	}
-	port, ok := p.snap.Port(r.NextHopPort)
+	port, ok := p.idx.port(r.NextHopPort)
 	if !ok || port.AdminDown {
 		return false
 	}
-	switch port.Kind() {
+	switch port.kind {
 	case topology.PortInterior:
 		return true
 	case topology.PortExterior:
@@ -242,18 +242,19 @@ func (p *publishing) Usable(r *topology.Route) bool {
 // (§2.6.9). arpMiss reports that the ARP table was consulted and had no
 // usable entry (the caller asks and waits); found false without arpMiss is a
 // definitive failure (dangling port, next hop outside the port's subnets).
-func (e *Engine) nextHopMAC(router topology.ID, out *topology.Port, nh netip.Addr) (mac topology.MAC, found, arpMiss bool) {
-	switch out.Kind() {
+func (e *Engine) nextHopMAC(router topology.ID, out *portInfo, nh netip.Addr) (mac topology.MAC, found, arpMiss bool) {
+	switch out.kind {
 	case topology.PortInterior:
-		peer, ok := e.snap.Port(out.Peer)
+		peer, ok := e.idx.peerOf(out)
 		if !ok {
 			return mac, false, false
 		}
 		if peer.IsRouterPort() {
 			return peer.MAC, true, false
 		}
-		if bv, ok := e.snap.BridgeView(peer.Bridge); ok {
-			if m, ok := bv.RouterIPs[nh]; ok {
+		e.idx.device(peer)
+		if bv := peer.bridge; bv != nil {
+			if m, ok := bv.routerIP(nh); ok {
 				return m, true, false
 			}
 			if m, ok := e.state.IP4MAC(peer.Bridge, nh); ok {
@@ -271,7 +272,7 @@ func (e *Engine) nextHopMAC(router topology.ID, out *topology.Port, nh netip.Add
 	return mac, found, !found
 }
 
-func inSubnets(p *topology.Port, a netip.Addr) bool {
+func inSubnets(p *portInfo, a netip.Addr) bool {
 	for _, s := range p.Subnets {
 		if s.Contains(a) {
 			return true

@@ -243,7 +243,7 @@ func TestRouterGatewayOutsideSubnet(t *testing.T) {
 // Unknown next hop: ARP request out of the port, NotYet, waiting for it.
 func TestRouterARPMiss(t *testing.T) {
 	n := l3net(t)
-	delete(n.state().ARP, IPKey{rid("rtr"), ip("192.168.0.1")})
+	n.state().DeleteARP(rid("rtr"), ip("192.168.0.1"))
 	r := n.sim("vm1", fromVM1(t, "45.44.33.22"))
 	wantVerdict(t, r, NotYet, ReasonARPPending)
 	if r.Waiting != (ARPTarget{Router: rid("rtr"), Port: pid("r-up"), IP: ip("192.168.0.1")}) {
@@ -263,10 +263,10 @@ func TestRouterARPMiss(t *testing.T) {
 	now := n.snapshot() // keep the snapshot
 	_ = now
 	base := timeAt(1000)
-	n.state().ARP[IPKey{rid("rtr"), ip("192.168.0.1")}] = ARPEntry{MAC: mac(gwMAC), Stale: timeAt(900), Expiry: timeAt(1000)}
+	n.state().SetARPEntry(rid("rtr"), ip("192.168.0.1"), ARPEntry{MAC: mac(gwMAC), Stale: timeAt(900), Expiry: timeAt(1000)})
 	r = n.simInput(&Input{InPort: pid("vm1"), Frame: fromVM1(t, "45.44.33.22"), Now: base})
 	wantVerdict(t, r, NotYet, ReasonARPPending)
-	n.state().ARP[IPKey{rid("rtr"), ip("192.168.0.1")}] = ARPEntry{MAC: mac(gwMAC), Stale: timeAt(900), Expiry: timeAt(2000)}
+	n.state().SetARPEntry(rid("rtr"), ip("192.168.0.1"), ARPEntry{MAC: mac(gwMAC), Stale: timeAt(900), Expiry: timeAt(2000)})
 	r = n.simInput(&Input{InPort: pid("vm1"), Frame: fromVM1(t, "45.44.33.22"), Now: base})
 	wantVerdict(t, r, Forward, ReasonNone)
 	if len(r.ARPRefresh) != 1 || r.ARPRefresh[0].IP != ip("192.168.0.1") {
@@ -547,7 +547,7 @@ func TestRouterInteriorNextHop(t *testing.T) {
 
 	// Through a bridge whose IPv4-MAC table knows the next hop.
 	n2 := l3net(t)
-	delete(n2.state().ARP, IPKey{rid("rtr"), ip("10.0.2.12")})
+	n2.state().DeleteARP(rid("rtr"), ip("10.0.2.12"))
 	n2.state().SetIP4MAC(bid("br2"), ip("10.0.2.12"), mac(mac2))
 	r = n2.sim("vm1", fromVM1(t, "10.0.2.12"))
 	wantVerdict(t, r, Forward, ReasonNone)
@@ -693,13 +693,14 @@ func TestRouterPortDownAtEgress(t *testing.T) {
 	var r Result
 	frame := fromVM1(t, "10.0.2.12")
 	in := &Input{Snapshot: snap, State: n.state(), InPort: pid("r-p1"), Frame: frame}
-	rp1, _ := snap.Port(pid("r-p1"))
-	rp2, _ := snap.Port(pid("r-p2"))
+	e.idx.use(snap)
+	rp1, _ := e.idx.port(pid("r-p1"))
+	rp2, _ := e.idx.port(pid("r-p2"))
 	e.begin(in, &r, rp1)
 	if err := e.orig.Parse(frame); err != nil {
 		t.Fatal(err)
 	}
-	e.m, e.pre = e.orig, e.orig
+	e.m, e.pre = *e.orig, *e.orig
 	e.curIn = rp1
 	v := e.egress(rp2)
 	e.finish(v)

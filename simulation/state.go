@@ -55,78 +55,93 @@ func (emptyState) IP4MAC(topology.ID, netip.Addr) (topology.MAC, bool) { return 
 func (emptyState) ARPEntry(topology.ID, netip.Addr) (ARPEntry, bool)   { return ARPEntry{}, false }
 func (emptyState) PortActive(topology.ID) bool                         { return false }
 
-// MACKey is a key of MapState.MACs.
-type MACKey struct {
-	Bridge topology.ID
-	VLAN   uint16
-	MAC    topology.MAC
+// macKey and ipKey are MapState's map keys: plain bytes, so that the maps
+// hash them with the fast memory hash.
+type macKey struct {
+	bridge topology.ID
+	vlan   uint16
+	mac    topology.MAC
 }
 
-// IPKey is a key of MapState.IP4MACs and MapState.ARP: a bridge or router
-// and an address.
-type IPKey struct {
-	Device topology.ID
-	IP     netip.Addr
+type ipKey struct {
+	dev topology.ID
+	ip  [16]byte
 }
 
-// MapState is a map-based State for tests, tools and simple harnesses. Its
-// zero value is not usable; call NewMapState. It is not safe for concurrent
-// use with writes.
+func ipk(dev topology.ID, ip netip.Addr) ipKey { return ipKey{dev, ip.As16()} }
+
+// MapState is a map-based State for tests, tools and simple harnesses:
+// MAC tables, IPv4-MAC tables, ARP tables and port liveness, without
+// expiry or reference counting. The zero value is not usable; call
+// NewMapState. It is not safe for concurrent use with writes.
 type MapState struct {
-	MACs    map[MACKey]topology.ID
-	IP4MACs map[IPKey]topology.MAC
-	ARP     map[IPKey]ARPEntry
-	Active  map[topology.ID]bool
+	macs    map[macKey]topology.ID
+	ip4macs map[ipKey]topology.MAC
+	arp     map[ipKey]ARPEntry
+	active  map[topology.ID]bool
 }
 
 // NewMapState returns an empty MapState.
 func NewMapState() *MapState {
 	return &MapState{
-		MACs:    make(map[MACKey]topology.ID),
-		IP4MACs: make(map[IPKey]topology.MAC),
-		ARP:     make(map[IPKey]ARPEntry),
-		Active:  make(map[topology.ID]bool),
+		macs:    make(map[macKey]topology.ID),
+		ip4macs: make(map[ipKey]topology.MAC),
+		arp:     make(map[ipKey]ARPEntry),
+		active:  make(map[topology.ID]bool),
 	}
 }
 
 // MACPort implements State.
 func (s *MapState) MACPort(bridge topology.ID, vlan uint16, mac topology.MAC) (topology.ID, bool) {
-	p, ok := s.MACs[MACKey{bridge, vlan, mac}]
+	p, ok := s.macs[macKey{bridge, vlan, mac}]
 	return p, ok
 }
 
 // IP4MAC implements State.
 func (s *MapState) IP4MAC(bridge topology.ID, ip netip.Addr) (topology.MAC, bool) {
-	m, ok := s.IP4MACs[IPKey{bridge, ip}]
+	m, ok := s.ip4macs[ipk(bridge, ip)]
 	return m, ok
 }
 
 // ARPEntry implements State.
 func (s *MapState) ARPEntry(router topology.ID, ip netip.Addr) (ARPEntry, bool) {
-	e, ok := s.ARP[IPKey{router, ip}]
+	e, ok := s.arp[ipk(router, ip)]
 	return e, ok
 }
 
 // PortActive implements State.
-func (s *MapState) PortActive(port topology.ID) bool { return s.Active[port] }
+func (s *MapState) PortActive(port topology.ID) bool { return s.active[port] }
 
 // LearnMAC maps vlan/mac to port in bridge's MAC table.
 func (s *MapState) LearnMAC(bridge topology.ID, vlan uint16, mac topology.MAC, port topology.ID) {
-	s.MACs[MACKey{bridge, vlan, mac}] = port
+	s.macs[macKey{bridge, vlan, mac}] = port
+}
+
+// ForgetMAC removes vlan/mac from bridge's MAC table.
+func (s *MapState) ForgetMAC(bridge topology.ID, vlan uint16, mac topology.MAC) {
+	delete(s.macs, macKey{bridge, vlan, mac})
 }
 
 // SetIP4MAC maps ip to mac in bridge's IPv4-MAC table.
 func (s *MapState) SetIP4MAC(bridge topology.ID, ip netip.Addr, mac topology.MAC) {
-	s.IP4MACs[IPKey{bridge, ip}] = mac
+	s.ip4macs[ipk(bridge, ip)] = mac
 }
 
 // SetARP stores a router ARP entry that never goes stale or expires.
 func (s *MapState) SetARP(router topology.ID, ip netip.Addr, mac topology.MAC) {
-	s.ARP[IPKey{router, ip}] = ARPEntry{MAC: mac}
+	s.SetARPEntry(router, ip, ARPEntry{MAC: mac})
 }
 
+// SetARPEntry stores a router ARP entry.
+func (s *MapState) SetARPEntry(router topology.ID, ip netip.Addr, e ARPEntry) {
+	s.arp[ipk(router, ip)] = e
+}
+
+// DeleteARP removes a router ARP entry.
+func (s *MapState) DeleteARP(router topology.ID, ip netip.Addr) { delete(s.arp, ipk(router, ip)) }
+
 // SetActive marks an exterior port active or inactive.
-func (s *MapState) SetActive(port topology.ID, active bool) { s.Active[port] = active }
+func (s *MapState) SetActive(port topology.ID, active bool) { s.active[port] = active }
 
 // Apply performs the state writes a simulation requested: MAC learnings,
 // ARP-table and IPv4-MAC-table writes (without reference counting or

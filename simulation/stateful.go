@@ -54,7 +54,7 @@ func (f *Flow) Snapshot() *topology.Snapshot { return f.e.snap }
 
 // Original returns the packet as it entered the simulation. Reading it
 // through getters widens the megaflow; use Peek to read without marking.
-func (f *Flow) Original() *packet.Match { return &f.e.orig }
+func (f *Flow) Original() *packet.Match { return f.e.orig }
 
 // Match returns the working match: the packet as it is now, with every
 // rewrite so far (during a throw-away evaluation, the throw-away copy).
@@ -112,7 +112,7 @@ func (f *Flow) Note(text string) {
 	}
 }
 
-func idOf(p *topology.Port) topology.ID {
+func idOf(p *portInfo) topology.ID {
 	if p == nil {
 		return topology.ID{}
 	}

@@ -1,6 +1,7 @@
 package simulation
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -85,28 +86,47 @@ func (k TagKind) String() string {
 	return "tag(" + strconv.Itoa(int(k)) + ")"
 }
 
-// Tag is a flow invalidation tag: a compact, comparable value usable as a
-// map key. Build tags with the constructors; the zero Tag is invalid.
+// Tag is a flow invalidation tag: a compact (42-byte), comparable value
+// usable as a map key. Build tags with the constructors; the zero Tag is
+// invalid.
 type Tag struct {
-	kind  TagKind
-	proto uint8 // conntrack/NAT protocol
-	sub   uint8 // NAT key type
-	vlan  uint16
-	p1    uint16 // conntrack/NAT source port
-	p2    uint16 // conntrack/NAT destination port
-	mac   topology.MAC
-	ip1   [4]byte
-	ip2   [4]byte
-	n     uint32 // dp port number, tunnel key
-	id    topology.ID
-	id2   topology.ID
+	kind TagKind
+	sub  uint8 // NAT key type
+	vlan uint16
+	mac  topology.MAC
+	id   topology.ID
+	// id2 is the second ID (a port), or packed values: addresses (bytes
+	// 0-3 and 4-7), L4 ports (8-9 and 10-11) and protocol (12), or a
+	// number (0-3).
+	id2 topology.ID
 }
 
 func as4(a netip.Addr) [4]byte {
-	if a.Is4() || a.Is4In6() {
+	if a.Is4() {
+		return a.As4()
+	}
+	if a.Is4In6() {
 		return a.Unmap().As4()
 	}
 	return [4]byte{}
+}
+
+// packed builds the packed form of id2.
+func packed(src netip.Addr, srcPort uint16, dst netip.Addr, dstPort uint16, proto uint8) topology.ID {
+	var p topology.ID
+	s, d := as4(src), as4(dst)
+	copy(p[0:4], s[:])
+	copy(p[4:8], d[:])
+	binary.BigEndian.PutUint16(p[8:10], srcPort)
+	binary.BigEndian.PutUint16(p[10:12], dstPort)
+	p[12] = proto
+	return p
+}
+
+func number(n uint32) topology.ID {
+	var p topology.ID
+	binary.BigEndian.PutUint32(p[0:4], n)
+	return p
 }
 
 // TagDevice tags a flow with a topology object it depends on.
@@ -119,14 +139,14 @@ func TagPortRx(port topology.ID) Tag { return Tag{kind: TagKindPortRx, id: port}
 func TagPortTx(port topology.ID) Tag { return Tag{kind: TagKindPortTx, id: port} }
 
 // TagDPPort tags a flow that uses local datapath port number n.
-func TagDPPort(n uint32) Tag { return Tag{kind: TagKindDPPort, n: n} }
+func TagDPPort(n uint32) Tag { return Tag{kind: TagKindDPPort, id2: number(n)} }
 
 // TagTunnelKey tags a flow that uses overlay tunnel key k.
-func TagTunnelKey(k uint32) Tag { return Tag{kind: TagKindTunnelKey, n: k} }
+func TagTunnelKey(k uint32) Tag { return Tag{kind: TagKindTunnelKey, id2: number(k)} }
 
 // TagTunnelRoute tags a flow tunnelled from src to dst (IPv4 underlay).
 func TagTunnelRoute(src, dst netip.Addr) Tag {
-	return Tag{kind: TagKindTunnelRoute, ip1: as4(src), ip2: as4(dst)}
+	return Tag{kind: TagKindTunnelRoute, id2: packed(src, 0, dst, 0, 0)}
 }
 
 // TagBridgePort tags a flow that a bridge sent to one of its ports because
@@ -160,24 +180,24 @@ func TagRoute(route topology.ID) Tag { return Tag{kind: TagKindRoute, id: route}
 // these addresses in the router's trie and invalidates them when a more
 // specific route appears.
 func TagRouterDst(router topology.ID, dst netip.Addr) Tag {
-	return Tag{kind: TagKindRouterDst, id: router, ip1: as4(dst)}
+	return Tag{kind: TagKindRouterDst, id: router, id2: packed(dst, 0, netip.Addr{}, 0, 0)}
 }
 
 // TagARPEntry tags a flow that depends on router's ARP entry for nextHop.
 func TagARPEntry(router topology.ID, nextHop netip.Addr) Tag {
-	return Tag{kind: TagKindARPEntry, id: router, ip1: as4(nextHop)}
+	return Tag{kind: TagKindARPEntry, id: router, id2: packed(nextHop, 0, netip.Addr{}, 0, 0)}
 }
 
 // TagConntrack tags a flow with a connection-tracking key (§2.7): the IPv4
 // 5-tuple (ports hold the ICMP identifier for ICMP) and the device.
 func TagConntrack(src netip.Addr, srcPort uint16, dst netip.Addr, dstPort uint16, proto uint8, device topology.ID) Tag {
-	return Tag{kind: TagKindConntrack, ip1: as4(src), p1: srcPort, ip2: as4(dst), p2: dstPort, proto: proto, id: device}
+	return Tag{kind: TagKindConntrack, id: device, id2: packed(src, srcPort, dst, dstPort, proto)}
 }
 
 // TagNAT tags a flow with a NAT key (§2.8): its type (defined by the NAT
 // implementation), the IPv4 5-tuple and the device.
 func TagNAT(typ uint8, src netip.Addr, srcPort uint16, dst netip.Addr, dstPort uint16, proto uint8, device topology.ID) Tag {
-	return Tag{kind: TagKindNAT, sub: typ, ip1: as4(src), p1: srcPort, ip2: as4(dst), p2: dstPort, proto: proto, id: device}
+	return Tag{kind: TagKindNAT, sub: typ, id: device, id2: packed(src, srcPort, dst, dstPort, proto)}
 }
 
 // TagFlowStateDevice tags a flow whose flow state is shared with a port or
@@ -195,7 +215,12 @@ func (t Tag) Kind() TagKind { return t.kind }
 func (t Tag) ID() topology.ID { return t.id }
 
 // Port returns the port of a bridge-port or bridge-MAC tag.
-func (t Tag) Port() topology.ID { return t.id2 }
+func (t Tag) Port() topology.ID {
+	if t.kind == TagKindBridgePort || t.kind == TagKindBridgeMAC {
+		return t.id2
+	}
+	return topology.ID{}
+}
 
 // MAC returns the MAC of a flooded-to or bridge-MAC tag.
 func (t Tag) MAC() topology.MAC { return t.mac }
@@ -203,14 +228,50 @@ func (t Tag) MAC() topology.MAC { return t.mac }
 // VLAN returns the VLAN of a flooded-to or bridge-MAC tag.
 func (t Tag) VLAN() uint16 { return t.vlan }
 
+// hasAddrs reports whether id2 holds packed addresses.
+func (t Tag) hasAddrs() bool {
+	switch t.kind {
+	case TagKindRouterDst, TagKindARPEntry, TagKindTunnelRoute, TagKindConntrack, TagKindNAT:
+		return true
+	}
+	return false
+}
+
 // Addr returns the address of a router-dst or ARP-entry tag, the source of
 // a tunnel-route, conntrack or NAT tag; the zero Addr otherwise.
 func (t Tag) Addr() netip.Addr {
-	switch t.kind {
-	case TagKindRouterDst, TagKindARPEntry, TagKindTunnelRoute, TagKindConntrack, TagKindNAT:
-		return netip.AddrFrom4(t.ip1)
+	if !t.hasAddrs() {
+		return netip.Addr{}
 	}
-	return netip.Addr{}
+	return netip.AddrFrom4([4]byte(t.id2[0:4]))
+}
+
+// DstAddr returns the destination of a tunnel-route, conntrack or NAT tag.
+func (t Tag) DstAddr() netip.Addr {
+	if !t.hasAddrs() {
+		return netip.Addr{}
+	}
+	return netip.AddrFrom4([4]byte(t.id2[4:8]))
+}
+
+// L4 returns the source and destination ports and the protocol of a
+// conntrack or NAT tag.
+func (t Tag) L4() (srcPort, dstPort uint16, proto uint8) {
+	if t.kind != TagKindConntrack && t.kind != TagKindNAT {
+		return 0, 0, 0
+	}
+	return binary.BigEndian.Uint16(t.id2[8:10]), binary.BigEndian.Uint16(t.id2[10:12]), t.id2[12]
+}
+
+// NATType returns the key type of a NAT tag.
+func (t Tag) NATType() uint8 { return t.sub }
+
+// Number returns the number of a dp-port or tunnel-key tag.
+func (t Tag) Number() uint32 {
+	if t.kind != TagKindDPPort && t.kind != TagKindTunnelKey {
+		return 0
+	}
+	return binary.BigEndian.Uint32(t.id2[0:4])
 }
 
 // FlowState reports whether the tag is a flow-state tag (conntrack or NAT
@@ -228,11 +289,11 @@ func (t Tag) String() string {
 		TagKindRoute, TagKindFlowStateDevice, TagKindMeter:
 		b.WriteString(t.id.String())
 	case TagKindDPPort, TagKindTunnelKey:
-		b.WriteString(strconv.FormatUint(uint64(t.n), 10))
+		b.WriteString(strconv.FormatUint(uint64(t.Number()), 10))
 	case TagKindTunnelRoute:
-		b.WriteString(netip.AddrFrom4(t.ip1).String())
+		b.WriteString(t.Addr().String())
 		b.WriteString("->")
-		b.WriteString(netip.AddrFrom4(t.ip2).String())
+		b.WriteString(t.DstAddr().String())
 	case TagKindBridgePort:
 		b.WriteString(t.id.String())
 		b.WriteByte(',')
@@ -254,22 +315,23 @@ func (t Tag) String() string {
 	case TagKindRouterDst, TagKindARPEntry:
 		b.WriteString(t.id.String())
 		b.WriteByte(',')
-		b.WriteString(netip.AddrFrom4(t.ip1).String())
+		b.WriteString(t.Addr().String())
 	case TagKindConntrack, TagKindNAT:
 		if t.kind == TagKindNAT {
 			b.WriteString("type=")
 			b.WriteString(strconv.Itoa(int(t.sub)))
 			b.WriteByte(',')
 		}
-		b.WriteString(netip.AddrFrom4(t.ip1).String())
+		sp, dp, proto := t.L4()
+		b.WriteString(t.Addr().String())
 		b.WriteByte(':')
-		b.WriteString(strconv.Itoa(int(t.p1)))
+		b.WriteString(strconv.Itoa(int(sp)))
 		b.WriteString("->")
-		b.WriteString(netip.AddrFrom4(t.ip2).String())
+		b.WriteString(t.DstAddr().String())
 		b.WriteByte(':')
-		b.WriteString(strconv.Itoa(int(t.p2)))
+		b.WriteString(strconv.Itoa(int(dp)))
 		b.WriteString(",proto=")
-		b.WriteString(strconv.Itoa(int(t.proto)))
+		b.WriteString(strconv.Itoa(int(proto)))
 		b.WriteByte(',')
 		b.WriteString(t.id.String())
 	}

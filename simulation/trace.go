@@ -167,7 +167,7 @@ func (e *Engine) finishTrace() {
 	t.Devices = r.Devices
 	for i := range r.Outputs {
 		o := &r.Outputs[i]
-		t.Outputs = append(t.Outputs, TraceOutput{Port: e.portName(o.Port), Rewrites: rewriteList(&e.orig, &o.Match)})
+		t.Outputs = append(t.Outputs, TraceOutput{Port: e.portName(o.Port), Rewrites: rewriteList(e.orig, &o.Match)})
 	}
 	for _, g := range r.Generated {
 		var m packet.Match
@@ -244,7 +244,7 @@ func (e *Engine) portName(id topology.ID) string { return e.objName(topology.Kin
 
 func (e *Engine) chainName(id topology.ID) string { return e.objName(topology.KindChain, id) }
 
-func (e *Engine) deviceName(p *topology.Port) string {
+func (e *Engine) deviceName(p *portInfo) string {
 	if p.IsRouterPort() {
 		return "router " + e.objName(topology.KindRouter, p.Router)
 	}
