@@ -55,13 +55,17 @@ func pseudoSum(src, dst netip.Addr, proto uint8, length int) uint64 {
 // update16 returns checksum cs updated for a 16-bit word of the covered data
 // changing from old to new (RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m')).
 func update16(cs, old, new uint16) uint16 {
-	acc := uint64(^cs) + uint64(^old) + uint64(new)
-	return ^fold(acc)
+	acc := uint32(^cs) + uint32(^old) + uint32(new)
+	acc = acc&0xffff + acc>>16 // at most 0x2fffd -> at most 0x10001
+	acc = acc&0xffff + acc>>16
+	return ^uint16(acc)
 }
 
 // update32 is update16 for a 32-bit (two-word) change, e.g. an IPv4 address.
 func update32(cs uint16, old, new uint32) uint16 {
-	acc := uint64(^cs) + uint64(^uint16(old>>16)) + uint64(^uint16(old)) +
-		uint64(uint16(new>>16)) + uint64(uint16(new))
-	return ^fold(acc)
+	acc := uint32(^cs) + uint32(^uint16(old>>16)) + uint32(^uint16(old)) +
+		uint32(uint16(new>>16)) + uint32(uint16(new))
+	acc = acc&0xffff + acc>>16 // at most 0x4fffb -> at most 0x10003
+	acc = acc&0xffff + acc>>16
+	return ^uint16(acc)
 }

@@ -72,8 +72,6 @@ var (
 	errAddrNot6     = newErr("ipv6", "address is not IPv6", ErrBadArgument)
 	errApplyField   = newErr("apply", "modified field cannot be rewritten in a frame", ErrUnsupported)
 	errLayout       = newErr("layout", "layout does not fit the frame", ErrBadArgument)
-	errBuildType    = newErr("build", "match ethertype cannot be built", ErrUnsupported)
-	errBuildProto   = newErr("build", "ICMP type needs an embedded header", ErrBadArgument)
 	errBuildTooLong = newErr("build", "frame would exceed 65535 bytes", ErrBadArgument)
 	errNotICMPError = newErr("icmp", "type is not an ICMP error", ErrBadArgument)
 )

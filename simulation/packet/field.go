@@ -156,3 +156,29 @@ func itoa(v uint64) string {
 	}
 	return string(b[i:])
 }
+
+const (
+	l3Fields = 1<<FieldARPOp | 1<<FieldARPSHA | 1<<FieldARPSPA | 1<<FieldARPTHA | 1<<FieldARPTPA |
+		1<<FieldIPSrc | 1<<FieldIPDst | 1<<FieldIPProto | 1<<FieldIPTOS | 1<<FieldIPTTL |
+		1<<FieldIPFrag | 1<<FieldIPv6FlowLabel
+	l4Fields = 1<<FieldSrcPort | 1<<FieldDstPort | 1<<FieldTCPFlags |
+		1<<FieldICMPType | 1<<FieldICMPCode | 1<<FieldICMPID | 1<<FieldICMPData
+)
+
+// WithPrerequisites returns s plus the fields a datapath needs matched
+// exactly for s to be meaningful, as OVS requires of a megaflow mask: any L3
+// field (ARP or IP) implies the ethertype; any L4 field implies the ethertype,
+// the IP protocol and the fragment kind (non-first fragments have no L4
+// header); the ICMP identifier and the quoted header imply the ICMP type.
+func (s FieldSet) WithPrerequisites() FieldSet {
+	if s&(l3Fields|l4Fields) != 0 {
+		s |= 1 << FieldEtherType
+	}
+	if s&l4Fields != 0 {
+		s |= 1<<FieldIPProto | 1<<FieldIPFrag
+	}
+	if s&(1<<FieldICMPID|1<<FieldICMPData) != 0 {
+		s |= 1 << FieldICMPType
+	}
+	return s
+}

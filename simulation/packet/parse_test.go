@@ -461,3 +461,37 @@ func TestFieldStrings(t *testing.T) {
 		t.Error("Frag.String")
 	}
 }
+
+func TestWithPrerequisites(t *testing.T) {
+	tests := []struct{ in, want FieldSet }{
+		{0, 0},
+		{FieldsOf(FieldEthDst, FieldVLAN), FieldsOf(FieldEthDst, FieldVLAN)},
+		{FieldsOf(FieldIPDst), FieldsOf(FieldIPDst, FieldEtherType)},
+		{FieldsOf(FieldARPTPA), FieldsOf(FieldARPTPA, FieldEtherType)},
+		{FieldsOf(FieldDstPort), FieldsOf(FieldDstPort, FieldEtherType, FieldIPProto, FieldIPFrag)},
+		{FieldsOf(FieldICMPID), FieldsOf(FieldICMPID, FieldICMPType, FieldEtherType, FieldIPProto, FieldIPFrag)},
+	}
+	for _, tt := range tests {
+		if got := tt.in.WithPrerequisites(); got != tt.want {
+			t.Errorf("%v.WithPrerequisites() = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestMatchString(t *testing.T) {
+	p := baseParams()
+	var m Match
+	m.SetInPort(3)
+	if err := m.Parse(buildErr(layers.IPProtocolUDP, 28)(t, p)); err != nil {
+		t.Fatal(err)
+	}
+	want := "in_port=3 eth_src=02:00:00:00:00:0a eth_dst=02:00:00:00:00:0b eth_type=0x0800 ip_src=10.0.0.1 " +
+		"ip_dst=192.168.1.20 ip_proto=1 ip_tos=16 ip_ttl=64 icmp_type=3 icmp_code=3 " +
+		"icmp_data=192.168.1.20>198.51.100.7/17/3333>53"
+	if got := m.String(); got != want {
+		t.Errorf("String()\n got %s\nwant %s", got, want)
+	}
+	if m.Seen() != 0 {
+		t.Error("String marked fields seen")
+	}
+}
