@@ -67,8 +67,8 @@ func ParseID(s string) (ID, error) {
 	}
 	j := 0
 	for i := 0; i < 36; {
-		if s[i] == '-' {
-			i++
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i++ // a dash, checked above
 			continue
 		}
 		hi, ok1 := fromHex(s[i])

@@ -36,6 +36,7 @@ func (t *Topology) Validate() error {
 			names[o.ObjectKind()][n] = true
 		}
 	}
+	ruleIDs := make(map[ID]bool) // IDs that name a rule, not an object
 	for i := range t.Chains {
 		for j := range t.Chains[i].Rules {
 			r := &t.Chains[i].Rules[j]
@@ -43,9 +44,13 @@ func (t *Topology) Validate() error {
 				continue
 			}
 			if prev, dup := byID[r.ID]; dup {
+				if prev == Object(&t.Chains[i]) && r.ID != t.Chains[i].ID {
+					continue // a duplicate within the chain: Chain.validate reports it
+				}
 				ps.add(&t.Chains[i], "rules["+strconv.Itoa(j)+"].id", ErrDuplicateID, "also used by "+prev.ObjectKind().String()+" "+quoteName(prev))
 			} else {
 				byID[r.ID] = &t.Chains[i]
+				ruleIDs[r.ID] = true
 			}
 		}
 	}
@@ -54,7 +59,7 @@ func (t *Topology) Validate() error {
 	for o := range t.Objects() {
 		for r := range o.Refs() {
 			target, ok := byID[r.ID]
-			if ok && target.ObjectKind() == r.Kind {
+			if ok && target.ObjectKind() == r.Kind && !ruleIDs[r.ID] {
 				continue
 			}
 			class := ErrDangling
