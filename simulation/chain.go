@@ -50,7 +50,7 @@ func (e *Engine) runChain(id, owner topology.ID) (topology.Action, Verdict) {
 	for _, s := range e.stack {
 		if s == id {
 			if e.tracing {
-				e.note("chain", chainLabel(ci.chain), "already being evaluated (jump loop): continue")
+				e.note("chain", chainObj(ci.chain), "already being evaluated (jump loop): continue")
 			}
 			return topology.ActionContinue, 0
 		}
@@ -69,14 +69,14 @@ func (e *Engine) rules(ci *chainInfo, owner topology.ID) (topology.Action, Verdi
 		r := &c.Rules[i]
 		if !e.matches(&ci.conds[i]) {
 			if e.tracing {
-				e.note("rule", chainLabel(c), ruleLabel(i, r)+": no match")
+				e.note("rule", chainObj(c), ruleLabel(i, r)+": no match")
 			}
 			continue
 		}
 		switch r.Type {
 		case topology.RuleJump:
 			if e.tracing {
-				e.note("rule", chainLabel(c), ruleLabel(i, r)+": match, jump to "+e.chainName(r.JumpChain))
+				e.note("rule", chainObj(c), ruleLabel(i, r)+": match, jump to "+e.chainName(r.JumpChain))
 			}
 			act, v := e.runChain(r.JumpChain, owner)
 			if v != 0 {
@@ -100,7 +100,7 @@ func (e *Engine) rules(ci *chainInfo, owner topology.ID) (topology.Action, Verdi
 			}
 		default:
 			if e.tracing {
-				e.note("rule", chainLabel(c), ruleLabel(i, r)+": match, "+r.Action.String())
+				e.note("rule", chainObj(c), ruleLabel(i, r)+": match, "+r.Action.String())
 			}
 			switch r.Action {
 			case topology.ActionAccept, topology.ActionDrop, topology.ActionReject, topology.ActionReturn:
@@ -109,7 +109,7 @@ func (e *Engine) rules(ci *chainInfo, owner topology.ID) (topology.Action, Verdi
 		}
 	}
 	if e.tracing {
-		e.note("chain", chainLabel(c), "end of chain")
+		e.note("chain", chainObj(c), "end of chain")
 	}
 	return topology.ActionContinue, 0
 }
@@ -118,7 +118,7 @@ func (e *Engine) rules(ci *chainInfo, owner topology.ID) (topology.Action, Verdi
 func (e *Engine) nat(owner topology.ID, c *topology.Chain, i int, r *topology.Rule) (bool, Verdict) {
 	if e.stateful == nil {
 		if e.tracing {
-			e.note("rule", chainLabel(c), ruleLabel(i, r)+": match, "+r.NATKind().String()+
+			e.note("rule", chainObj(c), ruleLabel(i, r)+": match, "+r.NATKind().String()+
 				" NAT not applied: stateful services are not configured")
 		}
 		return false, 0
@@ -132,7 +132,7 @@ func (e *Engine) nat(owner topology.ID, c *topology.Chain, i int, r *topology.Ru
 		if applied {
 			s = "applied, " + r.Action.String()
 		}
-		e.note("rule", chainLabel(c), ruleLabel(i, r)+": match, "+r.NATKind().String()+" NAT "+s)
+		e.note("rule", chainObj(c), ruleLabel(i, r)+": match, "+r.NATKind().String()+" NAT "+s)
 	}
 	return applied, 0
 }

@@ -390,3 +390,11 @@ func describe(v *packet.View) string {
 	}
 	return b.String()
 }
+
+// chainObj names a chain as the object of "chain" and "rule" trace steps.
+func chainObj(c *topology.Chain) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.ID.String()
+}
