@@ -29,7 +29,8 @@ func TestTags(t *testing.T) {
 			t.Errorf("tag %#v has no text", tg)
 		}
 	}
-	if TagBridgeMAC(b, m, 5, p) != TagBridgeMAC(b, m, 5, p) || TagBridgeMAC(b, m, 5, p) == TagBridgeMAC(b, m, 6, p) {
+	again := TagBridgeMAC(bid("br"), mac(mac1), 5, pid("p"))
+	if again != TagBridgeMAC(b, m, 5, p) || again == TagBridgeMAC(b, m, 6, p) {
 		t.Error("tag equality")
 	}
 	tg := TagBridgeMAC(b, m, 5, p)
