@@ -197,6 +197,7 @@ type fr struct {
 	frag     packet.Frag
 	payload  []byte
 	arpOp    uint16
+	inner    packet.Inner
 	sha, tha string
 	spa, tpa string
 }
@@ -237,6 +238,9 @@ func build(t testing.TB, f fr) []byte {
 		m.SetICMPType(f.icmpType)
 		m.SetICMPCode(f.icmpCode)
 		m.SetICMPID(f.icmpID)
+		if f.inner.Valid() {
+			m.SetICMPData(f.inner)
+		}
 	case packet.EtherTypeIPv6:
 		m.SetIPSrc(ip(f.ipSrc))
 		m.SetIPDst(ip(f.ipDst))
