@@ -141,8 +141,8 @@ func New(cfg Config) *Engine {
 // Simulate runs one packet through the virtual topology and fills out,
 // which it resets first (keeping its buffers). It returns an error, and
 // sets out to an ErrorDrop with ReasonBadInput, only when the Input is
-// unusable: no snapshot, no frame, an unknown in-port, or a frame shorter
-// than an Ethernet header. Every network outcome, drops included, is a
+// unusable: no snapshot, no frame, an unknown in-port, or a frame whose
+// Ethernet header or VLAN tags are cut short. Every network outcome, drops included, is a
 // verdict in out, not an error.
 //
 // Frames that fail to parse beyond the Ethernet header (garbage after a
