@@ -21,6 +21,7 @@ func (e *Engine) filter(chain, owner topology.ID, slot string, obj any) (topolog
 		e.note("filter", e.label(obj), slot+": chain "+e.chainName(chain))
 	}
 	e.stack = e.stack[:0]
+	e.loadFields()
 	act, v := e.runChain(chain, owner)
 	if v != 0 {
 		return 0, v
@@ -67,7 +68,8 @@ func (e *Engine) rules(ci *chainInfo, owner topology.ID) (topology.Action, Verdi
 	e.tag(TagDevice(c.ID))
 	for i := range c.Rules {
 		r := &c.Rules[i]
-		if !e.matches(&ci.conds[i]) {
+		k := &ci.conds[i]
+		if !e.fragOK(k) || e.conjunction(k, e.cur) == k.inv {
 			if e.tracing {
 				e.note("rule", chainObj(c), ruleLabel(i, r)+": no match")
 			}
@@ -126,6 +128,9 @@ func (e *Engine) nat(owner topology.ID, c *topology.Chain, i int, r *topology.Ru
 	applied, err := e.stateful.NAT(&e.flow, owner, r)
 	if v := e.statefulErr(err, c); v != 0 {
 		return false, v
+	}
+	if applied {
+		e.loadFields() // the rule may have rewritten the packet
 	}
 	if e.tracing {
 		s := "not applied"

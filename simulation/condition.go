@@ -2,6 +2,7 @@ package simulation
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"net/netip"
 	"slices"
 
@@ -11,6 +12,33 @@ import (
 
 // Sub-condition bits of a compiled condition, in evaluation order: the
 // ones that examine no packet field first, then L2, L3 and L4 fields.
+const (
+	iForward = iota
+	iReturn
+	iInPorts
+	iOutPorts
+	iPortGroup
+	iInPortGroup
+	iOutPortGroup
+	iTraversed
+	iRewritten
+	iEtherType
+	iEthSrc
+	iEthDst
+	iNoVLAN
+	iVLAN
+	iNwProto
+	iNwTOS
+	iNwSrc
+	iNwDst
+	iIPGroupSrc
+	iIPGroupDst
+	iTpSrc
+	iTpDst
+	iICMPDataSrc
+	iICMPDataDst
+)
+
 const (
 	cForward uint32 = 1 << iota
 	cReturn
@@ -59,14 +87,6 @@ func newV4net(p netip.Prefix) v4net {
 func u32(a netip.Addr) uint32 {
 	b := a.As4()
 	return binary.BigEndian.Uint32(b[:])
-}
-
-// contains reports whether the prefix p (compiled as n when IPv4) holds a.
-func contains(n v4net, p netip.Prefix, a netip.Addr) bool {
-	if n.ok {
-		return a.Is4() && u32(a)&n.mask == n.net
-	}
-	return p.Contains(a)
 }
 
 // cond is a rule condition compiled for evaluation: which sub-conditions
@@ -128,103 +148,183 @@ func compileCond(c *topology.Condition, nat topology.NATKind) cond {
 	return k
 }
 
-// matches evaluates a compiled rule condition (§2.3) on the current match
-// e.cur: the fragment policy first, then the conjunction of the set
+// A compiled condition (§2.3) is evaluated by the rule loop in chain.go:
+// the fragment policy first, then the conjunction of the set
 // sub-conditions, each XOR its invert flag, negated by ConjunctionInvert.
 //
 // Megaflow minimality: sub-conditions are evaluated in order and the
 // conjunction stops at the first failure, so only the fields actually read
 // are marked seen; an L3 field is read only after the ethertype (which a
 // kernel mask needs anyway), an L4 field only after the protocol.
-func (e *Engine) matches(k *cond) bool {
-	if k.frags != allFrags && k.frags&(1<<e.fragKind(e.cur)) == 0 {
-		return false
-	}
-	return e.conjunction(k, e.cur) != k.inv
+
+// pktFields caches the match fields rule conditions read most often,
+// loaded once per filter evaluation without marking them seen; conditions
+// mark exactly the fields they use. NAT rules reload it after a rewrite.
+type pktFields struct {
+	et    uint16
+	ip    bool // IPv4 or IPv6
+	v4    bool
+	proto uint8
+	frag  topology.FragmentKind
+	src4  uint32
+	dst4  uint32
+	// tp1 and tp2 are the L4 source and destination ports, or the ICMP
+	// type and code; f1 and f2 are the fields they come from, hasTp says
+	// whether there are any.
+	tp1, tp2 uint16
+	f1, f2   packet.Field
+	hasTp    bool
 }
 
-func (e *Engine) fragKind(m *packet.Match) topology.FragmentKind {
-	if et := m.EtherType(); et != packet.EtherTypeIPv4 && et != packet.EtherTypeIPv6 {
-		return topology.FragmentNone
+func (e *Engine) loadFields() {
+	v := e.cur.Peek()
+	f := &e.pf
+	*f = pktFields{et: v.EtherType()}
+	f.ip = f.et == packet.EtherTypeIPv4 || f.et == packet.EtherTypeIPv6
+	if !f.ip {
+		return
 	}
-	switch m.IPFrag() {
+	f.v4 = f.et == packet.EtherTypeIPv4
+	f.proto = v.IPProto()
+	switch v.IPFrag() {
 	case packet.FragFirst:
-		return topology.FragmentFirst
+		f.frag = topology.FragmentFirst
 	case packet.FragLater:
-		return topology.FragmentLater
+		f.frag = topology.FragmentLater
 	}
-	return topology.FragmentNone
+	if f.v4 {
+		f.src4, f.dst4 = u32(v.IPSrc()), u32(v.IPDst())
+	}
+	switch {
+	case f.proto == packet.ProtoTCP || f.proto == packet.ProtoUDP:
+		f.tp1, f.tp2, f.f1, f.f2, f.hasTp = v.SrcPort(), v.DstPort(), packet.FieldSrcPort, packet.FieldDstPort, true
+	case f.proto == packet.ProtoICMP && f.v4:
+		f.tp1, f.tp2, f.f1, f.f2, f.hasTp = uint16(v.ICMPType()), uint16(v.ICMPCode()), packet.FieldICMPType, packet.FieldICMPCode, true
+	}
+}
+
+const (
+	seenET    = packet.FieldSet(1) << packet.FieldEtherType
+	seenProto = packet.FieldSet(1)<<packet.FieldEtherType | packet.FieldSet(1)<<packet.FieldIPProto
+	seenFrag  = packet.FieldSet(1)<<packet.FieldEtherType | packet.FieldSet(1)<<packet.FieldIPFrag
+	seenSrc   = packet.FieldSet(1)<<packet.FieldEtherType | packet.FieldSet(1)<<packet.FieldIPSrc
+	seenDst   = packet.FieldSet(1)<<packet.FieldEtherType | packet.FieldSet(1)<<packet.FieldIPDst
+)
+
+// fragOK applies a compiled condition's fragment policy to the current
+// packet.
+func (e *Engine) fragOK(k *cond) bool {
+	if k.frags == allFrags {
+		return true
+	}
+	if !e.pf.ip {
+		e.cur.MarkSeen(seenET)
+		return k.frags&(1<<topology.FragmentNone) != 0
+	}
+	e.cur.MarkSeen(seenFrag)
+	return k.frags&(1<<e.pf.frag) != 0
 }
 
 func (e *Engine) conjunction(k *cond, m *packet.Match) bool {
 	c := k.c
-	for set := k.set; set != 0; set &= set - 1 {
-		var ok bool
-		switch bit := set & -set; bit {
-		case cForward:
+	f := &e.pf
+	var seen packet.FieldSet
+	ok := true
+	for set := k.set; set != 0 && ok; set &= set - 1 {
+		// Switching on the bit index (dense) compiles to a jump table.
+		switch bits.TrailingZeros32(set) {
+		case iForward:
 			ok = e.isForward()
-		case cReturn:
+		case iReturn:
 			ok = !e.isForward()
-		case cInPorts:
+		case iInPorts:
 			ok = portIn(c.InPorts.Value, e.curIn) != c.InPorts.Invert
-		case cOutPorts:
+		case iOutPorts:
 			ok = portIn(c.OutPorts.Value, e.curOut) != c.OutPorts.Invert
-		case cPortGroup:
+		case iPortGroup:
 			ok = slices.Contains(e.pktGroups, c.PortGroup.Value) != c.PortGroup.Invert
-		case cInPortGroup:
+		case iInPortGroup:
 			ok = inGroup(e.curIn, c.InPortGroup.Value) != c.InPortGroup.Invert
-		case cOutPortGroup:
+		case iOutPortGroup:
 			ok = inGroup(e.curOut, c.OutPortGroup.Value) != c.OutPortGroup.Invert
-		case cTraversed:
+		case iTraversed:
 			ok = e.traversed(c.TraversedDevice.Value) != c.TraversedDevice.Invert
-		case cRewritten:
+		case iRewritten:
 			ok = (e.nwDstRewritten == c.NwDstRewritten.Value) != c.NwDstRewritten.Invert
-		case cEtherType:
-			ok = (m.EtherType() == c.EtherType.Value) != c.EtherType.Invert
-		case cEthSrc:
+		case iEtherType:
+			seen |= seenET
+			ok = (f.et == c.EtherType.Value) != c.EtherType.Invert
+		case iEthSrc:
 			ok = c.EthSrc.Value.Matches(m.EthSrc()) != c.EthSrc.Invert
-		case cEthDst:
+		case iEthDst:
 			ok = c.EthDst.Value.Matches(m.EthDst()) != c.EthDst.Invert
-		case cNoVLAN:
+		case iNoVLAN:
 			ok = ((m.VLANs().Len() == 0) == c.NoVLAN.Value) != c.NoVLAN.Invert
-		case cVLAN:
+		case iVLAN:
 			o, tagged := m.VLANs().Outer()
 			ok = (tagged && o.ID == c.VLAN.Value) != c.VLAN.Invert
-		case cNwProto:
-			p, has := nwProto(m)
-			ok = (has && p == c.NwProto.Value) != c.NwProto.Invert
-		case cNwTOS:
+		case iNwProto:
+			if f.ip {
+				seen |= seenProto
+				ok = (f.proto == c.NwProto.Value) != c.NwProto.Invert
+			} else {
+				p, has := nwProto(m)
+				ok = (has && p == c.NwProto.Value) != c.NwProto.Invert
+			}
+		case iNwTOS:
 			ok = (isIP(m) && m.IPTOS() == c.NwTOS.Value) != c.NwTOS.Invert
-		case cNwSrc:
-			a, has := nwSrc(m)
-			ok = (has && contains(k.src, c.NwSrc.Value, a)) != c.NwSrc.Invert
-		case cNwDst:
-			a, has := nwDst(m)
-			ok = (has && contains(k.dst, c.NwDst.Value, a)) != c.NwDst.Invert
-		case cIPGroupSrc:
+		case iNwSrc:
+			if f.v4 && k.src.ok {
+				seen |= seenSrc
+				ok = (f.src4&k.src.mask == k.src.net) != c.NwSrc.Invert
+			} else {
+				a, has := nwSrc(m)
+				ok = (has && c.NwSrc.Value.Contains(a)) != c.NwSrc.Invert
+			}
+		case iNwDst:
+			if f.v4 && k.dst.ok {
+				seen |= seenDst
+				ok = (f.dst4&k.dst.mask == k.dst.net) != c.NwDst.Invert
+			} else {
+				a, has := nwDst(m)
+				ok = (has && c.NwDst.Value.Contains(a)) != c.NwDst.Invert
+			}
+		case iIPGroupSrc:
 			a, has := nwSrc(m)
 			ok = (has && e.snap.IPAddrGroupContains(c.IPAddrGroupSrc.Value, a)) != c.IPAddrGroupSrc.Invert
-		case cIPGroupDst:
+		case iIPGroupDst:
 			a, has := nwDst(m)
 			ok = (has && e.snap.IPAddrGroupContains(c.IPAddrGroupDst.Value, a)) != c.IPAddrGroupDst.Invert
-		case cTpSrc:
-			p, has := tpSrc(m)
-			ok = (has && c.TpSrc.Value.Contains(p)) != c.TpSrc.Invert
-		case cTpDst:
-			p, has := tpDst(m)
-			ok = (has && c.TpDst.Value.Contains(p)) != c.TpDst.Invert
-		case cICMPDataSrc:
+		case iTpSrc:
+			seen |= seenET
+			if f.ip {
+				seen |= seenProto
+			}
+			if f.hasTp {
+				seen = seen.With(f.f1)
+			}
+			ok = (f.hasTp && c.TpSrc.Value.Contains(f.tp1)) != c.TpSrc.Invert
+		case iTpDst:
+			seen |= seenET
+			if f.ip {
+				seen |= seenProto
+			}
+			if f.hasTp {
+				seen = seen.With(f.f2)
+			}
+			ok = (f.hasTp && c.TpDst.Value.Contains(f.tp2)) != c.TpDst.Invert
+		case iICMPDataSrc:
 			in, has := icmpData(m)
 			ok = (has && c.ICMPDataSrc.Value.Contains(in.Src)) != c.ICMPDataSrc.Invert
-		case cICMPDataDst:
+		case iICMPDataDst:
 			in, has := icmpData(m)
 			ok = (has && c.ICMPDataDst.Value.Contains(in.Dst)) != c.ICMPDataDst.Invert
 		}
-		if !ok {
-			return false
-		}
 	}
-	return true
+	if seen != 0 {
+		m.MarkSeen(seen)
+	}
+	return ok
 }
 
 func portIn(ids []topology.ID, p *portInfo) bool {
@@ -285,34 +385,6 @@ func nwProto(m *packet.Match) (uint8, bool) {
 		return m.IPProto(), true
 	case packet.EtherTypeARP:
 		return uint8(m.ARPOp()), true
-	}
-	return 0, false
-}
-
-// tpSrc returns the TCP/UDP source port, or the ICMP type.
-func tpSrc(m *packet.Match) (uint16, bool) {
-	if !isIP(m) {
-		return 0, false
-	}
-	switch m.IPProto() {
-	case packet.ProtoTCP, packet.ProtoUDP:
-		return m.SrcPort(), true
-	case packet.ProtoICMP:
-		return uint16(m.ICMPType()), true
-	}
-	return 0, false
-}
-
-// tpDst returns the TCP/UDP destination port, or the ICMP code.
-func tpDst(m *packet.Match) (uint16, bool) {
-	if !isIP(m) {
-		return 0, false
-	}
-	switch m.IPProto() {
-	case packet.ProtoTCP, packet.ProtoUDP:
-		return m.DstPort(), true
-	case packet.ProtoICMP:
-		return uint16(m.ICMPCode()), true
 	}
 	return 0, false
 }

@@ -95,6 +95,7 @@ type Engine struct {
 	pre  packet.Match  // the working match as it entered the current router
 	aux  packet.Match  // a throw-away match (router-generated replies)
 	cur  *packet.Match
+	pf   pktFields       // fields of *cur that conditions read, see loadFields
 	seen packet.FieldSet // fields seen on finished fork branches
 
 	startPort *portInfo

@@ -19,6 +19,19 @@ type index struct {
 	bridges idTable[bridgeInfo]
 	routers idTable[topology.RouterView]
 	chains  idTable[chainInfo]
+	routes  [routeCacheSize]routeEntry
+}
+
+// routeCacheSize is the number of entries of the direct-mapped route cache.
+const routeCacheSize = 256
+
+// routeEntry caches an unfiltered route lookup: the best routes of table
+// for src -> dst, ignoring whether their ports publish them.
+type routeEntry struct {
+	table    *topology.RouteTable
+	src, dst uint32
+	n        int
+	routes   [4]*topology.Route
 }
 
 // use points the index at snap, emptying it if snap is a new snapshot.
@@ -31,6 +44,7 @@ func (x *index) use(snap *topology.Snapshot) {
 	x.bridges.reset()
 	x.routers.reset()
 	x.chains.reset()
+	clear(x.routes[:])
 }
 
 func (x *index) port(id topology.ID) (*portInfo, bool) {

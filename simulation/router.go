@@ -157,9 +157,47 @@ func (e *Engine) router(rv *topology.RouterView, in *portInfo) Verdict {
 
 // route looks up the route for src -> dst, picking among an ECMP set by
 // connection hash.
+//
+// The unfiltered lookup is cached per engine and snapshot; when every route
+// of the cached best set is usable, it is also the filtered result (the
+// filter can only remove routes, and it removed none of the best ones).
+// Otherwise the table is searched again with the filter.
 func (e *Engine) route(rv *topology.RouterView, src, dst netip.Addr) *topology.Route {
+	if src.Is4() && dst.Is4() {
+		s, d := u32(src), u32(dst)
+		k := keyOf(rv.Router.ID)
+		h := (uint64(s)*0x9e3779b97f4a7c15 ^ uint64(d)*0xff51afd7ed558ccd ^ k.a) * 0xc4ceb9fe1a85ec53 >> 56
+		ent := &e.idx.routes[h%routeCacheSize]
+		if ent.table != rv.Routes || ent.src != s || ent.dst != d {
+			found := rv.Routes.Lookup(src, dst, nil, e.routes[:0])
+			e.routes = found[:0]
+			if len(found) <= len(ent.routes) {
+				ent.table, ent.src, ent.dst = rv.Routes, s, d
+				ent.n = copy(ent.routes[:], found)
+			} else {
+				ent.table = nil
+			}
+		}
+		if ent.table == rv.Routes {
+			usable := true
+			for _, r := range ent.routes[:ent.n] {
+				if !(*publishing)(e).Usable(r) {
+					usable = false
+					break
+				}
+			}
+			if usable {
+				return e.pick(rv, src, dst, ent.routes[:ent.n])
+			}
+		}
+	}
 	routes := rv.Routes.Lookup(src, dst, (*publishing)(e), e.routes[:0])
 	e.routes = routes[:0]
+	return e.pick(rv, src, dst, routes)
+}
+
+// pick chooses among the best routes by connection hash (ECMP).
+func (e *Engine) pick(rv *topology.RouterView, src, dst netip.Addr, routes []*topology.Route) *topology.Route {
 	if len(routes) == 0 {
 		if e.tracing {
 			e.notef("route", routerLabel(&rv.Router), "%s -> %s: no usable route", src, dst)

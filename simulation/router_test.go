@@ -709,3 +709,37 @@ func TestRouterPortDownAtEgress(t *testing.T) {
 	wantICMP(t, r.Generated[0], "r-p1", packet.ICMPDestUnreach, packet.CodeAdminProhibited, "10.0.1.1", "10.0.1.11")
 	wantTags(t, &r, TagDevice(pid("r-p2")))
 }
+
+// The engine's route cache never returns a route through a port that
+// stopped publishing, and follows snapshot changes.
+func TestRouteCacheFollowsState(t *testing.T) {
+	n := l3net(t)
+	up2 := n.bind(n.rport("rtr", "r-up2", "192.168.1.2/24", "02:aa:00:00:00:fe"))
+	n.route("rtr", "specific", "45.44.0.0/16", "r-up2", "192.168.1.1")
+	n.state().SetARP(rid("rtr"), ip("192.168.1.1"), mac(mac4))
+	e := New(Config{})
+	var r Result
+	in := &Input{Snapshot: n.snapshot(), State: n.state(), InPort: pid("vm1"), Frame: fromVM1(t, "45.44.33.22")}
+	sim := func() {
+		t.Helper()
+		if err := e.Simulate(in, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		sim()
+		wantOut(t, &r, "r-up2")
+	}
+	n.state().SetActive(up2.ID, false)
+	for range 2 {
+		sim()
+		wantOut(t, &r, "r-up")
+	}
+	n.state().SetActive(up2.ID, true)
+	sim()
+	wantOut(t, &r, "r-up2")
+	// A new snapshot without the specific route.
+	in.Snapshot = in.Snapshot.Apply(topology.Delete(topology.KindRoute, id(topology.KindRoute, "specific")))
+	sim()
+	wantOut(t, &r, "r-up")
+}
