@@ -48,8 +48,20 @@ func (x *index) use(snap *topology.Snapshot) {
 }
 
 func (x *index) port(id topology.ID) (*portInfo, bool) {
-	if p, ok := x.ports.get(id); ok {
-		return p, true
+	// Inline probe of the port table (the hottest lookup).
+	t := &x.ports
+	if t.n > 0 {
+		k := keyOf(id)
+		mask := len(t.keys) - 1
+		for i := int(k.hash() >> t.shift); ; i = (i + 1) & mask {
+			v := t.vals[i]
+			if v == nil {
+				break
+			}
+			if t.keys[i] == k {
+				return v, true
+			}
+		}
 	}
 	p, ok := x.snap.Port(id)
 	if !ok {
