@@ -77,6 +77,7 @@ type DropReason uint8
 
 // Drop reasons.
 const (
+	// ReasonNone: not dropped.
 	ReasonNone DropReason = iota
 	// ReasonLoop: the packet entered MaxDevices ports (a topology loop).
 	ReasonLoop
