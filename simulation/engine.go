@@ -73,8 +73,10 @@ type Input struct {
 // Engine simulates packets. It is deterministic: no goroutines, no I/O, no
 // clock, no global state; everything it reads comes from the Input. An
 // Engine is reusable and keeps its scratch buffers between simulations, so
-// a warmed-up Engine (with a reused Result) does not allocate. It is not
-// safe for concurrent use: use one Engine per worker goroutine.
+// a warmed-up Engine (with a reused Result) does not allocate. It also
+// caches, for the snapshot it last simulated on, the objects it looked up
+// (and so keeps that snapshot alive until it simulates on another one). It
+// is not safe for concurrent use: use one Engine per worker goroutine.
 type Engine struct {
 	cfg  Config
 	max  int
