@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# fuzz.sh - run every native Go fuzz target of the module.
+#
+# Usage: scripts/fuzz.sh [PACKAGE...]     (default ./...)
+# Environment: FUZZTIME (default 10s) - the -fuzztime of each target.
+#
+# Targets are discovered with `go test -list '^Fuzz'`; since `go test -fuzz`
+# accepts one target per invocation, each runs on its own. All targets run
+# even when one fails; new failing inputs land in the package's
+# testdata/fuzz/<Target>/ (commit them as regression seeds). Exits non-zero
+# if any target failed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZTIME=${FUZZTIME:-10s}
+pkgs=("$@")
+((${#pkgs[@]})) || pkgs=(./...)
+
+if ! list=$(go test -list '^Fuzz' "${pkgs[@]}" 2>&1); then
+	echo "$list"
+	echo "fuzz: go test -list failed" >&2
+	exit 1
+fi
+
+# -list prints a package's matching names, then its "ok  <pkg>  <time>" line.
+targets=()
+pending=()
+while IFS= read -r line; do
+	case $line in
+	Fuzz*) pending+=("$line") ;;
+	ok*)
+		pkg=$(awk '{print $2}' <<<"$line")
+		for n in ${pending[@]+"${pending[@]}"}; do targets+=("$pkg $n"); done
+		pending=()
+		;;
+	*) pending=() ;;
+	esac
+done <<<"$list"
+
+if ((${#targets[@]} == 0)); then
+	echo "fuzz: no fuzz targets found"
+	exit 0
+fi
+echo "fuzz: ${#targets[@]} targets, -fuzztime=$FUZZTIME each"
+
+failed=()
+report=()
+for t in "${targets[@]}"; do
+	read -r pkg name <<<"$t"
+	echo "--- fuzz $pkg $name"
+	t0=$(date +%s.%N)
+	status=ok
+	go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg" || { status=FAIL; failed+=("$pkg.$name"); }
+	report+=("$(printf '  %-5s %6.1fs  %s %s' "$status" "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{print b-a}')" "$pkg" "$name")")
+done
+
+echo "fuzz summary:"
+printf '%s\n' "${report[@]}"
+if ((${#failed[@]})); then
+	echo "fuzz: FAIL: ${failed[*]}"
+	exit 1
+fi
+echo "fuzz: all ${#targets[@]} targets passed"
