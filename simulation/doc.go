@@ -2,12 +2,67 @@
 //
 // Given a topology snapshot, a read view of the state tables, an ingress port
 // and a packet, it computes what the virtual network does with the packet:
-// the virtual actions, header rewrites, generated packets (ARP, ICMP), the
-// state writes it requests, the flow tags for invalidation, the set of match
-// fields it examined (the megaflow mask), the flow timeout class and, on
-// request, a readable trace. It is deterministic: no goroutines, no I/O, no
-// wall clock and no global state; time and randomness are inputs.
+// the output ports and the header rewrites for each, the packets the network
+// generates (ARP, ICMP), the state writes it requests (MAC learning, ARP and
+// IPv4-MAC tables), the flow tags for invalidation, the set of match fields
+// it examined (the megaflow mask), the flow's timeout class and, on request,
+// a readable trace. Packet parsing and building live in simulation/packet;
+// translating the virtual result into datapath actions belongs to the agent.
 //
-// Packet parsing and building live in simulation/packet. Translating the
-// virtual result into datapath actions belongs to the agent, not here.
+// # Using it
+//
+// An [Engine] is created once per worker goroutine with [New] and reused:
+//
+//	e := simulation.New(simulation.Config{})
+//	var r simulation.Result
+//	err := e.Simulate(&simulation.Input{
+//		Snapshot: snap, State: tables, InPort: port, Frame: frame, Now: now,
+//	}, &r)
+//
+// [Input] carries everything the simulation reads; [Result] everything it
+// computed. Both the Engine and the Result keep their buffers between calls,
+// so a warmed-up engine simulates without allocating (tests assert it with
+// testing.AllocsPerRun; BenchmarkSimulateL2 and BenchmarkSimulateL3 measure
+// it). Tracing ([Input].Trace) allocates.
+//
+// # Determinism
+//
+// The simulator starts no goroutines, does no I/O, reads no clock and keeps
+// no global state. Time ([Input].Now) and randomness ([Input].Rand, exposed
+// to stateful services through [Flow.Rand]) are inputs: the same Input gives
+// the same Result and the same trace. Missing state never blocks: an unknown
+// ARP next hop yields an ARP request in Result.Generated and the NotYet
+// verdict with Result.Waiting set; the agent re-simulates the packet from
+// scratch when the state arrives.
+//
+// # Devices
+//
+// Ports, bridges, routers and rule chains behave as the reference system's
+// (MidoNet) do; the behaviour notes' sections are cited in the code: port
+// ingress and egress with filters, admin state and the 12-port loop guard
+// (§2.1-2.2); bridges with MAC learning, flooding, VLAN-aware L2 gateways and
+// ARP answering (§2.5); IPv4 routers with ARP, longest-prefix routing over
+// publishing ports, ECMP by connection hash, TTL, ICMP errors and echo
+// replies (§2.6); conditions, fragment policies and chains with jumps
+// (§2.3-2.4).
+//
+// # Megaflow
+//
+// Devices read packet fields through packet.Match getters, which mark them
+// seen; Result.Seen is the union over every branch of a flood, plus the
+// input port. Decisions read only what they need: a pure L2 bridge decision
+// examines the Ethernet addresses alone, a rule condition only the fields of
+// the sub-conditions it evaluated (an L3 field after the ethertype, an L4
+// field after the protocol). Decisions that depended on fields the kernel
+// cannot match (packet.UserspaceFields) get FlowNone.
+//
+// # Stateful services
+//
+// Connection tracking, NAT and the load balancer plug in through the
+// [Stateful] interface ([Input].Stateful): forward/return-flow conditions ask
+// it, NAT rules delegate to it, and it is told when a packet leaves through
+// an exterior port (to record return keys). Without one, every packet is a
+// forward flow (generated packets are return flows) and NAT rules are not
+// applied, which the trace says. The router marks where the load balancer
+// runs.
 package simulation

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/hivenet/hivenet/simulation"
+)
+
+const (
+	twoBridges = "../topologies/two-bridges-router.yaml"
+	cloud      = "../topologies/two-tenant-cloud.yaml"
+)
+
+func runOK(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errs bytes.Buffer
+	if code := run(args, &out, &errs); code != 0 {
+		t.Fatalf("trace %v: exit %d: %s", args, code, errs.String())
+	}
+	return out.String()
+}
+
+func wantLines(t *testing.T, out string, lines ...string) {
+	t.Helper()
+	for _, l := range lines {
+		if !strings.Contains(out, l) {
+			t.Errorf("output lacks %q:\n%s", l, out)
+		}
+	}
+}
+
+func TestTraceRouted(t *testing.T) {
+	out := runOK(t, "-from", "vm1", "-icmp-echo", "10.0.2.11", twoBridges)
+	wantLines(t, out,
+		"ingress port vm1: exterior port of bridge left",
+		"route router r1: 10.0.1.11 -> 10.0.2.11: 10.0.2.0/24 port via port r1-right",
+		"verdict: forward, flow normal",
+		"output: vm2 after eth_src=",
+		"ip_ttl=63",
+		"tag: router-dst:r1,10.0.2.11")
+}
+
+func TestTraceJSON(t *testing.T) {
+	out := runOK(t, "-json", "-from", "vm1", "-udp", ":5353->10.0.2.11:53", twoBridges)
+	var tr simulation.Trace
+	if err := json.Unmarshal([]byte(out), &tr); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if tr.Verdict != "forward" || len(tr.Outputs) != 1 || tr.Outputs[0].Port != "vm2" || len(tr.Steps) == 0 {
+		t.Errorf("trace %+v", tr)
+	}
+}
+
+func TestTraceARPAnsweredByBridge(t *testing.T) {
+	out := runOK(t, "-from", "vm1", "-arp-request", "10.0.1.1", twoBridges)
+	wantLines(t, out, "verdict: consumed", "generated: out of vm1:", "arp reply 10.0.1.1 is-at")
+}
+
+func TestTraceUnlearnedFloods(t *testing.T) {
+	out := runOK(t, "-from", "vm1", "-learned", "none", "-tcp", "10.1.0.11:1000->10.1.0.12:80", cloud)
+	wantLines(t, out, "flood bridge tenant-a-net", "verdict: forward", "output: vm2")
+	out = runOK(t, "-from", "vm1", "-learned", "vm2", "-tcp", "10.1.0.11:1000->10.1.0.12:80", cloud)
+	wantLines(t, out, "destination fa:16:3e:0a:00:12 is on port vm2", "output: vm2")
+}
+
+func TestTraceNATNotConfigured(t *testing.T) {
+	out := runOK(t, "-from", "vm1", "-tcp", ":34567->8.8.8.8:443",
+		"-arp", "provider/198.51.100.1=02:00:00:00:00:99", cloud)
+	wantLines(t, out, "NAT not applied: stateful services are not configured",
+		"output: provider-uplink", "eth_dst=02:00:00:00:00:99")
+	// Without the upstream ARP entry the provider router asks and waits.
+	out = runOK(t, "-from", "vm1", "-tcp", ":34567->8.8.8.8:443", cloud)
+	wantLines(t, out, "verdict: not-yet (arp-pending)", "waiting: router provider ARP for 198.51.100.1",
+		"arp who-has 198.51.100.1")
+}
+
+func TestTraceFromUplink(t *testing.T) {
+	out := runOK(t, "-from", "provider-uplink", "-src-ip", "198.51.100.1", "-icmp-echo", "198.51.100.2", cloud)
+	wantLines(t, out, "verdict: consumed", "icmp echo reply")
+}
+
+func TestTraceUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"-from", "vm1"},
+		{"-from", "vm1", "-icmp-echo", "10.0.2.11", "-udp", "a", twoBridges},
+		{"-from", "nope", "-icmp-echo", "10.0.2.11", twoBridges},
+		{"-from", "left-r1", "-icmp-echo", "10.0.2.11", twoBridges},
+		{"-from", "vm1", "-tcp", "10.0.0.1:1-10.0.0.2:2", twoBridges},
+		{"-from", "vm1", "-icmp-echo", "10.0.2.11", "-learned", "nope", twoBridges},
+		{"-from", "vm1", "-icmp-echo", "10.0.2.11", "-arp", "bad", twoBridges},
+		{"-from", "vm1", "-icmp-echo", "10.0.2.11", "a.yaml", "b.yaml"},
+	} {
+		var out, errs bytes.Buffer
+		if code := run(args, &out, &errs); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (stderr %q)", args, code, errs.String())
+		}
+	}
+	var out, errs bytes.Buffer
+	if code := run([]string{"-from", "vm1", "-icmp-echo", "10.0.2.11", "missing.yaml"}, &out, &errs); code != 1 {
+		t.Errorf("missing file: exit %d, want 1", code)
+	}
+}

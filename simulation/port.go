@@ -1,0 +1,152 @@
+package simulation
+
+import (
+	"github.com/hivenet/hivenet/simulation/packet"
+	"github.com/hivenet/hivenet/topology"
+)
+
+// ingress runs a packet into port p (§2.2): loop guard, tags, in-port,
+// admin state, inbound filter, then the owning device.
+func (e *Engine) ingress(p *portInfo) Verdict {
+	if e.devices >= e.max {
+		return e.fail(ErrorDrop, ReasonLoop, p, "device limit reached: the topology loops")
+	}
+	e.devices++
+	e.tag(TagDevice(p.ID))
+	e.tag(TagPortRx(p.ID))
+	e.curIn, e.curOut = p, nil
+	if p.kind == topology.PortExterior {
+		e.pktGroups = p.PortGroups
+	}
+	if e.tracing {
+		e.note("ingress", portLabel(p.Port), p.kind.String()+" port of "+e.deviceName(p))
+	}
+	if p.IsRouterPort() && e.m.EtherType() == packet.EtherTypeIPv6 {
+		e.noFlow = true
+		return e.fail(Drop, ReasonEtherType, p, "IPv6 into a router port")
+	}
+	if p.AdminDown {
+		if p.IsRouterPort() {
+			e.icmpError(&e.m, p, packet.ICMPDestUnreach, packet.CodeAdminProhibited)
+		}
+		return e.fail(Drop, ReasonPortDown, p, "port is administratively down")
+	}
+	if !p.InboundFilter.IsZero() {
+		act, v := e.filter(p.InboundFilter, p.ID, "inbound filter", p)
+		if v != 0 {
+			return v
+		}
+		switch act {
+		case topology.ActionDrop:
+			return e.fail(Drop, ReasonFilter, p, "dropped by the port's inbound filter")
+		case topology.ActionReject:
+			if p.IsRouterPort() {
+				e.icmpError(&e.m, p, packet.ICMPDestUnreach, packet.CodeAdminProhibited)
+			}
+			return e.fail(Drop, ReasonReject, p, "rejected by the port's inbound filter")
+		}
+	}
+	e.idx.device(p)
+	if p.IsRouterPort() {
+		if p.router == nil {
+			return e.fail(ErrorDrop, ReasonUnplugged, p, "the port's router does not exist")
+		}
+		return e.router(p.router, p)
+	}
+	if p.bridge == nil {
+		return e.fail(ErrorDrop, ReasonUnplugged, p, "the port's bridge does not exist")
+	}
+	return e.bridge(p.bridge, p)
+}
+
+// egress sends the packet out of port p (§2.2): tags, out-port, admin
+// state, port-specific checks, outbound filter, then emit.
+func (e *Engine) egress(p *portInfo) Verdict {
+	if e.devices >= e.max {
+		return e.fail(ErrorDrop, ReasonLoop, p, "device limit reached: the topology loops")
+	}
+	e.tag(TagDevice(p.ID))
+	e.tag(TagPortTx(p.ID))
+	e.curOut = p
+	if e.tracing {
+		e.note("egress", portLabel(p.Port), p.kind.String()+" port of "+e.deviceName(p))
+	}
+	if p.AdminDown {
+		if p.IsRouterPort() && e.curIn != nil && e.curIn.IsRouterPort() {
+			e.icmpError(&e.pre, e.curIn, packet.ICMPDestUnreach, packet.CodeAdminProhibited)
+		}
+		return e.fail(Drop, ReasonPortDown, p, "port is administratively down")
+	}
+	if !p.IsRouterPort() {
+		if e.curIn != nil && e.curIn.ID == p.ID {
+			return e.fail(Drop, ReasonReflection, p, "egress on the ingress port")
+		}
+		if p.VLAN != 0 {
+			if o, ok := e.m.VLANs().Outer(); ok && o.ID == p.VLAN {
+				e.m.PopVLAN()
+				if e.tracing {
+					e.notef("vlan", portLabel(p.Port), "pop VLAN %d", p.VLAN)
+				}
+			}
+		}
+	}
+	if !p.OutboundFilter.IsZero() {
+		act, v := e.filter(p.OutboundFilter, p.ID, "outbound filter", p)
+		if v != 0 {
+			return v
+		}
+		switch act {
+		case topology.ActionDrop:
+			return e.fail(Drop, ReasonFilter, p, "dropped by the port's outbound filter")
+		case topology.ActionReject:
+			if p.IsRouterPort() && e.curIn != nil && e.curIn.IsRouterPort() {
+				e.icmpError(&e.pre, e.curIn, packet.ICMPDestUnreach, packet.CodeAdminProhibited)
+			}
+			return e.fail(Drop, ReasonReject, p, "rejected by the port's outbound filter")
+		}
+	}
+	if p.IsRouterPort() {
+		// Both addresses were just written by the router: comparing them
+		// examines nothing of the original packet.
+		if v := e.m.Peek(); v.EthSrc() == v.EthDst() {
+			if e.tracing {
+				e.note("hairpin", portLabel(p.Port), "next-hop MAC is the port's own MAC: the packet re-enters the port")
+			}
+			return e.ingress(p)
+		}
+	}
+	switch p.kind {
+	case topology.PortExterior:
+		return e.emit(p)
+	case topology.PortInterior:
+		peer, ok := e.idx.peerOf(p)
+		if !ok {
+			return e.fail(ErrorDrop, ReasonUnplugged, p, "the port's peer does not exist")
+		}
+		return e.ingress(peer)
+	}
+	return e.fail(ErrorDrop, ReasonUnplugged, p, "the port is neither bound nor linked")
+}
+
+// emit records the packet leaving through exterior port p.
+func (e *Engine) emit(p *portInfo) Verdict {
+	if e.stateful != nil {
+		if v := e.statefulErr(e.stateful.Emit(&e.flow, p.Port), p); v != 0 {
+			return v
+		}
+	}
+	// Grow in place: one copy of the match, not two.
+	n := len(e.r.Outputs)
+	if n < cap(e.r.Outputs) {
+		e.r.Outputs = e.r.Outputs[:n+1]
+	} else {
+		e.r.Outputs = append(e.r.Outputs, Output{})
+	}
+	o := &e.r.Outputs[n]
+	o.Port = p.ID
+	o.Match = e.m
+	if e.tracing {
+		e.note("output", portLabel(p.Port), "packet leaves the virtual network"+rewrites(e.orig, &e.m))
+	}
+	return Forward
+}

@@ -1,0 +1,339 @@
+package simulation
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/hivenet/hivenet/topology"
+)
+
+// TagKind is the kind of a flow Tag.
+type TagKind uint8
+
+// Tag kinds (§3.6 of the behaviour notes).
+const (
+	_ TagKind = iota
+	// TagKindDevice: any topology object the flow depends on (bridge,
+	// router, port, chain, load balancer, pool, port group, ...).
+	TagKindDevice
+	// TagKindPortRx and TagKindPortTx: the flow enters / leaves a port.
+	TagKindPortRx
+	TagKindPortTx
+	// TagKindDPPort: a local datapath port number (set by the agent).
+	TagKindDPPort
+	// TagKindTunnelKey: an overlay tunnel key (set by the agent).
+	TagKindTunnelKey
+	// TagKindTunnelRoute: an underlay (src, dst) pair (set by the agent).
+	TagKindTunnelRoute
+	// TagKindBridgePort: a bridge forwarded to one of its ports by a router
+	// MAC (invalidated when the port is unlinked).
+	TagKindBridgePort
+	// TagKindBroadcast: a bridge flooded (invalidated when its set of
+	// exterior ports changes).
+	TagKindBroadcast
+	// TagKindARPRequests: a bridge flooded an ARP request.
+	TagKindARPRequests
+	// TagKindFloodedTo: a bridge flooded because VLAN/MAC was unknown.
+	TagKindFloodedTo
+	// TagKindBridgeMAC: a bridge used the mapping VLAN/MAC -> port.
+	TagKindBridgeMAC
+	// TagKindRoute: a router used a route (the reference's route hash).
+	TagKindRoute
+	// TagKindRouterDst: a router routed a destination address (its
+	// invalidation trie entry).
+	TagKindRouterDst
+	// TagKindARPEntry: a router used its ARP entry for a next hop.
+	TagKindARPEntry
+	// TagKindConntrack: a connection-tracking key (flow-state tag).
+	TagKindConntrack
+	// TagKindNAT: a NAT key (flow-state tag).
+	TagKindNAT
+	// TagKindFlowStateDevice: a port or port group whose flow state the flow
+	// replicates.
+	TagKindFlowStateDevice
+	// TagKindMeter: a user meter, identified by its ID.
+	TagKindMeter
+)
+
+var tagKindNames = [...]string{
+	TagKindDevice:          "device",
+	TagKindPortRx:          "port-rx",
+	TagKindPortTx:          "port-tx",
+	TagKindDPPort:          "dp-port",
+	TagKindTunnelKey:       "tunnel-key",
+	TagKindTunnelRoute:     "tunnel-route",
+	TagKindBridgePort:      "bridge-port",
+	TagKindBroadcast:       "broadcast",
+	TagKindARPRequests:     "arp-requests",
+	TagKindFloodedTo:       "flooded-to",
+	TagKindBridgeMAC:       "bridge-mac",
+	TagKindRoute:           "route",
+	TagKindRouterDst:       "router-dst",
+	TagKindARPEntry:        "arp-entry",
+	TagKindConntrack:       "conntrack",
+	TagKindNAT:             "nat",
+	TagKindFlowStateDevice: "flow-state-device",
+	TagKindMeter:           "meter",
+}
+
+// String returns the kind's name.
+func (k TagKind) String() string {
+	if int(k) < len(tagKindNames) && tagKindNames[k] != "" {
+		return tagKindNames[k]
+	}
+	return "tag(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Tag is a flow invalidation tag: a compact (42-byte), comparable value
+// usable as a map key. Build tags with the constructors; the zero Tag is
+// invalid.
+type Tag struct {
+	kind TagKind
+	sub  uint8 // NAT key type
+	vlan uint16
+	mac  topology.MAC
+	id   topology.ID
+	// id2 is the second ID (a port), or packed values: addresses (bytes
+	// 0-3 and 4-7), L4 ports (8-9 and 10-11) and protocol (12), or a
+	// number (0-3).
+	id2 topology.ID
+}
+
+func as4(a netip.Addr) [4]byte {
+	if a.Is4() {
+		return a.As4()
+	}
+	if a.Is4In6() {
+		return a.Unmap().As4()
+	}
+	return [4]byte{}
+}
+
+// packed builds the packed form of id2.
+func packed(src netip.Addr, srcPort uint16, dst netip.Addr, dstPort uint16, proto uint8) topology.ID {
+	var p topology.ID
+	s, d := as4(src), as4(dst)
+	copy(p[0:4], s[:])
+	copy(p[4:8], d[:])
+	binary.BigEndian.PutUint16(p[8:10], srcPort)
+	binary.BigEndian.PutUint16(p[10:12], dstPort)
+	p[12] = proto
+	return p
+}
+
+func number(n uint32) topology.ID {
+	var p topology.ID
+	binary.BigEndian.PutUint32(p[0:4], n)
+	return p
+}
+
+// TagDevice tags a flow with a topology object it depends on.
+func TagDevice(id topology.ID) Tag { return Tag{kind: TagKindDevice, id: id} }
+
+// TagPortRx tags a flow that enters port.
+func TagPortRx(port topology.ID) Tag { return Tag{kind: TagKindPortRx, id: port} }
+
+// TagPortTx tags a flow that leaves through port.
+func TagPortTx(port topology.ID) Tag { return Tag{kind: TagKindPortTx, id: port} }
+
+// TagDPPort tags a flow that uses local datapath port number n.
+func TagDPPort(n uint32) Tag { return Tag{kind: TagKindDPPort, id2: number(n)} }
+
+// TagTunnelKey tags a flow that uses overlay tunnel key k.
+func TagTunnelKey(k uint32) Tag { return Tag{kind: TagKindTunnelKey, id2: number(k)} }
+
+// TagTunnelRoute tags a flow tunnelled from src to dst (IPv4 underlay).
+func TagTunnelRoute(src, dst netip.Addr) Tag {
+	return Tag{kind: TagKindTunnelRoute, id2: packed(src, 0, dst, 0, 0)}
+}
+
+// TagBridgePort tags a flow that a bridge sent to one of its ports because
+// the destination MAC belongs to the router linked there.
+func TagBridgePort(bridge, port topology.ID) Tag {
+	return Tag{kind: TagKindBridgePort, id: bridge, id2: port}
+}
+
+// TagBroadcast tags a flow that a bridge flooded.
+func TagBroadcast(bridge topology.ID) Tag { return Tag{kind: TagKindBroadcast, id: bridge} }
+
+// TagARPRequests tags a flow that a bridge flooded as an ARP request.
+func TagARPRequests(bridge topology.ID) Tag { return Tag{kind: TagKindARPRequests, id: bridge} }
+
+// TagFloodedTo tags a flow that a bridge flooded because vlan/mac was not in
+// its MAC table; it is invalidated when the MAC is learned.
+func TagFloodedTo(bridge topology.ID, vlan uint16, mac topology.MAC) Tag {
+	return Tag{kind: TagKindFloodedTo, id: bridge, vlan: vlan, mac: mac}
+}
+
+// TagBridgeMAC tags a flow that depends on the MAC-table entry vlan/mac ->
+// port of bridge; it is invalidated when the entry moves or is removed.
+func TagBridgeMAC(bridge topology.ID, mac topology.MAC, vlan uint16, port topology.ID) Tag {
+	return Tag{kind: TagKindBridgeMAC, id: bridge, mac: mac, vlan: vlan, id2: port}
+}
+
+// TagRoute tags a flow routed by route (invalidated when the route goes).
+func TagRoute(route topology.ID) Tag { return Tag{kind: TagKindRoute, id: route} }
+
+// TagRouterDst tags a flow that router routed toward dst; the agent keeps
+// these addresses in the router's trie and invalidates them when a more
+// specific route appears.
+func TagRouterDst(router topology.ID, dst netip.Addr) Tag {
+	return Tag{kind: TagKindRouterDst, id: router, id2: packed(dst, 0, netip.Addr{}, 0, 0)}
+}
+
+// TagARPEntry tags a flow that depends on router's ARP entry for nextHop.
+func TagARPEntry(router topology.ID, nextHop netip.Addr) Tag {
+	return Tag{kind: TagKindARPEntry, id: router, id2: packed(nextHop, 0, netip.Addr{}, 0, 0)}
+}
+
+// TagConntrack tags a flow with a connection-tracking key (§2.7): the IPv4
+// 5-tuple (ports hold the ICMP identifier for ICMP) and the device.
+func TagConntrack(src netip.Addr, srcPort uint16, dst netip.Addr, dstPort uint16, proto uint8, device topology.ID) Tag {
+	return Tag{kind: TagKindConntrack, id: device, id2: packed(src, srcPort, dst, dstPort, proto)}
+}
+
+// TagNAT tags a flow with a NAT key (§2.8): its type (defined by the NAT
+// implementation), the IPv4 5-tuple and the device.
+func TagNAT(typ uint8, src netip.Addr, srcPort uint16, dst netip.Addr, dstPort uint16, proto uint8, device topology.ID) Tag {
+	return Tag{kind: TagKindNAT, sub: typ, id: device, id2: packed(src, srcPort, dst, dstPort, proto)}
+}
+
+// TagFlowStateDevice tags a flow whose flow state is shared with a port or
+// port group.
+func TagFlowStateDevice(id topology.ID) Tag { return Tag{kind: TagKindFlowStateDevice, id: id} }
+
+// TagMeter tags a flow counted by the user meter with id.
+func TagMeter(id topology.ID) Tag { return Tag{kind: TagKindMeter, id: id} }
+
+// Kind returns the tag's kind.
+func (t Tag) Kind() TagKind { return t.kind }
+
+// ID returns the tag's main object: the device, port, bridge, router,
+// route, chain or meter; zero for kinds without one.
+func (t Tag) ID() topology.ID { return t.id }
+
+// Port returns the port of a bridge-port or bridge-MAC tag.
+func (t Tag) Port() topology.ID {
+	if t.kind == TagKindBridgePort || t.kind == TagKindBridgeMAC {
+		return t.id2
+	}
+	return topology.ID{}
+}
+
+// MAC returns the MAC of a flooded-to or bridge-MAC tag.
+func (t Tag) MAC() topology.MAC { return t.mac }
+
+// VLAN returns the VLAN of a flooded-to or bridge-MAC tag.
+func (t Tag) VLAN() uint16 { return t.vlan }
+
+// hasAddrs reports whether id2 holds packed addresses.
+func (t Tag) hasAddrs() bool {
+	switch t.kind {
+	case TagKindRouterDst, TagKindARPEntry, TagKindTunnelRoute, TagKindConntrack, TagKindNAT:
+		return true
+	}
+	return false
+}
+
+// Addr returns the address of a router-dst or ARP-entry tag, the source of
+// a tunnel-route, conntrack or NAT tag; the zero Addr otherwise.
+func (t Tag) Addr() netip.Addr {
+	if !t.hasAddrs() {
+		return netip.Addr{}
+	}
+	return netip.AddrFrom4([4]byte(t.id2[0:4]))
+}
+
+// DstAddr returns the destination of a tunnel-route, conntrack or NAT tag.
+func (t Tag) DstAddr() netip.Addr {
+	if !t.hasAddrs() {
+		return netip.Addr{}
+	}
+	return netip.AddrFrom4([4]byte(t.id2[4:8]))
+}
+
+// L4 returns the source and destination ports and the protocol of a
+// conntrack or NAT tag.
+func (t Tag) L4() (srcPort, dstPort uint16, proto uint8) {
+	if t.kind != TagKindConntrack && t.kind != TagKindNAT {
+		return 0, 0, 0
+	}
+	return binary.BigEndian.Uint16(t.id2[8:10]), binary.BigEndian.Uint16(t.id2[10:12]), t.id2[12]
+}
+
+// NATType returns the key type of a NAT tag.
+func (t Tag) NATType() uint8 { return t.sub }
+
+// Number returns the number of a dp-port or tunnel-key tag.
+func (t Tag) Number() uint32 {
+	if t.kind != TagKindDPPort && t.kind != TagKindTunnelKey {
+		return 0
+	}
+	return binary.BigEndian.Uint32(t.id2[0:4])
+}
+
+// FlowState reports whether the tag is a flow-state tag (conntrack or NAT
+// key), kept even when a drop clears the other tags.
+func (t Tag) FlowState() bool { return t.kind == TagKindConntrack || t.kind == TagKindNAT }
+
+// String formats the tag as "kind:field,field", e.g.
+// "bridge-mac:<bridge>,02:00:00:00:00:01,vlan=0,<port>".
+func (t Tag) String() string {
+	var b strings.Builder
+	b.WriteString(t.kind.String())
+	b.WriteByte(':')
+	switch t.kind {
+	case TagKindDevice, TagKindPortRx, TagKindPortTx, TagKindBroadcast, TagKindARPRequests,
+		TagKindRoute, TagKindFlowStateDevice, TagKindMeter:
+		b.WriteString(t.id.String())
+	case TagKindDPPort, TagKindTunnelKey:
+		b.WriteString(strconv.FormatUint(uint64(t.Number()), 10))
+	case TagKindTunnelRoute:
+		b.WriteString(t.Addr().String())
+		b.WriteString("->")
+		b.WriteString(t.DstAddr().String())
+	case TagKindBridgePort:
+		b.WriteString(t.id.String())
+		b.WriteByte(',')
+		b.WriteString(t.id2.String())
+	case TagKindFloodedTo:
+		b.WriteString(t.id.String())
+		b.WriteString(",vlan=")
+		b.WriteString(strconv.Itoa(int(t.vlan)))
+		b.WriteByte(',')
+		b.WriteString(t.mac.String())
+	case TagKindBridgeMAC:
+		b.WriteString(t.id.String())
+		b.WriteByte(',')
+		b.WriteString(t.mac.String())
+		b.WriteString(",vlan=")
+		b.WriteString(strconv.Itoa(int(t.vlan)))
+		b.WriteByte(',')
+		b.WriteString(t.id2.String())
+	case TagKindRouterDst, TagKindARPEntry:
+		b.WriteString(t.id.String())
+		b.WriteByte(',')
+		b.WriteString(t.Addr().String())
+	case TagKindConntrack, TagKindNAT:
+		if t.kind == TagKindNAT {
+			b.WriteString("type=")
+			b.WriteString(strconv.Itoa(int(t.sub)))
+			b.WriteByte(',')
+		}
+		sp, dp, proto := t.L4()
+		b.WriteString(t.Addr().String())
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(int(sp)))
+		b.WriteString("->")
+		b.WriteString(t.DstAddr().String())
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(int(dp)))
+		b.WriteString(",proto=")
+		b.WriteString(strconv.Itoa(int(proto)))
+		b.WriteByte(',')
+		b.WriteString(t.id.String())
+	}
+	return b.String()
+}

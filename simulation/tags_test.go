@@ -1,0 +1,63 @@
+package simulation
+
+import (
+	"testing"
+	"unsafe"
+
+	"github.com/hivenet/hivenet/topology"
+)
+
+func TestTags(t *testing.T) {
+	b, p, r := bid("br"), pid("p"), rid("r")
+	m := mac(mac1)
+	tags := []Tag{
+		TagDevice(b), TagPortRx(p), TagPortTx(p), TagDPPort(7), TagTunnelKey(0x123456),
+		TagTunnelRoute(ip("192.0.2.1"), ip("192.0.2.2")), TagBridgePort(b, p), TagBroadcast(b),
+		TagARPRequests(b), TagFloodedTo(b, 5, m), TagBridgeMAC(b, m, 5, p), TagRoute(r),
+		TagRouterDst(r, ip("10.0.0.1")), TagARPEntry(r, ip("10.0.0.2")),
+		TagConntrack(ip("10.0.0.1"), 1000, ip("10.0.0.2"), 80, 6, r),
+		TagNAT(3, ip("10.0.0.1"), 1000, ip("10.0.0.2"), 80, 6, r),
+		TagFlowStateDevice(p), TagMeter(r),
+	}
+	seen := map[Tag]bool{}
+	for _, tg := range tags {
+		if seen[tg] {
+			t.Errorf("duplicate tag %v", tg)
+		}
+		seen[tg] = true
+		if tg.String() == "" || tg.Kind().String() == "" {
+			t.Errorf("tag %#v has no text", tg)
+		}
+	}
+	again := TagBridgeMAC(bid("br"), mac(mac1), 5, pid("p"))
+	if again != TagBridgeMAC(b, m, 5, p) || again == TagBridgeMAC(b, m, 6, p) {
+		t.Error("tag equality")
+	}
+	tg := TagBridgeMAC(b, m, 5, p)
+	if tg.ID() != b || tg.Port() != p || tg.MAC() != m || tg.VLAN() != 5 {
+		t.Errorf("bridge-mac accessors: %v", tg)
+	}
+	if TagDevice(p).Port() != (topology.ID{}) {
+		t.Error("device tag has a port")
+	}
+	ct := TagConntrack(ip("10.0.0.1"), 1000, ip("10.0.0.2"), 80, 6, r)
+	sp, dp, proto := ct.L4()
+	if ct.Addr() != ip("10.0.0.1") || ct.DstAddr() != ip("10.0.0.2") || sp != 1000 || dp != 80 || proto != 6 || !ct.FlowState() {
+		t.Errorf("conntrack accessors: %v", ct)
+	}
+	if got := ct.String(); got != "conntrack:10.0.0.1:1000->10.0.0.2:80,proto=6,"+r.String() {
+		t.Errorf("String = %q", got)
+	}
+	if got := TagRouterDst(r, ip("10.0.0.1")).String(); got != "router-dst:"+r.String()+",10.0.0.1" {
+		t.Errorf("String = %q", got)
+	}
+	if TagNAT(3, ip("1.1.1.1"), 1, ip("2.2.2.2"), 2, 17, r).NATType() != 3 || TagDPPort(7).Number() != 7 {
+		t.Error("NAT type / number")
+	}
+	if TagDevice(b).FlowState() || TagRouterDst(r, ip("10.0.0.1")).Addr() != ip("10.0.0.1") {
+		t.Error("flow-state / addr")
+	}
+	if n := unsafe.Sizeof(Tag{}); n > 48 {
+		t.Errorf("Tag is %d bytes", n)
+	}
+}
