@@ -185,6 +185,9 @@ type Priority uint32
 // pointers besides netip.Addr's zone handle (nil for zone-less addresses),
 // and can be used directly as a map key.
 //
+// Keep the fields of absent groups zero (Canonical does that), so that equal
+// keys compare equal; the decoders and Masked always return canonical keys.
+//
 // Layout of tagged frames: VLAN is the outer tag, CVLAN the inner tag of a
 // QinQ frame, and EtherType is always the innermost Ethernet type (the one
 // describing the L3 header).
