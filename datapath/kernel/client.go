@@ -14,8 +14,11 @@ import (
 	"github.com/hivenet/hivenet/internal/ovsh"
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
 )
+
+// netlinkGeneric is NETLINK_GENERIC, spelled out so that the package builds
+// (and its codec tests run) on every OS; Dial fails off Linux.
+const netlinkGeneric = 16
 
 // Config configures a Client. The zero value (or a nil *Config) is valid.
 type Config struct {
@@ -29,10 +32,10 @@ type Config struct {
 // Client talks to the Linux openvswitch module over generic netlink. It is
 // safe for concurrent use; requests are serialized on one socket.
 type Client struct {
-	log  *slog.Logger
-	cfg  Config
-	gc   *genetlink.Conn
-	req  *sock
+	log *slog.Logger
+	cfg Config
+	gc  *genetlink.Conn
+	req *sock
 
 	dpFamily, vportFamily, flowFamily, packetFamily uint16
 	// dial opens a fresh netlink socket for upcalls; nil in tests that
@@ -48,7 +51,7 @@ func Dial(cfg *Config) (*Client, error) {
 		cfg = &Config{}
 	}
 	nc := &netlink.Config{NetNS: cfg.NetNS}
-	dial := func() (*netlink.Conn, error) { return netlink.Dial(unix.NETLINK_GENERIC, nc) }
+	dial := func() (*netlink.Conn, error) { return netlink.Dial(netlinkGeneric, nc) }
 	conn, err := dial()
 	if err != nil {
 		return nil, &datapath.OpError{Op: "dial", Err: err}

@@ -9,7 +9,6 @@ import (
 	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/internal/ovsh"
 	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // Features are the datapath user features (OVS_DP_F_*).
@@ -153,7 +152,7 @@ func (c *Client) CreateDatapath(ctx context.Context, spec DatapathSpec) (*Datapa
 			return nil, DatapathInfo{}, &datapath.OpError{Op: "datapath new", Err: err}
 		}
 		infos, err := c.dpExchange(ctx, "datapath new", ovsh.DPCmdNew, netlink.Echo|netlink.Create|netlink.Excl, 0, attrs)
-		if errors.Is(err, unix.EOPNOTSUPP) && want != 0 {
+		if errors.Is(err, datapath.ErrNotSupported) && want != 0 {
 			// Drop the highest requested feature and retry.
 			hi := Features(1) << 31
 			for want&hi == 0 {
