@@ -439,34 +439,45 @@ func andString(a, m string) string {
 // keeping only the groups present in both. Two keys match a megaflow
 // {Key, Mask} iff k.Masked(Mask) == Key.Masked(Mask). Masked does not
 // allocate unless Geneve options are partially masked.
-func (k FlowKey) Masked(m *FlowKey) FlowKey {
-	r := FlowKey{Fields: k.Fields & m.Fields}
-	r.InPort = k.InPort & m.InPort
-	r.Priority = k.Priority & m.Priority
-	r.SKBMark = k.SKBMark & m.SKBMark
-	r.RecircID = k.RecircID & m.RecircID
-	r.DPHash = k.DPHash & m.DPHash
-	t, mt := &k.Tunnel, &m.Tunnel
-	r.Tunnel = TunnelKey{
-		ID: t.ID & mt.ID, Src: andAddr(t.Src, mt.Src), Dst: andAddr(t.Dst, mt.Dst),
-		TOS: t.TOS & mt.TOS, TTL: t.TTL & mt.TTL, Flags: t.Flags & mt.Flags,
-		TPSrc: t.TPSrc & mt.TPSrc, TPDst: t.TPDst & mt.TPDst,
-		GeneveOpts: andString(t.GeneveOpts, mt.GeneveOpts),
+func (k *FlowKey) Masked(m *FlowKey) FlowKey {
+	f := k.Fields & m.Fields
+	r := FlowKey{Fields: f}
+	if f&(KeyInPort|KeyPriority|KeySKBMark|KeyRecircID|KeyDPHash) != 0 {
+		r.InPort = k.InPort & m.InPort
+		r.Priority = k.Priority & m.Priority
+		r.SKBMark = k.SKBMark & m.SKBMark
+		r.RecircID = k.RecircID & m.RecircID
+		r.DPHash = k.DPHash & m.DPHash
 	}
-	r.Ethernet = EthernetKey{Src: andMAC(k.Ethernet.Src, m.Ethernet.Src), Dst: andMAC(k.Ethernet.Dst, m.Ethernet.Dst)}
+	if f&KeyTunnel != 0 {
+		t, mt := &k.Tunnel, &m.Tunnel
+		r.Tunnel = TunnelKey{
+			ID: t.ID & mt.ID, Src: andAddr(t.Src, mt.Src), Dst: andAddr(t.Dst, mt.Dst),
+			TOS: t.TOS & mt.TOS, TTL: t.TTL & mt.TTL, Flags: t.Flags & mt.Flags,
+			TPSrc: t.TPSrc & mt.TPSrc, TPDst: t.TPDst & mt.TPDst,
+			GeneveOpts: andString(t.GeneveOpts, mt.GeneveOpts),
+		}
+	}
+	if f&KeyEthernet != 0 {
+		r.Ethernet = EthernetKey{Src: andMAC(k.Ethernet.Src, m.Ethernet.Src), Dst: andMAC(k.Ethernet.Dst, m.Ethernet.Dst)}
+	}
 	r.VLAN = VLANKey{k.VLAN.TPID & m.VLAN.TPID, k.VLAN.TCI & m.VLAN.TCI}
 	r.CVLAN = VLANKey{k.CVLAN.TPID & m.CVLAN.TPID, k.CVLAN.TCI & m.CVLAN.TCI}
 	r.EtherType = k.EtherType & m.EtherType
-	r.IPv4 = IPv4Key{
-		Src: andAddr(k.IPv4.Src, m.IPv4.Src), Dst: andAddr(k.IPv4.Dst, m.IPv4.Dst),
-		Proto: k.IPv4.Proto & m.IPv4.Proto, TOS: k.IPv4.TOS & m.IPv4.TOS,
-		TTL: k.IPv4.TTL & m.IPv4.TTL, Frag: k.IPv4.Frag & m.IPv4.Frag,
+	if f&KeyIPv4 != 0 {
+		r.IPv4 = IPv4Key{
+			Src: andAddr(k.IPv4.Src, m.IPv4.Src), Dst: andAddr(k.IPv4.Dst, m.IPv4.Dst),
+			Proto: k.IPv4.Proto & m.IPv4.Proto, TOS: k.IPv4.TOS & m.IPv4.TOS,
+			TTL: k.IPv4.TTL & m.IPv4.TTL, Frag: k.IPv4.Frag & m.IPv4.Frag,
+		}
 	}
-	r.IPv6 = IPv6Key{
-		Src: andAddr(k.IPv6.Src, m.IPv6.Src), Dst: andAddr(k.IPv6.Dst, m.IPv6.Dst),
-		Label: k.IPv6.Label & m.IPv6.Label, Proto: k.IPv6.Proto & m.IPv6.Proto,
-		TClass: k.IPv6.TClass & m.IPv6.TClass, HLimit: k.IPv6.HLimit & m.IPv6.HLimit,
-		Frag: k.IPv6.Frag & m.IPv6.Frag,
+	if f&KeyIPv6 != 0 {
+		r.IPv6 = IPv6Key{
+			Src: andAddr(k.IPv6.Src, m.IPv6.Src), Dst: andAddr(k.IPv6.Dst, m.IPv6.Dst),
+			Label: k.IPv6.Label & m.IPv6.Label, Proto: k.IPv6.Proto & m.IPv6.Proto,
+			TClass: k.IPv6.TClass & m.IPv6.TClass, HLimit: k.IPv6.HLimit & m.IPv6.HLimit,
+			Frag: k.IPv6.Frag & m.IPv6.Frag,
+		}
 	}
 	r.TCP = TCPKey{k.TCP.Src & m.TCP.Src, k.TCP.Dst & m.TCP.Dst}
 	r.UDP = UDPKey{k.UDP.Src & m.UDP.Src, k.UDP.Dst & m.UDP.Dst}
@@ -474,21 +485,27 @@ func (k FlowKey) Masked(m *FlowKey) FlowKey {
 	r.TCPFlags = k.TCPFlags & m.TCPFlags
 	r.ICMP = ICMPKey{k.ICMP.Type & m.ICMP.Type, k.ICMP.Code & m.ICMP.Code}
 	r.ICMPv6 = ICMPKey{k.ICMPv6.Type & m.ICMPv6.Type, k.ICMPv6.Code & m.ICMPv6.Code}
-	r.ARP = ARPKey{
-		SIP: andAddr(k.ARP.SIP, m.ARP.SIP), TIP: andAddr(k.ARP.TIP, m.ARP.TIP), Op: k.ARP.Op & m.ARP.Op,
-		SHA: andMAC(k.ARP.SHA, m.ARP.SHA), THA: andMAC(k.ARP.THA, m.ARP.THA),
+	if f&KeyARP != 0 {
+		r.ARP = ARPKey{
+			SIP: andAddr(k.ARP.SIP, m.ARP.SIP), TIP: andAddr(k.ARP.TIP, m.ARP.TIP), Op: k.ARP.Op & m.ARP.Op,
+			SHA: andMAC(k.ARP.SHA, m.ARP.SHA), THA: andMAC(k.ARP.THA, m.ARP.THA),
+		}
 	}
-	r.ND = NDKey{Target: andAddr(k.ND.Target, m.ND.Target), SLL: andMAC(k.ND.SLL, m.ND.SLL), TLL: andMAC(k.ND.TLL, m.ND.TLL)}
-	r.CTState = k.CTState & m.CTState
-	r.CTZone = k.CTZone & m.CTZone
-	r.CTMark = k.CTMark & m.CTMark
-	for i := range r.CTLabels {
-		r.CTLabels[i] = k.CTLabels[i] & m.CTLabels[i]
+	if f&KeyND != 0 {
+		r.ND = NDKey{Target: andAddr(k.ND.Target, m.ND.Target), SLL: andMAC(k.ND.SLL, m.ND.SLL), TLL: andMAC(k.ND.TLL, m.ND.TLL)}
 	}
-	o, mo := &k.CTOrigTuple, &m.CTOrigTuple
-	r.CTOrigTuple = CTTuple{
-		Src: andAddr(o.Src, mo.Src), Dst: andAddr(o.Dst, mo.Dst),
-		SrcPort: o.SrcPort & mo.SrcPort, DstPort: o.DstPort & mo.DstPort, Proto: o.Proto & mo.Proto,
+	if f&(KeyCTState|KeyCTZone|KeyCTMark|KeyCTLabels|KeyCTOrigTupleIPv4|KeyCTOrigTupleIPv6) != 0 {
+		r.CTState = k.CTState & m.CTState
+		r.CTZone = k.CTZone & m.CTZone
+		r.CTMark = k.CTMark & m.CTMark
+		for i := range r.CTLabels {
+			r.CTLabels[i] = k.CTLabels[i] & m.CTLabels[i]
+		}
+		o, mo := &k.CTOrigTuple, &m.CTOrigTuple
+		r.CTOrigTuple = CTTuple{
+			Src: andAddr(o.Src, mo.Src), Dst: andAddr(o.Dst, mo.Dst),
+			SrcPort: o.SrcPort & mo.SrcPort, DstPort: o.DstPort & mo.DstPort, Proto: o.Proto & mo.Proto,
+		}
 	}
 	r.clearAbsent()
 	return r
