@@ -198,10 +198,17 @@ func TestCreateVXLANPort(t *testing.T) {
 	// Check the request bytes attribute by attribute.
 	wantAttrs := appendAttr(nil, ovsh.VportAttrName, []byte("vx0\x00"))
 	wantAttrs = appendU32(wantAttrs, ovsh.VportAttrType, ovsh.VportTypeVXLAN)
-	wantAttrs = appendAttr(wantAttrs, ovsh.VportAttrUpcallPID, ne.AppendUint32(ne.AppendUint32(nil, 11), 12))
+	wantAttrs = appendAttr(wantAttrs, ovsh.VportAttrUpcallPID, ne.AppendUint32(nil, 11))
 	wantAttrs = appendAttr(wantAttrs, ovsh.VportAttrOptions|nlaFlagNested, appendU16(nil, ovsh.TunnelAttrDstPort, 4789))
 	if !bytes.Equal(r.attrs, wantAttrs) {
 		t.Fatalf("request attributes\n got %x\nwant %x", r.attrs, wantAttrs)
+	}
+	// The kernel takes one PID in NEW: the others are set with SET.
+	r = fk.requests()[1]
+	wantAttrs = appendU32(nil, ovsh.VportAttrPortNo, 4)
+	wantAttrs = appendAttr(wantAttrs, ovsh.VportAttrUpcallPID, ne.AppendUint32(ne.AppendUint32(nil, 11), 12))
+	if r.cmd != ovsh.VportCmdSet || !bytes.Equal(r.attrs, wantAttrs) {
+		t.Fatalf("second request %+v, want SET with %x", r, wantAttrs)
 	}
 }
 
