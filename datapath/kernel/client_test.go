@@ -390,6 +390,16 @@ func TestFlowsDumpAndFlush(t *testing.T) {
 	if reqs[0].flags&netlink.Dump != netlink.Dump || reqs[1].cmd != ovsh.FlowCmdDel || len(reqs[1].attrs) != 0 {
 		t.Fatalf("requests %+v", reqs)
 	}
+	// Omit flags travel as OVS_FLOW_ATTR_UFID_FLAGS.
+	for _, err := range dp.DumpFlows(context.Background(), OmitKey|OmitActions) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := fk.requests()[len(fk.requests())-1]
+	if want := appendU32(nil, ovsh.FlowAttrUFIDFlags, ovsh.UFIDFOmitKey|ovsh.UFIDFOmitActions); !bytes.Equal(last.attrs, want) {
+		t.Errorf("dump attributes %x, want %x", last.attrs, want)
+	}
 	// Breaking early is fine too.
 	for range dp.Flows(context.Background()) {
 		break

@@ -256,6 +256,19 @@ func TestKernelFlowsPing(t *testing.T) {
 			t.Errorf("flow %x stats %+v used %v after %d pings", want.UFID, f.Stats, f.Used, count)
 		}
 	}
+	n := 0
+	for f, err := range dp.DumpFlows(ctx, OmitKey|OmitMask|OmitActions) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if f.Match.Key.Fields != 0 || f.Match.Mask.Fields != 0 || f.Actions != nil || f.UFID.IsZero() {
+			t.Errorf("stats-only dump returned %+v", f)
+		}
+	}
+	if n != 4 {
+		t.Errorf("stats-only dump: %d flows", n)
+	}
 	info, err := dp.Info(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -375,6 +388,28 @@ func TestKernelUpcallAndExecute(t *testing.T) {
 	<-done
 	if string(u.Userdata) != string(ud) || u.Key.EtherType != 0x0806 {
 		t.Errorf("action upcall %+v", u)
+	}
+
+	// Receive honours its context and Close unblocks it.
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	for i := 0; ; i++ { // drain stray upcalls (IPv6 noise) until the deadline
+		err := up.Receive(short, &u)
+		if err == nil && i < 1000 {
+			continue
+		}
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Receive past the deadline: %v", err)
+		}
+		break
+	}
+	closed, err := c.OpenUpcallSocket()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { time.Sleep(100 * time.Millisecond); closed.Close() }()
+	if err := closed.Receive(ctx, &u); err == nil {
+		t.Error("Receive on a closed socket succeeded")
 	}
 
 	// Per-CPU dispatch: misses go to the datapath's per-CPU sockets.
