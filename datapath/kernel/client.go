@@ -143,9 +143,25 @@ func wrapErr(ctx context.Context, op string, err error) error {
 func deadline(ctx context.Context, conn interface{ SetDeadline(time.Time) error }) (stop func()) {
 	d, _ := ctx.Deadline()
 	_ = conn.SetDeadline(d) // unsupported by test sockets: ignore
-	unhook := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	if ctx.Done() == nil {
+		return func() { _ = conn.SetDeadline(time.Time{}) }
+	}
+	// mu and done keep a late cancellation from poisoning the next call's
+	// deadline after stop has reset it.
+	var mu sync.Mutex
+	done := false
+	unhook := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			_ = conn.SetDeadline(time.Unix(1, 0))
+		}
+	})
 	return func() {
 		unhook()
+		mu.Lock()
+		defer mu.Unlock()
+		done = true
 		_ = conn.SetDeadline(time.Time{})
 	}
 }
