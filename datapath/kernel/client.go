@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -127,6 +128,13 @@ func wrapErr(ctx context.Context, op string, err error) error {
 	}
 	if ctx != nil && ctx.Err() != nil {
 		return &datapath.OpError{Op: op, Err: ctx.Err()}
+	}
+	if ctx != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		// The socket deadline (set from ctx) can fire just before ctx's
+		// own timer: report it as the context's error all the same.
+		if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+			return &datapath.OpError{Op: op, Err: context.DeadlineExceeded}
+		}
 	}
 	var errno syscall.Errno
 	if errors.As(err, &errno) {

@@ -376,7 +376,10 @@ func TestKernelUpcallAndExecute(t *testing.T) {
 	if err := dp.PutFlow(ctx, &f, datapath.PutCreate); err != nil {
 		t.Fatal(err)
 	}
-	go func() { done <- vmtest.Ping(t, vm1, netip.MustParseAddr("10.0.0.2"), 1) }()
+	// A fresh neighbour resolution: an entry left INCOMPLETE by the first
+	// ping would swallow the next packet without a new ARP request.
+	vm1.Run(t, "ip", "neigh", "flush", "dev", "eth0")
+	go func() { done <- vmtest.Ping(t, vm1, netip.MustParseAddr("10.0.0.2"), 2) }()
 	for {
 		if err := up.Receive(ctx, &u); err != nil {
 			t.Fatalf("Receive: %v", err)
