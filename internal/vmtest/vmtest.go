@@ -67,11 +67,13 @@ type CommandError struct {
 	Err    error
 }
 
+// Error returns the command line, the failure and the command's output.
 func (e *CommandError) Error() string {
 	return fmt.Sprintf("vmtest: %s: %v: %s", strings.Join(e.Args, " "), e.Err,
 		bytes.TrimSpace(e.Output))
 }
 
+// Unwrap returns the error of os/exec.
 func (e *CommandError) Unwrap() error { return e.Err }
 
 // Exec runs args[0] with the remaining arguments and returns its combined
