@@ -15,7 +15,9 @@
 #
 # Environment:
 #   VM_NET=user     add qemu user networking: guest eth0 10.0.2.15/24, gateway
-#                   10.0.2.2, which reaches the host's 127.0.0.1.
+#                   10.0.2.2, which reaches the host's 127.0.0.1. Then
+#                   127.0.0.1: and localhost: in HIVENET_ZK_SERVERS become
+#                   10.0.2.2: in the guest (a ZooKeeper on the host loopback).
 #   VM_TIMEOUT      seconds before the VM is killed (default: -test.timeout +
 #                   60 s, or 600 s); on timeout we exit 254.
 #   VM_MEM, VM_SMP, VM_CPU   qemu -m / -smp / -cpu (512, 1, max).
@@ -169,7 +171,12 @@ done
 		HIVENET_* | GOCOVERDIR | GOTRACEBACK | GODEBUG | GOMAXPROCS | GOMEMLIMIT) ;;
 		*) [[ " ${VM_ENV:-} " == *" $v "* ]] || continue ;;
 		esac
-		printf 'export %s=%q\n' "$v" "${!v}"
+		val=${!v}
+		if [[ $v == HIVENET_ZK_SERVERS && ${VM_NET:-} == user ]]; then
+			val=${val//127.0.0.1:/10.0.2.2:}
+			val=${val//localhost:/10.0.2.2:}
+		fi
+		printf 'export %s=%q\n' "$v" "$val"
 	done
 	printf 'cd %q || exit 125\n' "$cwd"
 	printf 'exec %q' "$bin"
