@@ -194,8 +194,9 @@ func Ping(t testing.TB, ns *NetNS, dst netip.Addr, count int) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
-	// busybox ping; -W bounds the wait for the last reply.
-	out, err := ns.Exec(ctx, "ping", "-c", strconv.Itoa(count), "-i", "0.2", "-W", "2", dst.String())
+	// busybox ping: -W bounds the wait when no reply came at all; with
+	// replies it waits max(1 s, 2 RTT) after the last request.
+	out, err := ns.Exec(ctx, "ping", "-c", strconv.Itoa(count), "-i", "0.2", "-W", "3", dst.String())
 	sent, recv, ok := parsePing(out)
 	if !ok {
 		if err != nil {
