@@ -108,6 +108,7 @@ mapfile -t sorted < <(printf '%s\n' "${dirs[@]}" | LC_ALL=C sort -u)
 shares=()
 for d in "${sorted[@]}"; do
 	d=$(realpath -m "$d")
+	while [[ ! -d $d ]]; do d=$(dirname "$d"); done # share what exists
 	case $d in
 	/ | /proc | /proc/* | /sys | /sys/* | /dev | /dev/* | /run | /run/vmtest*)
 		die "cannot share $d with the VM"
