@@ -1,0 +1,469 @@
+package topology
+
+import (
+	"net/netip"
+	"slices"
+)
+
+// builder folds changes into a Snapshot under construction. Object tables
+// and reverse indexes are updated as each change is applied; the views of
+// the devices a change may affect are marked dirty and rebuilt once, from
+// the final state, by finish.
+//
+// The dirty rule: for each change, every view that can differ between the
+// state before and the state after the change is marked, computed from the
+// state at that moment. A view that differs between the start and the end
+// of a batch differs across at least one change, so it is rebuilt.
+type builder struct {
+	s  *Snapshot
+	tx *edit
+
+	bridges, routers, lbs []ID
+}
+
+func newBuilder(s *Snapshot) *builder { return &builder{s: s, tx: &edit{}} }
+
+// put stores o, which the builder now owns, and updates the indexes.
+func (b *builder) put(o Object) {
+	k, id := o.ObjectKind(), o.ObjectID()
+	old, _ := b.s.objs[k].get(id)
+	b.s.objs[k] = b.s.objs[k].put(b.tx, id, o)
+	b.changed(k, id, old, o)
+}
+
+// delete removes the object of kind k with id, if any.
+func (b *builder) delete(k Kind, id ID) {
+	old, ok := b.s.objs[k].get(id)
+	if !ok {
+		return
+	}
+	b.s.objs[k] = b.s.objs[k].del(b.tx, id)
+	b.changed(k, id, old, nil)
+}
+
+// as returns o as a *T, or nil when o is nil.
+func as[T any, P interface {
+	*T
+	Object
+}](o Object) *T {
+	if o == nil {
+		return nil
+	}
+	return (*T)(o.(P))
+}
+
+// changed updates the indexes after the object k/id went from o to n (either
+// may be nil).
+func (b *builder) changed(k Kind, id ID, o, n Object) {
+	switch k {
+	case KindBridge:
+		b.dirty(&b.bridges, id)
+	case KindRouter:
+		b.dirty(&b.routers, id)
+	case KindPort:
+		b.port(id, as[Port](o), as[Port](n))
+	case KindRoute:
+		var or, nr Route
+		if r := as[Route](o); r != nil {
+			or = *r
+		}
+		if r := as[Route](n); r != nil {
+			nr = *r
+		}
+		b.move(ixRouterRoutes, or.Router, nr.Router, id)
+		b.dirty(&b.routers, or.Router)
+		b.dirty(&b.routers, nr.Router)
+	case KindIPAddrGroup:
+		if g := as[IPAddrGroup](n); g != nil {
+			set := make(map[netip.Addr]struct{}, len(g.Addrs))
+			for _, a := range g.Addrs {
+				set[a] = struct{}{}
+			}
+			b.s.ipGroups = b.s.ipGroups.put(b.tx, id, set)
+		} else {
+			b.s.ipGroups = b.s.ipGroups.del(b.tx, id)
+		}
+	case KindLoadBalancer:
+		b.dirty(&b.lbs, id)
+	case KindPool:
+		var ol, nl ID
+		if p := as[Pool](o); p != nil {
+			ol = p.LoadBalancer
+		}
+		if p := as[Pool](n); p != nil {
+			nl = p.LoadBalancer
+		}
+		b.move(ixLBPools, ol, nl, id)
+		b.dirty(&b.lbs, ol)
+		b.dirty(&b.lbs, nl)
+	case KindPoolMember:
+		var op, np ID
+		if m := as[PoolMember](o); m != nil {
+			op = m.Pool
+		}
+		if m := as[PoolMember](n); m != nil {
+			np = m.Pool
+		}
+		b.move(ixPoolMembers, op, np, id)
+		b.dirtyPoolLB(op)
+		b.dirtyPoolLB(np)
+	case KindVIP:
+		var op, np ID
+		if v := as[VIP](o); v != nil {
+			op = v.Pool
+		}
+		if v := as[VIP](n); v != nil {
+			np = v.Pool
+		}
+		b.move(ixPoolVIPs, op, np, id)
+		b.dirtyPoolLB(op)
+		b.dirtyPoolLB(np)
+	case KindTunnelZone:
+		b.zone(id, as[TunnelZone](o), as[TunnelZone](n))
+	}
+}
+
+func (b *builder) dirty(list *[]ID, id ID) {
+	if !id.IsZero() {
+		*list = append(*list, id)
+	}
+}
+
+func (b *builder) dirtyPoolLB(pool ID) {
+	if p, ok := b.s.Pool(pool); ok {
+		b.dirty(&b.lbs, p.LoadBalancer)
+	}
+}
+
+// add puts id into the set at owner in index x.
+func (b *builder) add(x index, owner, id ID) {
+	if owner.IsZero() {
+		return
+	}
+	cur, _ := b.s.idx[x].get(owner)
+	set := cur
+	if cur == nil || cur.edit != b.tx {
+		set = &idSet{edit: b.tx}
+		if cur != nil {
+			set.t = cur.t
+		}
+	}
+	set.t = set.t.put(b.tx, id, struct{}{})
+	if set != cur {
+		b.s.idx[x] = b.s.idx[x].put(b.tx, owner, set)
+	}
+}
+
+// remove takes id out of the set at owner in index x.
+func (b *builder) remove(x index, owner, id ID) {
+	if owner.IsZero() {
+		return
+	}
+	cur, ok := b.s.idx[x].get(owner)
+	if !ok {
+		return
+	}
+	if _, in := cur.t.get(id); !in {
+		return
+	}
+	if cur.t.n == 1 {
+		b.s.idx[x] = b.s.idx[x].del(b.tx, owner)
+		return
+	}
+	set := cur
+	if cur.edit != b.tx {
+		set = &idSet{t: cur.t, edit: b.tx}
+	}
+	set.t = set.t.del(b.tx, id)
+	if set != cur {
+		b.s.idx[x] = b.s.idx[x].put(b.tx, owner, set)
+	}
+}
+
+// move moves id from the set at from to the set at to in index x.
+func (b *builder) move(x index, from, to, id ID) {
+	if from == to {
+		return
+	}
+	b.remove(x, from, id)
+	b.add(x, to, id)
+}
+
+func exteriorBridge(p *Port) ID {
+	if p.Kind() == PortExterior {
+		return p.Bridge
+	}
+	return ID{}
+}
+
+func interiorBridge(p *Port) ID {
+	if p.Kind() == PortInterior {
+		return p.Bridge
+	}
+	return ID{}
+}
+
+func boundHost(p *Port) ID {
+	if p.Kind() == PortExterior {
+		return p.Host
+	}
+	return ID{}
+}
+
+// port updates the indexes for a port that went from o to n.
+func (b *builder) port(id ID, o, n *Port) {
+	var none Port
+	if o == nil {
+		o = &none
+	}
+	if n == nil {
+		n = &none
+	}
+	b.move(ixBridgePorts, o.Bridge, n.Bridge, id)
+	b.move(ixBridgeExterior, exteriorBridge(o), exteriorBridge(n), id)
+	b.move(ixBridgeInterior, interiorBridge(o), interiorBridge(n), id)
+	b.move(ixRouterPorts, o.Router, n.Router, id)
+	b.move(ixPeers, o.Peer, n.Peer, id)
+	b.move(ixHostPorts, boundHost(o), boundHost(n), id)
+	for _, g := range o.PortGroups {
+		if !slices.Contains(n.PortGroups, g) {
+			b.remove(ixGroupPorts, g, id)
+		}
+	}
+	for _, g := range n.PortGroups {
+		if !slices.Contains(o.PortGroups, g) {
+			b.add(ixGroupPorts, g, id)
+		}
+	}
+	oh, nh := boundHost(o), boundHost(n)
+	if oh != nh || (!oh.IsZero() && o.Interface != n.Interface) {
+		b.unbind(oh, o.Interface, id)
+		b.bind(nh, n.Interface, id)
+	}
+
+	// The port's own bridge shows its kind, VLAN and peer.
+	if o.Bridge != n.Bridge || o.Kind() != n.Kind() || o.VLAN != n.VLAN || o.Peer != n.Peer {
+		b.dirty(&b.bridges, o.Bridge)
+		b.dirty(&b.bridges, n.Bridge)
+	}
+	// The bridges of the ports peered with this one show what kind of
+	// port it is, its MAC and address, and its VLAN.
+	if o.IsRouterPort() != n.IsRouterPort() || o.MAC != n.MAC || o.Address != n.Address || o.VLAN != n.VLAN {
+		if set, ok := b.s.idx[ixPeers].get(id); ok {
+			set.t.each(func(pid ID, _ struct{}) bool {
+				if p, ok := b.s.Port(pid); ok {
+					b.dirty(&b.bridges, p.Bridge)
+				}
+				return true
+			})
+		}
+	}
+	// The router's table holds the implicit routes of its ports.
+	if o.Router != n.Router || o.Address != n.Address || !slices.Equal(o.Subnets, n.Subnets) {
+		b.dirty(&b.routers, o.Router)
+		b.dirty(&b.routers, n.Router)
+	}
+}
+
+func (b *builder) bind(host ID, ifc string, port ID) {
+	if host.IsZero() {
+		return
+	}
+	k := bindingKey(host, ifc)
+	cur, _ := b.s.bindings.get(k)
+	i, _ := slices.BinarySearchFunc(cur, port, func(e binding, p ID) int { return compareID(e.port, p) })
+	n := make([]binding, 0, len(cur)+1)
+	n = append(append(append(n, cur[:i]...), binding{host, ifc, port}), cur[i:]...)
+	b.s.bindings = b.s.bindings.put(b.tx, k, n)
+}
+
+func (b *builder) unbind(host ID, ifc string, port ID) {
+	if host.IsZero() {
+		return
+	}
+	k := bindingKey(host, ifc)
+	cur, _ := b.s.bindings.get(k)
+	i := slices.IndexFunc(cur, func(e binding) bool { return e.port == port && e.host == host && e.ifc == ifc })
+	switch {
+	case i < 0:
+	case len(cur) == 1:
+		b.s.bindings = b.s.bindings.del(b.tx, k)
+	default:
+		b.s.bindings = b.s.bindings.put(b.tx, k, slices.Delete(slices.Clone(cur), i, i+1))
+	}
+}
+
+// zone updates the host -> zones index for a zone that went from o to n.
+func (b *builder) zone(id ID, o, n *TunnelZone) {
+	hosts := func(z *TunnelZone) []ID {
+		if z == nil {
+			return nil
+		}
+		hs := make([]ID, 0, len(z.Members))
+		for _, m := range z.Members {
+			hs = append(hs, m.Host)
+		}
+		slices.SortFunc(hs, compareID)
+		return slices.Compact(hs)
+	}
+	oh, nh := hosts(o), hosts(n)
+	for _, h := range oh {
+		if _, found := slices.BinarySearchFunc(nh, h, compareID); !found {
+			b.remove(ixHostZones, h, id)
+		}
+	}
+	for _, h := range nh {
+		if _, found := slices.BinarySearchFunc(oh, h, compareID); !found {
+			b.add(ixHostZones, h, id)
+		}
+	}
+}
+
+// finish rebuilds the dirty views.
+func (b *builder) finish() {
+	s := b.s
+	for _, id := range compact(b.bridges) {
+		if br, ok := s.Bridge(id); ok {
+			s.bridges = s.bridges.put(b.tx, id, b.bridgeView(br))
+		} else {
+			s.bridges = s.bridges.del(b.tx, id)
+		}
+	}
+	for _, id := range compact(b.routers) {
+		if r, ok := s.Router(id); ok {
+			s.routers = s.routers.put(b.tx, id, b.routerView(r))
+		} else {
+			s.routers = s.routers.del(b.tx, id)
+		}
+	}
+	for _, id := range compact(b.lbs) {
+		if l, ok := s.LoadBalancer(id); ok {
+			s.lbs = s.lbs.put(b.tx, id, b.lbView(l))
+		} else {
+			s.lbs = s.lbs.del(b.tx, id)
+		}
+	}
+}
+
+func compact(ids []ID) []ID {
+	if len(ids) < 2 {
+		return ids
+	}
+	slices.SortFunc(ids, compareID)
+	return slices.Compact(ids)
+}
+
+// keys returns a fresh sorted slice of the set at id in index x, or nil.
+func (b *builder) keys(x index, id ID) []ID {
+	set, ok := b.s.idx[x].get(id)
+	if !ok {
+		return nil
+	}
+	return set.t.appendKeys(make([]ID, 0, set.t.n))
+}
+
+func (b *builder) bridgeView(br *Bridge) *BridgeView {
+	s := b.s
+	v := &BridgeView{
+		Bridge:        *br,
+		Ports:         b.keys(ixBridgePorts, br.ID),
+		ExteriorPorts: b.keys(ixBridgeExterior, br.ID),
+	}
+	set, ok := s.idx[ixBridgeInterior].get(br.ID)
+	if !ok {
+		return v
+	}
+	set.t.each(func(pid ID, _ struct{}) bool {
+		p, ok := s.Port(pid)
+		if !ok {
+			return true
+		}
+		if p.VLAN != 0 {
+			if v.VLANPorts == nil {
+				v.VLANPorts = make(map[uint16]ID)
+			}
+			if _, dup := v.VLANPorts[p.VLAN]; !dup {
+				v.VLANPorts[p.VLAN] = p.ID
+			}
+			v.VLANAware = true
+		}
+		peer, ok := s.Port(p.Peer)
+		if !ok {
+			return true
+		}
+		if peer.IsRouterPort() {
+			if v.RouterPorts == nil {
+				v.RouterPorts = make(map[MAC]ID)
+			}
+			if _, dup := v.RouterPorts[peer.MAC]; !dup {
+				v.RouterPorts[peer.MAC] = p.ID
+			}
+			if peer.Address.IsValid() {
+				if v.RouterIPs == nil {
+					v.RouterIPs = make(map[netip.Addr]MAC)
+				}
+				if _, dup := v.RouterIPs[peer.Address]; !dup {
+					v.RouterIPs[peer.Address] = peer.MAC
+				}
+			}
+		} else if peer.VLAN != 0 && p.VLAN == 0 {
+			v.VLANPeers = append(v.VLANPeers, p.ID)
+		}
+		return true
+	})
+	return v
+}
+
+func (b *builder) routerView(r *Router) *RouterView {
+	s := b.s
+	v := &RouterView{Router: *r, Ports: b.keys(ixRouterPorts, r.ID)}
+	var routes []*Route
+	if set, ok := s.idx[ixRouterRoutes].get(r.ID); ok {
+		routes = make([]*Route, 0, set.t.n)
+		set.t.each(func(id ID, _ struct{}) bool {
+			if rt, ok := s.Route(id); ok {
+				routes = append(routes, rt)
+			}
+			return true
+		})
+	}
+	ports := make([]*Port, 0, len(v.Ports))
+	for _, id := range v.Ports {
+		if p, ok := s.Port(id); ok {
+			ports = append(ports, p)
+		}
+	}
+	v.Routes = NewRouteTable(routes, ports)
+	return v
+}
+
+func (b *builder) lbView(l *LoadBalancer) *LBView {
+	s := b.s
+	v := &LBView{LoadBalancer: *l}
+	for _, pid := range b.keys(ixLBPools, l.ID) {
+		p, ok := s.Pool(pid)
+		if !ok {
+			continue
+		}
+		v.Pools = append(v.Pools, p)
+		var ms []*PoolMember
+		for _, mid := range b.keys(ixPoolMembers, pid) {
+			if m, ok := s.PoolMember(mid); ok {
+				ms = append(ms, m)
+			}
+		}
+		if len(ms) > 0 {
+			if v.Members == nil {
+				v.Members = make(map[ID][]*PoolMember)
+			}
+			v.Members[pid] = ms
+		}
+		for _, vid := range b.keys(ixPoolVIPs, pid) {
+			if vip, ok := s.VIP(vid); ok {
+				v.VIPs = append(v.VIPs, vip)
+			}
+		}
+	}
+	slices.SortFunc(v.VIPs, func(a, b *VIP) int { return compareID(a.ID, b.ID) })
+	return v
+}
