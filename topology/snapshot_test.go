@@ -693,3 +693,58 @@ func TestSnapshotLookupsDoNotAllocate(t *testing.T) {
 		t.Errorf("PortByInterface = %v, %v; want %v", got, ok, p.ID)
 	}
 }
+
+// TestSnapshotConcurrentReaders reads snapshots from several goroutines
+// while a writer keeps applying changes; run with -race it checks that
+// reads, the lazily cached member lists included, need no locks.
+func TestSnapshotConcurrentReaders(t *testing.T) {
+	top := benchTopology(400)
+	cur := make(chan *Snapshot, 1)
+	s := NewSnapshot(top)
+	ports := exteriorPorts(top, 50)
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			var snap *Snapshot
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				case snap = <-cur:
+					cur <- snap
+				}
+				for _, g := range top.PortGroups {
+					ms := snap.PortGroupMembers(g.ID)
+					if !slices.IsSortedFunc(ms, compareID) {
+						errs <- fmt.Errorf("members of %v not sorted", g.ID)
+						return
+					}
+				}
+				for _, p := range ports {
+					if _, ok := snap.Port(p.ID); !ok {
+						errs <- fmt.Errorf("port %v missing", p.ID)
+						return
+					}
+					_ = snap.HostPorts(p.Host)
+				}
+			}
+		}()
+	}
+	cur <- s
+	for i := range 300 {
+		p := ports[i%len(ports)]
+		p.PortGroups = []ID{top.PortGroups[i%len(top.PortGroups)].ID}
+		p.AdminDown = i%2 == 0
+		s = s.Apply(Put(&p))
+		<-cur
+		cur <- s
+	}
+	close(done)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
