@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"testing"
@@ -157,8 +158,65 @@ func TestRouteTableImplicitRoutes(t *testing.T) {
 	if tab.Routes()[0] == nil {
 		t.Fatal("Routes returns the table's own slice")
 	}
-	if !slices.Equal(routeIDs(tab.Routes()[:2]), []ID{{1}, {2}}) {
-		t.Fatalf("explicit routes should come first, in the given order: %v", routeIDs(tab.Routes()))
+	if ids := routeIDs(tab.Routes()); !slices.IsSortedFunc(ids, compareID) || len(ids) != 6 {
+		t.Fatalf("Routes should list all 6 routes sorted by ID: %v", ids)
+	}
+}
+
+// naiveLookup is the reference LPM rule written as plainly as possible.
+func naiveLookup(all []*Route, src, dst netip.Addr, f RouteFilter) []ID {
+	for l := 32; l >= 0; l-- {
+		var best []*Route
+		for _, r := range all {
+			if r.Dst.Bits() != l || !r.Dst.Contains(dst) || !r.SrcPrefix().Contains(src) || (f != nil && !f.Usable(r)) {
+				continue
+			}
+			if len(best) == 0 || r.Weight < best[0].Weight {
+				best = []*Route{r}
+			} else if r.Weight == best[0].Weight {
+				best = append(best, r)
+			}
+		}
+		if len(best) > 0 {
+			slices.SortFunc(best, func(a, b *Route) int { return compareID(a.ID, b.ID) })
+			return routeIDs(best)
+		}
+	}
+	return nil
+}
+
+func TestRouteLookupMatchesNaive(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	addr := func() netip.Addr {
+		// A small address space so that prefixes overlap a lot.
+		return netip.AddrFrom4([4]byte{10, byte(r.IntN(3)), byte(r.IntN(4)), byte(r.IntN(8))})
+	}
+	var routes []*Route
+	for i := range 300 {
+		l := pick(r, []int{0, 8, 16, 22, 24, 24, 30, 32})
+		rt := &Route{ID: ID{byte(i >> 8), byte(i), 1}, Router: rtRouter, Dst: netip.PrefixFrom(addr(), l).Masked(),
+			NextHop: NextHopPort, NextHopPort: pick(r, []ID{rtPortA, rtPortB}), Weight: uint32(r.IntN(3))}
+		if r.IntN(4) == 0 {
+			rt.Src = netip.PrefixFrom(addr(), pick(r, []int{8, 16, 24})).Masked()
+		}
+		routes = append(routes, rt)
+	}
+	ports := []*Port{
+		{ID: rtPortA, Router: rtRouter, Address: ip("10.1.1.1"), Subnets: []netip.Prefix{pfx("10.1.1.0/24")}},
+		{ID: rtPortB, Router: rtRouter, Address: ip("10.2.0.1"), Subnets: []netip.Prefix{pfx("10.2.0.0/16")}},
+	}
+	tab := NewRouteTable(routes, ports)
+	all := tab.Routes()
+	for i := range 3000 {
+		var f RouteFilter
+		if i%3 == 0 {
+			f = denyPorts{rtPortA}
+		}
+		src, dst := addr(), addr()
+		got := routeIDs(tab.Lookup(src, dst, f, nil))
+		if want := naiveLookup(all, src, dst, f); !slices.Equal(got, want) {
+			t.Fatalf("Lookup(%v, %v) = %v, want %v", src, dst, got, want)
+		}
 	}
 }
 

@@ -5,23 +5,98 @@ import (
 	"slices"
 )
 
-// builder folds changes into a Snapshot under construction. Object tables
-// and reverse indexes are updated as each change is applied; the views of
-// the devices a change may affect are marked dirty and rebuilt once, from
-// the final state, by finish.
+// builder folds changes into a Snapshot under construction. Object tables,
+// reverse indexes and the routing tables of existing routers are updated as
+// each change is applied; the parts of the views a change may affect are
+// marked dirty and rebuilt once, from the final state, by finish.
 //
-// The dirty rule: for each change, every view that can differ between the
-// state before and the state after the change is marked, computed from the
-// state at that moment. A view that differs between the start and the end
-// of a batch differs across at least one change, so it is rebuilt.
+// The dirty rule: for each change, every view part that can differ between
+// the state before and the state after the change is marked, computed from
+// the state at that moment. A part that differs between the start and the
+// end of a batch differs across at least one change, so it is rebuilt.
+// Until finish, s.bridges, s.routers and s.lbs still hold the views of the
+// start of the batch.
 type builder struct {
 	s  *Snapshot
 	tx *edit
 
-	bridges, routers, lbs []ID
+	bridges map[ID]viewParts
+	routers map[ID]*routerWork
+	lbs     []ID
+}
+
+// viewParts says which parts of a view to rebuild.
+type viewParts uint8
+
+const (
+	partObject   viewParts = 1 << iota // the device's own fields
+	partLists                          // port lists
+	partInterior                       // bridge: interior ports and what their peers show
+	partAll      viewParts = 0xff      // everything (device created or deleted)
+)
+
+// routerWork is a router touched by the batch.
+type routerWork struct {
+	parts viewParts
+	// table is the router's routing table as updated so far by the batch,
+	// owned by the batch, or nil when unchanged or rebuilt by finish.
+	table *RouteTable
 }
 
 func newBuilder(s *Snapshot) *builder { return &builder{s: s, tx: &edit{}} }
+
+func (b *builder) dirtyBridge(id ID, parts viewParts) {
+	if id.IsZero() {
+		return
+	}
+	if b.bridges == nil {
+		b.bridges = make(map[ID]viewParts)
+	}
+	b.bridges[id] |= parts
+}
+
+func (b *builder) dirtyRouter(id ID, parts viewParts) *routerWork {
+	if id.IsZero() {
+		return nil
+	}
+	if b.routers == nil {
+		b.routers = make(map[ID]*routerWork)
+	}
+	w := b.routers[id]
+	if w == nil {
+		w = &routerWork{}
+		b.routers[id] = w
+	}
+	w.parts |= parts
+	return w
+}
+
+// table returns the batch's working copy of router id's routing table, or
+// nil when the router has no view at the start of the batch or finish will
+// rebuild it from scratch.
+func (b *builder) table(id ID) *RouteTable {
+	w := b.dirtyRouter(id, 0)
+	if w == nil || w.parts&partAll == partAll {
+		return nil
+	}
+	if w.table == nil {
+		v, ok := b.s.routers.get(id)
+		if !ok {
+			return nil
+		}
+		w.table = v.Routes.own(b.tx)
+	}
+	return w.table
+}
+
+// created returns the parts to rebuild after an object went from o to n:
+// everything if it appeared or disappeared, else its own fields.
+func created(o, n Object) viewParts {
+	if o == nil || n == nil {
+		return partAll
+	}
+	return partObject
+}
 
 // put stores o, which the builder now owns, and updates the indexes.
 func (b *builder) put(o Object) {
@@ -57,22 +132,13 @@ func as[T any, P interface {
 func (b *builder) changed(k Kind, id ID, o, n Object) {
 	switch k {
 	case KindBridge:
-		b.dirty(&b.bridges, id)
+		b.dirtyBridge(id, created(o, n))
 	case KindRouter:
-		b.dirty(&b.routers, id)
+		b.dirtyRouter(id, created(o, n))
 	case KindPort:
 		b.port(id, as[Port](o), as[Port](n))
 	case KindRoute:
-		var or, nr Route
-		if r := as[Route](o); r != nil {
-			or = *r
-		}
-		if r := as[Route](n); r != nil {
-			nr = *r
-		}
-		b.move(ixRouterRoutes, or.Router, nr.Router, id)
-		b.dirty(&b.routers, or.Router)
-		b.dirty(&b.routers, nr.Router)
+		b.route(id, as[Route](o), as[Route](n))
 	case KindIPAddrGroup:
 		if g := as[IPAddrGroup](n); g != nil {
 			set := make(map[netip.Addr]struct{}, len(g.Addrs))
@@ -241,10 +307,16 @@ func (b *builder) port(id ID, o, n *Port) {
 		b.bind(nh, n.Interface, id)
 	}
 
-	// The port's own bridge shows its kind, VLAN and peer.
-	if o.Bridge != n.Bridge || o.Kind() != n.Kind() || o.VLAN != n.VLAN || o.Peer != n.Peer {
-		b.dirty(&b.bridges, o.Bridge)
-		b.dirty(&b.bridges, n.Bridge)
+	// The port's own bridge lists it, and shows its VLAN and peer when it
+	// is interior.
+	if o.Bridge != n.Bridge || exteriorBridge(o) != exteriorBridge(n) {
+		b.dirtyBridge(o.Bridge, partLists)
+		b.dirtyBridge(n.Bridge, partLists)
+	}
+	oi, ni := interiorBridge(o), interiorBridge(n)
+	if oi != ni || (!oi.IsZero() && (o.VLAN != n.VLAN || o.Peer != n.Peer)) {
+		b.dirtyBridge(oi, partInterior)
+		b.dirtyBridge(ni, partInterior)
 	}
 	// The bridges of the ports peered with this one show what kind of
 	// port it is, its MAC and address, and its VLAN.
@@ -252,16 +324,52 @@ func (b *builder) port(id ID, o, n *Port) {
 		if set, ok := b.s.idx[ixPeers].get(id); ok {
 			set.t.each(func(pid ID, _ struct{}) bool {
 				if p, ok := b.s.Port(pid); ok {
-					b.dirty(&b.bridges, p.Bridge)
+					b.dirtyBridge(p.Bridge, partInterior)
 				}
 				return true
 			})
 		}
 	}
-	// The router's table holds the implicit routes of its ports.
+	// The router lists its ports, and its table holds their implicit
+	// routes.
+	if o.Router != n.Router {
+		b.dirtyRouter(o.Router, partLists)
+		b.dirtyRouter(n.Router, partLists)
+	}
 	if o.Router != n.Router || o.Address != n.Address || !slices.Equal(o.Subnets, n.Subnets) {
-		b.dirty(&b.routers, o.Router)
-		b.dirty(&b.routers, n.Router)
+		if t := b.table(o.Router); t != nil {
+			t.removePort(b.tx, o)
+		}
+		if t := b.table(n.Router); t != nil {
+			t.addPort(b.tx, n)
+		}
+	}
+}
+
+// route updates the indexes and routing tables for a route that went from
+// o to n.
+func (b *builder) route(id ID, o, n *Route) {
+	var none Route
+	if o == nil {
+		o = &none
+	}
+	if n == nil {
+		n = &none
+	}
+	b.move(ixRouterRoutes, o.Router, n.Router, id)
+	if t := b.table(o.Router); t != nil && o != &none {
+		t.remove(b.tx, o.Dst, o.ID)
+		if o.NextHop == NextHopPort {
+			p, _ := b.s.Port(o.NextHopPort)
+			t.recheckConnected(b.tx, o.Router, o.Dst, o.NextHopPort, p)
+		}
+	}
+	if t := b.table(n.Router); t != nil && n != &none {
+		t.add(b.tx, n)
+		if n.NextHop == NextHopPort {
+			p, _ := b.s.Port(n.NextHopPort)
+			t.recheckConnected(b.tx, n.Router, n.Dst, n.NextHopPort, p)
+		}
 	}
 }
 
@@ -322,16 +430,16 @@ func (b *builder) zone(id ID, o, n *TunnelZone) {
 // finish rebuilds the dirty views.
 func (b *builder) finish() {
 	s := b.s
-	for _, id := range compact(b.bridges) {
+	for id, parts := range b.bridges {
 		if br, ok := s.Bridge(id); ok {
-			s.bridges = s.bridges.put(b.tx, id, b.bridgeView(br))
+			s.bridges = s.bridges.put(b.tx, id, b.bridgeView(br, parts))
 		} else {
 			s.bridges = s.bridges.del(b.tx, id)
 		}
 	}
-	for _, id := range compact(b.routers) {
+	for id, w := range b.routers {
 		if r, ok := s.Router(id); ok {
-			s.routers = s.routers.put(b.tx, id, b.routerView(r))
+			s.routers = s.routers.put(b.tx, id, b.routerView(r, w))
 		} else {
 			s.routers = s.routers.del(b.tx, id)
 		}
@@ -362,16 +470,33 @@ func (b *builder) keys(x index, id ID) []ID {
 	return set.t.appendKeys(make([]ID, 0, set.t.n))
 }
 
-func (b *builder) bridgeView(br *Bridge) *BridgeView {
-	s := b.s
-	v := &BridgeView{
-		Bridge:        *br,
-		Ports:         b.keys(ixBridgePorts, br.ID),
-		ExteriorPorts: b.keys(ixBridgeExterior, br.ID),
+// bridgeView returns the new view of br: the old one with the given parts
+// rebuilt, or a whole new one.
+func (b *builder) bridgeView(br *Bridge, parts viewParts) *BridgeView {
+	v := &BridgeView{}
+	if old, ok := b.s.bridges.get(br.ID); ok && parts&partAll != partAll {
+		*v = *old
+	} else {
+		parts = partAll
 	}
-	set, ok := s.idx[ixBridgeInterior].get(br.ID)
+	v.Bridge = *br
+	if parts&partLists != 0 {
+		v.Ports = b.keys(ixBridgePorts, br.ID)
+		v.ExteriorPorts = b.keys(ixBridgeExterior, br.ID)
+	}
+	if parts&partInterior != 0 {
+		v.RouterPorts, v.RouterIPs, v.VLANPorts, v.VLANAware, v.VLANPeers = nil, nil, nil, false, nil
+		b.interior(v)
+	}
+	return v
+}
+
+// interior fills the parts of v that its interior ports determine.
+func (b *builder) interior(v *BridgeView) {
+	s := b.s
+	set, ok := s.idx[ixBridgeInterior].get(v.Bridge.ID)
 	if !ok {
-		return v
+		return
 	}
 	set.t.each(func(pid ID, _ struct{}) bool {
 		p, ok := s.Port(pid)
@@ -411,11 +536,22 @@ func (b *builder) bridgeView(br *Bridge) *BridgeView {
 		}
 		return true
 	})
-	return v
 }
 
-func (b *builder) routerView(r *Router) *RouterView {
+// routerView returns the new view of r: the old one with the parts w names
+// rebuilt, or a whole new one.
+func (b *builder) routerView(r *Router, w *routerWork) *RouterView {
 	s := b.s
+	if old, ok := s.routers.get(r.ID); ok && w.parts&partAll != partAll {
+		v := &RouterView{Router: *r, Ports: old.Ports, Routes: old.Routes}
+		if w.parts&partLists != 0 {
+			v.Ports = b.keys(ixRouterPorts, r.ID)
+		}
+		if w.table != nil {
+			v.Routes = w.table
+		}
+		return v
+	}
 	v := &RouterView{Router: *r, Ports: b.keys(ixRouterPorts, r.ID)}
 	var routes []*Route
 	if set, ok := s.idx[ixRouterRoutes].get(r.ID); ok {
@@ -433,7 +569,7 @@ func (b *builder) routerView(r *Router) *RouterView {
 			ports = append(ports, p)
 		}
 	}
-	v.Routes = NewRouteTable(routes, ports)
+	v.Routes = newRouteTable(b.tx, routes, ports)
 	return v
 }
 
