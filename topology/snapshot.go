@@ -115,8 +115,9 @@ type RouterView struct {
 	Router Router
 	// Ports lists the router's ports, sorted by ID.
 	Ports []ID
-	// Routes holds the router's routes, sorted by ID, and then the implicit
-	// routes of its ports, in port ID order.
+	// Routes holds the router's routes and the implicit routes of its
+	// ports. A change to one route or port updates the table of the
+	// previous snapshot by structural sharing.
 	Routes *RouteTable
 }
 
@@ -150,9 +151,12 @@ func NewSnapshot(t *Topology) *Snapshot {
 // any object with the same kind and ID; a Delete of a missing object is a
 // no-op; a change of an invalid kind is ignored. The receiver is unchanged.
 //
-// Apply costs O(k log n) for k changes to a snapshot of n objects, plus the
-// cost of rebuilding the views of the devices the changes affect (linear in
-// the size of each such device).
+// Apply costs O(k log n) for k changes to a snapshot of n objects, plus
+// copying the port lists of the bridges and routers whose membership
+// changed and rebuilding the views of the load balancers a change touches
+// (linear in the size of each). A change that leaves a device's view as it
+// was, such as a port's admin state, rebuilds nothing: the device keeps its
+// view value.
 func (s *Snapshot) Apply(changes ...Change) *Snapshot {
 	n := &Snapshot{}
 	*n = *s

@@ -748,3 +748,42 @@ func TestSnapshotConcurrentReaders(t *testing.T) {
 		}
 	}
 }
+
+func TestSnapshotViewsReusedWhenUnaffected(t *testing.T) {
+	top := benchTopology(300)
+	s := NewSnapshot(top)
+	p := exteriorPorts(top, 1)[0]
+	views := func(s *Snapshot) (a, b *BridgeView, r *RouterView) {
+		a, _ = s.BridgeView(top.Bridges[0].ID)
+		b, _ = s.BridgeView(top.Bridges[1].ID)
+		r, _ = s.RouterView(top.Routers[0].ID)
+		return a, b, r
+	}
+	if p.Bridge != top.Bridges[0].ID {
+		t.Fatal("test topology changed: first exterior port is not on the first bridge")
+	}
+	a0, b0, r0 := views(s)
+
+	down := p
+	down.AdminDown = true
+	s1 := s.Apply(Put(&down))
+	a1, b1, r1 := views(s1)
+	if a1 != a0 || b1 != b0 || r1 != r0 {
+		t.Fatal("an admin-state change replaced views")
+	}
+
+	moved := p
+	moved.Bridge = top.Bridges[1].ID
+	s2 := s1.Apply(Put(&moved))
+	a2, b2, r2 := views(s2)
+	if a2 == a1 || b2 == b1 || r2 != r1 {
+		t.Fatal("a move must replace exactly the two bridges' views")
+	}
+	if slices.Contains(a2.Ports, p.ID) || !slices.Contains(b2.ExteriorPorts, p.ID) || !slices.Contains(a1.ExteriorPorts, p.ID) {
+		t.Fatal("move not reflected, or old view modified")
+	}
+	// The interior part of a view is shared when only the lists changed.
+	if len(a2.RouterPorts) != 1 || fmt.Sprint(a2.RouterPorts) != fmt.Sprint(a1.RouterPorts) {
+		t.Fatalf("router ports of the bridge lost in the move: %v", a2.RouterPorts)
+	}
+}
