@@ -107,7 +107,7 @@ func dstKey(p netip.Prefix) (ID, int, bool) {
 
 // own returns t itself when tx owns it, else a copy owned by tx.
 func (t *RouteTable) own(tx *edit) *RouteTable {
-	if t.edit == tx {
+	if tx != nil && t.edit == tx {
 		return t
 	}
 	c := *t

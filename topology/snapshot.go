@@ -21,7 +21,8 @@ import (
 // change costs O(log n) whatever the size of the topology. Lookups by ID do
 // not allocate.
 //
-// A Snapshot is built from whatever it is given: it does not validate.
+// The zero Snapshot is empty. A Snapshot is built from whatever it is
+// given: it does not validate.
 // References that do not resolve are simply absent from the views: a port
 // whose bridge does not exist (an orphan, for instance after its bridge was
 // deleted) is still returned by Port but listed by no BridgeView, and comes
