@@ -147,18 +147,18 @@ func (t trie[V]) appendKeys(dst []ID) []ID {
 }
 
 // own returns n itself when tx owns it, else a copy owned by tx with room
-// for one more leaf and child.
-func (n *node[V]) own(tx *edit) *node[V] {
+// for moreLeaves more leaves and moreKids more children.
+func (n *node[V]) own(tx *edit, moreLeaves, moreKids int) *node[V] {
 	if tx != nil && n.edit == tx {
 		return n
 	}
 	m := &node[V]{dataMap: n.dataMap, nodeMap: n.nodeMap, edit: tx}
-	if len(n.leaves) > 0 {
-		m.leaves = make([]leaf[V], len(n.leaves), len(n.leaves)+1)
+	if c := len(n.leaves) + moreLeaves; c > 0 {
+		m.leaves = make([]leaf[V], len(n.leaves), c)
 		copy(m.leaves, n.leaves)
 	}
-	if len(n.kids) > 0 {
-		m.kids = make([]*node[V], len(n.kids), len(n.kids)+1)
+	if c := len(n.kids) + moreKids; c > 0 {
+		m.kids = make([]*node[V], len(n.kids), c)
 		copy(m.kids, n.kids)
 	}
 	return m
@@ -170,13 +170,13 @@ func (n *node[V]) put(tx *edit, k ID, hi, lo uint64, lvl uint, v V, added *bool)
 	case n.dataMap&bit != 0:
 		i := slot(n.dataMap, bit)
 		if n.leaves[i].key == k {
-			m := n.own(tx)
+			m := n.own(tx, 0, 0)
 			m.leaves[i].val = v
 			return m
 		}
 		*added = true
 		sub := pair(tx, n.leaves[i], leaf[V]{k, v}, lvl+1)
-		m := n.own(tx)
+		m := n.own(tx, 0, 1)
 		m.leaves = deleteAt(m.leaves, i)
 		m.dataMap &^= bit
 		m.kids = insertAt(m.kids, slot(m.nodeMap, bit), sub)
@@ -185,12 +185,12 @@ func (n *node[V]) put(tx *edit, k ID, hi, lo uint64, lvl uint, v V, added *bool)
 	case n.nodeMap&bit != 0:
 		j := slot(n.nodeMap, bit)
 		c := n.kids[j].put(tx, k, hi, lo, lvl+1, v, added)
-		m := n.own(tx)
+		m := n.own(tx, 0, 0)
 		m.kids[j] = c
 		return m
 	default:
 		*added = true
-		m := n.own(tx)
+		m := n.own(tx, 1, 0)
 		m.leaves = insertAt(m.leaves, slot(m.dataMap, bit), leaf[V]{k, v})
 		m.dataMap |= bit
 		return m
@@ -223,7 +223,7 @@ func (n *node[V]) del(tx *edit, k ID, hi, lo uint64, lvl uint) (*node[V], bool) 
 		if n.leaves[i].key != k {
 			return n, false
 		}
-		m := n.own(tx)
+		m := n.own(tx, 0, 0)
 		m.leaves = deleteAt(m.leaves, i)
 		m.dataMap &^= bit
 		return m, true
@@ -233,16 +233,17 @@ func (n *node[V]) del(tx *edit, k ID, hi, lo uint64, lvl uint) (*node[V], bool) 
 		if !ok {
 			return n, false
 		}
-		m := n.own(tx)
 		if c.nodeMap == 0 && len(c.leaves) == 1 {
+			m := n.own(tx, 1, 0)
 			// The child holds a single leaf: fold it into this node.
 			m.kids = deleteAt(m.kids, j)
 			m.nodeMap &^= bit
 			m.leaves = insertAt(m.leaves, slot(m.dataMap, bit), c.leaves[0])
 			m.dataMap |= bit
-		} else {
-			m.kids[j] = c
+			return m, true
 		}
+		m := n.own(tx, 0, 0)
+		m.kids[j] = c
 		return m, true
 	}
 	return n, false
