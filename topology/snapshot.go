@@ -33,7 +33,14 @@ import (
 type Snapshot struct {
 	version uint64
 	objs    [numKinds]trie[Object]
+	// ix is shared with the previous snapshot until a change needs to
+	// update it; nil in the zero Snapshot.
+	ix *indexes
+}
 
+// indexes are the views and reverse indexes of a Snapshot.
+type indexes struct {
+	edit     *edit // the batch that may update this value in place
 	bridges  trie[*BridgeView]
 	routers  trie[*RouterView]
 	lbs      trie[*LBView]
@@ -292,17 +299,35 @@ func (s *Snapshot) DHCPSubnet(id ID) (*DHCPSubnet, bool) {
 }
 
 // BridgeView returns the bridge with id and its indexes.
-func (s *Snapshot) BridgeView(id ID) (*BridgeView, bool) { return s.bridges.get(id) }
+func (s *Snapshot) BridgeView(id ID) (*BridgeView, bool) {
+	if s.ix == nil {
+		return nil, false
+	}
+	return s.ix.bridges.get(id)
+}
 
 // RouterView returns the router with id, its ports and routing table.
-func (s *Snapshot) RouterView(id ID) (*RouterView, bool) { return s.routers.get(id) }
+func (s *Snapshot) RouterView(id ID) (*RouterView, bool) {
+	if s.ix == nil {
+		return nil, false
+	}
+	return s.ix.routers.get(id)
+}
 
 // LBView returns the load balancer with id and its pools, members and VIPs.
-func (s *Snapshot) LBView(id ID) (*LBView, bool) { return s.lbs.get(id) }
+func (s *Snapshot) LBView(id ID) (*LBView, bool) {
+	if s.ix == nil {
+		return nil, false
+	}
+	return s.ix.lbs.get(id)
+}
 
 // members returns the sorted members of the reverse index x at id.
 func (s *Snapshot) members(x index, id ID) []ID {
-	if set, ok := s.idx[x].get(id); ok {
+	if s.ix == nil {
+		return nil
+	}
+	if set, ok := s.ix.idx[x].get(id); ok {
 		return set.ids()
 	}
 	return nil
@@ -316,7 +341,10 @@ func (s *Snapshot) PortGroupMembers(group ID) []ID { return s.members(ixGroupPor
 
 // IPAddrGroupContains reports whether addr is in the address group.
 func (s *Snapshot) IPAddrGroupContains(group ID, addr netip.Addr) bool {
-	set, _ := s.ipGroups.get(group)
+	if s.ix == nil {
+		return false
+	}
+	set, _ := s.ix.ipGroups.get(group)
 	_, ok := set[addr]
 	return ok
 }
@@ -328,7 +356,10 @@ func (s *Snapshot) HostPorts(host ID) []ID { return s.members(ixHostPorts, host)
 // PortByInterface returns the exterior port bound to interface ifc on host;
 // when several are, the one with the lowest ID.
 func (s *Snapshot) PortByInterface(host ID, ifc string) (ID, bool) {
-	bs, _ := s.bindings.get(bindingKey(host, ifc))
+	if s.ix == nil {
+		return ID{}, false
+	}
+	bs, _ := s.ix.bindings.get(bindingKey(host, ifc))
 	for i := range bs {
 		if bs[i].host == host && bs[i].ifc == ifc {
 			return bs[i].port, true

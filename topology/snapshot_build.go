@@ -14,7 +14,7 @@ import (
 // the state before and the state after the change is marked, computed from
 // the state at that moment. A part that differs between the start and the
 // end of a batch differs across at least one change, so it is rebuilt.
-// Until finish, s.bridges, s.routers and s.lbs still hold the views of the
+// Until finish, s.ix.bridges, routers and lbs still hold the views of the
 // start of the batch.
 type builder struct {
 	s  *Snapshot
@@ -43,7 +43,23 @@ type routerWork struct {
 	table *RouteTable
 }
 
-func newBuilder(s *Snapshot) *builder { return &builder{s: s, tx: &edit{}} }
+func newBuilder(s *Snapshot) *builder {
+	if s.ix == nil {
+		s.ix = &indexes{}
+	}
+	return &builder{s: s, tx: &edit{}}
+}
+
+// w returns the snapshot's indexes, copied first if the batch does not own
+// them yet.
+func (b *builder) w() *indexes {
+	if b.s.ix.edit != b.tx {
+		c := *b.s.ix
+		c.edit = b.tx
+		b.s.ix = &c
+	}
+	return b.s.ix
+}
 
 func (b *builder) dirtyBridge(id ID, parts viewParts) {
 	if id.IsZero() {
@@ -80,7 +96,7 @@ func (b *builder) table(id ID) *RouteTable {
 		return nil
 	}
 	if w.table == nil {
-		v, ok := b.s.routers.get(id)
+		v, ok := b.s.ix.routers.get(id)
 		if !ok {
 			return nil
 		}
@@ -145,9 +161,11 @@ func (b *builder) changed(k Kind, id ID, o, n Object) {
 			for _, a := range g.Addrs {
 				set[a] = struct{}{}
 			}
-			b.s.ipGroups = b.s.ipGroups.put(b.tx, id, set)
+			ix := b.w()
+			ix.ipGroups = ix.ipGroups.put(b.tx, id, set)
 		} else {
-			b.s.ipGroups = b.s.ipGroups.del(b.tx, id)
+			ix := b.w()
+			ix.ipGroups = ix.ipGroups.del(b.tx, id)
 		}
 	case KindLoadBalancer:
 		b.dirty(&b.lbs, id)
@@ -206,7 +224,7 @@ func (b *builder) add(x index, owner, id ID) {
 	if owner.IsZero() {
 		return
 	}
-	cur, _ := b.s.idx[x].get(owner)
+	cur, _ := b.s.ix.idx[x].get(owner)
 	set := cur
 	if cur == nil || cur.edit != b.tx {
 		set = &idSet{edit: b.tx}
@@ -216,7 +234,8 @@ func (b *builder) add(x index, owner, id ID) {
 	}
 	set.t = set.t.put(b.tx, id, struct{}{})
 	if set != cur {
-		b.s.idx[x] = b.s.idx[x].put(b.tx, owner, set)
+		ix := b.w()
+		ix.idx[x] = ix.idx[x].put(b.tx, owner, set)
 	}
 }
 
@@ -225,7 +244,7 @@ func (b *builder) remove(x index, owner, id ID) {
 	if owner.IsZero() {
 		return
 	}
-	cur, ok := b.s.idx[x].get(owner)
+	cur, ok := b.s.ix.idx[x].get(owner)
 	if !ok {
 		return
 	}
@@ -233,7 +252,8 @@ func (b *builder) remove(x index, owner, id ID) {
 		return
 	}
 	if cur.t.n == 1 {
-		b.s.idx[x] = b.s.idx[x].del(b.tx, owner)
+		ix := b.w()
+		ix.idx[x] = ix.idx[x].del(b.tx, owner)
 		return
 	}
 	set := cur
@@ -242,7 +262,8 @@ func (b *builder) remove(x index, owner, id ID) {
 	}
 	set.t = set.t.del(b.tx, id)
 	if set != cur {
-		b.s.idx[x] = b.s.idx[x].put(b.tx, owner, set)
+		ix := b.w()
+		ix.idx[x] = ix.idx[x].put(b.tx, owner, set)
 	}
 }
 
@@ -321,7 +342,7 @@ func (b *builder) port(id ID, o, n *Port) {
 	// The bridges of the ports peered with this one show what kind of
 	// port it is, its MAC and address, and its VLAN.
 	if o.IsRouterPort() != n.IsRouterPort() || o.MAC != n.MAC || o.Address != n.Address || o.VLAN != n.VLAN {
-		if set, ok := b.s.idx[ixPeers].get(id); ok {
+		if set, ok := b.s.ix.idx[ixPeers].get(id); ok {
 			set.t.each(func(pid ID, _ struct{}) bool {
 				if p, ok := b.s.Port(pid); ok {
 					b.dirtyBridge(p.Bridge, partInterior)
@@ -378,11 +399,12 @@ func (b *builder) bind(host ID, ifc string, port ID) {
 		return
 	}
 	k := bindingKey(host, ifc)
-	cur, _ := b.s.bindings.get(k)
+	cur, _ := b.s.ix.bindings.get(k)
 	i, _ := slices.BinarySearchFunc(cur, port, func(e binding, p ID) int { return compareID(e.port, p) })
 	n := make([]binding, 0, len(cur)+1)
 	n = append(append(append(n, cur[:i]...), binding{host, ifc, port}), cur[i:]...)
-	b.s.bindings = b.s.bindings.put(b.tx, k, n)
+	ix := b.w()
+	ix.bindings = ix.bindings.put(b.tx, k, n)
 }
 
 func (b *builder) unbind(host ID, ifc string, port ID) {
@@ -390,14 +412,16 @@ func (b *builder) unbind(host ID, ifc string, port ID) {
 		return
 	}
 	k := bindingKey(host, ifc)
-	cur, _ := b.s.bindings.get(k)
+	cur, _ := b.s.ix.bindings.get(k)
 	i := slices.IndexFunc(cur, func(e binding) bool { return e.port == port && e.host == host && e.ifc == ifc })
 	switch {
 	case i < 0:
 	case len(cur) == 1:
-		b.s.bindings = b.s.bindings.del(b.tx, k)
+		ix := b.w()
+		ix.bindings = ix.bindings.del(b.tx, k)
 	default:
-		b.s.bindings = b.s.bindings.put(b.tx, k, slices.Delete(slices.Clone(cur), i, i+1))
+		ix := b.w()
+		ix.bindings = ix.bindings.put(b.tx, k, slices.Delete(slices.Clone(cur), i, i+1))
 	}
 }
 
@@ -432,23 +456,29 @@ func (b *builder) finish() {
 	s := b.s
 	for id, parts := range b.bridges {
 		if br, ok := s.Bridge(id); ok {
-			s.bridges = s.bridges.put(b.tx, id, b.bridgeView(br, parts))
+			ix := b.w()
+			ix.bridges = ix.bridges.put(b.tx, id, b.bridgeView(br, parts))
 		} else {
-			s.bridges = s.bridges.del(b.tx, id)
+			ix := b.w()
+			ix.bridges = ix.bridges.del(b.tx, id)
 		}
 	}
 	for id, w := range b.routers {
 		if r, ok := s.Router(id); ok {
-			s.routers = s.routers.put(b.tx, id, b.routerView(r, w))
+			ix := b.w()
+			ix.routers = ix.routers.put(b.tx, id, b.routerView(r, w))
 		} else {
-			s.routers = s.routers.del(b.tx, id)
+			ix := b.w()
+			ix.routers = ix.routers.del(b.tx, id)
 		}
 	}
 	for _, id := range compact(b.lbs) {
 		if l, ok := s.LoadBalancer(id); ok {
-			s.lbs = s.lbs.put(b.tx, id, b.lbView(l))
+			ix := b.w()
+			ix.lbs = ix.lbs.put(b.tx, id, b.lbView(l))
 		} else {
-			s.lbs = s.lbs.del(b.tx, id)
+			ix := b.w()
+			ix.lbs = ix.lbs.del(b.tx, id)
 		}
 	}
 }
@@ -463,7 +493,7 @@ func compact(ids []ID) []ID {
 
 // keys returns a fresh sorted slice of the set at id in index x, or nil.
 func (b *builder) keys(x index, id ID) []ID {
-	set, ok := b.s.idx[x].get(id)
+	set, ok := b.s.ix.idx[x].get(id)
 	if !ok {
 		return nil
 	}
@@ -474,7 +504,7 @@ func (b *builder) keys(x index, id ID) []ID {
 // rebuilt, or a whole new one.
 func (b *builder) bridgeView(br *Bridge, parts viewParts) *BridgeView {
 	v := &BridgeView{}
-	if old, ok := b.s.bridges.get(br.ID); ok && parts&partAll != partAll {
+	if old, ok := b.s.ix.bridges.get(br.ID); ok && parts&partAll != partAll {
 		*v = *old
 	} else {
 		parts = partAll
@@ -494,7 +524,7 @@ func (b *builder) bridgeView(br *Bridge, parts viewParts) *BridgeView {
 // interior fills the parts of v that its interior ports determine.
 func (b *builder) interior(v *BridgeView) {
 	s := b.s
-	set, ok := s.idx[ixBridgeInterior].get(v.Bridge.ID)
+	set, ok := s.ix.idx[ixBridgeInterior].get(v.Bridge.ID)
 	if !ok {
 		return
 	}
@@ -542,7 +572,7 @@ func (b *builder) interior(v *BridgeView) {
 // rebuilt, or a whole new one.
 func (b *builder) routerView(r *Router, w *routerWork) *RouterView {
 	s := b.s
-	if old, ok := s.routers.get(r.ID); ok && w.parts&partAll != partAll {
+	if old, ok := s.ix.routers.get(r.ID); ok && w.parts&partAll != partAll {
 		v := &RouterView{Router: *r, Ports: old.Ports, Routes: old.Routes}
 		if w.parts&partLists != 0 {
 			v.Ports = b.keys(ixRouterPorts, r.ID)
@@ -554,7 +584,7 @@ func (b *builder) routerView(r *Router, w *routerWork) *RouterView {
 	}
 	v := &RouterView{Router: *r, Ports: b.keys(ixRouterPorts, r.ID)}
 	var routes []*Route
-	if set, ok := s.idx[ixRouterRoutes].get(r.ID); ok {
+	if set, ok := s.ix.idx[ixRouterRoutes].get(r.ID); ok {
 		routes = make([]*Route, 0, set.t.n)
 		set.t.each(func(id ID, _ struct{}) bool {
 			if rt, ok := s.Route(id); ok {

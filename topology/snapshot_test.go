@@ -787,3 +787,21 @@ func TestSnapshotViewsReusedWhenUnaffected(t *testing.T) {
 		t.Fatalf("router ports of the bridge lost in the move: %v", a2.RouterPorts)
 	}
 }
+
+func TestZeroSnapshot(t *testing.T) {
+	var z Snapshot
+	if _, ok := z.BridgeView(ID{1}); ok {
+		t.Fatal("zero snapshot has a bridge view")
+	}
+	if _, ok := z.PortByInterface(ID{1}, "eth0"); ok || z.PortGroupMembers(ID{1}) != nil ||
+		z.IPAddrGroupContains(ID{1}, netip.MustParseAddr("10.0.0.1")) || z.Len(KindPort) != 0 {
+		t.Fatal("zero snapshot is not empty")
+	}
+	s := z.Apply(Put(&Bridge{ID: ID{1}}), Put(&Port{ID: ID{2}, Bridge: ID{1}, Host: ID{3}, Interface: "eth0"}))
+	if v, ok := s.BridgeView(ID{1}); !ok || !slices.Equal(v.ExteriorPorts, []ID{{2}}) {
+		t.Fatalf("Apply on the zero snapshot: %+v", v)
+	}
+	if _, ok := z.BridgeView(ID{1}); ok || z.Len(KindBridge) != 0 {
+		t.Fatal("Apply changed the zero snapshot")
+	}
+}
