@@ -1,0 +1,153 @@
+package datapath
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"syscall"
+	"testing"
+
+	"github.com/hivenet/hivenet/topology"
+)
+
+func TestErrnoMatchesSentinels(t *testing.T) {
+	for _, tc := range []struct {
+		errno syscall.Errno
+		is    []error
+		isNot []error
+	}{
+		{syscall.ENOENT, []error{ErrNotFound, os.ErrNotExist, syscall.ENOENT}, []error{ErrExists, ErrInvalid}},
+		{syscall.ENODEV, []error{ErrNotFound, os.ErrNotExist}, []error{ErrExists}},
+		{syscall.EEXIST, []error{ErrExists, os.ErrExist}, []error{ErrNotFound, os.ErrNotExist}},
+		{syscall.EBUSY, []error{ErrExists}, nil},
+		{syscall.EINVAL, []error{ErrInvalid}, []error{ErrNotFound}},
+		{syscall.EOPNOTSUPP, []error{ErrNotSupported}, []error{ErrInvalid}},
+		{syscall.EPERM, []error{os.ErrPermission}, []error{ErrNotFound, ErrExists, ErrInvalid, ErrNotSupported}},
+	} {
+		err := error(&OpError{Op: "flow new", Err: Errno{tc.errno}})
+		for _, target := range tc.is {
+			if !errors.Is(err, target) {
+				t.Errorf("%v does not match %v", err, target)
+			}
+		}
+		for _, target := range tc.isNot {
+			if errors.Is(err, target) {
+				t.Errorf("%v matches %v", err, target)
+			}
+		}
+	}
+	err := fmt.Errorf("wrapped: %w", &OpError{Op: "vport get", Err: Errno{syscall.ENODEV}})
+	var oe *OpError
+	if !errors.As(err, &oe) || oe.Op != "vport get" {
+		t.Fatalf("errors.As: %v", err)
+	}
+	if got := oe.Error(); got != "datapath: vport get: "+syscall.ENODEV.Error() {
+		t.Errorf("message %q", got)
+	}
+}
+
+func TestBatchError(t *testing.T) {
+	be := &BatchError{Errs: []IndexError{{Index: 4, Err: ErrExists}, {Index: 9, Err: ErrInvalid}}}
+	if !errors.Is(be, ErrExists) || !errors.Is(be, ErrInvalid) || errors.Is(be, ErrNotFound) {
+		t.Error("BatchError does not unwrap to exactly its causes")
+	}
+	if be.Error() == "" {
+		t.Error("empty message")
+	}
+}
+
+func tcpKey() FlowKey {
+	return FlowKey{
+		Fields:    KeyInPort | KeyEthernet | KeyEtherType | KeyIPv4 | KeyTCP,
+		InPort:    1,
+		Ethernet:  EthernetKey{Src: topology.MustParseMAC("02:00:00:00:00:01"), Dst: topology.MustParseMAC("02:00:00:00:00:02")},
+		EtherType: 0x0800,
+		IPv4:      IPv4Key{Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.1.9"), Proto: 6, TTL: 64},
+		TCP:       TCPKey{Src: 40000, Dst: 443},
+	}
+}
+
+func TestExactMaskMatchesOnlyTheKey(t *testing.T) {
+	k := tcpKey()
+	m := Match{Key: k, Mask: ExactMask(k)}
+	if !m.Matches(&k) {
+		t.Fatal("key does not match its exact mask")
+	}
+	if m.Mask.Fields != k.Fields || m.Mask.UDP != (UDPKey{}) {
+		t.Errorf("mask has groups the key lacks: %+v", m.Mask)
+	}
+	for name, mutate := range map[string]func(*FlowKey){
+		"in_port": func(k *FlowKey) { k.InPort = 2 },
+		"eth_src": func(k *FlowKey) { k.Ethernet.Src[5] = 9 },
+		"ip_ttl":  func(k *FlowKey) { k.IPv4.TTL = 63 },
+		"tcp_dst": func(k *FlowKey) { k.TCP.Dst = 80 },
+		"no_tcp":  func(k *FlowKey) { k.Fields &^= KeyTCP },
+	} {
+		o := tcpKey()
+		mutate(&o)
+		if m.Matches(&o) {
+			t.Errorf("%s: a different packet matches an exact flow", name)
+		}
+	}
+}
+
+func TestWildcardMatch(t *testing.T) {
+	k := tcpKey()
+	mask := FlowKey{Fields: KeyEtherType | KeyIPv4, EtherType: 0xffff,
+		IPv4: IPv4Key{Src: netip.IPv4Unspecified(), Dst: netip.MustParseAddr("255.255.255.0")}}
+	m := Match{Key: k, Mask: mask}
+	o := tcpKey()
+	o.InPort, o.TCP.Dst, o.IPv4.Dst = 7, 22, netip.MustParseAddr("10.0.1.200")
+	if !m.Matches(&o) {
+		t.Error("packet in 10.0.1.0/24 does not match")
+	}
+	o.IPv4.Dst = netip.MustParseAddr("10.0.2.1")
+	if m.Matches(&o) {
+		t.Error("packet outside 10.0.1.0/24 matches")
+	}
+	if got := k.Masked(&mask); got.Fields != KeyEtherType|KeyIPv4 || got.InPort != 0 || got.IPv4.Dst != netip.MustParseAddr("10.0.1.0") {
+		t.Errorf("Masked = %+v", got)
+	}
+}
+
+func TestCanonical(t *testing.T) {
+	k := tcpKey()
+	k.UDP = UDPKey{Src: 1}
+	k.VLAN = VLANKey{TPID: 0x8100}
+	c := k.Canonical()
+	if c.UDP != (UDPKey{}) || c.VLAN != (VLANKey{}) || c.TCP != k.TCP {
+		t.Errorf("Canonical = %+v", c)
+	}
+	if c != tcpKey() {
+		t.Error("canonical key differs from the clean one")
+	}
+}
+
+func TestMaskedAllocs(t *testing.T) {
+	k := tcpKey()
+	k.Fields |= KeyTunnel
+	k.Tunnel = TunnelKey{ID: 1, Dst: netip.MustParseAddr("192.0.2.1"), GeneveOpts: "\x00\x01\x02\x03"}
+	m := ExactMask(k)
+	if n := testing.AllocsPerRun(100, func() { _ = k.Masked(&m) }); n != 0 {
+		t.Errorf("Masked allocates %v times", n)
+	}
+}
+
+func BenchmarkMasked(b *testing.B) {
+	k := tcpKey()
+	m := ExactMask(k)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = k.Masked(&m)
+	}
+}
+
+func TestPortTypeString(t *testing.T) {
+	for typ, want := range map[PortType]string{PortNetdev: "netdev", PortInternal: "internal", PortGRE: "gre",
+		PortVXLAN: "vxlan", PortGeneve: "geneve", 99: "unknown"} {
+		if got := typ.String(); got != want {
+			t.Errorf("%d: %q, want %q", typ, got, want)
+		}
+	}
+}
