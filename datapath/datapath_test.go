@@ -151,3 +151,19 @@ func TestPortTypeString(t *testing.T) {
 		}
 	}
 }
+
+func TestWithout(t *testing.T) {
+	k := tcpKey()
+	m := ExactMask(k).Without(KeyTCP | KeyEthernet)
+	if m.Fields.Has(KeyTCP) || m.TCP != (TCPKey{}) || m.Ethernet != (EthernetKey{}) || !m.Fields.Has(KeyIPv4) {
+		t.Fatalf("Without = %+v", m)
+	}
+	// Keys are comparable and usable as map keys, which the megaflow cache
+	// of the in-process datapath relies on.
+	set := map[FlowKey]int{k.Masked(&m): 1}
+	o := tcpKey()
+	o.TCP.Src = 9
+	if set[o.Masked(&m)] != 1 {
+		t.Error("masked keys differing in wildcarded fields are different map keys")
+	}
+}

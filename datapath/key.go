@@ -385,6 +385,14 @@ func (k *FlowKey) clearAbsent() {
 	}
 }
 
+// Without returns k with the groups g removed (wildcarded, in a mask) and
+// their fields zeroed.
+func (k FlowKey) Without(g KeyFields) FlowKey {
+	k.Fields &^= g
+	k.clearAbsent()
+	return k
+}
+
 // Canonical returns k with the fields of absent groups zeroed.
 func (k FlowKey) Canonical() FlowKey {
 	k.clearAbsent()

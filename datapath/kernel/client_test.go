@@ -198,10 +198,17 @@ func TestCreateVXLANPort(t *testing.T) {
 	// Check the request bytes attribute by attribute.
 	wantAttrs := appendAttr(nil, ovsh.VportAttrName, []byte("vx0\x00"))
 	wantAttrs = appendU32(wantAttrs, ovsh.VportAttrType, ovsh.VportTypeVXLAN)
-	wantAttrs = appendAttr(wantAttrs, ovsh.VportAttrUpcallPID, ne.AppendUint32(ne.AppendUint32(nil, 11), 12))
+	wantAttrs = appendAttr(wantAttrs, ovsh.VportAttrUpcallPID, ne.AppendUint32(nil, 11))
 	wantAttrs = appendAttr(wantAttrs, ovsh.VportAttrOptions|nlaFlagNested, appendU16(nil, ovsh.TunnelAttrDstPort, 4789))
 	if !bytes.Equal(r.attrs, wantAttrs) {
 		t.Fatalf("request attributes\n got %x\nwant %x", r.attrs, wantAttrs)
+	}
+	// The kernel takes one PID in NEW: the others are set with SET.
+	r = fk.requests()[1]
+	wantAttrs = appendU32(nil, ovsh.VportAttrPortNo, 4)
+	wantAttrs = appendAttr(wantAttrs, ovsh.VportAttrUpcallPID, ne.AppendUint32(ne.AppendUint32(nil, 11), 12))
+	if r.cmd != ovsh.VportCmdSet || !bytes.Equal(r.attrs, wantAttrs) {
+		t.Fatalf("second request %+v, want SET with %x", r, wantAttrs)
 	}
 }
 
@@ -382,6 +389,16 @@ func TestFlowsDumpAndFlush(t *testing.T) {
 	reqs := fk.requests()
 	if reqs[0].flags&netlink.Dump != netlink.Dump || reqs[1].cmd != ovsh.FlowCmdDel || len(reqs[1].attrs) != 0 {
 		t.Fatalf("requests %+v", reqs)
+	}
+	// Omit flags travel as OVS_FLOW_ATTR_UFID_FLAGS.
+	for _, err := range dp.DumpFlows(context.Background(), OmitKey|OmitActions) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := fk.requests()[len(fk.requests())-1]
+	if want := appendU32(nil, ovsh.FlowAttrUFIDFlags, ovsh.UFIDFOmitKey|ovsh.UFIDFOmitActions); !bytes.Equal(last.attrs, want) {
+		t.Errorf("dump attributes %x, want %x", last.attrs, want)
 	}
 	// Breaking early is fine too.
 	for range dp.Flows(context.Background()) {

@@ -165,11 +165,34 @@ func (d *Datapath) FlushFlows(ctx context.Context) error {
 	return d.flowExchange(ctx, "flow flush", ovsh.FlowCmdDel, 0, nil, nil)
 }
 
-// Flows implements datapath.Datapath. When the client was made by Dial,
-// each dump runs on its own netlink socket and is decoded as it streams in,
-// so the loop body may call other methods of the datapath. Otherwise (test
-// clients) the dump is buffered first.
+// Omit says which parts of flows with a UFID a dump leaves out
+// (OVS_FLOW_ATTR_UFID_FLAGS); flows installed without a UFID are always
+// dumped whole.
+type Omit uint32
+
+// Omit flags.
+const (
+	OmitKey     Omit = ovsh.UFIDFOmitKey
+	OmitMask    Omit = ovsh.UFIDFOmitMask
+	OmitActions Omit = ovsh.UFIDFOmitActions
+)
+
+// Flows implements datapath.Datapath: DumpFlows with nothing omitted.
 func (d *Datapath) Flows(ctx context.Context) iter.Seq2[datapath.Flow, error] {
+	return d.DumpFlows(ctx, 0)
+}
+
+// DumpFlows iterates over the flows, leaving out what omit says for flows
+// with a UFID (a revalidator that only needs statistics passes
+// OmitKey|OmitMask|OmitActions). When the client was made by Dial, each
+// dump runs on its own netlink socket and is decoded as it streams in, so
+// the loop body may call other methods of the datapath. Otherwise (test
+// clients) the dump is buffered first.
+func (d *Datapath) DumpFlows(ctx context.Context, omit Omit) iter.Seq2[datapath.Flow, error] {
+	var attrs []byte
+	if omit != 0 {
+		attrs = appendU32(nil, ovsh.FlowAttrUFIDFlags, uint32(omit))
+	}
 	return func(yield func(datapath.Flow, error) bool) {
 		const op = "flow dump"
 		stop := errors.New("stop")
@@ -191,14 +214,14 @@ func (d *Datapath) Flows(ctx context.Context) iter.Seq2[datapath.Flow, error] {
 			}
 			defer conn.Close()
 			s := &sock{conn: conn}
-			err = s.exchange(ctx, op, d.c.flowFamily, ovsh.FlowCmdGet, ovsh.FlowVersion, netlink.Dump, d.ifindex, nil, decode)
+			err = s.exchange(ctx, op, d.c.flowFamily, ovsh.FlowCmdGet, ovsh.FlowVersion, netlink.Dump, d.ifindex, attrs, decode)
 			if err != nil && !errors.Is(err, stop) {
 				yield(datapath.Flow{}, err)
 			}
 			return
 		}
 		var raw [][]byte
-		err := d.c.exchange(ctx, op, d.c.flowFamily, ovsh.FlowCmdGet, ovsh.FlowVersion, netlink.Dump, d.ifindex, nil, func(r reply) error {
+		err := d.c.exchange(ctx, op, d.c.flowFamily, ovsh.FlowCmdGet, ovsh.FlowVersion, netlink.Dump, d.ifindex, attrs, func(r reply) error {
 			raw = append(raw, r.attrs)
 			return nil
 		})

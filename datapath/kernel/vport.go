@@ -1,7 +1,9 @@
 package kernel
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -139,14 +141,38 @@ func one(op string, ps []datapath.Port, err error) (datapath.Port, error) {
 	return ps[0], nil
 }
 
-// CreatePort implements datapath.Datapath.
+// CreatePort implements datapath.Datapath. The kernel accepts a single
+// upcall PID in OVS_VPORT_CMD_NEW (it answers EINVAL to an array), so with
+// several PIDs the port is created with the first and then given all of
+// them with OVS_VPORT_CMD_SET; if that fails the port is deleted again and
+// the error matches datapath.ErrNotSupported (Linux 6.1 rejects arrays).
 func (d *Datapath) CreatePort(ctx context.Context, spec datapath.PortSpec) (datapath.Port, error) {
+	all := spec.UpcallPIDs
+	if len(all) > 1 {
+		spec.UpcallPIDs = all[:1]
+	}
 	attrs, err := encodeVportSpec(spec)
 	if err != nil {
 		return datapath.Port{}, &datapath.OpError{Op: "vport new", Err: err}
 	}
 	ps, err := d.vportExchange(ctx, "vport new", ovsh.VportCmdNew, netlink.Echo|netlink.Create|netlink.Excl, attrs)
-	return one("vport new", ps, err)
+	p, err := one("vport new", ps, err)
+	if err != nil || len(all) <= 1 {
+		return p, err
+	}
+	if err := d.SetPortUpcallPIDs(ctx, p.Number, all); err != nil {
+		if derr := d.DeletePort(context.WithoutCancel(ctx), p.Number); derr != nil {
+			d.c.log.Warn("deleting half-created port", "port", p.Number, "err", derr)
+		}
+		if errors.Is(err, datapath.ErrInvalid) {
+			// Kernels whose policy types the attribute as NLA_U32 (6.1
+			// among them) reject arrays even with OVS_DP_F_VPORT_PIDS.
+			err = &datapath.OpError{Op: "vport set", Err: fmt.Errorf("%w: kernel takes one upcall PID per vport: %w", datapath.ErrNotSupported, err)}
+		}
+		return datapath.Port{}, err
+	}
+	p.UpcallPIDs = append([]uint32(nil), all...)
+	return p, nil
 }
 
 // DeletePort implements datapath.Datapath.
@@ -189,6 +215,6 @@ func (d *Datapath) SetPortUpcallPIDs(ctx context.Context, port datapath.PortNumb
 // Ports implements datapath.Datapath.
 func (d *Datapath) Ports(ctx context.Context) ([]datapath.Port, error) {
 	ps, err := d.vportExchange(ctx, "vport dump", ovsh.VportCmdGet, netlink.Dump, nil)
-	slices.SortFunc(ps, func(a, b datapath.Port) int { return int(a.Number) - int(b.Number) })
+	slices.SortFunc(ps, func(a, b datapath.Port) int { return cmp.Compare(a.Number, b.Number) })
 	return ps, err
 }
