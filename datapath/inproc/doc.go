@@ -1,0 +1,45 @@
+// Package inproc is an in-process Open vSwitch datapath: the same
+// datapath.Datapath interface as the kernel client (datapath/kernel), for
+// hosts without the openvswitch module, for the sandbox and for tests that
+// run several agents in one process.
+//
+// # Entry points
+//
+// New returns a *Datapath with its local port 0. CreatePort adds internal
+// and netdev ports, which are in-memory endpoints (Datapath.Endpoint:
+// Endpoint.Send injects a frame as received from the VM or host,
+// Endpoint.Receive returns the frames the datapath outputs to the port), and
+// VXLAN ports, which send and receive RFC 7348 datagrams on a real UDP
+// socket (see vxlan.go for addressing). OpenUpcalls, PutFlow, Execute and the
+// other datapath.Datapath methods behave as the kernel's: the same errors
+// (errno values wrapped in *datapath.OpError), the same flow create/modify
+// rules, the same upcall keys.
+//
+// # Megaflows
+//
+// The flow table is a tuple-space search classifier like the kernel's: one
+// hash table per distinct mask, probed in turn with the packet key masked by
+// that mask; flows are expected not to overlap. Lookups take a read lock and
+// do not allocate. Stats reports hits, misses, lost upcalls and the masks
+// probed per lookup; Rebalance orders the masks by use.
+//
+// # Actions
+//
+// Output, userspace, set and masked set of Ethernet, IPv4 (addresses, TOS,
+// TTL), IPv6 (traffic class, flow label, hop limit), TCP and UDP ports, skb
+// mark and priority, set(tunnel) before output to a VXLAN port, push_vlan,
+// pop_vlan, trunc, clone, sample; ct_clear and meter are no-ops, as in the
+// kernel for untracked packets and unknown meters. Header rewrites go
+// through simulation/packet, the simulator's in-place rewrite code with
+// incremental checksums. Recirc, hash, ct, set of IPv6 addresses and SCTP
+// ports fail at PutFlow/Execute with an error matching
+// datapath.ErrNotSupported; GRE and Geneve ports likewise at CreatePort.
+//
+// # Packet path
+//
+// A packet is processed synchronously in the goroutine that delivers it:
+// Endpoint.Send, the receive loop of a VXLAN port, or Execute. Outputs to
+// endpoints are queued (bounded, drops counted in the port's TxDropped);
+// upcalls are queued on the upcall socket (bounded, drops counted in
+// Stats.Lost).
+package inproc
