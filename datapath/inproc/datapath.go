@@ -208,10 +208,8 @@ func (d *Datapath) checkOpen(ctx context.Context, op string) error {
 	if d.closed.Load() {
 		return opErr(op, datapath.ErrClosed)
 	}
-	if ctx != nil {
-		if err := ctx.Err(); err != nil {
-			return opErr(op, err)
-		}
+	if err := ctx.Err(); err != nil {
+		return opErr(op, err)
 	}
 	return nil
 }

@@ -41,7 +41,7 @@ func (d *Datapath) OpenUpcalls() (datapath.UpcallSocket, error) {
 
 // OpenUpcallSocket is OpenUpcalls returning the concrete type.
 func (d *Datapath) OpenUpcallSocket() (*UpcallSocket, error) {
-	if err := d.checkOpen(nil, "open upcall socket"); err != nil {
+	if err := d.checkOpen(context.Background(), "open upcall socket"); err != nil {
 		return nil, err
 	}
 	s := &UpcallSocket{d: d, pid: d.nextPID.Add(1), q: make(chan *upcallMsg, d.upQ), done: make(chan struct{})}
