@@ -2,6 +2,7 @@ package inproc
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -95,20 +96,33 @@ func BenchmarkUpcallExecute(b *testing.B) {
 func BenchmarkForward(b *testing.B) {
 	d := newDP(b, Config{})
 	randomTable(b, d, rand.New(rand.NewPCG(11, 12)), 10000, 20)
-	a, c := addPort(b, d, "a"), addPort(b, d, "c")
+	ctx := context.Background()
+	// Port numbers outside the random table's in_ports 1-8.
+	var eps []*Endpoint
+	for _, n := range []datapath.PortNumber{100, 101} {
+		p, err := d.CreatePort(ctx, datapath.PortSpec{Name: fmt.Sprint("p", n), Type: datapath.PortNetdev, Number: n})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ep, _ := d.Endpoint(p.Number)
+		eps = append(eps, ep)
+	}
+	a, c := eps[0], eps[1]
 	frame := tcpFrame(b)
-	for name, acts := range map[string]datapath.Actions{
-		"output": out(c.Port()),
-		"set-ttl-output": {datapath.SetMasked[datapath.IPv4Key]{Value: datapath.IPv4Key{TTL: 9}, Mask: datapath.IPv4Key{TTL: 0xff}},
-			datapath.Output{Port: c.Port()}},
+	for _, tc := range []struct {
+		name string
+		acts datapath.Actions
+	}{
+		{"output", out(c.Port())},
+		{"set-ttl-output", datapath.Actions{
+			datapath.SetMasked[datapath.IPv4Key]{Value: datapath.IPv4Key{TTL: 9}, Mask: datapath.IPv4Key{TTL: 0xff}},
+			datapath.Output{Port: c.Port()}}},
 	} {
-		b.Run(name, func(b *testing.B) {
-			d.FlushFlows(context.Background())
-			f := datapath.Flow{Match: datapath.Match{Key: keyOf(frame, a.Port()), Mask: l4Mask()}, Actions: acts}
-			if err := d.PutFlow(context.Background(), &f, datapath.PutCreate); err != nil {
+		b.Run(tc.name, func(b *testing.B) {
+			f := datapath.Flow{Match: datapath.Match{Key: keyOf(frame, a.Port()), Mask: l4Mask()}, Actions: tc.acts}
+			if err := d.PutFlow(ctx, &f, datapath.PutCreate|datapath.PutModify); err != nil {
 				b.Fatal(err)
 			}
-			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {
 				if err := a.Send(frame); err != nil {

@@ -140,31 +140,81 @@ func (s *subtable) del(f *flow) {
 
 // classifier is not safe for concurrent mutation; Datapath guards it with an
 // RWMutex (lookups share the read lock).
+//
+// Like the kernel's per-CPU mask cache, a small direct-mapped cache
+// remembers, for a hash of the packet's addresses and ports, which subtable
+// answered last: a hit there costs one probe instead of a walk over the
+// masks. Entries are hints (a 32-bit hash tag and a subtable index, in one
+// atomic word): a stale or colliding entry only costs that probe, so the
+// cache is never invalidated.
 type classifier struct {
 	subs   []*subtable // lookup order
 	byMask map[flatKey]*subtable
 	flows  int
 	seed   *rand.ChaCha8
+	cache  []atomic.Uint64 // power-of-two length, or nil
 }
 
-func newClassifier() *classifier {
+func newClassifier(cacheSize int) *classifier {
 	var seed [32]byte
 	for i := 0; i < len(seed); i += 8 {
 		binary.LittleEndian.PutUint64(seed[i:], rand.Uint64())
 	}
-	return &classifier{byMask: make(map[flatKey]*subtable), seed: rand.NewChaCha8(seed)}
+	c := &classifier{byMask: make(map[flatKey]*subtable), seed: rand.NewChaCha8(seed)}
+	if cacheSize > 0 {
+		n := 1
+		for n < cacheSize {
+			n <<= 1
+		}
+		c.cache = make([]atomic.Uint64, n)
+	}
+	return c
 }
 
-// lookup returns the flow matching the packet key k (canonical, flattened)
-// and the number of subtables probed. It does not allocate.
-func (c *classifier) lookup(k *flatKey) (*flow, int) {
-	for i, s := range c.subs {
-		if f := s.find(k); f != nil {
-			s.hits.Add(1)
-			return f, i + 1
+// cacheHash hashes the words a flow is most often told apart by: fields
+// and in_port, IPv4 addresses and L4 ports, IPv6 addresses, tunnel ID.
+func cacheHash(k *flatKey) uint64 {
+	h := k[0]*0x9e3779b97f4a7c15 ^ k[4]*0xbf58476d1ce4e5b9 ^ k[5]*0x94d049bb133111eb ^ k[6]*0xff51afd7ed558ccd ^
+		k[13]*0xc4ceb9fe1a85ec53 ^ (k[20]^k[21]^k[22]^k[23])*0x2545f4914f6cdd1d
+	h ^= h >> 32
+	h *= 0x9e3779b97f4a7c15
+	return h ^ h>>29
+}
+
+// lookup returns the flow matching the packet key k (canonical, flattened),
+// the number of subtables probed and whether the mask cache answered. It
+// does not allocate.
+func (c *classifier) lookup(k *flatKey) (f *flow, probes int, cached bool) {
+	var slot *atomic.Uint64
+	var tag uint64
+	var skip *subtable
+	if c.cache != nil {
+		h := cacheHash(k)
+		slot, tag = &c.cache[h&uint64(len(c.cache)-1)], h>>32<<32
+		if e := slot.Load(); e != 0 && e&^0xffffffff == tag {
+			if i := int(uint32(e)); i < len(c.subs) {
+				skip, probes = c.subs[i], 1
+				if f := skip.find(k); f != nil {
+					skip.hits.Add(1)
+					return f, 1, true
+				}
+			}
 		}
 	}
-	return nil, len(c.subs)
+	for i, s := range c.subs {
+		if s == skip {
+			continue
+		}
+		probes++
+		if f := s.find(k); f != nil {
+			s.hits.Add(1)
+			if slot != nil {
+				slot.Store(tag | uint64(i))
+			}
+			return f, probes, false
+		}
+	}
+	return nil, probes, false
 }
 
 // insert adds f, whose mask and masked key are already set, replacing

@@ -192,6 +192,41 @@ func TestClassifierAgreesWithMatches(t *testing.T) {
 	if nhit < 400 {
 		t.Errorf("only %d hits among %d probes", nhit, len(probe))
 	}
+	// Looked up again, packets that hit are mostly answered by the mask
+	// cache at the first probe.
+	before := d.Stats()
+	for _, p := range probe[:500] {
+		d.lookup(&p, 1)
+	}
+	if st := d.Stats(); st.CacheHit-before.CacheHit < 300 {
+		t.Errorf("mask cache answered %d of 500 repeated lookups", st.CacheHit-before.CacheHit)
+	}
+	// Delete every other flow (subtables disappear, cached hints go stale)
+	// and check again.
+	var kept []datapath.Flow
+	for i, f := range all {
+		if i%2 == 0 {
+			if _, err := d.DeleteFlow(ctxT(t), &f); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		kept = append(kept, f)
+	}
+	d.Rebalance()
+	for _, p := range probe {
+		got, _ := d.lookup(&p, 1)
+		any := false
+		for i := range kept {
+			if kept[i].Match.Matches(&p) {
+				any = true
+				break
+			}
+		}
+		if (got != nil) != any || (got != nil && !got.match.Matches(&p)) {
+			t.Fatalf("after deletions: lookup hit=%v, reference=%v", got != nil, any)
+		}
+	}
 }
 
 func TestMegaflowLookupAllocs(t *testing.T) {
@@ -270,6 +305,19 @@ func BenchmarkMegaflowLookup(b *testing.B) {
 			d.lookup(&miss, 100)
 		}
 	})
+	b.Run("hit-nocache", func(b *testing.B) {
+		d2 := newDP(b, Config{MaskCache: -1})
+		hits2 := randomTable(b, d2, rand.New(rand.NewPCG(5, 6)), 10000, 20)
+		b.ReportAllocs()
+		before := d2.Stats()
+		i := 0
+		for b.Loop() {
+			d2.lookup(&hits2[i%len(hits2)], 100)
+			i++
+		}
+		after := d2.Stats()
+		b.ReportMetric(float64(after.MaskHit-before.MaskHit)/float64(i), "masks/lookup")
+	})
 	b.Run("hit-parallel", func(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
@@ -287,7 +335,7 @@ func BenchmarkMegaflowLookup(b *testing.B) {
 // growth and across probe runs that wrap around the table.
 func TestSubtableDelete(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
-	c := newClassifier()
+	c := newClassifier(64) // small: stale and colliding hints are exercised
 	mask := l4Mask()
 	var mflat flatKey
 	flatten(&mask, &mflat, true)
@@ -301,7 +349,7 @@ func TestSubtableDelete(t *testing.T) {
 	for round := 0; round < 20; round++ {
 		for i := 0; i < 300; i++ {
 			f := mk()
-			if got, _ := c.lookup(&f.kflat); got != nil {
+			if got, _, _ := c.lookup(&f.kflat); got != nil {
 				continue // same masked key drawn twice
 			}
 			c.insert(f)
@@ -313,13 +361,13 @@ func TestSubtableDelete(t *testing.T) {
 			c.remove(f)
 		}
 		for _, f := range dead {
-			if got, _ := c.lookup(&f.kflat); got != nil {
+			if got, _, _ := c.lookup(&f.kflat); got != nil {
 				t.Fatalf("round %d: deleted flow still found", round)
 			}
 		}
 		live = append([]*flow(nil), live[len(live)/2:]...)
 		for _, f := range live {
-			if got, _ := c.lookup(&f.kflat); got != f {
+			if got, _, _ := c.lookup(&f.kflat); got != f {
 				t.Fatalf("round %d: live flow lost (got %p)", round, got)
 			}
 		}

@@ -36,6 +36,10 @@ type Config struct {
 	// Stats.Lost, like upcalls the kernel cannot queue on a full netlink
 	// socket.
 	UpcallQueue int
+	// MaskCache is the number of entries of the mask cache, which
+	// remembers the mask that last matched a packet hash (default 4096,
+	// rounded up to a power of two; negative disables it).
+	MaskCache int
 	// EndpointQueue is the capacity of each in-memory port's receive queue
 	// (default 512). Frames output to a full queue are dropped and counted
 	// in the port's TxDropped.
@@ -75,7 +79,7 @@ type Datapath struct {
 	nextPID atomic.Uint32
 	msgPool sync.Pool // *upcallMsg
 
-	hit, missed, lost, maskHit atomic.Uint64
+	hit, missed, lost, maskHit, cacheHit atomic.Uint64
 	closed                     atomic.Bool
 }
 
@@ -94,7 +98,7 @@ func New(cfg Config) *Datapath {
 		tunIP:  cfg.TunnelAddr,
 		upQ:    cfg.UpcallQueue,
 		epQ:    cfg.EndpointQueue,
-		cls:    newClassifier(),
+		cls:    newClassifier(cacheSize(cfg.MaskCache)),
 		byUFID: make(map[datapath.UFID]*flow),
 		byKey:  make(map[datapath.FlowKey]*flow),
 	}
@@ -125,6 +129,16 @@ func New(cfg Config) *Datapath {
 	return d
 }
 
+func cacheSize(n int) int {
+	switch {
+	case n == 0:
+		return 4096
+	case n < 0:
+		return 0
+	}
+	return min(n, 1<<20)
+}
+
 // Name returns the datapath's name.
 func (d *Datapath) Name() string { return d.name }
 
@@ -140,8 +154,9 @@ type Stats struct {
 	Flows uint64
 	Masks uint32
 	// MaskHit is the number of subtables probed by all lookups:
-	// MaskHit/(Hit+Missed) is the average lookup cost.
-	MaskHit uint64
+	// MaskHit/(Hit+Missed) is the average lookup cost. CacheHit counts the
+	// lookups answered by the mask cache at the first probe.
+	MaskHit, CacheHit uint64
 }
 
 // Stats returns the datapath's counters.
@@ -151,7 +166,7 @@ func (d *Datapath) Stats() Stats {
 	d.flowMu.RUnlock()
 	return Stats{
 		Hit: d.hit.Load(), Missed: d.missed.Load(), Lost: d.lost.Load(),
-		Flows: uint64(flows), Masks: uint32(masks), MaskHit: d.maskHit.Load(),
+		Flows: uint64(flows), Masks: uint32(masks), MaskHit: d.maskHit.Load(), CacheHit: d.cacheHit.Load(),
 	}
 }
 

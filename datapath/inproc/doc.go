@@ -35,6 +35,34 @@
 // ports fail at PutFlow/Execute with an error matching
 // datapath.ErrNotSupported; GRE and Geneve ports likewise at CreatePort.
 //
+// # VXLAN ports and addressing
+//
+// A VXLAN port binds a UDP socket on Config.TunnelAddr (default 127.0.0.1)
+// and the port's DstPort (default 4789). Output after set(tunnel) sends an
+// RFC 7348 datagram to the tunnel key's Dst address, at UDP port TPDst if
+// non-zero, else DstPort; the tunnel ID's low 24 bits are the VNI. So a
+// tunnel IP is simply the TunnelAddr of another datapath: on one Linux host,
+// give each datapath its own loopback address (127.0.0.2, 127.0.0.3, ... are
+// all local), or the same address with different DstPorts and TPDst in the
+// tunnel keys. Received datagrams become packets on the port with the tunnel
+// metadata in the key (ID, Src, Dst, TPSrc, TPDst, TunnelKeyPresent, and on
+// Linux the outer TOS and TTL). DecapVXLAN and AppendVXLAN expose the
+// encapsulation itself.
+//
+// Not modelled: the outer source address and UDP source port are the
+// socket's (the key's Src and TPSrc are ignored on output), TunnelCsum and
+// TunnelDontFragment are neither honoured nor reported, and the VXLAN
+// reserved bits are ignored on receipt as RFC 7348 says (the Linux driver
+// drops such datagrams).
+//
+// # Not implemented
+//
+// TAP-backed ports (ports are in-memory endpoints only), GRE and Geneve
+// ports, connection tracking (ct), recirculation, hash, meters (the meter
+// action is a no-op, as in the kernel for an unknown meter), MPLS and NSH
+// keys, set of IPv6 addresses and of SCTP ports, push_vlan on a frame that
+// already has two tags.
+//
 // # Packet path
 //
 // A packet is processed synchronously in the goroutine that delivers it:

@@ -239,7 +239,7 @@ func (d *Datapath) put(nf *flow, mode datapath.PutMode) error {
 		existing = d.byUFID[nf.ufid]
 	}
 	if existing == nil {
-		existing, _ = d.cls.lookup(&nf.kflat)
+		existing, _, _ = d.cls.lookup(&nf.kflat)
 	}
 	if existing == nil {
 		d.insert(nf)

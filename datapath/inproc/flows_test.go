@@ -1,6 +1,7 @@
 package inproc
 
 import (
+	"context"
 	"errors"
 	"os"
 	"syscall"
@@ -281,5 +282,73 @@ func TestFlowsDumpAndFlush(t *testing.T) {
 	}
 	if err := d.PutFlows(ctx, batch[:50], datapath.PutCreate); err != nil {
 		t.Errorf("reinstall after flush: %v", err)
+	}
+}
+
+// Packets flow while flows are installed, modified, dumped and deleted
+// (run with -race).
+func TestConcurrentTrafficAndFlowChanges(t *testing.T) {
+	d := newDP(t, Config{EndpointQueue: 1 << 14})
+	ctx := ctxT(t)
+	s := openSock(t, d)
+	a, b := addPort(t, d, "a", s.PID()), addPort(t, d, "b")
+	frame := tcpFrame(t)
+	k := keyOf(frame, a.Port())
+	done := make(chan struct{})
+	errc := make(chan error, 8)
+	for g := 0; g < 3; g++ {
+		go func() {
+			f := append([]byte(nil), frame...)
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					errc <- nil
+					return
+				default:
+				}
+				f[14+20+3] = byte(i) // destination port low byte
+				if err := a.Send(f); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	go func() { // drain
+		for {
+			if _, err := b.Receive(context.Background()); err != nil {
+				return
+			}
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for round := 0; round < 200 || (d.Stats().Hit == 0 || d.Stats().Missed == 0) && time.Now().Before(deadline); round++ {
+		f := datapath.Flow{Match: datapath.Match{Key: k, Mask: l4Mask()}, Actions: out(b.Port())}
+		f.Match.Key.TCP.Dst = 443&^0xff | uint16(round%256)
+		if err := d.PutFlow(ctx, &f, datapath.PutCreate|datapath.PutModify); err != nil {
+			t.Fatal(err)
+		}
+		if round%3 == 0 {
+			for range d.Flows(ctx) {
+			}
+		}
+		if round%2 == 0 {
+			if _, err := d.DeleteFlow(ctx, &f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if round%50 == 0 {
+			d.Rebalance()
+		}
+	}
+	close(done)
+	for g := 0; g < 3; g++ {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := d.Stats()
+	if st.Hit == 0 || st.Missed == 0 {
+		t.Errorf("stats %+v: expected both hits and misses", st)
 	}
 }

@@ -35,7 +35,7 @@ func (d *Datapath) lookup(k *datapath.FlowKey, n int) (*flow, datapath.Actions) 
 	var fk flatKey
 	flatten(k, &fk, false)
 	d.flowMu.RLock()
-	f, probes := d.cls.lookup(&fk)
+	f, probes, cached := d.cls.lookup(&fk)
 	var acts datapath.Actions
 	if f != nil {
 		acts = *f.acts.Load()
@@ -43,6 +43,9 @@ func (d *Datapath) lookup(k *datapath.FlowKey, n int) (*flow, datapath.Actions) 
 	}
 	d.flowMu.RUnlock()
 	d.maskHit.Add(uint64(probes))
+	if cached {
+		d.cacheHit.Add(1)
+	}
 	return f, acts
 }
 

@@ -26,6 +26,9 @@ func addVXLAN(t testing.TB, d *Datapath, port uint16, pids ...uint32) datapath.P
 	if errors.Is(err, syscall.EADDRINUSE) {
 		t.Skipf("UDP port %d in use on this host: %v", port, err)
 	}
+	if errors.Is(err, syscall.EADDRNOTAVAIL) {
+		t.Skipf("loopback address not configured on this host (only Linux routes all of 127.0.0.0/8): %v", err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
