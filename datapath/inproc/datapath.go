@@ -80,7 +80,7 @@ type Datapath struct {
 	msgPool sync.Pool // *upcallMsg
 
 	hit, missed, lost, maskHit, cacheHit atomic.Uint64
-	closed                     atomic.Bool
+	closed                               atomic.Bool
 }
 
 var (
