@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -165,5 +166,34 @@ func TestWithout(t *testing.T) {
 	o.TCP.Src = 9
 	if set[o.Masked(&m)] != 1 {
 		t.Error("masked keys differing in wildcarded fields are different map keys")
+	}
+}
+
+func TestMatchWithoutMaskIsExact(t *testing.T) {
+	k := tcpKey()
+	m := Match{Key: k}
+	if !m.Matches(&k) {
+		t.Error("key does not match itself without a mask")
+	}
+	o := tcpKey()
+	o.TCP.Src++
+	if m.Matches(&o) {
+		t.Error("a different key matches a mask-less megaflow")
+	}
+}
+
+func TestStrings(t *testing.T) {
+	k := tcpKey()
+	want := "in_port(1),eth(src=02:00:00:00:00:01,dst=02:00:00:00:00:02),eth_type(0x0800)," +
+		"ipv4(src=10.0.0.1,dst=10.0.1.9,proto=6,tos=0x0,ttl=64,frag=0),tcp(src=40000,dst=443)"
+	if got := k.String(); got != want {
+		t.Errorf("key:\n got %s\nwant %s", got, want)
+	}
+	acts := Actions{Set[Mark]{Value: 3}, Output{Port: 2}, CT{Zone: 1, Commit: true}, Recirc{ID: 5}}
+	if got := acts.String(); !strings.Contains(got, "2,ct(zone=1,commit=true),recirc(0x5)") || !strings.Contains(got, "Set[") {
+		t.Errorf("actions: %s", got)
+	}
+	if got := (Actions{}).String(); got != "drop" {
+		t.Errorf("empty actions: %s", got)
 	}
 }

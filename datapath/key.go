@@ -520,6 +520,11 @@ func (k *FlowKey) Masked(m *FlowKey) FlowKey {
 }
 
 // Matches reports whether a packet with key k falls into the megaflow m.
+// A mask without any group means an exact match of m.Key, as for the
+// kernel.
 func (m *Match) Matches(k *FlowKey) bool {
+	if m.Mask.Fields == 0 {
+		return k.Canonical() == m.Key.Canonical()
+	}
 	return k.Masked(&m.Mask) == m.Key.Masked(&m.Mask)
 }

@@ -259,6 +259,10 @@ func decodeActionsDepth(b []byte, depth int) (datapath.Actions, error) {
 	a := attrs{b: b}
 	for a.next() {
 		var act datapath.Action
+		// unknownNested is set when a modelled action carries a nested
+		// attribute this package does not know: the whole action is then
+		// kept as an UnknownAction so that it round-trips.
+		unknownNested := false
 		switch a.typ {
 		case ovsh.ActionAttrOutput:
 			act = datapath.Output{Port: datapath.PortNumber(a.u32())}
@@ -276,7 +280,7 @@ func decodeActionsDepth(b []byte, depth int) (datapath.Actions, error) {
 				case ovsh.UserspaceAttrActions:
 					u.WithActions = true
 				default:
-					return nil, fmt.Errorf("%w: unknown userspace attribute %d", datapath.ErrMalformed, n.typ)
+					unknownNested = true
 				}
 			}
 			if n.err != nil {
@@ -318,7 +322,7 @@ func decodeActionsDepth(b []byte, depth int) (datapath.Actions, error) {
 					}
 					hasActs = true
 				default:
-					return nil, fmt.Errorf("%w: unknown sample attribute %d", datapath.ErrMalformed, n.typ)
+					unknownNested = true
 				}
 			}
 			if n.err != nil {
@@ -335,11 +339,11 @@ func decodeActionsDepth(b []byte, depth int) (datapath.Actions, error) {
 			}
 			act = datapath.Clone{Actions: nested}
 		case ovsh.ActionAttrCT:
-			ct, err := decodeCT(a.data)
+			ct, unknown, err := decodeCT(a.data)
 			if err != nil {
 				return nil, err
 			}
-			act = ct
+			act, unknownNested = ct, unknown
 		case ovsh.ActionAttrCTClear:
 			if a.size(0) {
 				act = datapath.CTClear{}
@@ -354,6 +358,9 @@ func decodeActionsDepth(b []byte, depth int) (datapath.Actions, error) {
 		if a.err != nil {
 			return nil, a.err
 		}
+		if unknownNested {
+			act = datapath.UnknownAction{Type: a.ftyp, Data: append([]byte{}, a.data...)}
+		}
 		acts = append(acts, act)
 	}
 	if a.err != nil {
@@ -366,7 +373,9 @@ func decodeActionsDepth(b []byte, depth int) (datapath.Actions, error) {
 // Key groups this package cannot set become UnknownAction.
 func decodeSet(a *attrs) (datapath.Action, error) {
 	masked := a.typ == ovsh.ActionAttrSetMasked
-	unknown := datapath.UnknownAction{Type: a.ftyp, Data: append([]byte{}, a.data...)}
+	unknown := func() datapath.Action {
+		return datapath.UnknownAction{Type: a.ftyp, Data: append([]byte{}, a.data...)}
+	}
 	n := attrs{b: a.data}
 	if !n.next() {
 		if n.err != nil {
@@ -389,7 +398,7 @@ func decodeSet(a *attrs) (datapath.Action, error) {
 		h := len(n.data) / 2
 		var vb, mb [2*nlaHdrLen + 2*128]byte
 		if h > 128 {
-			return unknown, nil
+			return unknown(), nil
 		}
 		val := appendAttr(vb[:0], n.ftyp, n.data[:h])
 		msk := appendAttr(mb[:0], n.ftyp, n.data[h:])
@@ -401,7 +410,7 @@ func decodeSet(a *attrs) (datapath.Action, error) {
 		}
 	}
 	if v.Unknown != "" || v.Fields&(v.Fields-1) != 0 {
-		return unknown, nil // not a single modelled group
+		return unknown(), nil // not a single modelled group
 	}
 	switch v.Fields {
 	case datapath.KeyEthernet:
@@ -425,7 +434,7 @@ func decodeSet(a *attrs) (datapath.Action, error) {
 	case datapath.KeyPriority:
 		return pick(masked, v.Priority, m.Priority), nil
 	}
-	return unknown, nil
+	return unknown(), nil
 }
 
 func pick[T datapath.SetGroup](masked bool, v, m T) datapath.Action {
@@ -435,8 +444,7 @@ func pick[T datapath.SetGroup](masked bool, v, m T) datapath.Action {
 	return datapath.Set[T]{Value: v}
 }
 
-func decodeCT(b []byte) (datapath.CT, error) {
-	var ct datapath.CT
+func decodeCT(b []byte) (ct datapath.CT, unknown bool, err error) {
 	a := attrs{b: b}
 	for a.next() {
 		switch a.typ {
@@ -478,7 +486,7 @@ func decodeCT(b []byte) (datapath.CT, error) {
 					case 16:
 						ip = addr16(n.data)
 					default:
-						return ct, fmt.Errorf("%w: NAT address of %d bytes", datapath.ErrMalformed, len(n.data))
+						return ct, false, fmt.Errorf("%w: NAT address of %d bytes", datapath.ErrMalformed, len(n.data))
 					}
 					if n.typ == ovsh.NATAttrIPMin {
 						nat.IPMin = ip
@@ -496,18 +504,18 @@ func decodeCT(b []byte) (datapath.CT, error) {
 				case ovsh.NATAttrProtoRandom:
 					nat.ProtoRandom = true
 				default:
-					return ct, fmt.Errorf("%w: unknown NAT attribute %d", datapath.ErrMalformed, n.typ)
+					unknown = true
 				}
 			}
 			if n.err != nil {
-				return ct, n.err
+				return ct, false, n.err
 			}
 			ct.NAT = nat
 		default:
-			return ct, fmt.Errorf("%w: unknown ct attribute %d", datapath.ErrMalformed, a.typ)
+			unknown = true
 		}
 	}
-	return ct, a.err
+	return ct, unknown, a.err
 }
 
 func cString(b []byte) string {

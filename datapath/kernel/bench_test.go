@@ -80,3 +80,28 @@ func BenchmarkMatch(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkDecodeUpcall(b *testing.B) {
+	k := keyCases()["tcp4"]
+	msg := upcallSeed(2, &k, make([]byte, 1500), nil)
+	msg[0] = 1 // OVS_PACKET_CMD_MISS
+	var u datapath.Upcall
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		if err := decodeUpcall(msg, &u); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncodeFlow(b *testing.B) {
+	k := keyCases()["tcp4"]
+	f := datapath.Flow{UFID: datapath.UFID{1}, Match: datapath.Match{Key: k, Mask: datapath.ExactMask(k)},
+		Actions: datapath.Actions{datapath.Output{Port: 1}}}
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = appendFlow(buf[:0], &f, true, true, false)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -128,6 +129,13 @@ func wrapErr(ctx context.Context, op string, err error) error {
 	if ctx != nil && ctx.Err() != nil {
 		return &datapath.OpError{Op: op, Err: ctx.Err()}
 	}
+	if ctx != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		// The socket deadline (set from ctx) can fire just before ctx's
+		// own timer: report it as the context's error all the same.
+		if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+			return &datapath.OpError{Op: op, Err: context.DeadlineExceeded}
+		}
+	}
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		return &datapath.OpError{Op: op, Err: datapath.Errno{Errno: errno}}
@@ -143,9 +151,25 @@ func wrapErr(ctx context.Context, op string, err error) error {
 func deadline(ctx context.Context, conn interface{ SetDeadline(time.Time) error }) (stop func()) {
 	d, _ := ctx.Deadline()
 	_ = conn.SetDeadline(d) // unsupported by test sockets: ignore
-	unhook := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	if ctx.Done() == nil {
+		return func() { _ = conn.SetDeadline(time.Time{}) }
+	}
+	// mu and done keep a late cancellation from poisoning the next call's
+	// deadline after stop has reset it.
+	var mu sync.Mutex
+	done := false
+	unhook := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			_ = conn.SetDeadline(time.Unix(1, 0))
+		}
+	})
 	return func() {
 		unhook()
+		mu.Lock()
+		defer mu.Unlock()
+		done = true
 		_ = conn.SetDeadline(time.Time{})
 	}
 }

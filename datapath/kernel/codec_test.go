@@ -290,6 +290,27 @@ func TestUnsupportedSetDecodesAsUnknown(t *testing.T) {
 	}
 }
 
+func TestUnknownNestedAttributeKeepsAction(t *testing.T) {
+	// A ct action with an attribute from a future kernel (type 30) and a
+	// userspace action with one (type 20) both survive verbatim.
+	ct := appendAttr(nil, ovsh.ActionAttrCT|nlaFlagNested, appendU16(appendFlag(nil, ovsh.CTAttrCommit), 30, 1))
+	us := appendAttr(nil, ovsh.ActionAttrUserspace|nlaFlagNested, appendU32(appendU32(nil, ovsh.UserspaceAttrPID, 5), 20, 1))
+	in := append(ct, us...)
+	acts, err := decodeActions(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range acts {
+		if _, ok := a.(datapath.UnknownAction); !ok {
+			t.Errorf("action %d decoded as %#v", i, a)
+		}
+	}
+	out, err := appendActions(nil, acts)
+	if err != nil || !bytes.Equal(out, in) {
+		t.Fatalf("re-encoding %x, %v; want %x", out, err, in)
+	}
+}
+
 func TestEncodeActionErrors(t *testing.T) {
 	if _, err := appendActions(nil, datapath.Actions{nil}); err == nil {
 		t.Error("nil action encoded")

@@ -76,6 +76,13 @@ if [[ -z $kver ]]; then
 	else
 		kver=$(apt-cache depends linux-image-amd64 2>/dev/null |
 			awk '/Depends: linux-image-[0-9]/ { sub("linux-image-", "", $2); print $2; exit }')
+		if [[ -z $kver && $(id -u) == 0 && ! -e $cache/.apt-updated ]]; then
+			log "no linux-image-amd64 in the apt lists: apt-get update"
+			apt-get update >&2 && mkdir -p "$cache" && touch "$cache/.apt-updated"
+			kver=$(apt-cache depends linux-image-amd64 2>/dev/null |
+				awk '/Depends: linux-image-[0-9]/ { sub("linux-image-", "", $2); print $2; exit }')
+			stamp=$(stat -c %Y /var/lib/apt/lists /var/cache/apt/pkgcache.bin 2>/dev/null | tr "\n" . || true)
+		fi
 		if [[ -n $kver && -n $stamp ]]; then
 			mkdir -p "$cache" && echo "$stamp $kver" >"$cache/.kver"
 		fi
@@ -114,7 +121,7 @@ t=$(now)
 mkdir -p "$cache/dl"
 deb=$(ls -1 "$cache/dl"/linux-image-"$kver"_*.deb 2>/dev/null | head -n1 || true)
 if [[ -z $deb ]]; then
-	(cd "$work" && apt-get download "linux-image-$kver" >&2) || die "apt-get download linux-image-$kver failed"
+	(cd "$work" && apt-get download -o APT::Sandbox::User=root "linux-image-$kver" >&2) || die "apt-get download linux-image-$kver failed"
 	mv "$work"/linux-image-"$kver"_*.deb "$cache/dl/"
 	deb=$(ls -1 "$cache/dl"/linux-image-"$kver"_*.deb | head -n1)
 fi

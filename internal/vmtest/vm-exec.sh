@@ -15,12 +15,15 @@
 #
 # Environment:
 #   VM_NET=user     add qemu user networking: guest eth0 10.0.2.15/24, gateway
-#                   10.0.2.2, which reaches the host's 127.0.0.1.
+#                   10.0.2.2, which reaches the host's 127.0.0.1. Then
+#                   127.0.0.1: and localhost: in HIVENET_ZK_SERVERS become
+#                   10.0.2.2: in the guest (a ZooKeeper on the host loopback).
 #   VM_TIMEOUT      seconds before the VM is killed (default: -test.timeout +
 #                   60 s, or 600 s); on timeout we exit 254.
 #   VM_MEM, VM_SMP, VM_CPU   qemu -m / -smp / -cpu (512, 1, max).
 #   VM_ENV          extra variable names to pass into the guest.
 #   VM_KEEP=1       keep the per-run directory (console log) for inspection.
+#   VM_BOOT_RETRIES boots retried when the VM dies before the test starts (2).
 #   HIVENET_VM_CACHE  artifact cache (see build.sh).
 # Passed into the guest: HIVENET_*, GOCOVERDIR, GOTRACEBACK, GODEBUG,
 # GOMAXPROCS, GOMEMLIMIT and the names listed in VM_ENV.
@@ -105,6 +108,7 @@ mapfile -t sorted < <(printf '%s\n' "${dirs[@]}" | LC_ALL=C sort -u)
 shares=()
 for d in "${sorted[@]}"; do
 	d=$(realpath -m "$d")
+	while [[ ! -d $d ]]; do d=$(dirname "$d"); done # share what exists
 	case $d in
 	/ | /proc | /proc/* | /sys | /sys/* | /dev | /dev/* | /run | /run/vmtest*)
 		die "cannot share $d with the VM"
@@ -130,9 +134,18 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
+# Print the console log around a kernel panic or guest error if there is
+# one, else its last lines.
 console_tail() {
-	echo "vmtest/vm-exec: $1; console log tail ($run/console.log):" >&2
-	tail -n "${2:-40}" "$run/console.log" 2>/dev/null | tr -d '\r' | sed 's/^/  | /' >&2
+	local n=${2:-40} at
+	at=$(grep -n -m1 'Kernel panic\|VMTEST-ERROR\|BUG:\|Oops' "$run/console.log" 2>/dev/null | cut -d: -f1)
+	if [[ -n $at ]]; then
+		echo "vmtest/vm-exec: $1; console log ($run/console.log) from line $((at > 5 ? at - 5 : 1)):" >&2
+		tail -n +$((at > 5 ? at - 5 : 1)) "$run/console.log" | head -n "$n"
+	else
+		echo "vmtest/vm-exec: $1; console log tail ($run/console.log):" >&2
+		tail -n "$n" "$run/console.log" 2>/dev/null
+	fi | tr -d '\r' | sed 's/^/  | /' >&2
 }
 on_signal() {
 	console_tail "interrupted by signal $1" 15
@@ -159,7 +172,12 @@ done
 		HIVENET_* | GOCOVERDIR | GOTRACEBACK | GODEBUG | GOMAXPROCS | GOMEMLIMIT) ;;
 		*) [[ " ${VM_ENV:-} " == *" $v "* ]] || continue ;;
 		esac
-		printf 'export %s=%q\n' "$v" "${!v}"
+		val=${!v}
+		if [[ $v == HIVENET_ZK_SERVERS && ${VM_NET:-} == user ]]; then
+			val=${val//127.0.0.1:/10.0.2.2:}
+			val=${val//localhost:/10.0.2.2:}
+		fi
+		printf 'export %s=%q\n' "$v" "$val"
 	done
 	printf 'cd %q || exit 125\n' "$cwd"
 	printf 'exec %q' "$bin"
@@ -177,21 +195,38 @@ fi
 
 # --- boot --------------------------------------------------------------------
 # ttyS0 (kernel console, init messages) goes to console.log; ttyS1 carries the
-# test's output and is streamed to our stdout.
-timeout -k 5 "$vmtimeout" qemu-system-x86_64 \
+# test's output and is streamed to our stdout. no_timer_check: under TCG on a
+# loaded host the kernel's IO-APIC timer check can fail and panic the boot.
+boot() {
+	timeout -k 5 "$vmtimeout" qemu-system-x86_64 \
 	-accel tcg -cpu "${VM_CPU:-max}" -smp "${VM_SMP:-1}" -m "${VM_MEM:-512}" \
 	-nodefaults -no-reboot -display none -monitor none \
 	-chardev "file,id=con,path=$run/console.log" -serial chardev:con \
 	-chardev stdio,id=out,signal=off -serial chardev:out \
 	-kernel "$art/vmlinux" -initrd "$art/initrd.gz" \
-	-append "console=ttyS0 quiet panic=-1 isa_debug_exit_enable" \
+	-append "console=ttyS0 quiet panic=-1 no_timer_check isa_debug_exit_enable" \
 	-virtfs "local,path=$run,mount_tag=host0,security_model=none,id=host0" \
 	"${virtfs[@]}" "${net[@]}" \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 </dev/null &
-qpid=$!
-wait "$qpid"
-qrc=$?
-qpid=
+	qpid=$!
+	wait "$qpid"
+	qrc=$?
+	qpid=
+}
+# A VM that died before starting the test (a boot failure, which a loaded
+# host makes more likely) is booted again, up to VM_BOOT_RETRIES times.
+tries=$((${VM_BOOT_RETRIES:-2} + 1))
+while :; do
+	rm -f "$run/exitcode"
+	boot
+	tries=$((tries - 1))
+	((qrc == 124 || qrc == 137)) && break
+	[[ -s $run/exitcode ]] && break
+	grep -q VMTEST-RUN "$run/console.log" 2>/dev/null && break
+	((tries > 0)) || break
+	console_tail "VM died during boot (qemu status $qrc), booting again" 8
+	mv "$run/console.log" "$run/console.log.$tries"
+done
 
 # --- result: exitcode file, console marker, isa-debug-exit, else 254 --------------
 rc=

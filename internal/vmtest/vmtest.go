@@ -67,11 +67,13 @@ type CommandError struct {
 	Err    error
 }
 
+// Error returns the command line, the failure and the command's output.
 func (e *CommandError) Error() string {
 	return fmt.Sprintf("vmtest: %s: %v: %s", strings.Join(e.Args, " "), e.Err,
 		bytes.TrimSpace(e.Output))
 }
 
+// Unwrap returns the error of os/exec.
 func (e *CommandError) Unwrap() error { return e.Err }
 
 // Exec runs args[0] with the remaining arguments and returns its combined
@@ -192,8 +194,9 @@ func Ping(t testing.TB, ns *NetNS, dst netip.Addr, count int) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
-	// busybox ping; -W bounds the wait for the last reply.
-	out, err := ns.Exec(ctx, "ping", "-c", strconv.Itoa(count), "-i", "0.2", "-W", "2", dst.String())
+	// busybox ping: -W bounds the wait when no reply came at all; with
+	// replies it waits max(1 s, 2 RTT) after the last request.
+	out, err := ns.Exec(ctx, "ping", "-c", strconv.Itoa(count), "-i", "0.2", "-W", "3", dst.String())
 	sent, recv, ok := parsePing(out)
 	if !ok {
 		if err != nil {

@@ -4,13 +4,12 @@ package vmtest_test
 
 import (
 	"errors"
+	"net/netip"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-
-	"net/netip"
 
 	"github.com/hivenet/hivenet/internal/vmtest"
 )
