@@ -6,9 +6,6 @@ import (
 )
 
 func TestZeroAllocs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocation counts are unreliable under -short coverage/race builds")
-	}
 	p := baseParams()
 	tcp := buildTCP(t, p)
 	echo := buildEcho(t, p)

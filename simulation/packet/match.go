@@ -150,7 +150,7 @@ func (in Inner) Valid() bool { return in.Src.IsValid() }
 type Layout struct {
 	L3      uint16 // network header (IPv4, IPv6 or ARP)
 	L4      uint16 // transport header (TCP, UDP, ICMP, ICMPv6); 0 for non-first fragments
-	Payload uint16 // first byte after the transport header
+	Payload uint16 // first byte after the transport header; without one, first byte of the IP (or ARP) payload
 	End     uint16 // end of the IP datagram (frame bytes after it are link padding)
 	InnerL3 uint16 // IPv4 header embedded in an ICMP error
 	InnerL4 uint16 // start of the embedded L4 header, if at least 4 bytes of it are quoted
