@@ -154,7 +154,7 @@ func randomPacket(r *rand.Rand) datapath.FlowKey {
 func TestClassifierAgreesWithMatches(t *testing.T) {
 	d := newDP(t, Config{})
 	r := rand.New(rand.NewPCG(1, 2))
-	hits := randomTable(t, d, r, 3000, 24)
+	hits := randomTable(t, d, r, 1500, 24)
 	var all []datapath.Flow
 	for f, err := range d.Flows(ctxT(t)) {
 		if err != nil {
@@ -162,11 +162,11 @@ func TestClassifierAgreesWithMatches(t *testing.T) {
 		}
 		all = append(all, f)
 	}
-	if len(all) < 2000 {
+	if len(all) < 1000 {
 		t.Fatalf("only %d flows installed", len(all))
 	}
 	probe := append([]datapath.FlowKey(nil), hits[:500]...)
-	for i := 0; i < 3000; i++ {
+	for i := 0; i < 1500; i++ {
 		probe = append(probe, randomPacket(r))
 	}
 	nhit := 0
