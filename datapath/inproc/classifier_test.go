@@ -245,13 +245,15 @@ func TestMegaflowLookupAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(1000, func() { d.lookup(&miss, 100) }); n != 0 {
 		t.Errorf("lookup miss: %v allocs/op", n)
 	}
-	frame := tcpFrame(t)
 	var k datapath.FlowKey
-	if n := testing.AllocsPerRun(1000, func() {
-		receiveKey(frame, 1, nil, &k)
-		d.lookup(&k, len(frame))
-	}); n != 0 {
-		t.Errorf("extract+lookup: %v allocs/op", n)
+	for _, frame := range [][]byte{tcpFrame(t), tcp6Frame(t), unhex("02000000000b02000000000a 8100 0005 86dd 6000000000002c40" +
+		"20010db8000000000000000000000001 20010db8000000000000000000000002 0600000100000001")} {
+		if n := testing.AllocsPerRun(1000, func() {
+			receiveKey(frame, 1, nil, &k)
+			d.lookup(&k, len(frame))
+		}); n != 0 {
+			t.Errorf("extract+lookup of %x: %v allocs/op", frame, n)
+		}
 	}
 }
 
