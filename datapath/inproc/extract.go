@@ -411,3 +411,12 @@ func clearHeaders(k *datapath.FlowKey) {
 	k.ARP = datapath.ARPKey{}
 	k.ND = datapath.NDKey{}
 }
+
+// ExtractKey replaces the header groups of k (Ethernet and below, and the
+// raw IPv6 extension-header attribute) with those the Linux kernel's flow
+// extractor would report for frame, keeping k's metadata groups (in port,
+// tunnel, mark, ...). It is what this datapath puts in upcall keys, and
+// matches the kernel on every frame TestKernelConformance tries. It does
+// not allocate and never panics; a frame shorter than an Ethernet header
+// yields no header groups.
+func ExtractKey(frame []byte, k *datapath.FlowKey) { extractHeaders(frame, k) }

@@ -331,3 +331,16 @@ func TestIPv6ExtHdrs(t *testing.T) {
 		t.Errorf("tagged IPv6: Unknown %x, UnknownEncap %x", k.Unknown, k.UnknownEncap)
 	}
 }
+
+func TestExtractKeyKeepsMetadata(t *testing.T) {
+	k := datapath.FlowKey{Fields: datapath.KeyInPort | datapath.KeySKBMark | datapath.KeyUDP, InPort: 5, SKBMark: 9,
+		UDP: datapath.UDPKey{Src: 1, Dst: 2}}
+	ExtractKey(tcpFrame(t), &k)
+	want := keyOf(tcpFrame(t), 5)
+	want.Fields &^= metaFields
+	want.Fields |= datapath.KeySKBMark
+	want.SKBMark = 9
+	if k != want {
+		t.Errorf("key\n got  %+v\n want %+v", k, want)
+	}
+}
