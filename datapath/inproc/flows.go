@@ -66,6 +66,7 @@ func (f *flow) export() datapath.Flow {
 	if f.byUFID {
 		mk := f.match.Key.Masked(&f.match.Mask)
 		mk.Fields = f.match.Key.Fields
+		zeroAddrs(&mk) // masked-out addresses read back as 0.0.0.0 / ::
 		if f.match.Key.Unknown != "" || f.match.Key.UnknownEncap != "" {
 			h := exthdrsOf(&f.match.Key) & exthdrsOf(&f.match.Mask)
 			if f.match.Key.Unknown != "" {
