@@ -4,6 +4,7 @@ package inproc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -239,6 +240,95 @@ func TestKernelConformance(t *testing.T) {
 			if ku.Key.SKBMark != iu.Key.SKBMark || ku.Key.Priority != iu.Key.Priority {
 				t.Errorf("%s: metadata differs: kernel mark %d prio %d, inproc %d %d", tc.name, ku.Key.SKBMark, ku.Key.Priority, iu.Key.SKBMark, iu.Key.Priority)
 			}
+		}
+	})
+
+	// Flow table semantics: the same operations give the same outcome.
+	// (Create-or-modify of an existing flow is left out: the kernel client
+	// sends it with NLM_F_CREATE, which the kernel treats as exclusive.)
+	t.Run("flows", func(t *testing.T) {
+		k := keyOf(tcpFrame(t), 0)
+		for _, dp := range []datapath.Datapath{kdp, d} {
+			if err := dp.FlushFlows(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		class := func(err error) string {
+			switch {
+			case err == nil:
+				return "ok"
+			case errors.Is(err, datapath.ErrExists):
+				return "EEXIST"
+			case errors.Is(err, datapath.ErrNotFound):
+				return "ENOENT"
+			case errors.Is(err, datapath.ErrInvalid):
+				return "EINVAL"
+			}
+			return err.Error()
+		}
+		base := datapath.Flow{Match: datapath.Match{Key: k, Mask: l4Mask()}, Actions: out(0)}
+		inside := base
+		inside.Match.Key.IPv4.Src = ipC
+		other := base
+		other.Match.Key.TCP.Dst = 1
+		ufid := base
+		ufid.UFID = datapath.UFID{7}
+		ufid.Match.Key.TCP.Dst = 2
+		ufidSameKey := ufid
+		ufidSameKey.UFID = datapath.UFID{8}
+		steps := []struct {
+			name string
+			run  func(dp datapath.Datapath) error
+		}{
+			{"modify absent", func(dp datapath.Datapath) error { return dp.PutFlow(ctx, &base, datapath.PutModify) }},
+			{"create", func(dp datapath.Datapath) error { return dp.PutFlow(ctx, &base, datapath.PutCreate) }},
+			{"create again", func(dp datapath.Datapath) error { return dp.PutFlow(ctx, &base, datapath.PutCreate) }},
+			{"create overlapping", func(dp datapath.Datapath) error { return dp.PutFlow(ctx, &inside, datapath.PutCreate) }},
+			{"create|modify new", func(dp datapath.Datapath) error { return dp.PutFlow(ctx, &other, datapath.PutCreate|datapath.PutModify) }},
+			{"modify", func(dp datapath.Datapath) error { return dp.PutFlow(ctx, &base, datapath.PutModify|datapath.PutClearStats) }},
+			{"create ufid", func(dp datapath.Datapath) error { return dp.PutFlow(ctx, &ufid, datapath.PutCreate) }},
+			{"create same key other ufid", func(dp datapath.Datapath) error { return dp.PutFlow(ctx, &ufidSameKey, datapath.PutCreate) }},
+			{"get ufid flow by key", func(dp datapath.Datapath) error {
+				_, err := dp.GetFlow(ctx, &datapath.Flow{Match: datapath.Match{Key: ufid.Match.Key}})
+				return err
+			}},
+			{"delete by key", func(dp datapath.Datapath) error {
+				_, err := dp.DeleteFlow(ctx, &datapath.Flow{Match: datapath.Match{Key: base.Match.Key}})
+				return err
+			}},
+			{"delete again", func(dp datapath.Datapath) error {
+				_, err := dp.DeleteFlow(ctx, &datapath.Flow{Match: datapath.Match{Key: base.Match.Key}})
+				return err
+			}},
+			{"delete absent ufid", func(dp datapath.Datapath) error {
+				_, err := dp.DeleteFlow(ctx, &datapath.Flow{UFID: datapath.UFID{9}})
+				return err
+			}},
+		}
+		for _, st := range steps {
+			ke, ie := class(st.run(kdp)), class(st.run(d))
+			if ke != ie {
+				t.Errorf("%s: kernel %s, inproc %s", st.name, ke, ie)
+			}
+		}
+		kf, kerr := kdp.GetFlow(ctx, &datapath.Flow{UFID: ufid.UFID})
+		inf, ierr := d.GetFlow(ctx, &datapath.Flow{UFID: ufid.UFID})
+		if kerr != nil || ierr != nil || kf.Match.Key != inf.Match.Key {
+			t.Errorf("UFID flow key:\n kernel %v %v\n inproc %v %v", kf.Match.Key, kerr, inf.Match.Key, ierr)
+		}
+		nk, ni := 0, 0
+		for _, err := range kdp.Flows(ctx) {
+			if err == nil {
+				nk++
+			}
+		}
+		for _, err := range d.Flows(ctx) {
+			if err == nil {
+				ni++
+			}
+		}
+		if nk != ni || nk != 2 {
+			t.Errorf("flows left: kernel %d, inproc %d, want 2", nk, ni)
 		}
 	})
 
