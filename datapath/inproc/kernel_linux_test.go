@@ -284,8 +284,12 @@ func TestKernelConformance(t *testing.T) {
 			{"create", func(dp datapath.Datapath) error { return dp.PutFlow(ctx, &base, datapath.PutCreate) }},
 			{"create again", func(dp datapath.Datapath) error { return dp.PutFlow(ctx, &base, datapath.PutCreate) }},
 			{"create overlapping", func(dp datapath.Datapath) error { return dp.PutFlow(ctx, &inside, datapath.PutCreate) }},
-			{"create|modify new", func(dp datapath.Datapath) error { return dp.PutFlow(ctx, &other, datapath.PutCreate|datapath.PutModify) }},
-			{"modify", func(dp datapath.Datapath) error { return dp.PutFlow(ctx, &base, datapath.PutModify|datapath.PutClearStats) }},
+			{"create|modify new", func(dp datapath.Datapath) error {
+				return dp.PutFlow(ctx, &other, datapath.PutCreate|datapath.PutModify)
+			}},
+			{"modify", func(dp datapath.Datapath) error {
+				return dp.PutFlow(ctx, &base, datapath.PutModify|datapath.PutClearStats)
+			}},
 			{"create ufid", func(dp datapath.Datapath) error { return dp.PutFlow(ctx, &ufid, datapath.PutCreate) }},
 			{"create same key other ufid", func(dp datapath.Datapath) error { return dp.PutFlow(ctx, &ufidSameKey, datapath.PutCreate) }},
 			{"get ufid flow by key", func(dp datapath.Datapath) error {
