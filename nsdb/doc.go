@@ -1,12 +1,47 @@
 // Package nsdb is hivenet's network-state database: how agents share one view
 // of the world.
 //
-// It defines the consumer-side interfaces for the object store (versions,
-// transactions, referential bindings, watches), the replicated state tables
-// (MAC, IPv4→MAC and ARP tables), ephemeral state keys with ownership (host
-// liveness, active ports, flooding proxies), leader election and sequence
-// dispensers. Backends live in sub-packages: nsdb/memory (embedded) and
-// nsdb/zookeeper; nsdb/nsdbtest is the conformance suite both pass.
+// It defines the consumer-side interfaces every backend implements, and the
+// exact semantics each must provide:
+//
+//   - [Store]: the topology object store — versions, atomic multi-object
+//     transactions, referential bindings maintained per [topology.Ref]
+//     policies, validation before anything is written, and watches.
+//   - [Tables]: replicated state tables (MAC, IPv4→MAC and ARP tables) with
+//     learned entries owned by the writer's session and persistent operator
+//     entries, readable from a local cache without I/O.
+//   - [StateKeys]: ephemeral state keys with ownership (host liveness, active
+//     ports, flooding proxies, VTEP managers).
+//   - [Elections]: leader election with session-bound leadership.
+//   - [Sequences]: shared counters (tunnel keys, VNIs).
+//
+// A [Client] is one session with the database — one agent. Everything
+// ephemeral a client writes (learned table entries, state key values,
+// leaderships) is owned by its current [Session] and disappears when that
+// session ends, whether by expiry (the agent died or was partitioned) or by
+// [Client.Close]. After an expiry the client carries on with a new session;
+// its owner observes the old session's Done channel and re-registers what it
+// needs.
+//
+// # Backends
+//
+// Backends live in sub-packages: nsdb/memory (embedded, in-process, the
+// default) and nsdb/zookeeper. Both pass the conformance suite in
+// nsdb/nsdbtest, which is the executable form of the semantics documented
+// here. Where this documentation and the suite disagree, file a bug.
+//
+// # Errors
+//
+// Every error returned wraps one of the sentinel errors of this package (or a
+// context error), so callers use errors.Is; never match strings. Validation
+// failures also wrap the *[topology.ValidationError] that lists the problems.
+//
+// # Watches
+//
+// All subscriptions share one shape, [Watch]: the first call to Next returns
+// the current state, later calls return what changed since, coalesced to the
+// latest state per item so that a slow consumer never blocks a writer and
+// never falls behind by more than one state per item.
 //
 // Topology types come from package topology; packet processing does not
 // belong here.

@@ -1,0 +1,162 @@
+package txn
+
+import (
+	"context"
+	"slices"
+
+	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/topology"
+)
+
+// Index is an in-memory, indexed set of versioned objects implementing
+// Source: the memory backend's store, and a cache a remote backend can build
+// plans from. It is not safe for concurrent use; callers lock.
+type Index struct {
+	objs      map[Key]stored
+	referrers map[topology.ID]map[Key]int // target ID → referrer → reference count
+	names     map[nameKey]map[topology.ID]struct{}
+	holders   map[topology.ID]map[Key]int
+}
+
+type stored struct {
+	obj topology.Object
+	ver nsdb.Version
+}
+
+type nameKey struct {
+	kind topology.Kind
+	name string
+}
+
+// NewIndex returns an empty index.
+func NewIndex() *Index {
+	return &Index{
+		objs:      make(map[Key]stored),
+		referrers: make(map[topology.ID]map[Key]int),
+		names:     make(map[nameKey]map[topology.ID]struct{}),
+		holders:   make(map[topology.ID]map[Key]int),
+	}
+}
+
+// Len returns the number of objects.
+func (ix *Index) Len() int { return len(ix.objs) }
+
+// Lookup returns the stored object of k (read-only) and its version.
+func (ix *Index) Lookup(k Key) (topology.Object, nsdb.Version, bool) {
+	s, ok := ix.objs[k]
+	return s.obj, s.ver, ok
+}
+
+// All returns the objects of kind k (read-only), sorted by ID.
+func (ix *Index) All(kind topology.Kind) []nsdb.Versioned {
+	var out []nsdb.Versioned
+	for k, s := range ix.objs {
+		if k.Kind == kind {
+			out = append(out, nsdb.Versioned{Object: s.obj, Version: s.ver})
+		}
+	}
+	slices.SortFunc(out, func(a, b nsdb.Versioned) int {
+		x, y := a.Object.ObjectID(), b.Object.ObjectID()
+		return slices.Compare(x[:], y[:])
+	})
+	return out
+}
+
+// Set stores o (which the index now owns: do not modify it) at version v,
+// replacing any previous object of k; a nil o deletes k.
+func (ix *Index) Set(k Key, o topology.Object, v nsdb.Version) {
+	if old, ok := ix.objs[k]; ok {
+		ix.unindex(k, old.obj)
+		delete(ix.objs, k)
+	}
+	if o == nil {
+		return
+	}
+	ix.objs[k] = stored{o, v}
+	ix.index(k, o)
+}
+
+// Apply stores every write of p at version v.
+func (ix *Index) Apply(p *Plan, v nsdb.Version) {
+	for _, w := range p.Writes {
+		ix.Set(w.Key, w.Object, v)
+	}
+}
+
+func bump(m map[topology.ID]map[Key]int, id topology.ID, k Key, d int) {
+	s := m[id]
+	if s == nil {
+		s = make(map[Key]int)
+		m[id] = s
+	}
+	s[k] += d
+	if s[k] <= 0 {
+		delete(s, k)
+		if len(s) == 0 {
+			delete(m, id)
+		}
+	}
+}
+
+func (ix *Index) index(k Key, o topology.Object) { ix.walk(k, o, 1) }
+
+func (ix *Index) unindex(k Key, o topology.Object) { ix.walk(k, o, -1) }
+
+func (ix *Index) walk(k Key, o topology.Object, d int) {
+	for r := range o.Refs() {
+		bump(ix.referrers, r.ID, k, d)
+	}
+	bump(ix.holders, k.ID, k, d)
+	if c, ok := o.(*topology.Chain); ok {
+		for i := range c.Rules {
+			bump(ix.holders, c.Rules[i].ID, k, d)
+		}
+	}
+	if n := o.ObjectName(); n != "" {
+		nk := nameKey{k.Kind, n}
+		if d > 0 {
+			if ix.names[nk] == nil {
+				ix.names[nk] = make(map[topology.ID]struct{})
+			}
+			ix.names[nk][k.ID] = struct{}{}
+		} else {
+			delete(ix.names[nk], k.ID)
+			if len(ix.names[nk]) == 0 {
+				delete(ix.names, nk)
+			}
+		}
+	}
+}
+
+// Get implements Source.
+func (ix *Index) Get(_ context.Context, k Key) (topology.Object, nsdb.Version, bool, error) {
+	s, ok := ix.objs[k]
+	return s.obj, s.ver, ok, nil
+}
+
+// Referrers implements Source.
+func (ix *Index) Referrers(_ context.Context, id topology.ID) ([]Key, error) {
+	out := make([]Key, 0, len(ix.referrers[id]))
+	for k := range ix.referrers[id] {
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// Named implements Source.
+func (ix *Index) Named(_ context.Context, kind topology.Kind, name string) ([]Key, error) {
+	var out []Key
+	for id := range ix.names[nameKey{kind, name}] {
+		out = append(out, Key{kind, id})
+	}
+	return out, nil
+}
+
+// Holders implements Source.
+func (ix *Index) Holders(_ context.Context, id topology.ID) ([]Key, error) {
+	out := make([]Key, 0, len(ix.holders[id]))
+	for k := range ix.holders[id] {
+		out = append(out, k)
+	}
+	return out, nil
+}

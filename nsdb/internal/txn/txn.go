@@ -1,0 +1,535 @@
+// Package txn turns the operations of an nsdb commit into the exact set of
+// writes they imply — cascades, clears, refusals, symmetric peering — and
+// validates the result, so that every backend implements the bindings of
+// nsdb.Writer identically.
+//
+// A backend gives Build a Source (its current state, or a consistent cache of
+// it) and executes the returned Plan atomically: the memory backend under its
+// lock, a ZooKeeper backend as one multi-op guarded by the versions in
+// Plan.Reads and Plan.Writes.
+package txn
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/topology"
+)
+
+// Key names one stored object.
+type Key struct {
+	Kind topology.Kind
+	ID   topology.ID
+}
+
+func (k Key) String() string { return k.Kind.String() + " " + k.ID.String() }
+
+func compareKeys(a, b Key) int {
+	if c := cmp.Compare(a.Kind, b.Kind); c != 0 {
+		return c
+	}
+	return slices.Compare(a.ID[:], b.ID[:])
+}
+
+// Source is the state a plan is built from. Objects it returns are read-only:
+// Build never modifies them.
+type Source interface {
+	// Get returns the object of k and its version; ok is false if absent.
+	Get(ctx context.Context, k Key) (o topology.Object, v nsdb.Version, ok bool, err error)
+	// Referrers returns the keys of every object with a reference (as
+	// listed by Refs) to an object whose ID is id, in any order.
+	Referrers(ctx context.Context, id topology.ID) ([]Key, error)
+	// Named returns the keys of the objects of kind k named name.
+	Named(ctx context.Context, k topology.Kind, name string) ([]Key, error)
+	// Holders returns the keys of the objects whose ID is id, and of the
+	// chains with a rule whose ID is id.
+	Holders(ctx context.Context, id topology.ID) ([]Key, error)
+}
+
+// Write is one object write of a plan.
+type Write struct {
+	Key Key
+	// Object is the new state, or nil to delete.
+	Object topology.Object
+	// Prev is the version the object was read at, or AnyVersion if it did
+	// not exist (the write is a create).
+	Prev nsdb.Version
+}
+
+// Plan is the outcome of Build.
+type Plan struct {
+	// Writes lists every object to create, update or delete, one entry per
+	// object, sorted by key.
+	Writes []Write
+	// Reads maps every object the plan read but does not write to the
+	// version it was read at (AnyVersion: observed absent). Index queries
+	// (Referrers, Named, Holders) are not listed: a backend must make sure
+	// their answers cannot change between Build and the commit (memory:
+	// one lock; ZooKeeper: e.g. a topology lock, or guard nodes).
+	Reads map[Key]nsdb.Version
+}
+
+type entry struct {
+	obj       topology.Object // current state in the transaction; nil = absent
+	orig      nsdb.Version    // stored version, AnyVersion if absent
+	origExist bool
+	dirty     bool
+}
+
+type builder struct {
+	ctx      context.Context
+	src      Source
+	work     map[Key]*entry
+	problems []*topology.Problem
+}
+
+// Build applies ops to src in memory, in order, following the semantics of
+// nsdb.Writer.Commit, and returns the writes they imply. Its errors are those
+// Commit documents: *nsdb.OpError for a failing op, ErrInvalid wrapping a
+// *topology.ValidationError for an invalid result, or errors from src.
+func Build(ctx context.Context, src Source, ops []nsdb.Op) (*Plan, error) {
+	b := &builder{ctx: ctx, src: src, work: make(map[Key]*entry)}
+	for i, op := range ops {
+		if err := b.apply(op); err != nil {
+			if se := (*sourceError)(nil); errors.As(err, &se) {
+				return nil, se.err
+			}
+			return nil, &nsdb.OpError{Index: i, Op: op, Err: err}
+		}
+	}
+	if err := b.validate(); err != nil {
+		if se := (*sourceError)(nil); errors.As(err, &se) {
+			return nil, se.err
+		}
+		return nil, err
+	}
+	p := &Plan{Reads: make(map[Key]nsdb.Version)}
+	for k, e := range b.work {
+		switch {
+		case !e.dirty:
+			p.Reads[k] = e.orig
+		case e.obj == nil && !e.origExist:
+			// Created and deleted within the transaction: no write, but
+			// the absence was observed.
+			p.Reads[k] = nsdb.AnyVersion
+		default:
+			p.Writes = append(p.Writes, Write{Key: k, Object: e.obj, Prev: e.orig})
+		}
+	}
+	slices.SortFunc(p.Writes, func(a, b Write) int { return compareKeys(a.Key, b.Key) })
+	return p, nil
+}
+
+// sourceError marks errors that come from the Source, so Build returns them
+// unwrapped.
+type sourceError struct{ err error }
+
+func (e *sourceError) Error() string { return e.err.Error() }
+func (e *sourceError) Unwrap() error { return e.err }
+
+// get returns the transaction's entry for k, loading it from the source.
+func (b *builder) get(k Key) (*entry, error) {
+	if e, ok := b.work[k]; ok {
+		return e, nil
+	}
+	o, v, ok, err := b.src.Get(b.ctx, k)
+	if err != nil {
+		return nil, &sourceError{err}
+	}
+	e := &entry{orig: v, origExist: ok}
+	if ok {
+		e.obj = o
+	}
+	b.work[k] = e
+	return e, nil
+}
+
+func (b *builder) set(k Key, o topology.Object) {
+	e := b.work[k]
+	e.obj = o
+	e.dirty = true
+}
+
+func checkVersion(e *entry, want nsdb.Version) error {
+	if want == nsdb.AnyVersion {
+		return nil
+	}
+	if !e.origExist || e.orig != want {
+		return fmt.Errorf("%w: want version %d", nsdb.ErrConflict, want)
+	}
+	return nil
+}
+
+func (b *builder) apply(op nsdb.Op) error {
+	if err := b.ctx.Err(); err != nil {
+		return &sourceError{err}
+	}
+	switch op.Type {
+	case nsdb.OpCreate, nsdb.OpUpdate, nsdb.OpPut:
+		if op.Object == nil {
+			return fmt.Errorf("%w: %s without an object", nsdb.ErrInvalid, op.Type)
+		}
+		if k := op.Object.ObjectKind(); k == topology.KindInvalid || topology.New(k) == nil {
+			return fmt.Errorf("%w: object of invalid kind %s", nsdb.ErrInvalid, k)
+		}
+	case nsdb.OpDelete, nsdb.OpCheck:
+		if topology.New(op.Kind) == nil {
+			return fmt.Errorf("%w: invalid kind %s", nsdb.ErrInvalid, op.Kind)
+		}
+	default:
+		return fmt.Errorf("%w: unknown op type %d", nsdb.ErrInvalid, op.Type)
+	}
+
+	switch op.Type {
+	case nsdb.OpCreate, nsdb.OpUpdate, nsdb.OpPut:
+		k := Key{op.Object.ObjectKind(), op.Object.ObjectID()}
+		e, err := b.get(k)
+		if err != nil {
+			return err
+		}
+		switch {
+		case op.Type == nsdb.OpCreate && e.obj != nil:
+			return nsdb.ErrExists
+		case op.Type == nsdb.OpUpdate && e.obj == nil:
+			return nsdb.ErrNotFound
+		}
+		if op.Type == nsdb.OpUpdate {
+			if err := checkVersion(e, op.IfVersion); err != nil {
+				return err
+			}
+		}
+		old := e.obj
+		o := op.Object.Clone()
+		b.set(k, o)
+		return b.peer(k, old, o)
+	case nsdb.OpDelete:
+		k := Key{op.Kind, op.ID}
+		e, err := b.get(k)
+		if err != nil {
+			return err
+		}
+		if e.obj == nil {
+			return nsdb.ErrNotFound
+		}
+		if err := checkVersion(e, op.IfVersion); err != nil {
+			return err
+		}
+		return b.delete(k)
+	default: // OpCheck
+		e, err := b.get(Key{op.Kind, op.ID})
+		if err != nil {
+			return err
+		}
+		if e.obj == nil {
+			return nsdb.ErrNotFound
+		}
+		// An object the transaction itself wrote is checked against the
+		// version it was read at.
+		return checkVersion(e, op.IfVersion)
+	}
+}
+
+// referrers returns the keys of live objects that, in the transaction's
+// current state, reference id: the source's referrers, re-checked, plus any
+// object the transaction wrote. Sorted for determinism.
+func (b *builder) referrers(id topology.ID) ([]Key, error) {
+	stored, err := b.src.Referrers(b.ctx, id)
+	if err != nil {
+		return nil, &sourceError{err}
+	}
+	cands := make(map[Key]bool, len(stored))
+	for _, k := range stored {
+		cands[k] = true
+	}
+	for k, e := range b.work {
+		if e.dirty {
+			cands[k] = true
+		}
+	}
+	var out []Key
+	for k := range cands {
+		e, err := b.get(k)
+		if err != nil {
+			return nil, err
+		}
+		if e.obj == nil {
+			continue
+		}
+		for r := range e.obj.Refs() {
+			if r.ID == id {
+				out = append(out, k)
+				break
+			}
+		}
+	}
+	slices.SortFunc(out, compareKeys)
+	return out, nil
+}
+
+// delete removes k and applies the delete policies of every reference to it.
+func (b *builder) delete(k Key) error {
+	b.set(k, nil)
+	refs, err := b.referrers(k.ID)
+	if err != nil {
+		return err
+	}
+	for _, rk := range refs {
+		if rk == k {
+			continue
+		}
+		e := b.work[rk]
+		if e.obj == nil {
+			continue // deleted by an earlier cascade of this delete
+		}
+		policy, field, found := topology.DeleteClear, "", false
+		for r := range e.obj.Refs() {
+			if r.ID != k.ID || r.Kind != k.Kind {
+				continue
+			}
+			if !found || r.OnDelete > policy {
+				policy, field = r.OnDelete, r.Field
+			}
+			found = true
+		}
+		if !found {
+			continue // refers to another object with the same ID
+		}
+		switch policy {
+		case topology.DeleteRefuse:
+			return &nsdb.ReferencedError{Kind: k.Kind, ID: k.ID, ByKind: rk.Kind, ByID: rk.ID, Field: field}
+		case topology.DeleteCascade:
+			if err := b.delete(rk); err != nil {
+				return err
+			}
+		default:
+			o := e.obj.Clone()
+			o.DropRef(k.ID)
+			b.set(rk, o)
+		}
+	}
+	return nil
+}
+
+// peer keeps interior-port peering symmetric after port k went from old to
+// o.
+func (b *builder) peer(k Key, old, o topology.Object) error {
+	p, ok := o.(*topology.Port)
+	if !ok {
+		return nil
+	}
+	if op, ok := old.(*topology.Port); ok && !op.Peer.IsZero() && op.Peer != p.Peer && op.Peer != p.ID {
+		e, err := b.get(Key{topology.KindPort, op.Peer})
+		if err != nil {
+			return err
+		}
+		if y, ok := e.obj.(*topology.Port); ok && y.Peer == p.ID {
+			y = y.Clone().(*topology.Port)
+			y.Peer = topology.ID{}
+			b.set(Key{topology.KindPort, op.Peer}, y)
+		}
+	}
+	if p.Peer.IsZero() || p.Peer == p.ID {
+		return nil
+	}
+	xk := Key{topology.KindPort, p.Peer}
+	e, err := b.get(xk)
+	if err != nil {
+		return err
+	}
+	x, ok := e.obj.(*topology.Port)
+	if !ok {
+		return nil // absent: validation reports the dangling peer
+	}
+	switch x.Peer {
+	case p.ID:
+	case topology.ID{}:
+		x = x.Clone().(*topology.Port)
+		x.Peer = p.ID
+		b.set(xk, x)
+	default:
+		b.problems = append(b.problems, &topology.Problem{Kind: topology.KindPort, ID: p.ID, Name: p.Name,
+			Field: "peer", Err: topology.ErrSharedReference,
+			Detail: "port " + portName(x) + " is already peered with port " + x.Peer.String()})
+	}
+	return nil
+}
+
+func portName(p *topology.Port) string {
+	if p.Name != "" {
+		return fmt.Sprintf("%q", p.Name)
+	}
+	return p.ID.String()
+}
+
+// relational lists the problem classes that concern two objects; they are
+// reported even when found on an object the transaction did not write.
+var relational = []error{topology.ErrAsymmetricPeer, topology.ErrForeignPort, topology.ErrDuplicateID,
+	topology.ErrDuplicateName, topology.ErrDuplicateBinding, topology.ErrSharedReference,
+	topology.ErrOverlappingSubnets}
+
+// validate checks every object the transaction wrote, on its own and against
+// its neighbourhood: the objects it refers to, the objects that refer to it
+// or to the same targets (siblings: ports of one router or host, routers of
+// one load balancer), and the objects sharing its name or IDs.
+func (b *builder) validate() error {
+	touched := make(map[Key]bool)
+	for k, e := range b.work {
+		if e.dirty && e.obj != nil {
+			touched[k] = true
+		}
+	}
+	if len(touched) == 0 && len(b.problems) == 0 {
+		return nil
+	}
+	include := make(map[Key]bool)
+	add := func(ks ...Key) error {
+		for _, k := range ks {
+			if include[k] {
+				continue
+			}
+			e, err := b.get(k)
+			if err != nil {
+				return err
+			}
+			if e.obj != nil {
+				include[k] = true
+			}
+		}
+		return nil
+	}
+	addReferrers := func(id topology.ID) error {
+		ks, err := b.referrers(id)
+		if err != nil {
+			return err
+		}
+		return add(ks...)
+	}
+	addHolders := func(id topology.ID) error {
+		ks, err := b.src.Holders(b.ctx, id)
+		if err != nil {
+			return &sourceError{err}
+		}
+		// Objects written by the transaction may hold id too.
+		for k, e := range b.work {
+			if e.dirty && e.obj != nil && holds(e.obj, id) {
+				ks = append(ks, k)
+			}
+		}
+		return add(ks...)
+	}
+	for k := range touched {
+		o := b.work[k].obj
+		if err := add(k); err != nil {
+			return err
+		}
+		for r := range o.Refs() {
+			if err := add(Key{r.Kind, r.ID}); err != nil {
+				return err
+			}
+			if siblingsMatter(k.Kind, r.Kind) {
+				if err := addReferrers(r.ID); err != nil {
+					return err
+				}
+			}
+		}
+		if err := addReferrers(k.ID); err != nil {
+			return err
+		}
+		if err := addHolders(k.ID); err != nil {
+			return err
+		}
+		if c, ok := o.(*topology.Chain); ok {
+			for i := range c.Rules {
+				r := &c.Rules[i]
+				if err := addHolders(r.ID); err != nil {
+					return err
+				}
+				if td := r.Condition.TraversedDevice; td.Set {
+					if err := add(Key{topology.KindBridge, td.Value}, Key{topology.KindRouter, td.Value}); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if n := o.ObjectName(); n != "" {
+			ks, err := b.src.Named(b.ctx, k.Kind, n)
+			if err != nil {
+				return &sourceError{err}
+			}
+			for wk, e := range b.work {
+				if e.dirty && e.obj != nil && wk.Kind == k.Kind && e.obj.ObjectName() == n {
+					ks = append(ks, wk)
+				}
+			}
+			if err := add(ks...); err != nil {
+				return err
+			}
+		}
+	}
+
+	keys := make([]Key, 0, len(include))
+	for k := range include {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, compareKeys)
+	var t topology.Topology
+	for _, k := range keys {
+		t.Add(b.work[k].obj)
+	}
+	problems := b.problems
+	var ve *topology.ValidationError
+	if err := t.Validate(); errors.As(err, &ve) {
+		for _, p := range ve.Problems {
+			if touched[Key{p.Kind, p.ID}] || isRelational(p.Err) {
+				problems = append(problems, p)
+			}
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", nsdb.ErrInvalid, &topology.ValidationError{Problems: problems})
+}
+
+// siblingsMatter reports whether an object of kind k referring to an object
+// of kind target must be validated together with the target's other
+// referrers: ports of one router (overlapping subnets), ports of one host
+// (duplicate interface bindings), routers of one load balancer (shared
+// exclusive reference).
+func siblingsMatter(k, target topology.Kind) bool {
+	switch {
+	case k == topology.KindPort && (target == topology.KindRouter || target == topology.KindHost):
+		return true
+	case k == topology.KindRouter && target == topology.KindLoadBalancer:
+		return true
+	}
+	return false
+}
+
+func isRelational(err error) bool {
+	for _, c := range relational {
+		if err == c {
+			return true
+		}
+	}
+	return false
+}
+
+// holds reports whether o's ID, or one of its rule IDs, is id.
+func holds(o topology.Object, id topology.ID) bool {
+	if o.ObjectID() == id {
+		return true
+	}
+	if c, ok := o.(*topology.Chain); ok {
+		for i := range c.Rules {
+			if c.Rules[i].ID == id {
+				return true
+			}
+		}
+	}
+	return false
+}

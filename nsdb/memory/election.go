@@ -1,0 +1,203 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/hivenet/hivenet/nsdb"
+)
+
+// election is the queue of candidates of one election; the first leads.
+type election struct {
+	name    string
+	cands   []*candidacy
+	watches map[*leaderWatch]struct{}
+}
+
+type leaderWatch = watch[struct{}, nsdb.Leader]
+
+// candidacy is a session's place in an election; once elected it is the
+// Leadership.
+type candidacy struct {
+	srv     *Server
+	el      *election
+	sess    nsdb.SessionID
+	value   string
+	elected chan struct{} // closed when it becomes leader
+	done    chan struct{} // closed when it leaves the election
+
+	mu  sync.Mutex
+	err error
+}
+
+func (c *candidacy) Done() <-chan struct{} { return c.done }
+
+func (c *candidacy) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+func (c *candidacy) Resign(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	c.srv.withdraw(c, nsdb.ErrClosed)
+	return nil
+}
+
+func (e *election) leader() nsdb.Leader {
+	if len(e.cands) == 0 {
+		return nsdb.Leader{}
+	}
+	return nsdb.Leader{Value: e.cands[0].value, Session: e.cands[0].sess}
+}
+
+// withdraw removes c from its election, electing the next candidate if c
+// led; the caller holds s.mu. Idempotent.
+func (s *Server) withdraw(c *candidacy, why error) {
+	e := c.el
+	i := slices.Index(e.cands, c)
+	if i < 0 {
+		return
+	}
+	e.cands = slices.Delete(e.cands, i, i+1)
+	if st := s.sessions[c.sess]; st != nil {
+		delete(st.cands, c)
+	}
+	c.mu.Lock()
+	c.err = why
+	c.mu.Unlock()
+	close(c.done)
+	if i == 0 {
+		if len(e.cands) > 0 {
+			close(e.cands[0].elected)
+		}
+		l := e.leader()
+		for w := range e.watches {
+			w.push(struct{}{}, l)
+		}
+	}
+}
+
+func (s *Server) election(name string) *election {
+	e := s.elections[name]
+	if e == nil {
+		e = &election{name: name, watches: make(map[*leaderWatch]struct{})}
+		s.elections[name] = e
+	}
+	return e
+}
+
+type elections struct{ c *Client }
+
+func checkName(what, name string) error {
+	if !nsdb.ValidName(name) {
+		return fmt.Errorf("%w: %s name %q", nsdb.ErrInvalid, what, name)
+	}
+	return nil
+}
+
+func (el elections) Campaign(ctx context.Context, name, value string) (nsdb.Leadership, error) {
+	if err := checkName("election", name); err != nil {
+		return nil, err
+	}
+	if err := el.c.begin(ctx); err != nil {
+		return nil, err
+	}
+	s := el.c.srv
+	e := s.election(name)
+	sess := el.c.sess
+	for _, c := range e.cands {
+		if c.sess == sess.id {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("%w: session %d already campaigns in election %q", nsdb.ErrExists, sess.id, name)
+		}
+	}
+	c := &candidacy{srv: s, el: e, sess: sess.id, value: value,
+		elected: make(chan struct{}), done: make(chan struct{})}
+	e.cands = append(e.cands, c)
+	s.sessions[sess.id].cands[c] = struct{}{}
+	if len(e.cands) == 1 {
+		close(c.elected)
+		l := e.leader()
+		for w := range e.watches {
+			w.push(struct{}{}, l)
+		}
+	}
+	s.mu.Unlock()
+
+	select {
+	case <-c.elected:
+		return c, nil
+	case <-c.done:
+		// The session ended before the candidacy won: ErrSessionExpired
+		// or ErrClosed.
+		return nil, c.Err()
+	case <-ctx.Done():
+		s.mu.Lock()
+		s.withdraw(c, ctx.Err())
+		s.mu.Unlock()
+		return nil, ctx.Err()
+	}
+}
+
+func (el elections) Leader(ctx context.Context, name string) (nsdb.Leader, error) {
+	if err := checkName("election", name); err != nil {
+		return nsdb.Leader{}, err
+	}
+	if err := el.c.beginRead(ctx); err != nil {
+		return nsdb.Leader{}, err
+	}
+	defer el.c.srv.mu.RUnlock()
+	if e := el.c.srv.elections[name]; e != nil {
+		return e.leader(), nil
+	}
+	return nsdb.Leader{}, nil
+}
+
+func (el elections) WatchLeader(ctx context.Context, name string) (nsdb.Watch[nsdb.Leader], error) {
+	if err := checkName("election", name); err != nil {
+		return nil, err
+	}
+	if err := el.c.begin(ctx); err != nil {
+		return nil, err
+	}
+	s := el.c.srv
+	defer s.mu.Unlock()
+	e := s.election(name)
+	w := newWatch[struct{}](watchConfig[nsdb.Leader]{})
+	w.pending[struct{}{}] = e.leader()
+	e.watches[w] = struct{}{}
+	w.onClose = func() {
+		s.mu.Lock()
+		delete(e.watches, w)
+		s.mu.Unlock()
+		el.c.untrack(w)
+	}
+	el.c.track(w)
+	return w, nil
+}
+
+type sequences struct{ c *Client }
+
+func (sq sequences) Next(ctx context.Context, seq nsdb.Sequence) (uint64, error) {
+	if err := checkName("sequence", seq.Name); err != nil {
+		return 0, err
+	}
+	if err := sq.c.begin(ctx); err != nil {
+		return 0, err
+	}
+	s := sq.c.srv
+	defer s.mu.Unlock()
+	v, ok := s.sequences[seq.Name]
+	if !ok {
+		v = seq.Seed
+	}
+	s.sequences[seq.Name] = v + 1
+	return v, nil
+}

@@ -1,0 +1,27 @@
+package memory_test
+
+import (
+	"testing"
+
+	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/memory"
+	"github.com/hivenet/hivenet/nsdb/nsdbtest"
+)
+
+type harness struct{ srv *memory.Server }
+
+func (h harness) NewClient(t *testing.T) nsdb.Client {
+	c := h.srv.NewClient()
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func (h harness) ExpireSession(t *testing.T, c nsdb.Client) {
+	h.srv.ExpireSession(c.(*memory.Client))
+}
+
+func TestConformance(t *testing.T) {
+	nsdbtest.Run(t, func(t *testing.T) nsdbtest.Harness {
+		return harness{memory.NewServer(memory.Config{})}
+	})
+}
