@@ -43,6 +43,18 @@
 // latest state per item so that a slow consumer never blocks a writer and
 // never falls behind by more than one state per item.
 //
+// # Writing a backend
+//
+// Package nsdb/internal/txn turns the ops of a Commit into the exact writes
+// they imply (cascades, clears, refusals, symmetric peering) and validates
+// the result, given a txn.Source over the backend's state; txn.Index is an
+// in-memory Source a backend can keep as its cache. Use it rather than
+// re-deriving the bindings: both backends then agree by construction. Text
+// forms shared with the reference system are here: PortState,
+// FloodingProxy, ARPEntry.String and ParseARPEntry; names of elections,
+// sequences and state keys satisfy ValidName, so they are safe as path
+// components.
+//
 // Topology types come from package topology; packet processing does not
 // belong here.
 package nsdb

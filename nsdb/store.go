@@ -148,7 +148,9 @@ type Writer interface {
 	// referrer too, recursively; [topology.DeleteRefuse] fails the commit
 	// with a *[ReferencedError] (ErrReferenced), unless the referrer is the
 	// deleted object itself. When a referrer holds several references to
-	// the deleted object, Refuse beats Cascade beats Clear. An object
+	// the deleted object, Refuse beats Cascade beats Clear. A chain rule's
+	// traversed-device condition, which Refs does not list, counts as a
+	// Refuse reference to the bridge or router it names. An object
 	// deleted by a cascade is gone for the following ops: deleting it again
 	// is ErrNotFound.
 	//

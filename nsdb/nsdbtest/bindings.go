@@ -18,6 +18,7 @@ var bindingTests = []test{
 	{"RefuseLoadBalancer", testRefuseLoadBalancer},
 	{"RefuseJumpTarget", testRefuseJumpTarget},
 	{"RefuseThroughCascade", testRefuseThroughCascade},
+	{"RefuseTraversedDevice", testRefuseTraversedDevice},
 	{"PeeringSymmetric", testPeeringSymmetric},
 	{"PeeringNoSteal", testPeeringNoSteal},
 	{"PeeringInOneTransaction", testPeeringInOneTransaction},
@@ -293,4 +294,18 @@ func testPeeringInOneTransaction(t *testing.T, h Harness) {
 	lone.Peer = id(topology.KindPort, "ghost")
 	_, err := s.Commit(testContext(t), nsdb.Create(lone))
 	wantErr(t, "peer to a missing port", err, topology.ErrDangling)
+}
+
+// A rule condition naming a device (traversed-device) refuses the device's
+// delete, as a dangling condition would otherwise be left behind.
+func testRefuseTraversedDevice(t *testing.T, h Harness) {
+	s := h.NewClient(t).Store()
+	b := bridge("b")
+	c := chain("c", topology.Rule{ID: id(topology.KindInvalid, "rule td"), Type: topology.RuleLiteral,
+		Action: topology.ActionDrop, Condition: topology.Condition{TraversedDevice: topology.Is(b.ID)}})
+	commit(t, s, nsdb.Create(b), nsdb.Create(c))
+	_, err := s.Commit(testContext(t), nsdb.Delete(topology.KindBridge, b.ID, nsdb.AnyVersion))
+	wantErr(t, "deleting a traversed device", err, nsdb.ErrReferenced)
+	commit(t, s, nsdb.Delete(topology.KindChain, c.ID, nsdb.AnyVersion), nsdb.Delete(topology.KindBridge, b.ID, nsdb.AnyVersion))
+	absent(t, s, topology.KindBridge, b.ID)
 }

@@ -103,7 +103,7 @@ func (ix *Index) index(k Key, o topology.Object) { ix.walk(k, o, 1) }
 func (ix *Index) unindex(k Key, o topology.Object) { ix.walk(k, o, -1) }
 
 func (ix *Index) walk(k Key, o topology.Object, d int) {
-	for r := range o.Refs() {
+	for r := range refsOf(o) {
 		bump(ix.referrers, r.ID, k, d)
 	}
 	bump(ix.holders, k.ID, k, d)

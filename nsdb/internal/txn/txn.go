@@ -14,7 +14,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
+	"strconv"
 
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/topology"
@@ -40,8 +42,9 @@ func compareKeys(a, b Key) int {
 type Source interface {
 	// Get returns the object of k and its version; ok is false if absent.
 	Get(ctx context.Context, k Key) (o topology.Object, v nsdb.Version, ok bool, err error)
-	// Referrers returns the keys of every object with a reference (as
-	// listed by Refs) to an object whose ID is id, in any order.
+	// Referrers returns the keys of every object with a reference to an
+	// object whose ID is id, in any order: the references listed by Refs,
+	// and the traversed-device conditions of chain rules (see refsOf).
 	Referrers(ctx context.Context, id topology.ID) ([]Key, error)
 	// Named returns the keys of the objects of kind k named name.
 	Named(ctx context.Context, k topology.Kind, name string) ([]Key, error)
@@ -259,7 +262,7 @@ func (b *builder) referrers(id topology.ID) ([]Key, error) {
 		if e.obj == nil {
 			continue
 		}
-		for r := range e.obj.Refs() {
+		for r := range refsOf(e.obj) {
 			if r.ID == id {
 				out = append(out, k)
 				break
@@ -286,8 +289,8 @@ func (b *builder) delete(k Key) error {
 			continue // deleted by an earlier cascade of this delete
 		}
 		policy, field, found := topology.DeleteClear, "", false
-		for r := range e.obj.Refs() {
-			if r.ID != k.ID || r.Kind != k.Kind {
+		for r := range refsOf(e.obj) {
+			if r.ID != k.ID || (r.Kind != k.Kind && r.Kind != kindBridgeOrRouter) {
 				continue
 			}
 			if !found || r.OnDelete > policy {
@@ -356,6 +359,38 @@ func (b *builder) peer(k Key, old, o topology.Object) error {
 			Detail: "port " + portName(x) + " is already peered with port " + x.Peer.String()})
 	}
 	return nil
+}
+
+// kindBridgeOrRouter marks the references refsOf adds for traversed-device
+// conditions, which name a bridge or a router.
+const kindBridgeOrRouter = topology.Kind(255)
+
+// refsOf yields o's references (Refs) and, for chains, each rule's
+// traversed-device condition as a refusing reference: topology.Validate
+// reports such a condition naming a missing device as dangling, so the
+// store refuses to delete a device a rule condition names.
+func refsOf(o topology.Object) iter.Seq[topology.Ref] {
+	return func(yield func(topology.Ref) bool) {
+		for r := range o.Refs() {
+			if !yield(r) {
+				return
+			}
+		}
+		c, ok := o.(*topology.Chain)
+		if !ok {
+			return
+		}
+		for i := range c.Rules {
+			td := c.Rules[i].Condition.TraversedDevice
+			if !td.Set || td.Value.IsZero() {
+				continue
+			}
+			if !yield(topology.Ref{Field: "rules[" + strconv.Itoa(i) + "].condition.traversed-device",
+				Kind: kindBridgeOrRouter, ID: td.Value, OnDelete: topology.DeleteRefuse}) {
+				return
+			}
+		}
+	}
 }
 
 func portName(p *topology.Port) string {
