@@ -15,6 +15,7 @@ import (
 	"github.com/hivenet/hivenet/internal/zktest"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/nsdbtest"
+	"github.com/hivenet/hivenet/topology"
 )
 
 func TestMain(m *testing.M) { zktest.Main(m) }
@@ -168,4 +169,28 @@ func readFrame(r io.Reader) ([]byte, error) {
 func TestZooKeeperConformance(t *testing.T) {
 	connect := zktest.Standalone(t)
 	nsdbtest.Run(t, func(t *testing.T) nsdbtest.Harness { return newHarness(t, connect) })
+}
+
+// TestZooKeeperTableLookupAllocs: Lookup reads the local cache without
+// allocating.
+func TestZooKeeperTableLookupAllocs(t *testing.T) {
+	h := newHarness(t, zktest.Standalone(t))
+	ctx := context.Background()
+	c := h.client(t)
+	tb, err := c.Tables().MACTable(ctx, topology.NameID(topology.KindBridge, "b"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tb.Close()
+	mac := topology.MAC{2, 0, 0, 0, 0, 1}
+	if err := tb.Add(ctx, mac, topology.NameID(topology.KindPort, "p")); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(1000, func() {
+		if _, ok := tb.Lookup(mac); !ok {
+			t.Fatal("entry missing")
+		}
+	}); n != 0 {
+		t.Fatalf("Lookup allocates %v times", n)
+	}
 }
