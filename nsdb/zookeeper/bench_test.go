@@ -114,9 +114,9 @@ func BenchmarkZooKeeperCommit(b *testing.B) {
 	}
 }
 
-// bigTopology returns a topology of 10,000 bridge ports: 100 bridges of
-// 100 ports, every port bound to one of 50 hosts, plus a router linked to
-// every bridge and a chain per bridge.
+// bigTopology returns a topology of 10,000 ports: 100 bridges, each with 98
+// ports bound to interfaces of 50 hosts and an uplink peered with a port of
+// one router, plus a two-rule chain per bridge (10,251 objects).
 func bigTopology() *topology.Topology {
 	t := &topology.Topology{}
 	r := topology.Router{ID: topology.NameID(topology.KindRouter, "r"), Name: "r"}
@@ -139,13 +139,43 @@ func bigTopology() *topology.Topology {
 			Peer: topology.NameID(topology.KindPort, name+"-up")}
 		up := topology.Port{ID: rp.Peer, Bridge: br.ID, Peer: rp.ID}
 		t.Ports = append(t.Ports, rp, up)
-		for pi := range 99 {
+		for pi := range 98 {
 			pn := fmt.Sprintf("%s-p%d", name, pi)
 			t.Ports = append(t.Ports, topology.Port{ID: topology.NameID(topology.KindPort, pn), Name: pn, Bridge: br.ID,
-				Host: t.Hosts[(bi*99+pi)%50].ID, Interface: fmt.Sprintf("tap%d-%d", bi, pi)})
+				Host: t.Hosts[(bi*98+pi)%50].ID, Interface: fmt.Sprintf("tap%d-%d", bi, pi)})
 		}
 	}
 	return t
+}
+
+// seedBatches splits t into commits of about 1,000 objects, each valid on
+// top of the previous ones: hosts, chains, routers and bridges first, then
+// the ports of 9 bridges at a time (a router port and its peer stay
+// together).
+func seedBatches(t *topology.Topology) [][]nsdb.Op {
+	var first []nsdb.Op
+	for i := range t.Hosts {
+		first = append(first, nsdb.Put(&t.Hosts[i]))
+	}
+	for i := range t.Chains {
+		first = append(first, nsdb.Put(&t.Chains[i]))
+	}
+	for i := range t.Routers {
+		first = append(first, nsdb.Put(&t.Routers[i]))
+	}
+	for i := range t.Bridges {
+		first = append(first, nsdb.Put(&t.Bridges[i]))
+	}
+	batches := [][]nsdb.Op{first}
+	const perBridge = 100
+	for i := 0; i < len(t.Ports); i += 9 * perBridge {
+		var b []nsdb.Op
+		for j := i; j < min(i+9*perBridge, len(t.Ports)); j++ {
+			b = append(b, nsdb.Put(&t.Ports[j]))
+		}
+		batches = append(batches, b)
+	}
+	return batches
 }
 
 var bigRoot struct {
@@ -169,15 +199,12 @@ func seedBig(b *testing.B) (harness, int) {
 			return
 		}
 		defer c.Close()
-		ops := nsdb.PutAll(bigTopology())
-		bigRoot.n = len(ops)
-		for len(ops) > 0 {
-			n := min(len(ops), 1000)
-			if _, err := c.Store().Commit(ctx, ops[:n]...); err != nil {
+		for _, batch := range seedBatches(bigTopology()) {
+			bigRoot.n += len(batch)
+			if _, err := c.Store().Commit(ctx, batch...); err != nil {
 				bigRoot.err = err
 				return
 			}
-			ops = ops[n:]
 		}
 	})
 	if bigRoot.err != nil {

@@ -56,8 +56,8 @@
 // guards the planner's index queries — who refers to an object, which
 // objects bear a name — that no per-object check could), (2) creates,
 // updates and deletes every written object with a check of the data version
-// it was planned from, and (3) checks the version of every object the plan
-// only read. Commits are thus serialised through the models node: correct
+// it was planned from, and (3) checks the version of every object the
+// written objects refer to and of every object the caller's Check ops name. Commits are thus serialised through the models node: correct
 // for a control plane, and the reason for the store-wide revision.
 //
 // The models node's data holds a random 8-byte token for each of the last

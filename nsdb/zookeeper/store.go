@@ -424,7 +424,7 @@ func (st store) Commit(ctx context.Context, ops ...nsdb.Op) (nsdb.Version, error
 			oc.mu.Unlock()
 			return nsdb.AnyVersion, nil
 		}
-		reqs, u, size, err := oc.requests(plan, stat.Version, history(data, tok[:]))
+		reqs, u, size, err := oc.requests(ops, plan, stat.Version, history(data, tok[:]))
 		oc.mu.Unlock()
 		if err != nil {
 			return nsdb.AnyVersion, err
@@ -526,8 +526,10 @@ func failedOp(res []zk.MultiResponse) int {
 }
 
 // requests turns a plan into a multi-op; the caller holds oc.mu. The first
-// op sets the models node at version models.
-func (oc *objectCache) requests(plan *txn.Plan, models int32, hist []byte) ([]any, unresolved, int, error) {
+// op sets the models node at version models; then come the writes, each at
+// the version it was planned from, and checks of the versions of the
+// objects the writes refer to and of the objects ops Check.
+func (oc *objectCache) requests(ops []nsdb.Op, plan *txn.Plan, models int32, hist []byte) ([]any, unresolved, int, error) {
 	p := oc.c.paths
 	reqs := []any{&zk.SetDataRequest{Path: p.models, Data: hist, Version: models}}
 	u := unresolved{token: hist[:tokenLen], writes: make(map[string][]byte)}
@@ -552,9 +554,25 @@ func (oc *objectCache) requests(plan *txn.Plan, models int32, hist []byte) ([]an
 			}
 		}
 	}
-	reads := make([]txn.Key, 0, len(plan.Reads))
-	for k, v := range plan.Reads {
-		if v != nsdb.AnyVersion {
+	// Version checks for what the writes refer to and what the caller
+	// pinned with Check ops; the rest of what the planner read (siblings,
+	// namesakes, referrers) is guarded by the models node alone.
+	want := make(map[txn.Key]bool)
+	for _, w := range plan.Writes {
+		if w.Object != nil {
+			for r := range w.Object.Refs() {
+				want[txn.Key{Kind: r.Kind, ID: r.ID}] = true
+			}
+		}
+	}
+	for _, op := range ops {
+		if op.Type == nsdb.OpCheck {
+			want[txn.Key{Kind: op.Kind, ID: op.ID}] = true
+		}
+	}
+	reads := make([]txn.Key, 0, len(want))
+	for k := range want {
+		if v, ok := plan.Reads[k]; ok && v != nsdb.AnyVersion {
 			reads = append(reads, k)
 		}
 	}
