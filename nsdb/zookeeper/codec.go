@@ -208,8 +208,6 @@ type entryName struct {
 	version    int64
 }
 
-func (e entryName) persistent() bool { return e.version == persistentVersion }
-
 // parseEntryName parses a table entry node name. Keys and values contain no
 // commas in any table encoding, so exactly three fields are required.
 func parseEntryName(name string) (entryName, error) {

@@ -312,7 +312,7 @@ func (el elections) WatchLeader(ctx context.Context, name string) (nsdb.Watch[ns
 		known bool
 	)
 	s := &sub{path: dir}
-	s.refresh = func(ctx context.Context, cn *conn, _ uint64) error {
+	s.refresh = func(ctx context.Context, cn *conn, _ uint64, _ bool) error {
 		var l nsdb.Leader
 		err := call(ctx, func() error {
 			for {

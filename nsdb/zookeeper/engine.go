@@ -27,7 +27,11 @@ import (
 // so that every change the servers had applied when a reply read after n
 // was produced is reflected in the views.
 
-type refreshFunc func(ctx context.Context, cn *conn, seq uint64) error
+// refreshFunc reads a view's znode and applies what it read; seq is the
+// view's oldest uncovered event (for views it starts), and watch says
+// whether the read must (re-)arm the watch — false only for re-reads after
+// a reconnection, where go-zookeeper re-registered the watches itself.
+type refreshFunc func(ctx context.Context, cn *conn, seq uint64, watch bool) error
 
 type sub struct {
 	path    string
@@ -39,6 +43,7 @@ type sub struct {
 	pending uint64 // oldest uncovered event; 0 when clean
 	next    uint64 // oldest mark since the running read was issued
 	removed bool
+	watch   bool // the next read must arm the watch
 }
 
 type engine struct {
@@ -103,20 +108,29 @@ func (e *engine) add(s *sub, seq uint64) {
 		e.subs[s.path] = m
 	}
 	m[s] = struct{}{}
-	e.markLocked(s, seq)
+	e.markLocked(s, seq, true)
 }
 
 // mark schedules a refresh of s covering event seq.
 func (e *engine) mark(s *sub, seq uint64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.markLocked(s, seq)
+	e.markLocked(s, seq, true)
 }
 
-func (e *engine) markLocked(s *sub, seq uint64) {
+// reread schedules a refresh of s covering seq that need not re-arm the
+// watch (the watch is known to be registered).
+func (e *engine) reread(s *sub, seq uint64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.markLocked(s, seq, false)
+}
+
+func (e *engine) markLocked(s *sub, seq uint64, watch bool) {
 	if s.removed {
 		return
 	}
+	s.watch = s.watch || watch
 	if seq == 0 {
 		seq = 1
 	}
@@ -168,7 +182,7 @@ func (e *engine) dispatch(path string, seq uint64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for s := range e.subs[path] {
-		e.markLocked(s, seq)
+		e.markLocked(s, seq, true)
 	}
 }
 
@@ -178,7 +192,7 @@ func (e *engine) markAll(seq uint64) {
 	defer e.mu.Unlock()
 	for _, m := range e.subs {
 		for s := range m {
-			e.markLocked(s, seq)
+			e.markLocked(s, seq, true)
 		}
 	}
 }
@@ -208,6 +222,8 @@ func (e *engine) run(s *sub) {
 		s.dirty = false
 		seq := s.pending
 		s.next = 0
+		watch := s.watch
+		s.watch = false
 		e.mu.Unlock()
 
 		cn, err := e.c.live(e.c.ctx)
@@ -219,7 +235,7 @@ func (e *engine) run(s *sub) {
 			}
 		}
 		if err == nil {
-			err = s.refresh(e.c.ctx, cn, seq)
+			err = s.refresh(e.c.ctx, cn, seq, watch)
 			<-e.sem
 		}
 
@@ -232,6 +248,7 @@ func (e *engine) run(s *sub) {
 		if err != nil {
 			// Not covered: read again once the connection allows.
 			s.dirty = true
+			s.watch = s.watch || watch
 			s.next = minSeq(s.next, s.pending)
 			e.mu.Unlock()
 			e.c.log.Debug("zookeeper: watch refresh failed", "path", s.path, "err", err)

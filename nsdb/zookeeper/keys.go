@@ -284,7 +284,7 @@ func newKeyView(c *Client, spec nsdb.KeySpec, id topology.ID, w *keyWatch) *keyV
 	return v
 }
 
-func (v *keyView) refresh(ctx context.Context, cn *conn, _ uint64) error {
+func (v *keyView) refresh(ctx context.Context, cn *conn, _ uint64, _ bool) error {
 	var vals []nsdb.KeyValue
 	err := call(ctx, func() error {
 		var err error
@@ -342,7 +342,7 @@ type keysView struct {
 	done  bool
 }
 
-func (v *keysView) refresh(ctx context.Context, cn *conn, seq uint64) error {
+func (v *keysView) refresh(ctx context.Context, cn *conn, seq uint64, _ bool) error {
 	dir := v.c.paths.stateKind(v.spec.Kind)
 	var names []string
 	err := call(ctx, func() error {

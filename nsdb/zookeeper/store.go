@@ -111,11 +111,11 @@ func (oc *objectCache) commitBarrier(ctx context.Context, n uint64) error {
 		oc.stale = false
 		seq := max(oc.c.q.now(), 1)
 		for _, s := range oc.kinds {
-			oc.c.eng.mark(s, seq)
+			oc.c.eng.reread(s, seq)
 		}
 		for _, m := range oc.subs {
 			for _, s := range m {
-				oc.c.eng.mark(s, seq)
+				oc.c.eng.reread(s, seq)
 			}
 		}
 		n = max(n, seq)
@@ -128,11 +128,15 @@ func (oc *objectCache) commitBarrier(ctx context.Context, n uint64) error {
 // are re-read (and so deleted).
 func (oc *objectCache) refreshDir(k topology.Kind) refreshFunc {
 	dir := oc.c.paths.kindDir(k)
-	return func(ctx context.Context, cn *conn, seq uint64) error {
+	return func(ctx context.Context, cn *conn, seq uint64, watch bool) error {
 		var names []string
 		err := call(ctx, func() error {
 			var err error
-			names, _, _, err = cn.zk.ChildrenW(dir)
+			if watch {
+				names, _, _, err = cn.zk.ChildrenW(dir)
+			} else {
+				names, _, err = cn.zk.Children(dir)
+			}
 			return err
 		})
 		if errors.Is(err, zk.ErrNoNode) {
@@ -184,12 +188,16 @@ func (oc *objectCache) refreshDir(k topology.Kind) refreshFunc {
 // refreshObject reads one object with a data watch.
 func (oc *objectCache) refreshObject(key txn.Key, s *sub) refreshFunc {
 	p := oc.c.paths.object(key.Kind, key.ID)
-	return func(ctx context.Context, cn *conn, _ uint64) error {
+	return func(ctx context.Context, cn *conn, _ uint64, watch bool) error {
 		var data []byte
 		var st *zk.Stat
 		err := call(ctx, func() error {
 			var err error
-			data, st, _, err = cn.zk.GetW(p)
+			if watch {
+				data, st, _, err = cn.zk.GetW(p)
+			} else {
+				data, st, err = cn.zk.Get(p)
+			}
 			return err
 		})
 		if errors.Is(err, zk.ErrNoNode) {

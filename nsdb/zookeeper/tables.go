@@ -73,6 +73,7 @@ type table[K comparable, V any] struct {
 
 	mu      sync.Mutex
 	keys    map[K]*keyEntries[V]
+	parsed  map[string]parsedName[K, V] // names of the last listing
 	pzxid   int64
 	known   bool // a listing was applied
 	watches map[*watch[K, nsdb.TableEvent[K, V]]]struct{}
@@ -111,7 +112,7 @@ func (t *table[K, V]) list(cn *conn, watch bool) error {
 	return nil
 }
 
-func (t *table[K, V]) refresh(ctx context.Context, cn *conn, _ uint64) error {
+func (t *table[K, V]) refresh(ctx context.Context, cn *conn, _ uint64, _ bool) error {
 	return call(ctx, func() error { return t.list(cn, true) })
 }
 
@@ -134,35 +135,30 @@ func (t *table[K, V]) applyLocked(cn *conn, names []string, pzxid int64) bool {
 	t.known, t.pzxid = true, pzxid
 	keys := make(map[K]*keyEntries[V], len(names))
 	present := make(map[string]bool, len(names))
+	parsed := make(map[string]parsedName[K, V], len(names))
 	for _, name := range names {
-		en, err := parseEntryName(name)
-		if err != nil {
-			continue
+		pn, hit := t.parsed[name]
+		if !hit {
+			pn = t.parse(name)
 		}
-		k, err := t.codec.decKey(en.key)
-		if err != nil || t.codec.checkKey(k) != nil {
-			continue
-		}
-		v, err := t.codec.decVal(en.value)
-		if err != nil {
-			continue
-		}
-		if v, err = t.codec.norm(v); err != nil {
+		parsed[name] = pn
+		if !pn.ok {
 			continue
 		}
 		present[name] = true
-		ke := keys[k]
+		ke := keys[pn.k]
 		if ke == nil {
 			ke = &keyEntries[V]{}
-			keys[k] = ke
+			keys[pn.k] = ke
 		}
-		e := learned[V]{name: name, seq: en.version, value: v}
-		if en.persistent() {
+		e := learned[V]{name: name, seq: pn.version, value: pn.v}
+		if pn.version == persistentVersion {
 			ke.hasPersist, ke.persist = true, e
 		} else {
 			ke.learned = append(ke.learned, e)
 		}
 	}
+	t.parsed = parsed
 	for _, ke := range keys {
 		sortLearned(ke.learned)
 	}
@@ -205,9 +201,7 @@ func (t *table[K, V]) applyLocked(cn *conn, names []string, pzxid int64) bool {
 			delete(t.own, name)
 			continue
 		}
-		en, _ := parseEntryName(name)
-		k, _ := t.codec.decKey(en.key)
-		if ke := keys[k]; ke != nil && len(ke.learned) > 0 && ke.learned[len(ke.learned)-1].name != name {
+		if ke := keys[parsed[name].k]; ke != nil && len(ke.learned) > 0 && ke.learned[len(ke.learned)-1].name != name {
 			delete(t.own, name)
 			p := t.path + "/" + name
 			go func() {
@@ -218,6 +212,34 @@ func (t *table[K, V]) applyLocked(cn *conn, names []string, pzxid int64) bool {
 		}
 	}
 	return t.handles == 0 && len(t.own) == 0
+}
+
+// parsedName is a decoded entry name; ok is false for names that are not
+// valid entries of the table (they are ignored).
+type parsedName[K comparable, V any] struct {
+	ok      bool
+	k       K
+	v       V
+	version int64
+}
+
+func (t *table[K, V]) parse(name string) parsedName[K, V] {
+	en, err := parseEntryName(name)
+	if err != nil {
+		return parsedName[K, V]{}
+	}
+	k, err := t.codec.decKey(en.key)
+	if err != nil || t.codec.checkKey(k) != nil {
+		return parsedName[K, V]{}
+	}
+	v, err := t.codec.decVal(en.value)
+	if err != nil {
+		return parsedName[K, V]{}
+	}
+	if v, err = t.codec.norm(v); err != nil {
+		return parsedName[K, V]{}
+	}
+	return parsedName[K, V]{ok: true, k: k, v: v, version: en.version}
 }
 
 func sortLearned[V any](ls []learned[V]) {
