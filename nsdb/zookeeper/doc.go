@@ -63,9 +63,12 @@
 // The models node's data holds a random 8-byte token for each of the last
 // 16 commits, newest first. When the reply to a multi-op is lost, the client
 // re-reads it (after a sync) to learn whether its commit was applied, and
-// otherwise retries it; a commit is never applied twice. Commit fails with
-// ErrUnavailable only if more than 16 other commits went through before the
-// client could find out. A commit larger than Config.MaxTxnBytes (about
+// otherwise retries it on the current state (a lost commit not applied by
+// then never applies later: the models node has moved past the version it
+// requires, or the retry's own guard fails and the client looks again); a
+// commit is never applied twice. Commit fails with ErrUnavailable only if
+// more than 16 other commits went through before the client could find
+// out. A commit larger than Config.MaxTxnBytes (about
 // ZooKeeper's 1 MiB request limit) fails with ErrInvalid: split it.
 //
 // # Watches
@@ -92,12 +95,13 @@
 // re-registers its watches, which fire for whatever changed meanwhile;
 // operations wait for the connection (within their context) and are
 // retried. Retried writes are idempotent: each re-reads what it needs, and
-// ephemeral sequential creates find their node after a lost reply. A read
-// may therefore return after a reconnection but never returns stale data
-// from before the loss; writes acknowledged to the caller are durable in the
-// ensemble. The first Commit after a reconnection re-reads the whole object
-// cache, since events missed while disconnected may arrive after later
-// replies.
+// ephemeral sequential creates find their node after a lost reply. Writes
+// acknowledged to the caller are committed by the ensemble's quorum. Reads
+// are served by the server the client is connected to, with ZooKeeper's
+// guarantee: sequentially consistent, and never older than what the client
+// saw before, even on another server. The first Commit after a reconnection
+// re-reads the whole object cache (without re-registering watches), since
+// events missed while disconnected may arrive after later replies.
 //
 // A session ends when the servers report it expired or when no server could
 // be reached for the negotiated session timeout (the client then stops

@@ -416,6 +416,14 @@ func (st store) Commit(ctx context.Context, ops ...nsdb.Op) (nsdb.Version, error
 				return oc.resolved(ctx, cn, i, stat, u), nil
 			}
 		}
+		for _, u := range unknown {
+			// Applied, the commit would be version u.models+1 of the
+			// models node; the history no longer covers it.
+			if int64(stat.Version) > int64(u.models)+tokenHistory {
+				return nsdb.AnyVersion, fmt.Errorf("%w: the reply to a commit was lost and %d commits went through since: its outcome is unknown",
+					nsdb.ErrUnavailable, int64(stat.Version)-int64(u.models))
+			}
+		}
 		if err := oc.commitBarrier(ctx, c.q.now()); err != nil {
 			return nsdb.AnyVersion, mapErr("sync objects", err)
 		}
@@ -474,6 +482,7 @@ func (st store) Commit(ctx context.Context, ops ...nsdb.Op) (nsdb.Version, error
 
 // unresolved is a commit sent whose reply was lost.
 type unresolved struct {
+	models int32 // the models node version the commit required
 	token  []byte
 	writes map[string][]byte // path → data written (deletions excluded)
 }
@@ -540,7 +549,7 @@ func failedOp(res []zk.MultiResponse) int {
 func (oc *objectCache) requests(ops []nsdb.Op, plan *txn.Plan, models int32, hist []byte) ([]any, unresolved, int, error) {
 	p := oc.c.paths
 	reqs := []any{&zk.SetDataRequest{Path: p.models, Data: hist, Version: models}}
-	u := unresolved{token: hist[:tokenLen], writes: make(map[string][]byte)}
+	u := unresolved{models: models, token: hist[:tokenLen], writes: make(map[string][]byte)}
 	size := len(p.models) + len(hist) + 32
 	for _, w := range plan.Writes {
 		path := p.object(w.Key.Kind, w.Key.ID)
