@@ -355,7 +355,11 @@ func (cn *conn) dialer(network, addr string, timeout time.Duration) (net.Conn, e
 	if err != nil {
 		return nil, err
 	}
-	return &sniffConn{Conn: nc, cn: cn}, nil
+	sc := &sniffConn{Conn: nc, cn: cn}
+	if cn.hs.Load() != nil {
+		sc.gate = make(chan struct{}) // a reconnection: see sniffConn
+	}
+	return sc, nil
 }
 
 // timeout returns the negotiated session timeout, or the configured one
@@ -370,14 +374,42 @@ func (cn *conn) timeout() time.Duration {
 // sniffConn records the server's connect response — the first frame it
 // reads — for the negotiated session timeout (go-zookeeper does not expose
 // it) and the session's credentials.
+//
+// On a reconnection it also holds back the replies that follow the
+// handshake until go-zookeeper has written its SetWatches request (or
+// gateTimeout passed): go-zookeeper v1.0.4 reads its last-seen zxid to build
+// that request while its receive loop may already update it from a reply
+// (go-zookeeper/zk#35), a data race; gating the replies orders the two.
 type sniffConn struct {
 	net.Conn
 	cn   *conn
 	buf  []byte
 	done bool
+
+	gate     chan struct{} // nil, or closed once replies may flow
+	gateOnce sync.Once
+}
+
+// gateTimeout bounds how long replies wait for a SetWatches request that
+// go-zookeeper sends only when it has watches to restore.
+const gateTimeout = 200 * time.Millisecond
+
+// opSetWatches is ZooKeeper's SetWatches request opcode.
+const opSetWatches = 101
+
+func (s *sniffConn) open() { s.gateOnce.Do(func() { close(s.gate) }) }
+
+func (s *sniffConn) Write(p []byte) (int, error) {
+	if s.gate != nil && len(p) >= 12 && int32(binary.BigEndian.Uint32(p[8:])) == opSetWatches {
+		s.open()
+	}
+	return s.Conn.Write(p)
 }
 
 func (s *sniffConn) Read(p []byte) (int, error) {
+	if s.done && s.gate != nil {
+		<-s.gate
+	}
 	n, err := s.Conn.Read(p)
 	if !s.done && n > 0 {
 		s.buf = append(s.buf, p[:n]...)
@@ -386,11 +418,17 @@ func (s *sniffConn) Read(p []byte) (int, error) {
 			switch {
 			case l > 1024 || l < 20:
 				s.done, s.buf = true, nil
+				if s.gate != nil {
+					s.open()
+				}
 			case len(s.buf) >= 4+l:
 				if hs, ok := parseConnectResponse(s.buf[4 : 4+l]); ok {
 					s.cn.hs.Store(hs)
 				}
 				s.done, s.buf = true, nil
+				if s.gate != nil {
+					time.AfterFunc(gateTimeout, s.open)
+				}
 			}
 		}
 	}

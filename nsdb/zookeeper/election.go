@@ -154,7 +154,7 @@ func (el elections) Campaign(ctx context.Context, name, value string) (nsdb.Lead
 		if sent {
 			// A lost reply: look for our node.
 			names, _, err := cn.zk.Children(dir)
-			if err != nil {
+			if err != nil && !errors.Is(err, zk.ErrNoNode) {
 				return err
 			}
 			for _, cd := range candidates(names) {

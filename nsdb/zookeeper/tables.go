@@ -396,6 +396,9 @@ func (h *handle[K, V]) Add(ctx context.Context, k K, v V) error {
 // the session owns (created by a request whose reply was lost).
 func (t *table[K, V]) adoptLost(cn *conn, prefix string) error {
 	names, _, err := cn.zk.Children(t.path)
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil // the create failed too
+	}
 	if err != nil {
 		return err
 	}
@@ -403,11 +406,11 @@ func (t *table[K, V]) adoptLost(cn *conn, prefix string) error {
 		if !strings.HasPrefix(name, prefix) {
 			continue
 		}
-		_, st, err := cn.zk.Exists(t.path + "/" + name)
+		ok, st, err := cn.zk.Exists(t.path + "/" + name)
 		if err != nil {
 			return err
 		}
-		if st.EphemeralOwner == int64(cn.sess.id) {
+		if ok && st.EphemeralOwner == int64(cn.sess.id) {
 			t.mu.Lock()
 			t.ownLocked(cn)[name] = struct{}{}
 			t.mu.Unlock()
