@@ -75,7 +75,7 @@ func (p *replyDropper) handle(client net.Conn) {
 	cut := func() { client.Close(); server.Close() }
 	var mu sync.Mutex
 	doomed := map[int32]bool{} // xids whose reply is to be lost
-	go func() { // client → server
+	go func() {                // client → server
 		defer cut()
 		for i := 0; ; i++ {
 			f, err := readFrame(client)
