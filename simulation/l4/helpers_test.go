@@ -182,10 +182,16 @@ func (w *world) mac(name string) topology.MAC {
 // leaves the transaction open.
 func (w *world) sim(in string, frame []byte, generated bool) *simulation.Result {
 	w.t.Helper()
+	return w.simAt(pid(in), frame, generated)
+}
+
+// simAt is sim for a port given by ID.
+func (w *world) simAt(in topology.ID, frame []byte, generated bool) *simulation.Result {
+	w.t.Helper()
 	w.seed++
 	r := &simulation.Result{}
 	err := w.eng.Simulate(&simulation.Input{Snapshot: w.snapshot(), State: w.st, Stateful: w.svc,
-		InPort: pid(in), Frame: frame, Now: w.clock.Now(), Rand: w.seed, Trace: true, Generated: generated}, r)
+		InPort: in, Frame: frame, Now: w.clock.Now(), Rand: w.seed, Trace: true, Generated: generated}, r)
 	if err != nil {
 		w.t.Fatalf("Simulate: %v", err)
 	}
