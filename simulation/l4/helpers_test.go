@@ -10,6 +10,7 @@ import (
 
 	"github.com/hivenet/hivenet/flowstate"
 	"github.com/hivenet/hivenet/nat"
+	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/memory"
 	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/simulation/packet"
@@ -79,12 +80,19 @@ type world struct {
 
 func newWorld(t testing.TB, topo *topology.Topology) *world {
 	t.Helper()
+	return newAgent(t, topo, memory.NewServer(memory.Config{}).NewClient().Blocks(), 1)
+}
+
+// newAgent is newWorld for one agent of several sharing an NSDB: its NAT
+// blocks are claimed through blocks (the agent's session); seed varies the
+// random choices between agents.
+func newAgent(t testing.TB, topo *topology.Topology, blocks nsdb.Blocks, seed uint64) *world {
+	t.Helper()
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	srv := memory.NewServer(memory.Config{})
 	leaser := nat.NewLeaser(nat.LeaserConfig{
-		Allocator: nat.NewAllocator(srv.NewClient().Blocks(), rand.New(rand.NewPCG(1, 2))),
+		Allocator: nat.NewAllocator(blocks, rand.New(rand.NewPCG(seed, 2))),
 		Now:       c.Now,
-		Rand:      rand.New(rand.NewPCG(3, 4)),
+		Rand:      rand.New(rand.NewPCG(seed, 4)),
 	})
 	t.Cleanup(func() { _ = leaser.Close() })
 	w := &world{t: t, topo: topo, st: simulation.NewMapState(), eng: simulation.New(simulation.Config{}),
