@@ -29,6 +29,24 @@
 // lists every key it wrote or refreshed in a flowstate.Message, for the
 // agent to push to the peers that may see the connection's other packets.
 //
+// # Agent workflow
+//
+// Per worker: one simulation.Engine and one Services, sharing the agent's
+// tables and leaser. Per packet:
+//
+//  1. Simulate with Input.Stateful set to the worker's Services.
+//  2. If the verdict is NotYet with simulation.ReasonStateful, call
+//     Waiting before Abort, park the packet until Wait.Ready is closed,
+//     then simulate it again from scratch (or drop it if Wait.Err is not
+//     nil).
+//  3. Otherwise call Finish (before simulating the packets the result
+//     generated, so that they see the state: an ICMP error about a
+//     translated packet is translated back), install the flow with the
+//     Refs, and push the Message to the peers before executing the
+//     packet.
+//  4. When the flow is removed, Release its Refs; periodically, Expire.
+//     Keys received from peers go into the tables with Import.
+//
 // # Differences from the reference
 //
 // Keys are flowstate's compact, pointer-free values (29-byte conntrack
