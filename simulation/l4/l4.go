@@ -252,8 +252,9 @@ func (s *Services) Expire() (conns, nats int) {
 
 // FreeOnExpiry returns a callback for flowstate.NATTable.Expire that gives
 // the port of each expired forward SNAT key (TCP or UDP) back to ports, as
-// the reference does when a SNAT key expires. Nil ports gives a callback
-// that does nothing.
+// the reference does when a SNAT key expires. Keys imported from peers
+// hold ports of the peers' blocks, which this agent's leaser does not hold:
+// freeing them does nothing. Nil ports gives a callback that does nothing.
 func FreeOnExpiry(ports NATPorts) func(flowstate.NATKey, flowstate.NATBinding) {
 	return func(k flowstate.NATKey, b flowstate.NATBinding) {
 		if ports == nil || k.Type != flowstate.NATFwdSNAT || k.Proto == flowstate.ProtoICMP {
