@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -153,8 +154,22 @@ type claimKey struct {
 	portStart, portEnd uint16
 }
 
+// ipBlocks holds the blocks leased for one (device, IP); order lists them
+// by index so allocation walks only the blocks it holds.
 type ipBlocks struct {
 	blocks map[uint16]*leasedBlock
+	order  []*leasedBlock
+}
+
+func (ib *ipBlocks) add(lb *leasedBlock) {
+	i, _ := slices.BinarySearchFunc(ib.order, lb.block.Index, func(b *leasedBlock, idx uint16) int { return int(b.block.Index) - int(idx) })
+	ib.order = slices.Insert(ib.order, i, lb)
+	ib.blocks[lb.block.Index] = lb
+}
+
+func (ib *ipBlocks) remove(idx uint16) {
+	delete(ib.blocks, idx)
+	ib.order = slices.DeleteFunc(ib.order, func(b *leasedBlock) bool { return b.block.Index == idx })
 }
 
 // leasedBlock tracks which destinations use each port of a block. A
@@ -224,11 +239,10 @@ func (l *Leaser) Allocate(device topology.ID, dst flowstate.IPv4, dstPort uint16
 	}
 	for _, t := range targets {
 		for ip := t.IPStart; ipLE(ip, t.IPEnd); ip = ipNext(ip) {
-			ib := l.leased[devIP{device, ip}]
-			if ib != nil {
-				for idx := t.PortStart / BlockSize; idx <= t.PortEnd/BlockSize; idx++ {
-					lb := ib.blocks[idx]
-					if lb == nil {
+			if ib := l.leased[devIP{device, ip}]; ib != nil {
+				lo, hi := t.PortStart/BlockSize, t.PortEnd/BlockSize
+				for _, lb := range ib.order {
+					if lb.block.Index < lo || lb.block.Index > hi {
 						continue
 					}
 					if port, ok := lb.take(u, t.PortStart, t.PortEnd); ok {
@@ -324,7 +338,7 @@ func (l *Leaser) addBlock(b Block) {
 	if _, dup := ib.blocks[b.Index]; dup {
 		return
 	}
-	ib.blocks[b.Index] = &leasedBlock{block: b, start: uint8(l.rnd.IntN(BlockSize)), used: make(map[uint64]struct{}), idleSince: l.now()}
+	ib.add(&leasedBlock{block: b, start: uint8(l.rnd.IntN(BlockSize)), used: make(map[uint64]struct{}), idleSince: l.now()})
 }
 
 // Free returns a binding handed out by Allocate for the same device and
@@ -362,7 +376,7 @@ func (l *Leaser) Sweep(ctx context.Context) (int, error) {
 		for idx, lb := range ib.blocks {
 			if lb.refs == 0 && !lb.idleSince.After(deadline) {
 				idle = append(idle, lb.block)
-				delete(ib.blocks, idx)
+				ib.remove(idx)
 			}
 		}
 		if len(ib.blocks) == 0 {
