@@ -66,11 +66,21 @@ func TestTraceUnlearnedFloods(t *testing.T) {
 	wantLines(t, out, "destination fa:16:3e:0a:00:12 is on port vm2", "output: vm2")
 }
 
-func TestTraceNATNotConfigured(t *testing.T) {
+func TestTraceNAT(t *testing.T) {
+	// vm1 has a floating IP: static SNAT to 203.0.113.11, ports untouched,
+	// and connection tracking records the reply's key at the uplink.
 	out := runOK(t, "-from", "vm1", "-tcp", ":34567->8.8.8.8:443",
 		"-arp", "provider/198.51.100.1=02:00:00:00:00:99", cloud)
-	wantLines(t, out, "NAT not applied: stateful services are not configured",
-		"output: provider-uplink", "eth_dst=02:00:00:00:00:99")
+	wantLines(t, out, "static NAT applied", "conntrack: packet is a forward flow",
+		"record return key conntrack(", "output: provider-uplink", "eth_dst=02:00:00:00:00:99", "ip_src=203.0.113.11")
+	if strings.Contains(out, "tp_src=") {
+		t.Errorf("static NAT rewrote the source port:\n%s", out)
+	}
+	// vm2 goes through the tenant's dynamic SNAT: address and port change,
+	// the port coming from a NAT block claimed on the first attempt.
+	out = runOK(t, "-from", "vm2", "-tcp", ":34567->8.8.8.8:443",
+		"-arp", "provider/198.51.100.1=02:00:00:00:00:99", cloud)
+	wantLines(t, out, "dynamic NAT applied", "output: provider-uplink", "ip_src=203.0.113.10", "tp_src=")
 	// Without the upstream ARP entry the provider router asks and waits.
 	out = runOK(t, "-from", "vm1", "-tcp", ":34567->8.8.8.8:443", cloud)
 	wantLines(t, out, "verdict: not-yet (arp-pending)", "waiting: router provider ARP for 198.51.100.1",

@@ -9,7 +9,10 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/hivenet/hivenet/nat"
+	"github.com/hivenet/hivenet/nsdb/memory"
 	"github.com/hivenet/hivenet/simulation"
+	"github.com/hivenet/hivenet/simulation/l4"
 	"github.com/hivenet/hivenet/topology"
 	"github.com/hivenet/hivenet/topology/topofile"
 )
@@ -133,13 +136,38 @@ func trace(o *options, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Stateful services as an agent runs them: connection tracking and NAT
+	// tables, and a NAT port leaser claiming blocks from an embedded NSDB.
+	db := memory.NewServer(memory.Config{})
+	client := db.NewClient()
+	defer client.Close()
+	leaser := nat.NewLeaser(nat.LeaserConfig{Allocator: nat.NewAllocator(client.Blocks(), nil)})
+	defer leaser.Close()
+	svc := l4.New(l4.Config{Ports: leaser})
 	var r simulation.Result
 	e := simulation.New(simulation.Config{})
-	if err := e.Simulate(&simulation.Input{
-		Snapshot: w.snap, State: st, InPort: in.ID, Frame: frame, Trace: true,
-	}, &r); err != nil {
-		return err
+	for attempt := 0; ; attempt++ {
+		if err := e.Simulate(&simulation.Input{
+			Snapshot: w.snap, State: st, Stateful: svc, InPort: in.ID, Frame: frame, Trace: true,
+		}, &r); err != nil {
+			return err
+		}
+		if r.Verdict != simulation.NotYet || r.Reason != simulation.ReasonStateful || attempt > 0 {
+			break
+		}
+		// A NAT port block is being claimed: wait for it and simulate the
+		// packet again from scratch, as the agent's waiting room does.
+		wait := svc.Waiting()
+		svc.Abort()
+		if wait == nil {
+			break
+		}
+		<-wait.Ready()
+		if err := wait.Err(); err != nil {
+			return fmt.Errorf("claiming a NAT port block: %w", err)
+		}
 	}
+	svc.Abort()
 	if o.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
