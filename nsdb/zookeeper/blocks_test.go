@@ -3,6 +3,7 @@ package zookeeper
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -373,32 +374,37 @@ func TestZooKeeperBlocksLostReplies(t *testing.T) {
 }
 
 // BenchmarkZooKeeperBlockClaim measures a claim and its release against the
-// real server, in a scope whose 16 candidate blocks all exist (the steady
-// state: a stat per candidate, then the create and delete of taken).
+// real server, in a scope whose candidate blocks all exist (the steady
+// state: a listing, a stat per candidate, then the create and the delete of
+// taken): 16 candidates, and the 1008 blocks of ports 1024-65535.
 func BenchmarkZooKeeperBlockClaim(b *testing.B) {
-	h := benchHarness(b)
-	ctx := context.Background()
-	c := h.client(b)
-	cands := make([]uint32, 16)
-	for i := range cands {
-		cands[i] = uint32(i)
-		if _, err := c.Blocks().Claim(ctx, blockScope, cands[:i+1]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	for _, n := range cands {
-		if err := c.Blocks().Release(ctx, blockScope, n); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		n, err := c.Blocks().Claim(ctx, blockScope, cands)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := c.Blocks().Release(ctx, blockScope, n); err != nil {
-			b.Fatal(err)
-		}
+	for _, n := range []int{16, 1008} {
+		b.Run(fmt.Sprintf("candidates=%d", n), func(b *testing.B) {
+			h := benchHarness(b)
+			ctx := context.Background()
+			c := h.client(b)
+			cands := make([]uint32, n)
+			for i := range cands {
+				cands[i] = uint32(16 + i)
+				if _, err := c.Blocks().Claim(ctx, blockScope, cands[:i+1]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for _, k := range cands {
+				if err := c.Blocks().Release(ctx, blockScope, k); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				k, err := c.Blocks().Claim(ctx, blockScope, cands)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := c.Blocks().Release(ctx, blockScope, k); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
