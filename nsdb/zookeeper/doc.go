@@ -21,9 +21,26 @@
 //	<root>/tables/router/<id>/arp_table        ARP table
 //	<root>/sequences/<name>                    counters (data = next number, decimal)
 //	<root>/elections/<name>/c-<guid>-<seq>     candidates (ephemeral sequential, data = value)
+//	<root>/nat                                 NAT block namespace; mtime = last recycle
+//	<root>/nat/<device>/<ip>/<block>           NAT port block (persistent; pzxid = last claim or release)
+//	<root>/nat/<device>/<ip>/<block>/taken     the block's claim (ephemeral, owned by the holder's session)
 //
 // <kind> is topology.Kind.String ("bridge", "port", "port-group", ...),
 // <id> the canonical UUID form, <value> path-escaped.
+//
+// Client.Blocks (nsdb.Blocks) keeps block <n> of scope <s> at
+// <root>/<s>/<n>, n in decimal, as the reference does for NAT (the scope
+// nat/<device>/<ip>, <block> = port/64). The first segment of a scope is a
+// block namespace and may be any name but those of the fixed directories
+// above. A claim lists the scope; it takes the first candidate whose node
+// was never created (creating it, then "taken"), else, among the candidates
+// with no "taken" child, the one with the smallest pzxid: the block claimed
+// or released longest ago. A release deletes "taken"; an expired or closed
+// session's blocks come free as ZooKeeper deletes its ephemeral nodes.
+// Recycle proceeds for a namespace only if its node's mtime is at least the
+// interval old and the client wins a versioned write on it; it then deletes
+// every scope none of whose blocks is held (block nodes and scope node in
+// one multi-op checking the versions read) and the device nodes left empty.
 //
 // Objects are stored as the JSON of their topology value type with every
 // zero-valued field omitted, recursively (a port is typically 150–300
