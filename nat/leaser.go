@@ -416,3 +416,20 @@ func (l *Leaser) Close() error {
 	l.wg.Wait()
 	return nil
 }
+
+// Forget drops every leased block without releasing it. Call it when the
+// NSDB session that owned the claims has ended: the store freed them, other
+// agents may already hold them, so allocating from them again could hand out
+// a binding another agent also hands out. Later allocations claim blocks
+// afresh; bindings handed out before stay valid for Free (which then does
+// nothing). FollowSession calls Forget automatically.
+func (l *Leaser) Forget() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, ib := range l.leased {
+		n += len(ib.blocks)
+	}
+	clear(l.leased)
+	return n
+}

@@ -308,3 +308,39 @@ func BenchmarkNATAllocate(b *testing.B) {
 		l.Free(dev, bd, d, 80)
 	}
 }
+
+// After its session expires an agent must not allocate from the blocks the
+// store freed: another agent may claim them.
+func TestFollowSessionForgetsBlocksOnExpiry(t *testing.T) {
+	ag := newAgents(t)
+	l := newLeaser(t, ag.Allocator("a"), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- FollowSession(ctx, ag.clients["a"], l) }()
+	ts := []Target{target(1, 1, 1024, 1087)} // one block
+	if _, err := allocate(t, l, dst, 80, ts); err != nil {
+		t.Fatal(err)
+	}
+	ag.kill("a")
+	// b now claims the only block, which a's expiry freed.
+	lb := newLeaser(t, ag.Allocator("b"), nil)
+	if _, err := allocate(t, lb, dst, 80, ts); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(l.Leased()) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a still leases the block after its session expired")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// a's next allocation must claim afresh, and finds the block taken.
+	if _, err := allocate(t, l, dst2, 80, ts); !errors.Is(err, ErrExhausted) {
+		t.Fatalf("a allocated from a block b holds: %v", err)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("FollowSession returned %v", err)
+	}
+}

@@ -119,3 +119,26 @@ func (r *Recycler) Run(ctx context.Context) error {
 		t.Reset(every)
 	}
 }
+
+// FollowSession makes l forget its blocks each time c's session ends (an
+// expiry: the store has freed every block the session held), until ctx is
+// done or c is closed. Agents run it next to their leaser.
+func FollowSession(ctx context.Context, c nsdb.Client, l *Leaser) error {
+	for {
+		s, err := c.Session(ctx)
+		if err != nil {
+			return err
+		}
+		select {
+		case <-s.Done():
+			if n := l.Forget(); n > 0 {
+				l.log.Warn("nat: NSDB session ended; forgot its NAT blocks", "blocks", n, "err", s.Err())
+			}
+			if errors.Is(s.Err(), nsdb.ErrClosed) {
+				return nsdb.ErrClosed
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
