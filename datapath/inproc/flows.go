@@ -1,0 +1,386 @@
+package inproc
+
+import (
+	"context"
+	"iter"
+	"slices"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/hivenet/hivenet/datapath"
+)
+
+// flow is an installed megaflow.
+type flow struct {
+	ufid   datapath.UFID
+	byUFID bool // identified by UFID, else by its unmasked key
+	// match holds the canonical unmasked key and the canonical (explicit)
+	// mask.
+	match datapath.Match
+	mflat flatKey // the mask, flattened
+	kflat flatKey // the unmasked key, flattened
+	sub   *subtable
+	seq   uint64 // insertion order, for dumps
+
+	acts atomic.Pointer[datapath.Actions]
+
+	packets, bytes atomic.Uint64
+	used           atomic.Int64 // Monotonic() in ns at the last hit, 0 if never
+	tcpFlags       atomic.Uint32
+}
+
+func (f *flow) hit(n int, tcpFlags uint16, now time.Duration) {
+	f.packets.Add(1)
+	f.bytes.Add(uint64(n))
+	f.used.Store(int64(now))
+	if fl := uint32(tcpFlags) & 0xff; fl != 0 && f.tcpFlags.Load()&fl != fl {
+		f.tcpFlags.Or(fl)
+	}
+}
+
+func (f *flow) clearStats() {
+	f.packets.Store(0)
+	f.bytes.Store(0)
+	f.used.Store(0)
+	f.tcpFlags.Store(0)
+}
+
+func (f *flow) stats() datapath.FlowStats {
+	return datapath.FlowStats{Packets: f.packets.Load(), Bytes: f.bytes.Load()}
+}
+
+// export returns the flow as the kernel reports it: a key-identified flow
+// with the key it was installed with, a UFID flow with its masked key.
+func (f *flow) export() datapath.Flow {
+	out := datapath.Flow{
+		UFID:     f.ufid,
+		Match:    f.match,
+		Actions:  slices.Clone(*f.acts.Load()),
+		Stats:    f.stats(),
+		TCPFlags: uint8(f.tcpFlags.Load()),
+	}
+	if u := f.used.Load(); u != 0 {
+		out.Used = time.Duration(u).Truncate(time.Millisecond)
+	}
+	if f.byUFID {
+		mk := f.match.Key.Masked(&f.match.Mask)
+		mk.Fields = f.match.Key.Fields
+		out.Match.Key = mk
+	}
+	return out
+}
+
+// prepareFlow validates f and builds the flow to install.
+func prepareFlow(f *datapath.Flow) (*flow, error) {
+	key, mask, err := validateMatch(&f.Match)
+	if err != nil {
+		return nil, err
+	}
+	masked := key.Masked(&mask)
+	if err := validateActions(f.Actions, &masked, 0); err != nil {
+		return nil, err
+	}
+	nf := &flow{ufid: f.UFID, byUFID: !f.UFID.IsZero(), match: datapath.Match{Key: key, Mask: mask}}
+	flatten(&key, &nf.kflat, false)
+	flatten(&mask, &nf.mflat, true)
+	acts := cloneActions(f.Actions)
+	nf.acts.Store(&acts)
+	return nf, nil
+}
+
+// validateMatch checks a flow's key and mask as the kernel's
+// ovs_nla_get_match would reject them, and returns them canonical, the mask
+// explicit (a zero mask means exact match on the key).
+func validateMatch(m *datapath.Match) (key, mask datapath.FlowKey, err error) {
+	key = m.Key.Canonical()
+	if key.Fields == 0 {
+		return key, mask, invalid("flow without key")
+	}
+	mask = m.Mask.Canonical()
+	if mask.Fields == 0 {
+		mask = datapath.ExactMask(key)
+	}
+	for _, k := range []*datapath.FlowKey{&key, &mask} {
+		if k.Unknown != "" || k.UnknownEncap != "" || k.Tunnel.Unknown != "" {
+			return key, mask, unsupported("a key attribute outside the FlowKey model (MPLS, NSH, ...)")
+		}
+		if k.Tunnel.GeneveOpts != "" {
+			return key, mask, unsupported("Geneve options")
+		}
+	}
+	if extra := mask.Fields &^ key.Fields; extra != 0 {
+		return key, mask, invalid("mask matches groups %#x absent from the key", uint64(extra))
+	}
+	if key.Fields&datapath.KeyInPort != 0 && key.InPort >= maxPorts {
+		return key, mask, invalid("in_port %d", key.InPort)
+	}
+	if t := key.Tunnel; t.Src.IsValid() && t.Dst.IsValid() && t.Src.Is4() != t.Dst.Is4() {
+		return key, mask, invalid("tunnel addresses of different families")
+	}
+	for _, v := range []datapath.VLANKey{key.VLAN, key.CVLAN} {
+		if v.TCI != 0 && v.TCI&vlanCFI == 0 {
+			return key, mask, invalid("VLAN TCI %#04x without the CFI (tag present) bit", v.TCI)
+		}
+	}
+	return key, mask, nil
+}
+
+func putOp(mode datapath.PutMode) (string, error) {
+	switch mode &^ datapath.PutClearStats {
+	case datapath.PutCreate, datapath.PutCreate | datapath.PutModify:
+		return "flow new", nil
+	case datapath.PutModify:
+		return "flow set", nil
+	}
+	return "flow put", invalid("put mode %#x", uint8(mode))
+}
+
+// PutFlow implements datapath.Datapath with the kernel's semantics:
+//
+//   - PutCreate fails with EEXIST when a flow with the same UFID exists or
+//     an installed megaflow already matches the new flow's key.
+//   - PutCreate|PutModify creates the flow, or replaces the actions of the
+//     existing one (same UFID and masked key, or same unmasked key for
+//     flows without UFID); an overlapping flow that is not the same gives
+//     ENOENT. Statistics are kept.
+//   - PutModify replaces the actions of the flow with the same UFID (or,
+//     without UFID, the same unmasked key), ENOENT if absent;
+//     PutClearStats also zeroes its statistics.
+//
+// Keys and actions are validated at install time: actions the in-process
+// datapath cannot execute (recirc, hash, ct, set of IPv6 addresses or SCTP
+// ports, unknown actions) fail with datapath.ErrNotSupported, actions the
+// kernel would reject (a set without its prerequisite match, a masked set
+// with value bits outside the mask, ...) with datapath.ErrInvalid.
+func (d *Datapath) PutFlow(ctx context.Context, f *datapath.Flow, mode datapath.PutMode) error {
+	op, err := putOp(mode)
+	if err != nil {
+		return opErr(op, err)
+	}
+	if err := d.checkOpen(ctx, op); err != nil {
+		return err
+	}
+	nf, err := prepareFlow(f)
+	if err != nil {
+		return opErr(op, err)
+	}
+	d.flowMu.Lock()
+	err = d.put(nf, mode)
+	d.flowMu.Unlock()
+	if err != nil {
+		return opErr(op, err)
+	}
+	return nil
+}
+
+// PutFlows implements datapath.FlowBatcher: every flow is validated, then
+// all are installed under one acquisition of the table lock.
+func (d *Datapath) PutFlows(ctx context.Context, flows []datapath.Flow, mode datapath.PutMode) error {
+	const op = "flow put batch"
+	if _, err := putOp(mode); err != nil {
+		return opErr(op, err)
+	}
+	if err := d.checkOpen(ctx, op); err != nil {
+		return err
+	}
+	var berr datapath.BatchError
+	prepared := make([]*flow, len(flows))
+	for i := range flows {
+		nf, err := prepareFlow(&flows[i])
+		if err != nil {
+			berr.Errs = append(berr.Errs, datapath.IndexError{Index: i, Err: opErr(op, err)})
+			continue
+		}
+		prepared[i] = nf
+	}
+	d.flowMu.Lock()
+	for i, nf := range prepared {
+		if nf == nil {
+			continue
+		}
+		if err := d.put(nf, mode); err != nil {
+			berr.Errs = append(berr.Errs, datapath.IndexError{Index: i, Err: opErr(op, err)})
+		}
+	}
+	d.flowMu.Unlock()
+	if len(berr.Errs) > 0 {
+		slices.SortFunc(berr.Errs, func(a, b datapath.IndexError) int { return a.Index - b.Index })
+		return &berr
+	}
+	return nil
+}
+
+// put installs or updates nf; d.flowMu is held.
+func (d *Datapath) put(nf *flow, mode datapath.PutMode) error {
+	base := mode &^ datapath.PutClearStats
+	if base == datapath.PutModify {
+		// OVS_FLOW_CMD_SET.
+		var target *flow
+		if nf.byUFID {
+			target = d.byUFID[nf.ufid]
+		} else {
+			target = d.byKey[nf.match.Key]
+		}
+		if target == nil {
+			return errno(syscall.ENOENT)
+		}
+		target.acts.Store(nf.acts.Load())
+		if mode&datapath.PutClearStats != 0 {
+			target.clearStats()
+		}
+		return nil
+	}
+
+	// OVS_FLOW_CMD_NEW: a duplicate is a flow with the same UFID, else any
+	// installed megaflow matching the new flow's key.
+	var existing *flow
+	if nf.byUFID {
+		existing = d.byUFID[nf.ufid]
+	}
+	if existing == nil {
+		existing, _, _ = d.cls.lookup(&nf.kflat)
+	}
+	if existing == nil {
+		d.insert(nf)
+		return nil
+	}
+	if base == datapath.PutCreate {
+		return errno(syscall.EEXIST)
+	}
+	// Create-or-modify: the flow found must be the same flow.
+	if existing.byUFID {
+		if existing.match.Key.Masked(&existing.match.Mask) != nf.match.Key.Masked(&nf.match.Mask) {
+			return errno(syscall.ENOENT) // UFID matches but key is different, or an overlap
+		}
+	} else if existing.match.Key != nf.match.Key {
+		if existing = d.byKey[nf.match.Key]; existing == nil {
+			return errno(syscall.ENOENT)
+		}
+	}
+	existing.acts.Store(nf.acts.Load())
+	return nil
+}
+
+func (d *Datapath) insert(nf *flow) {
+	d.seq++
+	nf.seq = d.seq
+	d.cls.insert(nf)
+	if nf.byUFID {
+		d.byUFID[nf.ufid] = nf
+	} else {
+		d.byKey[nf.match.Key] = nf
+	}
+}
+
+func (d *Datapath) remove(f *flow) {
+	d.cls.remove(f)
+	if f.byUFID {
+		delete(d.byUFID, f.ufid)
+	} else {
+		delete(d.byKey, f.match.Key)
+	}
+}
+
+// find returns the flow identified by ref (UFID, else exact unmasked key).
+// d.flowMu is held.
+func (d *Datapath) find(ref *datapath.Flow) (*flow, error) {
+	if !ref.UFID.IsZero() {
+		if f := d.byUFID[ref.UFID]; f != nil {
+			return f, nil
+		}
+		return nil, errno(syscall.ENOENT)
+	}
+	if ref.Match.Key.Fields == 0 {
+		return nil, invalid("flow without UFID or key")
+	}
+	if f := d.byKey[ref.Match.Key.Canonical()]; f != nil {
+		return f, nil
+	}
+	return nil, errno(syscall.ENOENT)
+}
+
+// DeleteFlow implements datapath.Datapath. Flows installed with a UFID are
+// found by UFID only, the others by their exact unmasked key.
+func (d *Datapath) DeleteFlow(ctx context.Context, ref *datapath.Flow) (datapath.FlowStats, error) {
+	const op = "flow del"
+	if err := d.checkOpen(ctx, op); err != nil {
+		return datapath.FlowStats{}, err
+	}
+	d.flowMu.Lock()
+	defer d.flowMu.Unlock()
+	f, err := d.find(ref)
+	if err != nil {
+		return datapath.FlowStats{}, opErr(op, err)
+	}
+	d.remove(f)
+	return f.stats(), nil
+}
+
+// GetFlow implements datapath.Datapath.
+func (d *Datapath) GetFlow(ctx context.Context, ref *datapath.Flow) (datapath.Flow, error) {
+	const op = "flow get"
+	if err := d.checkOpen(ctx, op); err != nil {
+		return datapath.Flow{}, err
+	}
+	d.flowMu.RLock()
+	defer d.flowMu.RUnlock()
+	f, err := d.find(ref)
+	if err != nil {
+		return datapath.Flow{}, opErr(op, err)
+	}
+	return f.export(), nil
+}
+
+// Flows implements datapath.Datapath. It iterates over a snapshot taken
+// when iteration starts, in installation order; the loop body may call
+// other methods.
+func (d *Datapath) Flows(ctx context.Context) iter.Seq2[datapath.Flow, error] {
+	return func(yield func(datapath.Flow, error) bool) {
+		const op = "flow dump"
+		if err := d.checkOpen(ctx, op); err != nil {
+			yield(datapath.Flow{}, err)
+			return
+		}
+		d.flowMu.RLock()
+		all := make([]*flow, 0, len(d.byUFID)+len(d.byKey))
+		for _, f := range d.byUFID {
+			all = append(all, f)
+		}
+		for _, f := range d.byKey {
+			all = append(all, f)
+		}
+		d.flowMu.RUnlock()
+		slices.SortFunc(all, func(a, b *flow) int {
+			switch {
+			case a.seq < b.seq:
+				return -1
+			case a.seq > b.seq:
+				return 1
+			}
+			return 0
+		})
+		for _, f := range all {
+			if err := ctx.Err(); err != nil {
+				yield(datapath.Flow{}, opErr(op, err))
+				return
+			}
+			if !yield(f.export(), nil) {
+				return
+			}
+		}
+	}
+}
+
+// FlushFlows implements datapath.Datapath.
+func (d *Datapath) FlushFlows(ctx context.Context) error {
+	if err := d.checkOpen(ctx, "flow flush"); err != nil {
+		return err
+	}
+	d.flowMu.Lock()
+	d.cls.reset()
+	clear(d.byUFID)
+	clear(d.byKey)
+	d.flowMu.Unlock()
+	return nil
+}
