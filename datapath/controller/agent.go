@@ -117,6 +117,9 @@ type Agent struct {
 	tableMu     sync.Mutex
 	tableCancel map[any]context.CancelFunc
 
+	traceMu  sync.Mutex
+	traceEng *simulation.Engine
+
 	workers  []*worker
 	resubmit chan *parked
 	pids     []uint32
@@ -572,6 +575,24 @@ func (a *Agent) TunnelKey(port topology.ID) (uint32, bool) {
 
 // Snapshot returns the topology the agent currently simulates on.
 func (a *Agent) Snapshot() *topology.Snapshot { return a.world.Load().snap }
+
+// Trace simulates frame entering port on the agent's current topology and
+// state, with tracing, and returns the trace. Nothing is installed,
+// executed or written; stateful services are not consulted.
+func (a *Agent) Trace(port topology.ID, frame []byte) (*simulation.Trace, error) {
+	a.traceMu.Lock()
+	defer a.traceMu.Unlock()
+	if a.traceEng == nil {
+		a.traceEng = simulation.New(a.cfg.Simulation)
+	}
+	v := view{w: a.world.Load(), active: &a.active, self: a.host}
+	var r simulation.Result
+	in := simulation.Input{Snapshot: v.w.snap, State: &v, InPort: port, Frame: frame, Now: a.now(), Trace: true}
+	if err := a.traceEng.Simulate(&in, &r); err != nil {
+		return r.Trace, err
+	}
+	return r.Trace, nil
+}
 
 // Waiting returns the number of packets parked for missing state.
 func (a *Agent) Waiting() int { return a.arp.waiting() }

@@ -158,7 +158,9 @@ func (w *worker) ingress(ctx context.Context, port topology.ID, frame []byte, ke
 	if r.Flow != simulation.FlowNone && !tl.Userspace {
 		class := ClassNormal
 		switch {
-		case r.Flow == simulation.FlowShort:
+		case r.Flow == simulation.FlowShort || tl.Unreachable > 0:
+			// An output port that cannot be located yet (not active, no
+			// tunnel route) must not blackhole its traffic for long.
 			class = ClassShort
 		case refs != nil && r.Verdict == simulation.Forward:
 			class = ClassStateful

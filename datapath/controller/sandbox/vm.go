@@ -65,6 +65,7 @@ type VM struct {
 	arp     map[netip.Addr]topology.MAC
 	waiters map[*waiter]struct{}
 	log     []*Packet
+	sent    []*Packet
 	nextID  uint16
 }
 
@@ -139,7 +140,7 @@ func (v *VM) answer(p *Packet) {
 			if m.ARPTPA() == v.Addr() {
 				f, err := packet.AppendARPReply(nil, packet.VLAN{}, v.cfg.MAC, v.Addr(), m.ARPSHA(), m.ARPSPA())
 				if err == nil {
-					_ = v.port.Send(f)
+					_ = v.send(f)
 				}
 			}
 		case 2:
@@ -154,7 +155,7 @@ func (v *VM) answer(p *Packet) {
 		switch {
 		case m.IPProto() == packet.ProtoICMP && m.ICMPType() == packet.ICMPEchoRequest:
 			if f, err := packet.AppendEchoReply(nil, p.Frame); err == nil {
-				_ = v.port.Send(f)
+				_ = v.send(f)
 			}
 		case m.IPProto() == packet.ProtoTCP && m.TCPFlags()&0x12 == 0x02 && slices.Contains(v.cfg.TCPListen, m.DstPort()):
 			v.reply(m, 0x12)
@@ -181,7 +182,7 @@ func (v *VM) reply(m *packet.View, tcpFlags uint16) {
 		r.SetTCPFlags(tcpFlags)
 	}
 	if f, err := packet.AppendFrame(nil, &r, nil); err == nil {
-		_ = v.port.Send(f)
+		_ = v.send(f)
 	}
 }
 
@@ -228,7 +229,7 @@ func (v *VM) Resolve(ctx context.Context, ip netip.Addr) (topology.MAC, error) {
 		_, err = v.expect(tctx, func(p *Packet) bool {
 			m := p.View()
 			return m.EtherType() == packet.EtherTypeARP && m.ARPOp() == 2 && m.ARPSPA() == ip
-		}, func() error { return v.port.Send(req) })
+		}, func() error { return v.send(req) })
 		cancel()
 		if err == nil {
 			continue
@@ -284,7 +285,7 @@ func (v *VM) Ping(ctx context.Context, dst netip.Addr) (*Packet, error) {
 		x := p.View()
 		return x.EtherType() == packet.EtherTypeIPv4 && x.IPProto() == packet.ProtoICMP &&
 			x.ICMPType() == packet.ICMPEchoReply && x.ICMPID() == id && x.IPDst() == v.Addr()
-	}, func() error { return v.port.Send(f) })
+	}, func() error { return v.send(f) })
 }
 
 // SendTCP sends a TCP segment with flags (0x02: SYN) from sport to
@@ -323,16 +324,85 @@ func (v *VM) sendL4(ctx context.Context, proto uint8, dst netip.Addr, sport, dpo
 		return nil, err
 	}
 	if !wait {
-		return nil, v.port.Send(f)
+		return nil, v.send(f)
 	}
 	return v.expect(ctx, func(p *Packet) bool {
 		x := p.View()
 		return x.EtherType() == packet.EtherTypeIPv4 && x.IPProto() == proto && x.DstPort() == sport && x.IPDst() == v.Addr()
-	}, func() error { return v.port.Send(f) })
+	}, func() error { return v.send(f) })
 }
 
 // SendFrame sends a raw frame.
-func (v *VM) SendFrame(f []byte) error { return v.port.Send(f) }
+func (v *VM) SendFrame(f []byte) error { return v.send(f) }
+
+// send sends f and records it.
+func (v *VM) send(f []byte) error {
+	p := &Packet{Frame: f, At: time.Now()}
+	if p.Match.Parse(f) == nil {
+		v.mu.Lock()
+		v.sent = append(v.sent, p)
+		v.mu.Unlock()
+	}
+	return v.port.Send(f)
+}
+
+// Sent returns the frames the VM sent, ARP and automatic answers included.
+func (v *VM) Sent() []*Packet {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return slices.Clone(v.sent)
+}
+
+// LastSent returns the last frame the VM sent that satisfies match.
+func (v *VM) LastSent(match func(*Packet) bool) (*Packet, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for i := len(v.sent) - 1; i >= 0; i-- {
+		if match(v.sent[i]) {
+			return v.sent[i], true
+		}
+	}
+	return nil, false
+}
+
+// WaitFor returns the first frame received (before or after the call)
+// that satisfies match, waiting until ctx ends.
+func (v *VM) WaitFor(ctx context.Context, match func(*Packet) bool) (*Packet, error) {
+	w := &waiter{match: match, ch: make(chan *Packet, 1)}
+	v.mu.Lock()
+	for _, p := range v.log {
+		if match(p) {
+			v.mu.Unlock()
+			return p, nil
+		}
+	}
+	v.waiters[w] = struct{}{}
+	v.mu.Unlock()
+	defer func() {
+		v.mu.Lock()
+		delete(v.waiters, w)
+		v.mu.Unlock()
+	}()
+	select {
+	case p := <-w.ch:
+		return p, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %s: %w", ErrTimeout, v.cfg.Name, ctx.Err())
+	}
+}
+
+// Count returns the number of received frames that satisfy match.
+func (v *VM) Count(match func(*Packet) bool) int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	n := 0
+	for _, p := range v.log {
+		if match(p) {
+			n++
+		}
+	}
+	return n
+}
 
 // ForgetARP empties the VM's ARP cache.
 func (v *VM) ForgetARP() {
