@@ -50,7 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer c.Close()
 	for _, h := range c.Hosts() {
-		fmt.Fprintf(stdout, "host %s: agent ready, underlay %s (VXLAN on UDP 6677)\n", h.Name, h.Underlay)
+		fmt.Fprintf(stdout, "host %s: agent ready, underlay %s (VXLAN on UDP %d)\n", h.Name, h.Underlay, c.VXLANPort())
 	}
 	vctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	env, err := sandbox.StartTwoTenantVMs(vctx, c)

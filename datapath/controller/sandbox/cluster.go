@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"sync"
 
@@ -52,6 +53,10 @@ type Config struct {
 	// Registerer, if set, registers every agent's metrics with a "host"
 	// label.
 	Registerer prometheus.Registerer
+	// VXLANPort is the overlay UDP port of every host; zero picks a port
+	// free on every underlay address, so that several clusters can run at
+	// once.
+	VXLANPort uint16
 }
 
 // Host is one host of the cluster: its datapath, its agent and the
@@ -121,6 +126,19 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 			z.Members[j].Addr = cfg.Underlay(z.Members[j].Addr)
 		}
 	}
+	if cfg.VXLANPort == 0 {
+		var addrs []netip.Addr
+		for _, z := range t.TunnelZones {
+			for _, m := range z.Members {
+				addrs = append(addrs, m.Addr)
+			}
+		}
+		p, err := freeUDPPort(addrs)
+		if err != nil {
+			return nil, err
+		}
+		cfg.VXLANPort = p
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	c := &Cluster{cfg: cfg, topo: t, hosts: make(map[string]*Host), cancel: cancel, ctx: runCtx}
 	admin, err := cfg.NewClient(ctx)
@@ -184,7 +202,7 @@ func (c *Cluster) startAgent(ctx context.Context, h *Host) error {
 		return fmt.Errorf("sandbox: nsdb for %s: %w", h.Name, err)
 	}
 	acfg := controller.Config{
-		Host: h.ID, NSDB: client, Datapath: h.Datapath, DisableGRE: true,
+		Host: h.ID, NSDB: client, Datapath: h.Datapath, DisableGRE: true, VXLANPort: c.cfg.VXLANPort,
 		Logger: c.cfg.Logger.With("host", h.Name),
 	}
 	if c.cfg.Registerer != nil {
@@ -251,6 +269,38 @@ func (c *Cluster) Restart(ctx context.Context, host string) error {
 		return err
 	}
 	return c.waitReady(ctx, h)
+}
+
+// VXLANPort returns the overlay UDP port the hosts use.
+func (c *Cluster) VXLANPort() uint16 { return c.cfg.VXLANPort }
+
+// freeUDPPort returns a UDP port that can be bound on every address.
+func freeUDPPort(addrs []netip.Addr) (uint16, error) {
+	for range 100 {
+		l, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			return 0, fmt.Errorf("sandbox: no free UDP port: %w", err)
+		}
+		port := uint16(l.LocalAddr().(*net.UDPAddr).Port)
+		l.Close()
+		ok := true
+		var open []*net.UDPConn
+		for _, a := range addrs {
+			c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, port)))
+			if err != nil {
+				ok = false
+				break
+			}
+			open = append(open, c)
+		}
+		for _, c := range open {
+			c.Close()
+		}
+		if ok {
+			return port, nil
+		}
+	}
+	return 0, errors.New("sandbox: no UDP port free on every underlay address")
 }
 
 // Host returns the host named name, or nil.

@@ -311,10 +311,7 @@ func PrintFlows(w io.Writer, c *Cluster) {
 		fs := h.Agent().Flows()
 		fmt.Fprintf(w, "== flows on %s (%d)\n", h.Name, len(fs))
 		for _, f := range fs {
-			acts := "drop"
-			if len(f.Actions) > 0 {
-				acts = f.Actions.String()
-			}
+			acts := FormatActions(f.Actions)
 			fmt.Fprintf(w, "  [%s] %s\n      mask %s\n      actions %s\n", f.Class, f.Key.String(), f.Mask.String(), acts)
 		}
 	}
