@@ -125,6 +125,9 @@ type Agent struct {
 	pids     []uint32
 	ready    chan struct{}
 	running  atomic.Bool
+	// applied is the highest store revision whose changes are applied and
+	// whose flows are invalidated.
+	applied atomic.Uint64
 	// recovered and recovKey are tunnel keys from before a restart, by
 	// port (from the previous session's active values) and by datapath
 	// port (from the tunnelled-in flows left in the datapath).
@@ -593,6 +596,11 @@ func (a *Agent) Trace(port topology.ID, frame []byte) (*simulation.Trace, error)
 	}
 	return r.Trace, nil
 }
+
+// AppliedRevision returns the highest NSDB store revision the agent has
+// applied: its changes are in the topology the agent simulates on, and
+// the flows they affect are invalidated. Tests wait on it after a Commit.
+func (a *Agent) AppliedRevision() nsdb.Version { return nsdb.Version(a.applied.Load()) }
 
 // Waiting returns the number of packets parked for missing state.
 func (a *Agent) Waiting() int { return a.arp.waiting() }

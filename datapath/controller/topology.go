@@ -74,6 +74,13 @@ func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial boo
 	for _, c := range closing {
 		c()
 	}
+	var rev nsdb.Version
+	for _, e := range evs {
+		rev = max(rev, e.Version)
+	}
+	if uint64(rev) > a.applied.Load() {
+		a.applied.Store(uint64(rev))
+	}
 	return nil
 }
 

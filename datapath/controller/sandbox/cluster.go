@@ -83,6 +83,7 @@ func (h *Host) Agent() *controller.Agent {
 
 // Cluster is a set of agents sharing an NSDB.
 type Cluster struct {
+	mu     sync.Mutex
 	cfg    Config
 	srv    *memory.Server
 	admin  nsdb.Client
@@ -303,6 +304,23 @@ func freeUDPPort(addrs []netip.Addr) (uint16, error) {
 	return 0, errors.New("sandbox: no UDP port free on every underlay address")
 }
 
+// Commit writes ops to the store and waits until every agent has applied
+// the result (its topology updated, the affected flows invalidated).
+func (c *Cluster) Commit(ctx context.Context, ops ...nsdb.Op) error {
+	rev, err := c.admin.Store().Commit(ctx, ops...)
+	if err != nil {
+		return err
+	}
+	return Eventually(ctx, "agents applying the change", func() bool {
+		for _, h := range c.Hosts() {
+			if h.Agent().AppliedRevision() < rev {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // Host returns the host named name, or nil.
 func (c *Cluster) Host(name string) *Host { return c.hosts[name] }
 
@@ -325,8 +343,22 @@ func (c *Cluster) Client() nsdb.Client { return c.admin }
 // Topology returns the topology as loaded (underlay addresses mapped).
 func (c *Cluster) Topology() *topology.Topology { return c.topo }
 
+// AddPort creates a port in the NSDB (and in the cluster's copy of the
+// topology, so that StartVM finds it).
+func (c *Cluster) AddPort(ctx context.Context, p topology.Port) error {
+	if err := c.Commit(ctx, nsdb.Create(&p)); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.topo.Ports = append(c.topo.Ports, p)
+	c.mu.Unlock()
+	return nil
+}
+
 // Port returns the port named name.
 func (c *Cluster) Port(name string) (*topology.Port, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for i := range c.topo.Ports {
 		if c.topo.Ports[i].Name == name {
 			return &c.topo.Ports[i], true

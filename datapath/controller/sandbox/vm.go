@@ -137,7 +137,9 @@ func (v *VM) answer(p *Packet) {
 	case packet.EtherTypeARP:
 		switch m.ARPOp() {
 		case 1:
-			if m.ARPTPA() == v.Addr() {
+			// Gratuitous requests (sender = target) announce, they ask
+			// nothing.
+			if m.ARPTPA() == v.Addr() && m.ARPSPA() != m.ARPTPA() {
 				f, err := packet.AppendARPReply(nil, packet.VLAN{}, v.cfg.MAC, v.Addr(), m.ARPSHA(), m.ARPSPA())
 				if err == nil {
 					_ = v.send(f)
@@ -402,6 +404,16 @@ func (v *VM) Count(match func(*Packet) bool) int {
 		}
 	}
 	return n
+}
+
+// Announce broadcasts a gratuitous ARP for the VM's address (as a VM does
+// when it boots or moves).
+func (v *VM) Announce() error {
+	f, err := packet.AppendARPRequest(nil, packet.VLAN{}, v.cfg.MAC, v.Addr(), v.Addr())
+	if err != nil {
+		return err
+	}
+	return v.send(f)
 }
 
 // ForgetARP empties the VM's ARP cache.
