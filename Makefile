@@ -80,12 +80,14 @@ staticcheck:
 	@[ -x $(STATICCHECK) ] || scripts/provision.sh
 	$(STATICCHECK) ./...
 
-# Benchmarks that need ZooKeeper get a real server, as tests do. The output
+# Benchmarks that need ZooKeeper get a real server, as tests do; the
+# BenchmarkKernel* ones run inside the VM (emulated CPU: slow). The output
 # is standard `go test -bench` text (benchstat reads it); bench/latest.txt
 # is replaced only when every benchmark succeeded.
 bench:
 	@mkdir -p bench
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./... | tee bench/latest.txt.tmp
+	scripts/test-kernel.sh --bench 2>&1 | grep -v '^vmtest/build:' | tee -a bench/latest.txt.tmp
 	mv bench/latest.txt.tmp bench/latest.txt
 	@echo "bench: wrote bench/latest.txt"
 

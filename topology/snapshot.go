@@ -2,44 +2,87 @@ package topology
 
 import (
 	"cmp"
+	"iter"
 	"net/netip"
-	"slices"
 )
 
 // Snapshot is an immutable, indexed, consistent view of a whole topology.
 //
-// Simulation workers read a Snapshot concurrently without locks. Pointers
-// returned by lookups point into the snapshot and must not be modified.
-// Apply returns a new Snapshot with changes folded in; the receiver is left
-// untouched, so in-flight simulations keep a consistent view.
+// Simulation workers read a Snapshot concurrently without locks. Pointers,
+// views and slices returned by lookups point into the snapshot and must not
+// be modified; they never change afterwards, even when later snapshots are
+// derived from this one. Apply returns a new Snapshot with changes folded
+// in; the receiver is left untouched, so in-flight simulations keep a
+// consistent view.
 //
-// A Snapshot is built from whatever it is given: it does not validate.
-// References that do not resolve are simply absent from the indexes.
+// Snapshots share structure: every object table and every index is a
+// persistent trie, and Apply copies only the paths to what changed and
+// rebuilds only the views of the devices a change affects, so applying one
+// change costs O(log n) whatever the size of the topology. Lookups by ID do
+// not allocate.
+//
+// The zero Snapshot is empty. A Snapshot is built from whatever it is
+// given: it does not validate.
+// References that do not resolve are simply absent from the views: a port
+// whose bridge does not exist (an orphan, for instance after its bridge was
+// deleted) is still returned by Port but listed by no BridgeView, and comes
+// back into its bridge's view if the bridge is put again. Where two objects
+// compete for one index entry (two peered router ports with the same MAC on
+// one bridge, two ports bound to the same interface), the one with the
+// lowest ID wins.
 type Snapshot struct {
-	objs    [numKinds]map[ID]Object
 	version uint64
-
-	bridges map[ID]*BridgeView
-	routers map[ID]*RouterView
-	// groupMembers maps a port group to its member ports, sorted.
-	groupMembers map[ID][]ID
-	ipGroups     map[ID]map[netip.Addr]struct{}
-	hostPorts    map[ID][]ID
-	binding      map[hostIfc]ID
-	lbs          map[ID]*LBView
-	hostZones    map[ID][]ID
+	objs    [numKinds]trie[Object]
+	// ix is shared with the previous snapshot until a change needs to
+	// update it; nil in the zero Snapshot.
+	ix *indexes
 }
 
-type hostIfc struct {
+// indexes are the views and reverse indexes of a Snapshot.
+type indexes struct {
+	edit     *edit // the batch that may update this value in place
+	bridges  trie[*BridgeView]
+	routers  trie[*RouterView]
+	lbs      trie[*LBView]
+	ipGroups trie[map[netip.Addr]struct{}]
+	bindings trie[[]binding]
+	// idx are the reverse indexes, keyed by the referenced ID whether or not
+	// an object with that ID exists.
+	idx [numIndexes]trie[*idSet]
+}
+
+// index names a reverse index of a Snapshot.
+type index uint8
+
+const (
+	ixBridgePorts    index = iota // bridge -> its ports
+	ixBridgeExterior              // bridge -> its exterior ports
+	ixBridgeInterior              // bridge -> its interior ports
+	ixRouterPorts                 // router -> its ports
+	ixRouterRoutes                // router -> its routes
+	ixPeers                       // port -> ports naming it as their peer
+	ixGroupPorts                  // port group -> member ports
+	ixHostPorts                   // host -> exterior ports bound to it
+	ixLBPools                     // load balancer -> pools
+	ixPoolMembers                 // pool -> members
+	ixPoolVIPs                    // pool -> VIPs
+	ixHostZones                   // host -> tunnel zones it is a member of
+	numIndexes
+)
+
+// binding is an interface binding: port is bound to ifc on host.
+type binding struct {
 	host ID
 	ifc  string
+	port ID
 }
 
 // Change is one object put into or deleted from a snapshot.
 type Change struct {
 	Kind Kind
 	ID   ID
-	// Object is the new value, or nil to delete Kind/ID.
+	// Object is the new value, or nil to delete Kind/ID. For a put, the
+	// object's own kind and ID are used.
 	Object Object
 }
 
@@ -49,7 +92,9 @@ func Put(o Object) Change { return Change{Kind: o.ObjectKind(), ID: o.ObjectID()
 // Delete returns a Change that deletes the object of kind k with id.
 func Delete(k Kind, id ID) Change { return Change{Kind: k, ID: id} }
 
-// BridgeView is a bridge with the indexes the simulation needs.
+// BridgeView is a bridge with the indexes the simulation needs. A view is
+// immutable: when anything it shows changes, a later snapshot holds a new
+// view. Maps are nil when empty.
 type BridgeView struct {
 	Bridge Bridge
 	// Ports lists every port of the bridge, sorted by ID.
@@ -71,59 +116,72 @@ type BridgeView struct {
 	VLANPeers []ID
 }
 
-// RouterView is a router with its ports and routing table.
+// RouterView is a router with its ports and routing table. A view is
+// immutable: when anything it shows changes, a later snapshot holds a new
+// view.
 type RouterView struct {
 	Router Router
 	// Ports lists the router's ports, sorted by ID.
-	Ports  []ID
+	Ports []ID
+	// Routes holds the router's routes and the implicit routes of its
+	// ports. A change to one route or port updates the table of the
+	// previous snapshot by structural sharing.
 	Routes *RouteTable
 }
 
-// LBView is a load balancer with its pools, members and VIPs.
+// LBView is a load balancer with its pools, members and VIPs. A view is
+// immutable: when anything it shows changes, a later snapshot holds a new
+// view.
 type LBView struct {
 	LoadBalancer LoadBalancer
-	Pools        []*Pool
-	// Members maps a pool to its members, sorted by ID.
+	// Pools lists the load balancer's pools, sorted by ID.
+	Pools []*Pool
+	// Members maps a pool to its members, sorted by ID; pools without
+	// members have no entry, and the map is nil when no pool has members.
 	Members map[ID][]*PoolMember
-	VIPs    []*VIP
+	// VIPs lists the VIPs of every pool, sorted by ID.
+	VIPs []*VIP
 }
 
 // NewSnapshot builds a snapshot of t. t is copied: later changes to t do not
-// affect the snapshot.
+// affect the snapshot. It costs O(n log n) time for n objects.
 func NewSnapshot(t *Topology) *Snapshot {
 	s := &Snapshot{}
-	for k := range s.objs {
-		s.objs[k] = make(map[ID]Object)
-	}
+	b := newBuilder(s)
 	for o := range t.Objects() {
-		s.objs[o.ObjectKind()][o.ObjectID()] = o.Clone()
+		b.put(o.Clone())
 	}
-	s.reindex()
+	b.finish()
 	return s
 }
 
 // Apply returns a new snapshot with changes applied in order. A Put replaces
 // any object with the same kind and ID; a Delete of a missing object is a
-// no-op. The receiver is unchanged.
+// no-op; a change of an invalid kind is ignored. The receiver is unchanged.
+//
+// Apply costs O(k log n) for k changes to a snapshot of n objects, plus
+// copying the port lists of the bridges and routers whose membership
+// changed and rebuilding the views of the load balancers a change touches
+// (linear in the size of each). A change that leaves a device's view as it
+// was, such as a port's admin state, rebuilds nothing: the device keeps its
+// view value.
 func (s *Snapshot) Apply(changes ...Change) *Snapshot {
-	n := &Snapshot{version: s.version + 1}
-	for k := range s.objs {
-		n.objs[k] = make(map[ID]Object, len(s.objs[k]))
-		for id, o := range s.objs[k] {
-			n.objs[k][id] = o
-		}
-	}
+	n := &Snapshot{}
+	*n = *s
+	n.version++
+	b := newBuilder(n)
 	for _, c := range changes {
-		if c.Kind == KindInvalid || c.Kind >= numKinds {
+		if c.Object != nil {
+			if k := c.Object.ObjectKind(); k != KindInvalid && k < numKinds {
+				b.put(c.Object.Clone())
+			}
 			continue
 		}
-		if c.Object == nil {
-			delete(n.objs[c.Kind], c.ID)
-		} else {
-			n.objs[c.Kind][c.ID] = c.Object.Clone()
+		if c.Kind != KindInvalid && c.Kind < numKinds {
+			b.delete(c.Kind, c.ID)
 		}
 	}
-	n.reindex()
+	b.finish()
 	return n
 }
 
@@ -135,7 +193,7 @@ func (s *Snapshot) Len(k Kind) int {
 	if k >= numKinds {
 		return 0
 	}
-	return len(s.objs[k])
+	return s.objs[k].n
 }
 
 // Object returns the object of kind k with id.
@@ -143,8 +201,17 @@ func (s *Snapshot) Object(k Kind, id ID) (Object, bool) {
 	if k >= numKinds {
 		return nil, false
 	}
-	o, ok := s.objs[k][id]
-	return o, ok
+	return s.objs[k].get(id)
+}
+
+// Objects yields every object of kind k, sorted by ID.
+func (s *Snapshot) Objects(k Kind) iter.Seq[Object] {
+	return func(yield func(Object) bool) {
+		if k >= numKinds {
+			return
+		}
+		s.objs[k].each(func(_ ID, o Object) bool { return yield(o) })
+	}
 }
 
 // Topology returns a copy of every object in the snapshot, sorted by ID
@@ -152,14 +219,10 @@ func (s *Snapshot) Object(k Kind, id ID) (Object, bool) {
 func (s *Snapshot) Topology() *Topology {
 	t := &Topology{}
 	for k := KindBridge; k < numKinds; k++ {
-		ids := make([]ID, 0, len(s.objs[k]))
-		for id := range s.objs[k] {
-			ids = append(ids, id)
-		}
-		slices.SortFunc(ids, compareID)
-		for _, id := range ids {
-			t.Add(s.objs[k][id])
-		}
+		s.objs[k].each(func(_ ID, o Object) bool {
+			t.Add(o)
+			return true
+		})
 	}
 	return t
 }
@@ -168,7 +231,7 @@ func get[T any, P interface {
 	*T
 	Object
 }](s *Snapshot, k Kind, id ID) (*T, bool) {
-	o, ok := s.objs[k][id]
+	o, ok := s.objs[k].get(id)
 	if !ok {
 		return nil, false
 	}
@@ -237,42 +300,77 @@ func (s *Snapshot) DHCPSubnet(id ID) (*DHCPSubnet, bool) {
 
 // BridgeView returns the bridge with id and its indexes.
 func (s *Snapshot) BridgeView(id ID) (*BridgeView, bool) {
-	v, ok := s.bridges[id]
-	return v, ok
+	if s.ix == nil {
+		return nil, false
+	}
+	return s.ix.bridges.get(id)
 }
 
 // RouterView returns the router with id, its ports and routing table.
 func (s *Snapshot) RouterView(id ID) (*RouterView, bool) {
-	v, ok := s.routers[id]
-	return v, ok
+	if s.ix == nil {
+		return nil, false
+	}
+	return s.ix.routers.get(id)
 }
 
 // LBView returns the load balancer with id and its pools, members and VIPs.
 func (s *Snapshot) LBView(id ID) (*LBView, bool) {
-	v, ok := s.lbs[id]
-	return v, ok
+	if s.ix == nil {
+		return nil, false
+	}
+	return s.ix.lbs.get(id)
 }
 
-// PortGroupMembers returns the ports of group, sorted by ID.
-func (s *Snapshot) PortGroupMembers(group ID) []ID { return s.groupMembers[group] }
+// members returns the sorted members of the reverse index x at id.
+func (s *Snapshot) members(x index, id ID) []ID {
+	if s.ix == nil {
+		return nil
+	}
+	if set, ok := s.ix.idx[x].get(id); ok {
+		return set.ids()
+	}
+	return nil
+}
+
+// PortGroupMembers returns the ports that name group in their PortGroups,
+// sorted by ID (whether or not the group exists). The list is built on the
+// first call after the group's membership changed and cached: later calls
+// do not allocate.
+func (s *Snapshot) PortGroupMembers(group ID) []ID { return s.members(ixGroupPorts, group) }
 
 // IPAddrGroupContains reports whether addr is in the address group.
 func (s *Snapshot) IPAddrGroupContains(group ID, addr netip.Addr) bool {
-	_, ok := s.ipGroups[group][addr]
+	if s.ix == nil {
+		return false
+	}
+	set, _ := s.ix.ipGroups.get(group)
+	_, ok := set[addr]
 	return ok
 }
 
-// HostPorts returns the exterior ports bound to host, sorted by ID.
-func (s *Snapshot) HostPorts(host ID) []ID { return s.hostPorts[host] }
+// HostPorts returns the exterior ports bound to host, sorted by ID. Like
+// PortGroupMembers, the list is cached on first use.
+func (s *Snapshot) HostPorts(host ID) []ID { return s.members(ixHostPorts, host) }
 
-// PortByInterface returns the port bound to interface ifc on host.
+// PortByInterface returns the exterior port bound to interface ifc on host;
+// when several are, the one with the lowest ID.
 func (s *Snapshot) PortByInterface(host ID, ifc string) (ID, bool) {
-	id, ok := s.binding[hostIfc{host, ifc}]
-	return id, ok
+	if s.ix == nil {
+		return ID{}, false
+	}
+	bs, _ := s.ix.bindings.get(bindingKey(host, ifc))
+	for i := range bs {
+		if bs[i].host == host && bs[i].ifc == ifc {
+			return bs[i].port, true
+		}
+	}
+	return ID{}, false
 }
 
-// HostZones returns the tunnel zones host is a member of, sorted by ID.
-func (s *Snapshot) HostZones(host ID) []ID { return s.hostZones[host] }
+// HostZones returns the tunnel zones host is a member of, sorted by ID. Like
+// PortGroupMembers, the list is cached on first use.
+func (s *Snapshot) HostZones(host ID) []ID { return s.members(ixHostZones, host) }
 
 func compareID(a, b ID) int {
 	for i := range a {
@@ -283,137 +381,20 @@ func compareID(a, b ID) int {
 	return 0
 }
 
-func (s *Snapshot) reindex() {
-	s.bridges = make(map[ID]*BridgeView)
-	s.routers = make(map[ID]*RouterView)
-	s.groupMembers = make(map[ID][]ID)
-	s.ipGroups = make(map[ID]map[netip.Addr]struct{})
-	s.hostPorts = make(map[ID][]ID)
-	s.binding = make(map[hostIfc]ID)
-	s.lbs = make(map[ID]*LBView)
-	s.hostZones = make(map[ID][]ID)
-	for id, o := range s.objs[KindBridge] {
-		s.bridges[id] = &BridgeView{Bridge: *o.(*Bridge), RouterPorts: map[MAC]ID{}, RouterIPs: map[netip.Addr]MAC{}, VLANPorts: map[uint16]ID{}}
+// bindingKey returns the trie key of the binding of ifc on host: the host ID
+// mixed with two FNV-1a hashes of the interface name. Distinct bindings may
+// share a key; the entries stored under it tell them apart.
+func bindingKey(host ID, ifc string) ID {
+	const prime = 1099511628211
+	h1, h2 := uint64(14695981039346656037), uint64(0x9e3779b97f4a7c15)
+	for i := 0; i < len(ifc); i++ {
+		h1 = (h1 ^ uint64(ifc[i])) * prime
+		h2 = (h2 ^ uint64(ifc[i])) * prime
 	}
-	var routes []*Route
-	for _, o := range s.objs[KindRoute] {
-		routes = append(routes, o.(*Route))
+	k := host
+	for i := range 8 {
+		k[i] ^= byte(h1 >> (56 - 8*i))
+		k[8+i] ^= byte(h2 >> (56 - 8*i))
 	}
-	for id, o := range s.objs[KindRouter] {
-		s.routers[id] = &RouterView{Router: *o.(*Router)}
-	}
-	for _, o := range s.objs[KindPort] {
-		p := o.(*Port)
-		for _, g := range p.PortGroups {
-			s.groupMembers[g] = append(s.groupMembers[g], p.ID)
-		}
-		if p.Kind() == PortExterior && !p.Host.IsZero() {
-			s.hostPorts[p.Host] = append(s.hostPorts[p.Host], p.ID)
-			s.binding[hostIfc{p.Host, p.Interface}] = p.ID
-		}
-		if rv, ok := s.routers[p.Router]; ok {
-			rv.Ports = append(rv.Ports, p.ID)
-		}
-		bv, ok := s.bridges[p.Bridge]
-		if !ok {
-			continue
-		}
-		bv.Ports = append(bv.Ports, p.ID)
-		if p.Kind() == PortExterior {
-			bv.ExteriorPorts = append(bv.ExteriorPorts, p.ID)
-		}
-		if p.Kind() != PortInterior {
-			continue
-		}
-		if p.VLAN != 0 {
-			bv.VLANPorts[p.VLAN] = p.ID
-			bv.VLANAware = true
-		}
-		peer, ok := s.Port(p.Peer)
-		if !ok {
-			continue
-		}
-		if peer.IsRouterPort() {
-			bv.RouterPorts[peer.MAC] = p.ID
-			if peer.Address.IsValid() {
-				bv.RouterIPs[peer.Address] = peer.MAC
-			}
-		} else if peer.VLAN != 0 && p.VLAN == 0 {
-			bv.VLANPeers = append(bv.VLANPeers, p.ID)
-		}
-	}
-	for _, bv := range s.bridges {
-		slices.SortFunc(bv.Ports, compareID)
-		slices.SortFunc(bv.ExteriorPorts, compareID)
-		slices.SortFunc(bv.VLANPeers, compareID)
-	}
-	for id, rv := range s.routers {
-		slices.SortFunc(rv.Ports, compareID)
-		var mine []*Route
-		for _, r := range routes {
-			if r.Router == id {
-				mine = append(mine, r)
-			}
-		}
-		var ports []*Port
-		for _, pid := range rv.Ports {
-			p, _ := s.Port(pid)
-			ports = append(ports, p)
-		}
-		rv.Routes = NewRouteTable(mine, ports)
-	}
-	for _, m := range s.groupMembers {
-		slices.SortFunc(m, compareID)
-	}
-	for _, m := range s.hostPorts {
-		slices.SortFunc(m, compareID)
-	}
-	for id, o := range s.objs[KindIPAddrGroup] {
-		set := make(map[netip.Addr]struct{})
-		for _, a := range o.(*IPAddrGroup).Addrs {
-			set[a] = struct{}{}
-		}
-		s.ipGroups[id] = set
-	}
-	for id, o := range s.objs[KindLoadBalancer] {
-		s.lbs[id] = &LBView{LoadBalancer: *o.(*LoadBalancer), Members: map[ID][]*PoolMember{}}
-	}
-	for _, o := range s.objs[KindPool] {
-		p := o.(*Pool)
-		if lv, ok := s.lbs[p.LoadBalancer]; ok {
-			lv.Pools = append(lv.Pools, p)
-		}
-	}
-	poolLB := make(map[ID]ID)
-	for _, o := range s.objs[KindPool] {
-		p := o.(*Pool)
-		poolLB[p.ID] = p.LoadBalancer
-	}
-	for _, o := range s.objs[KindPoolMember] {
-		m := o.(*PoolMember)
-		if lv, ok := s.lbs[poolLB[m.Pool]]; ok {
-			lv.Members[m.Pool] = append(lv.Members[m.Pool], m)
-		}
-	}
-	for _, o := range s.objs[KindVIP] {
-		v := o.(*VIP)
-		if lv, ok := s.lbs[poolLB[v.Pool]]; ok {
-			lv.VIPs = append(lv.VIPs, v)
-		}
-	}
-	for _, lv := range s.lbs {
-		slices.SortFunc(lv.Pools, func(a, b *Pool) int { return compareID(a.ID, b.ID) })
-		slices.SortFunc(lv.VIPs, func(a, b *VIP) int { return compareID(a.ID, b.ID) })
-		for _, ms := range lv.Members {
-			slices.SortFunc(ms, func(a, b *PoolMember) int { return compareID(a.ID, b.ID) })
-		}
-	}
-	for id, o := range s.objs[KindTunnelZone] {
-		for _, m := range o.(*TunnelZone).Members {
-			s.hostZones[m.Host] = append(s.hostZones[m.Host], id)
-		}
-	}
-	for _, z := range s.hostZones {
-		slices.SortFunc(z, compareID)
-	}
+	return k
 }

@@ -15,6 +15,16 @@
 // (errno values wrapped in *datapath.OpError), the same flow create/modify
 // rules, the same upcall keys.
 //
+// # Conformance with the kernel
+//
+// TestKernelConformance (run in the VM harness) feeds the same frames to the
+// Linux openvswitch module and to this datapath and requires identical
+// upcall keys (about 4,500 frames: every truncation of a dozen frame kinds
+// and random header corruptions), byte-identical packets after each
+// rewrite action, the same validation failures, and the same outcomes for
+// a sequence of flow operations (create, overlap, modify, UFID, delete).
+// ExtractKey exposes the key extraction itself.
+//
 // # Megaflows
 //
 // The flow table is a tuple-space search classifier like the kernel's: one

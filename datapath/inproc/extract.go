@@ -26,7 +26,7 @@ import (
 //     L4 group; first fragments do.
 //   - IPv6 extension headers (hop-by-hop, routing, destination options, AH,
 //     fragment) are skipped as ipv6_find_hdr does; a non-first fragment has
-//     protocol 44 (fragment) and no L4 group; an unparseable chain gives
+//     protocol 44 (fragment) and no L4 group; a chain cut short gives
 //     protocol 59 (no next header).
 //   - A TCP/UDP/SCTP/ICMP header cut short keeps its group with zero fields.
 //     ICMPv6 neighbour solicitations and advertisements (code 0) add the ND
@@ -34,8 +34,10 @@ import (
 //   - ARP and RARP with Ethernet/IPv4 addresses fill the ARP group (only the
 //     low 8 bits of the opcode); other ARP frames have an all-zero ARP group.
 //
-// MPLS and NSH headers are not decoded (the kernel would add MPLS/NSH
-// attributes, which FlowKey keeps as Unknown).
+// IPv6 keys also carry the extension-header pseudo-field (exthdrs.go) as
+// the raw attribute the kernel client keeps in Unknown/UnknownEncap. MPLS
+// and NSH headers are not decoded (the kernel would add MPLS/NSH
+// attributes, which the kernel client also keeps as Unknown).
 
 // Ethertypes and protocols the extractor knows.
 const (
@@ -148,6 +150,38 @@ func extractHeaders(b []byte, k *datapath.FlowKey) {
 		extractIPv6(b, off, k)
 	case ethARP, ethRARP:
 		extractARP(b, off, k)
+	}
+	zeroAddrs(k)
+}
+
+var (
+	zero4 = netip.AddrFrom4([4]byte{})
+	zero6 = netip.AddrFrom16([16]byte{})
+)
+
+// zeroAddrs gives the address fields of present groups that extraction
+// left unset the all-zero address (0.0.0.0, ::), which is what the kernel
+// client decodes from the kernel's zeroed key fields.
+func zeroAddrs(k *datapath.FlowKey) {
+	fix := func(a *netip.Addr, z netip.Addr) {
+		if !a.IsValid() {
+			*a = z
+		}
+	}
+	if k.Fields&datapath.KeyIPv4 != 0 {
+		fix(&k.IPv4.Src, zero4)
+		fix(&k.IPv4.Dst, zero4)
+	}
+	if k.Fields&datapath.KeyIPv6 != 0 {
+		fix(&k.IPv6.Src, zero6)
+		fix(&k.IPv6.Dst, zero6)
+	}
+	if k.Fields&datapath.KeyARP != 0 {
+		fix(&k.ARP.SIP, zero4)
+		fix(&k.ARP.TIP, zero4)
+	}
+	if k.Fields&datapath.KeyND != 0 {
+		fix(&k.ND.Target, zero6)
 	}
 }
 
@@ -265,11 +299,13 @@ func ipv6Ext(nh uint8) bool {
 
 func extractIPv6(b []byte, off int, k *datapath.FlowKey) {
 	k.Fields |= datapath.KeyIPv6
+	setExthdrs(k, 0)
 	if len(b) < off+40 {
 		return
 	}
 	h := b[off:]
 	w := be.Uint32(h)
+	setExthdrs(k, ipv6ExtHdrs(b, off))
 	k.IPv6 = datapath.IPv6Key{
 		Src:    netip.AddrFrom16([16]byte(h[8:24])),
 		Dst:    netip.AddrFrom16([16]byte(h[24:40])),
@@ -311,6 +347,12 @@ func extractIPv6(b []byte, off int, k *datapath.FlowKey) {
 		default:
 			n = (int(b[p+1]) + 1) * 8
 		}
+		if len(b) < p+n {
+			// The kernel gives up on an extension header cut short
+			// (observed on Linux 6.1 by TestKernelConformance).
+			bad = true
+			continue
+		}
 		nh = b[p]
 		p += n
 	}
@@ -344,8 +386,19 @@ func extractARP(b []byte, off int, k *datapath.FlowKey) {
 	}
 }
 
+// setExthdrs attaches the IPv6 extension-header attribute where the kernel
+// client decodes it: at the top level, or inside the VLAN encapsulation.
+func setExthdrs(k *datapath.FlowKey, h uint16) {
+	if k.Fields&datapath.KeyVLAN != 0 {
+		k.UnknownEncap = exthdrsAttr(h)
+	} else {
+		k.Unknown = exthdrsAttr(h)
+	}
+}
+
 // clearHeaders removes the header groups of k, keeping its metadata.
 func clearHeaders(k *datapath.FlowKey) {
+	k.Unknown, k.UnknownEncap = "", ""
 	k.Fields &^= headerFields
 	k.Ethernet = datapath.EthernetKey{}
 	k.VLAN, k.CVLAN = datapath.VLANKey{}, datapath.VLANKey{}
@@ -358,3 +411,12 @@ func clearHeaders(k *datapath.FlowKey) {
 	k.ARP = datapath.ARPKey{}
 	k.ND = datapath.NDKey{}
 }
+
+// ExtractKey replaces the header groups of k (Ethernet and below, and the
+// raw IPv6 extension-header attribute) with those the Linux kernel's flow
+// extractor would report for frame, keeping k's metadata groups (in port,
+// tunnel, mark, ...). It is what this datapath puts in upcall keys, and
+// matches the kernel on every frame TestKernelConformance tries. It does
+// not allocate and never panics; a frame shorter than an Ethernet header
+// yields no header groups.
+func ExtractKey(frame []byte, k *datapath.FlowKey) { extractHeaders(frame, k) }

@@ -136,6 +136,7 @@ func TestExtractKey(t *testing.T) {
 		{"ipv4 header cut short", tcpFrame(t)[:14+12], func(k *datapath.FlowKey) {
 			k.Fields |= eth | datapath.KeyIPv4
 			k.EtherType = ethIPv4
+			k.IPv4.Src, k.IPv4.Dst = zero4, zero4
 		}},
 		{"ipv6 tcp", tcp6Frame(t), func(k *datapath.FlowKey) {
 			k.Fields |= eth | datapath.KeyIPv6 | tcpGrp
@@ -143,16 +144,19 @@ func TestExtractKey(t *testing.T) {
 			k.IPv6 = datapath.IPv6Key{Src: ip6A, Dst: ip6B, Label: 0x12345, Proto: protoTCP, TClass: 0x28, HLimit: 61}
 			k.TCP = datapath.TCPKey{Src: 40000, Dst: 443}
 			k.TCPFlags = 0x12
+			k.Unknown = exthdrsAttr(0)
 		}},
 		{"ipv6 first fragment", v6frag(0), func(k *datapath.FlowKey) {
 			k.Fields |= eth | datapath.KeyIPv6 | tcpGrp
 			k.EtherType = ethIPv6
 			k.IPv6 = datapath.IPv6Key{Src: ip6A, Dst: ip6B, Label: 0x12345, Proto: protoTCP, TClass: 0x28, HLimit: 61, Frag: datapath.FragFirst}
+			k.Unknown = exthdrsAttr(iehFrag)
 		}},
 		{"ipv6 later fragment", v6frag(100), func(k *datapath.FlowKey) {
 			k.Fields |= eth | datapath.KeyIPv6
 			k.EtherType = ethIPv6
 			k.IPv6 = datapath.IPv6Key{Src: ip6A, Dst: ip6B, Label: 0x12345, Proto: protoFrag, TClass: 0x28, HLimit: 61, Frag: datapath.FragLater}
+			k.Unknown = exthdrsAttr(iehFrag)
 		}},
 		{"neighbour solicitation", ns(), func(k *datapath.FlowKey) {
 			k.Fields |= eth | datapath.KeyIPv6 | datapath.KeyICMPv6 | datapath.KeyND
@@ -160,6 +164,7 @@ func TestExtractKey(t *testing.T) {
 			k.IPv6 = datapath.IPv6Key{Src: ip6A, Dst: ip6B, Label: 0x12345, Proto: protoICMP6, TClass: 0x28, HLimit: 61}
 			k.ICMPv6 = datapath.ICMPKey{Type: 135}
 			k.ND = datapath.NDKey{Target: ip6B, SLL: macA}
+			k.Unknown = exthdrsAttr(0)
 		}},
 		{"802.2 LLC", unhex(ethHdr + "0026 424203000000000000"), func(k *datapath.FlowKey) {
 			k.Fields |= datapath.KeyEthernet
@@ -167,6 +172,7 @@ func TestExtractKey(t *testing.T) {
 		{"802.2 SNAP", unhex(ethHdr + "0026 aaaa03000000 0806" + strings.Repeat("00", 28)), func(k *datapath.FlowKey) {
 			k.Fields |= eth | datapath.KeyARP
 			k.EtherType = ethARP
+			k.ARP.SIP, k.ARP.TIP = zero4, zero4
 		}},
 		{"other ethertype", unhex(ethHdr + "88cc 0102"), func(k *datapath.FlowKey) {
 			k.Fields |= eth
@@ -286,4 +292,55 @@ func FuzzExtractKey(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestIPv6ExtHdrs(t *testing.T) {
+	ip6 := func(next byte, exts ...[]byte) []byte {
+		b := unhex("02000000000b02000000000a86dd 6000000000000000" + strings.Repeat("00", 32))
+		b[14+6] = next
+		for _, e := range exts {
+			b = append(b, e...)
+		}
+		return b
+	}
+	ext := func(next byte) []byte { return []byte{next, 0, 0, 0, 0, 0, 0, 0} }
+	for _, tc := range []struct {
+		name  string
+		frame []byte
+		want  uint16
+	}{
+		{"none", ip6(6), 0},
+		{"no next header", ip6(59), iehNoNext},
+		{"hop-by-hop", ip6(0, ext(6)), iehHop},
+		{"hop, dest, routing, frag", ip6(0, ext(60), ext(43), ext(44), ext(6)), iehHop | iehDest | iehRouter | iehFrag},
+		{"routing before hop-by-hop", ip6(43, ext(0), ext(6)), iehRouter | iehUnseq},
+		{"two routing headers", ip6(43, ext(43), ext(6)), iehRouter | iehUnrep | iehUnseq},
+		{"three destination headers", ip6(60, ext(60), ext(60), ext(6)), iehDest | iehUnrep},
+		{"frag then auth (protocol 44 used as a mask)", ip6(44, ext(51), ext(6)), iehFrag | iehAuth | iehUnseq},
+		{"chain cut short", ip6(0), iehHop},
+	} {
+		k := keyOf(tc.frame, 1)
+		if got := exthdrsOf(&k); got != tc.want {
+			t.Errorf("%s: %#x, want %#x", tc.name, got, tc.want)
+		}
+	}
+	// VLAN-tagged IPv6 carries the attribute inside the encapsulation, as
+	// the kernel client decodes it.
+	tagged := append(unhex("02000000000b02000000000a 8100 0005"), ip6(6)[12:]...)
+	if k := keyOf(tagged, 1); k.Unknown != "" || k.UnknownEncap != exthdrsAttr(0) {
+		t.Errorf("tagged IPv6: Unknown %x, UnknownEncap %x", k.Unknown, k.UnknownEncap)
+	}
+}
+
+func TestExtractKeyKeepsMetadata(t *testing.T) {
+	k := datapath.FlowKey{Fields: datapath.KeyInPort | datapath.KeySKBMark | datapath.KeyUDP, InPort: 5, SKBMark: 9,
+		UDP: datapath.UDPKey{Src: 1, Dst: 2}}
+	ExtractKey(tcpFrame(t), &k)
+	want := keyOf(tcpFrame(t), 5)
+	want.Fields &^= metaFields
+	want.Fields |= datapath.KeySKBMark
+	want.SKBMark = 9
+	if k != want {
+		t.Errorf("key\n got  %+v\n want %+v", k, want)
+	}
 }

@@ -32,7 +32,7 @@ import (
 //	w24 IPv6 label | proto<<32, tclass<<40, hlimit<<48, frag<<56
 //	w25 ARP SIP | TIP<<32
 //	w26 ARP op | SHA<<16
-//	w27 ARP THA
+//	w27 ARP THA | IPv6 extension-header pseudo-field<<48 (exthdrs.go)
 //	w28-29 ND target
 //	w30 ND SLL
 //	w31 ND TLL
@@ -129,7 +129,7 @@ func flatten(k *datapath.FlowKey, f *flatKey, mask bool) {
 
 	f[25] = v4(k.ARP.SIP) | v4(k.ARP.TIP)<<32
 	f[26] = uint64(k.ARP.Op) | mac48(k.ARP.SHA)<<16
-	f[27] = mac48(k.ARP.THA)
+	f[27] = mac48(k.ARP.THA) | uint64(exthdrsOf(k))<<48
 
 	f[28], f[29] = v6(k.ND.Target)
 	f[30] = mac48(k.ND.SLL)

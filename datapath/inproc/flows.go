@@ -66,6 +66,15 @@ func (f *flow) export() datapath.Flow {
 	if f.byUFID {
 		mk := f.match.Key.Masked(&f.match.Mask)
 		mk.Fields = f.match.Key.Fields
+		zeroAddrs(&mk) // masked-out addresses read back as 0.0.0.0 / ::
+		if f.match.Key.Unknown != "" || f.match.Key.UnknownEncap != "" {
+			h := exthdrsOf(&f.match.Key) & exthdrsOf(&f.match.Mask)
+			if f.match.Key.Unknown != "" {
+				mk.Unknown = exthdrsAttr(h)
+			} else {
+				mk.UnknownEncap = exthdrsAttr(h)
+			}
+		}
 		out.Match.Key = mk
 	}
 	return out
@@ -100,9 +109,16 @@ func validateMatch(m *datapath.Match) (key, mask datapath.FlowKey, err error) {
 	mask = m.Mask.Canonical()
 	if mask.Fields == 0 {
 		mask = datapath.ExactMask(key)
+		if key.Unknown != "" || key.UnknownEncap != "" {
+			mask.Unknown = exthdrsAttr(0xffff)
+		}
 	}
 	for _, k := range []*datapath.FlowKey{&key, &mask} {
-		if k.Unknown != "" || k.UnknownEncap != "" || k.Tunnel.Unknown != "" {
+		// The only raw attribute understood is the IPv6 extension-header
+		// pseudo-field, alone at one level.
+		_, hasTop, okTop := parseExthdrs(k.Unknown)
+		_, hasEncap, okEncap := parseExthdrs(k.UnknownEncap)
+		if !okTop || !okEncap || (hasTop && hasEncap) || k.Tunnel.Unknown != "" {
 			return key, mask, unsupported("a key attribute outside the FlowKey model (MPLS, NSH, ...)")
 		}
 		if k.Tunnel.GeneveOpts != "" {

@@ -258,7 +258,7 @@ func TestPutFlowModes(t *testing.T) {
 		clear bool
 	}{
 		{datapath.PutCreate, ovsh.FlowCmdNew, netlink.Create | netlink.Excl, false},
-		{datapath.PutCreate | datapath.PutModify, ovsh.FlowCmdNew, netlink.Create, false},
+		{datapath.PutCreate | datapath.PutModify, ovsh.FlowCmdNew, 0, false},
 		{datapath.PutModify, ovsh.FlowCmdSet, 0, false},
 		{datapath.PutModify | datapath.PutClearStats, ovsh.FlowCmdSet, 0, true},
 	} {

@@ -101,10 +101,13 @@ func (d *Datapath) flowExchange(ctx context.Context, op string, cmd uint8, flags
 
 func putRequest(f *datapath.Flow, mode datapath.PutMode) (cmd uint8, flags netlink.HeaderFlags, err error) {
 	switch mode &^ datapath.PutClearStats {
+	// The kernel's OVS_FLOW_CMD_NEW treats NLM_F_CREATE (or NLM_F_EXCL) as
+	// "fail with EEXIST if the flow exists"; create-or-modify is a NEW
+	// without either flag, as ovs-vswitchd's dpif-netlink sends it.
 	case datapath.PutCreate:
 		return ovsh.FlowCmdNew, netlink.Create | netlink.Excl, nil
 	case datapath.PutCreate | datapath.PutModify:
-		return ovsh.FlowCmdNew, netlink.Create, nil
+		return ovsh.FlowCmdNew, 0, nil
 	case datapath.PutModify:
 		return ovsh.FlowCmdSet, 0, nil
 	}

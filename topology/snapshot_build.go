@@ -1,0 +1,635 @@
+package topology
+
+import (
+	"net/netip"
+	"slices"
+)
+
+// builder folds changes into a Snapshot under construction. Object tables,
+// reverse indexes and the routing tables of existing routers are updated as
+// each change is applied; the parts of the views a change may affect are
+// marked dirty and rebuilt once, from the final state, by finish.
+//
+// The dirty rule: for each change, every view part that can differ between
+// the state before and the state after the change is marked, computed from
+// the state at that moment. A part that differs between the start and the
+// end of a batch differs across at least one change, so it is rebuilt.
+// Until finish, s.ix.bridges, routers and lbs still hold the views of the
+// start of the batch.
+type builder struct {
+	s  *Snapshot
+	tx *edit
+
+	bridges map[ID]viewParts
+	routers map[ID]*routerWork
+	lbs     []ID
+}
+
+// viewParts says which parts of a view to rebuild.
+type viewParts uint8
+
+const (
+	partObject   viewParts = 1 << iota // the device's own fields
+	partLists                          // port lists
+	partInterior                       // bridge: interior ports and what their peers show
+	partAll      viewParts = 0xff      // everything (device created or deleted)
+)
+
+// routerWork is a router touched by the batch.
+type routerWork struct {
+	parts viewParts
+	// table is the router's routing table as updated so far by the batch,
+	// owned by the batch, or nil when unchanged or rebuilt by finish.
+	table *RouteTable
+}
+
+func newBuilder(s *Snapshot) *builder {
+	if s.ix == nil {
+		s.ix = &indexes{}
+	}
+	return &builder{s: s, tx: &edit{}}
+}
+
+// w returns the snapshot's indexes, copied first if the batch does not own
+// them yet.
+func (b *builder) w() *indexes {
+	if b.s.ix.edit != b.tx {
+		c := *b.s.ix
+		c.edit = b.tx
+		b.s.ix = &c
+	}
+	return b.s.ix
+}
+
+func (b *builder) dirtyBridge(id ID, parts viewParts) {
+	if id.IsZero() {
+		return
+	}
+	if b.bridges == nil {
+		b.bridges = make(map[ID]viewParts)
+	}
+	b.bridges[id] |= parts
+}
+
+func (b *builder) dirtyRouter(id ID, parts viewParts) *routerWork {
+	if id.IsZero() {
+		return nil
+	}
+	if b.routers == nil {
+		b.routers = make(map[ID]*routerWork)
+	}
+	w := b.routers[id]
+	if w == nil {
+		w = &routerWork{}
+		b.routers[id] = w
+	}
+	w.parts |= parts
+	return w
+}
+
+// table returns the batch's working copy of router id's routing table, or
+// nil when the router has no view at the start of the batch or finish will
+// rebuild it from scratch.
+func (b *builder) table(id ID) *RouteTable {
+	w := b.dirtyRouter(id, 0)
+	if w == nil || w.parts&partAll == partAll {
+		return nil
+	}
+	if w.table == nil {
+		v, ok := b.s.ix.routers.get(id)
+		if !ok {
+			return nil
+		}
+		w.table = v.Routes.own(b.tx)
+	}
+	return w.table
+}
+
+// created returns the parts to rebuild after an object went from o to n:
+// everything if it appeared or disappeared, else its own fields.
+func created(o, n Object) viewParts {
+	if o == nil || n == nil {
+		return partAll
+	}
+	return partObject
+}
+
+// put stores o, which the builder now owns, and updates the indexes.
+func (b *builder) put(o Object) {
+	k, id := o.ObjectKind(), o.ObjectID()
+	old, _ := b.s.objs[k].get(id)
+	b.s.objs[k] = b.s.objs[k].put(b.tx, id, o)
+	b.changed(k, id, old, o)
+}
+
+// delete removes the object of kind k with id, if any.
+func (b *builder) delete(k Kind, id ID) {
+	old, ok := b.s.objs[k].get(id)
+	if !ok {
+		return
+	}
+	b.s.objs[k] = b.s.objs[k].del(b.tx, id)
+	b.changed(k, id, old, nil)
+}
+
+// as returns o as a *T, or nil when o is nil.
+func as[T any, P interface {
+	*T
+	Object
+}](o Object) *T {
+	if o == nil {
+		return nil
+	}
+	return (*T)(o.(P))
+}
+
+// changed updates the indexes after the object k/id went from o to n (either
+// may be nil).
+func (b *builder) changed(k Kind, id ID, o, n Object) {
+	switch k {
+	case KindBridge:
+		b.dirtyBridge(id, created(o, n))
+	case KindRouter:
+		b.dirtyRouter(id, created(o, n))
+	case KindPort:
+		b.port(id, as[Port](o), as[Port](n))
+	case KindRoute:
+		b.route(id, as[Route](o), as[Route](n))
+	case KindIPAddrGroup:
+		if g := as[IPAddrGroup](n); g != nil {
+			set := make(map[netip.Addr]struct{}, len(g.Addrs))
+			for _, a := range g.Addrs {
+				set[a] = struct{}{}
+			}
+			ix := b.w()
+			ix.ipGroups = ix.ipGroups.put(b.tx, id, set)
+		} else {
+			ix := b.w()
+			ix.ipGroups = ix.ipGroups.del(b.tx, id)
+		}
+	case KindLoadBalancer:
+		b.dirty(&b.lbs, id)
+	case KindPool:
+		var ol, nl ID
+		if p := as[Pool](o); p != nil {
+			ol = p.LoadBalancer
+		}
+		if p := as[Pool](n); p != nil {
+			nl = p.LoadBalancer
+		}
+		b.move(ixLBPools, ol, nl, id)
+		b.dirty(&b.lbs, ol)
+		b.dirty(&b.lbs, nl)
+	case KindPoolMember:
+		var op, np ID
+		if m := as[PoolMember](o); m != nil {
+			op = m.Pool
+		}
+		if m := as[PoolMember](n); m != nil {
+			np = m.Pool
+		}
+		b.move(ixPoolMembers, op, np, id)
+		b.dirtyPoolLB(op)
+		b.dirtyPoolLB(np)
+	case KindVIP:
+		var op, np ID
+		if v := as[VIP](o); v != nil {
+			op = v.Pool
+		}
+		if v := as[VIP](n); v != nil {
+			np = v.Pool
+		}
+		b.move(ixPoolVIPs, op, np, id)
+		b.dirtyPoolLB(op)
+		b.dirtyPoolLB(np)
+	case KindTunnelZone:
+		b.zone(id, as[TunnelZone](o), as[TunnelZone](n))
+	}
+}
+
+func (b *builder) dirty(list *[]ID, id ID) {
+	if !id.IsZero() {
+		*list = append(*list, id)
+	}
+}
+
+func (b *builder) dirtyPoolLB(pool ID) {
+	if p, ok := b.s.Pool(pool); ok {
+		b.dirty(&b.lbs, p.LoadBalancer)
+	}
+}
+
+// add puts id into the set at owner in index x.
+func (b *builder) add(x index, owner, id ID) {
+	if owner.IsZero() {
+		return
+	}
+	cur, _ := b.s.ix.idx[x].get(owner)
+	set := cur
+	if cur == nil || cur.edit != b.tx {
+		set = &idSet{edit: b.tx}
+		if cur != nil {
+			set.t = cur.t
+		}
+	}
+	set.t = set.t.put(b.tx, id, struct{}{})
+	if set != cur {
+		ix := b.w()
+		ix.idx[x] = ix.idx[x].put(b.tx, owner, set)
+	}
+}
+
+// remove takes id out of the set at owner in index x.
+func (b *builder) remove(x index, owner, id ID) {
+	if owner.IsZero() {
+		return
+	}
+	cur, ok := b.s.ix.idx[x].get(owner)
+	if !ok {
+		return
+	}
+	if _, in := cur.t.get(id); !in {
+		return
+	}
+	if cur.t.n == 1 {
+		ix := b.w()
+		ix.idx[x] = ix.idx[x].del(b.tx, owner)
+		return
+	}
+	set := cur
+	if cur.edit != b.tx {
+		set = &idSet{t: cur.t, edit: b.tx}
+	}
+	set.t = set.t.del(b.tx, id)
+	if set != cur {
+		ix := b.w()
+		ix.idx[x] = ix.idx[x].put(b.tx, owner, set)
+	}
+}
+
+// move moves id from the set at from to the set at to in index x.
+func (b *builder) move(x index, from, to, id ID) {
+	if from == to {
+		return
+	}
+	b.remove(x, from, id)
+	b.add(x, to, id)
+}
+
+func exteriorBridge(p *Port) ID {
+	if p.Kind() == PortExterior {
+		return p.Bridge
+	}
+	return ID{}
+}
+
+func interiorBridge(p *Port) ID {
+	if p.Kind() == PortInterior {
+		return p.Bridge
+	}
+	return ID{}
+}
+
+func boundHost(p *Port) ID {
+	if p.Kind() == PortExterior {
+		return p.Host
+	}
+	return ID{}
+}
+
+// port updates the indexes for a port that went from o to n.
+func (b *builder) port(id ID, o, n *Port) {
+	var none Port
+	if o == nil {
+		o = &none
+	}
+	if n == nil {
+		n = &none
+	}
+	b.move(ixBridgePorts, o.Bridge, n.Bridge, id)
+	b.move(ixBridgeExterior, exteriorBridge(o), exteriorBridge(n), id)
+	b.move(ixBridgeInterior, interiorBridge(o), interiorBridge(n), id)
+	b.move(ixRouterPorts, o.Router, n.Router, id)
+	b.move(ixPeers, o.Peer, n.Peer, id)
+	b.move(ixHostPorts, boundHost(o), boundHost(n), id)
+	for _, g := range o.PortGroups {
+		if !slices.Contains(n.PortGroups, g) {
+			b.remove(ixGroupPorts, g, id)
+		}
+	}
+	for _, g := range n.PortGroups {
+		if !slices.Contains(o.PortGroups, g) {
+			b.add(ixGroupPorts, g, id)
+		}
+	}
+	oh, nh := boundHost(o), boundHost(n)
+	if oh != nh || (!oh.IsZero() && o.Interface != n.Interface) {
+		b.unbind(oh, o.Interface, id)
+		b.bind(nh, n.Interface, id)
+	}
+
+	// The port's own bridge lists it, and shows its VLAN and peer when it
+	// is interior.
+	if o.Bridge != n.Bridge || exteriorBridge(o) != exteriorBridge(n) {
+		b.dirtyBridge(o.Bridge, partLists)
+		b.dirtyBridge(n.Bridge, partLists)
+	}
+	oi, ni := interiorBridge(o), interiorBridge(n)
+	if oi != ni || (!oi.IsZero() && (o.VLAN != n.VLAN || o.Peer != n.Peer)) {
+		b.dirtyBridge(oi, partInterior)
+		b.dirtyBridge(ni, partInterior)
+	}
+	// The bridges of the ports peered with this one show what kind of
+	// port it is, its MAC and address, and its VLAN.
+	if o.IsRouterPort() != n.IsRouterPort() || o.MAC != n.MAC || o.Address != n.Address || o.VLAN != n.VLAN {
+		if set, ok := b.s.ix.idx[ixPeers].get(id); ok {
+			set.t.each(func(pid ID, _ struct{}) bool {
+				if p, ok := b.s.Port(pid); ok {
+					b.dirtyBridge(p.Bridge, partInterior)
+				}
+				return true
+			})
+		}
+	}
+	// The router lists its ports, and its table holds their implicit
+	// routes.
+	if o.Router != n.Router {
+		b.dirtyRouter(o.Router, partLists)
+		b.dirtyRouter(n.Router, partLists)
+	}
+	if o.Router != n.Router || o.Address != n.Address || !slices.Equal(o.Subnets, n.Subnets) {
+		if t := b.table(o.Router); t != nil {
+			t.removePort(b.tx, o)
+		}
+		if t := b.table(n.Router); t != nil {
+			t.addPort(b.tx, n)
+		}
+	}
+}
+
+// route updates the indexes and routing tables for a route that went from
+// o to n.
+func (b *builder) route(id ID, o, n *Route) {
+	var none Route
+	if o == nil {
+		o = &none
+	}
+	if n == nil {
+		n = &none
+	}
+	b.move(ixRouterRoutes, o.Router, n.Router, id)
+	if t := b.table(o.Router); t != nil && o != &none {
+		t.remove(b.tx, o.Dst, o.ID)
+		if o.NextHop == NextHopPort {
+			p, _ := b.s.Port(o.NextHopPort)
+			t.recheckConnected(b.tx, o.Router, o.Dst, o.NextHopPort, p)
+		}
+	}
+	if t := b.table(n.Router); t != nil && n != &none {
+		t.add(b.tx, n)
+		if n.NextHop == NextHopPort {
+			p, _ := b.s.Port(n.NextHopPort)
+			t.recheckConnected(b.tx, n.Router, n.Dst, n.NextHopPort, p)
+		}
+	}
+}
+
+func (b *builder) bind(host ID, ifc string, port ID) {
+	if host.IsZero() {
+		return
+	}
+	k := bindingKey(host, ifc)
+	cur, _ := b.s.ix.bindings.get(k)
+	i, _ := slices.BinarySearchFunc(cur, port, func(e binding, p ID) int { return compareID(e.port, p) })
+	n := make([]binding, 0, len(cur)+1)
+	n = append(append(append(n, cur[:i]...), binding{host, ifc, port}), cur[i:]...)
+	ix := b.w()
+	ix.bindings = ix.bindings.put(b.tx, k, n)
+}
+
+func (b *builder) unbind(host ID, ifc string, port ID) {
+	if host.IsZero() {
+		return
+	}
+	k := bindingKey(host, ifc)
+	cur, _ := b.s.ix.bindings.get(k)
+	i := slices.IndexFunc(cur, func(e binding) bool { return e.port == port && e.host == host && e.ifc == ifc })
+	switch {
+	case i < 0:
+	case len(cur) == 1:
+		ix := b.w()
+		ix.bindings = ix.bindings.del(b.tx, k)
+	default:
+		ix := b.w()
+		ix.bindings = ix.bindings.put(b.tx, k, slices.Delete(slices.Clone(cur), i, i+1))
+	}
+}
+
+// zone updates the host -> zones index for a zone that went from o to n.
+func (b *builder) zone(id ID, o, n *TunnelZone) {
+	hosts := func(z *TunnelZone) []ID {
+		if z == nil {
+			return nil
+		}
+		hs := make([]ID, 0, len(z.Members))
+		for _, m := range z.Members {
+			hs = append(hs, m.Host)
+		}
+		slices.SortFunc(hs, compareID)
+		return slices.Compact(hs)
+	}
+	oh, nh := hosts(o), hosts(n)
+	for _, h := range oh {
+		if _, found := slices.BinarySearchFunc(nh, h, compareID); !found {
+			b.remove(ixHostZones, h, id)
+		}
+	}
+	for _, h := range nh {
+		if _, found := slices.BinarySearchFunc(oh, h, compareID); !found {
+			b.add(ixHostZones, h, id)
+		}
+	}
+}
+
+// finish rebuilds the dirty views.
+func (b *builder) finish() {
+	s := b.s
+	for id, parts := range b.bridges {
+		if br, ok := s.Bridge(id); ok {
+			ix := b.w()
+			ix.bridges = ix.bridges.put(b.tx, id, b.bridgeView(br, parts))
+		} else {
+			ix := b.w()
+			ix.bridges = ix.bridges.del(b.tx, id)
+		}
+	}
+	for id, w := range b.routers {
+		if r, ok := s.Router(id); ok {
+			ix := b.w()
+			ix.routers = ix.routers.put(b.tx, id, b.routerView(r, w))
+		} else {
+			ix := b.w()
+			ix.routers = ix.routers.del(b.tx, id)
+		}
+	}
+	for _, id := range compact(b.lbs) {
+		if l, ok := s.LoadBalancer(id); ok {
+			ix := b.w()
+			ix.lbs = ix.lbs.put(b.tx, id, b.lbView(l))
+		} else {
+			ix := b.w()
+			ix.lbs = ix.lbs.del(b.tx, id)
+		}
+	}
+}
+
+func compact(ids []ID) []ID {
+	if len(ids) < 2 {
+		return ids
+	}
+	slices.SortFunc(ids, compareID)
+	return slices.Compact(ids)
+}
+
+// keys returns a fresh sorted slice of the set at id in index x, or nil.
+func (b *builder) keys(x index, id ID) []ID {
+	set, ok := b.s.ix.idx[x].get(id)
+	if !ok {
+		return nil
+	}
+	return set.t.appendKeys(make([]ID, 0, set.t.n))
+}
+
+// bridgeView returns the new view of br: the old one with the given parts
+// rebuilt, or a whole new one.
+func (b *builder) bridgeView(br *Bridge, parts viewParts) *BridgeView {
+	v := &BridgeView{}
+	if old, ok := b.s.ix.bridges.get(br.ID); ok && parts&partAll != partAll {
+		*v = *old
+	} else {
+		parts = partAll
+	}
+	v.Bridge = *br
+	if parts&partLists != 0 {
+		v.Ports = b.keys(ixBridgePorts, br.ID)
+		v.ExteriorPorts = b.keys(ixBridgeExterior, br.ID)
+	}
+	if parts&partInterior != 0 {
+		v.RouterPorts, v.RouterIPs, v.VLANPorts, v.VLANAware, v.VLANPeers = nil, nil, nil, false, nil
+		b.interior(v)
+	}
+	return v
+}
+
+// interior fills the parts of v that its interior ports determine.
+func (b *builder) interior(v *BridgeView) {
+	s := b.s
+	set, ok := s.ix.idx[ixBridgeInterior].get(v.Bridge.ID)
+	if !ok {
+		return
+	}
+	set.t.each(func(pid ID, _ struct{}) bool {
+		p, ok := s.Port(pid)
+		if !ok {
+			return true
+		}
+		if p.VLAN != 0 {
+			if v.VLANPorts == nil {
+				v.VLANPorts = make(map[uint16]ID)
+			}
+			if _, dup := v.VLANPorts[p.VLAN]; !dup {
+				v.VLANPorts[p.VLAN] = p.ID
+			}
+			v.VLANAware = true
+		}
+		peer, ok := s.Port(p.Peer)
+		if !ok {
+			return true
+		}
+		if peer.IsRouterPort() {
+			if v.RouterPorts == nil {
+				v.RouterPorts = make(map[MAC]ID)
+			}
+			if _, dup := v.RouterPorts[peer.MAC]; !dup {
+				v.RouterPorts[peer.MAC] = p.ID
+			}
+			if peer.Address.IsValid() {
+				if v.RouterIPs == nil {
+					v.RouterIPs = make(map[netip.Addr]MAC)
+				}
+				if _, dup := v.RouterIPs[peer.Address]; !dup {
+					v.RouterIPs[peer.Address] = peer.MAC
+				}
+			}
+		} else if peer.VLAN != 0 && p.VLAN == 0 {
+			v.VLANPeers = append(v.VLANPeers, p.ID)
+		}
+		return true
+	})
+}
+
+// routerView returns the new view of r: the old one with the parts w names
+// rebuilt, or a whole new one.
+func (b *builder) routerView(r *Router, w *routerWork) *RouterView {
+	s := b.s
+	if old, ok := s.ix.routers.get(r.ID); ok && w.parts&partAll != partAll {
+		v := &RouterView{Router: *r, Ports: old.Ports, Routes: old.Routes}
+		if w.parts&partLists != 0 {
+			v.Ports = b.keys(ixRouterPorts, r.ID)
+		}
+		if w.table != nil {
+			v.Routes = w.table
+		}
+		return v
+	}
+	v := &RouterView{Router: *r, Ports: b.keys(ixRouterPorts, r.ID)}
+	var routes []*Route
+	if set, ok := s.ix.idx[ixRouterRoutes].get(r.ID); ok {
+		routes = make([]*Route, 0, set.t.n)
+		set.t.each(func(id ID, _ struct{}) bool {
+			if rt, ok := s.Route(id); ok {
+				routes = append(routes, rt)
+			}
+			return true
+		})
+	}
+	ports := make([]*Port, 0, len(v.Ports))
+	for _, id := range v.Ports {
+		if p, ok := s.Port(id); ok {
+			ports = append(ports, p)
+		}
+	}
+	v.Routes = newRouteTable(b.tx, routes, ports)
+	return v
+}
+
+func (b *builder) lbView(l *LoadBalancer) *LBView {
+	s := b.s
+	v := &LBView{LoadBalancer: *l}
+	for _, pid := range b.keys(ixLBPools, l.ID) {
+		p, ok := s.Pool(pid)
+		if !ok {
+			continue
+		}
+		v.Pools = append(v.Pools, p)
+		var ms []*PoolMember
+		for _, mid := range b.keys(ixPoolMembers, pid) {
+			if m, ok := s.PoolMember(mid); ok {
+				ms = append(ms, m)
+			}
+		}
+		if len(ms) > 0 {
+			if v.Members == nil {
+				v.Members = make(map[ID][]*PoolMember)
+			}
+			v.Members[pid] = ms
+		}
+		for _, vid := range b.keys(ixPoolVIPs, pid) {
+			if vip, ok := s.VIP(vid); ok {
+				v.VIPs = append(v.VIPs, vip)
+			}
+		}
+	}
+	slices.SortFunc(v.VIPs, func(a, b *VIP) int { return compareID(a.ID, b.ID) })
+	return v
+}
