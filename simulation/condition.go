@@ -85,6 +85,9 @@ func newV4net(p netip.Prefix) v4net {
 }
 
 func u32(a netip.Addr) uint32 {
+	if !a.Is4() {
+		return 0
+	}
 	b := a.As4()
 	return binary.BigEndian.Uint32(b[:])
 }
@@ -180,7 +183,9 @@ func (e *Engine) loadFields() {
 	v := e.cur.Peek()
 	f := &e.pf
 	*f = pktFields{et: v.EtherType()}
-	f.ip = f.et == packet.EtherTypeIPv4 || f.et == packet.EtherTypeIPv6
+	// A frame that does not parse beyond its Ethernet header has no IP
+	// fields, whatever its ethertype says.
+	f.ip = (f.et == packet.EtherTypeIPv4 || f.et == packet.EtherTypeIPv6) && !e.malformed
 	if !f.ip {
 		return
 	}

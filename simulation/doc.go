@@ -63,6 +63,7 @@
 // it, NAT rules delegate to it, and it is told when a packet leaves through
 // an exterior port (to record return keys). Without one, every packet is a
 // forward flow (generated packets are return flows) and NAT rules are not
-// applied, which the trace says. The router marks where the load balancer
-// runs.
+// applied, which the trace says. A Stateful that also implements
+// [LoadBalancer] runs routers' L4 load balancers, before the inbound filter
+// and after routing. Package simulation/l4 is the implementation.
 package simulation

@@ -90,6 +90,7 @@ type Engine struct {
 	snap     *topology.Snapshot
 	state    State
 	stateful Stateful
+	lb       LoadBalancer // stateful, when it also load-balances
 	r        *Result
 
 	orig *packet.Match // the packet as it entered (Result.Original)
@@ -114,6 +115,7 @@ type Engine struct {
 	throwAway      bool // evaluating a throw-away context
 	malformed      bool
 	rng            uint64
+	serial         uint64 // counts simulations (Flow.Serial)
 
 	routes  []*topology.Route
 	stack   []topology.ID // chains being evaluated (jump loop guard)
@@ -215,6 +217,7 @@ func (e *Engine) begin(in *Input, out *Result, p *portInfo) {
 		e.state = emptyState{}
 	}
 	e.stateful = in.Stateful
+	e.lb, _ = in.Stateful.(LoadBalancer)
 	e.r = out
 	e.orig = &out.Original
 	e.cur = &e.m
@@ -230,6 +233,7 @@ func (e *Engine) begin(in *Input, out *Result, p *portInfo) {
 	e.throwAway = false
 	e.malformed = false
 	e.rng = in.Rand
+	e.serial++
 	e.stack = e.stack[:0]
 	e.tracing = in.Trace
 	e.tr = nil
@@ -243,6 +247,7 @@ func (e *Engine) begin(in *Input, out *Result, p *portInfo) {
 // keep them alive.
 func (e *Engine) end() {
 	e.in, e.snap, e.state, e.stateful, e.r, e.orig = nil, nil, nil, nil, nil, nil
+	e.lb = nil
 	e.startPort, e.curIn, e.curOut, e.pktGroups = nil, nil, nil, nil
 	clear(e.routes[:cap(e.routes)])
 	e.tr = nil

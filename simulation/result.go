@@ -137,6 +137,9 @@ const (
 	ReasonNoOutput
 	// ReasonBadInput: the Input itself is unusable (see Simulate's error).
 	ReasonBadInput
+	// ReasonLoadBalancer: a router's load balancer dropped the packet (no
+	// backend up for a VIP, or a backend's reply that is no longer valid).
+	ReasonLoadBalancer
 )
 
 var reasonNames = [...]string{
@@ -166,6 +169,7 @@ var reasonNames = [...]string{
 	ReasonMalformed:    "malformed",
 	ReasonNoOutput:     "no-output",
 	ReasonBadInput:     "bad-input",
+	ReasonLoadBalancer: "load-balancer",
 }
 
 // String returns the reason's name ("no-route", "filter-drop", ...).

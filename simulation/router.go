@@ -48,10 +48,25 @@ func (e *Engine) router(rv *topology.RouterView, in *portInfo) Verdict {
 	if e.malformed || !e.m.IPDst().Is4() {
 		return e.fail(Drop, ReasonMalformed, r, "malformed IPv4 packet")
 	}
-	// Extension point: the inbound load balancer (§2.9) runs here and, when
-	// it accepts, skips the inbound filter.
-	if !r.InboundFilter.IsZero() {
-		e.curOut = nil
+	e.curOut = nil
+	// The inbound load balancer (§2.9): a packet it accepts (DNATed to a
+	// backend) skips the inbound filter; one it drops meets the filter's
+	// drop hook.
+	lbr := LBContinue
+	if !r.LoadBalancer.IsZero() {
+		var v Verdict
+		if lbr, v = e.loadBalance(r, Inbound); v != 0 {
+			return v
+		}
+		if lbr == LBDrop {
+			if e.m.IPFrag() == packet.FragFirst {
+				e.icmpError(&e.pre, in, packet.ICMPDestUnreach, packet.CodeFragNeeded)
+				return e.fail(ErrorDrop, ReasonFragment, r, "first fragment dropped by the load balancer")
+			}
+			return e.fail(Drop, ReasonLoadBalancer, r, "dropped by the router's load balancer")
+		}
+	}
+	if lbr == LBContinue && !r.InboundFilter.IsZero() {
 		act, v := e.filter(r.InboundFilter, r.ID, "inbound filter", r)
 		if v != 0 {
 			return v
@@ -113,9 +128,21 @@ func (e *Engine) router(rv *topology.RouterView, in *portInfo) Verdict {
 		return e.fail(Drop, ReasonNoAddress, r, "packet addressed to the out-port itself")
 	}
 	e.curOut = out
-	// Extension point: the outbound load balancer (reverse DNAT) runs here
-	// and, unless it continues, skips the outbound filter.
-	if !r.OutboundFilter.IsZero() {
+	// The outbound load balancer (§2.9) translates backends' replies back
+	// to the VIP; unless it continues, the outbound filter is skipped. The
+	// reference only skips the filter on a drop and forwards anyway; here a
+	// drop drops.
+	lbr = LBContinue
+	if !r.LoadBalancer.IsZero() {
+		var v Verdict
+		if lbr, v = e.loadBalance(r, Outbound); v != 0 {
+			return v
+		}
+		if lbr == LBDrop {
+			return e.fail(Drop, ReasonLoadBalancer, r, "reply dropped by the router's load balancer")
+		}
+	}
+	if lbr == LBContinue && !r.OutboundFilter.IsZero() {
 		act, v := e.filter(r.OutboundFilter, r.ID, "outbound filter", r)
 		if v != 0 {
 			return v
@@ -322,4 +349,24 @@ func inSubnets(p *portInfo, a netip.Addr) bool {
 func (e *Engine) isEchoRequest() bool {
 	return e.m.IPProto() == packet.ProtoICMP && e.m.IPFrag() == packet.FragNone &&
 		e.m.ICMPType() == packet.ICMPEchoRequest
+}
+
+// loadBalance runs the router's load balancer in direction dir through the
+// Stateful extension point. Without one that load-balances, the load
+// balancer is ignored (LBContinue) and the trace says so.
+func (e *Engine) loadBalance(r *topology.Router, dir Direction) (LBResult, Verdict) {
+	if e.lb == nil {
+		if e.tracing && dir == Inbound {
+			e.note("load-balancer", routerLabel(r), "load balancer not applied: stateful services do not load-balance")
+		}
+		return LBContinue, 0
+	}
+	res, err := e.lb.LoadBalance(&e.flow, r, r.LoadBalancer, dir)
+	if v := e.statefulErr(err, r); v != 0 {
+		return 0, v
+	}
+	if e.tracing {
+		e.note("load-balancer", routerLabel(r), dir.String()+": "+res.String())
+	}
+	return res, 0
 }

@@ -1,6 +1,7 @@
 package simulation
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/hivenet/hivenet/simulation/packet"
@@ -41,6 +42,79 @@ type Stateful interface {
 	// reversed conntrack key for the port's device here. An error wrapping
 	// ErrNotYet ends the simulation with NotYet; any other with ErrorDrop.
 	Emit(f *Flow, port *topology.Port) error
+}
+
+// LoadBalancer is implemented by Stateful implementations that also run
+// routers' L4 load balancers (§2.9 of the behaviour notes). When
+// Input.Stateful implements it, a router whose Router.LoadBalancer is set
+// calls LoadBalance twice on the way through:
+//
+//   - Inbound, after the router accepted the packet and before its inbound
+//     filter: LBAccept (the packet was DNATed to a backend) skips the
+//     inbound filter; LBDrop drops the packet as the inbound filter would;
+//     LBContinue runs the inbound filter.
+//   - Outbound, after routing chose the out-port and before the outbound
+//     filter (f.OutPort() is set): LBAccept (a backend's reply was
+//     translated back to the VIP) skips the outbound filter; LBDrop drops
+//     the packet; LBContinue runs the outbound filter.
+//
+// Errors are handled as for NAT: ErrNotYet ends the simulation with NotYet,
+// anything else with ErrorDrop. LoadBalance is never called for the
+// throw-away evaluation of a router's own replies.
+type LoadBalancer interface {
+	LoadBalance(f *Flow, router *topology.Router, lb topology.ID, dir Direction) (LBResult, error)
+}
+
+// Direction says which of a router's load-balancer hooks runs.
+type Direction uint8
+
+// Load-balancer hook directions.
+const (
+	// Inbound: before the router's inbound filter (new connections to a
+	// VIP are DNATed to a backend).
+	Inbound Direction = iota + 1
+	// Outbound: after routing (backends' replies are translated back).
+	Outbound
+)
+
+// String returns "inbound" or "outbound".
+func (d Direction) String() string {
+	switch d {
+	case Inbound:
+		return "inbound"
+	case Outbound:
+		return "outbound"
+	}
+	return "direction(" + strconv.Itoa(int(d)) + ")"
+}
+
+// LBResult is a load balancer's decision, the reference's rule action.
+type LBResult uint8
+
+// Load-balancer decisions.
+const (
+	// LBContinue: the packet is not the load balancer's business; the
+	// router's filter runs as usual.
+	LBContinue LBResult = iota
+	// LBAccept: the load balancer translated the packet; the router skips
+	// its filter for this direction.
+	LBAccept
+	// LBDrop: the packet belongs to the load balancer but cannot be served
+	// (no backend up, VIP gone, backend no longer valid).
+	LBDrop
+)
+
+// String returns "continue", "accept" or "drop".
+func (r LBResult) String() string {
+	switch r {
+	case LBContinue:
+		return "continue"
+	case LBAccept:
+		return "accept"
+	case LBDrop:
+		return "drop"
+	}
+	return "lb-result(" + strconv.Itoa(int(r)) + ")"
 }
 
 // Flow is the view of a simulation in progress that Stateful
@@ -87,6 +161,11 @@ func (f *Flow) Generated() bool { return f.e.in.Generated || f.e.throwAway }
 // (static NAT) should apply; nothing may be committed (no dynamic NAT
 // allocation, no conntrack entry).
 func (f *Flow) ThrowAway() bool { return f.e.throwAway }
+
+// Serial identifies the simulation in progress: it differs between any two
+// Simulate calls of the same Engine (it is a counter), so a Stateful
+// implementation can tell a new simulation from the one it last saw.
+func (f *Flow) Serial() uint64 { return f.e.serial }
 
 // Now returns the simulation's time (Input.Now).
 func (f *Flow) Now() time.Time { return f.e.in.Now }
