@@ -61,8 +61,13 @@ type Config struct {
 	// Tick is the housekeeping interval: flow expiry, MAC and ARP
 	// expiry, waiting-room timeouts, ARP retries (default 100 ms).
 	Tick time.Duration
-	// FlowState provides connection tracking and NAT; nil means none.
+	// FlowState provides connection tracking and NAT. Nil means none,
+	// unless Stateful is set.
 	FlowState FlowState
+	// Stateful, when FlowState is nil, gives the agent its own stateful
+	// services (NewL4) with the default idle timeout, leasing dynamic SNAT
+	// ports through the NSDB client's blocks (nsdb.BlockClaimer).
+	Stateful bool
 	// Simulation configures the simulation engines.
 	Simulation simulation.Config
 	// Logger receives the agent's logs; nil discards them.
@@ -102,6 +107,8 @@ type Agent struct {
 	rand    func() uint64
 	timeout Timeouts
 	m       *metrics
+	fs      FlowState
+	ownFS   *L4
 
 	world  atomic.Pointer[world]
 	active activeMap
@@ -119,6 +126,7 @@ type Agent struct {
 
 	traceMu  sync.Mutex
 	traceEng *simulation.Engine
+	traceFS  FlowStateWorker
 
 	workers  []*worker
 	resubmit chan *parked
@@ -192,6 +200,17 @@ func New(cfg Config) (*Agent, error) {
 		a.rand = rand.Uint64
 	}
 	a.active.m = make(map[topology.ID]nsdb.PortState)
+	a.fs = cfg.FlowState
+	if a.fs == nil && cfg.Stateful {
+		lc := L4Config{Now: a.now, Logger: a.log}
+		if bc, ok := cfg.NSDB.(nsdb.BlockClaimer); ok {
+			lc.Blocks = bc.Blocks()
+		} else {
+			a.log.Warn("the NSDB client offers no blocks: dynamic SNAT will drop")
+		}
+		a.ownFS = NewL4(lc)
+		a.fs = a.ownFS
+	}
 	a.flows = newFlowTable(a.timeout)
 	m, err := newMetrics(cfg.Registerer, a.queueDepth, func() float64 { return float64(a.flows.len()) })
 	if err != nil {
@@ -227,6 +246,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer wg.Wait()
 	defer cancel()
 	defer a.closeTables()
+	if a.ownFS != nil {
+		defer a.ownFS.Close()
+	}
 
 	if err := a.setupDatapath(ctx); err != nil {
 		return err
@@ -337,11 +359,15 @@ func (a *Agent) setupDatapath(ctx context.Context) error {
 		byName[p.Name] = p
 	}
 	w := emptyWorld()
+	// Packets from the overlay all go to the first worker, in order: a
+	// flow-state message is imported before the packets that follow it
+	// (§4.6: "same fixed headers => same receiving worker").
+	tunnelPIDs := a.pids[:1]
 	ensure := func(spec datapath.PortSpec) (datapath.PortNumber, error) {
 		if p, ok := byName[spec.Name]; ok && p.Type == spec.Type {
 			return p.Number, nil
 		}
-		spec.UpcallPIDs = a.pids
+		spec.UpcallPIDs = tunnelPIDs
 		p, err := a.dp.CreatePort(ctx, spec)
 		if err != nil {
 			return 0, err
@@ -370,7 +396,11 @@ func (a *Agent) setupDatapath(ctx context.Context) error {
 		if p.Number == datapath.LocalPort {
 			continue
 		}
-		if err := setter.SetPortUpcallPIDs(ctx, p.Number, a.pids); err != nil {
+		pids := a.pids
+		if p.Number == w.vxlan || (w.hasGRE && p.Number == w.gre) {
+			pids = tunnelPIDs
+		}
+		if err := setter.SetPortUpcallPIDs(ctx, p.Number, pids); err != nil {
 			return fmt.Errorf("controller: upcall PIDs of port %s: %w", p.Name, err)
 		}
 	}
@@ -467,9 +497,28 @@ func (a *Agent) tick(ctx context.Context) {
 	for t, port := range resend {
 		a.sendARPRequest(w, t, port)
 	}
-	if fs := a.cfg.FlowState; fs != nil {
-		a.invalidate(ctx, fs.Expire(now)...)
+	if a.fs != nil {
+		a.invalidate(ctx, a.fs.Expire(now)...)
 	}
+}
+
+// parkState makes p wait for stateful services' missing state (a NAT
+// port block): simulated again when it is ready, dropped if it fails or
+// takes longer than the waiting room allows.
+func (a *Agent) parkState(wait Wait, p *parked) {
+	go func() {
+		t := time.NewTimer(a.timeout.WaitingRoom)
+		defer t.Stop()
+		select {
+		case <-wait.Ready():
+			if wait.Err() == nil {
+				a.requeue(p)
+				return
+			}
+		case <-t.C:
+		}
+		a.m.drop(dropWaitTimeout)
+	}()
 }
 
 // install registers e and puts it into the datapath; it reports whether
@@ -581,7 +630,7 @@ func (a *Agent) Snapshot() *topology.Snapshot { return a.world.Load().snap }
 
 // Trace simulates frame entering port on the agent's current topology and
 // state, with tracing, and returns the trace. Nothing is installed,
-// executed or written; stateful services are not consulted.
+// executed or written (the stateful services' transaction is aborted).
 func (a *Agent) Trace(port topology.ID, frame []byte) (*simulation.Trace, error) {
 	a.traceMu.Lock()
 	defer a.traceMu.Unlock()
@@ -591,6 +640,13 @@ func (a *Agent) Trace(port topology.ID, frame []byte) (*simulation.Trace, error)
 	v := view{w: a.world.Load(), active: &a.active, self: a.host}
 	var r simulation.Result
 	in := simulation.Input{Snapshot: v.w.snap, State: &v, InPort: port, Frame: frame, Now: a.now(), Trace: true}
+	if a.fs != nil {
+		if a.traceFS == nil {
+			a.traceFS = a.fs.NewWorker()
+		}
+		in.Stateful = a.traceFS.Begin(in.Now)
+		defer a.traceFS.Abort()
+	}
 	if err := a.traceEng.Simulate(&in, &r); err != nil {
 		return r.Trace, err
 	}

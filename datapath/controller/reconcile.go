@@ -90,9 +90,15 @@ func (a *Agent) revalidate(w *worker, f *datapath.Flow) bool {
 		in.Stateful = w.fs.Begin(now)
 		defer w.fs.Abort()
 	}
+	// Flows that depend on flow state are not kept: the state may be gone.
 	r := &w.res
 	if err := w.eng.Simulate(&in, r); err != nil || r.Flow == simulation.FlowNone || r.Verdict == simulation.NotYet {
 		return false
+	}
+	for _, t := range r.Tags {
+		if t.FlowState() {
+			return false
+		}
 	}
 	w.tr.Translate(r, &key, &w.v, &w.tl)
 	if w.tl.Userspace || w.tl.Mask.Canonical() != mask || !sameActions(w.tl.Actions, f.Actions) {

@@ -48,8 +48,8 @@ func newWorker(a *Agent, id int, s datapath.UpcallSocket) *worker {
 		eng:  simulation.New(a.cfg.Simulation),
 		v:    view{active: &a.active, self: a.host},
 	}
-	if a.cfg.FlowState != nil {
-		w.fs = a.cfg.FlowState.NewWorker()
+	if a.fs != nil {
+		w.fs = a.fs.NewWorker()
 	}
 	return w
 }
@@ -137,24 +137,37 @@ func (w *worker) ingress(ctx context.Context, port topology.ID, frame []byte, ke
 	}
 	a.m.simulated(r)
 	w.stateWrites(r)
+	var refs StateRefs
+	if w.fs != nil {
+		var wait Wait
+		if r.Verdict == simulation.NotYet && r.Reason == simulation.ReasonStateful {
+			wait = w.fs.Waiting()
+		}
+		// Finish before the generated packets are simulated, so that they
+		// see the state (an ICMP error about a translated packet is
+		// translated back); NotYet and ErrorDrop abort.
+		w.msg.Reset()
+		refs = w.fs.Finish(r, &w.msg)
+		if wait != nil {
+			a.parkState(wait, &parked{port: port, frame: slices.Clone(frame), key: *key, seen: r.Seen})
+			return
+		}
+	}
 	if r.Verdict == simulation.NotYet {
-		if w.fs != nil {
-			w.fs.Abort()
+		if r.Waiting.IsZero() {
+			// Nothing to wait for that the agent knows of: drop.
+			a.m.drop(simulation.ReasonStateful.String())
+			return
 		}
 		w.park(r, port, frame, key)
 		w.generated(ctx, r, 0)
 		return
 	}
+	if w.fs != nil && len(w.msg.Conns)+len(w.msg.NATs) > 0 {
+		w.pushState(ctx, r, port)
+	}
 	w.tr.Translate(r, key, &w.v, &w.tl)
 	tl := &w.tl
-	var refs StateRefs
-	if w.fs != nil {
-		w.msg.Reset()
-		refs = w.fs.Commit(r, &w.msg)
-		if len(w.msg.Conns)+len(w.msg.NATs) > 0 {
-			w.pushState(ctx, r, port)
-		}
-	}
 	if r.Flow != simulation.FlowNone && !tl.Userspace {
 		class := ClassNormal
 		switch {
@@ -265,13 +278,9 @@ func (w *worker) simulateGenerated(ctx context.Context, port topology.ID, frame 
 	a.m.simulated(gr)
 	w.stateWrites(gr)
 	if w.fs != nil {
-		if gr.Verdict == simulation.NotYet {
-			w.fs.Abort()
-		} else {
-			w.msg.Reset()
-			if refs := w.fs.Commit(gr, &w.msg); refs != nil {
-				refs.Release()
-			}
+		w.msg.Reset()
+		if refs := w.fs.Finish(gr, &w.msg); refs != nil {
+			refs.Release()
 		}
 	}
 	if gr.Verdict == simulation.Forward {
@@ -459,7 +468,7 @@ func (w *worker) pushState(ctx context.Context, r *simulation.Result, ingress to
 func (w *worker) importState(ctx context.Context, frame []byte) {
 	a := w.a
 	a.m.stateReceived.Inc()
-	if a.cfg.FlowState == nil {
+	if a.fs == nil {
 		return
 	}
 	var m packet.Match
@@ -477,7 +486,7 @@ func (w *worker) importState(ctx context.Context, frame []byte) {
 		a.log.Debug("bad flow-state message", "err", err)
 		return
 	}
-	a.invalidate(ctx, a.cfg.FlowState.Import(&w.msg, a.now())...)
+	a.invalidate(ctx, a.fs.Import(&w.msg)...)
 }
 
 // writeARP writes an ARP entry the simulation resolved, unless the table

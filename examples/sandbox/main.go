@@ -22,12 +22,12 @@
 //	-timeout D       per-scenario timeout (default 5s)
 //	-flows=false     do not print the installed flows
 //	-v               log the agents' debug messages to stderr
-//	-zk HOST:PORT    use ZooKeeper instead of the embedded NSDB (needs
-//	                 the nsdb/zookeeper backend)
+//	-no-flow-state   run the agents without connection tracking and NAT
+//	                 (the NAT scenarios are then skipped)
+//	-zk HOST:PORT    use ZooKeeper instead of the embedded NSDB
 //
-// Scenarios that need connection tracking and NAT are reported as skipped
-// until a flow-state implementation is wired in; skipped scenarios do not
-// fail the run.
+// The agents run with connection tracking and NAT (simulation/l4) and
+// replicate flow state to each other over the overlay.
 package main
 
 import (

@@ -20,6 +20,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 5*time.Second, "per-scenario timeout")
 	flows := fs.Bool("flows", true, "print the installed flows")
 	verbose := fs.Bool("v", false, "log the agents' debug messages to stderr")
+	noState := fs.Bool("no-flow-state", false, "run the agents without connection tracking and NAT (the NAT scenarios are skipped)")
 	zk := fs.String("zk", "", "ZooKeeper `HOST:PORT` to use instead of the embedded NSDB")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -37,7 +38,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sandbox:", err)
 		return 1
 	}
-	cfg := sandbox.Config{Topology: topo}
+	cfg := sandbox.Config{Topology: topo, Stateful: !*noState}
 	if *verbose {
 		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -60,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	env.Out = stdout
-	failed, skipped := sandbox.RunScenarios(ctx, env, sandbox.TwoTenantScenarios(), false, *timeout)
+	failed, skipped := sandbox.RunScenarios(ctx, env, sandbox.TwoTenantScenarios(), !*noState, *timeout)
 	if *flows {
 		sandbox.PrintFlows(stdout, c)
 	}

@@ -130,7 +130,7 @@ func editPort(t *testing.T, c *sandbox.Cluster, name string, edit func(*topology
 // traffic flows removes the installed flow within a second, and traffic
 // stops.
 func TestInvalidationByRule(t *testing.T) {
-	e := startTwoTenant(t)
+	e := startTwoTenant(t, false)
 	vm1, vm2 := e.VMs["vm1"], e.VMs["vm2"]
 	a := e.Cluster.Host("host-a")
 	key := pingUntilFlow(t, a, vm1, vm2)
@@ -156,7 +156,7 @@ func TestInvalidationByRule(t *testing.T) {
 // TestMACMove: vm2's MAC moves from host-b to a new port on host-c; the
 // flows that sent it to host-b are invalidated and traffic follows it.
 func TestMACMove(t *testing.T) {
-	e := startTwoTenant(t)
+	e := startTwoTenant(t, false)
 	c := e.Cluster
 	vm1, vm2 := e.VMs["vm1"], e.VMs["vm2"]
 	a, b, hc := c.Host("host-a"), c.Host("host-b"), c.Host("host-c")
@@ -234,7 +234,7 @@ func tunnelsTo(h *sandbox.Host, key uint32) bool {
 // router port answers ICMP administratively prohibited (§2.6, scenario 36);
 // both recover when the port comes back up.
 func TestPortDown(t *testing.T) {
-	e := startTwoTenant(t)
+	e := startTwoTenant(t, false)
 	c := e.Cluster
 	vm1, vm2, vm3 := e.VMs["vm1"], e.VMs["vm2"], e.VMs["vm3"]
 	ping(t, vm1, vm2)
@@ -270,7 +270,7 @@ func TestPortDown(t *testing.T) {
 // (reconciled, not flushed), announces the same tunnel keys, and traffic
 // continues on the kept flows without new upcalls.
 func TestRestartKeepsFlows(t *testing.T) {
-	e := startTwoTenant(t)
+	e := startTwoTenant(t, false)
 	c := e.Cluster
 	vm1, vm2 := e.VMs["vm1"], e.VMs["vm2"]
 	a := c.Host("host-a")

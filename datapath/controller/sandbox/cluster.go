@@ -53,6 +53,9 @@ type Config struct {
 	// Registerer, if set, registers every agent's metrics with a "host"
 	// label.
 	Registerer prometheus.Registerer
+	// Stateful gives every agent connection tracking and NAT
+	// (controller.Config.Stateful).
+	Stateful bool
 	// VXLANPort is the overlay UDP port of every host; zero picks a port
 	// free on every underlay address, so that several clusters can run at
 	// once.
@@ -204,6 +207,7 @@ func (c *Cluster) startAgent(ctx context.Context, h *Host) error {
 	}
 	acfg := controller.Config{
 		Host: h.ID, NSDB: client, Datapath: h.Datapath, DisableGRE: true, VXLANPort: c.cfg.VXLANPort,
+		Stateful: c.cfg.Stateful,
 		Logger: c.cfg.Logger.With("host", h.Name),
 	}
 	if c.cfg.Registerer != nil {

@@ -29,11 +29,11 @@ func testLogger() *slog.Logger {
 	return nil
 }
 
-func startCluster(t *testing.T, topo *topology.Topology) *sandbox.Cluster {
+func startCluster(t *testing.T, topo *topology.Topology, stateful bool) *sandbox.Cluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := sandbox.Start(ctx, sandbox.Config{Topology: topo, Logger: testLogger()})
+	c, err := sandbox.Start(ctx, sandbox.Config{Topology: topo, Logger: testLogger(), Stateful: stateful})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func startVM(t *testing.T, c *sandbox.Cluster, port, mac, addr, gw string) *sand
 }
 
 func TestPingL2AcrossHosts(t *testing.T) {
-	c := startCluster(t, loadTopology(t, "two-tenant-cloud.yaml"))
+	c := startCluster(t, loadTopology(t, "two-tenant-cloud.yaml"), false)
 	vm1 := startVM(t, c, "vm1", "fa:16:3e:0a:00:11", "10.1.0.11/24", "10.1.0.1")
 	vm2 := startVM(t, c, "vm2", "fa:16:3e:0a:00:12", "10.1.0.12/24", "10.1.0.1")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -70,9 +70,12 @@ func TestPingL2AcrossHosts(t *testing.T) {
 	}
 }
 
-func startTwoTenant(t *testing.T) *sandbox.Env {
+// startTwoTenant starts the two-tenant cloud with its VMs. Without flow
+// state ICMP gets kernel flows; with it, conntrack reads the ICMP echo
+// identifier and pings are handled in userspace (as in the reference).
+func startTwoTenant(t *testing.T, stateful bool) *sandbox.Env {
 	t.Helper()
-	c := startCluster(t, loadTopology(t, "two-tenant-cloud.yaml"))
+	c := startCluster(t, loadTopology(t, "two-tenant-cloud.yaml"), stateful)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	e, err := sandbox.StartTwoTenantVMs(ctx, c)
@@ -83,12 +86,9 @@ func startTwoTenant(t *testing.T) *sandbox.Env {
 }
 
 func TestTwoTenantScenarios(t *testing.T) {
-	e := startTwoTenant(t)
+	e := startTwoTenant(t, true)
 	for _, s := range sandbox.TwoTenantScenarios() {
 		t.Run(s.Name, func(t *testing.T) {
-			if s.NeedsFlowState {
-				t.Skip("needs connection tracking and NAT: no FlowState implementation wired (simulation/l4 not merged)")
-			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			if err := s.Run(ctx, e); err != nil {

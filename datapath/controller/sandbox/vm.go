@@ -283,12 +283,28 @@ func (v *VM) Ping(ctx context.Context, dst netip.Addr) (*Packet, error) {
 	if err != nil {
 		return nil, err
 	}
-	return v.expect(ctx, func(p *Packet) bool {
+	match := func(p *Packet) bool {
 		x := p.View()
 		return x.EtherType() == packet.EtherTypeIPv4 && x.IPProto() == packet.ProtoICMP &&
 			x.ICMPType() == packet.ICMPEchoReply && x.ICMPID() == id && x.IPDst() == v.Addr()
-	}, func() error { return v.send(f) })
+	}
+	// Like ping(8), send again until a reply comes (every PingInterval).
+	for {
+		tctx, cancel := context.WithTimeout(ctx, PingInterval)
+		r, err := v.expect(tctx, match, func() error { return v.send(f) })
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			if err != nil {
+				err = fmt.Errorf("%w: %s: no echo reply from %s", ErrTimeout, v.cfg.Name, dst)
+			}
+			return r, err
+		}
+	}
 }
+
+// PingInterval is how often Ping sends its echo request again while no
+// reply comes.
+const PingInterval = 250 * time.Millisecond
 
 // SendTCP sends a TCP segment with flags (0x02: SYN) from sport to
 // dst:dport; with wait it waits for the answer (a segment from dst's side
