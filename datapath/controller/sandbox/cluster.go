@@ -208,7 +208,7 @@ func (c *Cluster) startAgent(ctx context.Context, h *Host) error {
 	acfg := controller.Config{
 		Host: h.ID, NSDB: client, Datapath: h.Datapath, DisableGRE: true, VXLANPort: c.cfg.VXLANPort,
 		Stateful: c.cfg.Stateful,
-		Logger: c.cfg.Logger.With("host", h.Name),
+		Logger:   c.cfg.Logger.With("host", h.Name),
 	}
 	if c.cfg.Registerer != nil {
 		acfg.Registerer = prometheus.WrapRegistererWith(prometheus.Labels{"host": h.Name}, c.cfg.Registerer)
