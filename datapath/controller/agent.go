@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -660,12 +659,3 @@ func (a *Agent) AppliedRevision() nsdb.Version { return nsdb.Version(a.applied.L
 
 // Waiting returns the number of packets parked for missing state.
 func (a *Agent) Waiting() int { return a.arp.waiting() }
-
-// underlay returns the local underlay address of the first tunnel route,
-// for diagnostics.
-func (a *Agent) underlay() netip.Addr {
-	for _, r := range a.world.Load().routes {
-		return r.src
-	}
-	return netip.Addr{}
-}

@@ -88,7 +88,6 @@ func (h *Host) Agent() *controller.Agent {
 type Cluster struct {
 	mu     sync.Mutex
 	cfg    Config
-	srv    *memory.Server
 	admin  nsdb.Client
 	topo   *topology.Topology
 	hosts  map[string]*Host
