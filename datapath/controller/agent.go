@@ -80,9 +80,6 @@ type Config struct {
 	// Rand returns random numbers for tunnel keys and simulations
 	// (default math/rand/v2).
 	Rand func() uint64
-	// UpcallQueue is the capacity of each worker's upcall queue (default
-	// 4096). Upcalls arriving at a full queue are dropped.
-	UpcallQueue int
 }
 
 // PortPIDSetter is implemented by datapaths whose ports' upcall sockets
@@ -128,13 +125,15 @@ type Agent struct {
 	traceFS  FlowStateWorker
 
 	workers  []*worker
+	retrier  *worker
 	resubmit chan *parked
 	pids     []uint32
 	ready    chan struct{}
 	running  atomic.Bool
 	// applied is the highest store revision whose changes are applied and
 	// whose flows are invalidated.
-	applied atomic.Uint64
+	applied   atomic.Uint64
+	installed atomic.Uint64
 	// recovered and recovKey are tunnel keys from before a restart, by
 	// port (from the previous session's active values) and by datapath
 	// port (from the tunnelled-in flows left in the datapath).
@@ -169,9 +168,6 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.Tick <= 0 {
 		cfg.Tick = 100 * time.Millisecond
-	}
-	if cfg.UpcallQueue <= 0 {
-		cfg.UpcallQueue = 4096
 	}
 	a := &Agent{
 		cfg:         cfg,
@@ -293,9 +289,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	})
 	for _, w := range a.workers {
-		goFn(func() { w.read(ctx) })
 		goFn(func() { w.run(ctx) })
 	}
+	goFn(func() { a.retrier.retry(ctx) })
 	goFn(func() { a.housekeeping(ctx) })
 	goFn(func() {
 		for {
@@ -349,6 +345,7 @@ func (a *Agent) setupDatapath(ctx context.Context) error {
 		a.pids = append(a.pids, s.PID())
 		a.workers = append(a.workers, newWorker(a, i, s))
 	}
+	a.retrier = newWorker(a, -1, nil)
 	ports, err := a.dp.Ports(ctx)
 	if err != nil {
 		return fmt.Errorf("controller: list datapath ports: %w", err)
@@ -409,7 +406,9 @@ func (a *Agent) setupDatapath(ctx context.Context) error {
 
 func (a *Agent) closeWorkers() {
 	for _, w := range a.workers {
-		w.sock.Close()
+		if w.sock != nil {
+			w.sock.Close()
+		}
 	}
 }
 
@@ -490,8 +489,8 @@ func (a *Agent) tick(ctx context.Context) {
 	expired, resend := a.arp.tick()
 	for _, p := range expired {
 		a.m.drop(dropWaitTimeout)
-		e := &flowEntry{key: p.key, mask: Megaflow(&p.key, p.seen), class: ClassShort}
-		a.install(ctx, e, a.flows.begin(), now)
+		e := &flowEntry{key: p.key, seen: p.seen, class: ClassShort}
+		a.install(ctx, e, a.flows.begin(), now, nil)
 	}
 	for t, port := range resend {
 		a.sendARPRequest(w, t, port)
@@ -521,8 +520,9 @@ func (a *Agent) parkState(wait Wait, p *parked) {
 }
 
 // install registers e and puts it into the datapath; it reports whether
-// the flow is installed.
-func (a *Agent) install(ctx context.Context, e *flowEntry, since uint64, now time.Time) bool {
+// the flow is installed. f, if not nil, is scratch space for the datapath
+// request (workers pass theirs, so that installing does not allocate it).
+func (a *Agent) install(ctx context.Context, e *flowEntry, since uint64, now time.Time, f *datapath.Flow) bool {
 	if !a.flows.add(e, since, now) {
 		a.macs.touch(e.learned)
 		if e.state != nil {
@@ -531,8 +531,13 @@ func (a *Agent) install(ctx context.Context, e *flowEntry, since uint64, now tim
 		return false
 	}
 	a.macs.ref(e.learned)
-	f := datapath.Flow{Match: datapath.Match{Key: e.key, Mask: e.mask}, Actions: e.actions}
-	if err := a.dp.PutFlow(ctx, &f, datapath.PutCreate); err != nil {
+	if f == nil {
+		f = new(datapath.Flow)
+	}
+	*f = datapath.Flow{Match: datapath.Match{Key: e.key, Mask: e.mask()}, Actions: e.actions}
+	err := a.dp.PutFlow(ctx, f, datapath.PutCreate)
+	f.Actions = nil
+	if err != nil {
 		if a.flows.drop(e) {
 			a.release(e)
 		}
@@ -542,6 +547,7 @@ func (a *Agent) install(ctx context.Context, e *flowEntry, since uint64, now tim
 		return false
 	}
 	a.m.installedBy[e.class].Inc()
+	a.installed.Add(1)
 	return true
 }
 
@@ -583,10 +589,20 @@ func (a *Agent) invalidate(ctx context.Context, tags ...simulation.Tag) {
 // agent does when the state they depend on changes.
 func (a *Agent) Invalidate(ctx context.Context, tags ...simulation.Tag) { a.invalidate(ctx, tags...) }
 
+// PendingCounter is implemented by upcall sockets that can tell how many
+// upcalls wait in their queue (for the upcall queue depth metric).
+type PendingCounter interface {
+	Pending() int
+}
+
+// queueDepth is the number of upcalls waiting in the sockets that tell,
+// plus the packets the waiting room handed back and no worker took yet.
 func (a *Agent) queueDepth() float64 {
-	n := 0
+	n := len(a.resubmit)
 	for _, w := range a.workers {
-		n += len(w.in)
+		if p, ok := w.sock.(PendingCounter); ok {
+			n += p.Pending()
+		}
 	}
 	return float64(n)
 }
@@ -606,10 +622,14 @@ func (a *Agent) Flows() []FlowInfo {
 	es := a.flows.all()
 	out := make([]FlowInfo, 0, len(es))
 	for _, e := range es {
-		out = append(out, FlowInfo{Key: e.key, Mask: e.mask, Actions: e.actions, Tags: e.tags, Class: e.class, Expires: e.deadline})
+		out = append(out, FlowInfo{Key: e.key, Mask: e.mask(), Actions: e.actions, Tags: e.tags, Class: e.class, Expires: e.deadline})
 	}
 	return out
 }
+
+// Installed returns the number of flows the agent has installed since it
+// started (expired and invalidated ones included).
+func (a *Agent) Installed() uint64 { return a.installed.Load() }
 
 // LocalPort returns the datapath port a virtual port is bound to on this
 // host.

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"hash/maphash"
 	"net/netip"
 	"slices"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/simulation"
+	"github.com/hivenet/hivenet/simulation/packet"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -94,8 +96,12 @@ func (t *Timeouts) of(c FlowClass) time.Duration {
 
 // flowEntry is one flow the agent installed.
 type flowEntry struct {
-	key     datapath.FlowKey
-	mask    datapath.FlowKey
+	key datapath.FlowKey
+	// seen is what the megaflow mask was computed from (Megaflow), or
+	// tunnel marks a flow matching the in-port and tunnel key only: the
+	// mask is not stored, it is 512 bytes of pointers for the GC to scan.
+	seen    packet.FieldSet
+	tunnel  bool
 	actions datapath.Actions
 	tags    []simulation.Tag
 	learned []simulation.MACLearning
@@ -105,6 +111,15 @@ type flowEntry struct {
 	class    FlowClass
 	deadline time.Time
 	dead     bool
+	hash     uint64
+}
+
+// mask returns the flow's megaflow mask.
+func (e *flowEntry) mask() datapath.FlowKey {
+	if e.tunnel {
+		return tunnelMask(&e.key)
+	}
+	return Megaflow(&e.key, e.seen)
 }
 
 // tagSet lists the entries carrying a tag; removed entries stay in list
@@ -128,8 +143,12 @@ const invalLogSize = 4096
 // refuses an entry carrying a tag invalidated since (the reference's
 // invalidation history).
 type flowTable struct {
-	mu      sync.Mutex
-	byKey   map[datapath.FlowKey]*flowEntry
+	mu sync.Mutex
+	// byKey indexes the flows by a hash of their key: a map keyed by the
+	// 512-byte FlowKey itself would store (and allocate) each key
+	// indirectly. A hash collision makes add refuse the second flow.
+	byKey   map[uint64]*flowEntry
+	seed    maphash.Seed
 	tags    map[simulation.Tag]*tagSet
 	dsts    map[topology.ID]map[netip.Addr]int
 	queues  [numClasses][]*flowEntry
@@ -141,7 +160,8 @@ type flowTable struct {
 
 func newFlowTable(t Timeouts) *flowTable {
 	return &flowTable{
-		byKey:   make(map[datapath.FlowKey]*flowEntry),
+		byKey:   make(map[uint64]*flowEntry),
+		seed:    maphash.MakeSeed(),
 		tags:    make(map[simulation.Tag]*tagSet),
 		dsts:    make(map[topology.ID]map[netip.Addr]int),
 		timeout: t,
@@ -164,7 +184,8 @@ func (t *flowTable) len() int {
 func (t *flowTable) add(e *flowEntry, since uint64, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, dup := t.byKey[e.key]; dup {
+	e.hash = maphash.Comparable(t.seed, e.key)
+	if _, dup := t.byKey[e.hash]; dup {
 		return false
 	}
 	if cur := t.seq.Load(); cur != since {
@@ -177,10 +198,10 @@ func (t *flowTable) add(e *flowEntry, since uint64, now time.Time) bool {
 			}
 		}
 	}
-	e.tags = dedupTags(e.tags)
+	e.tags = indexedTags(e.tags)
 	e.deadline = now.Add(t.timeout.of(e.class))
 	e.dead = false
-	t.byKey[e.key] = e
+	t.byKey[e.hash] = e
 	for _, tag := range e.tags {
 		ts := t.tags[tag]
 		if ts == nil {
@@ -209,8 +230,8 @@ func (t *flowTable) unindex(e *flowEntry) {
 		return
 	}
 	e.dead = true
-	if t.byKey[e.key] == e {
-		delete(t.byKey, e.key)
+	if t.byKey[e.hash] == e {
+		delete(t.byKey, e.hash)
 	}
 	for _, tag := range e.tags {
 		ts := t.tags[tag]
@@ -239,10 +260,11 @@ func (t *flowTable) unindex(e *flowEntry) {
 
 // remove unindexes the entry with key, if any, and returns it.
 func (t *flowTable) remove(key *datapath.FlowKey) *flowEntry {
+	h := maphash.Comparable(t.seed, *key)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e := t.byKey[*key]
-	if e == nil {
+	e := t.byKey[h]
+	if e == nil || e.key != *key {
 		return nil
 	}
 	t.unindex(e)
@@ -347,10 +369,16 @@ func (t *flowTable) hasTag(tag simulation.Tag) bool {
 	return ok
 }
 
-// dedupTags removes repeated tags in place.
-func dedupTags(tags []simulation.Tag) []simulation.Tag {
+// indexedTags removes, in place, repeated tags and the tags of kinds the
+// agent never invalidates (port-rx: port changes invalidate the port's
+// device tag; flow-state-device and meter: no trigger yet).
+func indexedTags(tags []simulation.Tag) []simulation.Tag {
 	n := 0
 	for i, tag := range tags {
+		switch tag.Kind() {
+		case simulation.TagKindPortRx, simulation.TagKindFlowStateDevice, simulation.TagKindMeter:
+			continue
+		}
 		if !slices.Contains(tags[:n], tag) {
 			tags[n] = tags[i]
 			n++

@@ -93,7 +93,7 @@ func newMetrics(reg prometheus.Registerer, queueDepth, flows func() float64) (*m
 		m.upcalls, m.simulations, m.installed, m.removed, m.invalidations, m.drops,
 		m.writesDropped, m.statePushed, m.stateReceived,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "hivenet_agent_upcall_queue_depth", Help: "Upcalls waiting for a simulation worker.",
+			Name: "hivenet_agent_upcall_queue_depth", Help: "Upcalls waiting for a simulation worker (in sockets that report it) and packets handed back by the waiting room.",
 		}, queueDepth),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hivenet_agent_flows", Help: "Flows currently installed by the agent.",

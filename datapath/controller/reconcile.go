@@ -73,7 +73,7 @@ func (a *Agent) revalidate(w *worker, f *datapath.Flow) bool {
 		if !ok || mask != tunnelMask(&key) || !reflect.DeepEqual(f.Actions, want) {
 			return false
 		}
-		e := &flowEntry{key: key, mask: mask, actions: want, class: ClassTunnel,
+		e := &flowEntry{key: key, tunnel: true, actions: want, class: ClassTunnel,
 			tags: []simulation.Tag{simulation.TagTunnelKey(id), simulation.TagDPPort(uint32(n))}}
 		return a.flows.add(e, since, now)
 	}
@@ -109,7 +109,7 @@ func (a *Agent) revalidate(w *worker, f *datapath.Flow) bool {
 		class = ClassShort
 	}
 	tags := append(append([]simulation.Tag(nil), r.Tags...), w.tl.Tags...)
-	e := &flowEntry{key: key, mask: mask, actions: append(datapath.Actions(nil), w.tl.Actions...),
+	e := &flowEntry{key: key, seen: w.tl.Seen, actions: append(datapath.Actions(nil), w.tl.Actions...),
 		tags: tags, learned: append([]simulation.MACLearning(nil), r.Learned...), class: class}
 	if !a.flows.add(e, since, now) {
 		return false

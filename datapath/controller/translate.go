@@ -65,6 +65,9 @@ type Translation struct {
 	// Mask is the megaflow mask: the fields the simulation examined, their
 	// prerequisites, the prerequisites of the rewrites, and the input port.
 	Mask datapath.FlowKey
+	// Seen is the field set Mask was computed from: Mask equals
+	// Megaflow(key, Seen).
+	Seen packet.FieldSet
 	// Tags are the translation's own invalidation tags: the datapath ports
 	// output to and the tunnel routes used.
 	Tags []simulation.Tag
@@ -162,6 +165,7 @@ func (t *Translator) Translate(r *simulation.Result, key *datapath.FlowKey, loc 
 	}
 	out.Actions = t.acts
 	out.Tags = t.tags
+	out.Seen = seen
 	out.Mask = Megaflow(key, seen)
 }
 

@@ -18,35 +18,35 @@ import (
 // request answered by a bridge, ...).
 const maxGenDepth = 4
 
-// worker is one simulation worker (§3.1): an upcall socket, a reader
-// goroutine feeding a queue, and the goroutine that simulates, translates,
-// installs and executes. Everything a worker uses per packet is kept here
-// and reused.
+// worker is one simulation worker (§3.1): an upcall socket and the
+// goroutine that receives from it, simulates, translates, installs and
+// executes. Everything a worker uses per packet is kept here and reused.
+// One more worker, without a socket, simulates the packets handed back by
+// the waiting room.
 type worker struct {
-	a    *Agent
-	id   int
-	sock datapath.UpcallSocket
-	in   chan *datapath.Upcall
-	free chan *datapath.Upcall
-	eng  *simulation.Engine
-	res  simulation.Result
-	gen  []*simulation.Result
-	tr   Translator
-	tl   Translation
-	v    view
-	fs   FlowStateWorker
-	msg  flowstate.Message
-	buf  []byte
-	out  []byte
+	a     *Agent
+	id    int
+	sock  datapath.UpcallSocket
+	up    datapath.Upcall
+	eng   *simulation.Engine
+	res   simulation.Result
+	gen   []*simulation.Result
+	tr    Translator
+	tl    Translation
+	v     view
+	fs    FlowStateWorker
+	msg   flowstate.Message
+	buf   []byte
+	out   []byte
+	flow  datapath.Flow
+	input simulation.Input
 }
 
 func newWorker(a *Agent, id int, s datapath.UpcallSocket) *worker {
 	w := &worker{
 		a: a, id: id, sock: s,
-		in:   make(chan *datapath.Upcall, a.cfg.UpcallQueue),
-		free: make(chan *datapath.Upcall, a.cfg.UpcallQueue),
-		eng:  simulation.New(a.cfg.Simulation),
-		v:    view{active: &a.active, self: a.host},
+		eng: simulation.New(a.cfg.Simulation),
+		v:   view{active: &a.active, self: a.host},
 	}
 	if a.fs != nil {
 		w.fs = a.fs.NewWorker()
@@ -54,43 +54,26 @@ func newWorker(a *Agent, id int, s datapath.UpcallSocket) *worker {
 	return w
 }
 
-// read receives upcalls into the worker's queue.
-func (w *worker) read(ctx context.Context) {
+// run receives and processes upcalls until ctx ends or the socket closes.
+func (w *worker) run(ctx context.Context) {
 	for {
-		var u *datapath.Upcall
-		select {
-		case u = <-w.free:
-		default:
-			u = new(datapath.Upcall)
-		}
-		if err := w.sock.Receive(ctx, u); err != nil {
+		if err := w.sock.Receive(ctx, &w.up); err != nil {
 			if ctx.Err() != nil || errors.Is(err, datapath.ErrClosed) {
 				return
 			}
 			w.a.log.Warn("upcall receive failed", "worker", w.id, "err", err)
 			continue
 		}
-		select {
-		case w.in <- u:
-		default:
-			w.a.m.drop(dropQueueFull)
-		}
+		w.handle(ctx, &w.up)
 	}
 }
 
-// run processes the queue and the packets handed back by the waiting
-// room.
-func (w *worker) run(ctx context.Context) {
+// retry simulates again the packets the waiting room hands back.
+func (w *worker) retry(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case u := <-w.in:
-			w.handle(ctx, u)
-			select {
-			case w.free <- u:
-			default:
-			}
 		case p := <-w.a.resubmit:
 			w.v.w = w.a.world.Load()
 			if p.generated {
@@ -127,12 +110,15 @@ func (w *worker) ingress(ctx context.Context, port topology.ID, frame []byte, ke
 	since := a.flows.begin()
 	w.v.w = a.world.Load()
 	now := a.now()
-	in := simulation.Input{Snapshot: w.v.w.snap, State: &w.v, InPort: port, Frame: frame, Now: now, Rand: a.rand()}
+	in := &w.input
+	*in = simulation.Input{Snapshot: w.v.w.snap, State: &w.v, InPort: port, Frame: frame, Now: now, Rand: a.rand()}
 	if w.fs != nil {
 		in.Stateful = w.fs.Begin(now)
 	}
 	r := &w.res
-	if err := w.eng.Simulate(&in, r); err != nil {
+	err := w.eng.Simulate(in, r)
+	in.Frame = nil
+	if err != nil {
 		a.log.Debug("simulation refused the packet", "port", port, "err", err)
 	}
 	a.m.simulated(r)
@@ -181,10 +167,10 @@ func (w *worker) ingress(ctx context.Context, port topology.ID, frame []byte, ke
 		tags := make([]simulation.Tag, 0, len(r.Tags)+len(tl.Tags))
 		tags = append(append(tags, r.Tags...), tl.Tags...)
 		e := &flowEntry{
-			key: key.Canonical(), mask: tl.Mask, actions: slices.Clone(tl.Actions),
+			key: key.Canonical(), seen: tl.Seen, actions: slices.Clone(tl.Actions),
 			tags: tags, learned: slices.Clone(r.Learned), state: refs, class: class,
 		}
-		a.install(ctx, e, since, now)
+		a.install(ctx, e, since, now, &w.flow)
 	} else {
 		a.macs.touch(r.Learned)
 		if refs != nil {
@@ -355,7 +341,7 @@ func (w *worker) tunnelled(ctx context.Context, u *datapath.Upcall) {
 	since := a.flows.begin()
 	now := a.now()
 	n, ok := w.v.w.byKey[id]
-	e := &flowEntry{key: k.Canonical(), mask: tunnelMask(k), tags: []simulation.Tag{simulation.TagTunnelKey(id)}, class: ClassShort}
+	e := &flowEntry{key: k.Canonical(), tunnel: true, tags: []simulation.Tag{simulation.TagTunnelKey(id)}, class: ClassShort}
 	if ok {
 		e.actions = datapath.Actions{datapath.Output{Port: n}}
 		e.class = ClassTunnel
@@ -363,7 +349,7 @@ func (w *worker) tunnelled(ctx context.Context, u *datapath.Upcall) {
 	} else {
 		a.m.drop(dropUnknownTunnel)
 	}
-	a.install(ctx, e, since, now)
+	a.install(ctx, e, since, now, &w.flow)
 	if ok {
 		if err := a.dp.Execute(ctx, u.Packet, k, e.actions); err != nil {
 			a.m.drop(dropExecute)
