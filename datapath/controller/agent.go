@@ -489,8 +489,8 @@ func (a *Agent) tick(ctx context.Context) {
 	expired, resend := a.arp.tick()
 	for _, p := range expired {
 		a.m.drop(dropWaitTimeout)
-		e := &flowEntry{key: p.key, seen: p.seen, class: ClassShort}
-		a.install(ctx, e, a.flows.begin(), now, nil)
+		e := &flowEntry{seen: p.seen, class: ClassShort}
+		a.install(ctx, e, &p.key, a.flows.begin(), now, nil)
 	}
 	for t, port := range resend {
 		a.sendARPRequest(w, t, port)
@@ -519,10 +519,12 @@ func (a *Agent) parkState(wait Wait, p *parked) {
 	}()
 }
 
-// install registers e and puts it into the datapath; it reports whether
-// the flow is installed. f, if not nil, is scratch space for the datapath
-// request (workers pass theirs, so that installing does not allocate it).
-func (a *Agent) install(ctx context.Context, e *flowEntry, since uint64, now time.Time, f *datapath.Flow) bool {
+// install registers e and puts it into the datapath for the packets of
+// key (an upcall's key); it reports whether the flow is installed. f, if
+// not nil, is scratch space for the datapath request (workers pass theirs,
+// so that installing does not allocate it).
+func (a *Agent) install(ctx context.Context, e *flowEntry, key *datapath.FlowKey, since uint64, now time.Time, f *datapath.Flow) bool {
+	e.ufid = a.flows.ufid(key)
 	if !a.flows.add(e, since, now) {
 		a.macs.touch(e.learned)
 		if e.state != nil {
@@ -534,7 +536,7 @@ func (a *Agent) install(ctx context.Context, e *flowEntry, since uint64, now tim
 	if f == nil {
 		f = new(datapath.Flow)
 	}
-	*f = datapath.Flow{Match: datapath.Match{Key: e.key, Mask: e.mask()}, Actions: e.actions}
+	*f = datapath.Flow{UFID: e.ufid, Match: datapath.Match{Key: *key, Mask: e.mask(key)}, Actions: e.actions}
 	err := a.dp.PutFlow(ctx, f, datapath.PutCreate)
 	f.Actions = nil
 	if err != nil {
@@ -542,7 +544,7 @@ func (a *Agent) install(ctx context.Context, e *flowEntry, since uint64, now tim
 			a.release(e)
 		}
 		if !errors.Is(err, datapath.ErrExists) {
-			a.log.Debug("flow install failed", "key", e.key.String(), "err", err)
+			a.log.Debug("flow install failed", "key", key.String(), "err", err)
 		}
 		return false
 	}
@@ -563,9 +565,9 @@ func (a *Agent) release(e *flowEntry) {
 // deleteFlows removes entries (already unindexed) from the datapath.
 func (a *Agent) deleteFlows(ctx context.Context, es []*flowEntry, counter prometheus.Counter) {
 	for _, e := range es {
-		f := datapath.Flow{Match: datapath.Match{Key: e.key}}
+		f := datapath.Flow{UFID: e.ufid}
 		if _, err := a.dp.DeleteFlow(ctx, &f); err != nil && !errors.Is(err, datapath.ErrNotFound) {
-			a.log.Debug("flow delete failed", "key", e.key.String(), "err", err)
+			a.log.Debug("flow delete failed", "ufid", e.ufid, "err", err)
 		}
 		a.release(e)
 		counter.Inc()
@@ -609,6 +611,8 @@ func (a *Agent) queueDepth() float64 {
 
 // FlowInfo describes a flow the agent installed.
 type FlowInfo struct {
+	UFID datapath.UFID
+	// Key and Mask are the flow's match as the datapath reports it.
 	Key, Mask datapath.FlowKey
 	Actions   datapath.Actions
 	Tags      []simulation.Tag
@@ -617,12 +621,19 @@ type FlowInfo struct {
 	Expires time.Time
 }
 
-// Flows returns the flows the agent installed and still tracks.
-func (a *Agent) Flows() []FlowInfo {
+// Flows returns the flows the agent installed and still tracks, with their
+// match read from the datapath (flows the datapath no longer has are
+// left out).
+func (a *Agent) Flows(ctx context.Context) []FlowInfo {
 	es := a.flows.all()
 	out := make([]FlowInfo, 0, len(es))
 	for _, e := range es {
-		out = append(out, FlowInfo{Key: e.key, Mask: e.mask(), Actions: e.actions, Tags: e.tags, Class: e.class, Expires: e.deadline})
+		f, err := a.dp.GetFlow(ctx, &datapath.Flow{UFID: e.ufid})
+		if err != nil {
+			continue
+		}
+		out = append(out, FlowInfo{UFID: e.ufid, Key: f.Match.Key, Mask: f.Match.Mask, Actions: e.actions,
+			Tags: e.tags, Class: e.class, Expires: e.deadline})
 	}
 	return out
 }

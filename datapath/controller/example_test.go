@@ -79,7 +79,7 @@ bridges:
 		panic(err)
 	}
 	fmt.Println("vm2 received", len(got), "bytes")
-	for _, f := range agent.Flows() {
+	for _, f := range agent.Flows(ctx) {
 		fmt.Println("flow:", f.Class, "mask", f.Mask.String())
 	}
 	// Output:

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"net/netip"
 	"slices"
@@ -96,10 +97,11 @@ func (t *Timeouts) of(c FlowClass) time.Duration {
 
 // flowEntry is one flow the agent installed.
 type flowEntry struct {
-	key datapath.FlowKey
+	// ufid identifies the flow in the datapath. Neither its key nor its
+	// mask is kept: each is 512 bytes of pointers for the GC to scan.
+	ufid datapath.UFID
 	// seen is what the megaflow mask was computed from (Megaflow), or
-	// tunnel marks a flow matching the in-port and tunnel key only: the
-	// mask is not stored, it is 512 bytes of pointers for the GC to scan.
+	// tunnel marks a flow matching the in-port and tunnel key only.
 	seen    packet.FieldSet
 	tunnel  bool
 	actions datapath.Actions
@@ -111,15 +113,14 @@ type flowEntry struct {
 	class    FlowClass
 	deadline time.Time
 	dead     bool
-	hash     uint64
 }
 
-// mask returns the flow's megaflow mask.
-func (e *flowEntry) mask() datapath.FlowKey {
+// mask returns the megaflow mask of the flow installed for key.
+func (e *flowEntry) mask(key *datapath.FlowKey) datapath.FlowKey {
 	if e.tunnel {
-		return tunnelMask(&e.key)
+		return tunnelMask(key)
 	}
-	return Megaflow(&e.key, e.seen)
+	return Megaflow(key, e.seen)
 }
 
 // tagSet lists the entries carrying a tag; removed entries stay in list
@@ -144,11 +145,11 @@ const invalLogSize = 4096
 // invalidation history).
 type flowTable struct {
 	mu sync.Mutex
-	// byKey indexes the flows by a hash of their key: a map keyed by the
-	// 512-byte FlowKey itself would store (and allocate) each key
-	// indirectly. A hash collision makes add refuse the second flow.
-	byKey   map[uint64]*flowEntry
-	seed    maphash.Seed
+	// byUFID indexes the flows. A UFID is a 128-bit hash of the flow's
+	// key (ufid): a map keyed by the 512-byte FlowKey itself would store,
+	// and allocate, each key indirectly.
+	byUFID  map[datapath.UFID]*flowEntry
+	seeds   [2]maphash.Seed
 	tags    map[simulation.Tag]*tagSet
 	dsts    map[topology.ID]map[netip.Addr]int
 	queues  [numClasses][]*flowEntry
@@ -160,12 +161,20 @@ type flowTable struct {
 
 func newFlowTable(t Timeouts) *flowTable {
 	return &flowTable{
-		byKey:   make(map[uint64]*flowEntry),
-		seed:    maphash.MakeSeed(),
+		byUFID:  make(map[datapath.UFID]*flowEntry),
+		seeds:   [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		tags:    make(map[simulation.Tag]*tagSet),
 		dsts:    make(map[topology.ID]map[netip.Addr]int),
 		timeout: t,
 	}
+}
+
+// ufid returns the UFID of the flow installed for key.
+func (t *flowTable) ufid(key *datapath.FlowKey) datapath.UFID {
+	var u datapath.UFID
+	binary.LittleEndian.PutUint64(u[0:8], maphash.Comparable(t.seeds[0], *key))
+	binary.LittleEndian.PutUint64(u[8:16], maphash.Comparable(t.seeds[1], *key))
+	return u
 }
 
 // begin returns the invalidation sequence number a simulation starts at.
@@ -175,7 +184,7 @@ func (t *flowTable) begin() uint64 { return t.seq.Load() }
 func (t *flowTable) len() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.byKey)
+	return len(t.byUFID)
 }
 
 // add registers e, installed at now, unless a flow with its key exists or
@@ -184,8 +193,7 @@ func (t *flowTable) len() int {
 func (t *flowTable) add(e *flowEntry, since uint64, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e.hash = maphash.Comparable(t.seed, e.key)
-	if _, dup := t.byKey[e.hash]; dup {
+	if _, dup := t.byUFID[e.ufid]; dup {
 		return false
 	}
 	if cur := t.seq.Load(); cur != since {
@@ -201,7 +209,7 @@ func (t *flowTable) add(e *flowEntry, since uint64, now time.Time) bool {
 	e.tags = indexedTags(e.tags)
 	e.deadline = now.Add(t.timeout.of(e.class))
 	e.dead = false
-	t.byKey[e.hash] = e
+	t.byUFID[e.ufid] = e
 	for _, tag := range e.tags {
 		ts := t.tags[tag]
 		if ts == nil {
@@ -230,8 +238,8 @@ func (t *flowTable) unindex(e *flowEntry) {
 		return
 	}
 	e.dead = true
-	if t.byKey[e.hash] == e {
-		delete(t.byKey, e.hash)
+	if t.byUFID[e.ufid] == e {
+		delete(t.byUFID, e.ufid)
 	}
 	for _, tag := range e.tags {
 		ts := t.tags[tag]
@@ -258,13 +266,12 @@ func (t *flowTable) unindex(e *flowEntry) {
 	}
 }
 
-// remove unindexes the entry with key, if any, and returns it.
-func (t *flowTable) remove(key *datapath.FlowKey) *flowEntry {
-	h := maphash.Comparable(t.seed, *key)
+// remove unindexes the entry with ufid, if any, and returns it.
+func (t *flowTable) remove(ufid datapath.UFID) *flowEntry {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e := t.byKey[h]
-	if e == nil || e.key != *key {
+	e := t.byUFID[ufid]
+	if e == nil {
 		return nil
 	}
 	t.unindex(e)
@@ -354,8 +361,8 @@ func (t *flowTable) expire(now time.Time, out []*flowEntry) []*flowEntry {
 func (t *flowTable) all() []*flowEntry {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]*flowEntry, 0, len(t.byKey))
-	for _, e := range t.byKey {
+	out := make([]*flowEntry, 0, len(t.byUFID))
+	for _, e := range t.byUFID {
 		out = append(out, e)
 	}
 	return out

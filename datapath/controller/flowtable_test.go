@@ -17,7 +17,9 @@ var (
 )
 
 func entry(inPort datapath.PortNumber, class FlowClass, tags ...simulation.Tag) *flowEntry {
-	return &flowEntry{key: datapath.FlowKey{Fields: datapath.KeyInPort, InPort: inPort}, class: class, tags: tags}
+	var u datapath.UFID
+	u[0], u[1] = byte(inPort), byte(inPort>>8)
+	return &flowEntry{ufid: u, class: class, tags: tags}
 }
 
 func TestFlowTableInvalidate(t *testing.T) {
@@ -28,7 +30,7 @@ func TestFlowTableInvalidate(t *testing.T) {
 	e3 := entry(3, ClassShort, simulation.TagDPPort(3))
 	for _, e := range []*flowEntry{e1, e2, e3} {
 		if !ft.add(e, ft.begin(), t0) {
-			t.Fatalf("add %v refused", e.key.InPort)
+			t.Fatalf("add %v refused", e.ufid)
 		}
 	}
 	if ft.add(entry(1, ClassNormal), ft.begin(), t0) {
@@ -47,7 +49,7 @@ func TestFlowTableInvalidate(t *testing.T) {
 	if gone := ft.invalidate(nil, dev); len(gone) != 0 {
 		t.Errorf("second invalidation removed %d", len(gone))
 	}
-	if ft.remove(&e3.key) != e3 || ft.len() != 0 || ft.drop(e3) {
+	if ft.remove(e3.ufid) != e3 || ft.len() != 0 || ft.drop(e3) {
 		t.Error("remove")
 	}
 }
@@ -94,7 +96,7 @@ func TestFlowTableExpire(t *testing.T) {
 		}
 		for i := range got {
 			if got[i] != want[i] {
-				t.Errorf("at %v expired %v, want %v", at, got[i].key.InPort, want[i].key.InPort)
+				t.Errorf("at %v expired %v, want %v", at, got[i].ufid, want[i].ufid)
 			}
 		}
 	}
@@ -106,6 +108,16 @@ func TestFlowTableExpire(t *testing.T) {
 	check(300*time.Second, tunnel)
 	if ft.len() != 0 {
 		t.Errorf("%d flows left", ft.len())
+	}
+}
+
+func TestFlowTableUFID(t *testing.T) {
+	ft := newFlowTable(Timeouts{}.withDefaults())
+	k1 := datapath.FlowKey{Fields: datapath.KeyInPort | datapath.KeyEthernet, InPort: 1, Ethernet: datapath.EthernetKey{Src: macA}}
+	k2 := k1
+	k2.Ethernet.Src = macB
+	if ft.ufid(&k1) != ft.ufid(&k1) || ft.ufid(&k1) == ft.ufid(&k2) || ft.ufid(&k1).IsZero() {
+		t.Error("UFIDs are not a function of the key")
 	}
 }
 

@@ -49,7 +49,7 @@ func (a *Agent) reconcile(ctx context.Context) {
 			kept++
 			continue
 		}
-		del := datapath.Flow{UFID: f.UFID, Match: datapath.Match{Key: f.Match.Key}}
+		del := datapath.Flow{UFID: f.UFID, Match: datapath.Match{Key: f.Match.Key, Mask: f.Match.Mask}}
 		if _, err := a.dp.DeleteFlow(ctx, &del); err != nil && !errors.Is(err, datapath.ErrNotFound) {
 			a.log.Warn("cannot delete stale flow", "key", f.Match.Key.String(), "err", err)
 		}
@@ -60,8 +60,12 @@ func (a *Agent) reconcile(ctx context.Context) {
 }
 
 // revalidate registers f if it is still what the agent would install.
+// Flows without a UFID were not installed by an agent: they go.
 func (a *Agent) revalidate(w *worker, f *datapath.Flow) bool {
 	wd := w.v.w
+	if f.UFID.IsZero() {
+		return false
+	}
 	key := f.Match.Key.Canonical()
 	mask := f.Match.Mask.Canonical()
 	now := a.now()
@@ -73,7 +77,7 @@ func (a *Agent) revalidate(w *worker, f *datapath.Flow) bool {
 		if !ok || mask != tunnelMask(&key) || !reflect.DeepEqual(f.Actions, want) {
 			return false
 		}
-		e := &flowEntry{key: key, tunnel: true, actions: want, class: ClassTunnel,
+		e := &flowEntry{ufid: f.UFID, tunnel: true, actions: want, class: ClassTunnel,
 			tags: []simulation.Tag{simulation.TagTunnelKey(id), simulation.TagDPPort(uint32(n))}}
 		return a.flows.add(e, since, now)
 	}
@@ -109,7 +113,7 @@ func (a *Agent) revalidate(w *worker, f *datapath.Flow) bool {
 		class = ClassShort
 	}
 	tags := append(append([]simulation.Tag(nil), r.Tags...), w.tl.Tags...)
-	e := &flowEntry{key: key, seen: w.tl.Seen, actions: append(datapath.Actions(nil), w.tl.Actions...),
+	e := &flowEntry{ufid: f.UFID, seen: w.tl.Seen, actions: append(datapath.Actions(nil), w.tl.Actions...),
 		tags: tags, learned: append([]simulation.MACLearning(nil), r.Learned...), class: class}
 	if !a.flows.add(e, since, now) {
 		return false

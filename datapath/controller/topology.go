@@ -381,7 +381,8 @@ func (a *Agent) requeue(p *parked) {
 // tunnel key invalidates the flows sent to it, and a router port's change
 // those through its router (its routes are published while it is active).
 func (a *Agent) applyActive(ctx context.Context, evs []nsdb.KeyEvent) {
-	snap := a.world.Load().snap
+	w := a.world.Load()
+	snap := w.snap
 	var tags []simulation.Tag
 	for _, e := range evs {
 		var st nsdb.PortState
@@ -396,6 +397,11 @@ func (a *Agent) applyActive(ctx context.Context, evs []nsdb.KeyEvent) {
 		}
 		old, had := a.active.set(e.ID, st, ok)
 		if had == ok && old == st {
+			continue
+		}
+		if _, local := w.local[e.ID]; local {
+			// Simulations and translations use the local binding, not
+			// the announced state, for ports bound here.
 			continue
 		}
 		tags = append(tags, simulation.TagPortTx(e.ID))

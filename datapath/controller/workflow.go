@@ -167,10 +167,10 @@ func (w *worker) ingress(ctx context.Context, port topology.ID, frame []byte, ke
 		tags := make([]simulation.Tag, 0, len(r.Tags)+len(tl.Tags))
 		tags = append(append(tags, r.Tags...), tl.Tags...)
 		e := &flowEntry{
-			key: key.Canonical(), seen: tl.Seen, actions: slices.Clone(tl.Actions),
+			seen: tl.Seen, actions: slices.Clone(tl.Actions),
 			tags: tags, learned: slices.Clone(r.Learned), state: refs, class: class,
 		}
-		a.install(ctx, e, since, now, &w.flow)
+		a.install(ctx, e, key, since, now, &w.flow)
 	} else {
 		a.macs.touch(r.Learned)
 		if refs != nil {
@@ -341,7 +341,7 @@ func (w *worker) tunnelled(ctx context.Context, u *datapath.Upcall) {
 	since := a.flows.begin()
 	now := a.now()
 	n, ok := w.v.w.byKey[id]
-	e := &flowEntry{key: k.Canonical(), tunnel: true, tags: []simulation.Tag{simulation.TagTunnelKey(id)}, class: ClassShort}
+	e := &flowEntry{tunnel: true, tags: []simulation.Tag{simulation.TagTunnelKey(id)}, class: ClassShort}
 	if ok {
 		e.actions = datapath.Actions{datapath.Output{Port: n}}
 		e.class = ClassTunnel
@@ -349,7 +349,7 @@ func (w *worker) tunnelled(ctx context.Context, u *datapath.Upcall) {
 	} else {
 		a.m.drop(dropUnknownTunnel)
 	}
-	a.install(ctx, e, since, now, &w.flow)
+	a.install(ctx, e, k, since, now, &w.flow)
 	if ok {
 		if err := a.dp.Execute(ctx, u.Packet, k, e.actions); err != nil {
 			a.m.drop(dropExecute)

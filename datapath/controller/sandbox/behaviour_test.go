@@ -63,34 +63,36 @@ func pingFails(t *testing.T, from *sandbox.VM, to netip.Addr, d time.Duration) {
 	}
 }
 
-// icmpFlow returns the key of a flow of h for ICMP from src to dst.
-func icmpFlow(h *sandbox.Host, src, dst netip.Addr) (datapath.FlowKey, bool) {
-	for _, f := range h.Agent().Flows() {
+// icmpFlow returns the UFID of a flow of h for ICMP between the VMs (as
+// the datapath reports it: an L2 flow's key is masked to the Ethernet
+// addresses and the IP protocol the security group examined).
+func icmpFlow(h *sandbox.Host, from, to *sandbox.VM) (datapath.UFID, bool) {
+	for _, f := range h.Agent().Flows(context.Background()) {
 		k := f.Key
-		if k.Fields&datapath.KeyICMP != 0 && k.IPv4.Src == src && k.IPv4.Dst == dst {
-			return k, true
+		if k.Fields&datapath.KeyICMP != 0 && k.Ethernet.Src == from.MAC() && k.Ethernet.Dst == to.MAC() {
+			return f.UFID, true
 		}
 	}
-	return datapath.FlowKey{}, false
+	return datapath.UFID{}, false
 }
 
 // pingUntilFlow pings until the ingress host has a flow for the ping in
 // its datapath (the first pings' flows may be invalidated as MACs are
 // learned) and returns its key.
-func pingUntilFlow(t *testing.T, h *sandbox.Host, from, to *sandbox.VM) datapath.FlowKey {
+func pingUntilFlow(t *testing.T, h *sandbox.Host, from, to *sandbox.VM) datapath.UFID {
 	t.Helper()
-	var key datapath.FlowKey
+	var key datapath.UFID
 	within(t, 5*time.Second, "a flow for the ping on "+h.Name, func() bool {
 		ping(t, from, to)
-		k, ok := icmpFlow(h, from.Addr(), to.Addr())
+		k, ok := icmpFlow(h, from, to)
 		key = k
 		return ok && inDatapath(h, k)
 	})
 	return key
 }
 
-func inDatapath(h *sandbox.Host, k datapath.FlowKey) bool {
-	_, err := h.Datapath.GetFlow(context.Background(), &datapath.Flow{Match: datapath.Match{Key: k}})
+func inDatapath(h *sandbox.Host, u datapath.UFID) bool {
+	_, err := h.Datapath.GetFlow(context.Background(), &datapath.Flow{UFID: u})
 	return err == nil
 }
 
@@ -143,8 +145,8 @@ func TestInvalidationByRule(t *testing.T) {
 	within(t, time.Second, "the ping's flow removed from host-a's datapath", func() bool { return !inDatapath(a, key) })
 	pingFails(t, vm1, vm2.Addr(), 300*time.Millisecond)
 	found := false
-	for _, f := range a.Agent().Flows() {
-		if f.Key.Fields&datapath.KeyICMP != 0 && f.Key.IPv4.Dst == vm2.Addr() && len(f.Actions) == 0 {
+	for _, f := range a.Agent().Flows(context.Background()) {
+		if f.Key.Fields&datapath.KeyICMP != 0 && f.Key.Ethernet.Dst == vm2.MAC() && len(f.Actions) == 0 {
 			found = true
 		}
 	}
@@ -220,7 +222,7 @@ func dpTunnelsTo(h *sandbox.Host, key uint32) bool {
 }
 
 func tunnelsTo(h *sandbox.Host, key uint32) bool {
-	for _, f := range h.Agent().Flows() {
+	for _, f := range h.Agent().Flows(context.Background()) {
 		for _, a := range f.Actions {
 			if s, ok := a.(datapath.Set[datapath.TunnelKey]); ok && uint32(s.Value.ID) == key {
 				return true
@@ -285,7 +287,7 @@ func TestRestartKeepsFlows(t *testing.T) {
 	if !inDatapath(a, key) {
 		t.Fatal("the restart removed the ping's flow from the datapath")
 	}
-	if _, ok := icmpFlow(a, vm1.Addr(), vm2.Addr()); !ok {
+	if _, ok := icmpFlow(a, vm1, vm2); !ok {
 		t.Fatal("the restarted agent does not track the kept flow")
 	}
 	if k, _ := a.Agent().TunnelKey(p1.ID); k != tk {
@@ -319,7 +321,7 @@ func TestWaitingRoomTimeout(t *testing.T) {
 		pingFails(t, vm1, ghost, 50*time.Millisecond)
 	}
 	within(t, 2*time.Second, "a short drop flow for the unresolvable destination", func() bool {
-		for _, f := range a.Agent().Flows() {
+		for _, f := range a.Agent().Flows(context.Background()) {
 			if f.Key.Fields&datapath.KeyIPv4 != 0 && f.Key.IPv4.Dst == ghost && len(f.Actions) == 0 && f.Class == controller.ClassShort {
 				return true
 			}

@@ -115,7 +115,7 @@ func isTCP(dport uint16) func(*Packet) bool {
 // tunnelFlow reports whether host installed a flow sending to the tunnel
 // key of port over the tunnel to dst.
 func tunnelFlow(h *Host, key uint32, dst netip.Addr) bool {
-	for _, f := range h.Agent().Flows() {
+	for _, f := range h.Agent().Flows(context.Background()) {
 		for _, a := range f.Actions {
 			if s, ok := a.(datapath.Set[datapath.TunnelKey]); ok && uint32(s.Value.ID) == key && s.Value.Dst == dst {
 				return true
@@ -273,7 +273,7 @@ func TwoTenantScenarios() []Scenario {
 
 // hasDropFlow reports whether h installed a drop flow for TCP port dport.
 func hasDropFlow(h *Host, dport uint16) bool {
-	for _, f := range h.Agent().Flows() {
+	for _, f := range h.Agent().Flows(context.Background()) {
 		if len(f.Actions) == 0 && f.Key.Fields&datapath.KeyTCP != 0 && f.Key.TCP.Dst == dport {
 			return true
 		}
@@ -309,7 +309,7 @@ func RunScenarios(ctx context.Context, e *Env, scenarios []Scenario, withFlowSta
 // PrintFlows prints the flows every agent of c installed.
 func PrintFlows(w io.Writer, c *Cluster) {
 	for _, h := range c.Hosts() {
-		fs := h.Agent().Flows()
+		fs := h.Agent().Flows(context.Background())
 		fmt.Fprintf(w, "== flows on %s (%d)\n", h.Name, len(fs))
 		for _, f := range fs {
 			acts := FormatActions(f.Actions)
