@@ -70,7 +70,7 @@ func startBenchAgent(tb testing.TB, workers int, normal time.Duration) *benchAge
 	dp := inproc.New(inproc.Config{UpcallQueue: 1 << 16, EndpointQueue: 1 << 16})
 	a, err := controller.New(controller.Config{
 		Host: topology.NameID(topology.KindHost, "h"), NSDB: client, Datapath: dp, DisableGRE: true,
-		Workers: workers,
+		Workers:  workers,
 		Timeouts: controller.Timeouts{Normal: normal},
 	})
 	if err != nil {

@@ -116,7 +116,8 @@ func TestFlowTableUFID(t *testing.T) {
 	k1 := datapath.FlowKey{Fields: datapath.KeyInPort | datapath.KeyEthernet, InPort: 1, Ethernet: datapath.EthernetKey{Src: macA}}
 	k2 := k1
 	k2.Ethernet.Src = macB
-	if ft.ufid(&k1) != ft.ufid(&k1) || ft.ufid(&k1) == ft.ufid(&k2) || ft.ufid(&k1).IsZero() {
+	k1b := k1
+	if ft.ufid(&k1) != ft.ufid(&k1b) || ft.ufid(&k1) == ft.ufid(&k2) || ft.ufid(&k1).IsZero() {
 		t.Error("UFIDs are not a function of the key")
 	}
 }
