@@ -1,0 +1,94 @@
+// Package controller is hivenet's agent: the per-host process that binds
+// virtual ports to a datapath, simulates the packets the datapath sends up,
+// installs the resulting megaflows and keeps them valid.
+//
+// # Why "datapath/controller"
+//
+// In the reference system (MidoNet) the agent's core is two actors: the
+// DatapathController, which owns the datapath (its ports, the overlay
+// tunnel ports, the binding of virtual ports to netdevs and the tunnel keys
+// announced for them), and the PacketWorkflow, which turns upcalls into
+// simulations and simulations into flows (§3 of the behaviour notes). Both
+// are clients of the datapath and nothing else depends on them, so they
+// live under datapath/, next to the datapath model they program, as one
+// package: the workflow needs the controller's port maps on every packet
+// and the controller needs the workflow's flow table on every change. The
+// simulator (package simulation) stays pure; this package is where it
+// meets the world: the NSDB (topology, state tables, state keys) and a
+// datapath.Datapath (the kernel module through datapath/kernel, or the
+// in-process datapath/inproc).
+//
+// # Entry point
+//
+// New returns an Agent for a Config (host ID, NSDB client, datapath);
+// Agent.Run runs it until its context ends:
+//
+//	a, err := controller.New(controller.Config{Host: host, NSDB: client, Datapath: dp})
+//	...
+//	go a.Run(ctx)
+//	<-a.Ready()
+//
+// examples/agent wraps it in a command; datapath/controller/sandbox runs
+// several agents in one process on in-process datapaths.
+//
+// # What Run does
+//
+//   - Datapath setup: the overlay tunnel ports (VXLAN on UDP 6677, and GRE
+//     when the datapath has it) are created or reused, one upcall socket
+//     per worker is opened and every existing port is pointed at them. The
+//     datapath's flows are never flushed: they are dumped and reconciled
+//     (below).
+//   - Topology: a watch on every kind of the NSDB store feeds a
+//     topology.Snapshot. Each batch of changes yields a new immutable
+//     "world" (snapshot, state-table handles, local bindings, tunnel
+//     routes) that workers load once per packet, then the flows the change
+//     affects are invalidated.
+//   - Bindings (§4.4): each exterior port bound to this host
+//     (Snapshot.HostPorts) gets a datapath port named after its interface
+//     (created, or reused after a restart) and a random local tunnel key
+//     of type 1 (1<<20 | 20 random bits), announced in the port's "active"
+//     state key as nsdb.PortState{host, key}. The host's "alive" key and
+//     every announcement are written again after an NSDB session expiry.
+//   - Workflow (§3.1): workers receive upcalls, simulate them (one
+//     simulation.Engine per worker, with a simulation.State over the NSDB
+//     tables' local caches and the ports' active keys), translate the
+//     result (Translator: local outputs become output(port); remote ones
+//     set(tunnel{key, src, dst, TTL 255}) + output(overlay port); rewrites
+//     become set_masked actions computed with packet.Changed), install the
+//     megaflow (key = the upcall key, mask = Megaflow of the examined
+//     fields) with the hard timeout of its class, then execute the packet.
+//     Packets from the overlay are output to the local port their tunnel
+//     key names by a flow of their own, without simulation.
+//   - Generated packets (ARP, ICMP) are simulated from their port's egress
+//     and executed, never installed. Packets waiting for an ARP reply
+//     (verdict NotYet) are parked and simulated again when the router's
+//     ARP table gets the entry, or dropped with a short drop flow after
+//     the waiting-room timeout; ARP requests are repeated at most once per
+//     retry interval.
+//   - State tables (§4.3): MAC learnings are reference-counted by the
+//     flows that hold them (the entry is written on the first reference
+//     and removed MACExpiry after the last); ARP and IPv4-MAC writes are
+//     applied in the background; the agent removes its own ARP entries when
+//     they expire.
+//   - Invalidation (§3.6): every installed flow is indexed by its tags.
+//     Topology changes (device tags, routes, port links, exterior port
+//     sets), MAC table changes (learned, moved, removed), ARP entry
+//     changes, port active changes, tunnel route changes and flow-state
+//     imports invalidate the flows carrying the affected tags, which are
+//     deleted from the datapath. A flow whose simulation started before an
+//     invalidation of one of its tags is not installed.
+//   - Flow state (§4.6), when Config.FlowState is set: the keys a
+//     simulation's transaction created are pushed, before the data packet,
+//     to the hosts owning the ingress and egress ports (and the members of
+//     their stateful port groups) over the overlay with tunnel key
+//     0xFFFFFF; received messages are imported and the flows tagged with
+//     their keys invalidated.
+//   - Restart: the flows found in the datapath are re-simulated from their
+//     keys; those whose mask and actions are unchanged are kept (with
+//     fresh tags and timeouts), the others deleted. Tunnel keys are
+//     recovered from the previous announcement or from the tunnelled-in
+//     flows, so remote hosts' flows stay valid.
+//
+// Metrics are registered on Config.Registerer (never the global registry)
+// under hivenet_agent_*; logs go to Config.Logger.
+package controller

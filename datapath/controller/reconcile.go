@@ -1,0 +1,195 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"reflect"
+
+	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/simulation"
+	"github.com/hivenet/hivenet/simulation/packet"
+)
+
+// dumpFlows reads the flows a previous agent left in the datapath, and the
+// tunnel keys its tunnelled-in flows used per local port (so that a
+// restarted agent announces the same keys and remote flows stay valid).
+func (a *Agent) dumpFlows(ctx context.Context) error {
+	wd := a.world.Load()
+	for f, err := range a.dp.Flows(ctx) {
+		if err != nil {
+			return err
+		}
+		a.dumped = append(a.dumped, f)
+		k := &f.Match.Key
+		if k.Fields&datapath.KeyTunnel != 0 && k.InPort == wd.vxlan && len(f.Actions) == 1 {
+			if o, ok := f.Actions[0].(datapath.Output); ok {
+				a.recovKey[o.Port] = uint32(k.Tunnel.ID)
+			}
+		}
+	}
+	return nil
+}
+
+// reconcile keeps the dumped flows that are still valid and deletes the
+// others: a flow is kept when simulating a packet built from its key on
+// the current topology and state gives the same mask and actions (it is
+// then registered with fresh tags and a fresh hard timeout), or, for a
+// tunnelled-in flow, when its tunnel key still names the port it outputs
+// to. Nothing is flushed: traffic on kept flows never notices the restart.
+func (a *Agent) reconcile(ctx context.Context) {
+	if len(a.dumped) == 0 {
+		return
+	}
+	w := a.workers[0]
+	w.v.w = a.world.Load()
+	kept := 0
+	for i := range a.dumped {
+		f := &a.dumped[i]
+		if a.revalidate(w, f) {
+			kept++
+			continue
+		}
+		del := datapath.Flow{UFID: f.UFID, Match: datapath.Match{Key: f.Match.Key, Mask: f.Match.Mask}}
+		if _, err := a.dp.DeleteFlow(ctx, &del); err != nil && !errors.Is(err, datapath.ErrNotFound) {
+			a.log.Warn("cannot delete stale flow", "key", f.Match.Key.String(), "err", err)
+		}
+		a.m.removedOther.Inc()
+	}
+	a.log.Info("datapath flows reconciled", "kept", kept, "deleted", len(a.dumped)-kept)
+	a.dumped = nil
+}
+
+// revalidate registers f if it is still what the agent would install.
+// Flows without a UFID were not installed by an agent: they go.
+func (a *Agent) revalidate(w *worker, f *datapath.Flow) bool {
+	wd := w.v.w
+	if f.UFID.IsZero() {
+		return false
+	}
+	key := f.Match.Key.Canonical()
+	mask := f.Match.Mask.Canonical()
+	now := a.now()
+	since := a.flows.begin()
+	if key.Fields&datapath.KeyTunnel != 0 && (key.InPort == wd.vxlan || (wd.hasGRE && key.InPort == wd.gre)) {
+		id := uint32(key.Tunnel.ID)
+		n, ok := wd.byKey[id]
+		want := datapath.Actions{datapath.Output{Port: n}}
+		if !ok || mask != tunnelMask(&key) || !reflect.DeepEqual(f.Actions, want) {
+			return false
+		}
+		e := &flowEntry{ufid: f.UFID, tunnel: true, actions: want, class: ClassTunnel,
+			tags: []simulation.Tag{simulation.TagTunnelKey(id), simulation.TagDPPort(uint32(n))}}
+		return a.flows.add(e, since, now)
+	}
+	port, ok := wd.byDP[key.InPort]
+	if !ok {
+		return false
+	}
+	frame, err := FrameFromKey(nil, &key)
+	if err != nil {
+		return false
+	}
+	in := simulation.Input{Snapshot: wd.snap, State: &w.v, InPort: port, Frame: frame, Now: now, Rand: a.rand()}
+	if w.fs != nil {
+		in.Stateful = w.fs.Begin(now)
+		defer w.fs.Abort()
+	}
+	// Flows that depend on flow state are not kept: the state may be gone.
+	r := &w.res
+	if err := w.eng.Simulate(&in, r); err != nil || r.Flow == simulation.FlowNone || r.Verdict == simulation.NotYet {
+		return false
+	}
+	for _, t := range r.Tags {
+		if t.FlowState() {
+			return false
+		}
+	}
+	w.tr.Translate(r, &key, &w.v, &w.tl)
+	if w.tl.Userspace || w.tl.Mask.Canonical() != mask || !sameActions(w.tl.Actions, f.Actions) {
+		return false
+	}
+	class := ClassNormal
+	if r.Flow == simulation.FlowShort {
+		class = ClassShort
+	}
+	tags := append(append([]simulation.Tag(nil), r.Tags...), w.tl.Tags...)
+	e := &flowEntry{ufid: f.UFID, seen: w.tl.Seen, actions: append(datapath.Actions(nil), w.tl.Actions...),
+		tags: tags, learned: append([]simulation.MACLearning(nil), r.Learned...), class: class}
+	if !a.flows.add(e, since, now) {
+		return false
+	}
+	a.macs.ref(e.learned)
+	return true
+}
+
+func sameActions(a, b datapath.Actions) bool {
+	if len(a) == 0 && len(b) == 0 {
+		return true
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+// FrameFromKey appends to b a frame whose datapath key is k: the headers
+// k describes (Ethernet, VLAN tags, ARP or IPv4/IPv6 with TCP, UDP or ICMP),
+// no payload. It is how a restarted agent re-simulates the flows it finds
+// in the datapath.
+func FrameFromKey(b []byte, k *datapath.FlowKey) ([]byte, error) {
+	var m packet.Match
+	f := k.Fields
+	if f&datapath.KeyEthernet != 0 {
+		m.SetEthSrc(k.Ethernet.Src)
+		m.SetEthDst(k.Ethernet.Dst)
+	}
+	var vl packet.VLANStack
+	if f&datapath.KeyCVLAN != 0 {
+		vl.Push(packet.VLANFromTCI(k.CVLAN.TPID, k.CVLAN.TCI&^vlanCFI))
+	}
+	if f&datapath.KeyVLAN != 0 {
+		vl.Push(packet.VLANFromTCI(k.VLAN.TPID, k.VLAN.TCI&^vlanCFI))
+	}
+	m.SetVLANs(vl)
+	m.SetEtherType(k.EtherType)
+	switch {
+	case f&datapath.KeyARP != 0:
+		m.SetARPOp(k.ARP.Op)
+		m.SetARPSHA(k.ARP.SHA)
+		m.SetARPSPA(k.ARP.SIP)
+		m.SetARPTHA(k.ARP.THA)
+		m.SetARPTPA(k.ARP.TIP)
+	case f&datapath.KeyIPv4 != 0:
+		m.SetIPSrc(k.IPv4.Src)
+		m.SetIPDst(k.IPv4.Dst)
+		m.SetIPProto(k.IPv4.Proto)
+		m.SetIPTOS(k.IPv4.TOS)
+		m.SetIPTTL(k.IPv4.TTL)
+		m.SetIPFrag(packet.Frag(k.IPv4.Frag))
+	case f&datapath.KeyIPv6 != 0:
+		m.SetIPSrc(k.IPv6.Src)
+		m.SetIPDst(k.IPv6.Dst)
+		m.SetIPProto(k.IPv6.Proto)
+		m.SetIPTOS(k.IPv6.TClass)
+		m.SetIPTTL(k.IPv6.HLimit)
+		m.SetIPv6FlowLabel(k.IPv6.Label)
+		m.SetIPFrag(packet.Frag(k.IPv6.Frag))
+	}
+	switch {
+	case f&datapath.KeyTCP != 0:
+		m.SetSrcPort(k.TCP.Src)
+		m.SetDstPort(k.TCP.Dst)
+	case f&datapath.KeyUDP != 0:
+		m.SetSrcPort(k.UDP.Src)
+		m.SetDstPort(k.UDP.Dst)
+	}
+	if f&datapath.KeyTCPFlags != 0 {
+		m.SetTCPFlags(k.TCPFlags)
+	}
+	switch {
+	case f&datapath.KeyICMP != 0:
+		m.SetICMPType(k.ICMP.Type)
+		m.SetICMPCode(k.ICMP.Code)
+	case f&datapath.KeyICMPv6 != 0:
+		m.SetICMPType(k.ICMPv6.Type)
+		m.SetICMPCode(k.ICMPv6.Code)
+	}
+	return packet.AppendFrame(b, &m, nil)
+}

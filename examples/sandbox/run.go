@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/hivenet/hivenet/datapath/controller/sandbox"
+	"github.com/hivenet/hivenet/topology/topofile"
+)
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	topoPath := fs.String("topology", "examples/topologies/two-tenant-cloud.yaml", "topology file")
+	timeout := fs.Duration("timeout", 5*time.Second, "per-scenario timeout")
+	flows := fs.Bool("flows", true, "print the installed flows")
+	verbose := fs.Bool("v", false, "log the agents' debug messages to stderr")
+	noState := fs.Bool("no-flow-state", false, "run the agents without connection tracking and NAT (the NAT scenarios are skipped)")
+	zk := fs.String("zk", "", "ZooKeeper `HOST:PORT` to use instead of the embedded NSDB")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "sandbox: unexpected arguments:", strings.Join(fs.Args(), " "))
+		return 2
+	}
+	if *zk != "" {
+		fmt.Fprintln(stderr, "sandbox: -zk: the ZooKeeper backend (nsdb/zookeeper) is not part of this build yet")
+		return 2
+	}
+	topo, err := topofile.LoadFile(*topoPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "sandbox:", err)
+		return 1
+	}
+	cfg := sandbox.Config{Topology: topo, Stateful: !*noState}
+	if *verbose {
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	c, err := sandbox.Start(sctx, cfg)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(stderr, "sandbox:", err)
+		return 1
+	}
+	defer c.Close()
+	for _, h := range c.Hosts() {
+		fmt.Fprintf(stdout, "host %s: agent ready, underlay %s (VXLAN on UDP %d)\n", h.Name, h.Underlay, c.VXLANPort())
+	}
+	vctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	env, err := sandbox.StartTwoTenantVMs(vctx, c)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(stderr, "sandbox:", err)
+		return 1
+	}
+	env.Out = stdout
+	failed, skipped := sandbox.RunScenarios(ctx, env, sandbox.TwoTenantScenarios(), !*noState, *timeout)
+	if *flows {
+		sandbox.PrintFlows(stdout, c)
+	}
+	fmt.Fprintf(stdout, "== %d scenarios: %d failed, %d skipped\n", len(sandbox.TwoTenantScenarios()), len(failed), len(skipped))
+	if len(failed) > 0 {
+		fmt.Fprintln(stdout, "FAILED:", strings.Join(failed, ", "))
+		return 1
+	}
+	return 0
+}
