@@ -2,10 +2,10 @@ package controller_test
 
 import (
 	"context"
-	"fmt"
-	"runtime"
 	"encoding/binary"
+	"fmt"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
