@@ -378,13 +378,11 @@ func (a *Agent) setupDatapath(ctx context.Context) error {
 	w.vxlan = n
 	if !a.cfg.DisableGRE {
 		n, err := ensure(datapath.PortSpec{Name: GREPortName, Type: datapath.PortGRE})
-		switch {
-		case err == nil:
+		if err == nil {
 			w.gre, w.hasGRE = n, true
-		case errors.Is(err, datapath.ErrNotSupported):
-			a.log.Info("datapath has no GRE ports: GRE tunnel zones unusable")
-		default:
-			return fmt.Errorf("controller: overlay GRE port: %w", err)
+		} else {
+			// GRE is optional (no gre module, or the in-process datapath).
+			a.log.Info("no GRE overlay port: GRE tunnel zones unusable", "err", err)
 		}
 	}
 	setter := a.dp.(PortPIDSetter)

@@ -3,7 +3,9 @@ package controller_test
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -171,4 +173,179 @@ func BenchmarkFlowSetup(b *testing.B) {
 	if n := ba.agent.Installed(); n < uint64(b.N)*99/100 {
 		b.Fatalf("%d flows installed for %d packets", n, b.N)
 	}
+}
+
+// largeTopology returns a 10,000-port topology: 100 hosts in one VXLAN
+// zone; 800 bridges of 10 VM ports each (8,000 ports, bound round-robin to
+// the hosts, each bridge with a 4-rule security group); 100 routers each
+// linked to 8 bridges (1,600 link ports) with a route per subnet and 4
+// uplinks bound to hosts (400 ports).
+func largeTopology() *topology.Topology {
+	t := &topology.Topology{}
+	id := func(k topology.Kind, f string, a ...any) topology.ID { return topology.NameID(k, fmt.Sprintf(f, a...)) }
+	zone := topology.TunnelZone{ID: id(topology.KindTunnelZone, "z"), Name: "z", Type: topology.TunnelZoneVXLAN}
+	for h := range 100 {
+		hid := id(topology.KindHost, "h%d", h)
+		t.Hosts = append(t.Hosts, topology.Host{ID: hid, Name: fmt.Sprintf("h%d", h)})
+		zone.Members = append(zone.Members, topology.TunnelZoneMember{Host: hid, Addr: netip.AddrFrom4([4]byte{10, 255, byte(h / 256), byte(h%256 + 1)})})
+	}
+	t.TunnelZones = append(t.TunnelZones, zone)
+	port := 0
+	for r := range 100 {
+		rid := id(topology.KindRouter, "r%d", r)
+		t.Routers = append(t.Routers, topology.Router{ID: rid, Name: fmt.Sprintf("r%d", r)})
+		for k := range 4 {
+			h := (r*4 + k) % 100
+			sub := netip.PrefixFrom(netip.AddrFrom4([4]byte{172, 16, byte(r), byte(4 * k)}), 30)
+			t.Ports = append(t.Ports, topology.Port{ID: id(topology.KindPort, "r%d-up%d", r, k), Name: fmt.Sprintf("r%d-up%d", r, k),
+				Router: rid, Host: id(topology.KindHost, "h%d", h), Interface: fmt.Sprintf("up%d", r*4+k),
+				Subnets: []netip.Prefix{sub}, Address: sub.Addr().Next(), MAC: topology.MAC{2, 1, 0, byte(r), byte(k), 1}})
+		}
+		for j := range 8 {
+			b := r*8 + j
+			bid := id(topology.KindBridge, "b%d", b)
+			sg := id(topology.KindChain, "sg%d", b)
+			t.Chains = append(t.Chains, topology.Chain{ID: sg, Name: fmt.Sprintf("sg%d", b), Rules: []topology.Rule{
+				{ID: id(topology.KindChain, "sg%d-0", b), Action: topology.ActionAccept, Condition: topology.Condition{MatchReturnFlow: true}},
+				{ID: id(topology.KindChain, "sg%d-1", b), Action: topology.ActionAccept, Condition: topology.Condition{NwProto: topology.Is(packet.ProtoICMP)}},
+				{ID: id(topology.KindChain, "sg%d-2", b), Action: topology.ActionAccept, Condition: topology.Condition{NwProto: topology.Is(packet.ProtoTCP), TpDst: topology.Is(topology.PortRange{Start: 22, End: 22})}},
+				{ID: id(topology.KindChain, "sg%d-3", b), Action: topology.ActionDrop},
+			}})
+			t.Bridges = append(t.Bridges, topology.Bridge{ID: bid, Name: fmt.Sprintf("b%d", b)})
+			for v := range 10 {
+				h := port % 100
+				port++
+				t.Ports = append(t.Ports, topology.Port{ID: id(topology.KindPort, "b%d-vm%d", b, v), Name: fmt.Sprintf("b%d-vm%d", b, v),
+					Bridge: bid, Host: id(topology.KindHost, "h%d", h), Interface: fmt.Sprintf("tap%d", port), OutboundFilter: sg})
+			}
+			sub := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(b / 256), byte(b % 256), 0}), 24)
+			rp, bp := id(topology.KindPort, "r%d-b%d", r, b), id(topology.KindPort, "b%d-r%d", b, r)
+			t.Ports = append(t.Ports,
+				topology.Port{ID: rp, Name: fmt.Sprintf("r%d-b%d", r, b), Router: rid, Peer: bp, Subnets: []netip.Prefix{sub},
+					Address: sub.Addr().Next(), MAC: topology.MAC{2, 0, 0, byte(b >> 8), byte(b), 1}},
+				topology.Port{ID: bp, Name: fmt.Sprintf("b%d-r%d", b, r), Bridge: bid, Peer: rp})
+			t.Routes = append(t.Routes, topology.Route{ID: id(topology.KindRoute, "r%d-b%d", r, b), Router: rid, Dst: sub,
+				NextHop: topology.NextHopPort, NextHopPort: rp})
+		}
+	}
+	return t
+}
+
+// BenchmarkAgentMemory10kPorts reports what one agent holds with a
+// 10,000-port topology loaded (84 of the ports bound to its host): the
+// heap and goroutine stacks it adds to the process (agent-bytes), and the
+// whole process heap including the embedded NSDB holding the topology
+// (process-bytes; with ZooKeeper the NSDB client's cache takes that place).
+func BenchmarkAgentMemory10kPorts(b *testing.B) {
+	ctx := context.Background()
+	topo := largeTopology()
+	if n := len(topo.Ports); n != 10000 {
+		b.Fatalf("%d ports", n)
+	}
+	srv := memory.NewServer(memory.Config{})
+	admin := srv.NewClient()
+	defer admin.Close()
+	if err := loadBatched(ctx, admin.Store(), topo); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	var agentBytes, processBytes float64
+	for range b.N {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		client := srv.NewClient()
+		dp := inproc.New(inproc.Config{TunnelAddr: netip.MustParseAddr("127.0.0.1")})
+		a, err := controller.New(controller.Config{Host: topology.NameID(topology.KindHost, "h0"), NSDB: client, Datapath: dp, DisableGRE: true, VXLANPort: 0})
+		if err != nil {
+			b.Fatal(err)
+		}
+		actx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { a.Run(actx); close(done) }()
+		select {
+		case <-a.Ready():
+		case <-done:
+			b.Fatal("agent stopped")
+		}
+		if a.Snapshot().Len(topology.KindPort) != 10000 {
+			b.Fatalf("agent sees %d ports", a.Snapshot().Len(topology.KindPort))
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		agentBytes += float64(after.HeapAlloc+after.StackInuse) - float64(before.HeapAlloc+before.StackInuse)
+		processBytes += float64(after.HeapAlloc + after.StackInuse)
+		cancel()
+		<-done
+		client.Close()
+		dp.Close()
+	}
+	b.ReportMetric(agentBytes/float64(b.N), "agent-bytes")
+	b.ReportMetric(processBytes/float64(b.N), "process-bytes")
+}
+
+// loadBatched writes t in commits of a few hundred objects, in dependency
+// order (a single 20,000-object commit is quadratic in nsdb's validation),
+// peered ports together.
+func loadBatched(ctx context.Context, st nsdb.Store, t *topology.Topology) error {
+	var ops []nsdb.Op
+	flush := func(force bool) error {
+		if len(ops) == 0 || (!force && len(ops) < 300) {
+			return nil
+		}
+		_, err := st.Commit(ctx, ops...)
+		ops = ops[:0]
+		return err
+	}
+	add := func(o topology.Object) error {
+		ops = append(ops, nsdb.Put(o))
+		return flush(false)
+	}
+	var objs []topology.Object
+	for i := range t.Hosts {
+		objs = append(objs, &t.Hosts[i])
+	}
+	for i := range t.TunnelZones {
+		objs = append(objs, &t.TunnelZones[i])
+	}
+	for i := range t.Chains {
+		objs = append(objs, &t.Chains[i])
+	}
+	for i := range t.Bridges {
+		objs = append(objs, &t.Bridges[i])
+	}
+	for i := range t.Routers {
+		objs = append(objs, &t.Routers[i])
+	}
+	for _, o := range objs {
+		if err := add(o); err != nil {
+			return err
+		}
+	}
+	byID := make(map[topology.ID]*topology.Port, len(t.Ports))
+	for i := range t.Ports {
+		byID[t.Ports[i].ID] = &t.Ports[i]
+	}
+	done := make(map[topology.ID]bool)
+	for i := range t.Ports {
+		p := &t.Ports[i]
+		if done[p.ID] {
+			continue
+		}
+		done[p.ID] = true
+		ops = append(ops, nsdb.Put(p))
+		if peer, ok := byID[p.Peer]; ok && !done[peer.ID] {
+			done[peer.ID] = true
+			ops = append(ops, nsdb.Put(peer))
+		}
+		if err := flush(false); err != nil {
+			return err
+		}
+	}
+	for i := range t.Routes {
+		if err := add(&t.Routes[i]); err != nil {
+			return err
+		}
+	}
+	return flush(true)
 }

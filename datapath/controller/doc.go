@@ -29,7 +29,8 @@
 //	<-a.Ready()
 //
 // examples/agent wraps it in a command; datapath/controller/sandbox runs
-// several agents in one process on in-process datapaths.
+// several agents in one process on in-process datapaths (examples/sandbox).
+// Translator, Megaflow and FrameFromKey are the pure pieces, usable alone.
 //
 // # What Run does
 //
@@ -49,14 +50,21 @@
 //     of type 1 (1<<20 | 20 random bits), announced in the port's "active"
 //     state key as nsdb.PortState{host, key}. The host's "alive" key and
 //     every announcement are written again after an NSDB session expiry.
-//   - Workflow (§3.1): workers receive upcalls, simulate them (one
+//   - Workflow (§3.1): each worker has its own upcall socket (VM ports
+//     spread their upcalls over all of them; the overlay ports use the
+//     first only, so that a flow-state message is imported before the
+//     packets that follow it) and receives, simulates (one
 //     simulation.Engine per worker, with a simulation.State over the NSDB
 //     tables' local caches and the ports' active keys), translate the
 //     result (Translator: local outputs become output(port); remote ones
 //     set(tunnel{key, src, dst, TTL 255}) + output(overlay port); rewrites
 //     become set_masked actions computed with packet.Changed), install the
 //     megaflow (key = the upcall key, mask = Megaflow of the examined
-//     fields) with the hard timeout of its class, then execute the packet.
+//     fields) under a UFID (a 128-bit hash of the key) with the hard
+//     timeout of its class, then execute the packet. Results whose
+//     rewrites the datapath cannot express (ICMP identifiers) and decisions
+//     on userspace-only fields install nothing: the packet is rewritten
+//     with packet.Apply and executed output by output.
 //     Packets from the overlay are output to the local port their tunnel
 //     key names by a flow of their own, without simulation.
 //   - Generated packets (ARP, ICMP) are simulated from their port's egress
@@ -77,7 +85,11 @@
 //     imports invalidate the flows carrying the affected tags, which are
 //     deleted from the datapath. A flow whose simulation started before an
 //     invalidation of one of its tags is not installed.
-//   - Flow state (§4.6), when Config.FlowState is set: the keys a
+//   - Flow state (§4.6), with Config.Stateful (NewL4 over package
+//     simulation/l4, NAT port blocks leased through the NSDB client's
+//     nsdb.Blocks) or a Config.FlowState: each worker's transaction is
+//     finished before the generated packets are simulated, packets waiting
+//     for a NAT port block are parked until it comes; the keys a
 //     simulation's transaction created are pushed, before the data packet,
 //     to the hosts owning the ingress and egress ports (and the members of
 //     their stateful port groups) over the overlay with tunnel key
@@ -90,5 +102,15 @@
 //     flows, so remote hosts' flows stay valid.
 //
 // Metrics are registered on Config.Registerer (never the global registry)
-// under hivenet_agent_*; logs go to Config.Logger.
+// under hivenet_agent_*: upcalls by kind, simulations by verdict, flows
+// installed by class and removed by reason, tags invalidated, drops by
+// reason, upcall queue depth, flows, flow-state messages sent and
+// received, NSDB writes dropped. Logs go to Config.Logger.
+//
+// # Performance
+//
+// BenchmarkFlowSetup measures new flows through the whole agent on the
+// in-process datapath (upcall, simulation, translation, install, execute,
+// expiry): about 100,000 flows/s on 2 cores. BenchmarkAgentMemory10kPorts
+// reports about 23 MB for an agent with a 10,000-port topology.
 package controller

@@ -24,7 +24,8 @@
 //	-v               log the agents' debug messages to stderr
 //	-no-flow-state   run the agents without connection tracking and NAT
 //	                 (the NAT scenarios are then skipped)
-//	-zk HOST:PORT    use ZooKeeper instead of the embedded NSDB
+//	-zk HOST:PORT    use ZooKeeper (nsdb/zookeeper, a fresh root per run)
+//	                 instead of the embedded NSDB
 //
 // The agents run with connection tracking and NAT (simulation/l4) and
 // replicate flow state to each other over the overlay.

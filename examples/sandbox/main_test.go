@@ -5,6 +5,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/hivenet/hivenet/internal/zktest"
 )
 
 func TestRun(t *testing.T) {
@@ -13,11 +15,24 @@ func TestRun(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
-	for _, want := range []string{"== l2-across-hosts", "== flows on host-a", "0 failed"} {
+	for _, want := range []string{"== l2-across-hosts", "== flows on host-a", " 0 failed"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
+}
+
+func TestRunZooKeeper(t *testing.T) {
+	zk := zktest.Standalone(t)
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"-topology", "../topologies/two-tenant-cloud.yaml", "-zk", zk, "-flows=false"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	if !strings.Contains(out.String(), "nsdb: ZooKeeper") || !strings.Contains(out.String(), " 0 failed") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	t.Log(out.String())
 }
 
 func TestRunBadUsage(t *testing.T) {

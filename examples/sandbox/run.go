@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hivenet/hivenet/datapath/controller/sandbox"
+	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/zookeeper"
 	"github.com/hivenet/hivenet/topology/topofile"
 )
 
@@ -21,7 +23,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flows := fs.Bool("flows", true, "print the installed flows")
 	verbose := fs.Bool("v", false, "log the agents' debug messages to stderr")
 	noState := fs.Bool("no-flow-state", false, "run the agents without connection tracking and NAT (the NAT scenarios are skipped)")
-	zk := fs.String("zk", "", "ZooKeeper `HOST:PORT` to use instead of the embedded NSDB")
+	zk := fs.String("zk", "", "ZooKeeper `HOST:PORT[,...]` to use instead of the embedded NSDB")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -29,18 +31,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sandbox: unexpected arguments:", strings.Join(fs.Args(), " "))
 		return 2
 	}
-	if *zk != "" {
-		fmt.Fprintln(stderr, "sandbox: -zk: the ZooKeeper backend (nsdb/zookeeper) is not part of this build yet")
-		return 2
+	var logger *slog.Logger
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	topo, err := topofile.LoadFile(*topoPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "sandbox:", err)
 		return 1
 	}
-	cfg := sandbox.Config{Topology: topo, Stateful: !*noState}
-	if *verbose {
-		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg := sandbox.Config{Topology: topo, Stateful: !*noState, Logger: logger}
+	if *zk != "" {
+		// A fresh root per run: agents of earlier runs left their objects.
+		root := fmt.Sprintf("/hivenet-sandbox/%d", time.Now().UnixNano())
+		cfg.NewClient = func(ctx context.Context) (nsdb.Client, error) {
+			return zookeeper.New(ctx, zookeeper.Config{Servers: strings.Split(*zk, ","), Root: root, Logger: logger})
+		}
+		fmt.Fprintf(stdout, "nsdb: ZooKeeper %s, root %s\n", *zk, root)
 	}
 	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	c, err := sandbox.Start(sctx, cfg)

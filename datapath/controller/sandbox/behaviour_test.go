@@ -11,6 +11,7 @@ import (
 	"github.com/hivenet/hivenet/datapath/controller"
 	"github.com/hivenet/hivenet/datapath/controller/sandbox"
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/memory"
 	"github.com/hivenet/hivenet/simulation/packet"
 	"github.com/hivenet/hivenet/topology"
 )
@@ -336,4 +337,43 @@ func TestWaitingRoomTimeout(t *testing.T) {
 	if arps != 1 {
 		t.Errorf("vm3 saw %d ARP requests for %s, want 1 (one per retry interval)", arps, ghost)
 	}
+}
+
+// TestSessionExpiry: when an agent's NSDB session expires, its ephemeral
+// state (host liveness, active ports, learned MACs) vanishes; the agent
+// registers it again on its new session, and traffic goes on.
+func TestSessionExpiry(t *testing.T) {
+	e := startTwoTenant(t, false)
+	c := e.Cluster
+	vm1, vm2 := e.VMs["vm1"], e.VMs["vm2"]
+	a := c.Host("host-a")
+	pingUntilFlow(t, a, vm1, vm2)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p1, _ := c.Port("vm1")
+	mt, err := c.Client().Tables().MACTable(ctx, topology.NameID(topology.KindBridge, "tenant-a-net"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mt.Close()
+	if p, ok := mt.Lookup(vm1.MAC()); !ok || p != p1.ID {
+		t.Fatal("vm1's MAC not learned before the expiry")
+	}
+	mc, ok := a.Client().(*memory.Client)
+	if !ok {
+		t.Skip("the cluster's NSDB is not the embedded one")
+	}
+	mc.Expire()
+	keys := c.Client().StateKeys()
+	has := func(spec nsdb.KeySpec, id topology.ID) bool {
+		vs, err := keys.Get(ctx, spec, id)
+		return err == nil && len(vs) > 0
+	}
+	within(t, 2*time.Second, "host-a alive again", func() bool { return has(nsdb.KeyHostAlive(), a.ID) })
+	within(t, 2*time.Second, "vm1 active again", func() bool { return has(nsdb.KeyPortActive(), p1.ID) })
+	within(t, 2*time.Second, "vm1's MAC learned again", func() bool {
+		p, ok := mt.Lookup(vm1.MAC())
+		return ok && p == p1.ID
+	})
+	ping(t, vm1, vm2)
 }

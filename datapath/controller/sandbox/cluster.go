@@ -84,6 +84,13 @@ func (h *Host) Agent() *controller.Agent {
 	return h.agent
 }
 
+// Client returns the NSDB client of the host's current agent.
+func (h *Host) Client() nsdb.Client {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.client
+}
+
 // Cluster is a set of agents sharing an NSDB.
 type Cluster struct {
 	mu     sync.Mutex

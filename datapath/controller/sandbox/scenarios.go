@@ -192,27 +192,27 @@ func TwoTenantScenarios() []Scenario {
 		},
 		{
 			Name:        "security-group-drop",
-			Description: "vm3 sends TCP SYNs to vm2 port 80 (dropped by tenant-a-sg) then port 22 (allowed)",
+			Description: "vm1 (tenant A) sends TCP SYNs to vm3 (tenant B) port 80, dropped by tenant-b-sg, then port 22, allowed",
 			Run: func(ctx context.Context, e *Env) error {
-				vm3, vm2 := e.VMs["vm3"], e.VMs["vm2"]
-				if _, err := vm3.SendTCP(ctx, vm2.Addr(), 40080, 80, 0x02, false); err != nil {
+				vm1, vm3 := e.VMs["vm1"], e.VMs["vm3"]
+				if _, err := vm1.SendTCP(ctx, vm3.Addr(), 40080, 80, 0x02, false); err != nil {
 					return err
 				}
-				if _, err := vm3.SendTCP(ctx, vm2.Addr(), 40022, 22, 0x02, false); err != nil {
+				if _, err := vm1.SendTCP(ctx, vm3.Addr(), 40022, 22, 0x02, false); err != nil {
 					return err
 				}
-				if _, err := vm2.WaitFor(ctx, isTCP(22)); err != nil {
+				if _, err := vm3.WaitFor(ctx, isTCP(22)); err != nil {
 					return fail("the SYN to port 22 did not arrive: %v", err)
 				}
 				a := e.Cluster.Host("host-a")
 				if err := Eventually(ctx, "a drop flow for the SYN to port 80 on host-a", func() bool { return hasDropFlow(a, 80) }); err != nil {
 					return fail("%v", err)
 				}
-				if n := vm2.Count(isTCP(80)); n != 0 {
-					return fail("vm2 received %d SYNs to port 80", n)
+				if n := vm3.Count(isTCP(80)); n != 0 {
+					return fail("vm3 received %d SYNs to port 80", n)
 				}
-				e.printf("    vm2 got the SYN to port 22 and none to port 80; host-a installed a drop flow\n")
-				e.Trace(vm3, "vm3", isTCP(80))
+				e.printf("    vm3 got the SYN to port 22 and none to port 80; host-a installed a drop flow\n")
+				e.Trace(vm1, "vm1", isTCP(80))
 				return nil
 			},
 		},

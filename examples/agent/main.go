@@ -1,0 +1,47 @@
+// Command agent runs one hivenet agent (package datapath/controller): it
+// binds this host's virtual ports to a datapath, simulates the packets
+// the datapath sends up, installs megaflows and keeps them valid.
+//
+//	go run ./examples/agent -host host-a -underlay 192.168.100.11 \
+//	    -datapath kernel -nsdb zk -zk 10.0.0.1:2181
+//
+// Flags:
+//
+//	-host NAME          the host's name in the topology (its ID is
+//	                    topology.NameID(host, NAME), as topology files give)
+//	-host-id UUID       the host's ID, instead of -host
+//	-datapath KIND      kernel (the openvswitch module, needs root) or
+//	                    inproc (in-process: ports are in-memory endpoints,
+//	                    for tests) (default kernel)
+//	-dp-name NAME       kernel datapath name, created if missing (default
+//	                    hivenet)
+//	-underlay IP        local underlay address; the in-process datapath
+//	                    binds its VXLAN socket to it (the kernel routes by
+//	                    itself)
+//	-vxlan-port N       overlay VXLAN UDP port (default 6677)
+//	-nsdb KIND          memory (embedded, this process only) or zk
+//	-zk HOSTS           ZooKeeper servers, host:port[,host:port...]
+//	-zk-root PATH       ZooKeeper root (default nsdb/zookeeper's)
+//	-load FILE          write a topology file into the NSDB at start
+//	-workers N          simulation workers (default 2)
+//	-no-flow-state      no connection tracking or NAT
+//	-metrics ADDR       serve Prometheus metrics on http://ADDR/metrics
+//	-v                  debug logs
+//
+// SIGINT or SIGTERM stops the agent; the datapath keeps its ports and
+// flows, which the next agent reconciles.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stderr, nil)
+	stop()
+	os.Exit(code)
+}

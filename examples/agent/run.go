@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/datapath/controller"
+	"github.com/hivenet/hivenet/datapath/inproc"
+	"github.com/hivenet/hivenet/datapath/kernel"
+	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/memory"
+	"github.com/hivenet/hivenet/nsdb/zookeeper"
+	"github.com/hivenet/hivenet/topology"
+	"github.com/hivenet/hivenet/topology/topofile"
+)
+
+// started, if not nil, is called once the agent is ready, with the address
+// the metrics server listens on (tests).
+type started func(a *controller.Agent, metrics string)
+
+func run(ctx context.Context, args []string, stderr io.Writer, onReady started) int {
+	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	hostName := fs.String("host", "", "the host's `name` in the topology")
+	hostID := fs.String("host-id", "", "the host's `UUID`, instead of -host")
+	dpKind := fs.String("datapath", "kernel", "datapath: kernel or inproc")
+	dpName := fs.String("dp-name", "hivenet", "kernel datapath `name`")
+	underlay := fs.String("underlay", "", "local underlay `IP`")
+	vxlanPort := fs.Uint("vxlan-port", controller.DefaultVXLANPort, "overlay VXLAN UDP `port`")
+	nsdbKind := fs.String("nsdb", "memory", "NSDB backend: memory or zk")
+	zkServers := fs.String("zk", "", "ZooKeeper servers `host:port[,...]`")
+	zkRoot := fs.String("zk-root", "", "ZooKeeper root `path`")
+	load := fs.String("load", "", "topology `file` to write into the NSDB at start")
+	workers := fs.Int("workers", 2, "simulation workers")
+	noState := fs.Bool("no-flow-state", false, "no connection tracking or NAT")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on http://`ADDR`/metrics")
+	verbose := fs.Bool("v", false, "debug logs")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	usage := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "agent: "+format+"\n", a...)
+		return 2
+	}
+	if fs.NArg() != 0 {
+		return usage("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	var host topology.ID
+	switch {
+	case *hostID != "" && *hostName != "":
+		return usage("-host and -host-id are exclusive")
+	case *hostID != "":
+		id, err := topology.ParseID(*hostID)
+		if err != nil {
+			return usage("-host-id: %v", err)
+		}
+		host = id
+	case *hostName != "":
+		host = topology.NameID(topology.KindHost, *hostName)
+	default:
+		return usage("-host or -host-id is required")
+	}
+	var under netip.Addr
+	if *underlay != "" {
+		a, err := netip.ParseAddr(*underlay)
+		if err != nil {
+			return usage("-underlay: %v", err)
+		}
+		under = a
+	}
+	if *vxlanPort == 0 || *vxlanPort > 65535 {
+		return usage("-vxlan-port %d out of range", *vxlanPort)
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	fail := func(err error) int {
+		log.Error("agent failed", "err", err)
+		return 1
+	}
+
+	// NSDB.
+	var client nsdb.Client
+	switch *nsdbKind {
+	case "memory":
+		client = memory.NewServer(memory.Config{Logger: log}).NewClient()
+	case "zk":
+		if *zkServers == "" {
+			return usage("-nsdb zk needs -zk")
+		}
+		c, err := zookeeper.New(ctx, zookeeper.Config{Servers: strings.Split(*zkServers, ","), Root: *zkRoot, Logger: log})
+		if err != nil {
+			return fail(fmt.Errorf("zookeeper: %w", err))
+		}
+		client = c
+	default:
+		return usage("-nsdb %q: want memory or zk", *nsdbKind)
+	}
+	defer client.Close()
+	if *load != "" {
+		t, err := topofile.LoadFile(*load)
+		if err != nil {
+			return fail(err)
+		}
+		if _, err := client.Store().Commit(ctx, nsdb.PutAll(t)...); err != nil {
+			return fail(fmt.Errorf("loading %s: %w", *load, err))
+		}
+	}
+
+	// Datapath.
+	var dp datapath.Datapath
+	switch *dpKind {
+	case "kernel":
+		kc, err := kernel.Dial(nil)
+		if err != nil {
+			return fail(fmt.Errorf("openvswitch kernel module: %w", err))
+		}
+		defer kc.Close()
+		d, _, err := kc.OpenDatapath(ctx, *dpName)
+		if errors.Is(err, datapath.ErrNotFound) {
+			d, _, err = kc.CreateDatapath(ctx, kernel.DatapathSpec{Name: *dpName})
+		}
+		if err != nil {
+			return fail(fmt.Errorf("datapath %s: %w", *dpName, err))
+		}
+		dp = d
+	case "inproc":
+		d := inproc.New(inproc.Config{Name: *dpName, TunnelAddr: under, Logger: log})
+		defer d.Close()
+		dp = d
+	default:
+		return usage("-datapath %q: want kernel or inproc", *dpKind)
+	}
+
+	// Metrics.
+	reg := prometheus.NewRegistry()
+	metrics := ""
+	if *metricsAddr != "" {
+		ln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			return fail(fmt.Errorf("metrics: %w", err))
+		}
+		metrics = ln.Addr().String()
+		srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+	}
+
+	a, err := controller.New(controller.Config{
+		Host: host, NSDB: client, Datapath: dp, Workers: *workers, VXLANPort: uint16(*vxlanPort),
+		Stateful: !*noState, Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	select {
+	case <-a.Ready():
+		log.Info("agent ready", "host", host, "datapath", *dpKind, "nsdb", *nsdbKind, "metrics", metrics)
+		if onReady != nil {
+			onReady(a, metrics)
+		}
+	case err := <-done:
+		return fail(err)
+	}
+	if err := <-done; err != nil {
+		return fail(err)
+	}
+	log.Info("agent stopped")
+	return 0
+}
