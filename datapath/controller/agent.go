@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/nat"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/topology"
@@ -243,6 +244,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer a.closeTables()
 	if a.ownFS != nil {
 		defer a.ownFS.Close()
+		if l := a.ownFS.leaser; l != nil {
+			// After a session expiry the store has freed this agent's NAT
+			// blocks; stop allocating from them.
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = nat.FollowSession(ctx, a.db, l)
+			}()
+		}
 	}
 
 	if err := a.setupDatapath(ctx); err != nil {
