@@ -29,7 +29,7 @@ func TestRunZooKeeper(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
-	if !strings.Contains(out.String(), "nsdb: ZooKeeper") || !strings.Contains(out.String(), " 0 failed") {
+	if !strings.Contains(out.String(), "nsdb: ZooKeeper") || !strings.Contains(out.String(), "6 scenarios: 0 failed, 0 skipped") {
 		t.Errorf("output:\n%s", out.String())
 	}
 	t.Log(out.String())
