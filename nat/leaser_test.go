@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hivenet/hivenet/flowstate"
+	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/memory"
 	"github.com/hivenet/hivenet/topology"
 )
@@ -317,7 +318,11 @@ func TestFollowSessionForgetsBlocksOnExpiry(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- FollowSession(ctx, ag.clients["a"], l) }()
+	following := make(chan struct{}, 1)
+	c := sessionSignal{Client: ag.clients["a"], got: following}
+	go func() { done <- FollowSession(ctx, c, l) }()
+	// FollowSession holds a's first session.
+	<-following
 	ts := []Target{target(1, 1, 1024, 1087)} // one block
 	if _, err := allocate(t, l, dst, 80, ts); err != nil {
 		t.Fatal(err)
@@ -343,4 +348,20 @@ func TestFollowSessionForgetsBlocksOnExpiry(t *testing.T) {
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("FollowSession returned %v", err)
 	}
+}
+
+// sessionSignal reports each Session call it answered, so a test knows when
+// FollowSession follows the session.
+type sessionSignal struct {
+	nsdb.Client
+	got chan struct{}
+}
+
+func (c sessionSignal) Session(ctx context.Context) (nsdb.Session, error) {
+	s, err := c.Client.Session(ctx)
+	select {
+	case c.got <- struct{}{}:
+	default:
+	}
+	return s, err
 }

@@ -122,7 +122,9 @@ func (r *Recycler) Run(ctx context.Context) error {
 
 // FollowSession makes l forget its blocks each time c's session ends (an
 // expiry: the store has freed every block the session held), until ctx is
-// done or c is closed. Agents run it next to their leaser.
+// done or c is closed. Agents run it next to their leaser, started before
+// the leaser first claims: a session that ends before FollowSession has
+// first asked c for it goes unnoticed.
 func FollowSession(ctx context.Context, c nsdb.Client, l *Leaser) error {
 	for {
 		s, err := c.Session(ctx)
