@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"strings"
 	"syscall"
 	"testing"
 
@@ -185,15 +184,68 @@ func TestMatchWithoutMaskIsExact(t *testing.T) {
 func TestStrings(t *testing.T) {
 	k := tcpKey()
 	want := "in_port(1),eth(src=02:00:00:00:00:01,dst=02:00:00:00:00:02),eth_type(0x0800)," +
-		"ipv4(src=10.0.0.1,dst=10.0.1.9,proto=6,tos=0x0,ttl=64,frag=0),tcp(src=40000,dst=443)"
+		"ipv4(src=10.0.0.1,dst=10.0.1.9,proto=6,tos=0,ttl=64,frag=no),tcp(src=40000,dst=443)"
 	if got := k.String(); got != want {
 		t.Errorf("key:\n got %s\nwant %s", got, want)
 	}
 	acts := Actions{Set[Mark]{Value: 3}, Output{Port: 2}, CT{Zone: 1, Commit: true}, Recirc{ID: 5}}
-	if got := acts.String(); !strings.Contains(got, "2,ct(zone=1,commit=true),recirc(0x5)") || !strings.Contains(got, "Set[") {
-		t.Errorf("actions: %s", got)
+	if got, want := acts.String(), "set(skb_mark(0x3)),2,ct(zone=1,commit=true),recirc(0x5)"; got != want {
+		t.Errorf("actions:\n got %s\nwant %s", got, want)
 	}
 	if got := (Actions{}).String(); got != "drop" {
 		t.Errorf("empty actions: %s", got)
+	}
+}
+
+// A megaflow prints as ovs-dpctl prints it: wildcarded fields and groups
+// left out, partly masked fields as value/mask.
+func TestMatchString(t *testing.T) {
+	k := tcpKey()
+	m := FlowKey{Fields: KeyInPort | KeyEthernet | KeyEtherType | KeyIPv4 | KeyTCP}
+	m.InPort = ^PortNumber(0)
+	m.Ethernet.Dst = onesM
+	m.EtherType = 0xffff
+	m.IPv4 = IPv4Key{Src: netip.MustParseAddr("255.255.255.0"), Dst: ones4, Proto: 0xff, Frag: 0xff}
+	m.TCP.Dst = 0xffff
+	got := Match{Key: k, Mask: m}.String()
+	want := "in_port(1),eth(dst=02:00:00:00:00:02),eth_type(0x0800)," +
+		"ipv4(src=10.0.0.0/255.255.255.0,dst=10.0.1.9,proto=6,frag=no),tcp(dst=443)"
+	if got != want {
+		t.Errorf("match:\n got %s\nwant %s", got, want)
+	}
+	// A mask without groups is an exact match: the key, whole.
+	if got := (Match{Key: k}).String(); got != k.String() {
+		t.Errorf("mask-less match %s, want %s", got, k.String())
+	}
+	// A group present in the mask with every field wildcarded is left out.
+	m.Fields |= KeyTunnel
+	k.Fields |= KeyTunnel
+	k.Tunnel = TunnelKey{ID: 7, Flags: TunnelKeyPresent}
+	if got := (Match{Key: k, Mask: m}).String(); got != want {
+		t.Errorf("wildcarded tunnel printed:\n got %s\nwant %s", got, want)
+	}
+	m.Tunnel = TunnelKey{ID: ^uint64(0), Flags: TunnelKeyPresent | TunnelCsum}
+	want = "tunnel(tun_id=0x7,flags(-csum+key))," + want
+	if got := (Match{Key: k, Mask: m}).String(); got != want {
+		t.Errorf("tunnel:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestSetActionStrings(t *testing.T) {
+	for _, c := range []struct {
+		a    Action
+		want string
+	}{
+		{SetMasked[EthernetKey]{Value: EthernetKey{Src: topology.MAC{2, 0, 0, 0, 0, 9}}, Mask: EthernetKey{Src: onesM}}, "set(eth(src=02:00:00:00:00:09))"},
+		{SetMasked[IPv4Key]{Value: IPv4Key{Src: netip.MustParseAddr("203.0.113.1"), Dst: netip.IPv4Unspecified(), TTL: 63}, Mask: IPv4Key{Src: ones4, Dst: netip.IPv4Unspecified(), TTL: 0xff}}, "set(ipv4(src=203.0.113.1,ttl=63))"},
+		{SetMasked[TCPKey]{Value: TCPKey{Src: 1025}, Mask: TCPKey{Src: 0xffff}}, "set(tcp(src=1025))"},
+		{SetMasked[UDPKey]{Value: UDPKey{Dst: 0x100}, Mask: UDPKey{Dst: 0xff00}}, "set(udp(dst=256/0xff00))"},
+		{Set[TunnelKey]{Value: TunnelKey{ID: 0x10, Src: netip.MustParseAddr("192.0.2.1"), Dst: netip.MustParseAddr("192.0.2.2"), TTL: 64, Flags: TunnelKeyPresent}},
+			"set(tunnel(tun_id=0x10,src=192.0.2.1,dst=192.0.2.2,tos=0,ttl=64,tp_src=0,tp_dst=0,flags(+key)))"},
+		{Set[Priority]{Value: 2}, "set(skb_priority(0x2))"},
+	} {
+		if got := actionString(c.a); got != c.want {
+			t.Errorf("%#v:\n got %s\nwant %s", c.a, got, c.want)
+		}
 	}
 }

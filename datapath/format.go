@@ -2,108 +2,377 @@ package datapath
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
+
+	"github.com/hivenet/hivenet/topology"
 )
 
 // String formats k in the style of ovs-dpctl dump-flows, for logs and test
 // failures: in_port(1),eth(src=…,dst=…),eth_type(0x0800),ipv4(…),…
+// Every field of a present group is printed, except unset addresses.
 func (k FlowKey) String() string {
-	var b strings.Builder
-	add := func(format string, args ...any) {
-		if b.Len() > 0 {
-			b.WriteByte(',')
+	m := ExactMask(k)
+	return formatKey(&k, &m)
+}
+
+// String formats the megaflow as ovs-dpctl dump-flows does: each field the
+// mask matches on, as value when matched exactly and value/mask when
+// partly; fields and groups the mask wildcards are left out. A mask with no
+// groups means an exact match on the key.
+func (m Match) String() string {
+	if m.Mask.Fields == 0 {
+		return m.Key.String()
+	}
+	return formatKey(&m.Key, &m.Mask)
+}
+
+// flowFormatter writes groups "name(field=value,...)" of masked values.
+type flowFormatter struct {
+	b      strings.Builder
+	groups int // groups written
+	fields int // fields written in the open group
+	start  int // b.Len() where the open group began
+}
+
+func (f *flowFormatter) open(name string) {
+	f.start = f.b.Len()
+	if f.groups > 0 {
+		f.b.WriteByte(',')
+	}
+	f.b.WriteString(name)
+	f.b.WriteByte('(')
+	f.fields = 0
+}
+
+// close ends the open group, or takes it back if it printed no field and
+// keepEmpty is false.
+func (f *flowFormatter) close(keepEmpty bool) {
+	if f.fields == 0 && !keepEmpty {
+		s := f.b.String()[:f.start]
+		f.b.Reset()
+		f.b.WriteString(s)
+		return
+	}
+	f.b.WriteByte(')')
+	f.groups++
+}
+
+func (f *flowFormatter) field(name string) {
+	if f.fields > 0 {
+		f.b.WriteByte(',')
+	}
+	f.fields++
+	if name != "" {
+		f.b.WriteString(name)
+		f.b.WriteByte('=')
+	}
+}
+
+// num writes a bits-wide number: skipped if wildcarded, v if exact, v/m
+// otherwise; hex selects 0x notation.
+func (f *flowFormatter) num(name string, v, m uint64, bits uint, hex bool) {
+	if m == 0 {
+		return
+	}
+	f.field(name)
+	all := uint64(1)<<bits - 1
+	if bits == 64 {
+		all = ^uint64(0)
+	}
+	if hex {
+		f.hex(v & m)
+	} else {
+		fmt.Fprintf(&f.b, "%d", v&m)
+	}
+	if m&all != all {
+		f.b.WriteByte('/')
+		f.hex(m)
+	}
+}
+
+// hex writes v as C's %#x does (and so ovs-dpctl): 0x-prefixed, but a bare 0.
+func (f *flowFormatter) hex(v uint64) {
+	if v == 0 {
+		f.b.WriteByte('0')
+		return
+	}
+	fmt.Fprintf(&f.b, "%#x", v)
+}
+
+func (f *flowFormatter) addr(name string, v, m netip.Addr) {
+	if !v.IsValid() || !m.IsValid() || m.IsUnspecified() {
+		return
+	}
+	f.field(name)
+	f.b.WriteString(andAddr(v, m).String())
+	if m != onesLike(m) {
+		f.b.WriteByte('/')
+		f.b.WriteString(m.String())
+	}
+}
+
+func (f *flowFormatter) mac(name string, v, m topology.MAC) {
+	if m == (topology.MAC{}) {
+		return
+	}
+	f.field(name)
+	f.b.WriteString(andMAC(v, m).String())
+	if m != onesM {
+		f.b.WriteByte('/')
+		f.b.WriteString(m.String())
+	}
+}
+
+func (f *flowFormatter) frag(v, m FragType) {
+	if m == 0 {
+		return
+	}
+	f.field("frag")
+	if m != 0xff {
+		fmt.Fprintf(&f.b, "%d/%#x", v&m, uint8(m))
+		return
+	}
+	switch v {
+	case FragNone:
+		f.b.WriteString("no")
+	case FragFirst:
+		f.b.WriteString("first")
+	case FragLater:
+		f.b.WriteString("later")
+	default:
+		fmt.Fprintf(&f.b, "%d", uint8(v))
+	}
+}
+
+var tunnelFlagNames = [...]struct {
+	f    TunnelFlags
+	name string
+}{{TunnelDontFragment, "df"}, {TunnelCsum, "csum"}, {TunnelOAM, "oam"}, {TunnelKeyPresent, "key"}}
+
+// tunnelFlags writes flags(+df-csum+key) like ovs-dpctl: each matched
+// flag, + if set, - if clear.
+func (f *flowFormatter) tunnelFlags(v, m TunnelFlags) {
+	if m == 0 {
+		return
+	}
+	f.field("")
+	f.b.WriteString("flags(")
+	for _, n := range tunnelFlagNames {
+		if m&n.f == 0 {
+			continue
 		}
-		fmt.Fprintf(&b, format, args...)
-	}
-	f := k.Fields
-	if f&KeyRecircID != 0 {
-		add("recirc_id(%#x)", k.RecircID)
-	}
-	if f&KeyDPHash != 0 {
-		add("dp_hash(%#x)", k.DPHash)
-	}
-	if f&KeyPriority != 0 {
-		add("skb_priority(%#x)", uint32(k.Priority))
-	}
-	if f&KeyTunnel != 0 {
-		t := k.Tunnel
-		add("tunnel(tun_id=%#x,src=%v,dst=%v,tos=%#x,ttl=%d,tp_src=%d,tp_dst=%d,flags=%#x", t.ID, t.Src, t.Dst, t.TOS, t.TTL, t.TPSrc, t.TPDst, uint8(t.Flags))
-		if t.GeneveOpts != "" {
-			fmt.Fprintf(&b, ",geneve=%x", t.GeneveOpts)
+		if v&n.f != 0 {
+			f.b.WriteByte('+')
+		} else {
+			f.b.WriteByte('-')
 		}
-		b.WriteByte(')')
+		f.b.WriteString(n.name)
 	}
-	if f&KeyInPort != 0 {
-		add("in_port(%d)", uint32(k.InPort))
-	}
-	if f&KeySKBMark != 0 {
-		add("skb_mark(%#x)", uint32(k.SKBMark))
-	}
-	if f&KeyCTState != 0 {
-		add("ct_state(%#x)", uint32(k.CTState))
-	}
-	if f&KeyCTZone != 0 {
-		add("ct_zone(%d)", k.CTZone)
-	}
-	if f&KeyCTMark != 0 {
-		add("ct_mark(%#x)", k.CTMark)
-	}
-	if f&KeyCTLabels != 0 {
-		add("ct_label(%x)", k.CTLabels[:])
-	}
-	if f&(KeyCTOrigTupleIPv4|KeyCTOrigTupleIPv6) != 0 {
-		o := k.CTOrigTuple
-		add("ct_tuple(src=%v,dst=%v,proto=%d,tp_src=%d,tp_dst=%d)", o.Src, o.Dst, o.Proto, o.SrcPort, o.DstPort)
-	}
-	if f&KeyEthernet != 0 {
-		add("eth(src=%v,dst=%v)", k.Ethernet.Src, k.Ethernet.Dst)
-	}
-	if f&KeyVLAN != 0 {
-		add("vlan(tpid=%#04x,tci=%#04x)", k.VLAN.TPID, k.VLAN.TCI)
-	}
-	if f&KeyCVLAN != 0 {
-		add("cvlan(tpid=%#04x,tci=%#04x)", k.CVLAN.TPID, k.CVLAN.TCI)
-	}
-	if f&KeyEtherType != 0 {
-		add("eth_type(%#04x)", k.EtherType)
-	}
-	if f&KeyIPv4 != 0 {
-		p := k.IPv4
-		add("ipv4(src=%v,dst=%v,proto=%d,tos=%#x,ttl=%d,frag=%d)", p.Src, p.Dst, p.Proto, p.TOS, p.TTL, p.Frag)
-	}
-	if f&KeyIPv6 != 0 {
-		p := k.IPv6
-		add("ipv6(src=%v,dst=%v,label=%#x,proto=%d,tclass=%#x,hlimit=%d,frag=%d)", p.Src, p.Dst, p.Label, p.Proto, p.TClass, p.HLimit, p.Frag)
-	}
-	if f&KeyARP != 0 {
-		a := k.ARP
-		add("arp(sip=%v,tip=%v,op=%d,sha=%v,tha=%v)", a.SIP, a.TIP, a.Op, a.SHA, a.THA)
-	}
-	if f&KeyTCP != 0 {
-		add("tcp(src=%d,dst=%d)", k.TCP.Src, k.TCP.Dst)
-	}
-	if f&KeyUDP != 0 {
-		add("udp(src=%d,dst=%d)", k.UDP.Src, k.UDP.Dst)
-	}
-	if f&KeySCTP != 0 {
-		add("sctp(src=%d,dst=%d)", k.SCTP.Src, k.SCTP.Dst)
-	}
-	if f&KeyTCPFlags != 0 {
-		add("tcp_flags(%#x)", k.TCPFlags)
-	}
-	if f&KeyICMP != 0 {
-		add("icmp(type=%d,code=%d)", k.ICMP.Type, k.ICMP.Code)
-	}
-	if f&KeyICMPv6 != 0 {
-		add("icmpv6(type=%d,code=%d)", k.ICMPv6.Type, k.ICMPv6.Code)
-	}
-	if f&KeyND != 0 {
-		add("nd(target=%v,sll=%v,tll=%v)", k.ND.Target, k.ND.SLL, k.ND.TLL)
-	}
+	f.b.WriteByte(')')
+}
+
+// formatKey writes the groups of k present in m.
+func formatKey(k, m *FlowKey) string {
+	var f flowFormatter
+	writeGroups(&f, k, m, k.Fields&m.Fields)
 	if k.Unknown != "" || k.UnknownEncap != "" {
-		add("unknown(%x/%x)", k.Unknown, k.UnknownEncap)
+		f.open("unknown")
+		f.field("")
+		fmt.Fprintf(&f.b, "%x/%x", k.Unknown, k.UnknownEncap)
+		f.close(false)
 	}
-	return b.String()
+	return f.b.String()
+}
+
+func writeGroups(f *flowFormatter, k, m *FlowKey, g KeyFields) {
+	u := func(name string, v, mv uint64, bits uint, hex bool) { f.num(name, v, mv, bits, hex) }
+	if g&KeyRecircID != 0 && m.RecircID != 0 {
+		f.open("recirc_id")
+		u("", uint64(k.RecircID), uint64(m.RecircID), 32, true)
+		f.close(false)
+	}
+	if g&KeyDPHash != 0 && m.DPHash != 0 {
+		f.open("dp_hash")
+		u("", uint64(k.DPHash), uint64(m.DPHash), 32, true)
+		f.close(false)
+	}
+	if g&KeyPriority != 0 && m.Priority != 0 {
+		f.open("skb_priority")
+		u("", uint64(k.Priority), uint64(m.Priority), 32, true)
+		f.close(false)
+	}
+	if g&KeyTunnel != 0 {
+		t, mt := &k.Tunnel, &m.Tunnel
+		f.open("tunnel")
+		u("tun_id", t.ID, mt.ID, 64, true)
+		f.addr("src", t.Src, mt.Src)
+		f.addr("dst", t.Dst, mt.Dst)
+		u("tos", uint64(t.TOS), uint64(mt.TOS), 8, true)
+		u("ttl", uint64(t.TTL), uint64(mt.TTL), 8, false)
+		u("tp_src", uint64(t.TPSrc), uint64(mt.TPSrc), 16, false)
+		u("tp_dst", uint64(t.TPDst), uint64(mt.TPDst), 16, false)
+		if t.GeneveOpts != "" && mt.GeneveOpts != "" {
+			f.field("geneve")
+			fmt.Fprintf(&f.b, "%x", andString(t.GeneveOpts, mt.GeneveOpts))
+		}
+		f.tunnelFlags(t.Flags, mt.Flags)
+		f.close(false)
+	}
+	if g&KeyInPort != 0 && m.InPort != 0 {
+		f.open("in_port")
+		u("", uint64(k.InPort), uint64(m.InPort), 32, false)
+		f.close(false)
+	}
+	if g&KeySKBMark != 0 && m.SKBMark != 0 {
+		f.open("skb_mark")
+		u("", uint64(k.SKBMark), uint64(m.SKBMark), 32, true)
+		f.close(false)
+	}
+	if g&KeyCTState != 0 && m.CTState != 0 {
+		f.open("ct_state")
+		u("", uint64(k.CTState), uint64(m.CTState), 32, true)
+		f.close(false)
+	}
+	if g&KeyCTZone != 0 && m.CTZone != 0 {
+		f.open("ct_zone")
+		u("", uint64(k.CTZone), uint64(m.CTZone), 16, false)
+		f.close(false)
+	}
+	if g&KeyCTMark != 0 && m.CTMark != 0 {
+		f.open("ct_mark")
+		u("", uint64(k.CTMark), uint64(m.CTMark), 32, true)
+		f.close(false)
+	}
+	if g&KeyCTLabels != 0 && m.CTLabels != ([16]byte{}) {
+		f.open("ct_label")
+		f.field("")
+		var l [16]byte
+		for i := range l {
+			l[i] = k.CTLabels[i] & m.CTLabels[i]
+		}
+		fmt.Fprintf(&f.b, "%x", l[:])
+		f.close(false)
+	}
+	if g&(KeyCTOrigTupleIPv4|KeyCTOrigTupleIPv6) != 0 {
+		o, mo := &k.CTOrigTuple, &m.CTOrigTuple
+		f.open("ct_tuple")
+		f.addr("src", o.Src, mo.Src)
+		f.addr("dst", o.Dst, mo.Dst)
+		u("proto", uint64(o.Proto), uint64(mo.Proto), 8, false)
+		u("tp_src", uint64(o.SrcPort), uint64(mo.SrcPort), 16, false)
+		u("tp_dst", uint64(o.DstPort), uint64(mo.DstPort), 16, false)
+		f.close(false)
+	}
+	if g&KeyEthernet != 0 {
+		f.open("eth")
+		f.mac("src", k.Ethernet.Src, m.Ethernet.Src)
+		f.mac("dst", k.Ethernet.Dst, m.Ethernet.Dst)
+		f.close(false)
+	}
+	for _, v := range [...]struct {
+		g    KeyFields
+		name string
+		k, m *VLANKey
+	}{{KeyVLAN, "vlan", &k.VLAN, &m.VLAN}, {KeyCVLAN, "cvlan", &k.CVLAN, &m.CVLAN}} {
+		if g&v.g == 0 {
+			continue
+		}
+		f.open(v.name)
+		u("tpid", uint64(v.k.TPID), uint64(v.m.TPID), 16, true)
+		if v.m.TCI&0x0fff == 0x0fff {
+			u("vid", uint64(v.k.TCI&0x0fff), 0xfff, 12, false)
+			u("pcp", uint64(v.k.TCI>>13), uint64(v.m.TCI>>13), 3, false)
+		} else {
+			u("tci", uint64(v.k.TCI), uint64(v.m.TCI), 16, true)
+		}
+		f.close(false)
+	}
+	if g&KeyEtherType != 0 && m.EtherType != 0 {
+		f.open("eth_type")
+		f.field("")
+		fmt.Fprintf(&f.b, "%#04x", k.EtherType&m.EtherType)
+		if m.EtherType != 0xffff {
+			fmt.Fprintf(&f.b, "/%#x", m.EtherType)
+		}
+		f.close(false)
+	}
+	if g&KeyIPv4 != 0 {
+		p, mp := &k.IPv4, &m.IPv4
+		f.open("ipv4")
+		f.addr("src", p.Src, mp.Src)
+		f.addr("dst", p.Dst, mp.Dst)
+		u("proto", uint64(p.Proto), uint64(mp.Proto), 8, false)
+		u("tos", uint64(p.TOS), uint64(mp.TOS), 8, true)
+		u("ttl", uint64(p.TTL), uint64(mp.TTL), 8, false)
+		f.frag(p.Frag, mp.Frag)
+		f.close(false)
+	}
+	if g&KeyIPv6 != 0 {
+		p, mp := &k.IPv6, &m.IPv6
+		f.open("ipv6")
+		f.addr("src", p.Src, mp.Src)
+		f.addr("dst", p.Dst, mp.Dst)
+		u("label", uint64(p.Label), uint64(mp.Label), 20, true)
+		u("proto", uint64(p.Proto), uint64(mp.Proto), 8, false)
+		u("tclass", uint64(p.TClass), uint64(mp.TClass), 8, true)
+		u("hlimit", uint64(p.HLimit), uint64(mp.HLimit), 8, false)
+		f.frag(p.Frag, mp.Frag)
+		f.close(false)
+	}
+	if g&KeyARP != 0 {
+		a, ma := &k.ARP, &m.ARP
+		f.open("arp")
+		f.addr("sip", a.SIP, ma.SIP)
+		f.addr("tip", a.TIP, ma.TIP)
+		u("op", uint64(a.Op), uint64(ma.Op), 16, false)
+		f.mac("sha", a.SHA, ma.SHA)
+		f.mac("tha", a.THA, ma.THA)
+		f.close(false)
+	}
+	for _, p := range [...]struct {
+		g            KeyFields
+		name         string
+		s, d, ms, md uint16
+	}{
+		{KeyTCP, "tcp", k.TCP.Src, k.TCP.Dst, m.TCP.Src, m.TCP.Dst},
+		{KeyUDP, "udp", k.UDP.Src, k.UDP.Dst, m.UDP.Src, m.UDP.Dst},
+		{KeySCTP, "sctp", k.SCTP.Src, k.SCTP.Dst, m.SCTP.Src, m.SCTP.Dst},
+	} {
+		if g&p.g == 0 {
+			continue
+		}
+		f.open(p.name)
+		u("src", uint64(p.s), uint64(p.ms), 16, false)
+		u("dst", uint64(p.d), uint64(p.md), 16, false)
+		f.close(false)
+	}
+	if g&KeyTCPFlags != 0 && m.TCPFlags != 0 {
+		f.open("tcp_flags")
+		u("", uint64(k.TCPFlags), uint64(m.TCPFlags), 12, true)
+		f.close(false)
+	}
+	for _, c := range [...]struct {
+		g    KeyFields
+		name string
+		k, m *ICMPKey
+	}{{KeyICMP, "icmp", &k.ICMP, &m.ICMP}, {KeyICMPv6, "icmpv6", &k.ICMPv6, &m.ICMPv6}} {
+		if g&c.g == 0 {
+			continue
+		}
+		f.open(c.name)
+		u("type", uint64(c.k.Type), uint64(c.m.Type), 8, false)
+		u("code", uint64(c.k.Code), uint64(c.m.Code), 8, false)
+		f.close(false)
+	}
+	if g&KeyND != 0 {
+		n, mn := &k.ND, &m.ND
+		f.open("nd")
+		f.addr("target", n.Target, mn.Target)
+		f.mac("sll", n.SLL, mn.SLL)
+		f.mac("tll", n.TLL, mn.TLL)
+		f.close(false)
+	}
 }
 
 // String formats the list like ovs-dpctl: comma-separated, "drop" if empty.
@@ -153,7 +422,65 @@ func actionString(act Action) string {
 		return fmt.Sprintf("meter(%d)", a.ID)
 	case UnknownAction:
 		return fmt.Sprintf("unknown(type=%d,%x)", a.Type, a.Data)
+	case Set[EthernetKey]:
+		return setString(KeyEthernet, func(k *FlowKey) { k.Ethernet = a.Value }, nil)
+	case SetMasked[EthernetKey]:
+		return setString(KeyEthernet, func(k *FlowKey) { k.Ethernet = a.Value }, func(m *FlowKey) { m.Ethernet = a.Mask })
+	case Set[IPv4Key]:
+		return setString(KeyIPv4, func(k *FlowKey) { k.IPv4 = a.Value }, nil)
+	case SetMasked[IPv4Key]:
+		return setString(KeyIPv4, func(k *FlowKey) { k.IPv4 = a.Value }, func(m *FlowKey) { m.IPv4 = a.Mask })
+	case Set[IPv6Key]:
+		return setString(KeyIPv6, func(k *FlowKey) { k.IPv6 = a.Value }, nil)
+	case SetMasked[IPv6Key]:
+		return setString(KeyIPv6, func(k *FlowKey) { k.IPv6 = a.Value }, func(m *FlowKey) { m.IPv6 = a.Mask })
+	case Set[TCPKey]:
+		return setString(KeyTCP, func(k *FlowKey) { k.TCP = a.Value }, nil)
+	case SetMasked[TCPKey]:
+		return setString(KeyTCP, func(k *FlowKey) { k.TCP = a.Value }, func(m *FlowKey) { m.TCP = a.Mask })
+	case Set[UDPKey]:
+		return setString(KeyUDP, func(k *FlowKey) { k.UDP = a.Value }, nil)
+	case SetMasked[UDPKey]:
+		return setString(KeyUDP, func(k *FlowKey) { k.UDP = a.Value }, func(m *FlowKey) { m.UDP = a.Mask })
+	case Set[SCTPKey]:
+		return setString(KeySCTP, func(k *FlowKey) { k.SCTP = a.Value }, nil)
+	case SetMasked[SCTPKey]:
+		return setString(KeySCTP, func(k *FlowKey) { k.SCTP = a.Value }, func(m *FlowKey) { m.SCTP = a.Mask })
+	case Set[NDKey]:
+		return setString(KeyND, func(k *FlowKey) { k.ND = a.Value }, nil)
+	case SetMasked[NDKey]:
+		return setString(KeyND, func(k *FlowKey) { k.ND = a.Value }, func(m *FlowKey) { m.ND = a.Mask })
+	case Set[TunnelKey]:
+		return setString(KeyTunnel, func(k *FlowKey) { k.Tunnel = a.Value }, nil)
+	case SetMasked[TunnelKey]:
+		return setString(KeyTunnel, func(k *FlowKey) { k.Tunnel = a.Value }, func(m *FlowKey) { m.Tunnel = a.Mask })
+	case Set[Mark]:
+		return setString(KeySKBMark, func(k *FlowKey) { k.SKBMark = a.Value }, nil)
+	case SetMasked[Mark]:
+		return setString(KeySKBMark, func(k *FlowKey) { k.SKBMark = a.Value }, func(m *FlowKey) { m.SKBMark = a.Mask })
+	case Set[Priority]:
+		return setString(KeyPriority, func(k *FlowKey) { k.Priority = a.Value }, nil)
+	case SetMasked[Priority]:
+		return setString(KeyPriority, func(k *FlowKey) { k.Priority = a.Value }, func(m *FlowKey) { m.Priority = a.Mask })
 	}
-	// Set[T] and SetMasked[T] for each group.
 	return fmt.Sprintf("%T%+v", act, act)
+}
+
+// setString formats set(group(...)) as ovs-dpctl does: a whole-group Set
+// (mask nil) with every field, a SetMasked with the fields it rewrites.
+func setString(g KeyFields, value, mask func(*FlowKey)) string {
+	k := FlowKey{Fields: g}
+	value(&k)
+	var m FlowKey
+	if mask == nil {
+		m = ExactMask(k)
+	} else {
+		m.Fields = g
+		mask(&m)
+	}
+	var f flowFormatter
+	f.b.WriteString("set(")
+	writeGroups(&f, &k, &m, g)
+	f.b.WriteByte(')')
+	return f.b.String()
 }

@@ -312,8 +312,8 @@ func PrintFlows(w io.Writer, c *Cluster) {
 		fs := h.Agent().Flows(context.Background())
 		fmt.Fprintf(w, "== flows on %s (%d)\n", h.Name, len(fs))
 		for _, f := range fs {
-			acts := FormatActions(f.Actions)
-			fmt.Fprintf(w, "  [%s] %s\n      mask %s\n      actions %s\n", f.Class, f.Key.String(), f.Mask.String(), acts)
+			m := datapath.Match{Key: f.Key, Mask: f.Mask}
+			fmt.Fprintf(w, "  [%s] %v\n      actions:%v\n", f.Class, m, f.Actions)
 		}
 	}
 }
