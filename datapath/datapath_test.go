@@ -209,7 +209,7 @@ func TestMatchString(t *testing.T) {
 	m.TCP.Dst = 0xffff
 	got := Match{Key: k, Mask: m}.String()
 	want := "in_port(1),eth(dst=02:00:00:00:00:02),eth_type(0x0800)," +
-		"ipv4(src=10.0.0.0/255.255.255.0,dst=10.0.1.9,proto=6,frag=no),tcp(dst=443)"
+		"ipv4(src=10.0.0.1/255.255.255.0,dst=10.0.1.9,proto=6,frag=no),tcp(dst=443)"
 	if got != want {
 		t.Errorf("match:\n got %s\nwant %s", got, want)
 	}

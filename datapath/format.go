@@ -18,8 +18,9 @@ func (k FlowKey) String() string {
 
 // String formats the megaflow as ovs-dpctl dump-flows does: each field the
 // mask matches on, as value when matched exactly and value/mask when
-// partly; fields and groups the mask wildcards are left out. A mask with no
-// groups means an exact match on the key.
+// partly (the value as the key holds it, bits outside the mask included);
+// fields and groups the mask wildcards are left out. A mask with no groups
+// means an exact match on the key.
 func (m Match) String() string {
 	if m.Mask.Fields == 0 {
 		return m.Key.String()
@@ -81,9 +82,9 @@ func (f *flowFormatter) num(name string, v, m uint64, bits uint, hex bool) {
 		all = ^uint64(0)
 	}
 	if hex {
-		f.hex(v & m)
+		f.hex(v)
 	} else {
-		fmt.Fprintf(&f.b, "%d", v&m)
+		fmt.Fprintf(&f.b, "%d", v)
 	}
 	if m&all != all {
 		f.b.WriteByte('/')
@@ -105,7 +106,7 @@ func (f *flowFormatter) addr(name string, v, m netip.Addr) {
 		return
 	}
 	f.field(name)
-	f.b.WriteString(andAddr(v, m).String())
+	f.b.WriteString(v.String())
 	if m != onesLike(m) {
 		f.b.WriteByte('/')
 		f.b.WriteString(m.String())
@@ -117,7 +118,7 @@ func (f *flowFormatter) mac(name string, v, m topology.MAC) {
 		return
 	}
 	f.field(name)
-	f.b.WriteString(andMAC(v, m).String())
+	f.b.WriteString(v.String())
 	if m != onesM {
 		f.b.WriteByte('/')
 		f.b.WriteString(m.String())
@@ -130,7 +131,7 @@ func (f *flowFormatter) frag(v, m FragType) {
 	}
 	f.field("frag")
 	if m != 0xff {
-		fmt.Fprintf(&f.b, "%d/%#x", v&m, uint8(m))
+		fmt.Fprintf(&f.b, "%d/%#x", v, uint8(m))
 		return
 	}
 	switch v {
@@ -268,7 +269,7 @@ func writeGroups(f *flowFormatter, k, m *FlowKey, g KeyFields) {
 		f.open("eth")
 		f.mac("src", k.Ethernet.Src, m.Ethernet.Src)
 		f.mac("dst", k.Ethernet.Dst, m.Ethernet.Dst)
-		f.close(false)
+		f.close(true) // eth() even when wildcarded, as ovs-dpctl prints it
 	}
 	for _, v := range [...]struct {
 		g    KeyFields

@@ -471,6 +471,8 @@ func TestKernelDpctlInterop(t *testing.T) {
 		m.IPv4.Dst != netip.MustParseAddr("255.255.255.255") || k.IPv4.Proto != 1 || k.ICMP.Type != 8 || m.ICMP.Code != 0 {
 		t.Errorf("ovs-dpctl flow decodes to key %+v mask %+v", k, m)
 	}
+	// The same flow, as ovs-dpctl prints it and as we print it.
+	dpctlSame(t, dpctlLine(t, "in_port(1)"), f.Match, f.Actions)
 	wantActs := datapath.Actions{datapath.Set[datapath.Mark]{Value: 5}, datapath.Output{Port: 2}}
 	if !slices.Equal(f.Actions, wantActs) {
 		// The kernel may store the set as a masked set.
@@ -487,13 +489,8 @@ func TestKernelDpctlInterop(t *testing.T) {
 	if err := dp.PutFlow(ctx, &ours, datapath.PutCreate); err != nil {
 		t.Fatal(err)
 	}
-	out := vmtest.Run(t, "ovs-dpctl", "dump-flows", "hvk-dp")
-	var line string
-	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, "in_port(2)") {
-			line = l
-		}
-	}
+	line := dpctlLine(t, "in_port(2)")
+	dpctlSame(t, line, ours.Match, ours.Actions)
 	for _, want := range []string{"eth_type(0x0806)", "set(eth(dst=ff:ff:ff:ff:ff:ff))", "userspace(pid=42", "actions:"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("ovs-dpctl line %q lacks %q", line, want)
@@ -687,5 +684,42 @@ func BenchmarkKernelUpcallExecute(b *testing.B) {
 		if err := dp.Execute(ctx, u.Packet, &u.Key, onward); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// dpctlLine returns the line of ovs-dpctl dump-flows hvk-dp that contains
+// sub.
+func dpctlLine(t *testing.T, sub string) string {
+	t.Helper()
+	out := vmtest.Run(t, "ovs-dpctl", "dump-flows", "hvk-dp")
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, sub) {
+			return l
+		}
+	}
+	t.Fatalf("no %s in ovs-dpctl dump-flows:\n%s", sub, out)
+	return ""
+}
+
+// dpctlSame checks that an ovs-dpctl dump-flows line shows the megaflow m
+// and actions acts exactly as datapath's String methods print them.
+func dpctlSame(t *testing.T, line string, m datapath.Match, acts datapath.Actions) {
+	t.Helper()
+	t.Logf("ovs-dpctl: %s\nours:      %v, actions:%v", line, m, acts)
+	key, actions, ok := strings.Cut(line, ", actions:")
+	if !ok {
+		t.Fatalf("ovs-dpctl line without actions: %q", line)
+	}
+	if i := strings.Index(key, ", packets:"); i >= 0 {
+		key = key[:i]
+	}
+	if strings.HasPrefix(key, "ufid:") {
+		_, key, _ = strings.Cut(key, ", ")
+	}
+	if key != m.String() {
+		t.Errorf("ovs-dpctl shows the match as\n  %s\nwe print\n  %s", key, m.String())
+	}
+	if strings.TrimSpace(actions) != acts.String() {
+		t.Errorf("ovs-dpctl shows the actions as\n  %s\nwe print\n  %s", strings.TrimSpace(actions), acts.String())
 	}
 }
