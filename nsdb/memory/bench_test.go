@@ -191,3 +191,35 @@ func BenchmarkTableLookupSerial(b *testing.B) {
 		view.Lookup(macs[i&4095])
 	}
 }
+
+// BenchmarkCommitCreate measures one commit creating a bridge, 10 hosts and
+// n ports bound to them: validation must stay linear in the commit's size
+// (per-object cost flat from 1,000 to 10,000).
+func BenchmarkCommitCreate(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("ports=%d", n), func(b *testing.B) {
+			br := &topology.Bridge{ID: topology.NameID(topology.KindBridge, "b"), Name: "b"}
+			ops := []nsdb.Op{nsdb.Create(br)}
+			var hosts []topology.ID
+			for h := range 10 {
+				host := &topology.Host{ID: topology.NameID(topology.KindHost, fmt.Sprint("h", h)), Name: fmt.Sprint("h", h)}
+				hosts = append(hosts, host.ID)
+				ops = append(ops, nsdb.Create(host))
+			}
+			for i := range n {
+				name := fmt.Sprint("p", i)
+				ops = append(ops, nsdb.Create(&topology.Port{ID: topology.NameID(topology.KindPort, name), Name: name,
+					Bridge: br.ID, Host: hosts[i%len(hosts)], Interface: "tap-" + name}))
+			}
+			ctx := context.Background()
+			for b.Loop() {
+				c := memory.NewServer(memory.Config{}).NewClient()
+				if _, err := c.Store().Commit(ctx, ops...); err != nil {
+					b.Fatal(err)
+				}
+				c.Close()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(ops)), "ns/object")
+		})
+	}
+}

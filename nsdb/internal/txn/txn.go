@@ -88,6 +88,51 @@ type builder struct {
 	src      Source
 	work     map[Key]*entry
 	problems []*topology.Problem
+	// dirty indexes the live objects the transaction wrote, once it stops
+	// writing (validate): without it every referrer, holder or name query
+	// scans all writes, and a large commit is quadratic.
+	dirty *dirtyIndex
+}
+
+// dirtyIndex maps IDs and names to the live objects a transaction wrote.
+type dirtyIndex struct {
+	refs  map[topology.ID][]Key // objects referring to an ID
+	holds map[topology.ID][]Key // objects whose own or rule ID is the ID
+	named map[kindName][]Key
+}
+
+type kindName struct {
+	kind topology.Kind
+	name string
+}
+
+func (b *builder) indexDirty() {
+	x := &dirtyIndex{refs: map[topology.ID][]Key{}, holds: map[topology.ID][]Key{}, named: map[kindName][]Key{}}
+	for k, e := range b.work {
+		if !e.dirty || e.obj == nil {
+			continue
+		}
+		seen := map[topology.ID]bool{}
+		for r := range refsOf(e.obj) {
+			if !seen[r.ID] {
+				seen[r.ID] = true
+				x.refs[r.ID] = append(x.refs[r.ID], k)
+			}
+		}
+		x.holds[k.ID] = append(x.holds[k.ID], k)
+		if c, ok := e.obj.(*topology.Chain); ok {
+			for i := range c.Rules {
+				if id := c.Rules[i].ID; id != k.ID {
+					x.holds[id] = append(x.holds[id], k)
+				}
+			}
+		}
+		if n := e.obj.ObjectName(); n != "" {
+			kn := kindName{k.Kind, n}
+			x.named[kn] = append(x.named[kn], k)
+		}
+	}
+	b.dirty = x
 }
 
 // Build applies ops to src in memory, in order, following the semantics of
@@ -248,9 +293,15 @@ func (b *builder) referrers(id topology.ID) ([]Key, error) {
 	for _, k := range stored {
 		cands[k] = true
 	}
-	for k, e := range b.work {
-		if e.dirty {
+	if b.dirty != nil {
+		for _, k := range b.dirty.refs[id] {
 			cands[k] = true
+		}
+	} else {
+		for k, e := range b.work {
+			if e.dirty {
+				cands[k] = true
+			}
 		}
 	}
 	var out []Key
@@ -420,6 +471,8 @@ func (b *builder) validate() error {
 	if len(touched) == 0 && len(b.problems) == 0 {
 		return nil
 	}
+	b.indexDirty()
+	defer func() { b.dirty = nil }()
 	include := make(map[Key]bool)
 	add := func(ks ...Key) error {
 		for _, k := range ks {
@@ -436,7 +489,12 @@ func (b *builder) validate() error {
 		}
 		return nil
 	}
+	referred := make(map[topology.ID]bool) // IDs whose referrers are included
 	addReferrers := func(id topology.ID) error {
+		if referred[id] {
+			return nil
+		}
+		referred[id] = true
 		ks, err := b.referrers(id)
 		if err != nil {
 			return err
@@ -449,11 +507,7 @@ func (b *builder) validate() error {
 			return &sourceError{err}
 		}
 		// Objects written by the transaction may hold id too.
-		for k, e := range b.work {
-			if e.dirty && e.obj != nil && holds(e.obj, id) {
-				ks = append(ks, k)
-			}
-		}
+		ks = append(ks, b.dirty.holds[id]...)
 		return add(ks...)
 	}
 	for k := range touched {
@@ -495,11 +549,7 @@ func (b *builder) validate() error {
 			if err != nil {
 				return &sourceError{err}
 			}
-			for wk, e := range b.work {
-				if e.dirty && e.obj != nil && wk.Kind == k.Kind && e.obj.ObjectName() == n {
-					ks = append(ks, wk)
-				}
-			}
+			ks = append(ks, b.dirty.named[kindName{k.Kind, n}]...)
 			if err := add(ks...); err != nil {
 				return err
 			}
@@ -549,21 +599,6 @@ func isRelational(err error) bool {
 	for _, c := range relational {
 		if err == c {
 			return true
-		}
-	}
-	return false
-}
-
-// holds reports whether o's ID, or one of its rule IDs, is id.
-func holds(o topology.Object, id topology.ID) bool {
-	if o.ObjectID() == id {
-		return true
-	}
-	if c, ok := o.(*topology.Chain); ok {
-		for i := range c.Rules {
-			if c.Rules[i].ID == id {
-				return true
-			}
 		}
 	}
 	return false
