@@ -94,6 +94,24 @@ func testInvalidWrites(t *testing.T, h Harness) {
 			p.Host, p.Interface = x.hst.ID, "tap0"
 			return []nsdb.Op{nsdb.Create(p)}
 		}, topology.ErrDuplicateBinding},
+		// The same conflicts between two objects of one commit.
+		{"duplicate name within a commit", func() []nsdb.Op {
+			b1, b2 := bridge("twin-1"), bridge("twin-2")
+			b2.Name = b1.Name
+			return []nsdb.Op{nsdb.Create(b1), nsdb.Create(b2)}
+		}, topology.ErrDuplicateName},
+		{"duplicate ID across kinds within a commit", func() []nsdb.Op {
+			b := bridge("clash-b")
+			r := router("clash-r")
+			r.ID = b.ID
+			return []nsdb.Op{nsdb.Create(b), nsdb.Create(r)}
+		}, topology.ErrDuplicateID},
+		{"duplicate interface binding within a commit", func() []nsdb.Op {
+			p1, p2 := bridgePort("twin-p1", x.b), bridgePort("twin-p2", x.b)
+			p1.Host, p1.Interface = x.hst.ID, "tap-twin"
+			p2.Host, p2.Interface = x.hst.ID, "tap-twin"
+			return []nsdb.Op{nsdb.Create(p1), nsdb.Create(p2)}
+		}, topology.ErrDuplicateBinding},
 		{"shared load balancer", func() []nsdb.Op {
 			r := clone(x.r2)
 			r.LoadBalancer = x.lb.ID
