@@ -223,3 +223,37 @@ func BenchmarkCommitCreate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCommitDeleteCascade measures one commit deleting a bridge whose n
+// ports cascade with it: linear in n as well.
+func BenchmarkCommitDeleteCascade(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("ports=%d", n), func(b *testing.B) {
+			br := &topology.Bridge{ID: topology.NameID(topology.KindBridge, "b"), Name: "b"}
+			ops := []nsdb.Op{nsdb.Create(br)}
+			for i := range n {
+				name := fmt.Sprint("p", i)
+				ops = append(ops, nsdb.Create(&topology.Port{ID: topology.NameID(topology.KindPort, name), Name: name, Bridge: br.ID}))
+			}
+			ctx := context.Background()
+			for b.Loop() {
+				b.StopTimer()
+				c := memory.NewServer(memory.Config{}).NewClient()
+				if _, err := c.Store().Commit(ctx, ops...); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if _, err := c.Store().Commit(ctx, nsdb.Delete(topology.KindBridge, br.ID, nsdb.AnyVersion)); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if got, _ := c.Store().List(ctx, topology.KindPort); len(got) != 0 {
+					b.Fatalf("%d ports left after the cascade", len(got))
+				}
+				c.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/port")
+		})
+	}
+}

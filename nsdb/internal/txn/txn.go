@@ -88,15 +88,18 @@ type builder struct {
 	src      Source
 	work     map[Key]*entry
 	problems []*topology.Problem
-	// dirty indexes the live objects the transaction wrote, once it stops
-	// writing (validate): without it every referrer, holder or name query
-	// scans all writes, and a large commit is quadratic.
+	// writtenRefs maps an ID to the live objects the transaction wrote
+	// that refer to it, kept up to date by set.
+	writtenRefs map[topology.ID]map[Key]struct{}
+	// dirty indexes the live objects the transaction wrote by ID and name,
+	// once it stops writing (validate). Without these indexes every
+	// referrer, holder or name query scans all writes, and a large commit
+	// is quadratic.
 	dirty *dirtyIndex
 }
 
 // dirtyIndex maps IDs and names to the live objects a transaction wrote.
 type dirtyIndex struct {
-	refs  map[topology.ID][]Key // objects referring to an ID
 	holds map[topology.ID][]Key // objects whose own or rule ID is the ID
 	named map[kindName][]Key
 }
@@ -107,17 +110,10 @@ type kindName struct {
 }
 
 func (b *builder) indexDirty() {
-	x := &dirtyIndex{refs: map[topology.ID][]Key{}, holds: map[topology.ID][]Key{}, named: map[kindName][]Key{}}
+	x := &dirtyIndex{holds: map[topology.ID][]Key{}, named: map[kindName][]Key{}}
 	for k, e := range b.work {
 		if !e.dirty || e.obj == nil {
 			continue
-		}
-		seen := map[topology.ID]bool{}
-		for r := range refsOf(e.obj) {
-			if !seen[r.ID] {
-				seen[r.ID] = true
-				x.refs[r.ID] = append(x.refs[r.ID], k)
-			}
 		}
 		x.holds[k.ID] = append(x.holds[k.ID], k)
 		if c, ok := e.obj.(*topology.Chain); ok {
@@ -140,7 +136,7 @@ func (b *builder) indexDirty() {
 // Commit documents: *nsdb.OpError for a failing op, ErrInvalid wrapping a
 // *topology.ValidationError for an invalid result, or errors from src.
 func Build(ctx context.Context, src Source, ops []nsdb.Op) (*Plan, error) {
-	b := &builder{ctx: ctx, src: src, work: make(map[Key]*entry)}
+	b := &builder{ctx: ctx, src: src, work: make(map[Key]*entry), writtenRefs: make(map[topology.ID]map[Key]struct{})}
 	for i, op := range ops {
 		if err := b.apply(op); err != nil {
 			if se := (*sourceError)(nil); errors.As(err, &se) {
@@ -196,10 +192,27 @@ func (b *builder) get(k Key) (*entry, error) {
 	return e, nil
 }
 
+// set records o (nil: deleted) as k's state. Objects are never changed
+// after set: a later change sets a modified clone.
 func (b *builder) set(k Key, o topology.Object) {
 	e := b.work[k]
+	if e.dirty && e.obj != nil {
+		for r := range refsOf(e.obj) {
+			delete(b.writtenRefs[r.ID], k)
+		}
+	}
 	e.obj = o
 	e.dirty = true
+	if o != nil {
+		for r := range refsOf(o) {
+			ks := b.writtenRefs[r.ID]
+			if ks == nil {
+				ks = make(map[Key]struct{})
+				b.writtenRefs[r.ID] = ks
+			}
+			ks[k] = struct{}{}
+		}
+	}
 }
 
 func checkVersion(e *entry, want nsdb.Version) error {
@@ -293,16 +306,8 @@ func (b *builder) referrers(id topology.ID) ([]Key, error) {
 	for _, k := range stored {
 		cands[k] = true
 	}
-	if b.dirty != nil {
-		for _, k := range b.dirty.refs[id] {
-			cands[k] = true
-		}
-	} else {
-		for k, e := range b.work {
-			if e.dirty {
-				cands[k] = true
-			}
-		}
+	for k := range b.writtenRefs[id] {
+		cands[k] = true
 	}
 	var out []Key
 	for k := range cands {
