@@ -157,8 +157,15 @@ func TwoTenantScenarios() []Scenario {
 				if !ok {
 					return fail("host-b announced no tunnel key for vm2")
 				}
-				if !tunnelFlow(a, key, b.Underlay) {
-					return fail("host-a has no flow tunnelling to vm2 (key %#x) at %s", key, b.Underlay)
+				// With connection tracking, pings are executed from
+				// userspace (the ICMP identifier) and their ARP flows
+				// are invalidated as MACs are learned: a UDP datagram
+				// gets a lasting kernel flow.
+				if _, err := vm1.SendUDP(ctx, vm2.Addr(), 40009, 9, false); err != nil {
+					return err
+				}
+				if err := Eventually(ctx, "a flow on host-a tunnelling to vm2", func() bool { return tunnelFlow(a, key, b.Underlay) }); err != nil {
+					return fail("host-a has no flow tunnelling to vm2 (key %#x) at %s: %v", key, b.Underlay, err)
 				}
 				e.printf("    host-a tunnels to vm2 with key %#x to %s\n", key, b.Underlay)
 				return nil
