@@ -193,6 +193,12 @@ func TestFlowStateBeforeTunnelledPacket(t *testing.T) {
 			t.Fatalf("vm3 got %s, want a SYN-ACK from %s:%d", synAck, vm2.Addr(), dport)
 		}
 	}
+	// The SYNs came up behind their state: no flow for a marked key.
+	for _, f := range b.Agent().Flows(context.Background()) {
+		if f.Key.Fields&datapath.KeyTunnel != 0 && f.Key.Tunnel.ID&controller.TunnelKeyUpcall != 0 {
+			t.Errorf("host-b has a flow for a tunnel key with TunnelKeyUpcall: %s", f.Key.String())
+		}
+	}
 }
 
 // hasTunnelFlow reports whether h has a flow for packets tunnelled in with
