@@ -94,7 +94,12 @@
 //     to the hosts owning the ingress and egress ports (and the members of
 //     their stateful port groups) over the overlay with tunnel key
 //     0xFFFFFF; received messages are imported and the flows tagged with
-//     their keys invalidated.
+//     their keys invalidated. The data packet that follows a push is
+//     executed with TunnelKeyUpcall in its tunnel keys (the installed flow
+//     keeps the plain keys): receivers have no flow for such a key, so it
+//     comes up to the overlay worker behind the state and is delivered
+//     only once the state is imported, and the destination's answer is
+//     simulated with it.
 //   - Restart: the flows found in the datapath are re-simulated from their
 //     keys; those whose mask and actions are unchanged are kept (with
 //     fresh tags and timeouts), the others deleted. Tunnel keys are

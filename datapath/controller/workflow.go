@@ -38,6 +38,7 @@ type worker struct {
 	msg   flowstate.Message
 	buf   []byte
 	out   []byte
+	acts  datapath.Actions
 	flow  datapath.Flow
 	input simulation.Input
 }
@@ -149,8 +150,9 @@ func (w *worker) ingress(ctx context.Context, port topology.ID, frame []byte, ke
 		w.generated(ctx, r, 0)
 		return
 	}
+	pushed := false
 	if w.fs != nil && len(w.msg.Conns)+len(w.msg.NATs) > 0 {
-		w.pushState(ctx, r, port)
+		pushed = w.pushState(ctx, r, port)
 	}
 	w.tr.Translate(r, key, &w.v, &w.tl)
 	tl := &w.tl
@@ -181,20 +183,28 @@ func (w *worker) ingress(ctx context.Context, port topology.ID, frame []byte, ke
 		a.m.drop(dropUnreachable)
 	}
 	if r.Verdict == simulation.Forward {
-		w.execute(ctx, r, frame, key)
+		w.execute(ctx, r, frame, key, pushed)
 	}
 	w.generated(ctx, r, 0)
 }
 
 // execute sends the packet of r out: with the translated actions, or, when
-// the rewrites need userspace, output by output on rewritten copies.
-func (w *worker) execute(ctx context.Context, r *simulation.Result, frame []byte, key *datapath.FlowKey) {
+// the rewrites need userspace, output by output on rewritten copies. With
+// upcall, the packet follows flow state just pushed to peers: its tunnel
+// keys get TunnelKeyUpcall, so that each receiver handles it after
+// importing the state (the installed flow keeps the plain keys).
+func (w *worker) execute(ctx context.Context, r *simulation.Result, frame []byte, key *datapath.FlowKey, upcall bool) {
 	a := w.a
 	if !w.tl.Userspace {
 		if len(w.tl.Actions) == 0 {
 			return
 		}
-		if err := a.dp.Execute(ctx, frame, key, w.tl.Actions); err != nil {
+		acts := w.tl.Actions
+		if upcall {
+			w.acts = markUpcall(w.acts[:0], acts)
+			acts = w.acts
+		}
+		if err := a.dp.Execute(ctx, frame, key, acts); err != nil {
 			a.m.drop(dropExecute)
 			a.log.Debug("packet execute failed", "err", err)
 		}
@@ -216,6 +226,10 @@ func (w *worker) execute(ctx context.Context, r *simulation.Result, frame []byte
 		}
 		w.out = f
 		acts, _ := w.tr.OutputActions(l, nil)
+		if upcall {
+			w.acts = markUpcall(w.acts[:0], acts)
+			acts = w.acts
+		}
 		if err := a.dp.Execute(ctx, f, key, acts); err != nil {
 			a.m.drop(dropExecute)
 			a.log.Debug("packet execute failed", "err", err)
@@ -272,7 +286,7 @@ func (w *worker) simulateGenerated(ctx context.Context, port topology.ID, frame 
 	if gr.Verdict == simulation.Forward {
 		var key datapath.FlowKey
 		w.tr.Translate(gr, &key, &w.v, &w.tl)
-		w.execute(ctx, gr, frame, &key)
+		w.execute(ctx, gr, frame, &key, false)
 	}
 	w.generated(ctx, gr, depth+1)
 }
@@ -338,6 +352,21 @@ func (w *worker) tunnelled(ctx context.Context, u *datapath.Upcall) {
 		return
 	}
 	a.m.upcallTunnel.Inc()
+	if id&TunnelKeyUpcall != 0 {
+		// The first packet of a connection whose state the sender pushed
+		// just before it: the state is imported now (overlay upcalls are
+		// handled in order by one worker); deliver it without a flow, so
+		// that the next such packet comes up too.
+		n, ok := w.v.w.byKey[id&^TunnelKeyUpcall]
+		if !ok {
+			a.m.drop(dropUnknownTunnel)
+			return
+		}
+		if err := a.dp.Execute(ctx, u.Packet, k, datapath.Actions{datapath.Output{Port: n}}); err != nil {
+			a.m.drop(dropExecute)
+		}
+		return
+	}
 	since := a.flows.begin()
 	now := a.now()
 	n, ok := w.v.w.byKey[id]
@@ -400,7 +429,7 @@ func AppendFlowStateFrame(b, payload []byte) ([]byte, error) {
 // connection's other packets, before the data packet is executed: the
 // owners of the ingress and egress ports and the members of their
 // stateful port groups.
-func (w *worker) pushState(ctx context.Context, r *simulation.Result, ingress topology.ID) {
+func (w *worker) pushState(ctx context.Context, r *simulation.Result, ingress topology.ID) (sent bool) {
 	a := w.a
 	msg := &w.msg
 	msg.Sender = a.host
@@ -445,8 +474,37 @@ func (w *worker) pushState(ctx context.Context, r *simulation.Result, ingress to
 		})
 		if err != nil {
 			a.log.Debug("flow-state push failed", "host", h, "err", err)
+			continue
 		}
+		sent = true
 	}
+	return sent
+}
+
+// TunnelKeyUpcall is set in the tunnel key of a packet that follows flow
+// state pushed to its receiver (§4.6: the state goes first): the first
+// packet of a connection. The receiver has no flow for such a key, so the
+// packet comes up to its overlay worker, after the flow-state message, and
+// is output to the port the plain key names once the state is imported.
+// Without it, a flow the receiver already has for the destination's
+// tunnel key would deliver the packet before the import, and the
+// destination's immediate answer could be simulated without the state (a
+// reply taken for a new connection). The reference reserves this bit of
+// its 24-bit keys for traced packets, which its receivers also handle in
+// userspace.
+const TunnelKeyUpcall = 1 << 23
+
+// markUpcall appends acts to dst with TunnelKeyUpcall set in every tunnel
+// key.
+func markUpcall(dst, acts datapath.Actions) datapath.Actions {
+	for _, act := range acts {
+		if s, ok := act.(datapath.Set[datapath.TunnelKey]); ok {
+			s.Value.ID |= TunnelKeyUpcall
+			act = s
+		}
+		dst = append(dst, act)
+	}
+	return dst
 }
 
 // importState imports a flow-state message received from a peer and

@@ -11,8 +11,11 @@
 // answer ARP and pings and send TCP and UDP), including "ext", the upstream
 // gateway behind provider-uplink on host-c, and runs the scenarios of
 // datapath/controller/sandbox: bridged and routed pings across hosts, the
-// uplink, a connection dropped by a security group, source NAT to the
-// uplink and a floating IP. It prints what happened with simulation
+// uplink, TCP between the tenants through their security groups (one
+// connection dropped; one handshake completed through source NAT, its
+// replies reverse-translated), source NAT to the uplink and a floating IP.
+// Each scenario checks the replies' addresses, not only that the first
+// packet arrived. It prints what happened with simulation
 // traces, then every agent's installed flows, and exits 0 only if every
 // expectation held (1 otherwise, 2 on bad usage).
 //

@@ -285,6 +285,10 @@ func (c *Cluster) Restart(ctx context.Context, host string) error {
 // VXLANPort returns the overlay UDP port the hosts use.
 func (c *Cluster) VXLANPort() uint16 { return c.cfg.VXLANPort }
 
+// Stateful reports whether the agents run with connection tracking and NAT
+// (Config.Stateful).
+func (c *Cluster) Stateful() bool { return c.cfg.Stateful }
+
 // freeUDPPort returns a UDP port that can be bound on every address.
 func freeUDPPort(addrs []netip.Addr) (uint16, error) {
 	for range 100 {

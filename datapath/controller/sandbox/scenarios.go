@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -105,6 +106,13 @@ func isEchoRequest(p *Packet) bool {
 	return v.IPProto() == packet.ProtoICMP && v.ICMPType() == packet.ICMPEchoRequest
 }
 
+func isTCPFrom(sport uint16) func(*Packet) bool {
+	return func(p *Packet) bool {
+		v := p.View()
+		return v.EtherType() == packet.EtherTypeIPv4 && v.IPProto() == packet.ProtoTCP && v.SrcPort() == sport
+	}
+}
+
 func isTCP(dport uint16) func(*Packet) bool {
 	return func(p *Packet) bool {
 		v := p.View()
@@ -139,6 +147,9 @@ func TwoTenantScenarios() []Scenario {
 					return err
 				}
 				e.printf("    vm1 got the echo reply from %s\n", r.View().IPSrc())
+				if r.View().IPSrc() != vm2.Addr() {
+					return fail("the reply came from %s, want %s", r.View().IPSrc(), vm2.Addr())
+				}
 				e.Trace(vm1, "vm1", isEchoRequest)
 				a, b := e.Cluster.Host("host-a"), e.Cluster.Host("host-b")
 				p2, _ := e.Cluster.Port("vm2")
@@ -146,8 +157,15 @@ func TwoTenantScenarios() []Scenario {
 				if !ok {
 					return fail("host-b announced no tunnel key for vm2")
 				}
-				if !tunnelFlow(a, key, b.Underlay) {
-					return fail("host-a has no flow tunnelling to vm2 (key %#x) at %s", key, b.Underlay)
+				// With connection tracking, pings are executed from
+				// userspace (the ICMP identifier) and their ARP flows
+				// are invalidated as MACs are learned: a UDP datagram
+				// gets a lasting kernel flow.
+				if _, err := vm1.SendUDP(ctx, vm2.Addr(), 40009, 9, false); err != nil {
+					return err
+				}
+				if err := Eventually(ctx, "a flow on host-a tunnelling to vm2", func() bool { return tunnelFlow(a, key, b.Underlay) }); err != nil {
+					return fail("host-a has no flow tunnelling to vm2 (key %#x) at %s: %v", key, b.Underlay, err)
 				}
 				e.printf("    host-a tunnels to vm2 with key %#x to %s\n", key, b.Underlay)
 				return nil
@@ -158,16 +176,31 @@ func TwoTenantScenarios() []Scenario {
 			Description: "vm1 (tenant A, host-a) pings vm4 (tenant B, host-b) through tenant-a, provider and tenant-b routers",
 			Run: func(ctx context.Context, e *Env) error {
 				vm1, vm4 := e.VMs["vm1"], e.VMs["vm4"]
-				if _, err := vm1.Ping(ctx, vm4.Addr()); err != nil {
+				r, err := vm1.Ping(ctx, vm4.Addr())
+				if err != nil {
 					return err
 				}
 				req, err := vm4.WaitFor(ctx, isEchoRequest)
 				if err != nil {
 					return err
 				}
-				e.printf("    vm4 got the echo request from %s, TTL %d (three routers)\n", req.View().IPSrc(), req.View().IPTTL())
+				e.printf("    vm4 got the echo request from %s, TTL %d (three routers); vm1 got the reply from %s\n",
+					req.View().IPSrc(), req.View().IPTTL(), r.View().IPSrc())
 				if ttl := req.View().IPTTL(); ttl != 61 {
 					return fail("vm4 got the request with TTL %d, want 61", ttl)
+				}
+				// With NAT, tenant-a's floating-IP rule rewrites vm1's
+				// source; the reply is a return flow, which tenant-b's
+				// dynamic SNAT must leave alone.
+				src := vm1.Addr()
+				if e.Cluster.Stateful() {
+					src = netip.MustParseAddr("203.0.113.11")
+				}
+				if req.View().IPSrc() != src {
+					return fail("vm4 got the request from %s, want %s", req.View().IPSrc(), src)
+				}
+				if r.View().IPSrc() != vm4.Addr() {
+					return fail("vm1 got the reply from %s, want %s", r.View().IPSrc(), vm4.Addr())
 				}
 				e.Trace(vm1, "vm1", isEchoRequest)
 				return nil
@@ -178,43 +211,34 @@ func TwoTenantScenarios() []Scenario {
 			Description: "vm3 pings the upstream gateway behind provider-uplink (host-c); the provider router resolves it with ARP",
 			Run: func(ctx context.Context, e *Env) error {
 				vm3, ext := e.VMs["vm3"], e.VMs["ext"]
-				if _, err := vm3.Ping(ctx, ext.Addr()); err != nil {
-					return err
-				}
-				req, err := ext.WaitFor(ctx, isEchoRequest)
+				r, err := vm3.Ping(ctx, ext.Addr())
 				if err != nil {
 					return err
 				}
-				e.printf("    ext got the echo request from %s\n", req.View().IPSrc())
+				req, err := ext.WaitFor(ctx, func(p *Packet) bool { return isEchoRequest(p) && p.View().IPDst() == ext.Addr() })
+				if err != nil {
+					return err
+				}
+				e.printf("    ext got the echo request from %s; vm3 got the reply from %s\n", req.View().IPSrc(), r.View().IPSrc())
+				src := vm3.Addr()
+				if e.Cluster.Stateful() {
+					src = netip.MustParseAddr("203.0.113.17")
+				}
+				if req.View().IPSrc() != src {
+					return fail("ext got the request from %s, want %s", req.View().IPSrc(), src)
+				}
+				if r.View().IPSrc() != ext.Addr() {
+					return fail("vm3 got the reply from %s, want %s", r.View().IPSrc(), ext.Addr())
+				}
 				e.Trace(vm3, "vm3", isEchoRequest)
 				return nil
 			},
 		},
 		{
-			Name:        "security-group-drop",
-			Description: "vm1 (tenant A) sends TCP SYNs to vm3 (tenant B) port 80, dropped by tenant-b-sg, then port 22, allowed",
-			Run: func(ctx context.Context, e *Env) error {
-				vm1, vm3 := e.VMs["vm1"], e.VMs["vm3"]
-				if _, err := vm1.SendTCP(ctx, vm3.Addr(), 40080, 80, 0x02, false); err != nil {
-					return err
-				}
-				if _, err := vm1.SendTCP(ctx, vm3.Addr(), 40022, 22, 0x02, false); err != nil {
-					return err
-				}
-				if _, err := vm3.WaitFor(ctx, isTCP(22)); err != nil {
-					return fail("the SYN to port 22 did not arrive: %v", err)
-				}
-				a := e.Cluster.Host("host-a")
-				if err := Eventually(ctx, "a drop flow for the SYN to port 80 on host-a", func() bool { return hasDropFlow(a, 80) }); err != nil {
-					return fail("%v", err)
-				}
-				if n := vm3.Count(isTCP(80)); n != 0 {
-					return fail("vm3 received %d SYNs to port 80", n)
-				}
-				e.printf("    vm3 got the SYN to port 22 and none to port 80; host-a installed a drop flow\n")
-				e.Trace(vm1, "vm1", isTCP(80))
-				return nil
-			},
+			Name: "security-group-drop",
+			Description: "vm3 (tenant B, host-a) sends TCP SYNs to vm2 (tenant A, host-b): port 80 is dropped by tenant-a-sg; " +
+				"port 22 is allowed and, with connection tracking, the handshake completes through tenant-b's source NAT to 203.0.113.17",
+			Run: securityGroupScenario,
 		},
 		{
 			Name:           "snat-uplink",
@@ -279,6 +303,99 @@ func hasDropFlow(h *Host, dport uint16) bool {
 		}
 	}
 	return false
+}
+
+// tcpSegment matches a TCP segment from src:sport to dst:dport with
+// exactly flags.
+func tcpSegment(src netip.Addr, sport uint16, dst netip.Addr, dport uint16, flags uint16) func(*Packet) bool {
+	return func(p *Packet) bool {
+		v := p.View()
+		return v.EtherType() == packet.EtherTypeIPv4 && v.IPProto() == packet.ProtoTCP && v.TCPFlags() == flags &&
+			v.IPSrc() == src && v.SrcPort() == sport && v.IPDst() == dst && v.DstPort() == dport
+	}
+}
+
+// securityGroupScenario: vm3 connects to vm2 on ports 80 and 22. vm2's
+// security group (tenant-a-sg) drops the SYN to 80 and admits the SYN to
+// 22, which tenant-b source-NATs to 203.0.113.17 (host-a simulates it and
+// pushes the connection's flow state to host-b). vm2's SYN-ACK, simulated
+// on host-b, is a return flow: tenant-a must not source-NAT it, tenant-b
+// reverse-NATs it to vm3's address and port, and vm3's security group
+// admits it. The ACK and a data segment then follow the installed flows.
+// Without connection tracking (Stateful off) nothing is NATed and vm3's
+// security group cannot tell the SYN-ACK from a new connection: it must
+// drop it.
+func securityGroupScenario(ctx context.Context, e *Env) error {
+	vm3, vm2 := e.VMs["vm3"], e.VMs["vm2"]
+	a, b := e.Cluster.Host("host-a"), e.Cluster.Host("host-b")
+	const sport, dport = 40022, 22
+	// Whatever vm2 answers, to vm3's source port.
+	answer := func(p *Packet) bool { return isTCPFrom(dport)(p) && p.View().DstPort() == sport }
+	if _, err := vm3.SendTCP(ctx, vm2.Addr(), 40080, 80, packet.TCPSyn, false); err != nil {
+		return err
+	}
+	if _, err := vm3.SendTCP(ctx, vm2.Addr(), sport, dport, packet.TCPSyn, false); err != nil {
+		return err
+	}
+	syn, err := vm2.WaitFor(ctx, isTCP(dport))
+	if err != nil {
+		return fail("the SYN to port 22 did not arrive: %v", err)
+	}
+	if err := Eventually(ctx, "a drop flow for the SYN to port 80 on host-a", func() bool { return hasDropFlow(a, 80) }); err != nil {
+		return fail("%v", err)
+	}
+	if n := vm2.Count(isTCP(80)); n != 0 {
+		return fail("vm2 received %d SYNs to port 80", n)
+	}
+	src, nport := syn.View().IPSrc(), syn.View().SrcPort()
+	e.printf("    vm2 got the SYN to port 22 from %s:%d and none to port 80; host-a installed a drop flow\n", src, nport)
+	e.Trace(vm3, "vm3", isTCP(80))
+	if !e.Cluster.Stateful() {
+		if src != vm3.Addr() || nport != sport {
+			return fail("without NAT vm2 got the SYN from %s:%d, want %s:%d", src, nport, vm3.Addr(), sport)
+		}
+		if err := Eventually(ctx, "a drop flow for vm2's SYN-ACK on host-b", func() bool { return hasDropFlow(b, sport) }); err != nil {
+			return fail("%v", err)
+		}
+		if n := vm3.Count(answer); n != 0 {
+			return fail("without connection tracking vm3 received %d segments from port 22", n)
+		}
+		e.printf("    without connection tracking vm3's security group drops vm2's SYN-ACK (drop flow on host-b)\n")
+		return nil
+	}
+	snat := netip.MustParseAddr("203.0.113.17")
+	if src != snat {
+		return fail("vm2 got the SYN from %s, want tenant-b's SNAT address %s", src, snat)
+	}
+	synAck, err := vm3.WaitFor(ctx, answer)
+	if err != nil {
+		e.Trace(vm2, "vm2", isTCPFrom(dport))
+		return fail("vm2's SYN-ACK did not reach vm3: %v", err)
+	}
+	if !tcpSegment(vm2.Addr(), dport, vm3.Addr(), sport, packet.TCPSyn|packet.TCPAck)(synAck) {
+		return fail("vm3 got the SYN-ACK as %v, want %s:%d -> %s:%d SYN|ACK", synAck, vm2.Addr(), dport, vm3.Addr(), sport)
+	}
+	e.printf("    vm3 got the SYN-ACK from %s:%d (reverse-NATed on host-b)\n", synAck.View().IPSrc(), synAck.View().SrcPort())
+	e.Trace(vm2, "vm2", isTCPFrom(dport))
+	if _, err := vm3.SendTCP(ctx, vm2.Addr(), sport, dport, packet.TCPAck, false); err != nil {
+		return err
+	}
+	if _, err := vm2.WaitFor(ctx, tcpSegment(snat, nport, vm2.Addr(), dport, packet.TCPAck)); err != nil {
+		return fail("vm3's ACK did not reach vm2 from %s:%d: %v", snat, nport, err)
+	}
+	data := []byte("SSH-2.0-hivenet-sandbox\r\n")
+	if err := vm2.SendTCPData(ctx, snat, dport, nport, packet.TCPPsh|packet.TCPAck, data); err != nil {
+		return err
+	}
+	got, err := vm3.WaitFor(ctx, tcpSegment(vm2.Addr(), dport, vm3.Addr(), sport, packet.TCPPsh|packet.TCPAck))
+	if err != nil {
+		return fail("vm2's data segment did not reach vm3: %v", err)
+	}
+	if !bytes.HasSuffix(got.Frame, data) {
+		return fail("vm3 got vm2's data segment without its payload")
+	}
+	e.printf("    the ACK reached vm2 from %s:%d and vm2's data segment reached vm3\n", snat, nport)
+	return nil
 }
 
 // RunScenarios runs scenarios on e, each with its own timeout, printing

@@ -310,16 +310,23 @@ const PingInterval = 250 * time.Millisecond
 // dst:dport; with wait it waits for the answer (a segment from dst's side
 // to sport) and returns it.
 func (v *VM) SendTCP(ctx context.Context, dst netip.Addr, sport, dport uint16, flags uint16, wait bool) (*Packet, error) {
-	return v.sendL4(ctx, packet.ProtoTCP, dst, sport, dport, flags, wait)
+	return v.sendL4(ctx, packet.ProtoTCP, dst, sport, dport, flags, nil, wait)
+}
+
+// SendTCPData sends a TCP segment with flags and data as its payload from
+// sport to dst:dport, without waiting for an answer.
+func (v *VM) SendTCPData(ctx context.Context, dst netip.Addr, sport, dport uint16, flags uint16, data []byte) error {
+	_, err := v.sendL4(ctx, packet.ProtoTCP, dst, sport, dport, flags, data, false)
+	return err
 }
 
 // SendUDP sends an empty UDP datagram from sport to dst:dport; with wait
 // it waits for a datagram back to sport.
 func (v *VM) SendUDP(ctx context.Context, dst netip.Addr, sport, dport uint16, wait bool) (*Packet, error) {
-	return v.sendL4(ctx, packet.ProtoUDP, dst, sport, dport, 0, wait)
+	return v.sendL4(ctx, packet.ProtoUDP, dst, sport, dport, 0, nil, wait)
 }
 
-func (v *VM) sendL4(ctx context.Context, proto uint8, dst netip.Addr, sport, dport, flags uint16, wait bool) (*Packet, error) {
+func (v *VM) sendL4(ctx context.Context, proto uint8, dst netip.Addr, sport, dport, flags uint16, payload []byte, wait bool) (*Packet, error) {
 	mac, err := v.nextHop(ctx, dst)
 	if err != nil {
 		return nil, err
@@ -337,7 +344,7 @@ func (v *VM) sendL4(ctx context.Context, proto uint8, dst netip.Addr, sport, dpo
 	if proto == packet.ProtoTCP {
 		m.SetTCPFlags(flags)
 	}
-	f, err := packet.AppendFrame(nil, &m, nil)
+	f, err := packet.AppendFrame(nil, &m, payload)
 	if err != nil {
 		return nil, err
 	}
