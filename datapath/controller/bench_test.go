@@ -285,8 +285,7 @@ func BenchmarkAgentMemory10kPorts(b *testing.B) {
 }
 
 // loadBatched writes t in commits of a few hundred objects, in dependency
-// order (a single 20,000-object commit is quadratic in nsdb's validation),
-// peered ports together.
+// order, peered ports together, as an operator's tool would.
 func loadBatched(ctx context.Context, st nsdb.Store, t *topology.Topology) error {
 	var ops []nsdb.Op
 	flush := func(force bool) error {
