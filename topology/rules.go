@@ -95,6 +95,26 @@ type NATSpec struct {
 	// Reverse makes the rule undo an earlier translation of the connection
 	// (reverse SNAT or reverse DNAT) instead of creating one.
 	Reverse bool
+	// Masquerade makes a dynamic source NAT to the address of the router
+	// port the packet leaves by, so one rule serves every uplink whatever
+	// its address (iptables' MASQUERADE). It belongs in a router's
+	// outbound filter, where the egress port is known. Targets is then
+	// empty (ports MasqueradePorts) or one target without addresses giving
+	// the port range.
+	Masquerade bool
+}
+
+// MasqueradePorts is the port range of a masquerade rule without one.
+var MasqueradePorts = PortRange{Start: 1024, End: 65535}
+
+// MasqueradeTarget returns the target of a masquerade rule leaving by a
+// port with address addr.
+func (n *NATSpec) MasqueradeTarget(addr netip.Addr) NATTarget {
+	t := NATTarget{AddrStart: addr, AddrEnd: addr, PortStart: MasqueradePorts.Start, PortEnd: MasqueradePorts.End}
+	if len(n.Targets) > 0 {
+		t.PortStart, t.PortEnd = n.Targets[0].PortStart, n.Targets[0].PortEnd
+	}
+	return t
 }
 
 // NATTarget is an inclusive IPv4 range and an inclusive L4 port range. A
@@ -135,14 +155,17 @@ func (k NATKind) String() string {
 }
 
 // NATKind derives the NAT subtype as the reference does: reverse when
-// Reverse is set; dynamic when any target has a non-zero port bound; static
-// otherwise.
+// Reverse is set; dynamic when any target has a non-zero port bound (and
+// for masquerade); static otherwise.
 func (r *Rule) NATKind() NATKind {
 	if r.Type != RuleNAT {
 		return NATNone
 	}
 	if r.NAT.Reverse {
 		return NATReverse
+	}
+	if r.NAT.Masquerade {
+		return NATDynamic
 	}
 	for _, t := range r.NAT.Targets {
 		if t.PortStart != 0 || t.PortEnd != 0 {

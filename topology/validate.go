@@ -337,7 +337,7 @@ func (r *Rule) validate(ps *problems, c *Chain, p string) {
 	if r.Type != RuleJump && !r.JumpChain.IsZero() {
 		ps.add(c, p+".jump-chain", ErrInvalidRule, "only jump rules name a chain")
 	}
-	if r.Type != RuleNAT && (len(r.NAT.Targets) > 0 || r.NAT.DNAT || r.NAT.Reverse) {
+	if r.Type != RuleNAT && (len(r.NAT.Targets) > 0 || r.NAT.DNAT || r.NAT.Reverse || r.NAT.Masquerade) {
 		ps.add(c, p+".nat", ErrInvalidRule, "only NAT rules carry NAT settings")
 	}
 	r.Condition.validate(ps, c, p+".condition")
@@ -354,6 +354,13 @@ func (r *Rule) validateNAT(ps *problems, c *Chain, p string) {
 		if len(r.NAT.Targets) > 0 {
 			ps.add(c, p+".nat.targets", ErrInvalidNAT, "reverse NAT takes no targets")
 		}
+		if r.NAT.Masquerade {
+			ps.add(c, p+".nat.masquerade", ErrInvalidNAT, "reverse NAT does not masquerade")
+		}
+		return
+	}
+	if r.NAT.Masquerade {
+		r.validateMasquerade(ps, c, p)
 		return
 	}
 	if len(r.NAT.Targets) == 0 {
@@ -385,6 +392,29 @@ func (r *Rule) validateNAT(ps *problems, c *Chain, p string) {
 			case t.PortEnd < t.PortStart:
 				ps.add(c, tp+".port-end", ErrInvalidNAT, fmt.Sprintf("port range %d-%d is empty", t.PortStart, t.PortEnd))
 			}
+		}
+	}
+}
+
+// validateMasquerade checks a masquerade rule: source NAT, at most one
+// target, which gives only a port range.
+func (r *Rule) validateMasquerade(ps *problems, c *Chain, p string) {
+	if r.NAT.DNAT {
+		ps.add(c, p+".nat.masquerade", ErrInvalidNAT, "masquerade is source NAT, not destination NAT")
+	}
+	if len(r.NAT.Targets) > 1 {
+		ps.add(c, p+".nat.targets", ErrInvalidNAT, "masquerade takes at most one target, a port range")
+	}
+	for i, t := range r.NAT.Targets {
+		tp := p + ".nat.targets[" + strconv.Itoa(i) + "]"
+		if t.AddrStart.IsValid() || t.AddrEnd.IsValid() {
+			ps.add(c, tp+".addr-start", ErrInvalidNAT, "masquerade takes the egress port's address, not "+t.AddrStart.String())
+		}
+		switch {
+		case t.PortStart == 0 || t.PortEnd == 0:
+			ps.add(c, tp+".port-start", ErrInvalidNAT, fmt.Sprintf("port range %d-%d: dynamic NAT needs ports 1-65535", t.PortStart, t.PortEnd))
+		case t.PortEnd < t.PortStart:
+			ps.add(c, tp+".port-end", ErrInvalidNAT, fmt.Sprintf("port range %d-%d is empty", t.PortStart, t.PortEnd))
 		}
 	}
 }

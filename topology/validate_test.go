@@ -447,6 +447,27 @@ func TestValidateProblems(t *testing.T) {
 			onChain("r1-post", topology.ErrInvalidNAT, "rules[0].nat.targets[1].port-start")},
 		{"dynamic NAT empty port range", func(t *topology.Topology) { chain(t, "r1-post").Rules[0].NAT.Targets[1].PortEnd = 1000 },
 			onChain("r1-post", topology.ErrInvalidNAT, "rules[0].nat.targets[1].port-end")},
+		{"masquerade with an address", func(t *topology.Topology) {
+			r := &chain(t, "r1-post").Rules[0]
+			r.NAT.Masquerade, r.NAT.Targets = true, r.NAT.Targets[:1]
+		}, onChain("r1-post", topology.ErrInvalidNAT, "rules[0].nat.targets[0].addr-start")},
+		{"masquerade with two port ranges", func(t *topology.Topology) {
+			r := &chain(t, "r1-post").Rules[0]
+			r.NAT.Masquerade = true
+			r.NAT.Targets = []topology.NATTarget{{PortStart: 1024, PortEnd: 2047}, {PortStart: 4096, PortEnd: 8191}}
+		}, onChain("r1-post", topology.ErrInvalidNAT, "rules[0].nat.targets")},
+		{"masquerade without ports", func(t *topology.Topology) {
+			r := &chain(t, "r1-post").Rules[0]
+			r.NAT.Masquerade, r.NAT.Targets = true, []topology.NATTarget{{}}
+		}, onChain("r1-post", topology.ErrInvalidNAT, "rules[0].nat.targets[0].port-start")},
+		{"masquerading DNAT", func(t *topology.Topology) {
+			r := &chain(t, "r1-post").Rules[0]
+			r.NAT.Masquerade, r.NAT.DNAT, r.NAT.Targets = true, true, nil
+		}, onChain("r1-post", topology.ErrInvalidNAT, "rules[0].nat.masquerade")},
+		{"masquerading reverse NAT", func(t *topology.Topology) { chain(t, "r1-pre").Rules[1].NAT.Masquerade = true },
+			onChain("r1-pre", topology.ErrInvalidNAT, "rules[1].nat.masquerade")},
+		{"masquerade on a literal rule", func(t *topology.Topology) { chain(t, "sg").Rules[4].NAT.Masquerade = true },
+			onChain("sg", topology.ErrInvalidRule, "rules[4].nat")},
 		{"fragment policy with dynamic NAT", func(t *topology.Topology) {
 			chain(t, "r1-post").Rules[0].Condition.FragmentPolicy = topology.FragmentHeader
 		}, onChain("r1-post", topology.ErrInvalidRule, "rules[0].condition.fragment-policy")},
@@ -638,5 +659,26 @@ func TestProblemError(t *testing.T) {
 	ve := &topology.ValidationError{Problems: []*topology.Problem{p}}
 	if got, want := ve.Error(), "topology: route: invalid field: missing"; got != want {
 		t.Errorf("single-problem ValidationError = %q, want %q", got, want)
+	}
+}
+
+func TestValidateMasquerade(t *testing.T) {
+	for _, targets := range [][]topology.NATTarget{nil, {{PortStart: 20000, PortEnd: 29999}}} {
+		top := richTopology()
+		r := &chain(top, "r1-post").Rules[0]
+		r.NAT.Masquerade, r.NAT.Targets = true, targets
+		if err := top.Validate(); err != nil {
+			t.Errorf("masquerade with targets %v: %v", targets, err)
+		}
+		if r.NATKind() != topology.NATDynamic {
+			t.Errorf("masquerade is %v NAT, want dynamic", r.NATKind())
+		}
+		want := topology.NATTarget{AddrStart: addr("192.0.2.1"), AddrEnd: addr("192.0.2.1"), PortStart: 1024, PortEnd: 65535}
+		if targets != nil {
+			want.PortStart, want.PortEnd = 20000, 29999
+		}
+		if got := r.NAT.MasqueradeTarget(addr("192.0.2.1")); got != want {
+			t.Errorf("MasqueradeTarget = %+v, want %+v", got, want)
+		}
 	}
 }

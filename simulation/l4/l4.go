@@ -72,7 +72,8 @@ type Services struct {
 	serial  uint64 // the simulation tx belongs to (simulation.Flow.Serial)
 	active  bool   // tx belongs to a simulation that touched the services
 	waiting Wait
-	targets []nat.Target // scratch for NATPorts.Allocate
+	targets []nat.Target          // scratch for NATPorts.Allocate
+	masq    [1]topology.NATTarget // scratch target of a masquerade rule
 }
 
 var (

@@ -253,13 +253,27 @@ func (s *Services) forwardNAT(f *simulation.Flow, device topology.ID, rule *topo
 	if rule.NAT.DNAT {
 		typ = flowstate.NATFwdDNAT
 	}
+	targets := rule.NAT.Targets
+	if rule.NAT.Masquerade {
+		// The egress router port's address: only known in a router's
+		// outbound filter.
+		p, ok := f.Snapshot().Port(f.OutPort())
+		if !ok || p.Router.IsZero() || !p.Address.Is4() {
+			if f.Tracing() {
+				f.Note("nat: masquerade outside a router's outbound filter (no egress router port): not applied")
+			}
+			return false, nil
+		}
+		s.masq[0] = rule.NAT.MasqueradeTarget(p.Address)
+		targets = s.masq[:]
+	}
 	k := natKey(m, kind, device, typ)
 	b, ok := s.getNAT(k)
 	if ok {
 		s.refPair(f, k, b)
 	} else {
 		var err error
-		if b, err = s.allocate(f, k, kind, rule.NAT.Targets); err != nil {
+		if b, err = s.allocate(f, k, kind, targets); err != nil {
 			return false, err
 		}
 		s.putPair(f, k, b)

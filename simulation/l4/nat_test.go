@@ -1,6 +1,7 @@
 package l4
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -24,7 +25,7 @@ func cloud(t testing.TB) *world {
 	t.Helper()
 	topo := loadFile(t, cloudFile)
 	track := topology.Chain{ID: topology.NameID(topology.KindChain, "track"), Name: "track", Rules: []topology.Rule{
-		{Type: topology.RuleLiteral, Action: topology.ActionAccept, Condition: topology.Condition{MatchForwardFlow: true}},
+		{ID: topology.NameID(topology.KindInvalid, "track-0"), Type: topology.RuleLiteral, Action: topology.ActionAccept, Condition: topology.Condition{MatchForwardFlow: true}},
 	}}
 	topo.Chains = append(topo.Chains, track)
 	for i := range topo.Ports {
@@ -476,4 +477,76 @@ chains:
 	wantVerdict(t, res, simulation.Drop, simulation.ReasonFilter)
 	res, _ = w.send("lan", udp(mac("02:00:00:00:00:07"), w.mac("lan"), "10.0.0.7:1", "198.51.100.1:2").bytes(t))
 	wantOut(t, res, "up")
+}
+
+// cloudMasquerade is the two-tenant cloud with tenant-a's dynamic SNAT
+// turned into a masquerade: connections leave with the address of the
+// tenant-a-uplink port (169.254.0.2), as a router's default SNAT to its
+// gateway port does.
+func cloudMasquerade(t *testing.T) *world {
+	t.Helper()
+	w := cloud(t)
+	for i := range w.topo.Chains {
+		c := &w.topo.Chains[i]
+		switch c.Name {
+		case "tenant-a-post":
+			c.Rules[1].NAT.Targets, c.Rules[1].NAT.Masquerade = nil, true
+		case "tenant-a-pre":
+			for j := range c.Rules {
+				if c.Rules[j].NAT.Reverse {
+					c.Rules[j].Condition.NwDst = topology.Is(netip.MustParsePrefix("169.254.0.2/32"))
+				}
+			}
+		}
+	}
+	if err := w.topo.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	w.changed()
+	return w
+}
+
+func TestMasquerade(t *testing.T) {
+	w := cloudMasquerade(t)
+	fwd := tcp(w.mac("vm2"), w.mac("tenant-a-lan"), "10.1.0.12:40000", "8.8.8.8:443").bytes(t)
+	res, _ := w.send("vm2", fwd)
+	wantOut(t, res, "provider-uplink")
+	o := out(t, fwd, res, 0)
+	natPort := o.SrcPort()
+	if o.IPSrc() != ip("169.254.0.2") || natPort < 1024 || o.IPDst() != ip("8.8.8.8") || o.DstPort() != 443 {
+		t.Fatalf("masqueraded to %v:%d -> %v:%d, want 169.254.0.2:1024-65535", o.IPSrc(), natPort, o.IPDst(), o.DstPort())
+	}
+	fk, fb := only(t, w.natKeys(flowstate.NATFwdSNAT))
+	if fk != natKeyOf(flowstate.NATFwdSNAT, rid("tenant-a"), packet.ProtoTCP, "10.1.0.12:40000", "8.8.8.8:443") ||
+		fb != (flowstate.NATBinding{IP: ip4("169.254.0.2"), Port: natPort}) {
+		t.Errorf("forward key %v -> %v", fk, fb)
+	}
+	reply := w.fromInternet(tcp(topology.MAC{}, topology.MAC{}, "8.8.8.8:443", "169.254.0.2:"+itoa(natPort))).bytes(t)
+	res, _ = w.send("provider-uplink", reply)
+	wantOut(t, res, "vm2")
+	if o := out(t, reply, res, 0); o.IPDst() != ip("10.1.0.12") || o.DstPort() != 40000 || o.IPSrc() != ip("8.8.8.8") {
+		t.Errorf("reply delivered as %v", o)
+	}
+}
+
+// A masquerade rule where no router port is the egress (a VM port's
+// filter) does not apply: the chain goes on.
+func TestMasqueradeWithoutEgressRouterPort(t *testing.T) {
+	w := cloud(t)
+	for i := range w.topo.Chains {
+		if c := &w.topo.Chains[i]; c.Name == "track" {
+			c.Rules = append([]topology.Rule{{ID: topology.NameID(topology.KindInvalid, "masq"), Type: topology.RuleNAT,
+				Action: topology.ActionAccept, NAT: topology.NATSpec{Masquerade: true}}}, c.Rules...)
+		}
+	}
+	w.changed()
+	fwd := udp(w.mac("vm1"), w.mac("vm2"), "10.1.0.11:5000", "10.1.0.12:53").bytes(t)
+	res, _ := w.send("vm1", fwd)
+	wantOut(t, res, "vm2")
+	if o := out(t, fwd, res, 0); o.IPSrc() != ip("10.1.0.11") || o.SrcPort() != 5000 {
+		t.Errorf("masquerade applied on a VM port: %v", o)
+	}
+	if n := len(w.natKeys(flowstate.NATFwdSNAT)); n != 0 {
+		t.Errorf("%d NAT keys", n)
+	}
 }

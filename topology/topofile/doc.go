@@ -86,8 +86,11 @@
 // a list of targets, or rev-snat: true / rev-dnat: true. A NAT target is
 // a.b.c.d, a range a.b.c.d-a.b.c.e, either followed by :port or
 // :port-port; a single target without ports is static NAT (a floating IP),
-// targets with ports are dynamic NAT. NAT rules default to action: accept;
-// continue and return are the other actions they allow.
+// targets with ports are dynamic NAT. masquerade: true is a dynamic SNAT
+// to the address of the router port the packet leaves by (for a router's
+// outbound filter), on ports 1024-65535; masquerade: 20000-29999 names the
+// ports. NAT rules default to action: accept; continue and return are the
+// other actions they allow.
 //
 // The rest of a rule's keys are its condition; each key matches one field of
 // topology.Condition and "not-" before a key inverts that field:

@@ -92,8 +92,17 @@ func (f *Formatter) Rule(r *topology.Rule) string {
 		if r.NAT.Reverse {
 			kind = "rev-" + kind
 		}
+		if r.NAT.Masquerade {
+			kind = "masquerade"
+		}
 		b.WriteString(kind)
-		if len(r.NAT.Targets) > 0 {
+		if r.NAT.Masquerade {
+			pr := topology.MasqueradePorts
+			if len(r.NAT.Targets) > 0 {
+				pr = topology.PortRange{Start: r.NAT.Targets[0].PortStart, End: r.NAT.Targets[0].PortEnd}
+			}
+			b.WriteString(" to the egress port's address:" + formatPortRange(pr))
+		} else if len(r.NAT.Targets) > 0 {
 			b.WriteString(" to ")
 			for i, t := range r.NAT.Targets {
 				if i > 0 {

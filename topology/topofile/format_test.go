@@ -25,6 +25,8 @@ chains:
       - {action: return, conjunction-invert: true, nw-src: 10.0.0.0/8, nw-proto: udp}
       - {action: reject, traversed-device: r, fragment-policy: header}
       - {action: accept, conjunction-invert: true}
+      - {masquerade: true, out-ports: [p1]}
+      - {masquerade: 20000-29999}
 `)
 	f := topofile.NewFormatter(top)
 	want := []string{
@@ -38,6 +40,8 @@ chains:
 		"return unless nw-proto udp and nw-src 10.0.0.0/8",
 		"reject if traversed-device r [fragment-policy header]",
 		"accept never",
+		"masquerade to the egress port's address:1024-65535 (dynamic) if out-ports [p1]",
+		"masquerade to the egress port's address:20000-29999 (dynamic)",
 	}
 	rules := top.Chains[0].Rules
 	if len(rules) != len(want) {

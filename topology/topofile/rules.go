@@ -183,7 +183,7 @@ func decodeTraversed(d *decoder, m *mapping, key string, inv bool, c *topology.C
 }
 
 // ruleKinds are the keys that make a rule a jump or NAT rule.
-var ruleKinds = []string{"jump", "snat", "dnat", "rev-snat", "rev-dnat"}
+var ruleKinds = []string{"jump", "snat", "dnat", "rev-snat", "rev-dnat", "masquerade"}
 
 var (
 	ruleKeys   = ruleKeySet()
@@ -206,7 +206,7 @@ func ruleKeySet() keySet {
 
 func ruleRenames() map[string]string {
 	r := map[string]string{"jump": "jump-chain", "snat": "nat.targets", "dnat": "nat.targets",
-		"rev-snat": "nat.targets", "rev-dnat": "nat.targets"}
+		"rev-snat": "nat.targets", "rev-dnat": "nat.targets", "masquerade": "nat.masquerade"}
 	for _, f := range condFields {
 		r[f.name] = "condition." + f.name
 		r["not-"+f.name] = "condition." + f.name
@@ -244,7 +244,7 @@ func (d *decoder) rule(m *mapping, r *topology.Rule, chain topology.ID, i int) {
 			continue
 		}
 		if kind != "" {
-			d.fail(m.keys[k], join(m.path, k), badValue("a rule has only one of jump, snat, dnat, rev-snat and rev-dnat; %s and %s given", kind, k))
+			d.fail(m.keys[k], join(m.path, k), badValue("a rule has only one of jump, snat, dnat, rev-snat, rev-dnat and masquerade; %s and %s given", kind, k))
 			continue
 		}
 		kind = k
@@ -268,10 +268,31 @@ func (d *decoder) rule(m *mapping, r *topology.Rule, chain topology.ID, i int) {
 		} else {
 			r.NAT.Targets = d.natTargets(m, kind)
 		}
+	case "masquerade":
+		// masquerade: true, or the port range: masquerade: 1024-65535.
+		r.Type, r.Action = topology.RuleNAT, topology.ActionAccept
+		r.NAT.Masquerade = true
+		v, p, _ := m.value(kind)
+		if !d.expect(v, yaml.ScalarNode, p) {
+			break
+		}
+		switch s := scalarValue(v); s {
+		case "true":
+		case "false":
+			d.fail(v, p, badValue("masquerade: false makes no rule; remove the rule"))
+		default:
+			pr, err := parsePortRange(s)
+			if err != nil {
+				d.fail(v, p, badValue("masquerade takes true or a port range (1024-65535), not %q", s))
+				break
+			}
+			r.NAT.Targets = []topology.NATTarget{{PortStart: pr.Start, PortEnd: pr.End}}
+			m.loc.set(m.model+"nat.targets[0]", p, v)
+		}
 	default:
 		r.Type = topology.RuleLiteral
 		if !m.has("action") {
-			d.fail(m.node, m.path, fmt.Errorf("%w: a rule needs one of the keys action, jump, snat, dnat, rev-snat and rev-dnat", ErrMissing))
+			d.fail(m.node, m.path, fmt.Errorf("%w: a rule needs one of the keys action, jump, snat, dnat, rev-snat, rev-dnat and masquerade", ErrMissing))
 		}
 	}
 	if v, ok := get(m, "action", actions.parse); ok {

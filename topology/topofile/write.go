@@ -607,7 +607,7 @@ func (w *writer) chain(c *topology.Chain) *yaml.Node {
 func ruleNode(n namer, r *topology.Rule) (mnode, error) {
 	m := newMap()
 	actionDefault := topology.ActionInvalid
-	hasNAT := len(r.NAT.Targets) > 0 || r.NAT.DNAT || r.NAT.Reverse
+	hasNAT := len(r.NAT.Targets) > 0 || r.NAT.DNAT || r.NAT.Reverse || r.NAT.Masquerade
 	switch r.Type {
 	case topology.RuleLiteral:
 		if !r.JumpChain.IsZero() || hasNAT {
@@ -624,9 +624,23 @@ func ruleNode(n namer, r *topology.Rule) (mnode, error) {
 			return m, fmt.Errorf("%w: a NAT rule with a jump chain", ErrNotRepresentable)
 		}
 		key := map[[2]bool]string{{false, false}: "snat", {true, false}: "dnat", {false, true}: "rev-snat", {true, true}: "rev-dnat"}[[2]bool{r.NAT.DNAT, r.NAT.Reverse}]
-		if r.NAT.Reverse && len(r.NAT.Targets) == 0 {
+		switch {
+		case r.NAT.Masquerade:
+			if r.NAT.DNAT || r.NAT.Reverse || len(r.NAT.Targets) > 1 {
+				return m, fmt.Errorf("%w: a masquerade rule that is DNAT, reverse or has several targets", ErrNotRepresentable)
+			}
+			if len(r.NAT.Targets) == 0 {
+				m.add("masquerade", plain("true"))
+				break
+			}
+			t := r.NAT.Targets[0]
+			if t.AddrStart.IsValid() || t.AddrEnd.IsValid() {
+				return m, fmt.Errorf("%w: a masquerade target with addresses", ErrNotRepresentable)
+			}
+			m.add("masquerade", plain(formatPortRange(topology.PortRange{Start: t.PortStart, End: t.PortEnd})))
+		case r.NAT.Reverse && len(r.NAT.Targets) == 0:
 			m.add(key, plain("true"))
-		} else {
+		default:
 			var targets []*yaml.Node
 			for _, t := range r.NAT.Targets {
 				s, err := formatNATTarget(t)
