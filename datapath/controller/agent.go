@@ -572,9 +572,11 @@ func (a *Agent) release(e *flowEntry) {
 
 // deleteFlows removes entries (already unindexed) from the datapath.
 func (a *Agent) deleteFlows(ctx context.Context, es []*flowEntry, counter prometheus.Counter) {
+	// One Flow for the batch: it escapes to the datapath, and is large.
+	f := new(datapath.Flow)
 	for _, e := range es {
-		f := datapath.Flow{UFID: e.ufid}
-		if _, err := a.dp.DeleteFlow(ctx, &f); err != nil && !errors.Is(err, datapath.ErrNotFound) {
+		*f = datapath.Flow{UFID: e.ufid}
+		if _, err := a.dp.DeleteFlow(ctx, f); err != nil && !errors.Is(err, datapath.ErrNotFound) {
 			a.log.Debug("flow delete failed", "ufid", e.ufid, "err", err)
 		}
 		a.release(e)
