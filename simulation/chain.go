@@ -65,7 +65,7 @@ func (e *Engine) runChain(id, owner topology.ID) (topology.Action, Verdict) {
 // rules evaluates the rules of chain c (runChain's body).
 func (e *Engine) rules(ci *chainInfo, owner topology.ID) (topology.Action, Verdict) {
 	c := ci.chain
-	e.tag(TagDevice(c.ID))
+	e.tagID(TagKindDevice, c.ID)
 	for i := range c.Rules {
 		r := &c.Rules[i]
 		k := &ci.conds[i]

@@ -28,7 +28,7 @@ func (e *Engine) router(rv *topology.RouterView, in *portInfo) Verdict {
 	}
 	if r.AdminDown {
 		e.icmpError(&e.pre, in, packet.ICMPDestUnreach, packet.CodeAdminProhibited)
-		e.tag(TagDevice(r.ID))
+		e.tagID(TagKindDevice, r.ID)
 		return e.fail(Drop, ReasonDeviceDown, r, "router is administratively down")
 	}
 	dst := e.m.EthDst()
@@ -38,7 +38,7 @@ func (e *Engine) router(rv *topology.RouterView, in *portInfo) Verdict {
 		}
 		return e.fail(Drop, ReasonNotForRouter, r, "non-ARP broadcast")
 	}
-	e.tag(TagDevice(r.ID))
+	e.tagID(TagKindDevice, r.ID)
 	if dst != in.MAC {
 		return e.fail(Drop, ReasonNotForRouter, r, "the destination MAC is not the ingress port's")
 	}
@@ -118,8 +118,8 @@ func (e *Engine) router(rv *topology.RouterView, in *portInfo) Verdict {
 		e.m.SetIPTTL(ttl - 1)
 	}
 	if rt.Dst.Bits() < 32 {
-		e.tag(TagRoute(rt.ID))
-		e.tag(TagRouterDst(r.ID, ipDst))
+		e.tagID(TagKindRoute, rt.ID)
+		e.tagAddr(TagKindRouterDst, r.ID, ipDst)
 	}
 	if !out.Address.Is4() {
 		return e.fail(Drop, ReasonNoAddress, r, "the out-port has no IPv4 address")

@@ -114,13 +114,18 @@ func as4(a netip.Addr) [4]byte {
 // packed builds the packed form of id2.
 func packed(src netip.Addr, srcPort uint16, dst netip.Addr, dstPort uint16, proto uint8) topology.ID {
 	var p topology.ID
+	pack(&p, src, srcPort, dst, dstPort, proto)
+	return p
+}
+
+// pack writes the packed form of id2 into a zero p, in place.
+func pack(p *topology.ID, src netip.Addr, srcPort uint16, dst netip.Addr, dstPort uint16, proto uint8) {
 	s, d := as4(src), as4(dst)
 	copy(p[0:4], s[:])
 	copy(p[4:8], d[:])
 	binary.BigEndian.PutUint16(p[8:10], srcPort)
 	binary.BigEndian.PutUint16(p[10:12], dstPort)
 	p[12] = proto
-	return p
 }
 
 func number(n uint32) topology.ID {

@@ -43,6 +43,11 @@ func connTag(k flowstate.ConnKey) simulation.Tag {
 	return simulation.TagConntrack(k.SrcIP.Addr(), k.SrcPort, k.DstIP.Addr(), k.DstPort, k.Proto, k.Device)
 }
 
+// addConnTag tags f with connTag(k), built in place.
+func addConnTag(f *simulation.Flow, k flowstate.ConnKey) {
+	f.AddConntrackTag(k.SrcIP.Addr(), k.SrcPort, k.DstIP.Addr(), k.DstPort, k.Proto, k.Device)
+}
+
 // ReturnFlow implements simulation.Stateful: the packet is a return flow
 // when the conntrack key of its original headers, on the device owning the
 // ingress port, is present (recorded by a forward packet leaving through
@@ -58,7 +63,7 @@ func (s *Services) ReturnFlow(f *simulation.Flow) bool {
 	s.tx.tracked = true
 	s.tx.ret = s.tx.conn(k) || s.conns.Contains(k)
 	if !s.tx.ret {
-		f.AddTag(connTag(k))
+		addConnTag(f, k)
 	}
 	return s.tx.ret
 }

@@ -122,7 +122,7 @@ func (s *Services) lbExisting(f *simulation.Flow, m *packet.Match, lb topology.I
 	k := natKey(m, kindL4, lb, typ)
 	b, ok := s.getNAT(k)
 	if !ok {
-		f.AddTag(natTag(k))
+		addNATTag(f, k)
 		return false
 	}
 	if !s.validBackend(members, b.IP.Addr(), b.Port, sticky) {

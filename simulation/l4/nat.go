@@ -111,6 +111,11 @@ func natTag(k flowstate.NATKey) simulation.Tag {
 	return simulation.TagNAT(uint8(k.Type), k.SrcIP.Addr(), k.SrcPort, k.DstIP.Addr(), k.DstPort, k.Proto, k.Device)
 }
 
+// addNATTag tags f with natTag(k), built in place.
+func addNATTag(f *simulation.Flow, k flowstate.NATKey) {
+	f.AddNATTag(uint8(k.Type), k.SrcIP.Addr(), k.SrcPort, k.DstIP.Addr(), k.DstPort, k.Proto, k.Device)
+}
+
 // getNAT looks k up in the transaction, then in the shared table.
 func (s *Services) getNAT(k flowstate.NATKey) (flowstate.NATBinding, bool) {
 	if b, found, ok := s.tx.nat(k); found {
@@ -124,8 +129,8 @@ func (s *Services) getNAT(k flowstate.NATKey) (flowstate.NATBinding, bool) {
 func (s *Services) putPair(f *simulation.Flow, k flowstate.NATKey, b flowstate.NATBinding) {
 	r, rb := returnKey(k, b)
 	s.tx.nats = append(s.tx.nats, natOp{key: k, val: b, op: opAdd}, natOp{key: r, val: rb, op: opAdd})
-	f.AddTag(natTag(k))
-	f.AddTag(natTag(r))
+	addNATTag(f, k)
+	addNATTag(f, r)
 }
 
 // refPair records that the flow uses existing forward key k (bound to b)
@@ -133,8 +138,8 @@ func (s *Services) putPair(f *simulation.Flow, k flowstate.NATKey, b flowstate.N
 func (s *Services) refPair(f *simulation.Flow, k flowstate.NATKey, b flowstate.NATBinding) {
 	r, rb := returnKey(k, b)
 	s.tx.nats = append(s.tx.nats, natOp{key: k, val: b, op: opRef}, natOp{key: r, val: rb, op: opRef})
-	f.AddTag(natTag(k))
-	f.AddTag(natTag(r))
+	addNATTag(f, k)
+	addNATTag(f, r)
 }
 
 // delPair records the removal of forward key k (bound to b) and its return
@@ -142,8 +147,8 @@ func (s *Services) refPair(f *simulation.Flow, k flowstate.NATKey, b flowstate.N
 func (s *Services) delPair(f *simulation.Flow, k flowstate.NATKey, b flowstate.NATBinding) {
 	r, _ := returnKey(k, b)
 	s.tx.nats = append(s.tx.nats, natOp{key: k, val: b, op: opDel}, natOp{key: r, op: opDel})
-	f.AddTag(natTag(k))
-	f.AddTag(natTag(r))
+	addNATTag(f, k)
+	addNATTag(f, r)
 }
 
 // NAT implements simulation.Stateful: it applies a matched NAT rule of a
@@ -391,7 +396,7 @@ func (s *Services) reverse(f *simulation.Flow, m *packet.Match, device topology.
 		return false
 	}
 	k := natKey(m, kind, device, typ)
-	f.AddTag(natTag(k))
+	addNATTag(f, k)
 	b, ok := s.getNAT(k)
 	if !ok {
 		return false
