@@ -1,0 +1,140 @@
+package controller_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/datapath/controller"
+	"github.com/hivenet/hivenet/datapath/inproc"
+	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/memory"
+	"github.com/hivenet/hivenet/simulation/packet"
+	"github.com/hivenet/hivenet/topology"
+	"github.com/hivenet/hivenet/topology/topofile"
+)
+
+// onePIDDatapath behaves like Linux 6.1's openvswitch module (what
+// datapath/kernel reports there): a port takes one upcall PID only.
+type onePIDDatapath struct {
+	*inproc.Datapath
+}
+
+func (d onePIDDatapath) CreatePort(ctx context.Context, spec datapath.PortSpec) (datapath.Port, error) {
+	if len(spec.UpcallPIDs) > 1 {
+		return datapath.Port{}, &datapath.OpError{Op: "vport set", Err: fmt.Errorf("%w: kernel takes one upcall PID per vport", datapath.ErrNotSupported)}
+	}
+	return d.Datapath.CreatePort(ctx, spec)
+}
+
+func (d onePIDDatapath) SetPortUpcallPIDs(ctx context.Context, n datapath.PortNumber, pids []uint32) error {
+	if len(pids) > 1 {
+		return &datapath.OpError{Op: "vport set", Err: datapath.ErrInvalid}
+	}
+	return d.Datapath.SetPortUpcallPIDs(ctx, n, pids)
+}
+
+// On a datapath that takes one upcall PID per port, the agent still binds
+// every port (created or found at start), spreading them over its workers'
+// sockets, and forwards traffic.
+func TestOneUpcallPIDPerPort(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	topo, err := topofile.Load(strings.NewReader(`
+hosts: [{name: h}]
+bridges:
+  - name: net
+    ports:
+      - {name: vm1, host: h, interface: tap1}
+      - {name: vm2, host: h, interface: tap2}
+      - {name: vm3, host: h, interface: tap3}
+      - {name: vm4, host: h, interface: tap4}
+`), "one-pid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := memory.NewServer(memory.Config{})
+	if _, err := srv.NewClient().Store().Commit(ctx, nsdb.PutAll(topo)...); err != nil {
+		t.Fatal(err)
+	}
+	client := srv.NewClient()
+	defer client.Close()
+	in := inproc.New(inproc.Config{})
+	defer in.Close()
+	dp := onePIDDatapath{in}
+	// tap3 is left from a previous agent: its PIDs are set, not created.
+	if _, err := dp.CreatePort(ctx, datapath.PortSpec{Name: "tap3", Type: datapath.PortNetdev}); err != nil {
+		t.Fatal(err)
+	}
+	agent, err := controller.New(controller.Config{
+		Host: topology.NameID(topology.KindHost, "h"), NSDB: client, Datapath: dp, DisableGRE: true, Workers: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- agent.Run(ctx) }()
+	select {
+	case <-agent.Ready():
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	}
+	ports := map[string]datapath.PortNumber{}
+	for _, name := range []string{"vm1", "vm2", "vm3", "vm4"} {
+		n, ok := agent.LocalPort(topology.NameID(topology.KindPort, name))
+		if !ok {
+			t.Fatalf("%s is not bound", name)
+		}
+		ports[name] = n
+	}
+	pids := map[uint32]bool{}
+	for name, n := range ports {
+		p, err := dp.Port(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.UpcallPIDs) != 1 || p.UpcallPIDs[0] == 0 {
+			t.Errorf("%s (%s) has upcall PIDs %v, want one socket", name, p.Name, p.UpcallPIDs)
+			continue
+		}
+		pids[p.UpcallPIDs[0]] = true
+	}
+	if len(pids) != 2 {
+		t.Errorf("the four ports use %d upcall sockets, want both workers' (2)", len(pids))
+	}
+
+	ep := func(name string) *inproc.Endpoint {
+		e, err := in.Endpoint(ports[name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	var m packet.Match
+	m.SetEthSrc(topology.MustParseMAC("02:00:00:00:00:01"))
+	m.SetEthDst(topology.BroadcastMAC)
+	m.SetEtherType(packet.EtherTypeIPv4)
+	m.SetIPSrc(netip.MustParseAddr("10.0.0.1"))
+	m.SetIPDst(netip.MustParseAddr("10.0.0.255"))
+	m.SetIPProto(packet.ProtoUDP)
+	m.SetIPTTL(64)
+	m.SetSrcPort(1234)
+	m.SetDstPort(53)
+	frame, _ := packet.AppendFrame(nil, &m, nil)
+	if err := ep("vm1").Send(frame); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"vm2", "vm3", "vm4"} {
+		if _, err := ep(name).Receive(ctx); err != nil {
+			t.Errorf("%s did not receive the broadcast from vm1: %v", name, err)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil && ctx.Err() == nil {
+		t.Errorf("Run: %v", err)
+	}
+}
