@@ -467,6 +467,18 @@ func TestExecute(t *testing.T) {
 	if err := dp.Execute(context.Background(), nil, &k, acts); !errors.Is(err, datapath.ErrInvalid) {
 		t.Fatalf("empty packet: %v", err)
 	}
+	// A nil key (a generated packet, from no port) sends an empty key:
+	// the kernel requires the attribute and takes absent metadata as none.
+	if err := dp.Execute(context.Background(), pkt, nil, acts); err != nil {
+		t.Fatal(err)
+	}
+	r = fk.requests()[1]
+	want = appendAttr(nil, ovsh.PacketAttrPacket, pkt)
+	want = appendAttr(want, ovsh.PacketAttrKey|nlaFlagNested, nil)
+	want = appendAttr(want, ovsh.PacketAttrActions|nlaFlagNested, appendU32(nil, ovsh.ActionAttrOutput, 2))
+	if !bytes.Equal(r.attrs, want) {
+		t.Fatalf("nil key: attrs %x\nwant %x", r.attrs, want)
+	}
 }
 
 func TestContextCanceled(t *testing.T) {
