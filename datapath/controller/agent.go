@@ -90,6 +90,15 @@ type PortPIDSetter interface {
 	SetPortUpcallPIDs(ctx context.Context, port datapath.PortNumber, pids []uint32) error
 }
 
+// DispatchKeeper is implemented by datapaths whose upcall dispatch
+// another program can change behind the agent's back: ovs-dpctl switches
+// the kernel datapath to per-CPU dispatch, and every upcall sent to the
+// agent's port sockets is lost from then on. The agent calls
+// KeepVportDispatch about once a second; datapath/kernel implements it.
+type DispatchKeeper interface {
+	KeepVportDispatch(ctx context.Context) (restored bool, err error)
+}
+
 // Agent is one host's agent: it binds the host's virtual ports to
 // datapath ports, simulates the packets the datapath sends up, installs
 // the resulting megaflows and keeps them valid. See the package
@@ -134,6 +143,8 @@ type Agent struct {
 	// VM ports then get one worker's socket each, round-robin (nextPID).
 	onePID  atomic.Bool
 	nextPID atomic.Uint32
+	// ticks counts housekeeping ticks (KeepVportDispatch every second).
+	ticks   uint64
 	ready   chan struct{}
 	running atomic.Bool
 	// applied is the highest store revision whose changes are applied and
@@ -525,6 +536,15 @@ func (a *Agent) housekeeping(ctx context.Context) {
 }
 
 func (a *Agent) tick(ctx context.Context) {
+	a.ticks++
+	every := max(1, uint64(time.Second/a.cfg.Tick))
+	if k, ok := a.dp.(DispatchKeeper); ok && (a.ticks-1)%every == 0 {
+		if restored, err := k.KeepVportDispatch(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("cannot check the datapath's upcall dispatch", "err", err)
+		} else if restored {
+			a.log.Warn("another program switched the datapath's upcall dispatch (ovs-dpctl?): restored per-port upcalls")
+		}
+	}
 	now := a.now()
 	if gone := a.flows.expire(now, nil); len(gone) > 0 {
 		a.deleteFlows(ctx, gone, a.m.removedExpire)

@@ -138,3 +138,72 @@ bridges:
 		t.Errorf("Run: %v", err)
 	}
 }
+
+// switchingDatapath stands for a kernel datapath that another program
+// (ovs-dpctl) switched to per-CPU dispatch once.
+type switchingDatapath struct {
+	*inproc.Datapath
+	calls    chan bool
+	switched bool
+}
+
+func (d *switchingDatapath) KeepVportDispatch(context.Context) (bool, error) {
+	restored := d.switched
+	d.switched = false
+	select {
+	case d.calls <- restored:
+	default:
+	}
+	return restored, nil
+}
+
+// The agent checks the datapath's upcall dispatch periodically (about
+// once a second) and restores it.
+func TestAgentKeepsVportDispatch(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	topo, err := topofile.Load(strings.NewReader("hosts: [{name: h}]\n"), "h.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := memory.NewServer(memory.Config{})
+	if _, err := srv.NewClient().Store().Commit(ctx, nsdb.PutAll(topo)...); err != nil {
+		t.Fatal(err)
+	}
+	client := srv.NewClient()
+	defer client.Close()
+	in := inproc.New(inproc.Config{})
+	defer in.Close()
+	dp := &switchingDatapath{Datapath: in, calls: make(chan bool, 16), switched: true}
+	agent, err := controller.New(controller.Config{
+		Host: topology.NameID(topology.KindHost, "h"), NSDB: client, Datapath: dp, DisableGRE: true,
+		Tick: 10 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- agent.Run(ctx) }()
+	var got []bool
+	start := time.Now()
+	for len(got) < 3 {
+		select {
+		case r := <-dp.calls:
+			got = append(got, r)
+		case err := <-done:
+			t.Fatalf("Run: %v", err)
+		case <-ctx.Done():
+			t.Fatalf("KeepVportDispatch called %d times", len(got))
+		}
+	}
+	cancel()
+	<-done
+	if !got[0] || got[1] || got[2] {
+		t.Errorf("KeepVportDispatch results %v, want [true false false]", got)
+	}
+	// Three calls at one per second of 10 ms ticks: about two seconds,
+	// not three ticks.
+	if el := time.Since(start); el < 1500*time.Millisecond {
+		t.Errorf("three checks in %v: more often than once a second", el)
+	}
+}
