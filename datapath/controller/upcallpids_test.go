@@ -38,22 +38,12 @@ func (d onePIDDatapath) SetPortUpcallPIDs(ctx context.Context, n datapath.PortNu
 	return d.Datapath.SetPortUpcallPIDs(ctx, n, pids)
 }
 
-// On a datapath that takes one upcall PID per port, the agent still binds
-// every port (created or found at start), spreading them over its workers'
-// sockets, and forwards traffic.
-func TestOneUpcallPIDPerPort(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	topo, err := topofile.Load(strings.NewReader(`
-hosts: [{name: h}]
-bridges:
-  - name: net
-    ports:
-      - {name: vm1, host: h, interface: tap1}
-      - {name: vm2, host: h, interface: tap2}
-      - {name: vm3, host: h, interface: tap3}
-      - {name: vm4, host: h, interface: tap4}
-`), "one-pid.yaml")
+// runAgent loads the topology file text into an embedded NSDB and runs an
+// agent of host "h" on dp (with cfg's other settings) until the test
+// ends; it returns the agent once it is ready.
+func runAgent(t *testing.T, ctx context.Context, yaml string, dp datapath.Datapath, cfg controller.Config) (*controller.Agent, <-chan error) {
+	t.Helper()
+	topo, err := topofile.Load(strings.NewReader(yaml), "test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +52,30 @@ bridges:
 		t.Fatal(err)
 	}
 	client := srv.NewClient()
-	defer client.Close()
+	t.Cleanup(func() { client.Close() })
+	cfg.Host, cfg.NSDB, cfg.Datapath, cfg.DisableGRE = topology.NameID(topology.KindHost, "h"), client, dp, true
+	agent, err := controller.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done, finished := make(chan error, 1), make(chan struct{})
+	go func() { done <- agent.Run(ctx); close(finished) }()
+	t.Cleanup(func() { cancel(); <-finished })
+	select {
+	case <-agent.Ready():
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	}
+	return agent, done
+}
+
+// On a datapath that takes one upcall PID per port, the agent still binds
+// every port (created or found at start), spreading them over its workers'
+// sockets, and forwards traffic.
+func TestOneUpcallPIDPerPort(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
 	in := inproc.New(inproc.Config{})
 	defer in.Close()
 	dp := onePIDDatapath{in}
@@ -70,19 +83,16 @@ bridges:
 	if _, err := dp.CreatePort(ctx, datapath.PortSpec{Name: "tap3", Type: datapath.PortNetdev}); err != nil {
 		t.Fatal(err)
 	}
-	agent, err := controller.New(controller.Config{
-		Host: topology.NameID(topology.KindHost, "h"), NSDB: client, Datapath: dp, DisableGRE: true, Workers: 2,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- agent.Run(ctx) }()
-	select {
-	case <-agent.Ready():
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	}
+	agent, _ := runAgent(t, ctx, `
+hosts: [{name: h}]
+bridges:
+  - name: net
+    ports:
+      - {name: vm1, host: h, interface: tap1}
+      - {name: vm2, host: h, interface: tap2}
+      - {name: vm3, host: h, interface: tap3}
+      - {name: vm4, host: h, interface: tap4}
+`, dp, controller.Config{Workers: 2})
 	ports := map[string]datapath.PortNumber{}
 	for _, name := range []string{"vm1", "vm2", "vm3", "vm4"} {
 		n, ok := agent.LocalPort(topology.NameID(topology.KindPort, name))
@@ -133,10 +143,6 @@ bridges:
 			t.Errorf("%s did not receive the broadcast from vm1: %v", name, err)
 		}
 	}
-	cancel()
-	if err := <-done; err != nil && ctx.Err() == nil {
-		t.Errorf("Run: %v", err)
-	}
 }
 
 // switchingDatapath stands for a kernel datapath that another program
@@ -162,28 +168,10 @@ func (d *switchingDatapath) KeepVportDispatch(context.Context) (bool, error) {
 func TestAgentKeepsVportDispatch(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	topo, err := topofile.Load(strings.NewReader("hosts: [{name: h}]\n"), "h.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := memory.NewServer(memory.Config{})
-	if _, err := srv.NewClient().Store().Commit(ctx, nsdb.PutAll(topo)...); err != nil {
-		t.Fatal(err)
-	}
-	client := srv.NewClient()
-	defer client.Close()
 	in := inproc.New(inproc.Config{})
 	defer in.Close()
 	dp := &switchingDatapath{Datapath: in, calls: make(chan bool, 16), switched: true}
-	agent, err := controller.New(controller.Config{
-		Host: topology.NameID(topology.KindHost, "h"), NSDB: client, Datapath: dp, DisableGRE: true,
-		Tick: 10 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- agent.Run(ctx) }()
+	_, done := runAgent(t, ctx, "hosts: [{name: h}]\n", dp, controller.Config{Tick: 10 * time.Millisecond})
 	var got []bool
 	start := time.Now()
 	for len(got) < 3 {
@@ -196,8 +184,6 @@ func TestAgentKeepsVportDispatch(t *testing.T) {
 			t.Fatalf("KeepVportDispatch called %d times", len(got))
 		}
 	}
-	cancel()
-	<-done
 	if !got[0] || got[1] || got[2] {
 		t.Errorf("KeepVportDispatch results %v, want [true false false]", got)
 	}

@@ -43,6 +43,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hivenet/hivenet/datapath/controller/sandbox"
 	"github.com/hivenet/hivenet/internal/vmtest"
 	"github.com/hivenet/hivenet/internal/zktest"
 	"github.com/hivenet/hivenet/nsdb"
@@ -446,19 +447,18 @@ func TestKernelAgentsZooKeeper(t *testing.T) {
 	}
 
 	// VMs: a veth per exterior port, the host end named after the port's
-	// interface. Addresses and MACs are the topology's DHCP hosts; the MTU
-	// is its DHCP option (room for the VXLAN header on a 1500-byte
-	// underlay).
-	gwA, gwB := netip.MustParseAddr("10.1.0.1"), netip.MustParseAddr("10.2.0.1")
-	vms := map[string]*e2eVM{
-		"vm1": {port: "vm1", mac: "fa:16:3e:0a:00:11", addr: netip.MustParsePrefix("10.1.0.11/24"), gw: gwA, mtu: 1450},
-		"vm2": {port: "vm2", mac: "fa:16:3e:0a:00:12", addr: netip.MustParsePrefix("10.1.0.12/24"), gw: gwA, mtu: 1450},
-		"vm3": {port: "vm3", mac: "fa:16:3e:0b:00:13", addr: netip.MustParsePrefix("10.2.0.13/24"), gw: gwB, mtu: 1450},
-		"vm4": {port: "vm4", mac: "fa:16:3e:0b:00:14", addr: netip.MustParsePrefix("10.2.0.14/24"), gw: gwB, mtu: 1450},
-		// The outside world: the upstream gateway of provider-uplink.
-		// It routes only 203.0.113.0/24 (the tenants' public blocks) back
-		// to the provider router, so only translated sources get replies.
-		"ext": {port: "provider-uplink", mac: "02:00:c6:33:64:01", addr: netip.MustParsePrefix("198.51.100.1/24"), mtu: 1500},
+	// interface, with the sandbox's VMs of this topology (the file's DHCP
+	// hosts) and the MTU of its DHCP option (room for the VXLAN header on
+	// a 1500-byte underlay). "ext", behind provider-uplink, is the outside
+	// world: it routes only 203.0.113.0/24 (the tenants' public blocks)
+	// back to the provider router, so only translated sources get replies.
+	vms := map[string]*e2eVM{}
+	for port, cfg := range sandbox.TwoTenantVMs {
+		vm := &e2eVM{port: port, mac: cfg.MAC.String(), addr: cfg.Addr, gw: cfg.Gateway, mtu: 1450}
+		if cfg.Internet {
+			vm.gw, vm.mtu = netip.Addr{}, 1500
+		}
+		vms[cfg.Name] = vm
 	}
 	hostOf := map[string]*e2eHost{}
 	for _, p := range topo.Ports {
@@ -470,6 +470,9 @@ func TestKernelAgentsZooKeeper(t *testing.T) {
 	}
 	for _, name := range []string{"vm1", "vm2", "vm3", "vm4", "ext"} {
 		vm := vms[name]
+		if vm == nil {
+			t.Fatalf("sandbox.TwoTenantVMs has no %s", name)
+		}
 		h := hostOf[vm.port]
 		var ifc string
 		for _, p := range topo.Ports {
@@ -599,7 +602,7 @@ func TestKernelAgentsZooKeeper(t *testing.T) {
 			t.Fatal(err)
 		}
 		const size = 200 << 10
-		cli := startHelper(t, vm2.ns, "tcp-client in vm2", "tcp-client", "198.51.100.1:8080", strconv.Itoa(size))
+		cli := startHelper(t, vm2.ns, "tcp-client in vm2", "tcp-client", netip.AddrPortFrom(ext.addr.Addr(), 8080).String(), strconv.Itoa(size))
 		select {
 		case <-cli.done:
 		case <-ctx.Done():
