@@ -11,6 +11,16 @@
 # by internal/vmtest/vm-exec.sh in its own VM (where VMTEST=1).
 # With no kernel tests it succeeds; with kernel tests but no VM harness it
 # fails.
+#
+# Packages with kernel tests that need ZooKeeper (named
+# TestKernel...ZooKeeper...) get a real one: unless HIVENET_ZK_SERVERS is
+# already set, a standalone server is started on the host's 127.0.0.1
+# (internal/zktest/cmd/zkserver) and stopped when this script exits. Those
+# packages run in a go test of their own with HIVENET_ZK_SERVERS naming it
+# and VM_NET=user (qemu user networking, in which vm-exec.sh rewrites
+# 127.0.0.1:PORT to 10.0.2.2:PORT, the host's loopback as seen from the
+# guest); the others run without a network. If the server cannot be
+# started the script fails (it never skips those tests).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -46,8 +56,62 @@ t0=$(date +%s.%N)
 "$build"
 echo "test-kernel: VM image ready in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1fs", b-a}')"
 
-if [[ $what == BenchmarkKernel ]]; then
-	CGO_ENABLED=0 go test -count=1 -exec "$exec_wrapper" -run '^$' -bench '^BenchmarkKernel' -benchmem "$@" "${pkgs[@]}"
-else
-	CGO_ENABLED=0 go test -count=1 -exec "$exec_wrapper" -run '^TestKernel' "$@" "${pkgs[@]}"
+zkpid=
+zkdir=
+zkservers=${HIVENET_ZK_SERVERS:-}
+stop_zk() {
+	if [[ -n $zkpid ]]; then
+		kill -TERM "$zkpid" 2>/dev/null
+		wait "$zkpid" 2>/dev/null
+		zkpid=
+	fi
+	[[ -n $zkdir ]] && rm -rf "$zkdir"
+	return 0
+}
+trap stop_zk EXIT
+# Packages whose kernel tests need ZooKeeper run apart, with user networking.
+zkpkgs=()
+plain=()
+for p in "${pkgs[@]}"; do
+	if grep -q -E "^func ${what}[A-Za-z0-9_]*ZooKeeper[A-Za-z0-9_]*\\(" "$p"/*_test.go 2>/dev/null; then
+		zkpkgs+=("$p")
+	else
+		plain+=("$p")
+	fi
+done
+if ((${#zkpkgs[@]} > 0)) && [[ -z ${HIVENET_ZK_SERVERS:-} ]]; then
+	zkdir=$(mktemp -d "${TMPDIR:-/tmp}/hivenet-test-kernel-zk.XXXXXX")
+	go build -o "$zkdir/zkserver" ./internal/zktest/cmd/zkserver
+	"$zkdir/zkserver" -connect-file "$zkdir/connect" >"$zkdir/zkserver.log" 2>&1 &
+	zkpid=$!
+	for ((i = 0; i < 1200; i++)); do
+		[[ -s $zkdir/connect ]] && break
+		if ! kill -0 "$zkpid" 2>/dev/null; then
+			wait "$zkpid" 2>/dev/null
+			zkpid=
+			break
+		fi
+		sleep 0.1
+	done
+	if [[ ! -s $zkdir/connect ]]; then
+		echo "test-kernel: cannot start ZooKeeper for ${zkpkgs[*]}:" >&2
+		sed 's/^/  | /' "$zkdir/zkserver.log" >&2
+		exit 1
+	fi
+	zkservers=$(<"$zkdir/connect")
+	echo "test-kernel: ZooKeeper for ${zkpkgs[*]} on $zkservers (10.0.2.2 in the VM)"
 fi
+
+if [[ $what == BenchmarkKernel ]]; then
+	flags=(-run '^$' -bench '^BenchmarkKernel' -benchmem)
+else
+	flags=(-run '^TestKernel')
+fi
+rc=0
+if ((${#plain[@]} > 0)); then
+	CGO_ENABLED=0 go test -count=1 -exec "$exec_wrapper" "${flags[@]}" "$@" "${plain[@]}" || rc=1
+fi
+if ((${#zkpkgs[@]} > 0)); then
+	HIVENET_ZK_SERVERS=$zkservers VM_NET=user CGO_ENABLED=0 go test -count=1 -exec "$exec_wrapper" "${flags[@]}" "$@" "${zkpkgs[@]}" || rc=1
+fi
+exit $rc

@@ -90,6 +90,15 @@ type PortPIDSetter interface {
 	SetPortUpcallPIDs(ctx context.Context, port datapath.PortNumber, pids []uint32) error
 }
 
+// DispatchKeeper is implemented by datapaths whose upcall dispatch
+// another program can change behind the agent's back: ovs-dpctl switches
+// the kernel datapath to per-CPU dispatch, and every upcall sent to the
+// agent's port sockets is lost from then on. The agent calls
+// KeepVportDispatch about once a second; datapath/kernel implements it.
+type DispatchKeeper interface {
+	KeepVportDispatch(ctx context.Context) (restored bool, err error)
+}
+
 // Agent is one host's agent: it binds the host's virtual ports to
 // datapath ports, simulates the packets the datapath sends up, installs
 // the resulting megaflows and keeps them valid. See the package
@@ -129,8 +138,15 @@ type Agent struct {
 	retrier  *worker
 	resubmit chan *parked
 	pids     []uint32
-	ready    chan struct{}
-	running  atomic.Bool
+	// onePID is set once the datapath refused several upcall PIDs for
+	// one port (Linux before the vport PID array fix, 6.1 among them):
+	// VM ports then get one worker's socket each, round-robin (nextPID).
+	onePID  atomic.Bool
+	nextPID atomic.Uint32
+	// ticks counts housekeeping ticks (KeepVportDispatch every second).
+	ticks   uint64
+	ready   chan struct{}
+	running atomic.Bool
 	// applied is the highest store revision whose changes are applied and
 	// whose flows are invalidated.
 	applied   atomic.Uint64
@@ -400,16 +416,53 @@ func (a *Agent) setupDatapath(ctx context.Context) error {
 		if p.Number == datapath.LocalPort {
 			continue
 		}
-		pids := a.pids
+		pids := a.portPIDs()
 		if p.Number == w.vxlan || (w.hasGRE && p.Number == w.gre) {
 			pids = tunnelPIDs
 		}
-		if err := setter.SetPortUpcallPIDs(ctx, p.Number, pids); err != nil {
+		err := setter.SetPortUpcallPIDs(ctx, p.Number, pids)
+		if err != nil && len(pids) > 1 && (errors.Is(err, datapath.ErrNotSupported) || errors.Is(err, datapath.ErrInvalid)) {
+			a.singlePIDs(err)
+			pids = a.portPIDs()
+			err = setter.SetPortUpcallPIDs(ctx, p.Number, pids)
+		}
+		if err != nil {
 			return fmt.Errorf("controller: upcall PIDs of port %s: %w", p.Name, err)
 		}
 	}
 	a.world.Store(w)
 	return nil
+}
+
+// portPIDs returns the upcall PIDs for a VM port: every worker's socket,
+// or one of them once the datapath takes one PID per port.
+func (a *Agent) portPIDs() []uint32 {
+	if len(a.pids) <= 1 || !a.onePID.Load() {
+		return a.pids
+	}
+	i := int(a.nextPID.Add(1)-1) % len(a.pids)
+	return a.pids[i : i+1]
+}
+
+// singlePIDs records that the datapath refused several upcall PIDs for
+// one port.
+func (a *Agent) singlePIDs(err error) {
+	if !a.onePID.Swap(true) {
+		a.log.Info("the datapath takes one upcall PID per port: VM ports are spread over the workers", "err", err)
+	}
+}
+
+// createVMPort creates the datapath port of a VM port's interface, with
+// the upcall PIDs of portPIDs (falling back to one PID when the datapath
+// refuses several).
+func (a *Agent) createVMPort(ctx context.Context, ifc string) (datapath.Port, error) {
+	pids := a.portPIDs()
+	p, err := a.dp.CreatePort(ctx, datapath.PortSpec{Name: ifc, Type: datapath.PortNetdev, UpcallPIDs: pids})
+	if err != nil && len(pids) > 1 && errors.Is(err, datapath.ErrNotSupported) {
+		a.singlePIDs(err)
+		p, err = a.dp.CreatePort(ctx, datapath.PortSpec{Name: ifc, Type: datapath.PortNetdev, UpcallPIDs: a.portPIDs()})
+	}
+	return p, err
 }
 
 func (a *Agent) closeWorkers() {
@@ -483,6 +536,15 @@ func (a *Agent) housekeeping(ctx context.Context) {
 }
 
 func (a *Agent) tick(ctx context.Context) {
+	a.ticks++
+	every := max(1, uint64(time.Second/a.cfg.Tick))
+	if k, ok := a.dp.(DispatchKeeper); ok && (a.ticks-1)%every == 0 {
+		if restored, err := k.KeepVportDispatch(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("cannot check the datapath's upcall dispatch", "err", err)
+		} else if restored {
+			a.log.Warn("another program switched the datapath's upcall dispatch (ovs-dpctl?): restored per-port upcalls")
+		}
+	}
 	now := a.now()
 	if gone := a.flows.expire(now, nil); len(gone) > 0 {
 		a.deleteFlows(ctx, gone, a.m.removedExpire)

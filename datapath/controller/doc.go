@@ -36,7 +36,11 @@
 //
 //   - Datapath setup: the overlay tunnel ports (VXLAN on UDP 6677, and GRE
 //     when the datapath has it) are created or reused, one upcall socket
-//     per worker is opened and every existing port is pointed at them. The
+//     per worker is opened and every existing port is pointed at them
+//     (one of them per port, round-robin, on kernels that take a single
+//     upcall PID per vport, Linux 6.1 among them). A datapath that
+//     implements DispatchKeeper (datapath/kernel) is checked every second
+//     for per-port upcall dispatch, which ovs-dpctl switches off. The
 //     datapath's flows are never flushed: they are dumped and reconciled
 //     (below).
 //   - Topology: a watch on every kind of the NSDB store feeds a

@@ -472,7 +472,7 @@ func (a *Agent) syncBindings(ctx context.Context, old, nw *world, initial bool) 
 		if p, ok := byName[ifc]; ok {
 			n = p.Number
 		} else {
-			p, err := a.dp.CreatePort(ctx, datapath.PortSpec{Name: ifc, Type: datapath.PortNetdev, UpcallPIDs: a.pids})
+			p, err := a.createVMPort(ctx, ifc)
 			if err != nil {
 				a.log.Warn("cannot create datapath port", "port", id, "interface", ifc, "err", err)
 				continue

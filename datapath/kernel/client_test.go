@@ -467,6 +467,18 @@ func TestExecute(t *testing.T) {
 	if err := dp.Execute(context.Background(), nil, &k, acts); !errors.Is(err, datapath.ErrInvalid) {
 		t.Fatalf("empty packet: %v", err)
 	}
+	// A nil key (a generated packet, from no port) sends an empty key:
+	// the kernel requires the attribute and takes absent metadata as none.
+	if err := dp.Execute(context.Background(), pkt, nil, acts); err != nil {
+		t.Fatal(err)
+	}
+	r = fk.requests()[1]
+	want = appendAttr(nil, ovsh.PacketAttrPacket, pkt)
+	want = appendAttr(want, ovsh.PacketAttrKey|nlaFlagNested, nil)
+	want = appendAttr(want, ovsh.PacketAttrActions|nlaFlagNested, appendU32(nil, ovsh.ActionAttrOutput, 2))
+	if !bytes.Equal(r.attrs, want) {
+		t.Fatalf("nil key: attrs %x\nwant %x", r.attrs, want)
+	}
 }
 
 func TestContextCanceled(t *testing.T) {
@@ -540,4 +552,42 @@ func ups0(k *datapath.FlowKey) []byte {
 		upcallBuf = upcallSeed(ovsh.PacketCmdMiss, k, make([]byte, 1500), nil)
 	}
 	return upcallBuf
+}
+
+// KeepVportDispatch restores vport-PID dispatch after another program
+// switched the datapath to per-CPU dispatch, and does nothing otherwise.
+func TestKeepVportDispatch(t *testing.T) {
+	features := uint32(FeatureUnaligned | FeatureDispatchUpcallPerCPU) // what ovs-dpctl leaves
+	var sets []uint32
+	dp, _ := testDatapath(t, func(r fakeReq) ([][]byte, error) {
+		if r.family != fakeDPFamily {
+			t.Fatalf("unexpected request %+v", r)
+		}
+		switch r.cmd {
+		case ovsh.DPCmdGet:
+		case ovsh.DPCmdSet:
+			ad, _ := netlink.NewAttributeDecoder(r.attrs)
+			for ad.Next() {
+				if ad.Type() == ovsh.DPAttrUserFeatures {
+					features = ad.Uint32()
+					sets = append(sets, features)
+				}
+			}
+		default:
+			t.Fatalf("unexpected command %d", r.cmd)
+		}
+		return [][]byte{dpReply(t, "hn0", features)}, nil
+	})
+	ctx := context.Background()
+	restored, err := dp.KeepVportDispatch(ctx)
+	if err != nil || !restored {
+		t.Fatalf("KeepVportDispatch = %v, %v; want restored", restored, err)
+	}
+	if want := uint32(FeatureUnaligned | FeatureVportPIDs); len(sets) != 1 || sets[0] != want {
+		t.Fatalf("features set %v, want [%d]", sets, want)
+	}
+	restored, err = dp.KeepVportDispatch(ctx)
+	if err != nil || restored || len(sets) != 1 {
+		t.Fatalf("second KeepVportDispatch = %v, %v (%d sets); want nothing to do", restored, err, len(sets))
+	}
 }

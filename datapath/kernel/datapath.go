@@ -255,6 +255,29 @@ func (d *Datapath) SetFeatures(ctx context.Context, f Features) error {
 	return err
 }
 
+// KeepVportDispatch makes sure the datapath sends upcalls to its ports'
+// upcall PIDs. Another program opening the datapath can switch it to
+// per-CPU dispatch (ovs-dpctl of Open vSwitch 3.1 does, even for "show"),
+// after which every upcall sent for a port PID is lost. If the datapath
+// lacks FeatureVportPIDs or has FeatureDispatchUpcallPerCPU,
+// KeepVportDispatch sets FeatureVportPIDs without per-CPU dispatch,
+// keeping the other features, and reports true. Agents call it
+// periodically (datapath/controller does).
+func (d *Datapath) KeepVportDispatch(ctx context.Context) (restored bool, err error) {
+	info, err := d.Info(ctx)
+	if err != nil {
+		return false, err
+	}
+	f := info.Features
+	if f&FeatureVportPIDs != 0 && f&FeatureDispatchUpcallPerCPU == 0 {
+		return false, nil
+	}
+	if err := d.SetFeatures(ctx, f&^FeatureDispatchUpcallPerCPU|FeatureVportPIDs); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 // SetPerCPUUpcallPIDs switches the datapath to per-CPU upcall dispatch:
 // pids[i] receives the upcalls of CPU i (the kernel wraps around when there
 // are fewer PIDs than CPUs). Vport upcall PIDs are then ignored. It fails

@@ -10,7 +10,9 @@ import (
 	"github.com/mdlayher/netlink"
 )
 
-// Execute implements datapath.Datapath with OVS_PACKET_CMD_EXECUTE.
+// Execute implements datapath.Datapath with OVS_PACKET_CMD_EXECUTE. A nil
+// key means no metadata (the packet comes from no port, as a packet the
+// caller generated).
 func (d *Datapath) Execute(ctx context.Context, packet []byte, key *datapath.FlowKey, actions datapath.Actions) error {
 	attrs, err := appendExecute(make([]byte, 0, len(packet)+256), packet, key, actions)
 	if err != nil {
@@ -30,7 +32,9 @@ func appendExecute(b, packet []byte, key *datapath.FlowKey, actions datapath.Act
 	b = appendAttr(b, ovsh.PacketAttrPacket, packet)
 	var s int
 	b, s = beginNested(b, ovsh.PacketAttrKey)
-	b = appendKey(b, key)
+	if key != nil {
+		b = appendKey(b, key)
+	}
 	b = endNested(b, s)
 	b, s = beginNested(b, ovsh.PacketAttrActions)
 	b, err := appendActions(b, actions)
