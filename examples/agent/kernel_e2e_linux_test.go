@@ -566,11 +566,32 @@ func TestKernelAgentsZooKeeper(t *testing.T) {
 		}
 		// Echo requests through the stateful security groups depend on the
 		// ICMP identifier, which megaflows cannot match: host-a executes
-		// them from userspace. Host-b's kernel still delivers what arrives
-		// over the tunnel for vm4 with a flow of its own.
+		// them from userspace, and each ping (a new identifier, a new
+		// connection) pushes flow state first, so host-b takes it from
+		// userspace too. A TCP connection to vm4's port 22 (open in its
+		// security group) goes through kernel flows: vm1 leaves with its
+		// floating IP, and host-b's kernel delivers the segments tunnelled
+		// to vm4 with a flow of its own.
+		vm4srv := startHelper(t, vm4.ns, "tcp-echo in vm4", "tcp-echo", "0.0.0.0:22")
+		if _, err := vm4srv.waitOutput(ctx, regexp.MustCompile(`(?m)^listening$`)); err != nil {
+			t.Fatal(err)
+		}
+		const size = 100 << 10
+		cli := startHelper(t, vm1.ns, "tcp-client in vm1", "tcp-client", netip.AddrPortFrom(vm4.addr.Addr(), 22).String(), strconv.Itoa(size))
+		select {
+		case <-cli.done:
+		case <-ctx.Done():
+			t.Fatalf("the TCP client did not finish: %v\n%s", ctx.Err(), cli.out.String())
+		}
+		if cli.err != nil || !strings.Contains(cli.out.String(), fmt.Sprintf("echoed %d bytes", size)) {
+			t.Fatalf("TCP vm1 -> vm4:22 through three routers: %v\nclient:\n%s\nserver:\n%s", cli.err, cli.out.String(), vm4srv.out.String())
+		}
+		if m := regexp.MustCompile(`peer (\S+)`).FindStringSubmatch(cli.out.String()); m == nil || !strings.HasPrefix(m[1], "203.0.113.11:") {
+			t.Errorf("vm4 saw the connection from %v, want vm1's floating IP 203.0.113.11:\n%s", m, cli.out.String())
+		}
 		f := wantFlow(t, b, "host-b delivers packets tunnelled to vm4", fmt.Sprintf("tunnel(tun_id=%#x,", keys["vm4"]), "in_port(1)")
-		if packets(f) == 0 {
-			t.Errorf("host-b's flow for vm4's tunnel key carried no packet: %s", f)
+		if packets(f) < 10 {
+			t.Errorf("host-b's flow for vm4's tunnel key carried %d packets; the transfer did not go through it: %s", packets(f), f)
 		}
 	})
 
