@@ -184,12 +184,12 @@ func appendCT(b []byte, a *datapath.CT) []byte {
 	if a.Zone != 0 {
 		b = appendU16(b, ovsh.CTAttrZone, a.Zone)
 	}
-	if a.MarkMask != 0 {
+	if a.Mark != 0 || a.MarkMask != 0 { // as decoded, even with a zero mask
 		b = appendAttrHdr(b, ovsh.CTAttrMark, 8)
 		b = ne.AppendUint32(b, a.Mark)
 		b = ne.AppendUint32(b, a.MarkMask)
 	}
-	if a.LabelsMask != [16]byte{} {
+	if a.Labels != [16]byte{} || a.LabelsMask != [16]byte{} {
 		b = appendAttrHdr(b, ovsh.CTAttrLabels, 32)
 		b = append(b, a.Labels[:]...)
 		b = append(b, a.LabelsMask[:]...)
