@@ -99,6 +99,14 @@ type DispatchKeeper interface {
 	KeepVportDispatch(ctx context.Context) (restored bool, err error)
 }
 
+// DispatchWatcher is implemented by DispatchKeepers that can tell when the
+// datapath changed (datapath/kernel: the module's change notifications):
+// the agent then restores its dispatch at once rather than within the
+// second.
+type DispatchWatcher interface {
+	WatchChanges(ctx context.Context) (<-chan struct{}, error)
+}
+
 // Agent is one host's agent: it binds the host's virtual ports to
 // datapath ports, simulates the packets the datapath sends up, installs
 // the resulting megaflows and keeps them valid. See the package
@@ -319,6 +327,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	goFn(func() { a.retrier.retry(ctx) })
 	goFn(func() { a.housekeeping(ctx) })
+	goFn(func() { a.watchDispatch(ctx) })
 	goFn(func() {
 		for {
 			evs, err := activeW.Next(ctx)
@@ -535,15 +544,43 @@ func (a *Agent) housekeeping(ctx context.Context) {
 	}
 }
 
+// keepDispatch restores the datapath's per-port upcall dispatch if another
+// program changed it (see DispatchKeeper).
+func (a *Agent) keepDispatch(ctx context.Context) {
+	k, ok := a.dp.(DispatchKeeper)
+	if !ok {
+		return
+	}
+	if restored, err := k.KeepVportDispatch(ctx); err != nil && ctx.Err() == nil {
+		a.log.Warn("cannot check the datapath's upcall dispatch", "err", err)
+	} else if restored {
+		a.log.Warn("another program switched the datapath's upcall dispatch (ovs-dpctl?): restored per-port upcalls")
+	}
+}
+
+// watchDispatch restores the dispatch as soon as the datapath reports a
+// change, until ctx is done; without notifications the periodic check in
+// tick is all there is.
+func (a *Agent) watchDispatch(ctx context.Context) {
+	w, ok := a.dp.(DispatchWatcher)
+	if !ok {
+		return
+	}
+	ch, err := w.WatchChanges(ctx)
+	if err != nil {
+		a.log.Info("no datapath change notifications: upcall dispatch checked every second", "err", err)
+		return
+	}
+	for range ch {
+		a.keepDispatch(ctx)
+	}
+}
+
 func (a *Agent) tick(ctx context.Context) {
 	a.ticks++
 	every := max(1, uint64(time.Second/a.cfg.Tick))
-	if k, ok := a.dp.(DispatchKeeper); ok && (a.ticks-1)%every == 0 {
-		if restored, err := k.KeepVportDispatch(ctx); err != nil && ctx.Err() == nil {
-			a.log.Warn("cannot check the datapath's upcall dispatch", "err", err)
-		} else if restored {
-			a.log.Warn("another program switched the datapath's upcall dispatch (ovs-dpctl?): restored per-port upcalls")
-		}
+	if (a.ticks-1)%every == 0 {
+		a.keepDispatch(ctx)
 	}
 	now := a.now()
 	if gone := a.flows.expire(now, nil); len(gone) > 0 {

@@ -40,7 +40,8 @@
 //     (one of them per port, round-robin, on kernels that take a single
 //     upcall PID per vport, Linux 6.1 among them). A datapath that
 //     implements DispatchKeeper (datapath/kernel) is checked every second
-//     for per-port upcall dispatch, which ovs-dpctl switches off. The
+//     for per-port upcall dispatch, which ovs-dpctl switches off, and at
+//     once when it reports a change (DispatchWatcher). The
 //     datapath's flows are never flushed: they are dumped and reconciled
 //     (below).
 //   - Topology: a watch on every kind of the NSDB store feeds a

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -191,5 +192,73 @@ func TestAgentKeepsVportDispatch(t *testing.T) {
 	// not three ticks.
 	if el := time.Since(start); el < 1500*time.Millisecond {
 		t.Errorf("three checks in %v: more often than once a second", el)
+	}
+}
+
+// watchingDatapath reports datapath changes on demand (DispatchWatcher).
+type watchingDatapath struct {
+	*inproc.Datapath
+	mu       sync.Mutex
+	switched bool
+	calls    chan bool
+	changes  chan struct{}
+}
+
+func (d *watchingDatapath) KeepVportDispatch(context.Context) (bool, error) {
+	d.mu.Lock()
+	restored := d.switched
+	d.switched = false
+	d.mu.Unlock()
+	d.calls <- restored
+	return restored, nil
+}
+
+func (d *watchingDatapath) WatchChanges(ctx context.Context) (<-chan struct{}, error) {
+	out := make(chan struct{})
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-d.changes:
+				select {
+				case out <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}
+
+// A datapath that reports its changes has its dispatch restored at once,
+// not at the next periodic check.
+func TestAgentRestoresDispatchOnChange(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	in := inproc.New(inproc.Config{})
+	defer in.Close()
+	dp := &watchingDatapath{Datapath: in, calls: make(chan bool, 16), changes: make(chan struct{})}
+	// Housekeeping ticks (and so the periodic check) never come.
+	_, done := runAgent(t, ctx, "hosts: [{name: h}]\n", dp, controller.Config{Tick: time.Hour})
+	dp.mu.Lock()
+	dp.switched = true // another program switches the dispatch...
+	dp.mu.Unlock()
+	select {
+	case dp.changes <- struct{}{}: // ...and the datapath says so
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	case <-ctx.Done():
+		t.Fatal("the agent does not watch the datapath's changes")
+	}
+	select {
+	case restored := <-dp.calls:
+		if !restored {
+			t.Error("KeepVportDispatch after the change found nothing to restore")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the agent did not restore the dispatch after the change notification")
 	}
 }

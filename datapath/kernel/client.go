@@ -39,6 +39,9 @@ type Client struct {
 	req *sock
 
 	dpFamily, vportFamily, flowFamily, packetFamily uint16
+	// dpGroup is the datapath family's multicast group (ovs_datapath), 0
+	// if the kernel names none.
+	dpGroup uint32
 	// dial opens a fresh netlink socket for upcalls; nil in tests that
 	// inject their own.
 	dial func() (*netlink.Conn, error)
@@ -92,6 +95,13 @@ func newClient(conn *netlink.Conn, cfg *Config) (*Client, error) {
 				Err: fmt.Errorf("%w (is the openvswitch module loaded?): %w", datapath.ErrNotSupported, err)}
 		}
 		*f.id = fam.ID
+		if f.name == ovsh.DatapathFamily {
+			for _, g := range fam.Groups {
+				if g.Name == ovsh.DatapathMCGroup {
+					c.dpGroup = g.ID
+				}
+			}
+		}
 	}
 	return c, nil
 }

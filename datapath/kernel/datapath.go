@@ -278,6 +278,57 @@ func (d *Datapath) KeepVportDispatch(ctx context.Context) (restored bool, err er
 	return true, nil
 }
 
+// WatchChanges reports changes made to the datapath by any program: the
+// openvswitch module multicasts every datapath change (new features, upcall
+// dispatch) to the ovs_datapath group. The returned channel receives a
+// value after each change of this datapath (changes in quick succession may
+// be coalesced) and is closed when ctx is done or the socket fails. Agents
+// use it to restore their upcall dispatch at once (KeepVportDispatch)
+// instead of at their next periodic check.
+func (d *Datapath) WatchChanges(ctx context.Context) (<-chan struct{}, error) {
+	const op = "watch datapath changes"
+	if d.c.dial == nil || d.c.dpGroup == 0 {
+		return nil, &datapath.OpError{Op: op, Err: datapath.ErrNotSupported}
+	}
+	conn, err := d.c.dial()
+	if err != nil {
+		return nil, &datapath.OpError{Op: op, Err: err}
+	}
+	if err := conn.JoinGroup(d.c.dpGroup); err != nil {
+		_ = conn.Close()
+		return nil, &datapath.OpError{Op: op, Err: err}
+	}
+	ch := make(chan struct{}, 1)
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	go func() {
+		defer close(ch)
+		defer stop()
+		defer conn.Close()
+		for {
+			msgs, err := conn.Receive()
+			if err != nil {
+				if ctx.Err() == nil {
+					d.c.log.Debug("datapath change notifications stopped", "err", err)
+				}
+				return
+			}
+			for _, m := range msgs {
+				if m.Header.Type != netlink.HeaderType(d.c.dpFamily) {
+					continue
+				}
+				if r, err := parseReply(m.Data); err != nil || r.ifindex != d.ifindex {
+					continue
+				}
+				select {
+				case ch <- struct{}{}:
+				default: // one pending notification is enough
+				}
+			}
+		}
+	}()
+	return ch, nil
+}
+
 // SetPerCPUUpcallPIDs switches the datapath to per-CPU upcall dispatch:
 // pids[i] receives the upcalls of CPU i (the kernel wraps around when there
 // are fewer PIDs than CPUs). Vport upcall PIDs are then ignored. It fails

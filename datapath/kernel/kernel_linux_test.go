@@ -723,3 +723,44 @@ func dpctlSame(t *testing.T, line string, m datapath.Match, acts datapath.Action
 		t.Errorf("ovs-dpctl shows the actions as\n  %s\nwe print\n  %s", strings.TrimSpace(actions), acts.String())
 	}
 }
+
+// ovs-dpctl switches a datapath to per-CPU upcall dispatch as it opens it;
+// the module reports that change to WatchChanges, and KeepVportDispatch
+// switches it back.
+func TestKernelWatchChanges(t *testing.T) {
+	vmtest.Require(t)
+	ctx := kctx(t)
+	c := kernelClient(t, nil)
+	dp := kernelDatapath(t, c, "hvk-watch")
+	wctx, stop := context.WithCancel(ctx)
+	changes, err := dp.WatchChanges(wctx)
+	if err != nil {
+		t.Fatalf("WatchChanges: %v", err)
+	}
+	// Another datapath's changes are not reported for this one.
+	other := kernelDatapath(t, c, "hvk-other")
+	if err := other.SetFeatures(ctx, DefaultFeatures); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-changes:
+		t.Fatal("a change of another datapath was reported")
+	case <-time.After(300 * time.Millisecond):
+	}
+	vmtest.Run(t, "ovs-dpctl", "show", "hvk-watch")
+	select {
+	case <-changes:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no change reported after ovs-dpctl opened the datapath")
+	}
+	restored, err := dp.KeepVportDispatch(ctx)
+	if err != nil || !restored {
+		t.Fatalf("KeepVportDispatch after ovs-dpctl = %v, %v; want restored", restored, err)
+	}
+	if restored, err := dp.KeepVportDispatch(ctx); err != nil || restored {
+		t.Errorf("second KeepVportDispatch = %v, %v; want nothing to restore", restored, err)
+	}
+	stop()
+	for range changes { // drains, then ends: the channel is closed
+	}
+}
