@@ -232,7 +232,7 @@ func New(cfg Config) (*Agent, error) {
 		a.fs = a.ownFS
 	}
 	a.flows = newFlowTable(a.timeout)
-	m, err := newMetrics(cfg.Registerer, a.queueDepth, func() float64 { return float64(a.flows.len()) })
+	m, err := newMetrics(cfg.Registerer, a.queueDepth, a.queueBytes, func() float64 { return float64(a.flows.len()) })
 	if err != nil {
 		return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)
 	}
@@ -699,6 +699,26 @@ func (a *Agent) invalidate(ctx context.Context, tags ...simulation.Tag) {
 // Invalidate removes every installed flow carrying one of tags, as the
 // agent does when the state they depend on changes.
 func (a *Agent) Invalidate(ctx context.Context, tags ...simulation.Tag) { a.invalidate(ctx, tags...) }
+
+// QueuedByteCounter is implemented by upcall sockets that can tell how much
+// memory the upcalls queued in them take (datapath/kernel: SO_MEMINFO), for
+// the upcall queue bytes metric.
+type QueuedByteCounter interface {
+	QueuedBytes() (int, error)
+}
+
+// queueBytes sums QueuedBytes over the workers' sockets that report it.
+func (a *Agent) queueBytes() float64 {
+	n := 0
+	for _, w := range a.workers {
+		if q, ok := w.sock.(QueuedByteCounter); ok {
+			if b, err := q.QueuedBytes(); err == nil {
+				n += b
+			}
+		}
+	}
+	return float64(n)
+}
 
 // PendingCounter is implemented by upcall sockets that can tell how many
 // upcalls wait in their queue (for the upcall queue depth metric).

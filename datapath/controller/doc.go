@@ -114,7 +114,8 @@
 // Metrics are registered on Config.Registerer (never the global registry)
 // under hivenet_agent_*: upcalls by kind, simulations by verdict, flows
 // installed by class and removed by reason, tags invalidated, drops by
-// reason, upcall queue depth, flows, flow-state messages sent and
+// reason, upcall queue depth (and, for kernel sockets, the bytes queued
+// unread: hivenet_agent_upcall_queue_bytes), flows, flow-state messages sent and
 // received, NSDB writes dropped. Logs go to Config.Logger.
 //
 // # Performance

@@ -166,7 +166,7 @@ func TestMetricsRegistered(t *testing.T) {
 	for _, mf := range mfs {
 		names[mf.GetName()] = true
 	}
-	for _, n := range []string{"hivenet_agent_upcall_queue_depth", "hivenet_agent_flows"} {
+	for _, n := range []string{"hivenet_agent_upcall_queue_depth", "hivenet_agent_upcall_queue_bytes", "hivenet_agent_flows"} {
 		if !names[n] {
 			t.Errorf("metric %s not registered (have %v)", n, names)
 		}

@@ -41,7 +41,7 @@ type metrics struct {
 	stateReceived prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer, queueDepth, flows func() float64) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows func() float64) (*metrics, error) {
 	m := &metrics{
 		upcalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hivenet_agent_upcalls_total", Help: "Packets received from the datapath, by kind (miss, tunnel, flow-state).",
@@ -95,6 +95,9 @@ func newMetrics(reg prometheus.Registerer, queueDepth, flows func() float64) (*m
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hivenet_agent_upcall_queue_depth", Help: "Upcalls waiting for a simulation worker (in sockets that report it) and packets handed back by the waiting room.",
 		}, queueDepth),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hivenet_agent_upcall_queue_bytes", Help: "Memory taken by upcalls queued in the kernel on the agent's upcall sockets, unread (sockets that report it); the kernel drops upcalls when a socket's buffer is full.",
+		}, queueBytes),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hivenet_agent_flows", Help: "Flows currently installed by the agent.",
 		}, flows),

@@ -764,3 +764,38 @@ func TestKernelWatchChanges(t *testing.T) {
 	for range changes { // drains, then ends: the channel is closed
 	}
 }
+
+// Upcalls nobody reads take memory in the socket's receive queue, which
+// QueuedBytes reports; reading them frees it.
+func TestKernelUpcallQueuedBytes(t *testing.T) {
+	vmtest.Require(t)
+	ctx := kctx(t)
+	c := kernelClient(t, nil)
+	up, err := c.OpenUpcallSocket()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	if n, err := up.QueuedBytes(); err != nil || n != 0 {
+		t.Fatalf("QueuedBytes of a new socket = %d, %v", n, err)
+	}
+	_, vm1, _ := twoVMs(t, c, up.PID())
+	// No flows: every ARP request of the ping is a miss, queued unread.
+	_ = vmtest.Ping(t, vm1, netip.MustParseAddr("10.0.0.2"), 1)
+	queued, err := up.QueuedBytes()
+	if err != nil || queued == 0 {
+		t.Fatalf("QueuedBytes after unanswered misses = %d, %v; want > 0", queued, err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	var u datapath.Upcall
+	n := 0
+	for up.Receive(rctx, &u) == nil {
+		n++
+	}
+	after, err := up.QueuedBytes()
+	if err != nil || after >= queued {
+		t.Errorf("QueuedBytes after reading %d upcalls = %d, %v; want less than %d", n, after, err, queued)
+	}
+	t.Logf("%d bytes queued, %d after reading %d upcalls", queued, after, n)
+}

@@ -48,7 +48,7 @@ func TestRunInproc(t *testing.T) {
 	if !bound {
 		t.Error("vm1 (bound to host-a) has no datapath port")
 	}
-	for _, m := range []string{"hivenet_agent_flows", "hivenet_agent_upcall_queue_depth"} {
+	for _, m := range []string{"hivenet_agent_flows", "hivenet_agent_upcall_queue_depth", "hivenet_agent_upcall_queue_bytes"} {
 		if !strings.Contains(body, m) {
 			t.Errorf("metrics lack %s:\n%s", m, body)
 		}
