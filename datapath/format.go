@@ -1,6 +1,7 @@
 package datapath
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -30,7 +31,7 @@ func (m Match) String() string {
 
 // flowFormatter writes groups "name(field=value,...)" of masked values.
 type flowFormatter struct {
-	b      strings.Builder
+	b      bytes.Buffer
 	groups int // groups written
 	fields int // fields written in the open group
 	start  int // b.Len() where the open group began
@@ -50,9 +51,7 @@ func (f *flowFormatter) open(name string) {
 // keepEmpty is false.
 func (f *flowFormatter) close(keepEmpty bool) {
 	if f.fields == 0 && !keepEmpty {
-		s := f.b.String()[:f.start]
-		f.b.Reset()
-		f.b.WriteString(s)
+		f.b.Truncate(f.start)
 		return
 	}
 	f.b.WriteByte(')')

@@ -13,21 +13,7 @@ import (
 // snatRouter is a router SNATing its LAN to the targets given.
 func snatRouter(t *testing.T, targets string) *world {
 	t.Helper()
-	w := newWorld(t, load(t, `
-hosts: [{name: h}]
-routers:
-  - name: r
-    outbound-filter: post
-    ports:
-      - {name: up, address: 198.51.100.2/24, host: h, interface: eth0}
-      - {name: lan, address: 10.0.0.1/24, host: h, interface: eth1}
-    routes:
-      - {dst: 0.0.0.0/0, port: up, gateway: 198.51.100.1}
-chains:
-  - name: post
-    rules:
-      - {snat: `+targets+`, out-ports: [up]}
-`))
+	w := newWorld(t, load(t, snatRouterFile(targets)))
 	w.st.SetARP(rid("r"), ip("198.51.100.1"), gwMAC)
 	return w
 }

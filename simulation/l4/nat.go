@@ -258,25 +258,24 @@ func (s *Services) forwardNAT(f *simulation.Flow, device topology.ID, rule *topo
 	if rule.NAT.DNAT {
 		typ = flowstate.NATFwdDNAT
 	}
-	targets := rule.NAT.Targets
-	if rule.NAT.Masquerade {
-		// The egress router port's address: only known in a router's
-		// outbound filter.
-		p, ok := f.Snapshot().Port(f.OutPort())
-		if !ok || p.Router.IsZero() || !p.Address.Is4() {
-			if f.Tracing() {
-				f.Note("nat: masquerade outside a router's outbound filter (no egress router port): not applied")
-			}
-			return false, nil
-		}
-		s.masq[0] = rule.NAT.MasqueradeTarget(p.Address)
-		targets = s.masq[:]
+	if rule.NAT.Masquerade && f.OutPort().IsZero() {
+		return notMasqueraded(f), nil
 	}
 	k := natKey(m, kind, device, typ)
 	b, ok := s.getNAT(k)
 	if ok {
 		s.refPair(f, k, b)
 	} else {
+		targets := rule.NAT.Targets
+		if rule.NAT.Masquerade {
+			// The egress router port's address, needed only to allocate.
+			p, ok := f.Snapshot().Port(f.OutPort())
+			if !ok || p.Router.IsZero() || !p.Address.Is4() {
+				return notMasqueraded(f), nil
+			}
+			s.masq[0] = rule.NAT.MasqueradeTarget(p.Address)
+			targets = s.masq[:]
+		}
 		var err error
 		if b, err = s.allocate(f, k, kind, targets); err != nil {
 			return false, err
@@ -288,6 +287,16 @@ func (s *Services) forwardNAT(f *simulation.Flow, device topology.ID, rule *topo
 	}
 	translate(f, m, kind, typ, b)
 	return true, nil
+}
+
+// notMasqueraded notes that a masquerade rule did not apply: only a
+// router's outbound filter knows the egress router port whose address it
+// takes. It reports false (not applied).
+func notMasqueraded(f *simulation.Flow) bool {
+	if f.Tracing() {
+		f.Note("nat: masquerade outside a router's outbound filter (no egress router port): not applied")
+	}
+	return false
 }
 
 // translate rewrites the packet with forward binding b.
