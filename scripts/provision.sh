@@ -10,6 +10,8 @@
 #                         VM initramfs: shell, ip, ovs-dpctl, modules
 #      openvswitch-vtep   vtep schema for vxgw tests
 #      gcc libc6-dev make CGO_ENABLED=1 go test -race, the Makefile
+#      linux-libc-dev     linux/openvswitch.h, which internal/ovsh's
+#                         constants are checked against
 # 2. Go tools, by exact version, through the Go module proxy, into
 #    $(go env GOPATH)/bin:
 #      honnef.co/go/tools/cmd/staticcheck  $STATICCHECK_VERSION
@@ -32,6 +34,7 @@ PACKAGES=(
 	iproute2
 	gcc
 	libc6-dev
+	linux-libc-dev
 	make
 )
 
