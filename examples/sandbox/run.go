@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hivenet/hivenet/datapath/controller/sandbox"
+	"github.com/hivenet/hivenet/datapath/agent/sandbox"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/zookeeper"
 	"github.com/hivenet/hivenet/topology/topofile"

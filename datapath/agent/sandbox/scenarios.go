@@ -92,7 +92,7 @@ type Scenario struct {
 	Name        string
 	Description string
 	// NeedsFlowState marks scenarios that need connection tracking and NAT
-	// (controller.Config.FlowState).
+	// (agent.Config.FlowState).
 	NeedsFlowState bool
 	Run            func(ctx context.Context, e *Env) error
 }

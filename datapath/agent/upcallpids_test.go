@@ -1,4 +1,4 @@
-package controller_test
+package agent_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hivenet/hivenet/datapath"
-	"github.com/hivenet/hivenet/datapath/controller"
+	"github.com/hivenet/hivenet/datapath/agent"
 	"github.com/hivenet/hivenet/datapath/inproc"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/memory"
@@ -42,7 +42,7 @@ func (d onePIDDatapath) SetPortUpcallPIDs(ctx context.Context, n datapath.PortNu
 // runAgent loads the topology file text into an embedded NSDB and runs an
 // agent of host "h" on dp (with cfg's other settings) until the test
 // ends; it returns the agent once it is ready.
-func runAgent(t *testing.T, ctx context.Context, yaml string, dp datapath.Datapath, cfg controller.Config) (*controller.Agent, <-chan error) {
+func runAgent(t *testing.T, ctx context.Context, yaml string, dp datapath.Datapath, cfg agent.Config) (*agent.Agent, <-chan error) {
 	t.Helper()
 	topo, err := topofile.Load(strings.NewReader(yaml), "test.yaml")
 	if err != nil {
@@ -55,20 +55,20 @@ func runAgent(t *testing.T, ctx context.Context, yaml string, dp datapath.Datapa
 	client := srv.NewClient()
 	t.Cleanup(func() { client.Close() })
 	cfg.Host, cfg.NSDB, cfg.Datapath, cfg.DisableGRE = topology.NameID(topology.KindHost, "h"), client, dp, true
-	agent, err := controller.New(cfg)
+	a, err := agent.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	done, finished := make(chan error, 1), make(chan struct{})
-	go func() { done <- agent.Run(ctx); close(finished) }()
+	go func() { done <- a.Run(ctx); close(finished) }()
 	t.Cleanup(func() { cancel(); <-finished })
 	select {
-	case <-agent.Ready():
+	case <-a.Ready():
 	case err := <-done:
 		t.Fatalf("Run: %v", err)
 	}
-	return agent, done
+	return a, done
 }
 
 // On a datapath that takes one upcall PID per port, the agent still binds
@@ -84,7 +84,7 @@ func TestOneUpcallPIDPerPort(t *testing.T) {
 	if _, err := dp.CreatePort(ctx, datapath.PortSpec{Name: "tap3", Type: datapath.PortNetdev}); err != nil {
 		t.Fatal(err)
 	}
-	agent, _ := runAgent(t, ctx, `
+	ag, _ := runAgent(t, ctx, `
 hosts: [{name: h}]
 bridges:
   - name: net
@@ -93,10 +93,10 @@ bridges:
       - {name: vm2, host: h, interface: tap2}
       - {name: vm3, host: h, interface: tap3}
       - {name: vm4, host: h, interface: tap4}
-`, dp, controller.Config{Workers: 2})
+`, dp, agent.Config{Workers: 2})
 	ports := map[string]datapath.PortNumber{}
 	for _, name := range []string{"vm1", "vm2", "vm3", "vm4"} {
-		n, ok := agent.LocalPort(topology.NameID(topology.KindPort, name))
+		n, ok := ag.LocalPort(topology.NameID(topology.KindPort, name))
 		if !ok {
 			t.Fatalf("%s is not bound", name)
 		}
@@ -172,7 +172,7 @@ func TestAgentKeepsVportDispatch(t *testing.T) {
 	in := inproc.New(inproc.Config{})
 	defer in.Close()
 	dp := &switchingDatapath{Datapath: in, calls: make(chan bool, 16), switched: true}
-	_, done := runAgent(t, ctx, "hosts: [{name: h}]\n", dp, controller.Config{Tick: 10 * time.Millisecond})
+	_, done := runAgent(t, ctx, "hosts: [{name: h}]\n", dp, agent.Config{Tick: 10 * time.Millisecond})
 	var got []bool
 	start := time.Now()
 	for len(got) < 3 {
@@ -242,7 +242,7 @@ func TestAgentRestoresDispatchOnChange(t *testing.T) {
 	defer in.Close()
 	dp := &watchingDatapath{Datapath: in, calls: make(chan bool, 16), changes: make(chan struct{})}
 	// Housekeeping ticks (and so the periodic check) never come.
-	_, done := runAgent(t, ctx, "hosts: [{name: h}]\n", dp, controller.Config{Tick: time.Hour})
+	_, done := runAgent(t, ctx, "hosts: [{name: h}]\n", dp, agent.Config{Tick: time.Hour})
 	dp.mu.Lock()
 	dp.switched = true // another program switches the dispatch...
 	dp.mu.Unlock()

@@ -1,4 +1,4 @@
-package controller
+package agent
 
 import (
 	"context"
@@ -30,9 +30,9 @@ const (
 // Sentinel errors.
 var (
 	// ErrConfig: the Config is unusable.
-	ErrConfig = errors.New("controller: invalid config")
+	ErrConfig = errors.New("agent: invalid config")
 	// ErrRunning: Run was called twice.
-	ErrRunning = errors.New("controller: already running")
+	ErrRunning = errors.New("agent: already running")
 )
 
 // Config configures an Agent. Host, NSDB and Datapath are required; every
@@ -285,24 +285,24 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer a.closeWorkers()
 	watch, err := a.db.Store().WatchKinds(ctx)
 	if err != nil {
-		return fmt.Errorf("controller: topology watch: %w", err)
+		return fmt.Errorf("agent: topology watch: %w", err)
 	}
 	defer watch.Close()
 	first, err := watch.Next(ctx)
 	if err != nil {
-		return fmt.Errorf("controller: topology watch: %w", err)
+		return fmt.Errorf("agent: topology watch: %w", err)
 	}
 	activeW, err := a.db.StateKeys().WatchAll(ctx, nsdb.KeyPortActive())
 	if err != nil {
-		return fmt.Errorf("controller: port state watch: %w", err)
+		return fmt.Errorf("agent: port state watch: %w", err)
 	}
 	defer activeW.Close()
 	evs, err := activeW.Next(ctx)
 	if err != nil {
-		return fmt.Errorf("controller: port state watch: %w", err)
+		return fmt.Errorf("agent: port state watch: %w", err)
 	}
 	if err := a.dumpFlows(ctx); err != nil {
-		return fmt.Errorf("controller: dump datapath flows: %w", err)
+		return fmt.Errorf("agent: dump datapath flows: %w", err)
 	}
 	a.recoverKeys(ctx, evs)
 	a.applyActive(ctx, evs)
@@ -333,7 +333,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			evs, err := activeW.Next(ctx)
 			if err != nil {
 				if ctx.Err() == nil && !errors.Is(err, nsdb.ErrClosed) {
-					errc <- fmt.Errorf("controller: port state watch: %w", err)
+					errc <- fmt.Errorf("agent: port state watch: %w", err)
 				}
 				return
 			}
@@ -345,7 +345,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			evs, err := watch.Next(ctx)
 			if err != nil {
 				if ctx.Err() == nil && !errors.Is(err, nsdb.ErrClosed) {
-					errc <- fmt.Errorf("controller: topology watch: %w", err)
+					errc <- fmt.Errorf("agent: topology watch: %w", err)
 				}
 				return
 			}
@@ -375,7 +375,7 @@ func (a *Agent) setupDatapath(ctx context.Context) error {
 		s, err := a.dp.OpenUpcalls()
 		if err != nil {
 			a.closeWorkers()
-			return fmt.Errorf("controller: upcall socket: %w", err)
+			return fmt.Errorf("agent: upcall socket: %w", err)
 		}
 		a.pids = append(a.pids, s.PID())
 		a.workers = append(a.workers, newWorker(a, i, s))
@@ -383,7 +383,7 @@ func (a *Agent) setupDatapath(ctx context.Context) error {
 	a.retrier = newWorker(a, -1, nil)
 	ports, err := a.dp.Ports(ctx)
 	if err != nil {
-		return fmt.Errorf("controller: list datapath ports: %w", err)
+		return fmt.Errorf("agent: list datapath ports: %w", err)
 	}
 	byName := make(map[string]datapath.Port, len(ports))
 	for _, p := range ports {
@@ -408,7 +408,7 @@ func (a *Agent) setupDatapath(ctx context.Context) error {
 	}
 	n, err := ensure(datapath.PortSpec{Name: VXLANPortName, Type: datapath.PortVXLAN, DstPort: a.cfg.VXLANPort})
 	if err != nil {
-		return fmt.Errorf("controller: overlay VXLAN port: %w", err)
+		return fmt.Errorf("agent: overlay VXLAN port: %w", err)
 	}
 	w.vxlan = n
 	if !a.cfg.DisableGRE {
@@ -436,7 +436,7 @@ func (a *Agent) setupDatapath(ctx context.Context) error {
 			err = setter.SetPortUpcallPIDs(ctx, p.Number, pids)
 		}
 		if err != nil {
-			return fmt.Errorf("controller: upcall PIDs of port %s: %w", p.Name, err)
+			return fmt.Errorf("agent: upcall PIDs of port %s: %w", p.Name, err)
 		}
 	}
 	a.world.Store(w)
@@ -493,7 +493,7 @@ func (a *Agent) sessionLoop(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("controller: nsdb session: %w", err)
+			return fmt.Errorf("agent: nsdb session: %w", err)
 		}
 		if err := a.db.StateKeys().Set(ctx, nsdb.KeyHostAlive(), a.host, "alive"); err != nil && ctx.Err() == nil {
 			a.log.Warn("cannot register host liveness", "err", err)

@@ -1,4 +1,4 @@
-package controller
+package agent
 
 import (
 	"context"
@@ -198,7 +198,7 @@ func (a *Agent) syncTables(ctx context.Context, old, nw *world, evs []nsdb.Event
 			}
 			t, err := tables.MACTable(ctx, b, v)
 			if err != nil {
-				return nil, fmt.Errorf("controller: MAC table of bridge %v vlan %d: %w", b, v, err)
+				return nil, fmt.Errorf("agent: MAC table of bridge %v vlan %d: %w", b, v, err)
 			}
 			nw.macs[k] = t
 			a.watchMAC(k, t)
@@ -209,7 +209,7 @@ func (a *Agent) syncTables(ctx context.Context, old, nw *world, evs []nsdb.Event
 		} else if !ok && exists {
 			t, err := tables.IP4MACTable(ctx, b)
 			if err != nil {
-				return nil, fmt.Errorf("controller: IPv4-MAC table of bridge %v: %w", b, err)
+				return nil, fmt.Errorf("agent: IPv4-MAC table of bridge %v: %w", b, err)
 			}
 			nw.ip4[b] = t
 			a.watchIP4(b, t)
@@ -223,7 +223,7 @@ func (a *Agent) syncTables(ctx context.Context, old, nw *world, evs []nsdb.Event
 		} else if !ok && exists {
 			t, err := tables.ARPTable(ctx, r)
 			if err != nil {
-				return nil, fmt.Errorf("controller: ARP table of router %v: %w", r, err)
+				return nil, fmt.Errorf("agent: ARP table of router %v: %w", r, err)
 			}
 			nw.arp[r] = t
 			a.watchARP(r, t)
@@ -449,7 +449,7 @@ func (a *Agent) syncBindings(ctx context.Context, old, nw *world, initial bool) 
 		}
 		ps, err := a.dp.Ports(ctx)
 		if err != nil {
-			return fmt.Errorf("controller: list datapath ports: %w", err)
+			return fmt.Errorf("agent: list datapath ports: %w", err)
 		}
 		byName = make(map[string]datapath.Port, len(ps))
 		for _, p := range ps {

@@ -2,7 +2,7 @@
 // virtual ports to a datapath, simulates the packets the datapath sends up,
 // installs the resulting megaflows and keeps them valid.
 //
-// # Why "datapath/controller"
+// # Why "datapath/agent"
 //
 // In the reference system (MidoNet) the agent's core is two actors: the
 // DatapathController, which owns the datapath (its ports, the overlay
@@ -23,12 +23,12 @@
 // New returns an Agent for a Config (host ID, NSDB client, datapath);
 // Agent.Run runs it until its context ends:
 //
-//	a, err := controller.New(controller.Config{Host: host, NSDB: client, Datapath: dp})
+//	a, err := agent.New(agent.Config{Host: host, NSDB: client, Datapath: dp})
 //	...
 //	go a.Run(ctx)
 //	<-a.Ready()
 //
-// examples/agent wraps it in a command; datapath/controller/sandbox runs
+// examples/agent wraps it in a command; datapath/agent/sandbox runs
 // several agents in one process on in-process datapaths (examples/sandbox).
 // Translator, Megaflow and FrameFromKey are the pure pieces, usable alone.
 //
@@ -124,4 +124,4 @@
 // in-process datapath (upcall, simulation, translation, install, execute,
 // expiry): about 100,000 flows/s on 2 cores. BenchmarkAgentMemory10kPorts
 // reports about 23 MB for an agent with a 10,000-port topology.
-package controller
+package agent

@@ -8,15 +8,15 @@ import (
 	"time"
 
 	"github.com/hivenet/hivenet/datapath"
-	"github.com/hivenet/hivenet/datapath/controller"
-	"github.com/hivenet/hivenet/datapath/controller/sandbox"
+	"github.com/hivenet/hivenet/datapath/agent"
+	"github.com/hivenet/hivenet/datapath/agent/sandbox"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/memory"
 	"github.com/hivenet/hivenet/simulation/packet"
 	"github.com/hivenet/hivenet/topology"
 )
 
-func startTwoTenantWith(t *testing.T, adjust func(host string, cfg *controller.Config)) *sandbox.Env {
+func startTwoTenantWith(t *testing.T, adjust func(host string, cfg *agent.Config)) *sandbox.Env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -311,7 +311,7 @@ func TestRestartKeepsFlows(t *testing.T) {
 // comes is dropped after the waiting-room timeout with a short drop flow,
 // and the router asks only once per retry interval.
 func TestWaitingRoomTimeout(t *testing.T) {
-	e := startTwoTenantWith(t, func(host string, cfg *controller.Config) {
+	e := startTwoTenantWith(t, func(host string, cfg *agent.Config) {
 		cfg.Timeouts.WaitingRoom = 200 * time.Millisecond
 		cfg.Tick = 20 * time.Millisecond
 	})
@@ -323,7 +323,7 @@ func TestWaitingRoomTimeout(t *testing.T) {
 	}
 	within(t, 2*time.Second, "a short drop flow for the unresolvable destination", func() bool {
 		for _, f := range a.Agent().Flows(context.Background()) {
-			if f.Key.Fields&datapath.KeyIPv4 != 0 && f.Key.IPv4.Dst == ghost && len(f.Actions) == 0 && f.Class == controller.ClassShort {
+			if f.Key.Fields&datapath.KeyIPv4 != 0 && f.Key.IPv4.Dst == ghost && len(f.Actions) == 0 && f.Class == agent.ClassShort {
 				return true
 			}
 		}

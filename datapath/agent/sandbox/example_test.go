@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hivenet/hivenet/datapath/controller/sandbox"
+	"github.com/hivenet/hivenet/datapath/agent/sandbox"
 	"github.com/hivenet/hivenet/topology"
 	"github.com/hivenet/hivenet/topology/topofile"
 )

@@ -1,4 +1,4 @@
-package controller_test
+package agent_test
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/hivenet/hivenet/datapath"
-	"github.com/hivenet/hivenet/datapath/controller"
-	"github.com/hivenet/hivenet/datapath/controller/sandbox"
+	"github.com/hivenet/hivenet/datapath/agent"
+	"github.com/hivenet/hivenet/datapath/agent/sandbox"
 	"github.com/hivenet/hivenet/flowstate"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation"
@@ -77,7 +77,7 @@ func TestTCPAcrossTenantsOneAgent(t *testing.T) {
 	if err != nil {
 		a := c.Host("host-a").Agent()
 		for _, f := range a.Flows(context.Background()) {
-			if f.Class == controller.ClassShort {
+			if f.Class == agent.ClassShort {
 				t.Logf("short drop flow: %s", f.Key.String())
 			}
 		}
@@ -112,7 +112,7 @@ func TestTCPAcrossTenantsOneAgent(t *testing.T) {
 
 // slowImport delays the import of every flow-state message.
 type slowImport struct {
-	*controller.L4
+	*agent.L4
 	delay time.Duration
 }
 
@@ -137,22 +137,22 @@ func TestFlowStateBeforeTunnelledPacket(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var l4s []*controller.L4
+	var l4s []*agent.L4
 	defer func() {
 		for _, s := range l4s {
 			s.Close()
 		}
 	}()
 	c, err := sandbox.Start(ctx, sandbox.Config{Topology: topo, Hosts: []string{"host-a", "host-b"}, Stateful: true,
-		Agent: func(host string, cfg *controller.Config) {
+		Agent: func(host string, cfg *agent.Config) {
 			if host != "host-b" {
 				return
 			}
-			lc := controller.L4Config{}
+			lc := agent.L4Config{}
 			if bc, ok := cfg.NSDB.(nsdb.BlockClaimer); ok {
 				lc.Blocks = bc.Blocks()
 			}
-			s := controller.NewL4(lc)
+			s := agent.NewL4(lc)
 			l4s = append(l4s, s)
 			cfg.FlowState = slowImport{L4: s, delay: 300 * time.Millisecond}
 			cfg.Workers = 4
@@ -195,7 +195,7 @@ func TestFlowStateBeforeTunnelledPacket(t *testing.T) {
 	}
 	// The SYNs came up behind their state: no flow for a marked key.
 	for _, f := range b.Agent().Flows(context.Background()) {
-		if f.Key.Fields&datapath.KeyTunnel != 0 && f.Key.Tunnel.ID&controller.TunnelKeyUpcall != 0 {
+		if f.Key.Fields&datapath.KeyTunnel != 0 && f.Key.Tunnel.ID&agent.TunnelKeyUpcall != 0 {
 			t.Errorf("host-b has a flow for a tunnel key with TunnelKeyUpcall: %s", f.Key.String())
 		}
 	}
@@ -205,7 +205,7 @@ func TestFlowStateBeforeTunnelledPacket(t *testing.T) {
 // key.
 func hasTunnelFlow(h *sandbox.Host, key uint32) bool {
 	for _, f := range h.Agent().Flows(context.Background()) {
-		if f.Class == controller.ClassTunnel && f.Key.Fields&datapath.KeyTunnel != 0 && uint32(f.Key.Tunnel.ID) == key {
+		if f.Class == agent.ClassTunnel && f.Key.Fields&datapath.KeyTunnel != 0 && uint32(f.Key.Tunnel.ID) == key {
 			return true
 		}
 	}

@@ -1,4 +1,4 @@
-package controller
+package agent
 
 import (
 	"github.com/prometheus/client_golang/prometheus"

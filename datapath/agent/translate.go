@@ -1,4 +1,4 @@
-package controller
+package agent
 
 import (
 	"errors"
@@ -16,7 +16,7 @@ import (
 // IPv6 addresses, ICMP identifiers, ...). The agent then executes the packet
 // from userspace, output by output, with the rewrites applied to the bytes
 // (see Translator.OutputActions), and installs no flow.
-var ErrUntranslatable = errors.New("controller: rewrite not expressible as datapath actions")
+var ErrUntranslatable = errors.New("agent: rewrite not expressible as datapath actions")
 
 // Location says where an exterior virtual port is: bound on this host as a
 // datapath port, or on another host behind an overlay tunnel.

@@ -23,7 +23,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/hivenet/hivenet/datapath/controller"
+	"github.com/hivenet/hivenet/datapath/agent"
 	"github.com/hivenet/hivenet/datapath/inproc"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/memory"
@@ -46,7 +46,7 @@ type Config struct {
 	Underlay func(addr netip.Addr) netip.Addr
 	// Agent, if set, adjusts each agent's configuration before it starts
 	// (timeouts, workers, flow state).
-	Agent func(host string, cfg *controller.Config)
+	Agent func(host string, cfg *agent.Config)
 	// Logger receives the agents' logs (with a "host" attribute); nil
 	// discards them.
 	Logger *slog.Logger
@@ -54,7 +54,7 @@ type Config struct {
 	// label.
 	Registerer prometheus.Registerer
 	// Stateful gives every agent connection tracking and NAT
-	// (controller.Config.Stateful).
+	// (agent.Config.Stateful).
 	Stateful bool
 	// VXLANPort is the overlay UDP port of every host; zero picks a port
 	// free on every underlay address, so that several clusters can run at
@@ -71,14 +71,14 @@ type Host struct {
 	Datapath *inproc.Datapath
 
 	mu     sync.Mutex
-	agent  *controller.Agent
+	agent  *agent.Agent
 	client nsdb.Client
 	cancel context.CancelFunc
 	done   chan error
 }
 
 // Agent returns the host's current agent.
-func (h *Host) Agent() *controller.Agent {
+func (h *Host) Agent() *agent.Agent {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.agent
@@ -211,7 +211,7 @@ func (c *Cluster) startAgent(ctx context.Context, h *Host) error {
 	if err != nil {
 		return fmt.Errorf("sandbox: nsdb for %s: %w", h.Name, err)
 	}
-	acfg := controller.Config{
+	acfg := agent.Config{
 		Host: h.ID, NSDB: client, Datapath: h.Datapath, DisableGRE: true, VXLANPort: c.cfg.VXLANPort,
 		Stateful: c.cfg.Stateful,
 		Logger:   c.cfg.Logger.With("host", h.Name),
@@ -222,7 +222,7 @@ func (c *Cluster) startAgent(ctx context.Context, h *Host) error {
 	if c.cfg.Agent != nil {
 		c.cfg.Agent(h.Name, &acfg)
 	}
-	a, err := controller.New(acfg)
+	a, err := agent.New(acfg)
 	if err != nil {
 		client.Close()
 		return fmt.Errorf("sandbox: agent %s: %w", h.Name, err)

@@ -1,4 +1,4 @@
-package controller_test
+package agent_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hivenet/hivenet/datapath/controller"
+	"github.com/hivenet/hivenet/datapath/agent"
 	"github.com/hivenet/hivenet/datapath/inproc"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/memory"
@@ -43,7 +43,7 @@ var (
 )
 
 type benchAgent struct {
-	agent    *controller.Agent
+	agent    *agent.Agent
 	dp       *inproc.Datapath
 	vm1, vm2 *inproc.Endpoint
 	stop     func()
@@ -70,10 +70,10 @@ func startBenchAgent(tb testing.TB, workers int, normal time.Duration) *benchAge
 	mt.AddPersistent(ctx, benchMAC2, topology.NameID(topology.KindPort, "vm2"))
 	client := srv.NewClient()
 	dp := inproc.New(inproc.Config{UpcallQueue: 1 << 16, EndpointQueue: 1 << 16})
-	a, err := controller.New(controller.Config{
+	a, err := agent.New(agent.Config{
 		Host: topology.NameID(topology.KindHost, "h"), NSDB: client, Datapath: dp, DisableGRE: true,
 		Workers:  workers,
-		Timeouts: controller.Timeouts{Normal: normal},
+		Timeouts: agent.Timeouts{Normal: normal},
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -256,7 +256,7 @@ func BenchmarkAgentMemory10kPorts(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		client := srv.NewClient()
 		dp := inproc.New(inproc.Config{TunnelAddr: netip.MustParseAddr("127.0.0.1")})
-		a, err := controller.New(controller.Config{Host: topology.NameID(topology.KindHost, "h0"), NSDB: client, Datapath: dp, DisableGRE: true, VXLANPort: 0})
+		a, err := agent.New(agent.Config{Host: topology.NameID(topology.KindHost, "h0"), NSDB: client, Datapath: dp, DisableGRE: true, VXLANPort: 0})
 		if err != nil {
 			b.Fatal(err)
 		}

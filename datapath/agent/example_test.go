@@ -1,4 +1,4 @@
-package controller_test
+package agent_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hivenet/hivenet/datapath/controller"
+	"github.com/hivenet/hivenet/datapath/agent"
 	"github.com/hivenet/hivenet/datapath/inproc"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/memory"
@@ -42,17 +42,17 @@ bridges:
 	dp := inproc.New(inproc.Config{})
 	defer dp.Close()
 
-	agent, err := controller.New(controller.Config{
+	ag, err := agent.New(agent.Config{
 		Host: topology.NameID(topology.KindHost, "h"), NSDB: client, Datapath: dp, DisableGRE: true,
 	})
 	if err != nil {
 		panic(err)
 	}
-	go agent.Run(ctx)
-	<-agent.Ready()
+	go ag.Run(ctx)
+	<-ag.Ready()
 
 	endpoint := func(port string) *inproc.Endpoint {
-		n, _ := agent.LocalPort(topology.NameID(topology.KindPort, port))
+		n, _ := ag.LocalPort(topology.NameID(topology.KindPort, port))
 		ep, err := dp.Endpoint(n)
 		if err != nil {
 			panic(err)
@@ -79,7 +79,7 @@ bridges:
 		panic(err)
 	}
 	fmt.Println("vm2 received", len(got), "bytes")
-	for _, f := range agent.Flows(ctx) {
+	for _, f := range ag.Flows(ctx) {
 		fmt.Println("flow:", f.Class, "mask", f.Mask.String())
 	}
 	// Output:
