@@ -64,10 +64,6 @@ type StateRefs interface {
 	Release()
 }
 
-// FlowStateTunnelKey is the tunnel key of flow-state packets (§4.6): type
-// 7, all 20 low bits set.
-const FlowStateTunnelKey = 0xFFFFFF
-
 // L4Config configures NewL4.
 type L4Config struct {
 	// IdleTimeout is how long a key no flow references stays (default

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/datapath/agent/translate"
 	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/simulation/packet"
 	"github.com/hivenet/hivenet/topology"
@@ -118,9 +119,9 @@ type flowEntry struct {
 // mask returns the megaflow mask of the flow installed for key.
 func (e *flowEntry) mask(key *datapath.FlowKey) datapath.FlowKey {
 	if e.tunnel {
-		return tunnelMask(key)
+		return translate.TunnelMask(key)
 	}
-	return Megaflow(key, e.seen)
+	return translate.Megaflow(key, e.seen)
 }
 
 // tagSet lists the entries carrying a tag; removed entries stay in list

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hivenet/hivenet/datapath/agent/translate"
 	"github.com/hivenet/hivenet/datapath/inproc"
 	"github.com/hivenet/hivenet/flowstate"
 	"github.com/hivenet/hivenet/simulation"
@@ -19,14 +20,14 @@ func FuzzImportState(f *testing.F) {
 	msg := flowstate.Message{Sender: portA, IngressPort: portB,
 		Conns: []flowstate.ConnKey{{Device: bridge, SrcIP: flowstate.IPv4{10, 0, 0, 1}, DstIP: flowstate.IPv4{10, 0, 0, 2}, SrcPort: 1, DstPort: 2, Proto: 6}}}
 	payload, _ := msg.AppendBinary(nil)
-	good, err := AppendFlowStateFrame(nil, payload)
+	good, err := translate.AppendFlowStateFrame(nil, payload)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(good)
 	f.Add(good[:20])
 	f.Add([]byte{})
-	f.Add(udpFrame(f, 2925, 2925))
+	f.Add(udpFrame(f, 2925, 2925, "not a state message"))
 	dp := inproc.New(inproc.Config{})
 	defer dp.Close()
 	a := &Agent{fs: NewL4(L4Config{}), dp: dp, m: mustMetrics(f), flows: newFlowTable(Timeouts{}.withDefaults()), now: time.Now,
@@ -51,7 +52,7 @@ func TestImportState(t *testing.T) {
 	k := flowstate.ConnKey{Device: bridge, SrcIP: flowstate.IPv4{10, 0, 0, 1}, DstIP: flowstate.IPv4{10, 0, 0, 2}, SrcPort: 1, DstPort: 2, Proto: 6}
 	msg := flowstate.Message{Sender: portA, Conns: []flowstate.ConnKey{k}}
 	payload, _ := msg.AppendBinary(nil)
-	frame, _ := AppendFlowStateFrame(nil, payload)
+	frame, _ := translate.AppendFlowStateFrame(nil, payload)
 	fs := NewL4(L4Config{})
 	dp := inproc.New(inproc.Config{})
 	defer dp.Close()

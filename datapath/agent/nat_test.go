@@ -9,6 +9,7 @@ import (
 	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/datapath/agent"
 	"github.com/hivenet/hivenet/datapath/agent/sandbox"
+	"github.com/hivenet/hivenet/datapath/agent/translate"
 	"github.com/hivenet/hivenet/flowstate"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation"
@@ -195,7 +196,7 @@ func TestFlowStateBeforeTunnelledPacket(t *testing.T) {
 	}
 	// The SYNs came up behind their state: no flow for a marked key.
 	for _, f := range b.Agent().Flows(context.Background()) {
-		if f.Key.Fields&datapath.KeyTunnel != 0 && f.Key.Tunnel.ID&agent.TunnelKeyUpcall != 0 {
+		if f.Key.Fields&datapath.KeyTunnel != 0 && f.Key.Tunnel.ID&translate.TunnelKeyUpcall != 0 {
 			t.Errorf("host-b has a flow for a tunnel key with TunnelKeyUpcall: %s", f.Key.String())
 		}
 	}

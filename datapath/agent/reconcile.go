@@ -6,8 +6,8 @@ import (
 	"reflect"
 
 	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/datapath/agent/translate"
 	"github.com/hivenet/hivenet/simulation"
-	"github.com/hivenet/hivenet/simulation/packet"
 )
 
 // dumpFlows reads the flows a previous agent left in the datapath, and the
@@ -74,7 +74,7 @@ func (a *Agent) revalidate(w *worker, f *datapath.Flow) bool {
 		id := uint32(key.Tunnel.ID)
 		n, ok := wd.byKey[id]
 		want := datapath.Actions{datapath.Output{Port: n}}
-		if !ok || mask != tunnelMask(&key) || !reflect.DeepEqual(f.Actions, want) {
+		if !ok || mask != translate.TunnelMask(&key) || !reflect.DeepEqual(f.Actions, want) {
 			return false
 		}
 		e := &flowEntry{ufid: f.UFID, tunnel: true, actions: want, class: ClassTunnel,
@@ -85,7 +85,7 @@ func (a *Agent) revalidate(w *worker, f *datapath.Flow) bool {
 	if !ok {
 		return false
 	}
-	frame, err := FrameFromKey(nil, &key)
+	frame, err := translate.FrameFromKey(nil, &key)
 	if err != nil {
 		return false
 	}
@@ -127,69 +127,4 @@ func sameActions(a, b datapath.Actions) bool {
 		return true
 	}
 	return reflect.DeepEqual(a, b)
-}
-
-// FrameFromKey appends to b a frame whose datapath key is k: the headers
-// k describes (Ethernet, VLAN tags, ARP or IPv4/IPv6 with TCP, UDP or ICMP),
-// no payload. It is how a restarted agent re-simulates the flows it finds
-// in the datapath.
-func FrameFromKey(b []byte, k *datapath.FlowKey) ([]byte, error) {
-	var m packet.Match
-	f := k.Fields
-	if f&datapath.KeyEthernet != 0 {
-		m.SetEthSrc(k.Ethernet.Src)
-		m.SetEthDst(k.Ethernet.Dst)
-	}
-	var vl packet.VLANStack
-	if f&datapath.KeyCVLAN != 0 {
-		vl.Push(packet.VLANFromTCI(k.CVLAN.TPID, k.CVLAN.TCI&^vlanCFI))
-	}
-	if f&datapath.KeyVLAN != 0 {
-		vl.Push(packet.VLANFromTCI(k.VLAN.TPID, k.VLAN.TCI&^vlanCFI))
-	}
-	m.SetVLANs(vl)
-	m.SetEtherType(k.EtherType)
-	switch {
-	case f&datapath.KeyARP != 0:
-		m.SetARPOp(k.ARP.Op)
-		m.SetARPSHA(k.ARP.SHA)
-		m.SetARPSPA(k.ARP.SIP)
-		m.SetARPTHA(k.ARP.THA)
-		m.SetARPTPA(k.ARP.TIP)
-	case f&datapath.KeyIPv4 != 0:
-		m.SetIPSrc(k.IPv4.Src)
-		m.SetIPDst(k.IPv4.Dst)
-		m.SetIPProto(k.IPv4.Proto)
-		m.SetIPTOS(k.IPv4.TOS)
-		m.SetIPTTL(k.IPv4.TTL)
-		m.SetIPFrag(packet.Frag(k.IPv4.Frag))
-	case f&datapath.KeyIPv6 != 0:
-		m.SetIPSrc(k.IPv6.Src)
-		m.SetIPDst(k.IPv6.Dst)
-		m.SetIPProto(k.IPv6.Proto)
-		m.SetIPTOS(k.IPv6.TClass)
-		m.SetIPTTL(k.IPv6.HLimit)
-		m.SetIPv6FlowLabel(k.IPv6.Label)
-		m.SetIPFrag(packet.Frag(k.IPv6.Frag))
-	}
-	switch {
-	case f&datapath.KeyTCP != 0:
-		m.SetSrcPort(k.TCP.Src)
-		m.SetDstPort(k.TCP.Dst)
-	case f&datapath.KeyUDP != 0:
-		m.SetSrcPort(k.UDP.Src)
-		m.SetDstPort(k.UDP.Dst)
-	}
-	if f&datapath.KeyTCPFlags != 0 {
-		m.SetTCPFlags(k.TCPFlags)
-	}
-	switch {
-	case f&datapath.KeyICMP != 0:
-		m.SetICMPType(k.ICMP.Type)
-		m.SetICMPCode(k.ICMP.Code)
-	case f&datapath.KeyICMPv6 != 0:
-		m.SetICMPType(k.ICMPv6.Type)
-		m.SetICMPCode(k.ICMPv6.Code)
-	}
-	return packet.AppendFrame(b, &m, nil)
 }

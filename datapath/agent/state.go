@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/datapath/agent/translate"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/topology"
@@ -99,8 +100,8 @@ type view struct {
 }
 
 var (
-	_ simulation.State = (*view)(nil)
-	_ Locator          = (*view)(nil)
+	_ simulation.State  = (*view)(nil)
+	_ translate.Locator = (*view)(nil)
 )
 
 // MACPort implements simulation.State.
@@ -145,13 +146,13 @@ func (v *view) PortActive(port topology.ID) bool {
 }
 
 // Locate implements Locator.
-func (v *view) Locate(port topology.ID) (Location, bool) {
+func (v *view) Locate(port topology.ID) (translate.Location, bool) {
 	if n, ok := v.w.local[port]; ok {
-		return Location{Local: true, DPPort: n}, true
+		return translate.Location{Local: true, DPPort: n}, true
 	}
 	st, ok := v.active.get(port)
 	if !ok || st.Host == v.self {
-		return Location{}, false
+		return translate.Location{}, false
 	}
 	key := st.TunnelKey
 	if key == 0 {
@@ -161,9 +162,9 @@ func (v *view) Locate(port topology.ID) (Location, bool) {
 	}
 	r, ok := v.w.routes[st.Host]
 	if !ok || key == 0 {
-		return Location{}, false
+		return translate.Location{}, false
 	}
-	return Location{Tunnel: Tunnel{Key: key, Src: r.src, Dst: r.dst, Port: r.port}}, true
+	return translate.Location{Tunnel: translate.Tunnel{Key: key, Src: r.src, Dst: r.dst, Port: r.port}}, true
 }
 
 // hostRoutes computes the tunnel routes from self to every host sharing a

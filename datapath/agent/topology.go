@@ -8,6 +8,7 @@ import (
 	"net/netip"
 
 	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/datapath/agent/translate"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/topology"
@@ -537,7 +538,7 @@ func (a *Agent) allocKey(port topology.ID, n datapath.PortNumber, used map[uint3
 	}
 	for {
 		k := TunnelKeyType<<20 | uint32(a.rand()&0xFFFFF)
-		if !used[k] && k != FlowStateTunnelKey {
+		if !used[k] && k != translate.FlowStateTunnelKey {
 			return k
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/datapath/agent/translate"
 	"github.com/hivenet/hivenet/flowstate"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation"
@@ -31,8 +32,8 @@ type worker struct {
 	eng   *simulation.Engine
 	res   simulation.Result
 	gen   []*simulation.Result
-	tr    Translator
-	tl    Translation
+	tr    translate.Translator
+	tl    translate.Translation
 	v     view
 	fs    FlowStateWorker
 	msg   flowstate.Message
@@ -201,7 +202,7 @@ func (w *worker) execute(ctx context.Context, r *simulation.Result, frame []byte
 		}
 		acts := w.tl.Actions
 		if upcall {
-			w.acts = markUpcall(w.acts[:0], acts)
+			w.acts = translate.MarkUpcall(w.acts[:0], acts)
 			acts = w.acts
 		}
 		if err := a.dp.Execute(ctx, frame, key, acts); err != nil {
@@ -227,7 +228,7 @@ func (w *worker) execute(ctx context.Context, r *simulation.Result, frame []byte
 		w.out = f
 		acts, _ := w.tr.OutputActions(l, nil)
 		if upcall {
-			w.acts = markUpcall(w.acts[:0], acts)
+			w.acts = translate.MarkUpcall(w.acts[:0], acts)
 			acts = w.acts
 		}
 		if err := a.dp.Execute(ctx, f, key, acts); err != nil {
@@ -346,18 +347,18 @@ func (w *worker) tunnelled(ctx context.Context, u *datapath.Upcall) {
 	a := w.a
 	k := &u.Key
 	id := uint32(k.Tunnel.ID)
-	if id == FlowStateTunnelKey {
+	if id == translate.FlowStateTunnelKey {
 		a.m.upcallState.Inc()
 		w.importState(ctx, u.Packet)
 		return
 	}
 	a.m.upcallTunnel.Inc()
-	if id&TunnelKeyUpcall != 0 {
+	if id&translate.TunnelKeyUpcall != 0 {
 		// The first packet of a connection whose state the sender pushed
 		// just before it: the state is imported now (overlay upcalls are
 		// handled in order by one worker); deliver it without a flow, so
 		// that the next such packet comes up too.
-		n, ok := w.v.w.byKey[id&^TunnelKeyUpcall]
+		n, ok := w.v.w.byKey[id&^translate.TunnelKeyUpcall]
 		if !ok {
 			a.m.drop(dropUnknownTunnel)
 			return
@@ -384,45 +385,6 @@ func (w *worker) tunnelled(ctx context.Context, u *datapath.Upcall) {
 			a.m.drop(dropExecute)
 		}
 	}
-}
-
-// tunnelMask matches the input port and the tunnel key.
-func tunnelMask(k *datapath.FlowKey) datapath.FlowKey {
-	return datapath.FlowKey{
-		Fields: datapath.KeyInPort | datapath.KeyTunnel,
-		InPort: ^datapath.PortNumber(0),
-		Tunnel: datapath.TunnelKey{ID: ^uint64(0), Flags: k.Tunnel.Flags & datapath.TunnelKeyPresent},
-	}
-}
-
-// Flow-state packets (§4.6): fixed headers, the message as UDP payload.
-var (
-	stateSrcMAC = topology.MAC{0xac, 0xca, 0xba, 0x00, 0x15, 0x01}
-	stateDstMAC = topology.MAC{0xac, 0xca, 0xba, 0x00, 0x15, 0x02}
-	stateSrcIP  = netip.AddrFrom4([4]byte{169, 254, 15, 1})
-	stateDstIP  = netip.AddrFrom4([4]byte{169, 254, 15, 2})
-)
-
-// FlowStatePort is the UDP port of flow-state packets.
-const FlowStatePort = 2925
-
-// controlTOS is the outer TOS of flow-state packets (control_packet_tos).
-const controlTOS = 184
-
-// AppendFlowStateFrame appends the frame carrying a flow-state message
-// payload to b.
-func AppendFlowStateFrame(b, payload []byte) ([]byte, error) {
-	var m packet.Match
-	m.SetEthSrc(stateSrcMAC)
-	m.SetEthDst(stateDstMAC)
-	m.SetEtherType(packet.EtherTypeIPv4)
-	m.SetIPSrc(stateSrcIP)
-	m.SetIPDst(stateDstIP)
-	m.SetIPProto(packet.ProtoUDP)
-	m.SetIPTTL(64)
-	m.SetSrcPort(FlowStatePort)
-	m.SetDstPort(FlowStatePort)
-	return packet.AppendFrame(b, &m, payload)
 }
 
 // pushState sends the keys in w.msg to the hosts that may see the
@@ -460,11 +422,11 @@ func (w *worker) pushState(ctx context.Context, r *simulation.Result, ingress to
 		if !ok {
 			continue
 		}
-		tun := TunnelKeyFor(FlowStateTunnelKey, rt.src, rt.dst)
-		tun.TOS = controlTOS
+		tun := translate.TunnelKeyFor(translate.FlowStateTunnelKey, rt.src, rt.dst)
+		tun.TOS = translate.ControlTOS
 		acts := datapath.Actions{datapath.Set[datapath.TunnelKey]{Value: tun}, datapath.Output{Port: rt.port}}
 		err := msg.AppendParts(w.buf[:0], flowstate.MaxPayload, func(part []byte) error {
-			f, err := AppendFlowStateFrame(w.out[:0], part)
+			f, err := translate.AppendFlowStateFrame(w.out[:0], part)
 			if err != nil {
 				return err
 			}
@@ -481,32 +443,6 @@ func (w *worker) pushState(ctx context.Context, r *simulation.Result, ingress to
 	return sent
 }
 
-// TunnelKeyUpcall is set in the tunnel key of a packet that follows flow
-// state pushed to its receiver (§4.6: the state goes first): the first
-// packet of a connection. The receiver has no flow for such a key, so the
-// packet comes up to its overlay worker, after the flow-state message, and
-// is output to the port the plain key names once the state is imported.
-// Without it, a flow the receiver already has for the destination's
-// tunnel key would deliver the packet before the import, and the
-// destination's immediate answer could be simulated without the state (a
-// reply taken for a new connection). The reference reserves this bit of
-// its 24-bit keys for traced packets, which its receivers also handle in
-// userspace.
-const TunnelKeyUpcall = 1 << 23
-
-// markUpcall appends acts to dst with TunnelKeyUpcall set in every tunnel
-// key.
-func markUpcall(dst, acts datapath.Actions) datapath.Actions {
-	for _, act := range acts {
-		if s, ok := act.(datapath.Set[datapath.TunnelKey]); ok {
-			s.Value.ID |= TunnelKeyUpcall
-			act = s
-		}
-		dst = append(dst, act)
-	}
-	return dst
-}
-
 // importState imports a flow-state message received from a peer and
 // invalidates the flows tagged with its keys.
 func (w *worker) importState(ctx context.Context, frame []byte) {
@@ -521,7 +457,7 @@ func (w *worker) importState(ctx context.Context, frame []byte) {
 		return
 	}
 	v, l := m.Peek(), m.Layout()
-	if v.IPProto() != packet.ProtoUDP || v.DstPort() != FlowStatePort || l.Payload == 0 || int(l.End) > len(frame) || l.Payload > l.End {
+	if v.IPProto() != packet.ProtoUDP || v.DstPort() != translate.FlowStatePort || l.Payload == 0 || int(l.End) > len(frame) || l.Payload > l.End {
 		a.m.drop(dropBadState)
 		return
 	}
