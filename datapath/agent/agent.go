@@ -43,9 +43,9 @@ type Config struct {
 	// NSDB is the agent's session with the network-state database. The
 	// agent does not close it.
 	NSDB nsdb.Client
-	// Datapath is the datapath the agent programs. It must also implement
-	// SetPortUpcallPIDs (PortPIDSetter), as datapath/kernel and
-	// datapath/inproc do. The agent never flushes its flows.
+	// Datapath is the datapath the agent programs. It may also implement
+	// the optional capabilities of package datapath (FlowBatcher,
+	// DispatchKeeper, ...). The agent never flushes its flows.
 	Datapath datapath.Datapath
 	// Workers is the number of simulation workers, each with its own
 	// upcall socket and simulation engine (default 2, the reference's
@@ -83,29 +83,8 @@ type Config struct {
 	Rand func() uint64
 }
 
-// PortPIDSetter is implemented by datapaths whose ports' upcall sockets
-// can be changed: the agent points ports that survived a restart at its
-// new sockets.
-type PortPIDSetter interface {
-	SetPortUpcallPIDs(ctx context.Context, port datapath.PortNumber, pids []uint32) error
-}
 
-// DispatchKeeper is implemented by datapaths whose upcall dispatch
-// another program can change behind the agent's back: ovs-dpctl switches
-// the kernel datapath to per-CPU dispatch, and every upcall sent to the
-// agent's port sockets is lost from then on. The agent calls
-// KeepVportDispatch about once a second; datapath/kernel implements it.
-type DispatchKeeper interface {
-	KeepVportDispatch(ctx context.Context) (restored bool, err error)
-}
 
-// DispatchWatcher is implemented by DispatchKeepers that can tell when the
-// datapath changed (datapath/kernel: the module's change notifications):
-// the agent then restores its dispatch at once rather than within the
-// second.
-type DispatchWatcher interface {
-	WatchChanges(ctx context.Context) (<-chan struct{}, error)
-}
 
 // Agent is one host's agent: it binds the host's virtual ports to
 // datapath ports, simulates the packets the datapath sends up, installs
@@ -181,9 +160,6 @@ type binding struct {
 func New(cfg Config) (*Agent, error) {
 	if cfg.Host.IsZero() || cfg.NSDB == nil || cfg.Datapath == nil {
 		return nil, fmt.Errorf("%w: Host, NSDB and Datapath are required", ErrConfig)
-	}
-	if _, ok := cfg.Datapath.(PortPIDSetter); !ok {
-		return nil, fmt.Errorf("%w: the datapath cannot set port upcall PIDs", ErrConfig)
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 2
@@ -420,7 +396,6 @@ func (a *Agent) setupDatapath(ctx context.Context) error {
 			a.log.Info("no GRE overlay port: GRE tunnel zones unusable", "err", err)
 		}
 	}
-	setter := a.dp.(PortPIDSetter)
 	for _, p := range byName {
 		if p.Number == datapath.LocalPort {
 			continue
@@ -429,11 +404,11 @@ func (a *Agent) setupDatapath(ctx context.Context) error {
 		if p.Number == w.vxlan || (w.hasGRE && p.Number == w.gre) {
 			pids = tunnelPIDs
 		}
-		err := setter.SetPortUpcallPIDs(ctx, p.Number, pids)
+		err := a.dp.SetPortUpcallPIDs(ctx, p.Number, pids)
 		if err != nil && len(pids) > 1 && (errors.Is(err, datapath.ErrNotSupported) || errors.Is(err, datapath.ErrInvalid)) {
 			a.singlePIDs(err)
 			pids = a.portPIDs()
-			err = setter.SetPortUpcallPIDs(ctx, p.Number, pids)
+			err = a.dp.SetPortUpcallPIDs(ctx, p.Number, pids)
 		}
 		if err != nil {
 			return fmt.Errorf("agent: upcall PIDs of port %s: %w", p.Name, err)
@@ -545,9 +520,9 @@ func (a *Agent) housekeeping(ctx context.Context) {
 }
 
 // keepDispatch restores the datapath's per-port upcall dispatch if another
-// program changed it (see DispatchKeeper).
+// program changed it (see datapath.DispatchKeeper).
 func (a *Agent) keepDispatch(ctx context.Context) {
-	k, ok := a.dp.(DispatchKeeper)
+	k, ok := a.dp.(datapath.DispatchKeeper)
 	if !ok {
 		return
 	}
@@ -562,7 +537,7 @@ func (a *Agent) keepDispatch(ctx context.Context) {
 // change, until ctx is done; without notifications the periodic check in
 // tick is all there is.
 func (a *Agent) watchDispatch(ctx context.Context) {
-	w, ok := a.dp.(DispatchWatcher)
+	w, ok := a.dp.(datapath.DispatchWatcher)
 	if !ok {
 		return
 	}
@@ -700,18 +675,12 @@ func (a *Agent) invalidate(ctx context.Context, tags ...simulation.Tag) {
 // agent does when the state they depend on changes.
 func (a *Agent) Invalidate(ctx context.Context, tags ...simulation.Tag) { a.invalidate(ctx, tags...) }
 
-// QueuedByteCounter is implemented by upcall sockets that can tell how much
-// memory the upcalls queued in them take (datapath/kernel: SO_MEMINFO), for
-// the upcall queue bytes metric.
-type QueuedByteCounter interface {
-	QueuedBytes() (int, error)
-}
 
 // queueBytes sums QueuedBytes over the workers' sockets that report it.
 func (a *Agent) queueBytes() float64 {
 	n := 0
 	for _, w := range a.workers {
-		if q, ok := w.sock.(QueuedByteCounter); ok {
+		if q, ok := w.sock.(datapath.QueuedByteCounter); ok {
 			if b, err := q.QueuedBytes(); err == nil {
 				n += b
 			}
@@ -720,18 +689,13 @@ func (a *Agent) queueBytes() float64 {
 	return float64(n)
 }
 
-// PendingCounter is implemented by upcall sockets that can tell how many
-// upcalls wait in their queue (for the upcall queue depth metric).
-type PendingCounter interface {
-	Pending() int
-}
 
 // queueDepth is the number of upcalls waiting in the sockets that tell,
 // plus the packets the waiting room handed back and no worker took yet.
 func (a *Agent) queueDepth() float64 {
 	n := len(a.resubmit)
 	for _, w := range a.workers {
-		if p, ok := w.sock.(PendingCounter); ok {
+		if p, ok := w.sock.(datapath.PendingCounter); ok {
 			n += p.Pending()
 		}
 	}

@@ -39,9 +39,9 @@
 //     per worker is opened and every existing port is pointed at them
 //     (one of them per port, round-robin, on kernels that take a single
 //     upcall PID per vport, Linux 6.1 among them). A datapath that
-//     implements DispatchKeeper (datapath/kernel) is checked every second
+//     implements datapath.DispatchKeeper (datapath/kernel) is checked every second
 //     for per-port upcall dispatch, which ovs-dpctl switches off, and at
-//     once when it reports a change (DispatchWatcher). The
+//     once when it reports a change (datapath.DispatchWatcher). The
 //     datapath's flows are never flushed: they are dumped and reconciled
 //     (below).
 //   - Topology: a watch on every kind of the NSDB store feeds a
