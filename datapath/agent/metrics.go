@@ -3,6 +3,7 @@ package agent
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/simulation"
 )
 
@@ -120,3 +121,28 @@ func (m *metrics) simulated(r *simulation.Result) {
 }
 
 func (m *metrics) drop(reason string) { m.drops.WithLabelValues(reason).Inc() }
+
+// queueBytes sums QueuedBytes over the workers' sockets that report it.
+func (a *Agent) queueBytes() float64 {
+	n := 0
+	for _, w := range a.workers {
+		if q, ok := w.sock.(datapath.QueuedByteCounter); ok {
+			if b, err := q.QueuedBytes(); err == nil {
+				n += b
+			}
+		}
+	}
+	return float64(n)
+}
+
+// queueDepth is the number of upcalls waiting in the sockets that tell,
+// plus the packets the waiting room handed back and no worker took yet.
+func (a *Agent) queueDepth() float64 {
+	n := len(a.resubmit)
+	for _, w := range a.workers {
+		if p, ok := w.sock.(datapath.PendingCounter); ok {
+			n += p.Pending()
+		}
+	}
+	return float64(n)
+}

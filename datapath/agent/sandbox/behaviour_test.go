@@ -234,7 +234,8 @@ func tunnelsTo(h *sandbox.Host, key uint32) bool {
 }
 
 // TestPortDown: an admin-down bridge port drops silently; an admin-down
-// router port answers ICMP administratively prohibited (§2.6, scenario 36);
+// router port answers ICMP administratively prohibited (as the
+// reference's router does);
 // both recover when the port comes back up.
 func TestPortDown(t *testing.T) {
 	e := startTwoTenant(t, false)
