@@ -10,6 +10,11 @@
 // The tunnel zones' underlay addresses are mapped to loopback addresses
 // (by default 127.0.0.<last octet>), which every datapath binds its VXLAN
 // port to: Linux routes all of 127.0.0.0/8 to the loopback interface.
+//
+// It is a harness for users' tests: it holds no scenario of its own. The
+// VMs of the shipped two-tenant topology ([TwoTenantVMs]) are here because
+// several test suites use them; the demo scenarios that run on them are
+// examples/sandbox's.
 package sandbox
 
 import (
