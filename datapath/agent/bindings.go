@@ -34,8 +34,10 @@ func (a *Agent) sessionLoop(ctx context.Context) error {
 			}
 			return fmt.Errorf("agent: nsdb session: %w", err)
 		}
+		a.sessionUp.Store(true)
+		a.m.session.Set(1)
 		if err := a.db.StateKeys().Set(ctx, nsdb.KeyHostAlive(), a.host, "alive"); err != nil && ctx.Err() == nil {
-			a.log.Warn("cannot register host liveness", "err", err)
+			a.log.Warn("cannot register host liveness", a.hostAttr(), "err", err)
 		}
 		a.bindMu.Lock()
 		for _, b := range a.bindings {
@@ -43,7 +45,7 @@ func (a *Agent) sessionLoop(ctx context.Context) error {
 		}
 		a.bindMu.Unlock()
 		if !first {
-			a.log.Info("nsdb session renewed: state re-registered", "host", a.host)
+			a.log.Info("nsdb session renewed: state re-registered", a.hostAttr())
 			a.macs.rewrite()
 			w := a.world.Load()
 			for t, e := range a.arp.ownEntries() {
@@ -55,7 +57,12 @@ func (a *Agent) sessionLoop(ctx context.Context) error {
 		first = false
 		select {
 		case <-s.Done():
+			a.sessionUp.Store(false)
+			a.m.session.Set(0)
+			a.log.Warn("nsdb session lost: waiting for a new one", a.hostAttr(), "err", s.Err())
 		case <-ctx.Done():
+			a.sessionUp.Store(false)
+			a.m.session.Set(0)
 			return nil
 		}
 	}
@@ -65,7 +72,7 @@ func (a *Agent) sessionLoop(ctx context.Context) error {
 func (a *Agent) announce(ctx context.Context, b *binding) {
 	b.state = nsdb.PortState{Host: a.host, TunnelKey: b.key}.String()
 	if err := a.db.StateKeys().Set(ctx, nsdb.KeyPortActive(), b.port, b.state); err != nil && ctx.Err() == nil {
-		a.log.Warn("cannot announce port active", "port", b.port, "err", err)
+		a.log.Warn("cannot announce port active", a.named("port", topology.KindPort, b.port), "err", err)
 	}
 }
 
@@ -84,7 +91,7 @@ func (a *Agent) applyActive(ctx context.Context, evs []nsdb.KeyEvent) {
 			if err == nil {
 				st, ok = s, true
 			} else {
-				a.log.Warn("bad port state", "port", e.ID, "err", err)
+				a.log.Warn("bad port state", a.named("port", topology.KindPort, e.ID), "err", err)
 			}
 		}
 		old, had := a.active.set(e.ID, st, ok)
@@ -166,7 +173,7 @@ func (a *Agent) syncBindings(ctx context.Context, old, nw *world, initial bool) 
 		} else {
 			p, err := a.createVMPort(ctx, ifc)
 			if err != nil {
-				a.log.Warn("cannot create datapath port", "port", id, "interface", ifc, "err", err)
+				a.log.Warn("cannot create datapath port", a.named("port", topology.KindPort, id), "interface", ifc, "err", err)
 				continue
 			}
 			n = p.Number
@@ -176,7 +183,7 @@ func (a *Agent) syncBindings(ctx context.Context, old, nw *world, initial bool) 
 		used[b.key] = true
 		a.bindings[id] = b
 		added = append(added, b)
-		a.log.Info("port bound", "port", id, "interface", ifc, "dp-port", n, "tunnel-key", b.key)
+		a.log.Info("port bound", a.named("port", topology.KindPort, id), "interface", ifc, "dp-port", n, "tunnel-key", b.key)
 	}
 	if initial {
 		if err := listPorts(); err != nil {
