@@ -19,11 +19,20 @@ type FlowInfo struct {
 	Actions   datapath.Actions
 	Stats     datapath.FlowStats
 	Used      time.Duration
+	TCPFlags  uint8
 	// Tags are the invalidation tags the agent indexed the flow under.
 	Tags  []simulation.Tag
 	Class FlowClass
 	// Expires is when the flow's hard timeout removes it.
 	Expires time.Time
+}
+
+// Format returns the flow as one line of `ovs-dpctl dump-flows`
+// (datapath.Flow.Format), now being a datapath.MonotonicClock reading.
+func (f *FlowInfo) Format(now time.Duration) string {
+	df := datapath.Flow{UFID: f.UFID, Match: datapath.Match{Key: f.Key, Mask: f.Mask}, Actions: f.Actions,
+		Stats: f.Stats, Used: f.Used, TCPFlags: f.TCPFlags}
+	return df.Format(now)
 }
 
 // Flows returns the flows the agent installed and still tracks, with their
@@ -38,7 +47,7 @@ func (a *Agent) Flows(ctx context.Context) []FlowInfo {
 			continue
 		}
 		out = append(out, FlowInfo{UFID: e.ufid, Key: f.Match.Key, Mask: f.Match.Mask, Actions: f.Actions,
-			Stats: f.Stats, Used: f.Used, Tags: e.tags, Class: e.class, Expires: e.deadline})
+			Stats: f.Stats, Used: f.Used, TCPFlags: f.TCPFlags, Tags: e.tags, Class: e.class, Expires: e.deadline})
 	}
 	return out
 }
