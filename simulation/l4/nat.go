@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/hivenet/hivenet/flowstate"
-	"github.com/hivenet/hivenet/nat"
 	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/simulation/packet"
 	"github.com/hivenet/hivenet/topology"
@@ -346,7 +345,7 @@ func (s *Services) allocate(f *simulation.Flow, k flowstate.NATKey, kind pktKind
 	}
 	s.targets = s.targets[:0]
 	for _, t := range targets {
-		nt, ok := nat.TargetFrom(t)
+		nt, ok := flowstate.NATTargetFrom(t)
 		if !ok {
 			return flowstate.NATBinding{}, fmt.Errorf("l4: NAT target %v-%v is not IPv4", t.AddrStart, t.AddrEnd)
 		}
@@ -354,7 +353,7 @@ func (s *Services) allocate(f *simulation.Flow, k flowstate.NATKey, kind pktKind
 	}
 	b, err := s.ports.Allocate(k.Device, k.DstIP, k.DstPort, s.targets)
 	if err != nil {
-		if errors.Is(err, nat.ErrNotYet) || errors.Is(err, simulation.ErrNotYet) {
+		if errors.Is(err, simulation.ErrNotYet) {
 			var w Wait
 			if errors.As(err, &w) {
 				s.waiting = w
