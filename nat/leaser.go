@@ -109,8 +109,8 @@ type LeaserConfig struct {
 	Logger *slog.Logger
 }
 
-// Leaser hands out NAT ports from the blocks this agent leased (§4.5 of the
-// reference notes). A port is reused for connections toward different
+// Leaser hands out NAT ports from the 64-port blocks this agent leased
+// through its BlockAllocator. A port is reused for connections toward different
 // destinations, so one block serves many more than 64 connections. It is
 // safe for concurrent use by simulation workers; Allocate does not block and,
 // from an already leased block, does not allocate memory.

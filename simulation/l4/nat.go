@@ -20,9 +20,9 @@ const (
 	kindError                // ICMP error quoting an IPv4 header
 )
 
-// classify says whether stateful NAT supports m (§2.8): IPv4 TCP and UDP,
-// ICMP echo messages and ICMP errors with an embedded header. Reading the
-// embedded header makes the flow userspace-only, as in the reference.
+// classify says whether stateful NAT supports m: IPv4 TCP and UDP, ICMP echo
+// messages and ICMP errors with an embedded header. Reading the embedded
+// header makes the flow userspace-only, as in the reference.
 func classify(m *packet.Match) pktKind {
 	if m.EtherType() != packet.EtherTypeIPv4 {
 		return kindNone
@@ -42,11 +42,11 @@ func classify(m *packet.Match) pktKind {
 	return kindNone
 }
 
-// natKey builds the NAT key of m on device (§2.8). ICMP echo messages use
-// the identifier in both port slots; ICMP errors use the embedded header
-// with source and destination swapped (the header is the packet the error
-// answers, which went the other way). Sticky forward keys have no source
-// port, sticky reverse keys no destination port.
+// natKey builds the NAT key of m on device. ICMP echo messages use the
+// identifier in both port slots; ICMP errors use the embedded header with
+// source and destination swapped (the header is the packet the error answers,
+// which went the other way). Sticky forward keys have no source port, sticky
+// reverse keys no destination port.
 func natKey(m *packet.Match, kind pktKind, device topology.ID, typ flowstate.NATKeyType) flowstate.NATKey {
 	var k flowstate.NATKey
 	k.Type, k.Device = typ, device

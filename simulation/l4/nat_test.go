@@ -418,7 +418,7 @@ func TestGeneratedReplyThroughSNAT(t *testing.T) {
 }
 
 // Router replies are filtered on a throw-away context: static NAT applies,
-// dynamic NAT does not and nothing is allocated or committed (§2.6).
+// dynamic NAT does not and nothing is allocated or committed.
 func TestThrowAwayStaticOnly(t *testing.T) {
 	w := newWorld(t, load(t, `
 hosts: [{name: h}]
