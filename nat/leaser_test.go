@@ -86,8 +86,8 @@ func target(a, b byte, lo, hi uint16) flowstate.NATTarget {
 	return flowstate.NATTarget{IPStart: flowstate.IPv4{10, 0, 0, a}, IPEnd: flowstate.IPv4{10, 0, 0, b}, PortStart: lo, PortEnd: hi}
 }
 
-// Scenario 47: the first allocation answers NotYet; the retry gets a binding
-// inside the target range.
+// The first allocation answers NotYet; the retry gets a binding inside the
+// target range.
 func TestFirstAllocationIsNotYetThenInRange(t *testing.T) {
 	l := newLeaser(t, newAgents(t).Allocator("a"), nil)
 	ts := []flowstate.NATTarget{target(1, 1, 11000, 30000)}
@@ -109,8 +109,8 @@ func TestFirstAllocationIsNotYetThenInRange(t *testing.T) {
 	}
 }
 
-// Scenario 48: a single-port target is shared by two destinations
-// (oversubscription); the same destination twice exhausts it.
+// A single-port target is shared by two destinations (oversubscription); the
+// same destination twice exhausts it.
 func TestSinglePortOversubscription(t *testing.T) {
 	l := newLeaser(t, newAgents(t).Allocator("a"), nil)
 	ts := []flowstate.NATTarget{target(1, 1, 5000, 5000)}
@@ -127,8 +127,8 @@ func TestSinglePortOversubscription(t *testing.T) {
 	}
 }
 
-// Scenario 49: successive allocations use different ports; ports 63..64
-// straddle blocks 0 and 1; a range of IPs leases one block per IP as needed.
+// Successive allocations use different ports; ports 63..64 straddle blocks 0
+// and 1; a range of IPs leases one block per IP as needed.
 func TestSuccessiveAllocationsAndBlockBoundaries(t *testing.T) {
 	l := newLeaser(t, newAgents(t).Allocator("a"), nil)
 	ts := []flowstate.NATTarget{target(1, 1, 63, 64)}
@@ -165,8 +165,8 @@ func TestSuccessiveAllocationsAndBlockBoundaries(t *testing.T) {
 	}
 }
 
-// Scenario 50 and the idle sweep: freed bindings unref their block, which is
-// released after the idle timeout and only then.
+// Freed bindings unref their block, which the idle sweep releases after the
+// idle timeout and only then.
 func TestFreeAndIdleSweep(t *testing.T) {
 	c := &clock{t: time.Unix(0, 0)}
 	ag := newAgents(t)
@@ -199,8 +199,8 @@ func TestFreeAndIdleSweep(t *testing.T) {
 	}
 }
 
-// Scenario 51 (allocator part): LRU reuse, a dead agent's blocks come free,
-// and a range yields exactly its blocks then "no free block".
+// The allocator: LRU reuse, a dead agent's blocks come free, and a range
+// yields exactly its blocks then "no free block".
 func TestAllocatorLRUAndAgentDeath(t *testing.T) {
 	ag := newAgents(t)
 	a, b := ag.Allocator("a"), ag.Allocator("b")
