@@ -1,4 +1,4 @@
-// Command agent runs one hivenet agent (package datapath/controller): it
+// Command agent runs one hivenet agent (package datapath/agent): it
 // binds this host's virtual ports to a datapath, simulates the packets
 // the datapath sends up, installs megaflows and keeps them valid.
 //

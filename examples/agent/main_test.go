@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hivenet/hivenet/datapath/controller"
+	"github.com/hivenet/hivenet/datapath/agent"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -32,7 +32,7 @@ func TestRunInproc(t *testing.T) {
 	l.Close()
 	code := run(ctx, []string{"-host", "host-a", "-datapath", "inproc", "-underlay", "127.0.0.1", "-vxlan-port", port,
 		"-load", "../topologies/two-tenant-cloud.yaml", "-metrics", "127.0.0.1:0"}, &logs,
-		func(a *controller.Agent, metrics string) {
+		func(a *agent.Agent, metrics string) {
 			_, bound = a.LocalPort(topology.NameID(topology.KindPort, "vm1"))
 			resp, err := http.Get("http://" + metrics + "/metrics")
 			if err == nil {

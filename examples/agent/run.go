@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hivenet/hivenet/datapath"
-	"github.com/hivenet/hivenet/datapath/controller"
+	"github.com/hivenet/hivenet/datapath/agent"
 	"github.com/hivenet/hivenet/datapath/inproc"
 	"github.com/hivenet/hivenet/datapath/kernel"
 	"github.com/hivenet/hivenet/nsdb"
@@ -29,7 +29,7 @@ import (
 
 // started, if not nil, is called once the agent is ready, with the address
 // the metrics server listens on (tests).
-type started func(a *controller.Agent, metrics string)
+type started func(a *agent.Agent, metrics string)
 
 func run(ctx context.Context, args []string, stderr io.Writer, onReady started) int {
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
@@ -39,7 +39,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	dpKind := fs.String("datapath", "kernel", "datapath: kernel or inproc")
 	dpName := fs.String("dp-name", "hivenet", "kernel datapath `name`")
 	underlay := fs.String("underlay", "", "local underlay `IP`")
-	vxlanPort := fs.Uint("vxlan-port", controller.DefaultVXLANPort, "overlay VXLAN UDP `port`")
+	vxlanPort := fs.Uint("vxlan-port", agent.DefaultVXLANPort, "overlay VXLAN UDP `port`")
 	nsdbKind := fs.String("nsdb", "memory", "NSDB backend: memory or zk")
 	zkServers := fs.String("zk", "", "ZooKeeper servers `host:port[,...]`")
 	zkRoot := fs.String("zk-root", "", "ZooKeeper root `path`")
@@ -161,7 +161,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 		defer srv.Close()
 	}
 
-	a, err := controller.New(controller.Config{
+	a, err := agent.New(agent.Config{
 		Host: host, NSDB: client, Datapath: dp, Workers: *workers, VXLANPort: uint16(*vxlanPort),
 		Stateful: !*noState, Logger: log, Registerer: reg,
 	})
