@@ -93,7 +93,9 @@ func (e *env) do(t *testing.T, method, path, token, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func (e *env) get(t *testing.T, path, token string) (int, string) { return e.do(t, "GET", path, token, "") }
+func (e *env) get(t *testing.T, path, token string) (int, string) {
+	return e.do(t, "GET", path, token, "")
+}
 
 // udp is a datagram from vm1 to vm2.
 func udp() []byte {
