@@ -179,7 +179,7 @@ func (a *Agent) syncBindings(ctx context.Context, old, nw *world, initial bool) 
 			n = p.Number
 			byName[ifc] = p
 		}
-		b := &binding{port: id, ifc: ifc, dp: n, key: a.allocKey(id, n, used)}
+		b := &binding{port: id, ifc: ifc, dp: n, key: a.allocKey(nw.snap, id, n, used)}
 		used[b.key] = true
 		a.bindings[id] = b
 		added = append(added, b)
@@ -226,9 +226,15 @@ func (a *Agent) syncBindings(ctx context.Context, old, nw *world, initial bool) 
 // 7 flow state).
 const TunnelKeyType = 1
 
-// allocKey returns the tunnel key of a newly bound port: the one it had
-// before a restart if known, else a random 20-bit key of type 1.
-func (a *Agent) allocKey(port topology.ID, n datapath.PortNumber, used map[uint32]bool) uint32 {
+// allocKey returns the tunnel key of a newly bound port: the one the
+// NSDB keeps for the port (Port.TunnelKey, written by the agent that first
+// bound it), else the one it had before a restart if known, else a random
+// 20-bit key of type 1. Keys of another type in Port.TunnelKey (legacy
+// keys) are not used.
+func (a *Agent) allocKey(snap *topology.Snapshot, port topology.ID, n datapath.PortNumber, used map[uint32]bool) uint32 {
+	if p, ok := snap.Port(port); ok && validLocalKey(p.TunnelKey) && !used[p.TunnelKey] {
+		return p.TunnelKey
+	}
 	if k, ok := a.recovered[port]; ok && !used[k] {
 		return k
 	}
@@ -237,8 +243,56 @@ func (a *Agent) allocKey(port topology.ID, n datapath.PortNumber, used map[uint3
 	}
 	for {
 		k := TunnelKeyType<<20 | uint32(a.rand()&0xFFFFF)
-		if !used[k] && k != translate.FlowStateTunnelKey {
+		if !used[k] && validLocalKey(k) {
 			return k
+		}
+	}
+}
+
+// validLocalKey reports whether k is a port tunnel key of type 1.
+func validLocalKey(k uint32) bool {
+	return k>>20 == TunnelKeyType && k != translate.FlowStateTunnelKey
+}
+
+// keepKeys writes the tunnel key of every bound port whose port object
+// does not hold it into the object, so that the key stays the port's for
+// its life: across agent restarts, session expiries and datapath flushes.
+// The writes run in the background, each as a compare-and-set on the
+// port's version. Caller holds bindMu.
+func (a *Agent) keepKeys(snap *topology.Snapshot) {
+	for id, b := range a.bindings {
+		if p, ok := snap.Port(id); ok && p.TunnelKey != b.key {
+			a.writes.do(func(ctx context.Context) { a.keepKey(ctx, id, b.key) })
+		}
+	}
+}
+
+// keepKey sets port's TunnelKey to key unless it already holds it,
+// retrying on concurrent updates of the port.
+func (a *Agent) keepKey(ctx context.Context, port topology.ID, key uint32) {
+	st := a.db.Store()
+	for range 5 {
+		v, err := st.Get(ctx, topology.KindPort, port)
+		if err != nil {
+			return // deleted meanwhile, or the store is unreachable: the next change retries
+		}
+		p, ok := v.Object.(*topology.Port)
+		if !ok || p.TunnelKey == key {
+			return
+		}
+		if p.Host != a.host {
+			return // moved to another host: its agent keeps its own key
+		}
+		np := *p
+		np.TunnelKey = key
+		_, err = st.Commit(ctx, nsdb.Update(&np, v.Version))
+		if err == nil {
+			a.log.Debug("port tunnel key kept in the NSDB", a.named("port", topology.KindPort, port), "tunnel-key", key)
+			return
+		}
+		if !errors.Is(err, nsdb.ErrConflict) {
+			a.log.Warn("cannot keep the port's tunnel key in the NSDB", a.named("port", topology.KindPort, port), "err", err)
+			return
 		}
 	}
 }
