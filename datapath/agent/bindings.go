@@ -173,7 +173,7 @@ func (a *Agent) syncBindings(ctx context.Context, old, nw *world, initial bool) 
 		} else {
 			p, err := a.createVMPort(ctx, ifc)
 			if err != nil {
-				a.log.Warn("cannot create datapath port", a.named("port", topology.KindPort, id), "interface", ifc, "err", err)
+				a.log.Warn("cannot create datapath port", namedIn(nw.snap, "port", topology.KindPort, id), "interface", ifc, "err", err)
 				continue
 			}
 			n = p.Number
@@ -183,7 +183,7 @@ func (a *Agent) syncBindings(ctx context.Context, old, nw *world, initial bool) 
 		used[b.key] = true
 		a.bindings[id] = b
 		added = append(added, b)
-		a.log.Info("port bound", a.named("port", topology.KindPort, id), "interface", ifc, "dp-port", n, "tunnel-key", b.key)
+		a.log.Info("port bound", namedIn(nw.snap, "port", topology.KindPort, id), "interface", ifc, "dp-port", n, "tunnel-key", b.key)
 	}
 	if initial {
 		if err := listPorts(); err != nil {

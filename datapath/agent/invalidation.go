@@ -62,13 +62,13 @@ func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial boo
 		if b.state != "" {
 			err := a.db.StateKeys().Remove(ctx, nsdb.KeyPortActive(), b.port, b.state)
 			if err != nil && !errors.Is(err, nsdb.ErrNotFound) && !errors.Is(err, nsdb.ErrNotOwner) && ctx.Err() == nil {
-				a.log.Warn("cannot withdraw port active state", a.named("port", topology.KindPort, b.port), "err", err)
+				a.log.Warn("cannot withdraw port active state", namedIn(old.snap, "port", topology.KindPort, b.port), "err", err)
 			}
 		}
 		if err := a.dp.DeletePort(ctx, b.dp); err != nil && !errors.Is(err, datapath.ErrNotFound) {
 			a.log.Warn("cannot delete datapath port", "interface", b.ifc, "err", err)
 		}
-		a.log.Info("port unbound", a.named("port", topology.KindPort, b.port), "interface", b.ifc)
+		a.log.Info("port unbound", namedIn(old.snap, "port", topology.KindPort, b.port), "interface", b.ifc)
 	}
 	for _, c := range closing {
 		c()

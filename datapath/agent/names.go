@@ -10,8 +10,13 @@ import (
 // current topology under key, and its ID under key+"-id". Objects without a
 // name (or no longer in the topology) are named by their ID.
 func (a *Agent) named(key string, k topology.Kind, id topology.ID) slog.Attr {
+	return namedIn(a.world.Load().snap, key, k, id)
+}
+
+// namedIn is named on snapshot s.
+func namedIn(s *topology.Snapshot, key string, k topology.Kind, id topology.ID) slog.Attr {
 	name := id.String()
-	if o, ok := a.world.Load().snap.Object(k, id); ok {
+	if o, ok := s.Object(k, id); ok {
 		if n := o.ObjectName(); n != "" {
 			name = n
 		}
