@@ -7,11 +7,11 @@ import "github.com/hivenet/hivenet/topology"
 // scan every port for every bridge, router, host and group: quadratic).
 type summaryIndex struct {
 	portsByHost, portsByBridge, portsByRouter, portsByGroup map[topology.ID][]*topology.Port
-	dhcpByBridge                                             map[topology.ID][]*topology.DHCPSubnet
-	routersByLB                                              map[topology.ID][]*topology.Router
-	poolsByLB                                                map[topology.ID][]*topology.Pool
-	vipsByPool                                               map[topology.ID][]*topology.VIP
-	membersByPool                                            map[topology.ID][]*topology.PoolMember
+	dhcpByBridge                                            map[topology.ID][]*topology.DHCPSubnet
+	routersByLB                                             map[topology.ID][]*topology.Router
+	poolsByLB                                               map[topology.ID][]*topology.Pool
+	vipsByPool                                              map[topology.ID][]*topology.VIP
+	membersByPool                                           map[topology.ID][]*topology.PoolMember
 }
 
 func newSummaryIndex(t *topology.Topology) *summaryIndex {
