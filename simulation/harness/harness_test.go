@@ -225,7 +225,7 @@ func TestSendErrors(t *testing.T) {
 		{"vm1", harness.Ping("nobody"), harness.ErrBadPacket},
 		{"vm1", harness.TCP("vm2"), harness.ErrBadPacket},
 		{"vm1", harness.Ping("192.0.2.1").WithSrc("10.9.9.9"), harness.ErrBadPacket}, // no gateway for that source
-		{"provider-uplink", harness.Ping("203.0.113.11"), harness.ErrBadPacket},    // no source address
+		{"provider-uplink", harness.Ping("203.0.113.11"), harness.ErrBadPacket},      // no source address
 		{"vm1", harness.Packet{}, harness.ErrBadPacket},
 	} {
 		if _, err := h.Send(c.from, c.p); !errors.Is(err, c.want) {
