@@ -18,6 +18,9 @@ var (
 	// ErrBadState: a State given to SetState holds a value that cannot be
 	// stored (an IPv6 address in a flow-state key, an unknown NAT type).
 	ErrBadState = errors.New("harness: bad state")
+	// ErrNotMonitored: SetMemberUp was given a pool member whose status
+	// the health monitor does not decide.
+	ErrNotMonitored = errors.New("harness: pool member not monitored")
 	// ErrPortsExhausted: the NAT targets of a dynamic SNAT rule have no
 	// free port block left.
 	ErrPortsExhausted = errors.New("harness: NAT ports exhausted")

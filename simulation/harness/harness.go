@@ -288,7 +288,9 @@ func (h *Harness) SetPortActive(port string, active bool) error {
 }
 
 // SetMemberUp says whether the health monitor sees the member addr:port
-// ("10.0.0.12:80") of the pool named pool up. Monitored members start up.
+// ("10.0.0.12:80") of the pool named pool up. It applies to members whose
+// status is monitored (the others are up when active, down when inactive);
+// they start up.
 func (h *Harness) SetMemberUp(pool, member string, up bool) error {
 	pid, err := h.names.id(topology.KindPool, pool)
 	if err != nil {
@@ -300,6 +302,9 @@ func (h *Harness) SetMemberUp(pool, member string, up bool) error {
 	}
 	for o := range h.snap.Objects(topology.KindPoolMember) {
 		if m := o.(*topology.PoolMember); m.Pool == pid && m.Addr == ap.Addr() && m.Port == ap.Port() {
+			if m.Status != topology.MemberMonitored {
+				return fmt.Errorf("%w: member %s of pool %q is %v: the health monitor does not decide", ErrNotMonitored, member, pool, m.Status)
+			}
 			h.down[m.ID] = !up
 			return nil
 		}
