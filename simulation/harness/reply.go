@@ -21,6 +21,16 @@ func (h *Harness) Reply(r *Result) (*Result, error) {
 	return h.ReplyFrom(r, r.Delivered[0].Port)
 }
 
+// MustReply is Reply for tests: an error fails the test (t.Fatalf).
+func (h *Harness) MustReply(t T, r *Result) *Result {
+	t.Helper()
+	back, err := h.Reply(r)
+	if err != nil {
+		t.Fatalf("reply to the packet from %s (%s): %v", r.From, r, err)
+	}
+	return back
+}
+
 // ReplyFrom is Reply for the copy of the packet delivered to the port
 // named port.
 func (h *Harness) ReplyFrom(r *Result, port string) (*Result, error) {

@@ -34,6 +34,16 @@ func (h *Harness) Send(from string, p Packet) (*Result, error) {
 	return h.SendContext(context.Background(), from, p)
 }
 
+// MustSend is Send for tests: an error fails the test (t.Fatalf).
+func (h *Harness) MustSend(t T, from string, p Packet) *Result {
+	t.Helper()
+	r, err := h.Send(from, p)
+	if err != nil {
+		t.Fatalf("send %v from %s: %v", p, from, err)
+	}
+	return r
+}
+
 // SendContext is Send with a context bounding the wait for NAT port blocks
 // (a leaser given in Config.Ports may take time; the harness's own never
 // does).
