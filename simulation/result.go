@@ -172,6 +172,10 @@ var reasonNames = [...]string{
 	ReasonLoadBalancer: "load-balancer",
 }
 
+// NumDropReasons is the number of drop reasons: they run from ReasonNone
+// to NumDropReasons-1.
+const NumDropReasons = DropReason(len(reasonNames))
+
 // String returns the reason's name ("no-route", "filter-drop", ...).
 func (r DropReason) String() string {
 	if int(r) < len(reasonNames) {
