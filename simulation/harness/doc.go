@@ -6,8 +6,9 @@
 // running agents.
 //
 //	h, err := harness.LoadFile("two-tenant-cloud.yaml", harness.Config{Seed: 1})
-//	r, err := h.Send("vm1", harness.Ping("vm2"))
-//	r.ExpectDelivered(t, "vm2")
+//	...
+//	h.MustSend(t, "vm1", harness.Ping("vm2")).ExpectDelivered(t, "vm2")
+//	h.MustSend(t, "vm3", harness.TCP("vm2:80")).ExpectDropped(t, simulation.ReasonFilter)
 //
 // # Names
 //

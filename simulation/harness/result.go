@@ -36,8 +36,6 @@ type Result struct {
 	// Sim is the final simulation's result, for what the fields above do
 	// not show (tags, the megaflow mask, state writes).
 	Sim *simulation.Result
-
-	generated bool
 }
 
 // Delivery is the packet leaving the virtual network through one port.

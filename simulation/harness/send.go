@@ -123,7 +123,7 @@ func (h *Harness) nextHop(in *topology.Port, src, dst netip.Addr) (topology.MAC,
 // until the outcome is final, commits the state, and follows the packets
 // the network generated.
 func (h *Harness) run(ctx context.Context, in *topology.Port, frame []byte, generated bool, depth int) (*Result, error) {
-	res := &Result{From: in.Name, Frame: frame, generated: generated}
+	res := &Result{From: in.Name, Frame: frame}
 	r, err := h.settle(ctx, in, frame, generated, res)
 	if err != nil {
 		return nil, err

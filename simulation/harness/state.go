@@ -42,6 +42,7 @@ type MACEntry struct {
 	Port   string
 }
 
+// String returns the entry as "owner key -> value".
 func (e MACEntry) String() string {
 	return fmt.Sprintf("%s vlan %d %s -> %s", e.Bridge, e.VLAN, e.MAC, e.Port)
 }
@@ -53,6 +54,7 @@ type IP4MACEntry struct {
 	MAC    topology.MAC
 }
 
+// String returns the entry as "owner key -> value".
 func (e IP4MACEntry) String() string { return fmt.Sprintf("%s %s -> %s", e.Bridge, e.IP, e.MAC) }
 
 // ARPEntry maps an address to a MAC in a router's ARP table.
@@ -62,6 +64,7 @@ type ARPEntry struct {
 	MAC    topology.MAC
 }
 
+// String returns the entry as "owner key -> value".
 func (e ARPEntry) String() string { return fmt.Sprintf("%s %s -> %s", e.Router, e.IP, e.MAC) }
 
 // Conn is a connection-tracking key on a device (the bridge or router
@@ -72,6 +75,7 @@ type Conn struct {
 	Src, Dst netip.AddrPort
 }
 
+// String returns "device proto src->dst".
 func (c Conn) String() string {
 	return fmt.Sprintf("%s %s %s->%s", c.Device, protoName(c.Proto), c.Src, c.Dst)
 }
@@ -86,6 +90,7 @@ type NAT struct {
 	To       netip.AddrPort
 }
 
+// String returns "device type proto src->dst => to".
 func (n NAT) String() string {
 	return fmt.Sprintf("%s %s %s %s->%s => %s", n.Device, n.Type, protoName(n.Proto), n.Src, n.Dst, n.To)
 }
