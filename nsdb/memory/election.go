@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/watch"
 )
 
 // election is the queue of candidates of one election; the first leads.
@@ -16,7 +17,7 @@ type election struct {
 	watches map[*leaderWatch]struct{}
 }
 
-type leaderWatch = watch[struct{}, nsdb.Leader]
+type leaderWatch = watch.Watch[struct{}, nsdb.Leader]
 
 // candidacy is a session's place in an election; once elected it is the
 // Leadership.
@@ -79,7 +80,7 @@ func (s *Server) withdraw(c *candidacy, why error) {
 		}
 		l := e.leader()
 		for w := range e.watches {
-			w.push(struct{}{}, l)
+			w.Push(struct{}{}, l)
 		}
 	}
 }
@@ -126,7 +127,7 @@ func (el elections) Campaign(ctx context.Context, name, value string) (nsdb.Lead
 		close(c.elected)
 		l := e.leader()
 		for w := range e.watches {
-			w.push(struct{}{}, l)
+			w.Push(struct{}{}, l)
 		}
 	}
 	s.mu.Unlock()
@@ -170,15 +171,15 @@ func (el elections) WatchLeader(ctx context.Context, name string) (nsdb.Watch[ns
 	s := el.c.srv
 	defer s.mu.Unlock()
 	e := s.election(name)
-	w := newWatch[struct{}](watchConfig[nsdb.Leader]{})
-	w.pending[struct{}{}] = e.leader()
+	w := watch.New[struct{}](watch.Leaders())
+	w.Push(struct{}{}, e.leader())
 	e.watches[w] = struct{}{}
-	w.onClose = func() {
+	w.OnClose(func() {
 		s.mu.Lock()
 		delete(e.watches, w)
 		s.mu.Unlock()
 		el.c.untrack(w)
-	}
+	})
 	el.c.track(w)
 	return w, nil
 }

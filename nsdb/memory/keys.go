@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/watch"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -22,7 +23,7 @@ type keyAddr struct {
 	id topology.ID
 }
 
-type keyWatch = watch[topology.ID, nsdb.KeyEvent]
+type keyWatch = watch.Watch[topology.ID, nsdb.KeyEvent]
 
 func checkSpec(spec nsdb.KeySpec) error {
 	if topology.New(spec.Kind) == nil || !nsdb.ValidName(spec.Name) ||
@@ -41,11 +42,11 @@ func (s *Server) setKey(spec nsdb.KeySpec, a keyAddr, vals []nsdb.KeyValue) {
 		s.keys[a] = vals
 	}
 	ev := nsdb.KeyEvent{Spec: spec, ID: a.id, Values: vals}
-	for w := range s.keyWatches[a] {
-		w.push(a.id, ev)
+	for w := range s.keyWatches.Of(a) {
+		w.Push(a.id, ev)
 	}
-	for w := range s.keyAllWatch[a.keyClass] {
-		w.push(a.id, ev)
+	for w := range s.keyAllWatch.Of(a.keyClass) {
+		w.Push(a.id, ev)
 	}
 }
 
@@ -141,15 +142,6 @@ func (sk stateKeys) Get(ctx context.Context, spec nsdb.KeySpec, id topology.ID) 
 	return slices.Clone(sk.c.srv.keys[keyAddr{keyClass{spec.Kind, spec.Name}, id}]), nil
 }
 
-func keyEventOrder(a, b nsdb.KeyEvent) int { return slices.Compare(a.ID[:], b.ID[:]) }
-
-func deliverKeyEvent(e nsdb.KeyEvent) nsdb.KeyEvent {
-	e.Values = slices.Clone(e.Values)
-	return e
-}
-
-func keyDeleted(e nsdb.KeyEvent) bool { return len(e.Values) == 0 }
-
 func (sk stateKeys) Watch(ctx context.Context, spec nsdb.KeySpec, id topology.ID) (nsdb.Watch[nsdb.KeyEvent], error) {
 	if err := checkSpec(spec); err != nil {
 		return nil, err
@@ -160,21 +152,15 @@ func (sk stateKeys) Watch(ctx context.Context, spec nsdb.KeySpec, id topology.ID
 	s := sk.c.srv
 	defer s.mu.Unlock()
 	a := keyAddr{keyClass{spec.Kind, spec.Name}, id}
-	w := newWatch[topology.ID](watchConfig[nsdb.KeyEvent]{deleted: keyDeleted, deliver: deliverKeyEvent})
-	w.pending[id] = nsdb.KeyEvent{Spec: spec, ID: id, Values: s.keys[a]}
-	if s.keyWatches[a] == nil {
-		s.keyWatches[a] = make(map[*keyWatch]struct{})
-	}
-	s.keyWatches[a][w] = struct{}{}
-	w.onClose = func() {
+	w := watch.New[topology.ID](watch.Keys(false))
+	w.Push(id, nsdb.KeyEvent{Spec: spec, ID: id, Values: s.keys[a]})
+	s.keyWatches.Add(a, w)
+	w.OnClose(func() {
 		s.mu.Lock()
-		delete(s.keyWatches[a], w)
-		if len(s.keyWatches[a]) == 0 {
-			delete(s.keyWatches, a)
-		}
+		s.keyWatches.Remove(a, w)
 		s.mu.Unlock()
 		sk.c.untrack(w)
-	}
+	})
 	sk.c.track(w)
 	return w, nil
 }
@@ -189,24 +175,19 @@ func (sk stateKeys) WatchAll(ctx context.Context, spec nsdb.KeySpec) (nsdb.Watch
 	s := sk.c.srv
 	defer s.mu.Unlock()
 	class := keyClass{spec.Kind, spec.Name}
-	w := newWatch[topology.ID](watchConfig[nsdb.KeyEvent]{
-		trackSeen: true, deleted: keyDeleted, deliver: deliverKeyEvent, order: keyEventOrder,
-	})
+	w := watch.New[topology.ID](watch.Keys(true))
 	for a, vals := range s.keys {
 		if a.keyClass == class {
-			w.pending[a.id] = nsdb.KeyEvent{Spec: spec, ID: a.id, Values: vals}
+			w.Push(a.id, nsdb.KeyEvent{Spec: spec, ID: a.id, Values: vals})
 		}
 	}
-	if s.keyAllWatch[class] == nil {
-		s.keyAllWatch[class] = make(map[*keyWatch]struct{})
-	}
-	s.keyAllWatch[class][w] = struct{}{}
-	w.onClose = func() {
+	s.keyAllWatch.Add(class, w)
+	w.OnClose(func() {
 		s.mu.Lock()
-		delete(s.keyAllWatch[class], w)
+		s.keyAllWatch.Remove(class, w)
 		s.mu.Unlock()
 		sk.c.untrack(w)
-	}
+	})
 	sk.c.track(w)
 	return w, nil
 }

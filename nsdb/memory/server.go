@@ -22,7 +22,7 @@ import (
 
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/internal/txn"
-	"github.com/hivenet/hivenet/topology"
+	"github.com/hivenet/hivenet/nsdb/internal/watch"
 )
 
 // Config configures a Server. The zero Config is valid.
@@ -43,17 +43,16 @@ type Server struct {
 	sessions map[nsdb.SessionID]*sessionState
 
 	// Object store.
-	rev         nsdb.Version
-	idx         *txn.Index
-	objWatches  map[txn.Key]map[*objWatch]struct{}
-	kindWatches map[topology.Kind]map[*objWatch]struct{}
+	rev     nsdb.Version
+	idx     *txn.Index
+	objects *watch.Hub // guarded by mu
 
 	tables map[tableKey]any
 
 	keys        map[keyAddr][]nsdb.KeyValue
 	keyTypes    map[keyClass]nsdb.KeyType
-	keyWatches  map[keyAddr]map[*keyWatch]struct{}
-	keyAllWatch map[keyClass]map[*keyWatch]struct{}
+	keyWatches  watch.Registry[keyAddr, *keyWatch]
+	keyAllWatch watch.Registry[keyClass, *keyWatch]
 
 	elections map[string]*election
 	sequences map[string]uint64
@@ -72,22 +71,20 @@ func NewServer(cfg Config) *Server {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Server{
-		log:         log,
-		sessions:    make(map[nsdb.SessionID]*sessionState),
-		idx:         txn.NewIndex(),
-		objWatches:  make(map[txn.Key]map[*objWatch]struct{}),
-		kindWatches: make(map[topology.Kind]map[*objWatch]struct{}),
-		tables:      make(map[tableKey]any),
-		keys:        make(map[keyAddr][]nsdb.KeyValue),
-		keyTypes:    make(map[keyClass]nsdb.KeyType),
-		keyWatches:  make(map[keyAddr]map[*keyWatch]struct{}),
-		keyAllWatch: make(map[keyClass]map[*keyWatch]struct{}),
-		elections:   make(map[string]*election),
-		sequences:   make(map[string]uint64),
-		blocks:      blockStore{scopes: make(map[string]map[uint32]*blockState)},
-		now:         now,
+	s := &Server{
+		log:       log,
+		sessions:  make(map[nsdb.SessionID]*sessionState),
+		idx:       txn.NewIndex(),
+		tables:    make(map[tableKey]any),
+		keys:      make(map[keyAddr][]nsdb.KeyValue),
+		keyTypes:  make(map[keyClass]nsdb.KeyType),
+		elections: make(map[string]*election),
+		sequences: make(map[string]uint64),
+		blocks:    blockStore{scopes: make(map[string]map[uint32]*blockState)},
+		now:       now,
 	}
+	s.objects = watch.NewHub(&s.mu)
+	return s
 }
 
 // session is one session of a client; it implements nsdb.Session.

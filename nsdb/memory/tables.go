@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/watch"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -53,7 +54,7 @@ type table[K comparable, V any] struct {
 
 	// Guarded by srv.mu.
 	entries map[K]*tableEntry[V]
-	watches map[*watch[K, nsdb.TableEvent[K, V]]]struct{}
+	watches map[*watch.Watch[K, nsdb.TableEvent[K, V]]]struct{}
 }
 
 // recompute sets the current value of k from its entries and notifies
@@ -85,7 +86,7 @@ func (t *table[K, V]) recompute(k K) {
 	}
 	ev := nsdb.TableEvent[K, V]{Key: k, Value: v, Deleted: !has}
 	for w := range t.watches {
-		w.push(k, ev)
+		w.Push(k, ev)
 	}
 }
 
@@ -111,7 +112,7 @@ func openTable[K comparable, V any](s *Server, key tableKey, typ tableTypes[K, V
 		typ:     typ,
 		cur:     make(map[K]V),
 		entries: make(map[K]*tableEntry[V]),
-		watches: make(map[*watch[K, nsdb.TableEvent[K, V]]]struct{}),
+		watches: make(map[*watch.Watch[K, nsdb.TableEvent[K, V]]]struct{}),
 	}
 	s.tables[key] = t
 	return t
@@ -124,7 +125,7 @@ type tableHandle[K comparable, V any] struct {
 	closed atomic.Bool
 
 	// Guarded by t.srv.mu.
-	watches map[*watch[K, nsdb.TableEvent[K, V]]]struct{}
+	watches map[*watch.Watch[K, nsdb.TableEvent[K, V]]]struct{}
 }
 
 // Lookup implements nsdb.TableView: one reader lock, no allocation.
@@ -262,22 +263,19 @@ func (h *tableHandle[K, V]) Watch(ctx context.Context) (nsdb.Watch[nsdb.TableEve
 	}
 	s := h.t.srv
 	defer s.mu.Unlock()
-	w := newWatch[K](watchConfig[nsdb.TableEvent[K, V]]{
-		trackSeen: true,
-		deleted:   func(e nsdb.TableEvent[K, V]) bool { return e.Deleted },
-	})
+	w := watch.New[K](watch.Tables[K, V]())
 	for k, v := range h.t.cur {
-		w.pending[k] = nsdb.TableEvent[K, V]{Key: k, Value: v}
+		w.Push(k, nsdb.TableEvent[K, V]{Key: k, Value: v})
 	}
 	h.t.watches[w] = struct{}{}
 	h.watches[w] = struct{}{}
-	w.onClose = func() {
+	w.OnClose(func() {
 		s.mu.Lock()
 		delete(h.t.watches, w)
 		delete(h.watches, w)
 		s.mu.Unlock()
 		h.c.untrack(w)
-	}
+	})
 	h.c.track(w)
 	return w, nil
 }
@@ -288,7 +286,7 @@ func (h *tableHandle[K, V]) Close() error {
 		return nil
 	}
 	h.t.srv.mu.Lock()
-	ws := make([]*watch[K, nsdb.TableEvent[K, V]], 0, len(h.watches))
+	ws := make([]*watch.Watch[K, nsdb.TableEvent[K, V]], 0, len(h.watches))
 	for w := range h.watches {
 		ws = append(ws, w)
 	}
@@ -311,7 +309,7 @@ func openHandle[K comparable, V any](ctx context.Context, c *Client, key tableKe
 	h := &tableHandle[K, V]{
 		t:       openTable(c.srv, key, typ),
 		c:       c,
-		watches: make(map[*watch[K, nsdb.TableEvent[K, V]]]struct{}),
+		watches: make(map[*watch.Watch[K, nsdb.TableEvent[K, V]]]struct{}),
 	}
 	c.track(h)
 	return h, nil

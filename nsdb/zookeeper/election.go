@@ -14,6 +14,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/watch"
 )
 
 // Elections live at <root>/elections/<name>: each candidate is an ephemeral
@@ -260,18 +261,18 @@ func (el elections) Leader(ctx context.Context, name string) (nsdb.Leader, error
 	return l, mapErr("leader of "+dir, err)
 }
 
-// leader reads an election's leader; with watch it arms a watch on the
+// leader reads an election's leader; with arm it arms a watch on the
 // candidates.
-func (cn *conn) leader(dir string, watch bool) (nsdb.Leader, error) {
+func (cn *conn) leader(dir string, arm bool) (nsdb.Leader, error) {
 	var names []string
 	var err error
-	if watch {
+	if arm {
 		names, _, _, err = cn.zk.ChildrenW(dir)
 	} else {
 		names, _, err = cn.zk.Children(dir)
 	}
 	if errors.Is(err, zk.ErrNoNode) {
-		if !watch {
+		if !arm {
 			return nsdb.Leader{}, nil
 		}
 		if err := cn.ensurePath(dir); err != nil {
@@ -305,7 +306,7 @@ func (el elections) WatchLeader(ctx context.Context, name string) (nsdb.Watch[ns
 		return nil, nsdb.ErrClosed
 	}
 	dir := c.paths.election(name)
-	w := newWatch[struct{}](watchConfig[nsdb.Leader]{})
+	w := watch.New[struct{}](watch.Leaders())
 	var (
 		mu    sync.Mutex
 		last  nsdb.Leader
@@ -332,13 +333,13 @@ func (el elections) WatchLeader(ctx context.Context, name string) (nsdb.Watch[ns
 			return nil
 		}
 		known, last = true, l
-		w.push(struct{}{}, l)
+		w.Push(struct{}{}, l)
 		return nil
 	}
-	w.onClose = func() {
+	w.OnClose(func() {
 		c.eng.remove(s)
 		c.untrack(w)
-	}
+	})
 	if !c.track(w) {
 		w.Close()
 		return nil, nsdb.ErrClosed

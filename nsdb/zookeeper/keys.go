@@ -13,6 +13,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/watch"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -184,15 +185,15 @@ func (sk stateKeys) Get(ctx context.Context, spec nsdb.KeySpec, id topology.ID) 
 	return out, mapErr("get "+p, err)
 }
 
-// readKey reads a key's values; with watch it also arms a watch on p that
+// readKey reads a key's values; with arm it also arms a watch on p that
 // fires on any change of the values.
-func (cn *conn) readKey(p string, typ nsdb.KeyType, watch bool) ([]nsdb.KeyValue, error) {
+func (cn *conn) readKey(p string, typ nsdb.KeyType, arm bool) ([]nsdb.KeyValue, error) {
 	for {
 		if typ != nsdb.KeyMultiple {
 			var data []byte
 			var st *zk.Stat
 			var err error
-			if watch {
+			if arm {
 				data, st, _, err = cn.zk.GetW(p)
 			} else {
 				data, st, err = cn.zk.Get(p)
@@ -207,7 +208,7 @@ func (cn *conn) readKey(p string, typ nsdb.KeyType, watch bool) ([]nsdb.KeyValue
 		} else {
 			var names []string
 			var err error
-			if watch {
+			if arm {
 				names, _, _, err = cn.zk.ChildrenW(p)
 			} else {
 				names, _, err = cn.zk.Children(p)
@@ -219,7 +220,7 @@ func (cn *conn) readKey(p string, typ nsdb.KeyType, watch bool) ([]nsdb.KeyValue
 				return nil, err
 			}
 		}
-		if !watch {
+		if !arm {
 			return nil, nil
 		}
 		// Absent: watch for its creation.
@@ -253,16 +254,7 @@ func (cn *conn) readValues(p string, names []string) ([]nsdb.KeyValue, error) {
 	return out, nil
 }
 
-type keyWatch = watch[topology.ID, nsdb.KeyEvent]
-
-func keyEventOrder(a, b nsdb.KeyEvent) int { return bytes.Compare(a.ID[:], b.ID[:]) }
-
-func deliverKeyEvent(e nsdb.KeyEvent) nsdb.KeyEvent {
-	e.Values = slices.Clone(e.Values)
-	return e
-}
-
-func keyDeleted(e nsdb.KeyEvent) bool { return len(e.Values) == 0 }
+type keyWatch = watch.Watch[topology.ID, nsdb.KeyEvent]
 
 // keyView keeps one key of one object up to date and pushes its changes
 // to a watch.
@@ -300,7 +292,7 @@ func (v *keyView) refresh(ctx context.Context, cn *conn, _ uint64, _ bool) error
 		return nil
 	}
 	v.known, v.last = true, vals
-	v.w.push(v.id, nsdb.KeyEvent{Spec: v.spec, ID: v.id, Values: vals})
+	v.w.Push(v.id, nsdb.KeyEvent{Spec: v.spec, ID: v.id, Values: vals})
 	return nil
 }
 
@@ -312,12 +304,12 @@ func (sk stateKeys) Watch(ctx context.Context, spec nsdb.KeySpec, id topology.ID
 	if c.isClosed() {
 		return nil, nsdb.ErrClosed
 	}
-	w := newWatch[topology.ID](watchConfig[nsdb.KeyEvent]{deleted: keyDeleted, deliver: deliverKeyEvent})
+	w := watch.New[topology.ID](watch.Keys(false))
 	v := newKeyView(c, spec, id, w)
-	w.onClose = func() {
+	w.OnClose(func() {
 		c.eng.remove(v.sub)
 		c.untrack(w)
-	}
+	})
 	if !c.track(w) {
 		w.Close()
 		return nil, nsdb.ErrClosed
@@ -381,7 +373,7 @@ func (v *keysView) refresh(ctx context.Context, cn *conn, seq uint64, _ bool) er
 		if !present[id] {
 			v.c.eng.remove(kv.sub)
 			delete(v.views, id)
-			v.w.push(id, nsdb.KeyEvent{Spec: v.spec, ID: id})
+			v.w.Push(id, nsdb.KeyEvent{Spec: v.spec, ID: id})
 		}
 	}
 	return nil
@@ -395,12 +387,10 @@ func (sk stateKeys) WatchAll(ctx context.Context, spec nsdb.KeySpec) (nsdb.Watch
 	if c.isClosed() {
 		return nil, nsdb.ErrClosed
 	}
-	w := newWatch[topology.ID](watchConfig[nsdb.KeyEvent]{
-		trackSeen: true, deleted: keyDeleted, deliver: deliverKeyEvent, order: keyEventOrder,
-	})
+	w := watch.New[topology.ID](watch.Keys(true))
 	v := &keysView{c: c, spec: spec, w: w, views: make(map[topology.ID]*keyView)}
 	v.sub = &sub{path: c.paths.stateKind(spec.Kind), refresh: v.refresh}
-	w.onClose = func() {
+	w.OnClose(func() {
 		c.eng.remove(v.sub)
 		v.mu.Lock()
 		v.done = true
@@ -409,7 +399,7 @@ func (sk stateKeys) WatchAll(ctx context.Context, spec nsdb.KeySpec) (nsdb.Watch
 		}
 		v.mu.Unlock()
 		c.untrack(w)
-	}
+	})
 	if !c.track(w) {
 		w.Close()
 		return nil, nsdb.ErrClosed

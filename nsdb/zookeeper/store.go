@@ -15,6 +15,7 @@ import (
 
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/internal/txn"
+	"github.com/hivenet/hivenet/nsdb/internal/watch"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -36,23 +37,20 @@ func validKind(k topology.Kind) error {
 	return nil
 }
 
-type objWatch = watch[txn.Key, nsdb.Event]
-
 // objectCache is a client's watch-driven copy of the object store, loaded
 // kind by kind on demand: the source of transaction plans and of object
 // watches.
 type objectCache struct {
 	c *Client
 
-	mu          sync.Mutex
-	idx         *txn.Index
-	dv          map[txn.Key]int32 // ZooKeeper data version of each cached object
-	kinds       map[topology.Kind]*sub
-	kindSeq     map[topology.Kind]uint64 // when each kind's view was started
-	subs        map[topology.Kind]map[topology.ID]*sub
-	stale       bool // reconnected since the last full re-read
-	objWatches  map[txn.Key]map[*objWatch]struct{}
-	kindWatches map[topology.Kind]map[*objWatch]struct{}
+	mu      sync.Mutex
+	idx     *txn.Index
+	dv      map[txn.Key]int32 // ZooKeeper data version of each cached object
+	kinds   map[topology.Kind]*sub
+	kindSeq map[topology.Kind]uint64 // when each kind's view was started
+	subs    map[topology.Kind]map[topology.ID]*sub
+	stale   bool       // reconnected since the last full re-read
+	watches *watch.Hub // guarded by mu
 }
 
 // objects returns the client's object cache, creating it.
@@ -63,16 +61,16 @@ func (c *Client) objects() (*objectCache, error) {
 		return nil, nsdb.ErrClosed
 	}
 	if c.objs == nil {
-		c.objs = &objectCache{
-			c:           c,
-			idx:         txn.NewIndex(),
-			dv:          make(map[txn.Key]int32),
-			kinds:       make(map[topology.Kind]*sub),
-			kindSeq:     make(map[topology.Kind]uint64),
-			subs:        make(map[topology.Kind]map[topology.ID]*sub),
-			objWatches:  make(map[txn.Key]map[*objWatch]struct{}),
-			kindWatches: make(map[topology.Kind]map[*objWatch]struct{}),
+		oc := &objectCache{
+			c:       c,
+			idx:     txn.NewIndex(),
+			dv:      make(map[txn.Key]int32),
+			kinds:   make(map[topology.Kind]*sub),
+			kindSeq: make(map[topology.Kind]uint64),
+			subs:    make(map[topology.Kind]map[topology.ID]*sub),
 		}
+		oc.watches = watch.NewHub(&oc.mu)
+		c.objs = oc
 	}
 	return c.objs, nil
 }
@@ -128,11 +126,11 @@ func (oc *objectCache) commitBarrier(ctx context.Context, n uint64) error {
 // are re-read (and so deleted).
 func (oc *objectCache) refreshDir(k topology.Kind) refreshFunc {
 	dir := oc.c.paths.kindDir(k)
-	return func(ctx context.Context, cn *conn, seq uint64, watch bool) error {
+	return func(ctx context.Context, cn *conn, seq uint64, arm bool) error {
 		var names []string
 		err := call(ctx, func() error {
 			var err error
-			if watch {
+			if arm {
 				names, _, _, err = cn.zk.ChildrenW(dir)
 			} else {
 				names, _, err = cn.zk.Children(dir)
@@ -188,12 +186,12 @@ func (oc *objectCache) refreshDir(k topology.Kind) refreshFunc {
 // refreshObject reads one object with a data watch.
 func (oc *objectCache) refreshObject(key txn.Key, s *sub) refreshFunc {
 	p := oc.c.paths.object(key.Kind, key.ID)
-	return func(ctx context.Context, cn *conn, _ uint64, watch bool) error {
+	return func(ctx context.Context, cn *conn, _ uint64, arm bool) error {
 		var data []byte
 		var st *zk.Stat
 		err := call(ctx, func() error {
 			var err error
-			if watch {
+			if arm {
 				data, st, _, err = cn.zk.GetW(p)
 			} else {
 				data, st, err = cn.zk.Get(p)
@@ -235,7 +233,7 @@ func (oc *objectCache) applyLocked(key txn.Key, o topology.Object, st *zk.Stat) 
 		}
 		oc.idx.Set(key, nil, 0)
 		delete(oc.dv, key)
-		oc.notifyLocked(nsdb.Event{Kind: key.Kind, ID: key.ID, Version: ver})
+		oc.watches.Notify(nsdb.Event{Kind: key.Kind, ID: key.ID, Version: ver})
 		return
 	}
 	v := nsdb.Version(st.Mzxid)
@@ -244,17 +242,7 @@ func (oc *objectCache) applyLocked(key txn.Key, o topology.Object, st *zk.Stat) 
 	}
 	oc.idx.Set(key, o, v)
 	oc.dv[key] = st.Version
-	oc.notifyLocked(nsdb.Event{Kind: key.Kind, ID: key.ID, Object: o, Version: v})
-}
-
-func (oc *objectCache) notifyLocked(e nsdb.Event) {
-	k := txn.Key{Kind: e.Kind, ID: e.ID}
-	for w := range oc.objWatches[k] {
-		w.push(k, e)
-	}
-	for w := range oc.kindWatches[e.Kind] {
-		w.push(k, e)
-	}
+	oc.watches.Notify(nsdb.Event{Kind: key.Kind, ID: key.ID, Object: o, Version: v})
 }
 
 // store implements nsdb.Store.
@@ -607,23 +595,6 @@ func (oc *objectCache) requests(ops []nsdb.Op, plan *txn.Plan, models int32, his
 	return reqs, u, size, nil
 }
 
-func eventOrder(a, b nsdb.Event) int {
-	if c := cmp.Compare(a.Version, b.Version); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.Kind, b.Kind); c != 0 {
-		return c
-	}
-	return bytes.Compare(a.ID[:], b.ID[:])
-}
-
-func deliverEvent(e nsdb.Event) nsdb.Event {
-	if e.Object != nil {
-		e.Object = e.Object.Clone()
-	}
-	return e
-}
-
 // Watch implements nsdb.Watcher. The watch is served by the client's
 // object cache: its first batch is the cache's state once it reflects
 // everything the servers had applied when Watch was called.
@@ -641,28 +612,10 @@ func (st store) Watch(ctx context.Context, k topology.Kind, id topology.ID) (nsd
 	if err := st.c.settle(ctx); err != nil {
 		return nil, mapErr("watch", err)
 	}
-	key := txn.Key{Kind: k, ID: id}
-	w := newWatch[txn.Key](watchConfig[nsdb.Event]{deleted: nsdb.Event.Deleted, deliver: deliverEvent, order: eventOrder})
 	oc.mu.Lock()
-	e := nsdb.Event{Kind: k, ID: id}
-	if o, v, ok := oc.idx.Lookup(key); ok {
-		e.Object, e.Version = o, v
-	}
-	w.pending[key] = e
-	if oc.objWatches[key] == nil {
-		oc.objWatches[key] = make(map[*objWatch]struct{})
-	}
-	oc.objWatches[key][w] = struct{}{}
+	w := oc.watches.Watch(oc.idx, k, id)
 	oc.mu.Unlock()
-	w.onClose = func() {
-		oc.mu.Lock()
-		delete(oc.objWatches[key], w)
-		if len(oc.objWatches[key]) == 0 {
-			delete(oc.objWatches, key)
-		}
-		oc.mu.Unlock()
-		st.c.untrack(w)
-	}
+	w.OnClose(func() { st.c.untrack(w) })
 	if !st.c.track(w) {
 		w.Close()
 		return nil, nsdb.ErrClosed
@@ -691,29 +644,10 @@ func (st store) WatchKinds(ctx context.Context, kinds ...topology.Kind) (nsdb.Wa
 	if err := st.c.settle(ctx); err != nil {
 		return nil, mapErr("watch", err)
 	}
-	w := newWatch[txn.Key](watchConfig[nsdb.Event]{
-		trackSeen: true, deleted: nsdb.Event.Deleted, deliver: deliverEvent, order: eventOrder,
-	})
 	oc.mu.Lock()
-	for _, k := range kinds {
-		for _, v := range oc.idx.All(k) {
-			id := v.Object.ObjectID()
-			w.pending[txn.Key{Kind: k, ID: id}] = nsdb.Event{Kind: k, ID: id, Object: v.Object, Version: v.Version}
-		}
-		if oc.kindWatches[k] == nil {
-			oc.kindWatches[k] = make(map[*objWatch]struct{})
-		}
-		oc.kindWatches[k][w] = struct{}{}
-	}
+	w := oc.watches.WatchKinds(oc.idx, kinds)
 	oc.mu.Unlock()
-	w.onClose = func() {
-		oc.mu.Lock()
-		for _, k := range kinds {
-			delete(oc.kindWatches[k], w)
-		}
-		oc.mu.Unlock()
-		st.c.untrack(w)
-	}
+	w.OnClose(func() { st.c.untrack(w) })
 	if !st.c.track(w) {
 		w.Close()
 		return nil, nsdb.ErrClosed

@@ -13,6 +13,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/watch"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -76,20 +77,20 @@ type table[K comparable, V any] struct {
 	parsed  map[string]parsedName[K, V] // names of the last listing
 	pzxid   int64
 	known   bool // a listing was applied
-	watches map[*watch[K, nsdb.TableEvent[K, V]]]struct{}
+	watches map[*watch.Watch[K, nsdb.TableEvent[K, V]]]struct{}
 	handles int
 	own     map[string]struct{} // learned entries created by ownSess
 	ownSess nsdb.SessionID
 	dropped bool
 }
 
-// sync lists the table and applies the listing; with watch it re-arms the
+// list lists the table and applies the listing; with arm it re-arms the
 // children watch.
-func (t *table[K, V]) list(cn *conn, watch bool) error {
+func (t *table[K, V]) list(cn *conn, arm bool) error {
 	var names []string
 	var st *zk.Stat
 	var err error
-	if watch {
+	if arm {
 		names, st, _, err = cn.zk.ChildrenW(t.path)
 	} else {
 		names, st, err = cn.zk.Children(t.path)
@@ -188,7 +189,7 @@ func (t *table[K, V]) applyLocked(cn *conn, names []string, pzxid int64) bool {
 	t.keys = keys
 	for k, ev := range changed {
 		for w := range t.watches {
-			w.push(k, ev)
+			w.Push(k, ev)
 		}
 	}
 	// Delete this session's entries that another session superseded, so
@@ -283,7 +284,7 @@ type handle[K comparable, V any] struct {
 	closed atomic.Bool
 
 	mu      sync.Mutex
-	watches map[*watch[K, nsdb.TableEvent[K, V]]]struct{}
+	watches map[*watch.Watch[K, nsdb.TableEvent[K, V]]]struct{}
 }
 
 // Lookup implements nsdb.TableView: one reader lock, no I/O, no allocation.
@@ -554,14 +555,11 @@ func (h *handle[K, V]) Watch(ctx context.Context) (nsdb.Watch[nsdb.TableEvent[K,
 	if err := t.c.settle(ctx); err != nil {
 		return nil, mapErr("watch "+t.path, err)
 	}
-	w := newWatch[K](watchConfig[nsdb.TableEvent[K, V]]{
-		trackSeen: true,
-		deleted:   func(e nsdb.TableEvent[K, V]) bool { return e.Deleted },
-	})
+	w := watch.New[K](watch.Tables[K, V]())
 	t.mu.Lock()
 	t.view.RLock()
 	for k, v := range t.cur {
-		w.pending[k] = nsdb.TableEvent[K, V]{Key: k, Value: v}
+		w.Push(k, nsdb.TableEvent[K, V]{Key: k, Value: v})
 	}
 	t.view.RUnlock()
 	t.watches[w] = struct{}{}
@@ -569,7 +567,7 @@ func (h *handle[K, V]) Watch(ctx context.Context) (nsdb.Watch[nsdb.TableEvent[K,
 	h.mu.Lock()
 	h.watches[w] = struct{}{}
 	h.mu.Unlock()
-	w.onClose = func() {
+	w.OnClose(func() {
 		t.mu.Lock()
 		delete(t.watches, w)
 		t.mu.Unlock()
@@ -577,7 +575,7 @@ func (h *handle[K, V]) Watch(ctx context.Context) (nsdb.Watch[nsdb.TableEvent[K,
 		delete(h.watches, w)
 		h.mu.Unlock()
 		t.c.untrack(w)
-	}
+	})
 	if !t.c.track(w) || h.closed.Load() {
 		w.Close()
 		return nil, nsdb.ErrClosed
@@ -591,7 +589,7 @@ func (h *handle[K, V]) Close() error {
 		return nil
 	}
 	h.mu.Lock()
-	ws := make([]*watch[K, nsdb.TableEvent[K, V]], 0, len(h.watches))
+	ws := make([]*watch.Watch[K, nsdb.TableEvent[K, V]], 0, len(h.watches))
 	for w := range h.watches {
 		ws = append(ws, w)
 	}
@@ -625,7 +623,7 @@ func open[K comparable, V any](ctx context.Context, c *Client, path string, cd c
 	t, ok := c.tables[path].(*table[K, V])
 	if !ok {
 		t = &table[K, V]{c: c, path: path, codec: cd, cur: make(map[K]V), keys: make(map[K]*keyEntries[V]),
-			watches: make(map[*watch[K, nsdb.TableEvent[K, V]]]struct{})}
+			watches: make(map[*watch.Watch[K, nsdb.TableEvent[K, V]]]struct{})}
 		t.sub = &sub{path: path, refresh: t.refresh}
 		c.tables[path] = t
 	}
@@ -636,7 +634,7 @@ func open[K comparable, V any](ctx context.Context, c *Client, path string, cd c
 	if !ok {
 		c.eng.add(t.sub, max(c.q.now(), 1))
 	}
-	h := &handle[K, V]{t: t, watches: make(map[*watch[K, nsdb.TableEvent[K, V]]]struct{})}
+	h := &handle[K, V]{t: t, watches: make(map[*watch.Watch[K, nsdb.TableEvent[K, V]]]struct{})}
 	if !c.track(h) {
 		h.Close()
 		return nil, nsdb.ErrClosed
