@@ -3,10 +3,10 @@ package memory
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/validate"
 )
 
 // blockState is one block's history: who holds it (0 = free) and the
@@ -35,17 +35,8 @@ var _ nsdb.BlockClaimer = (*Client)(nil)
 
 type blocks struct{ c *Client }
 
-func validScope(scope string) error {
-	for _, seg := range strings.Split(scope, "/") {
-		if !nsdb.ValidName(seg) {
-			return fmt.Errorf("%w: block scope %q", nsdb.ErrInvalid, scope)
-		}
-	}
-	return nil
-}
-
 func (b blocks) Claim(ctx context.Context, scope string, candidates []uint32) (uint32, error) {
-	if err := validScope(scope); err != nil {
+	if _, err := validate.Scope(scope); err != nil {
 		return 0, err
 	}
 	if err := b.c.begin(ctx); err != nil {

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/validate"
 	"github.com/hivenet/hivenet/nsdb/internal/watch"
 )
 
@@ -96,15 +97,8 @@ func (s *Server) election(name string) *election {
 
 type elections struct{ c *Client }
 
-func checkName(what, name string) error {
-	if !nsdb.ValidName(name) {
-		return fmt.Errorf("%w: %s name %q", nsdb.ErrInvalid, what, name)
-	}
-	return nil
-}
-
 func (el elections) Campaign(ctx context.Context, name, value string) (nsdb.Leadership, error) {
-	if err := checkName("election", name); err != nil {
+	if err := validate.Name("election", name); err != nil {
 		return nil, err
 	}
 	if err := el.c.begin(ctx); err != nil {
@@ -148,7 +142,7 @@ func (el elections) Campaign(ctx context.Context, name, value string) (nsdb.Lead
 }
 
 func (el elections) Leader(ctx context.Context, name string) (nsdb.Leader, error) {
-	if err := checkName("election", name); err != nil {
+	if err := validate.Name("election", name); err != nil {
 		return nsdb.Leader{}, err
 	}
 	if err := el.c.beginRead(ctx); err != nil {
@@ -162,7 +156,7 @@ func (el elections) Leader(ctx context.Context, name string) (nsdb.Leader, error
 }
 
 func (el elections) WatchLeader(ctx context.Context, name string) (nsdb.Watch[nsdb.Leader], error) {
-	if err := checkName("election", name); err != nil {
+	if err := validate.Name("election", name); err != nil {
 		return nil, err
 	}
 	if err := el.c.begin(ctx); err != nil {
@@ -187,7 +181,7 @@ func (el elections) WatchLeader(ctx context.Context, name string) (nsdb.Watch[ns
 type sequences struct{ c *Client }
 
 func (sq sequences) Next(ctx context.Context, seq nsdb.Sequence) (uint64, error) {
-	if err := checkName("sequence", seq.Name); err != nil {
+	if err := validate.Name("sequence", seq.Name); err != nil {
 		return 0, err
 	}
 	if err := sq.c.begin(ctx); err != nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/validate"
 	"github.com/hivenet/hivenet/nsdb/internal/watch"
 	"github.com/hivenet/hivenet/topology"
 )
@@ -24,14 +25,6 @@ type keyAddr struct {
 }
 
 type keyWatch = watch.Watch[topology.ID, nsdb.KeyEvent]
-
-func checkSpec(spec nsdb.KeySpec) error {
-	if topology.New(spec.Kind) == nil || !nsdb.ValidName(spec.Name) ||
-		spec.Type < nsdb.KeyFirstWriteWins || spec.Type > nsdb.KeyMultiple {
-		return fmt.Errorf("%w: state key %s (%s)", nsdb.ErrInvalid, spec, spec.Type)
-	}
-	return nil
-}
 
 // setKey replaces the values of a and notifies watchers; the caller holds
 // s.mu.
@@ -67,11 +60,11 @@ func (s *Server) dropKeyValues(a keyAddr, sess nsdb.SessionID) {
 type stateKeys struct{ c *Client }
 
 func (sk stateKeys) Set(ctx context.Context, spec nsdb.KeySpec, id topology.ID, value string) error {
-	if err := checkSpec(spec); err != nil {
+	if err := validate.KeySpec(spec); err != nil {
 		return err
 	}
-	if value == "" {
-		return fmt.Errorf("%w: empty state key value", nsdb.ErrInvalid)
+	if err := validate.KeyValue(value); err != nil {
+		return err
 	}
 	if err := sk.c.begin(ctx); err != nil {
 		return err
@@ -110,7 +103,7 @@ func (sk stateKeys) Set(ctx context.Context, spec nsdb.KeySpec, id topology.ID, 
 }
 
 func (sk stateKeys) Remove(ctx context.Context, spec nsdb.KeySpec, id topology.ID, value string) error {
-	if err := checkSpec(spec); err != nil {
+	if err := validate.KeySpec(spec); err != nil {
 		return err
 	}
 	if err := sk.c.begin(ctx); err != nil {
@@ -132,7 +125,7 @@ func (sk stateKeys) Remove(ctx context.Context, spec nsdb.KeySpec, id topology.I
 }
 
 func (sk stateKeys) Get(ctx context.Context, spec nsdb.KeySpec, id topology.ID) ([]nsdb.KeyValue, error) {
-	if err := checkSpec(spec); err != nil {
+	if err := validate.KeySpec(spec); err != nil {
 		return nil, err
 	}
 	if err := sk.c.beginRead(ctx); err != nil {
@@ -143,7 +136,7 @@ func (sk stateKeys) Get(ctx context.Context, spec nsdb.KeySpec, id topology.ID) 
 }
 
 func (sk stateKeys) Watch(ctx context.Context, spec nsdb.KeySpec, id topology.ID) (nsdb.Watch[nsdb.KeyEvent], error) {
-	if err := checkSpec(spec); err != nil {
+	if err := validate.KeySpec(spec); err != nil {
 		return nil, err
 	}
 	if err := sk.c.begin(ctx); err != nil {
@@ -166,7 +159,7 @@ func (sk stateKeys) Watch(ctx context.Context, spec nsdb.KeySpec, id topology.ID
 }
 
 func (sk stateKeys) WatchAll(ctx context.Context, spec nsdb.KeySpec) (nsdb.Watch[nsdb.KeyEvent], error) {
-	if err := checkSpec(spec); err != nil {
+	if err := validate.KeySpec(spec); err != nil {
 		return nil, err
 	}
 	if err := sk.c.begin(ctx); err != nil {

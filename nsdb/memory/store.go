@@ -3,25 +3,18 @@ package memory
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/internal/txn"
+	"github.com/hivenet/hivenet/nsdb/internal/validate"
 	"github.com/hivenet/hivenet/topology"
 )
 
 // store implements nsdb.Store for one client.
 type store struct{ c *Client }
 
-func validKind(k topology.Kind) error {
-	if topology.New(k) == nil {
-		return fmt.Errorf("%w: invalid kind %s", nsdb.ErrInvalid, k)
-	}
-	return nil
-}
-
 func (st store) Get(ctx context.Context, k topology.Kind, id topology.ID) (nsdb.Versioned, error) {
-	if err := validKind(k); err != nil {
+	if err := validate.Kind(k); err != nil {
 		return nsdb.Versioned{}, err
 	}
 	if err := st.c.beginRead(ctx); err != nil {
@@ -36,7 +29,7 @@ func (st store) Get(ctx context.Context, k topology.Kind, id topology.ID) (nsdb.
 }
 
 func (st store) List(ctx context.Context, k topology.Kind) ([]nsdb.Versioned, error) {
-	if err := validKind(k); err != nil {
+	if err := validate.Kind(k); err != nil {
 		return nil, err
 	}
 	if err := st.c.beginRead(ctx); err != nil {
@@ -72,7 +65,7 @@ func (st store) Commit(ctx context.Context, ops ...nsdb.Op) (nsdb.Version, error
 }
 
 func (st store) Watch(ctx context.Context, k topology.Kind, id topology.ID) (nsdb.Watch[nsdb.Event], error) {
-	if err := validKind(k); err != nil {
+	if err := validate.Kind(k); err != nil {
 		return nil, err
 	}
 	if err := st.c.begin(ctx); err != nil {
@@ -87,15 +80,10 @@ func (st store) Watch(ctx context.Context, k topology.Kind, id topology.ID) (nsd
 }
 
 func (st store) WatchKinds(ctx context.Context, kinds ...topology.Kind) (nsdb.Watch[nsdb.Event], error) {
-	if len(kinds) == 0 {
-		kinds = topology.Kinds()
+	kinds, err := validate.Kinds(kinds)
+	if err != nil {
+		return nil, err
 	}
-	for _, k := range kinds {
-		if err := validKind(k); err != nil {
-			return nil, err
-		}
-	}
-	kinds = slices.Compact(slices.Sorted(slices.Values(kinds)))
 	if err := st.c.begin(ctx); err != nil {
 		return nil, err
 	}

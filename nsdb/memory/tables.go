@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/validate"
 	"github.com/hivenet/hivenet/nsdb/internal/watch"
 	"github.com/hivenet/hivenet/topology"
 )
@@ -336,8 +337,8 @@ func portValue(id topology.ID) (topology.ID, error) {
 }
 
 func (ts tables) MACTable(ctx context.Context, bridge topology.ID, vlan uint16) (nsdb.Table[topology.MAC, topology.ID], error) {
-	if vlan > 4094 {
-		return nil, fmt.Errorf("%w: VLAN %d", nsdb.ErrInvalid, vlan)
+	if err := validate.VLAN(vlan); err != nil {
+		return nil, err
 	}
 	return openHandle(ctx, ts.c, tableKey{"mac_table", bridge, vlan},
 		tableTypes[topology.MAC, topology.ID]{checkKey: anyKey[topology.MAC], norm: portValue, equal: same[topology.ID]})

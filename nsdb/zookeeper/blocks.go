@@ -8,13 +8,13 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/validate"
 )
 
 // Blocks are the reference system's NAT block allocator (§4.5 of the
@@ -50,11 +50,9 @@ func (p paths) reserved(name string) bool {
 
 // scopePath returns the znode of a scope.
 func (c *Client) scopePath(scope string) (string, error) {
-	segs := strings.Split(scope, "/")
-	for _, s := range segs {
-		if !nsdb.ValidName(s) {
-			return "", fmt.Errorf("%w: block scope %q", nsdb.ErrInvalid, scope)
-		}
+	segs, err := validate.Scope(scope)
+	if err != nil {
+		return "", err
 	}
 	if c.paths.reserved(segs[0]) {
 		return "", fmt.Errorf("%w: block scope %q uses the reserved directory %q", nsdb.ErrInvalid, scope, segs[0])

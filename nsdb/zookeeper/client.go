@@ -16,6 +16,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/topology"
 )
 
 // Defaults of Config.
@@ -149,7 +150,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 // ensureLayout creates the root and the fixed directories below it.
 func (c *Client) ensureLayout(ctx context.Context) error {
 	dirs := []string{c.paths.models, c.paths.state, c.paths.tables, c.paths.sequences, c.paths.elections}
-	for _, k := range allKinds() {
+	for _, k := range topology.Kinds() {
 		dirs = append(dirs, c.paths.kindDir(k))
 	}
 	return c.retry(ctx, func(cn *conn) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/validate"
 	"github.com/hivenet/hivenet/nsdb/internal/watch"
 )
 
@@ -21,13 +22,6 @@ import (
 // sequential child "c-<guid>-<sequence>" holding the candidate's value; the
 // candidate with the lowest sequence leads (the reference's Curator leader
 // latch). A waiting candidate watches only its predecessor.
-
-func checkName(what, name string) error {
-	if !nsdb.ValidName(name) {
-		return fmt.Errorf("%w: %s name %q", nsdb.ErrInvalid, what, name)
-	}
-	return nil
-}
 
 type elections struct{ c *Client }
 
@@ -120,7 +114,7 @@ func candidates(names []string) []candidate {
 }
 
 func (el elections) Campaign(ctx context.Context, name, value string) (nsdb.Leadership, error) {
-	if err := checkName("election", name); err != nil {
+	if err := validate.Name("election", name); err != nil {
 		return nil, err
 	}
 	c := el.c
@@ -248,7 +242,7 @@ func (el elections) await(ctx context.Context, l *candidacy, dir string) error {
 }
 
 func (el elections) Leader(ctx context.Context, name string) (nsdb.Leader, error) {
-	if err := checkName("election", name); err != nil {
+	if err := validate.Name("election", name); err != nil {
 		return nsdb.Leader{}, err
 	}
 	dir := el.c.paths.election(name)
@@ -298,7 +292,7 @@ func (cn *conn) leader(dir string, arm bool) (nsdb.Leader, error) {
 }
 
 func (el elections) WatchLeader(ctx context.Context, name string) (nsdb.Watch[nsdb.Leader], error) {
-	if err := checkName("election", name); err != nil {
+	if err := validate.Name("election", name); err != nil {
 		return nil, err
 	}
 	c := el.c
@@ -358,7 +352,7 @@ func (el elections) WatchLeader(ctx context.Context, name string) (nsdb.Watch[ns
 type sequences struct{ c *Client }
 
 func (sq sequences) Next(ctx context.Context, seq nsdb.Sequence) (uint64, error) {
-	if err := checkName("sequence", seq.Name); err != nil {
+	if err := validate.Name("sequence", seq.Name); err != nil {
 		return 0, err
 	}
 	p := sq.c.paths.sequence(seq.Name)

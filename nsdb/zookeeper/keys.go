@@ -13,6 +13,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/validate"
 	"github.com/hivenet/hivenet/nsdb/internal/watch"
 	"github.com/hivenet/hivenet/topology"
 )
@@ -23,22 +24,14 @@ import (
 // persistent node with one ephemeral child per value, named by valueNode
 // and holding the value as data.
 
-func checkSpec(spec nsdb.KeySpec) error {
-	if topology.New(spec.Kind) == nil || !nsdb.ValidName(spec.Name) ||
-		spec.Type < nsdb.KeyFirstWriteWins || spec.Type > nsdb.KeyMultiple {
-		return fmt.Errorf("%w: state key %s (%s)", nsdb.ErrInvalid, spec, spec.Type)
-	}
-	return nil
-}
-
 type stateKeys struct{ c *Client }
 
 func (sk stateKeys) Set(ctx context.Context, spec nsdb.KeySpec, id topology.ID, value string) error {
-	if err := checkSpec(spec); err != nil {
+	if err := validate.KeySpec(spec); err != nil {
 		return err
 	}
-	if value == "" {
-		return fmt.Errorf("%w: empty state key value", nsdb.ErrInvalid)
+	if err := validate.KeyValue(value); err != nil {
+		return err
 	}
 	c := sk.c
 	p := c.paths.stateKey(spec, id)
@@ -133,7 +126,7 @@ func parentPath(p string) string {
 }
 
 func (sk stateKeys) Remove(ctx context.Context, spec nsdb.KeySpec, id topology.ID, value string) error {
-	if err := checkSpec(spec); err != nil {
+	if err := validate.KeySpec(spec); err != nil {
 		return err
 	}
 	c := sk.c
@@ -172,7 +165,7 @@ func (sk stateKeys) Remove(ctx context.Context, spec nsdb.KeySpec, id topology.I
 }
 
 func (sk stateKeys) Get(ctx context.Context, spec nsdb.KeySpec, id topology.ID) ([]nsdb.KeyValue, error) {
-	if err := checkSpec(spec); err != nil {
+	if err := validate.KeySpec(spec); err != nil {
 		return nil, err
 	}
 	p := sk.c.paths.stateKey(spec, id)
@@ -297,7 +290,7 @@ func (v *keyView) refresh(ctx context.Context, cn *conn, _ uint64, _ bool) error
 }
 
 func (sk stateKeys) Watch(ctx context.Context, spec nsdb.KeySpec, id topology.ID) (nsdb.Watch[nsdb.KeyEvent], error) {
-	if err := checkSpec(spec); err != nil {
+	if err := validate.KeySpec(spec); err != nil {
 		return nil, err
 	}
 	c := sk.c
@@ -380,7 +373,7 @@ func (v *keysView) refresh(ctx context.Context, cn *conn, seq uint64, _ bool) er
 }
 
 func (sk stateKeys) WatchAll(ctx context.Context, spec nsdb.KeySpec) (nsdb.Watch[nsdb.KeyEvent], error) {
-	if err := checkSpec(spec); err != nil {
+	if err := validate.KeySpec(spec); err != nil {
 		return nil, err
 	}
 	c := sk.c

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/internal/txn"
+	"github.com/hivenet/hivenet/nsdb/internal/validate"
 	"github.com/hivenet/hivenet/nsdb/internal/watch"
 	"github.com/hivenet/hivenet/topology"
 )
@@ -27,15 +28,6 @@ const (
 	tokenLen     = 8
 	tokenHistory = 16
 )
-
-func allKinds() []topology.Kind { return topology.Kinds() }
-
-func validKind(k topology.Kind) error {
-	if topology.New(k) == nil {
-		return fmt.Errorf("%w: invalid kind %s", nsdb.ErrInvalid, k)
-	}
-	return nil
-}
 
 // objectCache is a client's watch-driven copy of the object store, loaded
 // kind by kind on demand: the source of transaction plans and of object
@@ -249,7 +241,7 @@ func (oc *objectCache) applyLocked(key txn.Key, o topology.Object, st *zk.Stat) 
 type store struct{ c *Client }
 
 func (st store) Get(ctx context.Context, k topology.Kind, id topology.ID) (nsdb.Versioned, error) {
-	if err := validKind(k); err != nil {
+	if err := validate.Kind(k); err != nil {
 		return nsdb.Versioned{}, err
 	}
 	c := st.c
@@ -279,7 +271,7 @@ func (st store) Get(ctx context.Context, k topology.Kind, id topology.ID) (nsdb.
 const listConcurrency = 128
 
 func (st store) List(ctx context.Context, k topology.Kind) ([]nsdb.Versioned, error) {
-	if err := validKind(k); err != nil {
+	if err := validate.Kind(k); err != nil {
 		return nil, err
 	}
 	c := st.c
@@ -365,7 +357,7 @@ func (st store) Commit(ctx context.Context, ops ...nsdb.Op) (nsdb.Version, error
 	if len(ops) == 0 {
 		return nsdb.AnyVersion, nil
 	}
-	if err := oc.ensure(ctx, allKinds()); err != nil {
+	if err := oc.ensure(ctx, topology.Kinds()); err != nil {
 		return nsdb.AnyVersion, mapErr("load objects", err)
 	}
 	var unknown []unresolved // commits whose reply was lost
@@ -599,7 +591,7 @@ func (oc *objectCache) requests(ops []nsdb.Op, plan *txn.Plan, models int32, his
 // object cache: its first batch is the cache's state once it reflects
 // everything the servers had applied when Watch was called.
 func (st store) Watch(ctx context.Context, k topology.Kind, id topology.ID) (nsdb.Watch[nsdb.Event], error) {
-	if err := validKind(k); err != nil {
+	if err := validate.Kind(k); err != nil {
 		return nil, err
 	}
 	oc, err := st.c.objects()
@@ -625,15 +617,10 @@ func (st store) Watch(ctx context.Context, k topology.Kind, id topology.ID) (nsd
 
 // WatchKinds implements nsdb.Watcher, like Watch.
 func (st store) WatchKinds(ctx context.Context, kinds ...topology.Kind) (nsdb.Watch[nsdb.Event], error) {
-	if len(kinds) == 0 {
-		kinds = allKinds()
+	kinds, err := validate.Kinds(kinds)
+	if err != nil {
+		return nil, err
 	}
-	for _, k := range kinds {
-		if err := validKind(k); err != nil {
-			return nil, err
-		}
-	}
-	kinds = slices.Compact(slices.Sorted(slices.Values(kinds)))
 	oc, err := st.c.objects()
 	if err != nil {
 		return nil, err

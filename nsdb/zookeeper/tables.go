@@ -13,6 +13,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/validate"
 	"github.com/hivenet/hivenet/nsdb/internal/watch"
 	"github.com/hivenet/hivenet/topology"
 )
@@ -671,8 +672,8 @@ func asIs[V any](v V) (V, error) { return v, nil }
 func anyKey[K any](K) error { return nil }
 
 func (ts tables) MACTable(ctx context.Context, bridge topology.ID, vlan uint16) (nsdb.Table[topology.MAC, topology.ID], error) {
-	if vlan > 4094 {
-		return nil, fmt.Errorf("%w: VLAN %d", nsdb.ErrInvalid, vlan)
+	if err := validate.VLAN(vlan); err != nil {
+		return nil, err
 	}
 	return open(ctx, ts.c, ts.c.paths.table(topology.KindBridge, bridge, "mac_table", strconv.Itoa(int(vlan))),
 		codec[topology.MAC, topology.ID]{
