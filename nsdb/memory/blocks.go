@@ -66,8 +66,8 @@ func (b blocks) Claim(ctx context.Context, scope string, candidates []uint32) (u
 		return 0, nsdb.ErrNoFreeBlock
 	}
 	s.blocks.clock++
-	best.holder, best.stamp = b.c.sess.id, s.blocks.clock
-	s.sessions[b.c.sess.id].blocks[blockAddr{scope, bestN}] = struct{}{}
+	best.holder, best.stamp = b.c.sess.ID(), s.blocks.clock
+	s.sessions[b.c.sess.ID()].blocks[blockAddr{scope, bestN}] = struct{}{}
 	return bestN, nil
 }
 
@@ -78,11 +78,11 @@ func (b blocks) Release(ctx context.Context, scope string, block uint32) error {
 	s := b.c.srv
 	defer s.mu.Unlock()
 	st := s.blocks.scopes[scope][block]
-	if st == nil || st.holder != b.c.sess.id {
+	if st == nil || st.holder != b.c.sess.ID() {
 		return fmt.Errorf("%w: block %d of %q", nsdb.ErrNotOwner, block, scope)
 	}
 	s.releaseBlock(blockAddr{scope, block}, st)
-	delete(s.sessions[b.c.sess.id].blocks, blockAddr{scope, block})
+	delete(s.sessions[b.c.sess.ID()].blocks, blockAddr{scope, block})
 	return nil
 }
 
@@ -95,7 +95,7 @@ func (s *Server) releaseBlock(a blockAddr, st *blockState) {
 // dropSessionBlocks frees every block sess holds; the caller holds s.mu.
 func (s *Server) dropSessionBlocks(st *sessionState) {
 	for a := range st.blocks {
-		if bs := s.blocks.scopes[a.scope][a.block]; bs != nil && bs.holder == st.sess.id {
+		if bs := s.blocks.scopes[a.scope][a.block]; bs != nil && bs.holder == st.sess.ID() {
 			s.releaseBlock(a, bs)
 		}
 	}

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/session"
 	"github.com/hivenet/hivenet/nsdb/internal/validate"
 	"github.com/hivenet/hivenet/nsdb/internal/watch"
 )
@@ -28,18 +28,8 @@ type candidacy struct {
 	sess    nsdb.SessionID
 	value   string
 	elected chan struct{} // closed when it becomes leader
-	done    chan struct{} // closed when it leaves the election
-
-	mu  sync.Mutex
-	err error
-}
-
-func (c *candidacy) Done() <-chan struct{} { return c.done }
-
-func (c *candidacy) Err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
+	// Ending ends when the candidacy leaves the election.
+	session.Ending
 }
 
 func (c *candidacy) Resign(ctx context.Context) error {
@@ -71,10 +61,7 @@ func (s *Server) withdraw(c *candidacy, why error) {
 	if st := s.sessions[c.sess]; st != nil {
 		delete(st.cands, c)
 	}
-	c.mu.Lock()
-	c.err = why
-	c.mu.Unlock()
-	close(c.done)
+	c.End(why)
 	if i == 0 {
 		if len(e.cands) > 0 {
 			close(e.cands[0].elected)
@@ -108,15 +95,15 @@ func (el elections) Campaign(ctx context.Context, name, value string) (nsdb.Lead
 	e := s.election(name)
 	sess := el.c.sess
 	for _, c := range e.cands {
-		if c.sess == sess.id {
+		if c.sess == sess.ID() {
 			s.mu.Unlock()
-			return nil, fmt.Errorf("%w: session %d already campaigns in election %q", nsdb.ErrExists, sess.id, name)
+			return nil, fmt.Errorf("%w: session %d already campaigns in election %q", nsdb.ErrExists, sess.ID(), name)
 		}
 	}
-	c := &candidacy{srv: s, el: e, sess: sess.id, value: value,
-		elected: make(chan struct{}), done: make(chan struct{})}
+	c := &candidacy{srv: s, el: e, sess: sess.ID(), value: value,
+		elected: make(chan struct{})}
 	e.cands = append(e.cands, c)
-	s.sessions[sess.id].cands[c] = struct{}{}
+	s.sessions[sess.ID()].cands[c] = struct{}{}
 	if len(e.cands) == 1 {
 		close(c.elected)
 		l := e.leader()
@@ -129,7 +116,7 @@ func (el elections) Campaign(ctx context.Context, name, value string) (nsdb.Lead
 	select {
 	case <-c.elected:
 		return c, nil
-	case <-c.done:
+	case <-c.Done():
 		// The session ended before the candidacy won: ErrSessionExpired
 		// or ErrClosed.
 		return nil, c.Err()

@@ -73,7 +73,7 @@ func (sk stateKeys) Set(ctx context.Context, spec nsdb.KeySpec, id topology.ID, 
 	defer s.mu.Unlock()
 	a := keyAddr{keyClass{spec.Kind, spec.Name}, id}
 	s.keyTypes[a.keyClass] = spec.Type
-	me := sk.c.sess.id
+	me := sk.c.sess.ID()
 	old := s.keys[a]
 	var vals []nsdb.KeyValue
 	switch spec.Type {
@@ -117,7 +117,7 @@ func (sk stateKeys) Remove(ctx context.Context, spec nsdb.KeySpec, id topology.I
 	if i < 0 {
 		return fmt.Errorf("%w: %s of %s does not hold %q", nsdb.ErrNotFound, spec, id, value)
 	}
-	if old[i].Owner != sk.c.sess.id {
+	if old[i].Owner != sk.c.sess.ID() {
 		return fmt.Errorf("%w: %s of %s is held by session %d", nsdb.ErrNotOwner, spec, id, old[i].Owner)
 	}
 	s.setKey(spec, a, slices.Delete(slices.Clone(old), i, i+1))

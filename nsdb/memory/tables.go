@@ -192,8 +192,8 @@ func (h *tableHandle[K, V]) Add(ctx context.Context, k K, v V) error {
 	s := h.t.srv
 	defer s.mu.Unlock()
 	e := h.entry(k)
-	e.hasLearned, e.learned, e.owner = true, v, h.c.sess.id
-	s.sessions[h.c.sess.id].tables[h.t] = struct{}{}
+	e.hasLearned, e.learned, e.owner = true, v, h.c.sess.ID()
+	s.sessions[h.c.sess.ID()].tables[h.t] = struct{}{}
 	h.t.recompute(k)
 	return nil
 }
@@ -211,7 +211,7 @@ func (h *tableHandle[K, V]) Remove(ctx context.Context, k K, v V) error {
 		return fmt.Errorf("%w: no entry for %v", nsdb.ErrNotFound, k)
 	case !e.hasLearned:
 		return fmt.Errorf("%w: the entry for %v is persistent", nsdb.ErrNotOwner, k)
-	case e.owner != h.c.sess.id:
+	case e.owner != h.c.sess.ID():
 		return fmt.Errorf("%w: the entry for %v belongs to session %d", nsdb.ErrNotOwner, k, e.owner)
 	case !h.t.typ.equal(e.learned, v):
 		return fmt.Errorf("%w: the entry for %v has another value", nsdb.ErrNotOwner, k)

@@ -110,7 +110,7 @@ func (b blocks) Claim(ctx context.Context, scope string, candidates []uint32) (u
 // claimBlock makes one attempt at a claim: the first never-created
 // candidate, else the free candidate with the smallest pzxid.
 func (cn *conn) claimBlock(sp string, cands []uint32, att *claimAttempt) (uint32, error) {
-	me := int64(cn.sess.id)
+	me := int64(cn.sess.ID())
 	if att.path != "" {
 		// The reply to our last create was lost: did it apply?
 		ok, st, err := cn.zk.Exists(att.path)
@@ -239,11 +239,11 @@ func (b blocks) Release(ctx context.Context, scope string, block uint32) error {
 		switch {
 		case err != nil:
 			return err
-		case tried && (!ok || st.EphemeralOwner != int64(cn.sess.id)):
+		case tried && (!ok || st.EphemeralOwner != int64(cn.sess.ID())):
 			return nil // our delete applied (someone may have claimed it since)
 		case !ok:
 			return fmt.Errorf("%w: block %d of %q is not held", nsdb.ErrNotOwner, block, scope)
-		case st.EphemeralOwner != int64(cn.sess.id):
+		case st.EphemeralOwner != int64(cn.sess.ID()):
 			return fmt.Errorf("%w: block %d of %q is held by session 0x%x", nsdb.ErrNotOwner, block, scope, st.EphemeralOwner)
 		}
 		tried = true

@@ -16,6 +16,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/session"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -224,7 +225,7 @@ func (c *Client) Close() error {
 		cn.zk.Close() // sends closeSession when connected
 		cn.retired.Store(true)
 		if cn.sess != nil {
-			cn.sess.end(nsdb.ErrClosed)
+			cn.sess.End(nsdb.ErrClosed)
 		}
 	}
 	for x := range cs {
@@ -267,47 +268,6 @@ func (c *Client) broadcastLocked() {
 	c.changed = make(chan struct{})
 }
 
-// session is one ZooKeeper session; it implements nsdb.Session.
-type session struct {
-	id   nsdb.SessionID
-	done chan struct{}
-	once sync.Once
-
-	mu  sync.Mutex
-	err error
-}
-
-func newSession(id int64) *session {
-	return &session{id: nsdb.SessionID(id), done: make(chan struct{})}
-}
-
-func (s *session) ID() nsdb.SessionID    { return s.id }
-func (s *session) Done() <-chan struct{} { return s.done }
-
-func (s *session) Err() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.err
-}
-
-func (s *session) end(err error) {
-	s.once.Do(func() {
-		s.mu.Lock()
-		s.err = err
-		s.mu.Unlock()
-		close(s.done)
-	})
-}
-
-func (s *session) ended() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
-}
-
 // conn is one go-zookeeper connection, which holds at most one session:
 // when that session ends the client retires the connection (its dialer
 // refuses to reconnect, so go-zookeeper cannot silently open a new session
@@ -319,7 +279,7 @@ type conn struct {
 	hs      atomic.Pointer[handshake]
 
 	// Guarded by c.mu.
-	sess      *session
+	sess      *session.Session
 	up        bool      // connected with the session
 	downSince time.Time // when the session lost its connection
 }
@@ -585,7 +545,7 @@ func (c *Client) onState(cn *conn, st zk.State, seq uint64) {
 		id := cn.zk.SessionID()
 		switch {
 		case cn.sess == nil:
-			cn.sess = newSession(id)
+			cn.sess = session.New(nsdb.SessionID(id))
 			cn.up = true
 			c.sessions++
 			c.log.Info("zookeeper: session established", "session", fmt.Sprintf("0x%x", id), "timeout", cn.timeout())
@@ -593,7 +553,7 @@ func (c *Client) onState(cn *conn, st zk.State, seq uint64) {
 				// Every watch of the old session is gone: re-read all.
 				c.eng.markAll(seq)
 			}
-		case nsdb.SessionID(id) == cn.sess.id:
+		case nsdb.SessionID(id) == cn.sess.ID():
 			cn.up = true
 			cn.downSince = time.Time{}
 			c.log.Info("zookeeper: reconnected", "session", fmt.Sprintf("0x%x", id), "server", cn.zk.Server())
@@ -613,7 +573,7 @@ func (c *Client) onState(cn *conn, st zk.State, seq uint64) {
 		if cn.sess != nil && cn.up {
 			cn.up = false
 			cn.downSince = time.Now()
-			c.log.Info("zookeeper: disconnected", "session", fmt.Sprintf("0x%x", uint64(cn.sess.id)))
+			c.log.Info("zookeeper: disconnected", "session", fmt.Sprintf("0x%x", uint64(cn.sess.ID())))
 			c.broadcastLocked()
 			d := cn.timeout()
 			time.AfterFunc(d, func() { c.q.add(queued{cn: cn, check: true}) })
@@ -634,7 +594,7 @@ func (c *Client) checkTimeout(cn *conn) {
 	}
 	if time.Since(cn.downSince) >= cn.timeout() {
 		c.log.Warn("zookeeper: no server reachable within the session timeout; ending the session",
-			"session", fmt.Sprintf("0x%x", uint64(cn.sess.id)), "timeout", cn.timeout())
+			"session", fmt.Sprintf("0x%x", uint64(cn.sess.ID())), "timeout", cn.timeout())
 		c.expireLocked(cn, nsdb.ErrSessionExpired)
 	}
 }
@@ -645,8 +605,8 @@ func (c *Client) expireLocked(cn *conn, why error) {
 	cn.retired.Store(true)
 	cn.up = false
 	if cn.sess != nil {
-		c.log.Warn("zookeeper: session ended", "session", fmt.Sprintf("0x%x", uint64(cn.sess.id)), "reason", why)
-		cn.sess.end(why)
+		c.log.Warn("zookeeper: session ended", "session", fmt.Sprintf("0x%x", uint64(cn.sess.ID())), "reason", why)
+		cn.sess.End(why)
 	}
 	go cn.zk.Close()
 	c.cur = nil
@@ -769,7 +729,7 @@ func (c *Client) retry(ctx context.Context, op func(cn *conn) error) error {
 func (c *Client) onSession(ctx context.Context, cn *conn, op func() error) error {
 	var b backoff
 	for {
-		if cn.sess.ended() {
+		if cn.sess.Ended() {
 			return cn.sess.Err()
 		}
 		err := call(ctx, op)
@@ -785,7 +745,7 @@ func (c *Client) onSession(ctx context.Context, cn *conn, op func() error) error
 		default:
 			return err
 		}
-		if cn.sess.ended() {
+		if cn.sess.Ended() {
 			return cn.sess.Err()
 		}
 		if err := c.waitChange(ctx, b.conn()); err != nil {

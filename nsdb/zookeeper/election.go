@@ -14,6 +14,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/session"
 	"github.com/hivenet/hivenet/nsdb/internal/validate"
 	"github.com/hivenet/hivenet/nsdb/internal/watch"
 )
@@ -33,27 +34,15 @@ type candidacy struct {
 	name string
 	path string // the candidate node, once created
 
-	done chan struct{}
+	// Ending ends with the candidacy (or leadership).
+	session.Ending
 	once sync.Once
-	mu   sync.Mutex
-	err  error
-}
-
-func (l *candidacy) Done() <-chan struct{} { return l.done }
-
-func (l *candidacy) Err() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.err
 }
 
 // end ends the candidacy (or leadership) with err and forgets it.
 func (l *candidacy) end(err error) {
 	l.once.Do(func() {
-		l.mu.Lock()
-		l.err = err
-		l.mu.Unlock()
-		close(l.done)
+		l.End(err)
 		l.c.mu.Lock()
 		if l.c.cands[l.name] == l {
 			delete(l.c.cands, l.name)
@@ -80,7 +69,7 @@ func (l *candidacy) withdraw(ctx context.Context) error {
 // Resign implements nsdb.Leadership.
 func (l *candidacy) Resign(ctx context.Context) error {
 	select {
-	case <-l.done:
+	case <-l.Done():
 		return nil
 	default:
 	}
@@ -123,11 +112,11 @@ func (el elections) Campaign(ctx context.Context, name, value string) (nsdb.Lead
 	if err != nil {
 		return nil, err
 	}
-	l := &candidacy{c: c, cn: cn, name: name, done: make(chan struct{})}
+	l := &candidacy{c: c, cn: cn, name: name}
 	c.mu.Lock()
 	if old := c.cands[name]; old != nil && old.cn.sess == cn.sess {
 		c.mu.Unlock()
-		return nil, fmt.Errorf("%w: session 0x%x already campaigns in election %q", nsdb.ErrExists, uint64(cn.sess.id), name)
+		return nil, fmt.Errorf("%w: session 0x%x already campaigns in election %q", nsdb.ErrExists, uint64(cn.sess.ID()), name)
 	}
 	c.cands[name] = l
 	c.mu.Unlock()
@@ -137,7 +126,7 @@ func (el elections) Campaign(ctx context.Context, name, value string) (nsdb.Lead
 		select {
 		case <-cn.sess.Done():
 			l.end(cn.sess.Err())
-		case <-l.done:
+		case <-l.Done():
 		}
 	}()
 

@@ -51,7 +51,7 @@ func (sk stateKeys) Set(ctx context.Context, spec nsdb.KeySpec, id topology.ID, 
 // setSingle writes a single-valued key; fww refuses to take over another
 // session's value.
 func (cn *conn) setSingle(p string, data []byte, fww bool) error {
-	me := int64(cn.sess.id)
+	me := int64(cn.sess.ID())
 	_, err := cn.zk.Create(p, data, zk.FlagEphemeral, cn.c.acl)
 	switch {
 	case err == nil:
@@ -112,7 +112,7 @@ func (cn *conn) addValue(p string, data []byte) error {
 		return errRetry
 	case err != nil:
 		return err
-	case st.EphemeralOwner != int64(cn.sess.id):
+	case st.EphemeralOwner != int64(cn.sess.ID()):
 		return fmt.Errorf("%w: value %q is held by session 0x%x", nsdb.ErrNotOwner, data, st.EphemeralOwner)
 	}
 	return nil
@@ -147,7 +147,7 @@ func (sk stateKeys) Remove(ctx context.Context, spec nsdb.KeySpec, id topology.I
 			return err
 		case string(data) != value:
 			return fmt.Errorf("%w: %s of %s does not hold %q", nsdb.ErrNotFound, spec, id, value)
-		case st.EphemeralOwner != int64(cn.sess.id):
+		case st.EphemeralOwner != int64(cn.sess.ID()):
 			return fmt.Errorf("%w: %s of %s is held by session 0x%x", nsdb.ErrNotOwner, spec, id, st.EphemeralOwner)
 		}
 		tried = true

@@ -195,7 +195,7 @@ func (t *table[K, V]) applyLocked(cn *conn, names []string, pzxid int64) bool {
 	}
 	// Delete this session's entries that another session superseded, so
 	// that they do not resurface.
-	if cn.sess.id != t.ownSess {
+	if cn.sess.ID() != t.ownSess {
 		t.own = nil // entries of an ended session are gone with it
 	}
 	for name := range t.own {
@@ -255,9 +255,9 @@ func sortLearned[V any](ls []learned[V]) {
 // ownLocked returns the set of entries this session created, resetting it
 // when the session changed; the caller holds t.mu.
 func (t *table[K, V]) ownLocked(cn *conn) map[string]struct{} {
-	if t.ownSess != cn.sess.id {
+	if t.ownSess != cn.sess.ID() {
 		t.own = make(map[string]struct{})
-		t.ownSess = cn.sess.id
+		t.ownSess = cn.sess.ID()
 	}
 	return t.own
 }
@@ -412,7 +412,7 @@ func (t *table[K, V]) adoptLost(cn *conn, prefix string) error {
 		if err != nil {
 			return err
 		}
-		if ok && st.EphemeralOwner == int64(cn.sess.id) {
+		if ok && st.EphemeralOwner == int64(cn.sess.ID()) {
 			t.mu.Lock()
 			t.ownLocked(cn)[name] = struct{}{}
 			t.mu.Unlock()
@@ -456,7 +456,7 @@ func (h *handle[K, V]) Remove(ctx context.Context, k K, v V) error {
 			if err != nil {
 				return err
 			}
-			if st.EphemeralOwner != int64(cn.sess.id) {
+			if st.EphemeralOwner != int64(cn.sess.ID()) {
 				return fmt.Errorf("%w: the entry for %v belongs to session 0x%x", nsdb.ErrNotOwner, k, st.EphemeralOwner)
 			}
 		}
