@@ -8,11 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/go-zookeeper/zk"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/statetable"
 	"github.com/hivenet/hivenet/nsdb/internal/validate"
 	"github.com/hivenet/hivenet/nsdb/internal/watch"
 	"github.com/hivenet/hivenet/topology"
@@ -25,15 +25,14 @@ import (
 // watch on the table's node: entry names carry everything, so no entry's
 // data is ever read.
 
-// codec is the per-type behaviour of a table.
+// codec is the per-type behaviour of a table: its rules, and the text
+// forms of its keys and values in entry names.
 type codec[K comparable, V any] struct {
-	checkKey func(K) error
-	norm     func(V) (V, error) // validates a value, returns it as stored
-	equal    func(a, b V) bool
-	encKey   func(K) string
-	decKey   func(string) (K, error)
-	encVal   func(V) string
-	decVal   func(string) (V, error)
+	statetable.Rules[K, V]
+	encKey func(K) string
+	decKey func(string) (K, error)
+	encVal func(V) string
+	decVal func(string) (V, error)
 }
 
 // tableRef is what the client keeps of an open table, whatever its types.
@@ -70,8 +69,7 @@ type table[K comparable, V any] struct {
 	codec codec[K, V]
 	sub   *sub
 
-	view sync.RWMutex
-	cur  map[K]V
+	view *statetable.View[K, V] // what Lookup reads
 
 	mu      sync.Mutex
 	keys    map[K]*keyEntries[V]
@@ -166,27 +164,27 @@ func (t *table[K, V]) applyLocked(cn *conn, names []string, pzxid int64) bool {
 	}
 	// Diff the table's values and publish.
 	changed := make(map[K]nsdb.TableEvent[K, V])
-	t.view.Lock()
-	for k, old := range t.cur {
-		ke := keys[k]
-		if ke == nil {
-			delete(t.cur, k)
-			changed[k] = nsdb.TableEvent[K, V]{Key: k, Deleted: true}
-			continue
+	t.view.Update(func(cur map[K]V) {
+		for k, old := range cur {
+			ke := keys[k]
+			if ke == nil {
+				delete(cur, k)
+				changed[k] = nsdb.TableEvent[K, V]{Key: k, Deleted: true}
+				continue
+			}
+			if e, _, _ := ke.current(); !t.codec.Equal(e.value, old) {
+				cur[k] = e.value
+				changed[k] = nsdb.TableEvent[K, V]{Key: k, Value: e.value}
+			}
 		}
-		if e, _, _ := ke.current(); !t.codec.equal(e.value, old) {
-			t.cur[k] = e.value
-			changed[k] = nsdb.TableEvent[K, V]{Key: k, Value: e.value}
+		for k, ke := range keys {
+			if _, ok := cur[k]; !ok {
+				e, _, _ := ke.current()
+				cur[k] = e.value
+				changed[k] = nsdb.TableEvent[K, V]{Key: k, Value: e.value}
+			}
 		}
-	}
-	for k, ke := range keys {
-		if _, ok := t.cur[k]; !ok {
-			e, _, _ := ke.current()
-			t.cur[k] = e.value
-			changed[k] = nsdb.TableEvent[K, V]{Key: k, Value: e.value}
-		}
-	}
-	t.view.Unlock()
+	})
 	t.keys = keys
 	for k, ev := range changed {
 		for w := range t.watches {
@@ -231,14 +229,14 @@ func (t *table[K, V]) parse(name string) parsedName[K, V] {
 		return parsedName[K, V]{}
 	}
 	k, err := t.codec.decKey(en.key)
-	if err != nil || t.codec.checkKey(k) != nil {
+	if err != nil || t.codec.CheckKey(k) != nil {
 		return parsedName[K, V]{}
 	}
 	v, err := t.codec.decVal(en.value)
 	if err != nil {
 		return parsedName[K, V]{}
 	}
-	if v, err = t.codec.norm(v); err != nil {
+	if v, err = t.codec.Norm(v); err != nil {
 		return parsedName[K, V]{}
 	}
 	return parsedName[K, V]{ok: true, k: k, v: v, version: en.version}
@@ -279,53 +277,11 @@ func (t *table[K, V]) maybeDrop() {
 	}
 }
 
-// handle implements nsdb.Table.
+// handle implements nsdb.Table; Lookup and Entries come from the embedded
+// Handle, which reads the table's cache.
 type handle[K comparable, V any] struct {
-	t      *table[K, V]
-	closed atomic.Bool
-
-	mu      sync.Mutex
-	watches map[*watch.Watch[K, nsdb.TableEvent[K, V]]]struct{}
-}
-
-// Lookup implements nsdb.TableView: one reader lock, no I/O, no allocation.
-func (h *handle[K, V]) Lookup(k K) (V, bool) {
-	if h.closed.Load() {
-		var zero V
-		return zero, false
-	}
-	h.t.view.RLock()
-	v, ok := h.t.cur[k]
-	h.t.view.RUnlock()
-	return v, ok
-}
-
-// Entries implements nsdb.Table.
-func (h *handle[K, V]) Entries() map[K]V {
-	out := make(map[K]V)
-	if h.closed.Load() {
-		return out
-	}
-	h.t.view.RLock()
-	for k, v := range h.t.cur {
-		out[k] = v
-	}
-	h.t.view.RUnlock()
-	return out
-}
-
-func (h *handle[K, V]) check(k K, v V) (V, error) {
-	if err := h.t.codec.checkKey(k); err != nil {
-		return v, err
-	}
-	v, err := h.t.codec.norm(v)
-	if err != nil {
-		return v, err
-	}
-	if h.closed.Load() {
-		return v, nsdb.ErrClosed
-	}
-	return v, nil
+	*statetable.Handle[K, V]
+	t *table[K, V]
 }
 
 func (h *handle[K, V]) name(k K, v V, version string) string {
@@ -335,7 +291,7 @@ func (h *handle[K, V]) name(k K, v V, version string) string {
 // Add implements nsdb.Table: one multi-op creates the new ephemeral
 // sequential entry and deletes the caller's older entries of k.
 func (h *handle[K, V]) Add(ctx context.Context, k K, v V) error {
-	v, err := h.check(k, v)
+	v, err := h.Check(k, v)
 	if err != nil {
 		return err
 	}
@@ -423,7 +379,7 @@ func (t *table[K, V]) adoptLost(cn *conn, prefix string) error {
 
 // Remove implements nsdb.Table.
 func (h *handle[K, V]) Remove(ctx context.Context, k K, v V) error {
-	v, err := h.check(k, v)
+	v, err := h.Check(k, v)
 	if err != nil {
 		return err
 	}
@@ -460,7 +416,7 @@ func (h *handle[K, V]) Remove(ctx context.Context, k K, v V) error {
 				return fmt.Errorf("%w: the entry for %v belongs to session 0x%x", nsdb.ErrNotOwner, k, st.EphemeralOwner)
 			}
 		}
-		if !t.codec.equal(e.value, v) {
+		if !t.codec.Equal(e.value, v) {
 			return fmt.Errorf("%w: the entry for %v has another value", nsdb.ErrNotOwner, k)
 		}
 		tried = e.name
@@ -478,7 +434,7 @@ func (h *handle[K, V]) Remove(ctx context.Context, k K, v V) error {
 
 // AddPersistent implements nsdb.Table.
 func (h *handle[K, V]) AddPersistent(ctx context.Context, k K, v V) error {
-	v, err := h.check(k, v)
+	v, err := h.Check(k, v)
 	if err != nil {
 		return err
 	}
@@ -514,7 +470,7 @@ func (h *handle[K, V]) AddPersistent(ctx context.Context, k K, v V) error {
 
 // RemovePersistent implements nsdb.Table.
 func (h *handle[K, V]) RemovePersistent(ctx context.Context, k K, v V) error {
-	v, err := h.check(k, v)
+	v, err := h.Check(k, v)
 	if err != nil {
 		return err
 	}
@@ -526,7 +482,7 @@ func (h *handle[K, V]) RemovePersistent(ctx context.Context, k K, v V) error {
 		}
 		t.mu.Lock()
 		ke := t.keys[k]
-		found := ke != nil && ke.hasPersist && t.codec.equal(ke.persist.value, v)
+		found := ke != nil && ke.hasPersist && t.codec.Equal(ke.persist.value, v)
 		var name string
 		if found {
 			name = ke.persist.name
@@ -549,35 +505,24 @@ func (h *handle[K, V]) RemovePersistent(ctx context.Context, k K, v V) error {
 
 // Watch implements nsdb.Table.
 func (h *handle[K, V]) Watch(ctx context.Context) (nsdb.Watch[nsdb.TableEvent[K, V]], error) {
-	if h.closed.Load() {
+	if h.Closed() {
 		return nil, nsdb.ErrClosed
 	}
 	t := h.t
 	if err := t.c.settle(ctx); err != nil {
 		return nil, mapErr("watch "+t.path, err)
 	}
-	w := watch.New[K](watch.Tables[K, V]())
 	t.mu.Lock()
-	t.view.RLock()
-	for k, v := range t.cur {
-		w.Push(k, nsdb.TableEvent[K, V]{Key: k, Value: v})
-	}
-	t.view.RUnlock()
+	w := t.view.Watch()
 	t.watches[w] = struct{}{}
 	t.mu.Unlock()
-	h.mu.Lock()
-	h.watches[w] = struct{}{}
-	h.mu.Unlock()
 	w.OnClose(func() {
 		t.mu.Lock()
 		delete(t.watches, w)
 		t.mu.Unlock()
-		h.mu.Lock()
-		delete(h.watches, w)
-		h.mu.Unlock()
 		t.c.untrack(w)
 	})
-	if !t.c.track(w) || h.closed.Load() {
+	if !h.Track(w) || !t.c.track(w) {
 		w.Close()
 		return nil, nsdb.ErrClosed
 	}
@@ -586,17 +531,8 @@ func (h *handle[K, V]) Watch(ctx context.Context) (nsdb.Watch[nsdb.TableEvent[K,
 
 // Close implements nsdb.Table.
 func (h *handle[K, V]) Close() error {
-	if h.closed.Swap(true) {
+	if !h.Shut() {
 		return nil
-	}
-	h.mu.Lock()
-	ws := make([]*watch.Watch[K, nsdb.TableEvent[K, V]], 0, len(h.watches))
-	for w := range h.watches {
-		ws = append(ws, w)
-	}
-	h.mu.Unlock()
-	for _, w := range ws {
-		w.Close()
 	}
 	t := h.t
 	t.mu.Lock()
@@ -623,7 +559,7 @@ func open[K comparable, V any](ctx context.Context, c *Client, path string, cd c
 	}
 	t, ok := c.tables[path].(*table[K, V])
 	if !ok {
-		t = &table[K, V]{c: c, path: path, codec: cd, cur: make(map[K]V), keys: make(map[K]*keyEntries[V]),
+		t = &table[K, V]{c: c, path: path, codec: cd, view: statetable.NewView[K, V](), keys: make(map[K]*keyEntries[V]),
 			watches: make(map[*watch.Watch[K, nsdb.TableEvent[K, V]]]struct{})}
 		t.sub = &sub{path: path, refresh: t.refresh}
 		c.tables[path] = t
@@ -635,7 +571,7 @@ func open[K comparable, V any](ctx context.Context, c *Client, path string, cd c
 	if !ok {
 		c.eng.add(t.sub, max(c.q.now(), 1))
 	}
-	h := &handle[K, V]{t: t, watches: make(map[*watch.Watch[K, nsdb.TableEvent[K, V]]]struct{})}
+	h := &handle[K, V]{Handle: statetable.NewHandle(t.view, cd.Rules), t: t}
 	if !c.track(h) {
 		h.Close()
 		return nil, nsdb.ErrClosed
@@ -650,13 +586,6 @@ func open[K comparable, V any](ctx context.Context, c *Client, path string, cd c
 // tables implements nsdb.Tables.
 type tables struct{ c *Client }
 
-func ipv4Key(a netip.Addr) error {
-	if !a.Is4() {
-		return fmt.Errorf("%w: table key %v is not an IPv4 address", nsdb.ErrInvalid, a)
-	}
-	return nil
-}
-
 func parseIPv4(s string) (netip.Addr, error) {
 	a, err := netip.ParseAddr(s)
 	if err != nil || !a.Is4() {
@@ -665,26 +594,13 @@ func parseIPv4(s string) (netip.Addr, error) {
 	return a, nil
 }
 
-func same[V comparable](a, b V) bool { return a == b }
-
-func asIs[V any](v V) (V, error) { return v, nil }
-
-func anyKey[K any](K) error { return nil }
-
 func (ts tables) MACTable(ctx context.Context, bridge topology.ID, vlan uint16) (nsdb.Table[topology.MAC, topology.ID], error) {
 	if err := validate.VLAN(vlan); err != nil {
 		return nil, err
 	}
 	return open(ctx, ts.c, ts.c.paths.table(topology.KindBridge, bridge, "mac_table", strconv.Itoa(int(vlan))),
 		codec[topology.MAC, topology.ID]{
-			checkKey: anyKey[topology.MAC],
-			norm: func(id topology.ID) (topology.ID, error) {
-				if id.IsZero() {
-					return id, fmt.Errorf("%w: MAC table value: zero port ID", nsdb.ErrInvalid)
-				}
-				return id, nil
-			},
-			equal:  same[topology.ID],
+			Rules:  statetable.MAC(),
 			encKey: topology.MAC.String,
 			decKey: topology.ParseMAC,
 			encVal: topology.ID.String,
@@ -695,25 +611,21 @@ func (ts tables) MACTable(ctx context.Context, bridge topology.ID, vlan uint16) 
 func (ts tables) IP4MACTable(ctx context.Context, bridge topology.ID) (nsdb.Table[netip.Addr, topology.MAC], error) {
 	return open(ctx, ts.c, ts.c.paths.table(topology.KindBridge, bridge, "ip4_mac_table", ""),
 		codec[netip.Addr, topology.MAC]{
-			checkKey: ipv4Key,
-			norm:     asIs[topology.MAC],
-			equal:    same[topology.MAC],
-			encKey:   netip.Addr.String,
-			decKey:   parseIPv4,
-			encVal:   topology.MAC.String,
-			decVal:   topology.ParseMAC,
+			Rules:  statetable.IP4MAC(),
+			encKey: netip.Addr.String,
+			decKey: parseIPv4,
+			encVal: topology.MAC.String,
+			decVal: topology.ParseMAC,
 		})
 }
 
 func (ts tables) ARPTable(ctx context.Context, router topology.ID) (nsdb.Table[netip.Addr, nsdb.ARPEntry], error) {
 	return open(ctx, ts.c, ts.c.paths.table(topology.KindRouter, router, "arp_table", ""),
 		codec[netip.Addr, nsdb.ARPEntry]{
-			checkKey: ipv4Key,
-			norm:     func(e nsdb.ARPEntry) (nsdb.ARPEntry, error) { return e.Normalize(), nil },
-			equal:    nsdb.ARPEntry.Equal,
-			encKey:   netip.Addr.String,
-			decKey:   parseIPv4,
-			encVal:   nsdb.ARPEntry.String,
-			decVal:   nsdb.ParseARPEntry,
+			Rules:  statetable.ARP(),
+			encKey: netip.Addr.String,
+			decKey: parseIPv4,
+			encVal: nsdb.ARPEntry.String,
+			decVal: nsdb.ParseARPEntry,
 		})
 }
