@@ -60,10 +60,7 @@ func (s *Server) dropKeyValues(a keyAddr, sess nsdb.SessionID) {
 type stateKeys struct{ c *Client }
 
 func (sk stateKeys) Set(ctx context.Context, spec nsdb.KeySpec, id topology.ID, value string) error {
-	if err := validate.KeySpec(spec); err != nil {
-		return err
-	}
-	if err := validate.KeyValue(value); err != nil {
+	if err := validate.KeyWrite(spec, value); err != nil {
 		return err
 	}
 	if err := sk.c.begin(ctx); err != nil {

@@ -48,8 +48,12 @@ func KeySpec(spec nsdb.KeySpec) error {
 	return nil
 }
 
-// KeyValue checks a value written to a state key: it must not be empty.
-func KeyValue(value string) error {
+// KeyWrite checks the arguments of nsdb.StateKeys.Set: the key's spec, as
+// KeySpec does, and the value, which must not be empty.
+func KeyWrite(spec nsdb.KeySpec, value string) error {
+	if err := KeySpec(spec); err != nil {
+		return err
+	}
 	if value == "" {
 		return fmt.Errorf("%w: empty state key value", nsdb.ErrInvalid)
 	}

@@ -53,8 +53,9 @@ func TestKeySpecAndValue(t *testing.T) {
 	invalid(t, "bad name", KeySpec(nsdb.KeySpec{Kind: topology.KindHost, Name: "a/b", Type: nsdb.KeyLastWriteWins}))
 	invalid(t, "no type", KeySpec(nsdb.KeySpec{Kind: topology.KindHost, Name: "alive"}))
 	invalid(t, "unknown type", KeySpec(nsdb.KeySpec{Kind: topology.KindHost, Name: "alive", Type: nsdb.KeyMultiple + 1}))
-	ok(t, "value", KeyValue("x"))
-	invalid(t, "empty value", KeyValue(""))
+	ok(t, "write", KeyWrite(nsdb.KeyHostAlive(), "x"))
+	invalid(t, "empty value", KeyWrite(nsdb.KeyHostAlive(), ""))
+	invalid(t, "bad spec", KeyWrite(nsdb.KeySpec{Kind: topology.KindHost, Name: "alive"}, "x"))
 }
 
 func TestNamesScopesAndVLANs(t *testing.T) {
