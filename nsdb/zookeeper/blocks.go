@@ -13,16 +13,16 @@ import (
 	"github.com/hivenet/hivenet/nsdb/internal/validate"
 )
 
-// Blocks are the reference system's NAT block allocator (§4.5 of the
-// behaviour notes). Block <n> of scope <s> is the persistent znode
-// <root>/<s>/<n> (n in decimal); it is held while it has an ephemeral child
-// "taken", owned by the holder's session, so a dead agent's blocks come free
-// when its session expires. A block node is never deleted on release: its
-// pzxid — the zxid of the last creation or deletion of its "taken" child —
-// orders free blocks from least to most recently claimed or released. The
-// first segment of a scope names a block namespace ("nat" for NAT: scopes
-// are nat/<device>/<ip>); the namespace node's mtime is the time of the last
-// recycle (or of its creation).
+// Blocks are the reference system's (MidoNet's) NAT block allocator, with
+// which agents lease 64-port blocks of NAT addresses. Block <n> of scope <s>
+// is the persistent znode <root>/<s>/<n> (n in decimal); it is held while it
+// has an ephemeral child "taken", owned by the holder's session, so a dead
+// agent's blocks come free when its session expires. A block node is never
+// deleted on release: its pzxid — the zxid of the last creation or deletion
+// of its "taken" child — orders free blocks from least to most recently
+// claimed or released. The first segment of a scope names a block namespace
+// ("nat" for NAT: scopes are nat/<device>/<ip>); the namespace node's mtime
+// is the time of the last recycle (or of its creation).
 
 // takenNode is the ephemeral child that marks a block as held.
 const takenNode = "taken"
