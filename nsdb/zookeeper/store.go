@@ -12,17 +12,21 @@ import (
 
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/internal/validate"
+	"github.com/hivenet/hivenet/nsdb/internal/watch"
 	"github.com/hivenet/hivenet/topology"
 )
+
+// listConcurrency bounds the reads List keeps in flight.
+const listConcurrency = 128
 
 // store implements nsdb.Store.
 type store struct{ c *Client }
 
 func (st store) Get(ctx context.Context, k topology.Kind, id topology.ID) (nsdb.Versioned, error) {
+	c := st.c
 	if err := validate.Kind(k); err != nil {
 		return nsdb.Versioned{}, err
 	}
-	c := st.c
 	p := c.paths.object(k, id)
 	var data []byte
 	var stat *zk.Stat
@@ -44,9 +48,6 @@ func (st store) Get(ctx context.Context, k topology.Kind, id topology.ID) (nsdb.
 	}
 	return nsdb.Versioned{Object: o, Version: nsdb.Version(stat.Mzxid)}, nil
 }
-
-// listConcurrency bounds the reads List keeps in flight.
-const listConcurrency = 128
 
 func (st store) List(ctx context.Context, k topology.Kind) ([]nsdb.Versioned, error) {
 	if err := validate.Kind(k); err != nil {
@@ -122,25 +123,9 @@ func (st store) Watch(ctx context.Context, k topology.Kind, id topology.ID) (nsd
 	if err := validate.Kind(k); err != nil {
 		return nil, err
 	}
-	oc, err := st.c.objects()
-	if err != nil {
-		return nil, err
-	}
-	if err := oc.ensure(ctx, []topology.Kind{k}); err != nil {
-		return nil, mapErr("watch", err)
-	}
-	if err := st.c.settle(ctx); err != nil {
-		return nil, mapErr("watch", err)
-	}
-	oc.mu.Lock()
-	w := oc.watches.Watch(oc.idx, k, id)
-	oc.mu.Unlock()
-	w.OnClose(func() { st.c.untrack(w) })
-	if !st.c.track(w) {
-		w.Close()
-		return nil, nsdb.ErrClosed
-	}
-	return w, nil
+	return st.watch(ctx, []topology.Kind{k}, func(oc *objectCache) *watch.ObjectWatch {
+		return oc.watches.Watch(oc.idx, k, id)
+	})
 }
 
 // WatchKinds implements nsdb.Watcher, like Watch.
@@ -149,6 +134,15 @@ func (st store) WatchKinds(ctx context.Context, kinds ...topology.Kind) (nsdb.Wa
 	if err != nil {
 		return nil, err
 	}
+	return st.watch(ctx, kinds, func(oc *objectCache) *watch.ObjectWatch {
+		return oc.watches.WatchKinds(oc.idx, kinds)
+	})
+}
+
+// watch loads the object cache's views of kinds, waits until the cache
+// reflects everything the servers had applied, and opens a watch on it with
+// open, called with the cache locked.
+func (st store) watch(ctx context.Context, kinds []topology.Kind, open func(*objectCache) *watch.ObjectWatch) (nsdb.Watch[nsdb.Event], error) {
 	oc, err := st.c.objects()
 	if err != nil {
 		return nil, err
@@ -160,7 +154,7 @@ func (st store) WatchKinds(ctx context.Context, kinds ...topology.Kind) (nsdb.Wa
 		return nil, mapErr("watch", err)
 	}
 	oc.mu.Lock()
-	w := oc.watches.WatchKinds(oc.idx, kinds)
+	w := open(oc)
 	oc.mu.Unlock()
 	w.OnClose(func() { st.c.untrack(w) })
 	if !st.c.track(w) {
