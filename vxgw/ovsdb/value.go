@@ -301,7 +301,12 @@ func appendAtom(buf []byte, v any) ([]byte, error) {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return buf, encodeErrorf("real %v is not a JSON number", v)
 		}
-		return strconv.AppendFloat(buf, v, 'g', -1, 64), nil
+		n := len(buf)
+		buf = strconv.AppendFloat(buf, v, 'g', -1, 64)
+		if !slices.ContainsFunc(buf[n:], func(c byte) bool { return c == '.' || c == 'e' }) {
+			buf = append(buf, ".0"...) // stays a real when decoded without a schema
+		}
+		return buf, nil
 	case float32:
 		return appendAtom(buf, float64(v))
 	case UUID:
