@@ -144,7 +144,7 @@ func (c *Client) Stats() Stats {
 func (c *Client) waitConn(ctx context.Context) (*conn, error) {
 	for {
 		c.mu.Lock()
-		closed, cn, ready, last := c.closed, c.conn, c.ready, c.lastErr
+		closed, cn, ready := c.closed, c.conn, c.ready
 		c.mu.Unlock()
 		if closed {
 			return nil, ErrClosed
@@ -163,6 +163,9 @@ func (c *Client) waitConn(ctx context.Context) (*conn, error) {
 		case <-c.ctx.Done():
 			return nil, ErrClosed
 		case <-ctx.Done():
+			c.mu.Lock()
+			last := c.lastErr
+			c.mu.Unlock()
 			if last != nil {
 				return nil, fmt.Errorf("ovsdb: not connected to %s (last error: %v): %w", c.cfg.Endpoint, last, ctx.Err())
 			}
