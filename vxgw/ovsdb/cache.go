@@ -289,6 +289,9 @@ func applyDiff(old, diff Row, ts *TableSchema) Row {
 		out[k] = v
 	}
 	for col, d := range diff {
+		if col == "_uuid" || col == "_version" {
+			continue // the cache keeps neither (ovsdb-server sends _version in diffs)
+		}
 		cs, _ := ts.Column(col) // decodeRow checked it exists
 		if !cs.Type.composite() {
 			out[col] = d

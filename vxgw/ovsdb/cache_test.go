@@ -56,7 +56,7 @@ func TestCacheUpdate2(t *testing.T) {
 	err = m.applyUpdate("update2", []byte(`{"T":{"`+string(uA)+`":{"modify":{
 		"refs":["set",[["uuid","`+string(uB)+`"],["uuid","`+string(uC)+`"]]],
 		"config":["map",[["x","1"],["y","3"],["z","4"]]],
-		"key":["set",[]],"weight":2,"name":"a2"}}}}`))
+		"key":["set",[]],"weight":2,"name":"a2","_version":["uuid","`+string(uC)+`"]}}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
