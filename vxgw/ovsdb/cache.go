@@ -18,18 +18,70 @@ import (
 // the elements to toggle of sets, and for maps the pairs to add, remove
 // (same value) or change (new value).
 
-// rowUpdate1 is one row of <table-updates>.
-type rowUpdate1 struct {
-	Old json.RawMessage `json:"old"`
-	New json.RawMessage `json:"new"`
+// rowUpdate is one row of <table-updates> (old, new) or <table-updates2>
+// (initial, insert, delete, modify): the raw members present.
+type rowUpdate struct {
+	old, new                        []byte
+	initial, insert, delete, modify []byte
 }
 
-// rowUpdate2 is one row of <table-updates2>.
-type rowUpdate2 struct {
-	Initial json.RawMessage `json:"initial"`
-	Insert  json.RawMessage `json:"insert"`
-	Delete  json.RawMessage `json:"delete"`
-	Modify  json.RawMessage `json:"modify"`
+func parseRowUpdate(raw []byte) (rowUpdate, error) {
+	var ru rowUpdate
+	err := forEachMember(raw, func(k, v []byte) error {
+		switch {
+		case keyIs(k, "old"):
+			ru.old = v
+		case keyIs(k, "new"):
+			ru.new = v
+		case keyIs(k, "initial"):
+			ru.initial = v
+		case keyIs(k, "insert"):
+			ru.insert = v
+		case keyIs(k, "delete"):
+			ru.delete = v
+		case keyIs(k, "modify"):
+			ru.modify = v
+		default:
+			return decodeErrorf("row update member %.40s", k)
+		}
+		return nil
+	})
+	return ru, err
+}
+
+// forEachRowUpdate walks <table-updates> or <table-updates2>, calling fn
+// for each row of each table the monitor covers.
+func (m *Monitor) forEachRowUpdate(schema *DatabaseSchema, raw []byte, fn func(table string, ts *TableSchema, u UUID, ru rowUpdate) error) error {
+	return forEachMember(raw, func(tk, rows []byte) error {
+		table := ""
+		for name := range m.reqs {
+			if keyIs(tk, name) {
+				table = name
+				break
+			}
+		}
+		if table == "" {
+			return decodeErrorf("update for unmonitored table %.60s", tk)
+		}
+		ts, err := schema.Table(table)
+		if err != nil {
+			return err
+		}
+		return forEachMember(rows, func(uk, body []byte) error {
+			u := UUID(uk[1 : len(uk)-1])
+			if !u.Valid() {
+				return decodeErrorf("%s row uuid %.60s", table, uk)
+			}
+			ru, err := parseRowUpdate(body)
+			if err != nil {
+				return fmt.Errorf("%s row %s: %w", table, u, err)
+			}
+			if err := fn(table, ts, u, ru); err != nil {
+				return fmt.Errorf("%s row %s: %w", table, u, err)
+			}
+			return nil
+		})
+	})
 }
 
 // monitoredColumns returns the columns a monitor of table ts covers.
@@ -64,63 +116,29 @@ func (m *Monitor) completeRow(table string, ts *TableSchema, raw json.RawMessage
 }
 
 // decodeSnapshot decodes a monitor reply into complete rows.
-func (m *Monitor) decodeSnapshot(schema *DatabaseSchema, raw json.RawMessage) (map[string]map[UUID]Row, error) {
+func (m *Monitor) decodeSnapshot(schema *DatabaseSchema, raw []byte) (map[string]map[UUID]Row, error) {
 	snap := make(map[string]map[UUID]Row, len(m.reqs))
 	for t := range m.reqs {
 		snap[t] = make(map[UUID]Row)
 	}
-	if m.cond {
-		var tu map[string]map[UUID]rowUpdate2
-		if err := json.Unmarshal(raw, &tu); err != nil {
-			return nil, decodeErrorf("table-updates2: %v", err)
-		}
-		for t, rows := range tu {
-			ts, err := m.tableSchema(schema, t)
-			if err != nil {
-				return nil, err
-			}
-			for u, ru := range rows {
-				body := ru.Initial
-				if isNull(body) {
-					body = ru.Insert
-				}
-				if isNull(body) || !u.Valid() {
-					return nil, decodeErrorf("initial row %s of %s without contents", u, t)
-				}
-				if snap[t][u], err = m.completeRow(t, ts, body); err != nil {
-					return nil, fmt.Errorf("%s row %s: %w", t, u, err)
-				}
+	err := m.forEachRowUpdate(schema, raw, func(t string, ts *TableSchema, u UUID, ru rowUpdate) error {
+		body := ru.new
+		if m.cond {
+			if body = ru.initial; isNull(body) {
+				body = ru.insert
 			}
 		}
-		return snap, nil
-	}
-	var tu map[string]map[UUID]rowUpdate1
-	if err := json.Unmarshal(raw, &tu); err != nil {
-		return nil, decodeErrorf("table-updates: %v", err)
-	}
-	for t, rows := range tu {
-		ts, err := m.tableSchema(schema, t)
-		if err != nil {
-			return nil, err
+		if isNull(body) {
+			return decodeErrorf("initial row without contents")
 		}
-		for u, ru := range rows {
-			if isNull(ru.New) || !u.Valid() {
-				return nil, decodeErrorf("initial row %s of %s without contents", u, t)
-			}
-			if snap[t][u], err = m.completeRow(t, ts, ru.New); err != nil {
-				return nil, fmt.Errorf("%s row %s: %w", t, u, err)
-			}
-		}
+		row, err := m.completeRow(t, ts, body)
+		snap[t][u] = row
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return snap, nil
-}
-
-// tableSchema returns the schema of a table the monitor covers.
-func (m *Monitor) tableSchema(schema *DatabaseSchema, table string) (*TableSchema, error) {
-	if _, ok := m.reqs[table]; !ok {
-		return nil, decodeErrorf("update for unmonitored table %q", table)
-	}
-	return schema.Table(table)
 }
 
 // applyInitial replaces the cache with a monitor reply. For a resync it
@@ -195,85 +213,64 @@ func (m *Monitor) applyUpdate(method string, raw json.RawMessage) error {
 }
 
 // changes decodes a notification against the cache (m.mu held).
-func (m *Monitor) changes(method string, raw json.RawMessage) (Updates, error) {
+func (m *Monitor) changes(method string, raw []byte) (Updates, error) {
 	up := Updates{Tables: make(map[string]map[UUID]RowUpdate)}
-	if method == "update2" {
-		var tu map[string]map[UUID]rowUpdate2
-		if err := json.Unmarshal(raw, &tu); err != nil {
-			return up, decodeErrorf("table-updates2: %v", err)
+	err := m.forEachRowUpdate(m.schema, raw, func(t string, ts *TableSchema, u UUID, ru rowUpdate) error {
+		var change RowUpdate
+		var err error
+		if method == "update2" {
+			change, err = m.change2(t, ts, u, ru)
+		} else {
+			change, err = m.change1(t, ts, u, ru)
 		}
-		for t, rows := range tu {
-			ts, err := m.tableSchema(m.schema, t)
-			if err != nil {
-				return up, err
-			}
-			changes := make(map[UUID]RowUpdate, len(rows))
-			for u, ru := range rows {
-				if changes[u], err = m.change2(t, ts, u, ru); err != nil {
-					return up, fmt.Errorf("%s row %s: %w", t, u, err)
-				}
-			}
-			up.Tables[t] = changes
-		}
-		return up, nil
-	}
-	var tu map[string]map[UUID]rowUpdate1
-	if err := json.Unmarshal(raw, &tu); err != nil {
-		return up, decodeErrorf("table-updates: %v", err)
-	}
-	for t, rows := range tu {
-		ts, err := m.tableSchema(m.schema, t)
 		if err != nil {
-			return up, err
+			return err
 		}
-		changes := make(map[UUID]RowUpdate, len(rows))
-		for u, ru := range rows {
-			if !u.Valid() {
-				return up, decodeErrorf("%s row uuid %q", t, u)
-			}
-			old, had := m.cache[t][u]
-			switch {
-			case !isNull(ru.New):
-				row, err := m.completeRow(t, ts, ru.New)
-				if err != nil {
-					return up, fmt.Errorf("%s row %s: %w", t, u, err)
-				}
-				changes[u] = RowUpdate{Old: old, New: row}
-			case had:
-				changes[u] = RowUpdate{Old: old}
-			default:
-				return up, decodeErrorf("%s row %s deleted but not in the cache", t, u)
-			}
+		if up.Tables[t] == nil {
+			up.Tables[t] = make(map[UUID]RowUpdate)
 		}
-		up.Tables[t] = changes
+		up.Tables[t][u] = change
+		return nil
+	})
+	return up, err
+}
+
+// change1 decodes one row of an update notification.
+func (m *Monitor) change1(table string, ts *TableSchema, u UUID, ru rowUpdate) (RowUpdate, error) {
+	old, had := m.cache[table][u]
+	switch {
+	case !isNull(ru.new):
+		row, err := m.completeRow(table, ts, ru.new)
+		return RowUpdate{Old: old, New: row}, err
+	case ru.old != nil && had:
+		return RowUpdate{Old: old}, nil
+	case ru.old != nil:
+		return RowUpdate{}, decodeErrorf("deleted row not in the cache")
 	}
-	return up, nil
+	return RowUpdate{}, decodeErrorf("row update without old or new")
 }
 
 // change2 decodes one row of an update2 notification.
-func (m *Monitor) change2(table string, ts *TableSchema, u UUID, ru rowUpdate2) (RowUpdate, error) {
-	if !u.Valid() {
-		return RowUpdate{}, decodeErrorf("row uuid %q", u)
-	}
+func (m *Monitor) change2(table string, ts *TableSchema, u UUID, ru rowUpdate) (RowUpdate, error) {
 	old, had := m.cache[table][u]
 	switch {
-	case !isNull(ru.Insert) || !isNull(ru.Initial):
-		body := ru.Insert
+	case !isNull(ru.insert) || !isNull(ru.initial):
+		body := ru.insert
 		if isNull(body) {
-			body = ru.Initial
+			body = ru.initial
 		}
 		row, err := m.completeRow(table, ts, body)
 		return RowUpdate{Old: old, New: row}, err
-	case !isNull(ru.Modify):
+	case !isNull(ru.modify):
 		if !had {
 			return RowUpdate{}, decodeErrorf("modified row not in the cache")
 		}
-		diff, err := decodeRow(ts, ru.Modify)
+		diff, err := decodeRow(ts, ru.modify)
 		if err != nil {
 			return RowUpdate{}, err
 		}
 		return RowUpdate{Old: old, New: applyDiff(old, diff, ts)}, nil
-	case ru.Delete != nil:
+	case ru.delete != nil:
 		if !had {
 			return RowUpdate{}, decodeErrorf("deleted row not in the cache")
 		}

@@ -89,11 +89,20 @@ func FuzzDecodeValue(f *testing.F) {
 	for _, seed := range []string{
 		`"s"`, `12`, `-1.5e3`, `true`, `["uuid","aaaaaaaa-0000-0000-0000-000000000001"]`, `["named-uuid","x"]`,
 		`["set",[1,2,"x"]]`, `["map",[[1,"a"],[2,"b"]]]`, `["map",[[1,"a"],[1,"b"]]]`, `["set",[["set",[]]]]`,
-		`"\u00e9\n"`, `null`, `{}`, `1e400`,
+		`"\u00e9\n"`, `null`, `{}`, `1e400`, `{"name":"x","refs":["set",[]]}`, `{"name":["set"`,
 	} {
 		f.Add([]byte(seed))
 	}
+	ts, _ := testSchema(f).Table("T")
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The internal decoders assume validated JSON; on anything else
+		// they must still fail cleanly.
+		if _, err := parseValue(data); err != nil && !errors.Is(err, ErrDecode) {
+			t.Fatalf("parseValue error %v does not wrap ErrDecode", err)
+		}
+		if _, err := decodeRow(ts, data); err != nil && !errors.Is(err, ErrDecode) {
+			t.Fatalf("decodeRow error %v does not wrap ErrDecode", err)
+		}
 		v, err := DecodeValue(data)
 		if err != nil {
 			if !errors.Is(err, ErrDecode) {

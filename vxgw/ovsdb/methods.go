@@ -187,27 +187,27 @@ func (r *rawResult) decodeInto(out *OperationResult, op Operation, schema *Datab
 
 // decodeRow decodes a row object with its table's schema. Columns the
 // schema lacks are an error, except _uuid and _version.
-func decodeRow(ts *TableSchema, raw json.RawMessage) (Row, error) {
-	var cols map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &cols); err != nil {
-		return nil, decodeErrorf("row: %v", err)
-	}
-	if cols == nil {
+func decodeRow(ts *TableSchema, raw []byte) (Row, error) {
+	if isNull(raw) {
 		return nil, decodeErrorf("row is null")
 	}
-	row := make(Row, len(cols))
-	for name, v := range cols {
-		cs, ok := ts.Column(name)
-		if !ok {
-			return nil, decodeErrorf("unknown column %q", name)
+	row := make(Row, len(ts.Columns))
+	err := forEachMember(raw, func(key, v []byte) error {
+		name, cs, err := ts.columnByKey(key)
+		if err != nil {
+			return err
 		}
 		val, err := parseValue(v)
 		if err != nil {
-			return nil, fmt.Errorf("column %s: %w", name, err)
+			return fmt.Errorf("column %s: %w", name, err)
 		}
-		if row[name], err = cs.Type.Normalize(val); err != nil {
-			return nil, fmt.Errorf("column %s: %w", name, err)
+		if row[name], err = cs.Type.normalize(val, true); err != nil {
+			return fmt.Errorf("column %s: %w", name, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return row, nil
 }

@@ -1,6 +1,7 @@
 package ovsdb
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -29,6 +30,24 @@ type ColumnSchema struct {
 	// Immutable columns cannot be updated once the row exists (the
 	// schema's "mutable": false).
 	Immutable bool `json:"-"`
+
+	name string // the column's name, shared by every decoded row
+}
+
+// UnmarshalJSON decodes a table schema and records each column's name in
+// its ColumnSchema, so that decoded rows share one string per column.
+func (t *TableSchema) UnmarshalJSON(data []byte) error {
+	type plain TableSchema
+	if err := json.Unmarshal(data, (*plain)(t)); err != nil {
+		return err
+	}
+	for name, c := range t.Columns {
+		if c == nil {
+			return decodeErrorf("column %q without a schema", name)
+		}
+		c.name = name
+	}
+	return nil
 }
 
 // AtomicType is the type of an atom: "integer", "real", "boolean",
@@ -192,13 +211,44 @@ func (t *TableSchema) Column(name string) (*ColumnSchema, bool) {
 	if c, ok := t.Columns[name]; ok && c != nil {
 		return c, true
 	}
-	if name == "_uuid" || name == "_version" {
-		return &implicitUUIDColumn, true
+	switch name {
+	case "_uuid":
+		return &uuidColumn, true
+	case "_version":
+		return &versionColumn, true
 	}
 	return nil, false
 }
 
-var implicitUUIDColumn = ColumnSchema{Type: ColumnType{Key: BaseType{Type: TypeUUID}, Min: 1, Max: 1}, Immutable: true}
+// columnByKey looks a column up by its raw JSON member name and returns
+// the name to use as the row's key, without allocating when the schema
+// was decoded from JSON and the name has no escapes.
+func (t *TableSchema) columnByKey(raw []byte) (string, *ColumnSchema, error) {
+	var name string
+	if bytes.IndexByte(raw, '\\') < 0 && len(raw) >= 2 {
+		if c, ok := t.Column(string(raw[1 : len(raw)-1])); ok {
+			if c.name != "" {
+				return c.name, c, nil
+			}
+			return string(raw[1 : len(raw)-1]), c, nil
+		}
+		name = string(raw[1 : len(raw)-1])
+	} else {
+		var err error
+		if name, err = parseString(raw); err != nil {
+			return "", nil, err
+		}
+		if c, ok := t.Column(name); ok {
+			return name, c, nil
+		}
+	}
+	return "", nil, decodeErrorf("%w %q", ErrUnknownColumn, name)
+}
+
+var (
+	uuidColumn    = ColumnSchema{Type: ColumnType{Key: BaseType{Type: TypeUUID}, Min: 1, Max: 1}, Immutable: true, name: "_uuid"}
+	versionColumn = ColumnSchema{Type: ColumnType{Key: BaseType{Type: TypeUUID}, Min: 1, Max: 1}, Immutable: true, name: "_version"}
+)
 
 // Default returns the value of the column in a row that does not set it:
 // an empty set or map, or the atomic type's zero (0, 0.0, false, "", the
@@ -230,11 +280,26 @@ func (b BaseType) zero() any {
 // Normalize converts a decoded value to the column's type: a lone atom
 // becomes a one-element Set in a set column, integers become reals in
 // real columns, and anything else that does not fit is an error wrapping
-// [ErrDecode].
-func (t ColumnType) Normalize(v any) (any, error) {
+// [ErrDecode]. It does not change v.
+func (t ColumnType) Normalize(v any) (any, error) { return t.normalize(v, false) }
+
+// normalize is Normalize; with owned it may convert v's elements in place
+// (the decoder owns what it has just parsed).
+func (t ColumnType) normalize(v any, owned bool) (any, error) {
 	if t.IsMap() {
 		switch m := v.(type) {
 		case Map:
+			if owned && t.Key.Type != TypeReal && t.Value.Type != TypeReal {
+				for k, val := range m { // nothing to convert: check only
+					if _, err := t.Key.normalize(k); err != nil {
+						return nil, err
+					}
+					if _, err := t.Value.normalize(val); err != nil {
+						return nil, err
+					}
+				}
+				return m, nil
+			}
 			out := make(Map, len(m))
 			for k, val := range m {
 				k2, err := t.Key.normalize(k)
@@ -257,7 +322,10 @@ func (t ColumnType) Normalize(v any) (any, error) {
 	}
 	if t.IsSet() {
 		if s, ok := v.(Set); ok {
-			out := make(Set, len(s))
+			out := s
+			if !owned {
+				out = make(Set, len(s))
+			}
 			for i, e := range s {
 				var err error
 				if out[i], err = t.Key.normalize(e); err != nil {

@@ -26,6 +26,15 @@ const testSchemaJSON = `{
         "opt_map":  {"type": {"key": "string", "value": "integer", "min": 0, "max": 1}}
       },
       "isRoot": true, "indexes": [["name"]]
+    },
+    "Mac": {
+      "columns": {
+        "MAC":            {"type": "string"},
+        "logical_switch": {"type": {"key": {"type": "uuid", "refTable": "T"}}},
+        "locator":        {"type": {"key": {"type": "uuid", "refTable": "T"}}},
+        "ipaddr":         {"type": "string"}
+      },
+      "isRoot": true
     }
   }
 }`

@@ -40,64 +40,83 @@ func parseValue(data []byte) (any, error) {
 		return nil, err
 	}
 	switch tag {
-	case "uuid", "named-uuid":
+	case tagUUID, tagNamedUUID:
 		return taggedAtom(tag, payload)
-	case "set":
-		var elems []json.RawMessage
-		if err := json.Unmarshal(payload, &elems); err != nil {
-			return nil, decodeErrorf("set: %v", err)
-		}
-		s := make(Set, 0, len(elems))
-		for _, e := range elems {
+	case tagSet:
+		s := Set{}
+		err := forEachElement(payload, func(e []byte) error {
 			a, err := parseAtom(e)
-			if err != nil {
-				return nil, err
-			}
 			s = append(s, a)
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
 		return s, nil
-	case "map":
-		var pairs [][]json.RawMessage
-		if err := json.Unmarshal(payload, &pairs); err != nil {
-			return nil, decodeErrorf("map: %v", err)
-		}
-		m := make(Map, len(pairs))
-		for _, p := range pairs {
-			if len(p) != 2 {
-				return nil, decodeErrorf("map pair of %d elements", len(p))
-			}
-			k, err := parseAtom(p[0])
-			if err != nil {
-				return nil, err
-			}
-			v, err := parseAtom(p[1])
-			if err != nil {
-				return nil, err
-			}
-			if _, dup := m[k]; dup {
-				return nil, decodeErrorf("map has duplicate key %v", k)
-			}
-			m[k] = v
-		}
-		return m, nil
 	}
-	return nil, decodeErrorf("unknown value tag %q", tag)
+	m := Map{}
+	err = forEachElement(payload, func(pair []byte) error {
+		var kv [2]any
+		n := 0
+		err := forEachElement(pair, func(e []byte) error {
+			if n == 2 {
+				return decodeErrorf("map pair of more than 2 elements")
+			}
+			var err error
+			kv[n], err = parseAtom(e)
+			n++
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if n != 2 {
+			return decodeErrorf("map pair of %d elements", n)
+		}
+		if _, dup := m[kv[0]]; dup {
+			return decodeErrorf("map has duplicate key %v", kv[0])
+		}
+		m[kv[0]] = kv[1]
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
-// splitTagged splits ["tag", payload].
-func splitTagged(data []byte) (string, json.RawMessage, error) {
-	var parts []json.RawMessage
-	if err := json.Unmarshal(data, &parts); err != nil {
-		return "", nil, decodeErrorf("value: %v", err)
-	}
-	if len(parts) != 2 {
-		return "", nil, decodeErrorf("tagged value of %d elements", len(parts))
-	}
-	tag, err := parseString(bytes.TrimSpace(parts[0]))
+// The tags of OVSDB's tagged values.
+const (
+	tagUUID      = "uuid"
+	tagNamedUUID = "named-uuid"
+	tagSet       = "set"
+	tagMap       = "map"
+)
+
+// splitTagged splits ["tag", payload]; the tag is one of the four.
+func splitTagged(data []byte) (string, []byte, error) {
+	var parts [2][]byte
+	n := 0
+	err := forEachElement(data, func(e []byte) error {
+		if n == 2 {
+			return decodeErrorf("tagged value of more than 2 elements")
+		}
+		parts[n] = e
+		n++
+		return nil
+	})
 	if err != nil {
-		return "", nil, decodeErrorf("value tag is not a string")
+		return "", nil, err
 	}
-	return tag, parts[1], nil
+	if n != 2 {
+		return "", nil, decodeErrorf("tagged value of %d elements", n)
+	}
+	for _, tag := range []string{tagUUID, tagNamedUUID, tagSet, tagMap} {
+		if keyIs(parts[0], tag) {
+			return tag, parts[1], nil
+		}
+	}
+	return "", nil, decodeErrorf("unknown value tag %.40s", parts[0])
 }
 
 // parseAtom decodes an atom: a number, string, boolean, ["uuid", ...] or
@@ -138,12 +157,12 @@ func taggedAtom(tag string, payload []byte) (any, error) {
 		return nil, decodeErrorf("%s value is not a string", tag)
 	}
 	switch tag {
-	case "uuid":
+	case tagUUID:
 		if u := UUID(s); u.Valid() {
 			return u, nil
 		}
 		return nil, decodeErrorf("malformed uuid %q", s)
-	case "named-uuid":
+	case tagNamedUUID:
 		if validID(s) {
 			return NamedUUID(s), nil
 		}
