@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -208,4 +209,15 @@ func UniqueName(t testing.TB) string {
 		return '_'
 	}, t.Name())
 	return fmt.Sprintf("%s-%s-%d", name, nameToken, nameSeq.Add(1))
+}
+
+var addrSeq atomic.Uint32
+
+// UniqueIPv4 returns an address of 10.0.0.0/8 that no other call of this
+// test binary returned: Physical_Locator rows are unique per address, so
+// tests sharing a server (or running repeatedly with -count) must not
+// reuse one.
+func UniqueIPv4() netip.Addr {
+	n := addrSeq.Add(1)
+	return netip.AddrFrom4([4]byte{10, byte(n >> 16), byte(n >> 8), byte(n)})
 }

@@ -66,13 +66,14 @@ func TestMonitorUpdates(t *testing.T) {
 			if cond {
 				monitor = c.MonitorCond
 			}
+			locIP := ovsdbtest.UniqueIPv4().String()
 			m, err := monitor(ctx, db, reqs, rec.handle)
 			if err != nil {
 				t.Fatal(err)
 			}
 			res, err := c.Transact(ctx, db,
 				ovsdb.Insert{Table: "Logical_Switch", Row: ovsdb.Row{"name": name}, UUIDName: "ls"},
-				ovsdb.Insert{Table: "Physical_Locator", Row: ovsdb.Row{"encapsulation_type": "vxlan_over_ipv4", "dst_ip": "10.8.0.1"}, UUIDName: "loc"},
+				ovsdb.Insert{Table: "Physical_Locator", Row: ovsdb.Row{"encapsulation_type": "vxlan_over_ipv4", "dst_ip": locIP}, UUIDName: "loc"},
 				ovsdb.Insert{Table: "Ucast_Macs_Remote", Row: ovsdb.Row{"MAC": "02:00:00:00:00:03", "logical_switch": ovsdb.NamedUUID("ls"), "locator": ovsdb.NamedUUID("loc")}})
 			if err != nil {
 				t.Fatal(err)
@@ -88,7 +89,7 @@ func TestMonitorUpdates(t *testing.T) {
 			if !ovsdb.RowsEqual(inserted, want) {
 				t.Fatalf("inserted row %v, want %v", inserted, want)
 			}
-			if l, ok := m.Row("Physical_Locator", loc); !ok || l["encapsulation_type"] != "vxlan_over_ipv4" || l["dst_ip"] != "10.8.0.1" {
+			if l, ok := m.Row("Physical_Locator", loc); !ok || l["encapsulation_type"] != "vxlan_over_ipv4" || l["dst_ip"] != locIP {
 				t.Fatalf("locator in the cache: %v", l)
 			}
 

@@ -25,9 +25,10 @@ func TestTransactNamedUUIDs(t *testing.T) {
 	c := dial(t, ovsdb.Config{Endpoint: srv.Endpoint()})
 	ctx := testCtx(t)
 	name := ovsdbtest.UniqueName(t)
+	ip := ovsdbtest.UniqueIPv4().String()
 	res, err := c.Transact(ctx, db,
 		ovsdb.Insert{Table: "Logical_Switch", Row: ovsdb.Row{"name": name, "tunnel_key": 10001}, UUIDName: "ls"},
-		ovsdb.Insert{Table: "Physical_Locator", Row: ovsdb.Row{"encapsulation_type": "vxlan_over_ipv4", "dst_ip": "10.9.0.1"}, UUIDName: "loc"},
+		ovsdb.Insert{Table: "Physical_Locator", Row: ovsdb.Row{"encapsulation_type": "vxlan_over_ipv4", "dst_ip": ip}, UUIDName: "loc"},
 		ovsdb.Insert{Table: "Ucast_Macs_Remote", Row: ovsdb.Row{
 			"MAC": "02:00:00:00:00:01", "ipaddr": "192.168.7.1",
 			"logical_switch": ovsdb.NamedUUID("ls"), "locator": ovsdb.NamedUUID("loc"),
@@ -49,14 +50,14 @@ func TestTransactNamedUUIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "02:00:00:00:00:01 -> vxlan_over_ipv4/10.9.0.1") {
+	if !strings.Contains(out, "02:00:00:00:00:01 -> vxlan_over_ipv4/"+ip) {
 		t.Fatalf("vtep-ctl list-remote-macs %s:\n%s", name, out)
 	}
 
 	// A locator inserted alone is garbage-collected at commit: why the
 	// locator and the MAC must share a transaction.
 	res, err = c.Transact(ctx, db,
-		ovsdb.Insert{Table: "Physical_Locator", Row: ovsdb.Row{"encapsulation_type": "vxlan_over_ipv4", "dst_ip": "10.9.0.2"}})
+		ovsdb.Insert{Table: "Physical_Locator", Row: ovsdb.Row{"encapsulation_type": "vxlan_over_ipv4", "dst_ip": ovsdbtest.UniqueIPv4().String()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,13 +60,14 @@ func eq(name string, v any) ovsdb.Condition { return ovsdb.Cond(name, ovsdb.Func
 func TestParseVtepCtlConfiguration(t *testing.T) {
 	srv, c, ctx := setup(t)
 	ps, ls := ovsdbtest.UniqueName(t), ovsdbtest.UniqueName(t)
+	tunnelIP, macIP, floodIP := ovsdbtest.UniqueIPv4(), ovsdbtest.UniqueIPv4(), ovsdbtest.UniqueIPv4()
 	for _, args := range [][]string{
-		{"add-ps", ps, "--", "set", "Physical_Switch", ps, "tunnel_ips=10.5.0.1", "management_ips=192.168.5.1", "description=rack1"},
+		{"add-ps", ps, "--", "set", "Physical_Switch", ps, "tunnel_ips="+tunnelIP.String(), "management_ips=192.168.5.1", "description=rack1"},
 		{"add-port", ps, "p1"},
 		{"add-ls", ls, "--", "set", "Logical_Switch", ls, "tunnel_key=10042", "other_config:k=v"},
 		{"bind-ls", ps, "p1", "100", ls},
-		{"add-ucast-remote", ls, "02:00:00:00:05:01", "10.5.1.1"},
-		{"add-mcast-remote", ls, vtep.UnknownDst, "10.5.1.2"},
+		{"add-ucast-remote", ls, "02:00:00:00:05:01", macIP.String()},
+		{"add-mcast-remote", ls, vtep.UnknownDst, floodIP.String()},
 	} {
 		if _, err := srv.VtepCtl(ctx, args...); err != nil {
 			t.Fatal(err)
@@ -77,7 +78,7 @@ func TestParseVtepCtlConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sw.Name != ps || sw.Description != "rack1" || !reflect.DeepEqual(sw.TunnelIPs, []netip.Addr{netip.MustParseAddr("10.5.0.1")}) ||
+	if sw.Name != ps || sw.Description != "rack1" || !reflect.DeepEqual(sw.TunnelIPs, []netip.Addr{tunnelIP}) ||
 		!reflect.DeepEqual(sw.ManagementIPs, []netip.Addr{netip.MustParseAddr("192.168.5.1")}) || len(sw.Ports) != 1 {
 		t.Fatalf("physical switch %+v", sw)
 	}
@@ -104,7 +105,7 @@ func TestParseVtepCtlConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mac.MAC.String() != "02:00:00:00:05:01" || mac.LogicalSwitch != lu || loc.DstIP != netip.MustParseAddr("10.5.1.1") || loc.EncapsulationType != vtep.EncapVXLAN {
+	if mac.MAC.String() != "02:00:00:00:05:01" || mac.LogicalSwitch != lu || loc.DstIP != macIP || loc.EncapsulationType != vtep.EncapVXLAN {
 		t.Fatalf("remote MAC %+v at %+v", mac, loc)
 	}
 	mc, err := vtep.ParseMcastMac(one(t, selectRows(t, ctx, c, vtep.TableMcastMacsRemote, eq("logical_switch", lu))))
@@ -119,7 +120,7 @@ func TestParseVtepCtlConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mc.MAC != vtep.UnknownDst || len(set.Locators) != 1 || floc.DstIP != netip.MustParseAddr("10.5.1.2") {
+	if mc.MAC != vtep.UnknownDst || len(set.Locators) != 1 || floc.DstIP != floodIP {
 		t.Fatalf("unknown-dst %+v via %+v at %+v", mc, set, floc)
 	}
 	g, err := vtep.ParseGlobal(one(t, selectRows(t, ctx, c, vtep.TableGlobal)))
@@ -150,7 +151,7 @@ func TestInsertRemoteMacs(t *testing.T) {
 	ls := res[0].UUID
 	mac1, _ := net.ParseMAC("02:00:00:00:06:01")
 	mac2, _ := net.ParseMAC("02:00:00:00:06:02")
-	hostLoc := vtep.PhysicalLocator{DstIP: netip.MustParseAddr("10.6.1.1")}
+	hostLoc := vtep.PhysicalLocator{DstIP: ovsdbtest.UniqueIPv4()}
 	res, err = c.Transact(ctx, vtep.Database, vtep.InsertUcastMacRemote(vtep.UcastMac{MAC: mac1, LogicalSwitch: ls, IP: netip.MustParseAddr("192.168.6.1")}, hostLoc)...)
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +164,7 @@ func TestInsertRemoteMacs(t *testing.T) {
 	if _, err := c.Transact(ctx, vtep.Database, vtep.InsertUcastMacRemote(vtep.UcastMac{MAC: mac2, LogicalSwitch: ls}, hostLoc)...); err != nil {
 		t.Fatal(err)
 	}
-	proxy := vtep.PhysicalLocator{DstIP: netip.MustParseAddr("10.6.1.9")}
+	proxy := vtep.PhysicalLocator{DstIP: ovsdbtest.UniqueIPv4()}
 	if _, err := c.Transact(ctx, vtep.Database, vtep.InsertMcastMacRemote(vtep.McastMac{MAC: vtep.UnknownDst, LogicalSwitch: ls}, proxy, hostLoc)...); err != nil {
 		t.Fatal(err)
 	}
@@ -172,10 +173,10 @@ func TestInsertRemoteMacs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"02:00:00:00:06:01 -> vxlan_over_ipv4/10.6.1.1",
-		"02:00:00:00:06:02 -> vxlan_over_ipv4/10.6.1.1",
-		"unknown-dst -> vxlan_over_ipv4/10.6.1.1",
-		"unknown-dst -> vxlan_over_ipv4/10.6.1.9",
+		"02:00:00:00:06:01 -> vxlan_over_ipv4/" + hostLoc.DstIP.String(),
+		"02:00:00:00:06:02 -> vxlan_over_ipv4/" + hostLoc.DstIP.String(),
+		"unknown-dst -> vxlan_over_ipv4/" + hostLoc.DstIP.String(),
+		"unknown-dst -> vxlan_over_ipv4/" + proxy.DstIP.String(),
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("vtep-ctl list-remote-macs lacks %q:\n%s", want, out)
