@@ -28,6 +28,7 @@ type conn struct {
 	wbuf   []byte     // encoding buffer, guarded by wmu
 	dlmu   sync.Mutex // guards writing, against a context's cancellation
 	wseq   uint64     // the write in progress, guarded by dlmu; 0 when none
+	dlSet  bool       // a cancellation set a write deadline, guarded by dlmu
 	wnext  uint64     // guarded by wmu
 	closed chan struct{}
 	// unpublished is closed once the client no longer hands out this
@@ -174,11 +175,17 @@ func (c *conn) write(ctx context.Context, enc func([]byte) []byte) error {
 	seq := c.wnext
 	c.dlmu.Lock()
 	c.wseq = seq
+	if c.dlSet {
+		// The previous write's context ended just as it completed.
+		c.nc.SetWriteDeadline(time.Time{})
+		c.dlSet = false
+	}
 	c.dlmu.Unlock()
 	stop := context.AfterFunc(ctx, func() {
 		c.dlmu.Lock()
 		if c.wseq == seq {
 			c.nc.SetWriteDeadline(aLongTimeAgo)
+			c.dlSet = true
 		}
 		c.dlmu.Unlock()
 	})

@@ -62,7 +62,7 @@ func TestParseVtepCtlConfiguration(t *testing.T) {
 	ps, ls := ovsdbtest.UniqueName(t), ovsdbtest.UniqueName(t)
 	tunnelIP, macIP, floodIP := ovsdbtest.UniqueIPv4(), ovsdbtest.UniqueIPv4(), ovsdbtest.UniqueIPv4()
 	for _, args := range [][]string{
-		{"add-ps", ps, "--", "set", "Physical_Switch", ps, "tunnel_ips="+tunnelIP.String(), "management_ips=192.168.5.1", "description=rack1"},
+		{"add-ps", ps, "--", "set", "Physical_Switch", ps, "tunnel_ips=" + tunnelIP.String(), "management_ips=192.168.5.1", "description=rack1"},
 		{"add-port", ps, "p1"},
 		{"add-ls", ls, "--", "set", "Logical_Switch", ls, "tunnel_key=10042", "other_config:k=v"},
 		{"bind-ls", ps, "p1", "100", ls},
