@@ -174,13 +174,20 @@ func (c *Client) waitConn(ctx context.Context) (*conn, error) {
 	}
 }
 
-// call sends one request on the current connection.
+// call sends one request on the current connection. A request that a
+// connection lost just before it was written goes on the next one.
 func (c *Client) call(ctx context.Context, method string, params []byte) (json.RawMessage, error) {
-	cn, err := c.waitConn(ctx)
-	if err != nil {
-		return nil, err
+	for {
+		cn, err := c.waitConn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		res, err := cn.call(ctx, method, params, nil)
+		if errors.Is(err, errNotSent) && ctx.Err() == nil {
+			continue
+		}
+		return res, err
 	}
-	return cn.call(ctx, method, params, nil)
 }
 
 // run is the connection loop: dial, establish, wait for the loss, back off.
@@ -189,22 +196,29 @@ func (c *Client) run() {
 	backoff := c.cfg.MinBackoff
 	failures := 0
 	for c.ctx.Err() == nil {
-		err := c.connectOnce()
-		if err == nil {
-			backoff, failures = c.cfg.MinBackoff, 0
-			continue
-		}
+		lived, err := c.connectOnce()
 		if c.ctx.Err() != nil {
 			return
 		}
-		failures++
-		c.mu.Lock()
-		c.lastErr = err
-		c.mu.Unlock()
-		if failures == 1 {
-			c.log.Warn("ovsdb: cannot connect, retrying", "err", err)
+		if err == nil {
+			if lived >= c.cfg.MaxBackoff {
+				// A connection that served a while: reconnect at once.
+				backoff, failures = c.cfg.MinBackoff, 0
+				continue
+			}
+			// A connection that broke soon after it was established
+			// backs off like a failed one, so that a server dropping its
+			// clients is not hammered with full resyncs.
 		} else {
-			c.log.Debug("ovsdb: cannot connect", "err", err, "attempt", failures)
+			failures++
+			c.mu.Lock()
+			c.lastErr = err
+			c.mu.Unlock()
+			if failures == 1 {
+				c.log.Warn("ovsdb: cannot connect, retrying", "err", err)
+			} else {
+				c.log.Debug("ovsdb: cannot connect", "err", err, "attempt", failures)
+			}
 		}
 		wait := time.Duration(float64(backoff) * (0.8 + 0.4*rand.Float64()))
 		t := time.NewTimer(wait)
@@ -219,19 +233,20 @@ func (c *Client) run() {
 }
 
 // connectOnce dials, re-establishes the monitors, publishes the
-// connection and waits until it is lost. It returns nil after an
-// established connection was lost, and the failure otherwise.
-func (c *Client) connectOnce() error {
+// connection and waits until it is lost. It returns how long an
+// established connection lived, or the failure to establish one.
+func (c *Client) connectOnce() (time.Duration, error) {
 	nc, err := c.ep.dial(c.ctx, c.cfg.DialTimeout)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	cn := newConn(nc, c.log, &c.stats, c.notified)
 	cn.start(c.cfg.MaxMessageSize, c.cfg.EchoInterval)
 	if err := c.establish(cn); err != nil {
 		cn.close(err)
-		return err
+		return 0, err
 	}
+	established := time.Now()
 	c.stats.connects.Add(1)
 	c.log.Info("ovsdb: connected")
 	select {
@@ -251,7 +266,7 @@ func (c *Client) connectOnce() error {
 		c.log.Warn("ovsdb: connection lost, reconnecting", "err", reason)
 		c.q.push(item{kind: itemState, state: StateEvent{Endpoint: c.cfg.Endpoint, Err: reason}})
 	}
-	return nil
+	return time.Since(established), nil
 }
 
 // establish sets up every registered monitor on a new connection, then

@@ -37,9 +37,11 @@ type Config struct {
 	EchoInterval time.Duration
 
 	// MinBackoff and MaxBackoff bound the wait between connection
-	// attempts, which doubles after each failure (with ±20% jitter) and
-	// returns to MinBackoff after a successful connection. Zero means
-	// DefaultMinBackoff (100 ms) and DefaultMaxBackoff (8 s).
+	// attempts, which doubles after each failure (with ±20% jitter). A
+	// connection lost after serving at least MaxBackoff is re-dialled at
+	// once and resets the wait to MinBackoff; one lost sooner counts as a
+	// failure. Zero means DefaultMinBackoff (100 ms) and
+	// DefaultMaxBackoff (8 s).
 	MinBackoff, MaxBackoff time.Duration
 
 	// DialTimeout bounds one connection attempt. Zero means

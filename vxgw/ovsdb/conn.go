@@ -111,11 +111,15 @@ func (c *conn) close(reason error) {
 	c.pending = nil
 	c.mu.Unlock()
 	c.nc.Close()
+	close(c.closed) // before waking callers, so that they see it closed
 	for _, p := range pending {
 		p.done <- callResult{err: fmt.Errorf("%w: %s: %w", ErrDisconnected, p.method, reason)}
 	}
-	close(c.closed)
 }
+
+// errNotSent marks a call that failed before its request was written: it
+// can be sent again on the next connection.
+var errNotSent = errors.New("request not sent")
 
 // call sends a request and waits for its response, the context's end or
 // the connection's loss. params is the encoded JSON array of parameters.
@@ -125,7 +129,7 @@ func (c *conn) call(ctx context.Context, method string, params []byte, hook func
 	if c.err != nil {
 		err := c.err
 		c.mu.Unlock()
-		return nil, fmt.Errorf("%w: %s: %w", ErrDisconnected, method, err)
+		return nil, fmt.Errorf("%w: %s: %w (%w)", ErrDisconnected, method, err, errNotSent)
 	}
 	c.nextID++
 	id := c.nextID
@@ -168,7 +172,7 @@ func (c *conn) write(ctx context.Context, enc func([]byte) []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if err := c.closeErr(); err != nil {
-		return fmt.Errorf("%w: %w", ErrDisconnected, err)
+		return fmt.Errorf("%w: %w (%w)", ErrDisconnected, err, errNotSent)
 	}
 	c.wbuf = enc(c.wbuf[:0])
 	c.wnext++

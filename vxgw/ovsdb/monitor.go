@@ -129,25 +129,28 @@ func (c *Client) monitor(ctx context.Context, db string, cond bool, reqs map[str
 		}
 		c.monMu.Unlock()
 		if errors.Is(err, ErrDisconnected) && ctx.Err() == nil {
-			continue // lost before the reply: try on the next connection
+			continue // lost before the reply: set it up on the next connection
 		}
 		if err != nil {
 			return nil, err
 		}
 		select {
-		case err := <-done:
-			if err != nil {
-				return nil, err
+		case err = <-done:
+			if err == nil {
+				return m, nil
 			}
-			return m, nil
+		case <-c.ctx.Done():
+			return nil, ErrClosed
 		case <-ctx.Done():
-			go func() {
-				cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				m.Cancel(cctx)
-			}()
-			return nil, fmt.Errorf("ovsdb: monitor of %s: %w", db, ctx.Err())
+			err = fmt.Errorf("ovsdb: monitor of %s: %w", db, ctx.Err())
 		}
+		// Not delivered: forget the monitor, on the server too.
+		go func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			m.Cancel(cctx)
+		}()
+		return nil, err
 	}
 }
 
