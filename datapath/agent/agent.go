@@ -65,6 +65,8 @@ type Agent struct {
 	ticks   uint64
 	ready   chan struct{}
 	running atomic.Bool
+	// sessionUp is true while the agent holds a live NSDB session.
+	sessionUp atomic.Bool
 	// applied is the highest store revision whose changes are applied and
 	// whose flows are invalidated.
 	applied   atomic.Uint64
@@ -256,7 +258,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	})
 	close(a.ready)
-	a.log.Info("agent running", "host", a.host, "workers", len(a.workers), "ports", len(a.world.Load().local))
+	a.log.Info("agent running", a.hostAttr(), "workers", len(a.workers), "ports", len(a.world.Load().local))
 	select {
 	case <-ctx.Done():
 		return nil

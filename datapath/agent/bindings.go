@@ -34,8 +34,10 @@ func (a *Agent) sessionLoop(ctx context.Context) error {
 			}
 			return fmt.Errorf("agent: nsdb session: %w", err)
 		}
+		a.sessionUp.Store(true)
+		a.m.session.Set(1)
 		if err := a.db.StateKeys().Set(ctx, nsdb.KeyHostAlive(), a.host, "alive"); err != nil && ctx.Err() == nil {
-			a.log.Warn("cannot register host liveness", "err", err)
+			a.log.Warn("cannot register host liveness", a.hostAttr(), "err", err)
 		}
 		a.bindMu.Lock()
 		for _, b := range a.bindings {
@@ -43,7 +45,7 @@ func (a *Agent) sessionLoop(ctx context.Context) error {
 		}
 		a.bindMu.Unlock()
 		if !first {
-			a.log.Info("nsdb session renewed: state re-registered", "host", a.host)
+			a.log.Info("nsdb session renewed: state re-registered", a.hostAttr())
 			a.macs.rewrite()
 			w := a.world.Load()
 			for t, e := range a.arp.ownEntries() {
@@ -55,7 +57,12 @@ func (a *Agent) sessionLoop(ctx context.Context) error {
 		first = false
 		select {
 		case <-s.Done():
+			a.sessionUp.Store(false)
+			a.m.session.Set(0)
+			a.log.Warn("nsdb session lost: waiting for a new one", a.hostAttr(), "err", s.Err())
 		case <-ctx.Done():
+			a.sessionUp.Store(false)
+			a.m.session.Set(0)
 			return nil
 		}
 	}
@@ -65,7 +72,7 @@ func (a *Agent) sessionLoop(ctx context.Context) error {
 func (a *Agent) announce(ctx context.Context, b *binding) {
 	b.state = nsdb.PortState{Host: a.host, TunnelKey: b.key}.String()
 	if err := a.db.StateKeys().Set(ctx, nsdb.KeyPortActive(), b.port, b.state); err != nil && ctx.Err() == nil {
-		a.log.Warn("cannot announce port active", "port", b.port, "err", err)
+		a.log.Warn("cannot announce port active", a.named("port", topology.KindPort, b.port), "err", err)
 	}
 }
 
@@ -84,7 +91,7 @@ func (a *Agent) applyActive(ctx context.Context, evs []nsdb.KeyEvent) {
 			if err == nil {
 				st, ok = s, true
 			} else {
-				a.log.Warn("bad port state", "port", e.ID, "err", err)
+				a.log.Warn("bad port state", a.named("port", topology.KindPort, e.ID), "err", err)
 			}
 		}
 		old, had := a.active.set(e.ID, st, ok)
@@ -166,17 +173,17 @@ func (a *Agent) syncBindings(ctx context.Context, old, nw *world, initial bool) 
 		} else {
 			p, err := a.createVMPort(ctx, ifc)
 			if err != nil {
-				a.log.Warn("cannot create datapath port", "port", id, "interface", ifc, "err", err)
+				a.log.Warn("cannot create datapath port", namedIn(nw.snap, "port", topology.KindPort, id), "interface", ifc, "err", err)
 				continue
 			}
 			n = p.Number
 			byName[ifc] = p
 		}
-		b := &binding{port: id, ifc: ifc, dp: n, key: a.allocKey(id, n, used)}
+		b := &binding{port: id, ifc: ifc, dp: n, key: a.allocKey(nw.snap, id, n, used)}
 		used[b.key] = true
 		a.bindings[id] = b
 		added = append(added, b)
-		a.log.Info("port bound", "port", id, "interface", ifc, "dp-port", n, "tunnel-key", b.key)
+		a.log.Info("port bound", namedIn(nw.snap, "port", topology.KindPort, id), "interface", ifc, "dp-port", n, "tunnel-key", b.key)
 	}
 	if initial {
 		if err := listPorts(); err != nil {
@@ -219,9 +226,15 @@ func (a *Agent) syncBindings(ctx context.Context, old, nw *world, initial bool) 
 // 7 flow state).
 const TunnelKeyType = 1
 
-// allocKey returns the tunnel key of a newly bound port: the one it had
-// before a restart if known, else a random 20-bit key of type 1.
-func (a *Agent) allocKey(port topology.ID, n datapath.PortNumber, used map[uint32]bool) uint32 {
+// allocKey returns the tunnel key of a newly bound port: the one the
+// NSDB keeps for the port (Port.TunnelKey, written by the agent that first
+// bound it), else the one it had before a restart if known, else a random
+// 20-bit key of type 1. Keys of another type in Port.TunnelKey (legacy
+// keys) are not used.
+func (a *Agent) allocKey(snap *topology.Snapshot, port topology.ID, n datapath.PortNumber, used map[uint32]bool) uint32 {
+	if p, ok := snap.Port(port); ok && validLocalKey(p.TunnelKey) && !used[p.TunnelKey] {
+		return p.TunnelKey
+	}
 	if k, ok := a.recovered[port]; ok && !used[k] {
 		return k
 	}
@@ -230,8 +243,56 @@ func (a *Agent) allocKey(port topology.ID, n datapath.PortNumber, used map[uint3
 	}
 	for {
 		k := TunnelKeyType<<20 | uint32(a.rand()&0xFFFFF)
-		if !used[k] && k != translate.FlowStateTunnelKey {
+		if !used[k] && validLocalKey(k) {
 			return k
+		}
+	}
+}
+
+// validLocalKey reports whether k is a port tunnel key of type 1.
+func validLocalKey(k uint32) bool {
+	return k>>20 == TunnelKeyType && k != translate.FlowStateTunnelKey
+}
+
+// keepKeys writes the tunnel key of every bound port whose port object
+// does not hold it into the object, so that the key stays the port's for
+// its life: across agent restarts, session expiries and datapath flushes.
+// The writes run in the background, each as a compare-and-set on the
+// port's version. Caller holds bindMu.
+func (a *Agent) keepKeys(snap *topology.Snapshot) {
+	for id, b := range a.bindings {
+		if p, ok := snap.Port(id); ok && p.TunnelKey != b.key {
+			a.writes.do(func(ctx context.Context) { a.keepKey(ctx, id, b.key) })
+		}
+	}
+}
+
+// keepKey sets port's TunnelKey to key unless it already holds it,
+// retrying on concurrent updates of the port.
+func (a *Agent) keepKey(ctx context.Context, port topology.ID, key uint32) {
+	st := a.db.Store()
+	for range 5 {
+		v, err := st.Get(ctx, topology.KindPort, port)
+		if err != nil {
+			return // deleted meanwhile, or the store is unreachable: the next change retries
+		}
+		p, ok := v.Object.(*topology.Port)
+		if !ok || p.TunnelKey == key {
+			return
+		}
+		if p.Host != a.host {
+			return // moved to another host: its agent keeps its own key
+		}
+		np := *p
+		np.TunnelKey = key
+		_, err = st.Commit(ctx, nsdb.Update(&np, v.Version))
+		if err == nil {
+			a.log.Debug("port tunnel key kept in the NSDB", a.named("port", topology.KindPort, port), "tunnel-key", key)
+			return
+		}
+		if !errors.Is(err, nsdb.ErrConflict) {
+			a.log.Warn("cannot keep the port's tunnel key in the NSDB", a.named("port", topology.KindPort, port), "err", err)
+			return
 		}
 	}
 }

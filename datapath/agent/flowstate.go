@@ -59,7 +59,7 @@ func (w *worker) pushState(ctx context.Context, r *simulation.Result, ingress to
 			return a.dp.Execute(ctx, f, nil, acts)
 		})
 		if err != nil {
-			a.log.Debug("flow-state push failed", "host", h, "err", err)
+			a.log.Debug("flow-state push failed", a.named("peer", topology.KindHost, h), "err", err)
 			continue
 		}
 		sent = true

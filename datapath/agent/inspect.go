@@ -13,18 +13,31 @@ import (
 // FlowInfo describes a flow the agent installed.
 type FlowInfo struct {
 	UFID datapath.UFID
-	// Key and Mask are the flow's match as the datapath reports it.
+	// Key, Mask, Actions, Stats and Used are the flow as the datapath
+	// reports it (not as the agent meant to install it).
 	Key, Mask datapath.FlowKey
 	Actions   datapath.Actions
-	Tags      []simulation.Tag
-	Class     FlowClass
+	Stats     datapath.FlowStats
+	Used      time.Duration
+	TCPFlags  uint8
+	// Tags are the invalidation tags the agent indexed the flow under.
+	Tags  []simulation.Tag
+	Class FlowClass
 	// Expires is when the flow's hard timeout removes it.
 	Expires time.Time
 }
 
+// Format returns the flow as one line of `ovs-dpctl dump-flows`
+// (datapath.Flow.Format), now being a datapath.MonotonicClock reading.
+func (f *FlowInfo) Format(now time.Duration) string {
+	df := datapath.Flow{UFID: f.UFID, Match: datapath.Match{Key: f.Key, Mask: f.Mask}, Actions: f.Actions,
+		Stats: f.Stats, Used: f.Used, TCPFlags: f.TCPFlags}
+	return df.Format(now)
+}
+
 // Flows returns the flows the agent installed and still tracks, with their
-// match read from the datapath (flows the datapath no longer has are
-// left out).
+// match, actions and statistics read from the datapath (flows the datapath
+// no longer has are left out).
 func (a *Agent) Flows(ctx context.Context) []FlowInfo {
 	es := a.flows.all()
 	out := make([]FlowInfo, 0, len(es))
@@ -33,8 +46,8 @@ func (a *Agent) Flows(ctx context.Context) []FlowInfo {
 		if err != nil {
 			continue
 		}
-		out = append(out, FlowInfo{UFID: e.ufid, Key: f.Match.Key, Mask: f.Match.Mask, Actions: e.actions,
-			Tags: e.tags, Class: e.class, Expires: e.deadline})
+		out = append(out, FlowInfo{UFID: e.ufid, Key: f.Match.Key, Mask: f.Match.Mask, Actions: f.Actions,
+			Stats: f.Stats, Used: f.Used, TCPFlags: f.TCPFlags, Tags: e.tags, Class: e.class, Expires: e.deadline})
 	}
 	return out
 }
@@ -91,3 +104,9 @@ func (a *Agent) AppliedRevision() nsdb.Version { return nsdb.Version(a.applied.L
 
 // Waiting returns the number of packets parked for missing state.
 func (a *Agent) Waiting() int { return a.arp.waiting() }
+
+// SessionUp reports whether the agent holds a live NSDB session: its host
+// is announced alive and its ports active. It is false before Run has
+// registered them, while the client waits for a new session after an
+// expiry, and after Run returns.
+func (a *Agent) SessionUp() bool { return a.sessionUp.Load() }

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"reflect"
 
 	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/nsdb"
@@ -41,6 +42,7 @@ func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial boo
 	for _, b := range added {
 		a.announce(ctx, b)
 	}
+	a.keepKeys(snap)
 	a.bindMu.Unlock()
 
 	var tags []simulation.Tag
@@ -60,13 +62,13 @@ func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial boo
 		if b.state != "" {
 			err := a.db.StateKeys().Remove(ctx, nsdb.KeyPortActive(), b.port, b.state)
 			if err != nil && !errors.Is(err, nsdb.ErrNotFound) && !errors.Is(err, nsdb.ErrNotOwner) && ctx.Err() == nil {
-				a.log.Warn("cannot withdraw port active state", "port", b.port, "err", err)
+				a.log.Warn("cannot withdraw port active state", namedIn(old.snap, "port", topology.KindPort, b.port), "err", err)
 			}
 		}
 		if err := a.dp.DeletePort(ctx, b.dp); err != nil && !errors.Is(err, datapath.ErrNotFound) {
-			a.log.Warn("cannot delete datapath port", "port", b.ifc, "err", err)
+			a.log.Warn("cannot delete datapath port", "interface", b.ifc, "err", err)
 		}
-		a.log.Info("port unbound", "port", b.port, "interface", b.ifc)
+		a.log.Info("port unbound", namedIn(old.snap, "port", topology.KindPort, b.port), "interface", b.ifc)
 	}
 	for _, c := range closing {
 		c()
@@ -86,6 +88,11 @@ func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial boo
 func (a *Agent) diffTags(old, cur *topology.Snapshot, evs []nsdb.Event) []simulation.Tag {
 	var tags []simulation.Tag
 	for _, e := range evs {
+		if e.Kind == topology.KindPort && onlyTunnelKey(old, cur, e.ID) {
+			// An agent keeping a port's tunnel key in the NSDB changes
+			// nothing any simulation read.
+			continue
+		}
 		tags = append(tags, simulation.TagDevice(e.ID))
 		switch e.Kind {
 		case topology.KindRoute:
@@ -149,4 +156,17 @@ func macVLANs(s *topology.Snapshot, bridge topology.ID) []uint16 {
 		vlans = append(vlans, v)
 	}
 	return vlans
+}
+
+// onlyTunnelKey reports whether port id differs between old and cur in its
+// TunnelKey alone.
+func onlyTunnelKey(old, cur *topology.Snapshot, id topology.ID) bool {
+	op, ok1 := old.Port(id)
+	np, ok2 := cur.Port(id)
+	if !ok1 || !ok2 || op.TunnelKey == np.TunnelKey {
+		return false
+	}
+	cp := *op
+	cp.TunnelKey = np.TunnelKey
+	return reflect.DeepEqual(&cp, np)
 }

@@ -120,7 +120,7 @@ func (w *worker) ingress(ctx context.Context, port topology.ID, frame []byte, ke
 	err := w.eng.Simulate(in, r)
 	in.Frame = nil
 	if err != nil {
-		a.log.Debug("simulation refused the packet", "port", port, "err", err)
+		a.log.Debug("simulation refused the packet", a.named("port", topology.KindPort, port), "err", err)
 	}
 	a.m.simulated(r)
 	w.stateWrites(r)
@@ -274,7 +274,7 @@ func (w *worker) simulateGenerated(ctx context.Context, port topology.ID, frame 
 		in.Stateful = w.fs.Begin(now)
 	}
 	if err := w.eng.Simulate(&in, gr); err != nil {
-		a.log.Debug("simulation refused a generated packet", "port", port, "err", err)
+		a.log.Debug("simulation refused a generated packet", a.named("port", topology.KindPort, port), "err", err)
 	}
 	a.m.simulated(gr)
 	w.stateWrites(gr)

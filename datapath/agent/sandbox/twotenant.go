@@ -81,14 +81,15 @@ func (e *Env) Trace(vm *VM, port string, match func(*Packet) bool) {
 	}
 }
 
-// PrintFlows prints the flows every agent of c installed.
+// PrintFlows prints the flows every agent of c installed, each as
+// `ovs-dpctl dump-flows` prints it, under a header naming the host.
 func PrintFlows(w io.Writer, c *Cluster) {
+	now := datapath.MonotonicClock()()
 	for _, h := range c.Hosts() {
 		fs := h.Agent().Flows(context.Background())
 		fmt.Fprintf(w, "== flows on %s (%d)\n", h.Name, len(fs))
 		for _, f := range fs {
-			m := datapath.Match{Key: f.Key, Mask: f.Mask}
-			fmt.Fprintf(w, "  [%s] %v\n      actions:%v\n", f.Class, m, f.Actions)
+			fmt.Fprintln(w, f.Format(now))
 		}
 	}
 }
