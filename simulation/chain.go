@@ -71,14 +71,14 @@ func (e *Engine) rules(ci *chainInfo, owner topology.ID) (topology.Action, Verdi
 		k := &ci.conds[i]
 		if !e.fragOK(k) || e.conjunction(k, e.cur) == k.inv {
 			if e.tracing {
-				e.note("rule", chainObj(c), ruleLabel(i, r)+": no match")
+				e.noteRule(c, i, r, "no match")
 			}
 			continue
 		}
 		switch r.Type {
 		case topology.RuleJump:
 			if e.tracing {
-				e.note("rule", chainObj(c), ruleLabel(i, r)+": match, jump to "+e.chainName(r.JumpChain))
+				e.noteRule(c, i, r, "match, jump to "+e.chainName(r.JumpChain))
 			}
 			act, v := e.runChain(r.JumpChain, owner)
 			if v != 0 {
@@ -102,7 +102,7 @@ func (e *Engine) rules(ci *chainInfo, owner topology.ID) (topology.Action, Verdi
 			}
 		default:
 			if e.tracing {
-				e.note("rule", chainObj(c), ruleLabel(i, r)+": match, "+r.Action.String())
+				e.noteRule(c, i, r, "match, "+r.Action.String())
 			}
 			switch r.Action {
 			case topology.ActionAccept, topology.ActionDrop, topology.ActionReject, topology.ActionReturn:
@@ -120,8 +120,7 @@ func (e *Engine) rules(ci *chainInfo, owner topology.ID) (topology.Action, Verdi
 func (e *Engine) nat(owner topology.ID, c *topology.Chain, i int, r *topology.Rule) (bool, Verdict) {
 	if e.stateful == nil {
 		if e.tracing {
-			e.note("rule", chainObj(c), ruleLabel(i, r)+": match, "+r.NATKind().String()+
-				" NAT not applied: stateful services are not configured")
+			e.noteRule(c, i, r, "match, "+r.NATKind().String()+" NAT not applied: stateful services are not configured")
 		}
 		return false, 0
 	}
@@ -137,7 +136,7 @@ func (e *Engine) nat(owner topology.ID, c *topology.Chain, i int, r *topology.Ru
 		if applied {
 			s = "applied, " + r.Action.String()
 		}
-		e.note("rule", chainObj(c), ruleLabel(i, r)+": match, "+r.NATKind().String()+" NAT "+s)
+		e.noteRule(c, i, r, "match, "+r.NATKind().String()+" NAT "+s)
 	}
 	return applied, 0
 }

@@ -2,7 +2,6 @@ package simulation
 
 import (
 	"fmt"
-	"io"
 	"math/bits"
 	"strconv"
 	"strings"
@@ -55,6 +54,10 @@ type TraceStep struct {
 	// Object names the port, device or chain concerned, if any.
 	Object string `json:"object,omitempty"`
 	Text   string `json:"text"`
+	// Chain and Rule identify the rule of a "rule" step: the chain's ID
+	// and the rule's index in it.
+	Chain string `json:"chain,omitempty"`
+	Rule  *int   `json:"rule,omitempty"`
 }
 
 // TraceOutput is one output of a traced simulation.
@@ -69,81 +72,12 @@ type TraceGenerated struct {
 	Packet string `json:"packet"`
 }
 
-// WriteText writes t as indented text.
-func (t *Trace) WriteText(w io.Writer) error {
-	var b strings.Builder
-	b.WriteString("packet: ")
-	b.WriteString(t.Packet)
-	b.WriteByte('\n')
-	for _, s := range t.Steps {
-		b.WriteString(strings.Repeat("  ", s.Depth))
-		b.WriteString(s.Kind)
-		if s.Object != "" {
-			b.WriteByte(' ')
-			b.WriteString(s.Object)
-		}
-		b.WriteString(": ")
-		b.WriteString(s.Text)
-		b.WriteByte('\n')
-	}
-	b.WriteString("verdict: ")
-	b.WriteString(t.Verdict)
-	if t.Reason != "" {
-		b.WriteString(" (")
-		b.WriteString(t.Reason)
-		b.WriteByte(')')
-	}
-	b.WriteString(", flow ")
-	b.WriteString(t.Flow)
-	b.WriteByte('\n')
-	for _, o := range t.Outputs {
-		b.WriteString("output: ")
-		b.WriteString(o.Port)
-		if len(o.Rewrites) > 0 {
-			b.WriteString(" after ")
-			b.WriteString(strings.Join(o.Rewrites, ", "))
-		}
-		b.WriteByte('\n')
-	}
-	for _, g := range t.Generated {
-		b.WriteString("generated: out of ")
-		b.WriteString(g.Port)
-		b.WriteString(": ")
-		b.WriteString(g.Packet)
-		b.WriteByte('\n')
-	}
-	if t.Waiting != "" {
-		b.WriteString("waiting: ")
-		b.WriteString(t.Waiting)
-		b.WriteByte('\n')
-	}
-	for _, l := range t.Learned {
-		b.WriteString("learned: ")
-		b.WriteString(l)
-		b.WriteByte('\n')
-	}
-	for _, l := range t.Writes {
-		b.WriteString("write: ")
-		b.WriteString(l)
-		b.WriteByte('\n')
-	}
-	b.WriteString("megaflow: ")
-	b.WriteString(strings.Join(t.Seen, ","))
-	b.WriteByte('\n')
-	for _, tag := range t.Tags {
-		b.WriteString("tag: ")
-		b.WriteString(tag)
-		b.WriteByte('\n')
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// String returns the text form of t.
-func (t *Trace) String() string {
-	var b strings.Builder
-	_ = t.WriteText(&b)
-	return b.String()
+// noteRule appends the step of rule i of chain c. Callers check e.tracing
+// first.
+func (e *Engine) noteRule(c *topology.Chain, i int, r *topology.Rule, what string) {
+	idx := i
+	e.tr.Steps = append(e.tr.Steps, TraceStep{Depth: e.devices, Kind: "rule", Object: chainObj(c),
+		Text: ruleLabel(i, r) + ": " + what, Chain: c.ID.String(), Rule: &idx})
 }
 
 // note appends a trace step. Callers check e.tracing first.

@@ -7,13 +7,17 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"strings"
 
+	"github.com/hivenet/hivenet/examples/topologies"
+	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/simulation/harness"
 	"github.com/hivenet/hivenet/topology"
+	"github.com/hivenet/hivenet/topology/topofile"
 )
 
-const defaultFile = "examples/topologies/two-bridges-router.yaml"
+const defaultFile = "two-bridges-router.yaml"
 
 // options are the command's flags.
 type options struct {
@@ -24,6 +28,8 @@ type options struct {
 	learned  string
 	arpSeeds []string
 	json     bool
+	tags     bool
+	maxSize  int64
 }
 
 // errUsage marks errors in the command line (exit status 2).
@@ -50,21 +56,19 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil
 	})
 	fs.BoolVar(&o.json, "json", false, "print the trace as JSON")
+	fs.BoolVar(&o.tags, "tags", false, "print the flow's invalidation tags")
+	fs.StringVar(&o.file, "f", defaultFile, "topology `FILE` (\"-\" for stdin, or an embedded example's name)")
+	fs.Int64Var(&o.maxSize, "max-size", topologies.DefaultMaxSize, "read at most `BYTES` of topology")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: trace -from PORT (-icmp-echo IP | -tcp SRC:P->DST:P | -udp SRC:P->DST:P | -arp-request IP) [flags] [topology.yaml]")
+		fmt.Fprintln(stderr, "usage: trace -from PORT (-icmp-echo IP | -tcp SRC:P->DST:P | -udp SRC:P->DST:P | -arp-request IP) [-f FILE] [flags]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, fmt.Errorf("%w: %w", errUsage, err)
 	}
-	switch fs.NArg() {
-	case 0:
-		o.file = defaultFile
-	case 1:
-		o.file = fs.Arg(0)
-	default:
+	if fs.NArg() != 0 {
 		fs.Usage()
-		return nil, fmt.Errorf("%w: more than one topology file", errUsage)
+		return nil, fmt.Errorf("%w: unexpected arguments %q (the topology file is given with -f; quote flows: -tcp ':1000->10.0.0.1:80')", errUsage, fs.Args())
 	}
 	if s.From == "" {
 		fs.Usage()
@@ -115,7 +119,11 @@ func trace(o *options, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	h, err := harness.LoadFile(o.file, harness.Config{Cold: o.learned != ""})
+	topo, err := topologies.Load(o.file, os.Stdin, o.maxSize)
+	if err != nil {
+		return err
+	}
+	h, err := harness.New(topo, harness.Config{Cold: o.learned != ""})
 	if err != nil {
 		return err
 	}
@@ -147,8 +155,23 @@ func trace(o *options, stdout io.Writer) error {
 	for _, n := range r.Notes {
 		fmt.Fprintln(stdout, "harness:", n)
 	}
-	if err := r.Trace.WriteText(stdout); err != nil {
+	f := topofile.NewFormatter(topo)
+	ruleText := func(chain string, i int) (string, bool) {
+		id, err := topology.ParseID(chain)
+		if err != nil {
+			return "", false
+		}
+		c, ok := h.Snapshot().Chain(id)
+		if !ok || i >= len(c.Rules) {
+			return "", false
+		}
+		return f.Rule(&c.Rules[i]), true
+	}
+	if err := r.Trace.WriteTextOptions(stdout, simulation.TextOptions{Tags: o.tags, Legend: true, Rule: ruleText}); err != nil {
 		return err
+	}
+	if r.Trace.Reason == simulation.ReasonARPPending.String() && r.Trace.Waiting != "" {
+		fmt.Fprintf(stdout, "hint: %s is outside the topology: no VM answers it here; give its MAC with -arp ROUTER/IP=MAC\n", r.Trace.Waiting)
 	}
 	for _, g := range r.Generated {
 		if _, err := fmt.Fprintf(stdout, "followed: packet generated out of %s: %s\n", g.From, g); err != nil {
