@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -30,11 +31,46 @@ func FuzzImportState(f *testing.F) {
 	f.Add(udpFrame(f, 2925, 2925, "not a state message"))
 	dp := inproc.New(inproc.Config{})
 	defer dp.Close()
-	a := &Agent{fs: NewL4(L4Config{}), dp: dp, m: mustMetrics(f), flows: newFlowTable(Timeouts{}.withDefaults()), now: time.Now,
-		log: slog.New(slog.DiscardHandler), macs: &macLearner{refs: map[simulation.MACLearning]*macRef{}, now: time.Now}}
-	w := &worker{a: a}
+	m := mustMetrics(f)
 	f.Fuzz(func(t *testing.T, frame []byte) {
+		fs := NewL4(L4Config{})
+		a := &Agent{fs: fs, dp: dp, m: m, flows: newFlowTable(Timeouts{}.withDefaults()), now: time.Now,
+			log: slog.New(slog.DiscardHandler), macs: &macLearner{refs: map[simulation.MACLearning]*macRef{}, now: time.Now}}
+		w := &worker{a: a}
 		w.importState(context.Background(), frame)
+		if fs.Conns().Len() == 0 && fs.NATs().Len() == 0 {
+			return
+		}
+		// Something was imported: the frame must be a flow-state packet
+		// whose payload decodes, and hold exactly the imported keys.
+		var pm packet.Match
+		if err := pm.Parse(frame); err != nil {
+			t.Fatalf("state imported from an unparsable frame: %v", err)
+		}
+		v, l := pm.Peek(), pm.Layout()
+		if v.IPProto() != packet.ProtoUDP || v.DstPort() != translate.FlowStatePort {
+			t.Fatalf("state imported from a frame that is not a flow-state packet: %v", v)
+		}
+		var msg flowstate.Message
+		if err := msg.UnmarshalBinary(frame[l.Payload:l.End]); err != nil {
+			t.Fatalf("state imported from a message that does not decode: %v", err)
+		}
+		fs.Conns().Range(func(k flowstate.ConnKey, _ struct{}) bool {
+			if !slices.Contains(msg.Conns, k) {
+				t.Errorf("imported conntrack key %v is not in the message", k)
+			}
+			return true
+		})
+		fs.NATs().Range(func(k flowstate.NATKey, _ flowstate.NATBinding) bool {
+			found := false
+			for _, n := range msg.NATs {
+				found = found || n.Key == k
+			}
+			if !found {
+				t.Errorf("imported NAT key %v is not in the message", k)
+			}
+			return true
+		})
 	})
 }
 
