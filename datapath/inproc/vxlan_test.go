@@ -20,13 +20,17 @@ func loopbackPair() (a, b netip.Addr, port uint16) {
 	return netip.AddrFrom4([4]byte{127, x, y, 1}), netip.AddrFrom4([4]byte{127, x, y, 2}), uint16(20000 + rand.IntN(40000))
 }
 
-func addVXLAN(t testing.TB, d *Datapath, port uint16, pids ...uint32) datapath.Port {
+// addVXLAN adds a VXLAN port on UDP *port. If another process holds that
+// port, it draws another and updates *port (a zero *port is left to the
+// datapath's default).
+func addVXLAN(t testing.TB, d *Datapath, port *uint16, pids ...uint32) datapath.Port {
 	t.Helper()
-	p, err := d.CreatePort(ctxT(t), datapath.PortSpec{Name: "vx", Type: datapath.PortVXLAN, DstPort: port, UpcallPIDs: pids})
-	if errors.Is(err, syscall.EADDRINUSE) {
-		t.Skipf("UDP port %d in use on this host: %v", port, err)
+	p, err := d.CreatePort(ctxT(t), datapath.PortSpec{Name: "vx", Type: datapath.PortVXLAN, DstPort: *port, UpcallPIDs: pids})
+	for try := 0; errors.Is(err, syscall.EADDRINUSE) && *port != 0 && try < 20; try++ {
+		*port = uint16(20000 + rand.IntN(40000))
+		p, err = d.CreatePort(ctxT(t), datapath.PortSpec{Name: "vx", Type: datapath.PortVXLAN, DstPort: *port, UpcallPIDs: pids})
 	}
-	if errors.Is(err, syscall.EADDRNOTAVAIL) {
+	if errors.Is(err, syscall.EADDRNOTAVAIL) && runtime.GOOS != "linux" {
 		t.Skipf("loopback address not configured on this host (only Linux routes all of 127.0.0.0/8): %v", err)
 	}
 	if err != nil {
@@ -46,8 +50,8 @@ func TestVXLANBetweenDatapaths(t *testing.T) {
 	dB := newDP(t, Config{Name: "B", TunnelAddr: ipB})
 	sB := openSock(t, dB)
 	a1 := addPort(t, dA, "a1")
-	vxA := addVXLAN(t, dA, port)
-	vxB := addVXLAN(t, dB, port, sB.PID())
+	vxA := addVXLAN(t, dA, &port)
+	vxB := addVXLAN(t, dB, &port, sB.PID())
 	b1 := addPort(t, dB, "b1")
 	if la, _ := dA.LocalAddr(vxA.Number); la != netip.AddrPortFrom(ipA, port) {
 		t.Errorf("A's VXLAN socket on %v", la)
@@ -147,7 +151,7 @@ func TestVXLANWireFormat(t *testing.T) {
 	ctx := ctxT(t)
 	d := newDP(t, Config{TunnelAddr: ipA})
 	s := openSock(t, d)
-	vx := addVXLAN(t, d, port, s.PID())
+	vx := addVXLAN(t, d, &port, s.PID())
 	sniff, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ipB, 0)))
 	if err != nil {
 		t.Fatal(err)
@@ -217,7 +221,8 @@ func TestVXLANWireFormat(t *testing.T) {
 func TestVXLANDefaultPort(t *testing.T) {
 	a, _, _ := loopbackPair()
 	d := newDP(t, Config{TunnelAddr: a})
-	p := addVXLAN(t, d, 0)
+	var zero uint16
+	p := addVXLAN(t, d, &zero)
 	if la, _ := d.LocalAddr(p.Number); p.DstPort != 4789 || la.Port() != 4789 {
 		t.Errorf("default VXLAN port %d, socket %v", p.DstPort, la)
 	}

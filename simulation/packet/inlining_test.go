@@ -20,7 +20,7 @@ func TestInlining(t *testing.T) {
 	}
 	out, err := exec.Command("go", "build", "-gcflags=-m", ".").CombinedOutput()
 	if err != nil {
-		t.Skipf("go build -gcflags=-m failed (no toolchain?): %v\n%s", err, out)
+		t.Fatalf("go build -gcflags=-m failed: %v\n%s", err, out)
 	}
 	got := map[string]bool{}
 	re := regexp.MustCompile(`: can inline (\S+)`)
