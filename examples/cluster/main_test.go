@@ -44,9 +44,9 @@ func TestUsage(t *testing.T) {
 		{[]string{"-nsdb", "zk", "-zk", "localhost"}, 2},
 		{[]string{"-nsdb", "zk", "-zk", "127.0.0.1:99999"}, 2},
 		{[]string{"-nsdb", "zk", "-embedded-zk", dir, "-embedded-zk-addr", "nope"}, 2},
-		{[]string{"-services", "api"}, 2},                                          // no -listen, no -token-file
+		{[]string{"-services", "api"}, 2},                                                // no -listen, no -token-file
 		{[]string{"-services", "api", "-listen", "127.0.0.1", "-token-file", tokens}, 2}, // no port
-		{[]string{"-services", "heartbeat", "-listen", "127.0.0.1:0"}, 2},               // -listen without api
+		{[]string{"-services", "heartbeat", "-listen", "127.0.0.1:0"}, 2},                // -listen without api
 		{[]string{"-services", "dns"}, 2},
 		{[]string{"-services", "heartbeat", "-node", "a/b"}, 2},
 		{[]string{"-services", "api", "-listen", "127.0.0.1:0", "-token-file", tokens, "-tls-cert", "x.pem"}, 2},
