@@ -195,8 +195,11 @@ func testPerEntityTakeover(t *testing.T, b backend) {
 	// a dies: b owns both.
 	ca.Close()
 	waitStatus(t, admin, "b alone, owning both VTEPs", func(st Status) bool {
+		if len(st.Nodes) != 1 {
+			return false
+		}
 		s, _ := serviceOf(st.Nodes[0], "vxgw")
-		return len(st.Nodes) == 1 && st.Nodes[0].Name == "b" && len(s.Entities) == 2
+		return st.Nodes[0].Name == "b" && len(s.Entities) == 2
 	})
 	nb := NodeID("b").String()
 	for _, v := range []*topology.VTEP{v1, v2} {
@@ -226,22 +229,27 @@ func testPerEntityTakeover(t *testing.T, b backend) {
 		}
 		return true
 	})
-	eventually(t, "vtep1's owner key to be released", func() bool {
-		kv, err := admin.StateKeys().Get(ctx, nsdb.KeyVTEPManager(), v1.ID)
-		return err == nil && len(kv) == 0
-	})
+	waitKey(t, admin, nsdb.KeyVTEPManager(), v1.ID, "vtep1's owner key to be released", func(vs []nsdb.KeyValue) bool { return len(vs) == 0 })
 }
 
-// eventually polls cond on the state keys' own watch-free reads; used only
-// where no watch exists for what is checked.
-func eventually(t *testing.T, what string, cond func() bool) {
+// waitKey waits, on a watch of the key, until its values satisfy ok.
+func waitKey(t *testing.T, c nsdb.Client, spec nsdb.KeySpec, id topology.ID, what string, ok func([]nsdb.KeyValue) bool) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	w, err := c.StateKeys().Watch(ctx, spec, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for {
+		evs, err := w.Next(ctx)
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
 		}
-		time.Sleep(10 * time.Millisecond)
+		if len(evs) > 0 && ok(evs[len(evs)-1].Values) {
+			return
+		}
 	}
 }
 
@@ -289,6 +297,7 @@ func TestRestartBackoff(t *testing.T) {
 	fail := make(chan error)
 	clock := &stepClock{now: time.Unix(1000, 0), waits: make(chan stepWait)}
 	reg := prometheus.NewRegistry()
+	reader := b.newClient(t)
 	n, _ := runNode(t, b.newClient(t), "solo", func(c *Config) {
 		c.Clock, c.Registerer = clock, reg
 		c.Backoff = Backoff{Initial: 10 * time.Millisecond, Max: 80 * time.Millisecond}
@@ -340,8 +349,11 @@ func TestRestartBackoff(t *testing.T) {
 	expect(t, events, "a run", func(e event) bool { return e.start })
 	fail <- errors.Join(ErrPermanent, errors.New("bad config"))
 	expect(t, events, "the failed run's stop", func(e event) bool { return !e.start })
-	eventually(t, "the failed state", func() bool {
-		s, _ := serviceOf(n.Status(), "flaky")
+	waitStatus(t, reader, "the failed state", func(st Status) bool {
+		if len(st.Nodes) != 1 {
+			return false
+		}
+		s, _ := serviceOf(st.Nodes[0], "flaky")
 		return s.State == StateFailed && s.Restarts == 6 && strings.Contains(s.LastError, "bad config")
 	})
 	if got := metricValue(t, reg, "hivenet_cluster_service_up", "flaky"); got != 0 {
