@@ -13,8 +13,8 @@ import (
 // runEntities runs a PerEntity unit for one session: it follows the objects
 // of the owner key's kind and, for each, competes for ownership and runs
 // the instance while it owns the entity. It returns when ctx ends or the
-// watch fails.
-func (n *Node) runEntities(ctx context.Context, u *unit) error {
+// watch fails. sessDone is the session's Done channel.
+func (n *Node) runEntities(ctx context.Context, u *unit, sessDone <-chan struct{}) error {
 	n.setState(u, StateRunning)
 	w, err := n.cfg.NSDB.Store().WatchKinds(ctx, u.key.Kind)
 	if err != nil {
@@ -55,10 +55,19 @@ func (n *Node) runEntities(ctx context.Context, u *unit) error {
 				insts[ev.ID] = in
 				wg.Go(func() {
 					defer close(in.done)
-					n.ownEntity(ectx, u, ev.ID, objectName(ev.Object))
+					n.ownEntity(ectx, u, ev.ID, objectName(ev.Object), sessDone)
 				})
 			}
 		}
+	}
+}
+
+func isDone(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -71,8 +80,9 @@ func objectName(o topology.Object) string {
 
 // ownEntity competes for one entity until ctx ends: whenever its owner key
 // is free it takes it and runs the instance; it releases the key when ctx
-// ends while the session lives (the entity was deleted or the node stops).
-func (n *Node) ownEntity(ctx context.Context, u *unit, id topology.ID, name string) {
+// ends while the session lives (the entity was deleted or the node stops);
+// a key of an ended session is gone with it.
+func (n *Node) ownEntity(ctx context.Context, u *unit, id topology.ID, name string, sessDone <-chan struct{}) {
 	keys := n.cfg.NSDB.StateKeys()
 	value := n.id.String()
 	log := n.log.With("service", u.name, "entity", id, "entity-name", name)
@@ -86,12 +96,14 @@ func (n *Node) ownEntity(ctx context.Context, u *unit, id topology.ID, name stri
 			n.setOwned(u, id, true)
 			err := n.restartEntity(ctx, u, id)
 			n.setOwned(u, id, false)
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			if rerr := keys.Remove(rctx, u.key, id, value); rerr != nil && !errors.Is(rerr, nsdb.ErrNotFound) &&
-				!errors.Is(rerr, nsdb.ErrNotOwner) && !errors.Is(rerr, nsdb.ErrClosed) {
-				log.Warn("cannot release entity", "err", rerr)
+			if !isDone(sessDone) {
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				if rerr := keys.Remove(rctx, u.key, id, value); rerr != nil && !errors.Is(rerr, nsdb.ErrNotFound) &&
+					!errors.Is(rerr, nsdb.ErrNotOwner) && !errors.Is(rerr, nsdb.ErrClosed) {
+					log.Warn("cannot release entity", "err", rerr)
+				}
+				cancel()
 			}
-			cancel()
 			if errors.Is(err, errGaveUp) {
 				log.Warn("entity given up on this node")
 				<-ctx.Done()

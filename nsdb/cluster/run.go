@@ -31,7 +31,7 @@ func (n *Node) runUnit(ctx context.Context, u *unit) {
 		case Leader:
 			err = n.lead(sctx, u)
 		case PerEntity:
-			err = n.runEntities(sctx, u)
+			err = n.runEntities(sctx, u, sess.Done())
 		}
 		cancel()
 		if errors.Is(err, errGaveUp) {
