@@ -262,7 +262,7 @@ func (d *Datapath) SetFeatures(ctx context.Context, f Features) error {
 // lacks FeatureVportPIDs or has FeatureDispatchUpcallPerCPU,
 // KeepVportDispatch sets FeatureVportPIDs without per-CPU dispatch,
 // keeping the other features, and reports true. Agents call it
-// periodically (datapath/controller does).
+// periodically (datapath/agent does).
 func (d *Datapath) KeepVportDispatch(ctx context.Context) (restored bool, err error) {
 	info, err := d.Info(ctx)
 	if err != nil {

@@ -10,7 +10,7 @@
 // 127.0.0.<last octet>), plugs emulated VMs into the bound ports (they
 // answer ARP and pings and send TCP and UDP), including "ext", the upstream
 // gateway behind provider-uplink on host-c, and runs the scenarios of
-// datapath/controller/sandbox: bridged and routed pings across hosts, the
+// datapath/agent/sandbox: bridged and routed pings across hosts, the
 // uplink, TCP between the tenants through their security groups (one
 // connection dropped; one handshake completed through source NAT, its
 // replies reverse-translated), source NAT to the uplink and a floating IP.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hivenet/hivenet/datapath/controller/sandbox"
+	"github.com/hivenet/hivenet/datapath/agent/sandbox"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/zookeeper"
 	"github.com/hivenet/hivenet/topology/topofile"
@@ -68,11 +68,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	env.Out = stdout
-	failed, skipped := sandbox.RunScenarios(ctx, env, sandbox.TwoTenantScenarios(), !*noState, *timeout)
+	failed, skipped := runScenarios(ctx, env, twoTenantScenarios(), !*noState, *timeout)
 	if *flows {
 		sandbox.PrintFlows(stdout, c)
 	}
-	fmt.Fprintf(stdout, "== %d scenarios: %d failed, %d skipped\n", len(sandbox.TwoTenantScenarios()), len(failed), len(skipped))
+	fmt.Fprintf(stdout, "== %d scenarios: %d failed, %d skipped\n", len(twoTenantScenarios()), len(failed), len(skipped))
 	if len(failed) > 0 {
 		fmt.Fprintln(stdout, "FAILED:", strings.Join(failed, ", "))
 		return 1

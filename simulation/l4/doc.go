@@ -1,8 +1,7 @@
 // Package l4 implements the simulator's stateful services: connection
-// tracking, network address translation and the routers' L4 load balancer
-// (§2.7–2.9 of the behaviour notes). A [Services] value plugs into
-// simulation.Input.Stateful; it implements simulation.Stateful and
-// simulation.LoadBalancer.
+// tracking, network address translation and the routers' L4 load balancer.
+// A [Services] value plugs into simulation.Input.Stateful; it implements
+// simulation.Stateful and simulation.LoadBalancer.
 //
 // # Workers and tables
 //

@@ -1,0 +1,155 @@
+// Package agent is hivenet's agent: the per-host process that binds
+// virtual ports to a datapath, simulates the packets the datapath sends up,
+// installs the resulting megaflows and keeps them valid.
+//
+// # Why "datapath/agent"
+//
+// In the reference system (MidoNet) the agent's core is two actors: the
+// DatapathController, which owns the datapath (its ports, the overlay
+// tunnel ports, the binding of virtual ports to netdevs and the tunnel keys
+// announced for them), and the PacketWorkflow, which turns upcalls into
+// simulations and simulations into flows. Both
+// are clients of the datapath and nothing else depends on them, so they
+// live under datapath/, next to the datapath model they program, as one
+// package: the workflow needs the controller's port maps on every packet
+// and the controller needs the workflow's flow table on every change. The
+// simulator (package simulation) stays pure; this package is where it
+// meets the world: the NSDB (topology, state tables, state keys) and a
+// datapath.Datapath (the kernel module through datapath/kernel, or the
+// in-process datapath/inproc).
+//
+// # Entry point
+//
+// New returns an Agent for a Config (host ID, NSDB client, datapath);
+// Agent.Run runs it until its context ends:
+//
+//	a, err := agent.New(agent.Config{Host: host, NSDB: client, Datapath: dp})
+//	...
+//	go a.Run(ctx)
+//	<-a.Ready()
+//
+// examples/agent wraps it in a command; datapath/agent/sandbox runs
+// several agents in one process on in-process datapaths (examples/sandbox).
+// The pure mapping between simulation results and datapath flows
+// (Translator, Megaflow, FrameFromKey, the flow-state frame) is package
+// datapath/agent/translate, usable alone.
+//
+// # Where things are
+//
+// One job per file, so that one upcall can be read top to bottom:
+//
+//   - config.go, agent.go: the Config and its defaults; New and Run (the
+//     lifecycle: what starts, in which order, and what stops it).
+//   - dispatch.go: datapath setup (overlay ports, upcall sockets and
+//     their PIDs) and keeping the upcall dispatch the agent set.
+//   - workflow.go: the packet workflow of one worker: upcall → simulate →
+//     translate → install → execute, generated packets, packets from the
+//     overlay.
+//   - flowtable.go, flows.go: the flow table (classes, tags, expiry,
+//     invalidation index) and the agent's install, delete and invalidate.
+//   - learning.go, arp.go, tables.go: the state tables: MAC learning,
+//     ARP resolution and the waiting room, and the watches on the NSDB's
+//     MAC, IPv4-MAC and ARP tables.
+//   - bindings.go: port bindings, tunnel keys and the port liveness
+//     announced in the NSDB session.
+//   - invalidation.go: folding topology changes into a new world and
+//     invalidating the flows they affect.
+//   - l4.go, flowstate.go: the stateful services (connection tracking, NAT,
+//     load balancer) and the push and import of flow-state messages.
+//   - reconcile.go: the flows found in the datapath at start.
+//   - housekeeping.go, metrics.go, inspect.go: timers, Prometheus metrics,
+//     and what tests and operators can ask of a running agent.
+//
+// # What Run does
+//
+//   - Datapath setup: the overlay tunnel ports (VXLAN on UDP 6677, and GRE
+//     when the datapath has it) are created or reused, one upcall socket
+//     per worker is opened and every existing port is pointed at them
+//     (one of them per port, round-robin, on kernels that take a single
+//     upcall PID per vport, Linux 6.1 among them). A datapath that
+//     implements datapath.DispatchKeeper (datapath/kernel) is checked every second
+//     for per-port upcall dispatch, which ovs-dpctl switches off, and at
+//     once when it reports a change (datapath.DispatchWatcher). The
+//     datapath's flows are never flushed: they are dumped and reconciled
+//     (below).
+//   - Topology: a watch on every kind of the NSDB store feeds a
+//     topology.Snapshot. Each batch of changes yields a new immutable
+//     "world" (snapshot, state-table handles, local bindings, tunnel
+//     routes) that workers load once per packet, then the flows the change
+//     affects are invalidated.
+//   - Bindings: each exterior port bound to this host
+//     (Snapshot.HostPorts) gets a datapath port named after its interface
+//     (created, or reused after a restart) and a random local tunnel key
+//     of type 1 (1<<20 | 20 random bits), announced in the port's "active"
+//     state key as nsdb.PortState{host, key}. The host's "alive" key and
+//     every announcement are written again after an NSDB session expiry.
+//   - Workflow: each worker has its own upcall socket (VM ports
+//     spread their upcalls over all of them; the overlay ports use the
+//     first only, so that a flow-state message is imported before the
+//     packets that follow it) and receives, simulates (one
+//     simulation.Engine per worker, with a simulation.State over the NSDB
+//     tables' local caches and the ports' active keys), translate the
+//     result (Translator: local outputs become output(port); remote ones
+//     set(tunnel{key, src, dst, TTL 255}) + output(overlay port); rewrites
+//     become set_masked actions computed with packet.Changed), install the
+//     megaflow (key = the upcall key, mask = Megaflow of the examined
+//     fields) under a UFID (a 128-bit hash of the key) with the hard
+//     timeout of its class, then execute the packet. Results whose
+//     rewrites the datapath cannot express (ICMP identifiers) and decisions
+//     on userspace-only fields install nothing: the packet is rewritten
+//     with packet.Apply and executed output by output.
+//     Packets from the overlay are output to the local port their tunnel
+//     key names by a flow of their own, without simulation.
+//   - Generated packets (ARP, ICMP) are simulated from their port's egress
+//     and executed, never installed. Packets waiting for an ARP reply
+//     (verdict NotYet) are parked and simulated again when the router's
+//     ARP table gets the entry, or dropped with a short drop flow after
+//     the waiting-room timeout; ARP requests are repeated at most once per
+//     retry interval.
+//   - State tables: MAC learnings are reference-counted by the
+//     flows that hold them (the entry is written on the first reference
+//     and removed MACExpiry after the last); ARP and IPv4-MAC writes are
+//     applied in the background; the agent removes its own ARP entries when
+//     they expire.
+//   - Invalidation: every installed flow is indexed by its tags.
+//     Topology changes (device tags, routes, port links, exterior port
+//     sets), MAC table changes (learned, moved, removed), ARP entry
+//     changes, port active changes, tunnel route changes and flow-state
+//     imports invalidate the flows carrying the affected tags, which are
+//     deleted from the datapath. A flow whose simulation started before an
+//     invalidation of one of its tags is not installed.
+//   - Flow state, with Config.Stateful (NewL4 over package
+//     simulation/l4, NAT port blocks leased through the NSDB client's
+//     nsdb.Blocks) or a Config.FlowState: each worker's transaction is
+//     finished before the generated packets are simulated, packets waiting
+//     for a NAT port block are parked until it comes; the keys a
+//     simulation's transaction created are pushed, before the data packet,
+//     to the hosts owning the ingress and egress ports (and the members of
+//     their stateful port groups) over the overlay with tunnel key
+//     0xFFFFFF; received messages are imported and the flows tagged with
+//     their keys invalidated. The data packet that follows a push is
+//     executed with TunnelKeyUpcall in its tunnel keys (the installed flow
+//     keeps the plain keys): receivers have no flow for such a key, so it
+//     comes up to the overlay worker behind the state and is delivered
+//     only once the state is imported, and the destination's answer is
+//     simulated with it.
+//   - Restart: the flows found in the datapath are re-simulated from their
+//     keys; those whose mask and actions are unchanged are kept (with
+//     fresh tags and timeouts), the others deleted. Tunnel keys are
+//     recovered from the previous announcement or from the tunnelled-in
+//     flows, so remote hosts' flows stay valid.
+//
+// Metrics are registered on Config.Registerer (never the global registry)
+// under hivenet_agent_*: upcalls by kind, simulations by verdict, flows
+// installed by class and removed by reason, tags invalidated, drops by
+// reason, upcall queue depth (and, for kernel sockets, the bytes queued
+// unread: hivenet_agent_upcall_queue_bytes), flows, flow-state messages sent and
+// received, NSDB writes dropped. Logs go to Config.Logger.
+//
+// # Performance
+//
+// BenchmarkFlowSetup measures new flows through the whole agent on the
+// in-process datapath (upcall, simulation, translation, install, execute,
+// expiry): about 100,000 flows/s on 2 cores. BenchmarkAgentMemory10kPorts
+// reports about 23 MB for an agent with a 10,000-port topology.
+package agent

@@ -1,0 +1,344 @@
+package agent
+
+import (
+	"encoding/binary"
+	"hash/maphash"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/datapath/agent/translate"
+	"github.com/hivenet/hivenet/simulation"
+	"github.com/hivenet/hivenet/simulation/packet"
+	"github.com/hivenet/hivenet/topology"
+)
+
+// FlowClass is why a flow was installed, which sets its hard timeout.
+type FlowClass uint8
+
+// Flow classes: the hard timeout a flow gets, by what it was made from.
+const (
+	// ClassNormal: a simulated flow (forward or drop), 60 s.
+	ClassNormal FlowClass = iota
+	// ClassShort: a short or error drop, or a packet that waited too long
+	// for ARP, 5 s.
+	ClassShort
+	// ClassStateful: a forward flow that touched flow state, 30 s, so the
+	// state is pushed again before any peer expires it.
+	ClassStateful
+	// ClassTunnel: a tunnelled-in flow output to a local port, 300 s.
+	ClassTunnel
+	numClasses
+)
+
+var classNames = [numClasses]string{"normal", "short", "stateful", "tunnel"}
+
+// String returns the class name.
+func (c FlowClass) String() string {
+	if c < numClasses {
+		return classNames[c]
+	}
+	return "invalid"
+}
+
+// flowEntry is one flow the agent installed.
+type flowEntry struct {
+	// ufid identifies the flow in the datapath. Neither its key nor its
+	// mask is kept: each is 512 bytes of pointers for the GC to scan.
+	ufid datapath.UFID
+	// seen is what the megaflow mask was computed from (Megaflow), or
+	// tunnel marks a flow matching the in-port and tunnel key only.
+	seen    packet.FieldSet
+	tunnel  bool
+	actions datapath.Actions
+	tags    []simulation.Tag
+	learned []simulation.MACLearning
+	// state is what the stateful services hold for the flow, released
+	// when it goes.
+	state    StateRefs
+	class    FlowClass
+	deadline time.Time
+	dead     bool
+}
+
+// mask returns the megaflow mask of the flow installed for key.
+func (e *flowEntry) mask(key *datapath.FlowKey) datapath.FlowKey {
+	if e.tunnel {
+		return translate.TunnelMask(key)
+	}
+	return translate.Megaflow(key, e.seen)
+}
+
+// tagSet lists the entries carrying a tag; removed entries stay in list
+// (dead) until the list is compacted.
+type tagSet struct {
+	list []*flowEntry
+	live int
+}
+
+// invalLogSize bounds the invalidation log: an installation whose
+// simulation started more than this many invalidations ago is refused.
+const invalLogSize = 4096
+
+// flowTable indexes the installed flows by key and by tag, and expires them
+// by class (hard timeouts, FIFO per class). It does not talk to the
+// datapath: its methods return the entries the caller must delete.
+//
+// Installing races with invalidation: a simulation that started before a
+// tag was invalidated may have read the old state. Every invalidated tag is
+// logged with a sequence number; begin returns the current number, and add
+// refuses an entry carrying a tag invalidated since (the reference's
+// invalidation history).
+type flowTable struct {
+	mu sync.Mutex
+	// byUFID indexes the flows. A UFID is a 128-bit hash of the flow's
+	// key (ufid): a map keyed by the 512-byte FlowKey itself would store,
+	// and allocate, each key indirectly.
+	byUFID  map[datapath.UFID]*flowEntry
+	seeds   [2]maphash.Seed
+	tags    map[simulation.Tag]*tagSet
+	dsts    map[topology.ID]map[netip.Addr]int
+	queues  [numClasses][]*flowEntry
+	heads   [numClasses]int
+	seq     atomic.Uint64
+	log     [invalLogSize]simulation.Tag
+	timeout Timeouts
+}
+
+func newFlowTable(t Timeouts) *flowTable {
+	return &flowTable{
+		byUFID:  make(map[datapath.UFID]*flowEntry),
+		seeds:   [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		tags:    make(map[simulation.Tag]*tagSet),
+		dsts:    make(map[topology.ID]map[netip.Addr]int),
+		timeout: t,
+	}
+}
+
+// ufid returns the UFID of the flow installed for key.
+func (t *flowTable) ufid(key *datapath.FlowKey) datapath.UFID {
+	var u datapath.UFID
+	binary.LittleEndian.PutUint64(u[0:8], maphash.Comparable(t.seeds[0], *key))
+	binary.LittleEndian.PutUint64(u[8:16], maphash.Comparable(t.seeds[1], *key))
+	return u
+}
+
+// begin returns the invalidation sequence number a simulation starts at.
+func (t *flowTable) begin() uint64 { return t.seq.Load() }
+
+// len returns the number of flows.
+func (t *flowTable) len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.byUFID)
+}
+
+// add registers e, installed at now, unless a flow with its key exists or
+// one of its tags was invalidated after since. It reports whether e was
+// added.
+func (t *flowTable) add(e *flowEntry, since uint64, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, dup := t.byUFID[e.ufid]; dup {
+		return false
+	}
+	if cur := t.seq.Load(); cur != since {
+		if cur-since > invalLogSize {
+			return false
+		}
+		for s := since + 1; s <= cur; s++ {
+			if slices.Contains(e.tags, t.log[s%invalLogSize]) {
+				return false
+			}
+		}
+	}
+	e.tags = indexedTags(e.tags)
+	e.deadline = now.Add(t.timeout.of(e.class))
+	e.dead = false
+	t.byUFID[e.ufid] = e
+	for _, tag := range e.tags {
+		ts := t.tags[tag]
+		if ts == nil {
+			ts = &tagSet{}
+			t.tags[tag] = ts
+			if tag.Kind() == simulation.TagKindRouterDst {
+				m := t.dsts[tag.ID()]
+				if m == nil {
+					m = make(map[netip.Addr]int)
+					t.dsts[tag.ID()] = m
+				}
+				m[tag.Addr()]++
+			}
+		}
+		ts.list = append(ts.list, e)
+		ts.live++
+	}
+	t.queues[e.class] = append(t.queues[e.class], e)
+	return true
+}
+
+// unindex removes e from every index but its class queue, which skips dead
+// entries. Caller holds mu.
+func (t *flowTable) unindex(e *flowEntry) {
+	if e.dead {
+		return
+	}
+	e.dead = true
+	if t.byUFID[e.ufid] == e {
+		delete(t.byUFID, e.ufid)
+	}
+	for _, tag := range e.tags {
+		ts := t.tags[tag]
+		if ts == nil {
+			continue
+		}
+		ts.live--
+		switch {
+		case ts.live <= 0:
+			delete(t.tags, tag)
+			if tag.Kind() == simulation.TagKindRouterDst {
+				if m := t.dsts[tag.ID()]; m != nil {
+					if m[tag.Addr()]--; m[tag.Addr()] <= 0 {
+						delete(m, tag.Addr())
+					}
+					if len(m) == 0 {
+						delete(t.dsts, tag.ID())
+					}
+				}
+			}
+		case len(ts.list) > 2*ts.live+8:
+			ts.list = slices.DeleteFunc(ts.list, func(x *flowEntry) bool { return x.dead })
+		}
+	}
+}
+
+// remove unindexes the entry with ufid, if any, and returns it.
+func (t *flowTable) remove(ufid datapath.UFID) *flowEntry {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.byUFID[ufid]
+	if e == nil {
+		return nil
+	}
+	t.unindex(e)
+	return e
+}
+
+// drop unindexes e if it is still installed; it reports whether it was.
+func (t *flowTable) drop(e *flowEntry) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e.dead {
+		return false
+	}
+	t.unindex(e)
+	return true
+}
+
+// invalidate logs tags as invalidated and removes every flow carrying one
+// of them, appending the removed entries to out.
+func (t *flowTable) invalidate(out []*flowEntry, tags ...simulation.Tag) []*flowEntry {
+	if len(tags) == 0 {
+		return out
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, tag := range tags {
+		s := t.seq.Load() + 1
+		t.log[s%invalLogSize] = tag
+		t.seq.Store(s)
+		ts := t.tags[tag]
+		if ts == nil {
+			continue
+		}
+		for _, e := range slices.Clone(ts.list) {
+			if !e.dead {
+				t.unindex(e)
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// routerDsts returns the router-dst tags of router whose address is inside
+// p: the flows to invalidate when a route to p appears.
+func (t *flowTable) routerDsts(router topology.ID, p netip.Prefix) []simulation.Tag {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var tags []simulation.Tag
+	for a := range t.dsts[router] {
+		if p.Contains(a) {
+			tags = append(tags, simulation.TagRouterDst(router, a))
+		}
+	}
+	return tags
+}
+
+// expire removes the flows whose hard timeout passed at now, appending
+// them to out.
+func (t *flowTable) expire(now time.Time, out []*flowEntry) []*flowEntry {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for c := range t.queues {
+		q, h := t.queues[c], t.heads[c]
+		for h < len(q) {
+			e := q[h]
+			if !e.dead && e.deadline.After(now) {
+				break
+			}
+			if !e.dead {
+				t.unindex(e)
+				out = append(out, e)
+			}
+			q[h] = nil
+			h++
+		}
+		if h > 1024 && h > len(q)/2 {
+			q = append(q[:0], q[h:]...)
+			h = 0
+		}
+		t.queues[c], t.heads[c] = q, h
+	}
+	return out
+}
+
+// all returns every installed entry.
+func (t *flowTable) all() []*flowEntry {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]*flowEntry, 0, len(t.byUFID))
+	for _, e := range t.byUFID {
+		out = append(out, e)
+	}
+	return out
+}
+
+// hasTag reports whether some installed flow carries tag.
+func (t *flowTable) hasTag(tag simulation.Tag) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.tags[tag]
+	return ok
+}
+
+// indexedTags removes, in place, repeated tags and the tags of kinds the
+// agent never invalidates (port-rx: port changes invalidate the port's
+// device tag; flow-state-device and meter: no trigger yet).
+func indexedTags(tags []simulation.Tag) []simulation.Tag {
+	n := 0
+	for i, tag := range tags {
+		switch tag.Kind() {
+		case simulation.TagKindPortRx, simulation.TagKindFlowStateDevice, simulation.TagKindMeter:
+			continue
+		}
+		if !slices.Contains(tags[:n], tag) {
+			tags[n] = tags[i]
+			n++
+		}
+	}
+	return tags[:n]
+}

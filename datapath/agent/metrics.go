@@ -1,0 +1,152 @@
+package agent
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/simulation"
+)
+
+// Drop reasons counted by hivenet_agent_drops_total besides the
+// simulation's own (simulation.DropReason names).
+const (
+	dropUnknownPort   = "unknown-port"
+	dropUnknownTunnel = "unknown-tunnel-key"
+	dropUnreachable   = "unreachable-port"
+	dropWaitTimeout   = "waiting-room-timeout"
+	dropQueueFull     = "upcall-queue-full"
+	dropBadState      = "bad-flow-state"
+	dropExecute       = "execute-failed"
+)
+
+// metrics are the agent's Prometheus metrics. Counters used per packet are
+// resolved once so that updating them does not allocate.
+type metrics struct {
+	upcalls       *prometheus.CounterVec
+	upcallMiss    prometheus.Counter
+	upcallTunnel  prometheus.Counter
+	upcallState   prometheus.Counter
+	simulations   *prometheus.CounterVec
+	byVerdict     [8]prometheus.Counter
+	installed     *prometheus.CounterVec
+	installedBy   [numClasses]prometheus.Counter
+	removed       *prometheus.CounterVec
+	removedExpire prometheus.Counter
+	removedInval  prometheus.Counter
+	removedOther  prometheus.Counter
+	invalidations prometheus.Counter
+	drops         *prometheus.CounterVec
+	dropsSim      [simulation.NumDropReasons]prometheus.Counter
+	writesDropped prometheus.Counter
+	statePushed   prometheus.Counter
+	stateReceived prometheus.Counter
+	session       prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows func() float64) (*metrics, error) {
+	m := &metrics{
+		upcalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hivenet_agent_upcalls_total", Help: "Packets received from the datapath, by kind (miss, tunnel, flow-state).",
+		}, []string{"kind"}),
+		simulations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hivenet_agent_simulations_total", Help: "Simulations run, by verdict.",
+		}, []string{"verdict"}),
+		installed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hivenet_agent_flows_installed_total", Help: "Flows installed in the datapath, by class.",
+		}, []string{"class"}),
+		removed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hivenet_agent_flows_removed_total", Help: "Flows removed from the datapath, by reason (expired, invalidated, other).",
+		}, []string{"reason"}),
+		invalidations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hivenet_agent_tags_invalidated_total", Help: "Flow tags invalidated.",
+		}),
+		drops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hivenet_agent_drops_total", Help: "Packets dropped, by reason.",
+		}, []string{"reason"}),
+		writesDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hivenet_agent_nsdb_writes_dropped_total", Help: "State-table writes dropped because the write queue was full.",
+		}),
+		statePushed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hivenet_agent_flow_state_sent_total", Help: "Flow-state messages sent to peers.",
+		}),
+		stateReceived: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hivenet_agent_flow_state_received_total", Help: "Flow-state messages received from peers.",
+		}),
+		session: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hivenet_agent_nsdb_session_up", Help: "1 while the agent holds a live NSDB session (its host is alive and its ports announced), else 0.",
+		}),
+	}
+	m.upcallMiss = m.upcalls.WithLabelValues("miss")
+	m.upcallTunnel = m.upcalls.WithLabelValues("tunnel")
+	m.upcallState = m.upcalls.WithLabelValues("flow-state")
+	for v := simulation.Forward; v <= simulation.NotYet; v++ {
+		m.byVerdict[v] = m.simulations.WithLabelValues(v.String())
+	}
+	for c := FlowClass(0); c < numClasses; c++ {
+		m.installedBy[c] = m.installed.WithLabelValues(c.String())
+	}
+	m.removedExpire = m.removed.WithLabelValues("expired")
+	m.removedInval = m.removed.WithLabelValues("invalidated")
+	m.removedOther = m.removed.WithLabelValues("other")
+	for r := simulation.ReasonNone + 1; r < simulation.NumDropReasons; r++ {
+		m.dropsSim[r] = m.drops.WithLabelValues(r.String())
+	}
+	if reg == nil {
+		return m, nil
+	}
+	cs := []prometheus.Collector{
+		m.upcalls, m.simulations, m.installed, m.removed, m.invalidations, m.drops,
+		m.writesDropped, m.statePushed, m.stateReceived, m.session,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hivenet_agent_upcall_queue_depth", Help: "Upcalls waiting for a simulation worker (in sockets that report it) and packets handed back by the waiting room.",
+		}, queueDepth),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hivenet_agent_upcall_queue_bytes", Help: "Memory taken by upcalls queued in the kernel on the agent's upcall sockets, unread (sockets that report it); the kernel drops upcalls when a socket's buffer is full.",
+		}, queueBytes),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hivenet_agent_flows", Help: "Flows currently installed by the agent.",
+		}, flows),
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) simulated(r *simulation.Result) {
+	if int(r.Verdict) < len(m.byVerdict) && m.byVerdict[r.Verdict] != nil {
+		m.byVerdict[r.Verdict].Inc()
+	}
+	if r.Verdict.IsDrop() && int(r.Reason) < len(m.dropsSim) && m.dropsSim[r.Reason] != nil {
+		m.dropsSim[r.Reason].Inc()
+	}
+}
+
+func (m *metrics) drop(reason string) { m.drops.WithLabelValues(reason).Inc() }
+
+// queueBytes sums QueuedBytes over the workers' sockets that report it.
+func (a *Agent) queueBytes() float64 {
+	n := 0
+	for _, w := range a.workers {
+		if q, ok := w.sock.(datapath.QueuedByteCounter); ok {
+			if b, err := q.QueuedBytes(); err == nil {
+				n += b
+			}
+		}
+	}
+	return float64(n)
+}
+
+// queueDepth is the number of upcalls waiting in the sockets that tell,
+// plus the packets the waiting room handed back and no worker took yet.
+func (a *Agent) queueDepth() float64 {
+	n := len(a.resubmit)
+	for _, w := range a.workers {
+		if p, ok := w.sock.(datapath.PendingCounter); ok {
+			n += p.Pending()
+		}
+	}
+	return float64(n)
+}

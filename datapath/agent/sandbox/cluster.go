@@ -1,0 +1,474 @@
+// Package sandbox runs several hivenet agents in one process, each on an
+// in-process datapath (datapath/inproc) with VXLAN over loopback UDP,
+// sharing one NSDB, and plugs emulated VMs into their ports. It is what
+// examples/sandbox and the agent's end-to-end tests are built on; it needs
+// no privileges and no kernel module.
+//
+// Start loads a topology into the NSDB (an embedded nsdb/memory server
+// unless Config.NewClient says otherwise), starts one agent per host and
+// waits until they are ready; Cluster.StartVM plugs a VM into a bound port.
+// The tunnel zones' underlay addresses are mapped to loopback addresses
+// (by default 127.0.0.<last octet>), which every datapath binds its VXLAN
+// port to: Linux routes all of 127.0.0.0/8 to the loopback interface.
+//
+// It is a harness for users' tests: it holds no scenario of its own. The
+// VMs of the shipped two-tenant topology ([TwoTenantVMs]) are here because
+// several test suites use them; the demo scenarios that run on them are
+// examples/sandbox's.
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hivenet/hivenet/datapath/agent"
+	"github.com/hivenet/hivenet/datapath/inproc"
+	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/memory"
+	"github.com/hivenet/hivenet/topology"
+)
+
+// Config configures a Cluster.
+type Config struct {
+	// Topology is loaded into the NSDB (with the tunnel zones' addresses
+	// mapped by Underlay). Required.
+	Topology *topology.Topology
+	// Hosts names the hosts to run agents for; empty means every host of
+	// the topology.
+	Hosts []string
+	// NewClient opens an NSDB session for an agent (and one for the
+	// cluster's own writes). Nil means an embedded nsdb/memory server.
+	NewClient func(ctx context.Context) (nsdb.Client, error)
+	// Underlay maps a tunnel-zone address to the loopback address the
+	// host's datapath binds; nil means 127.0.0.<last octet of addr>.
+	Underlay func(addr netip.Addr) netip.Addr
+	// Agent, if set, adjusts each agent's configuration before it starts
+	// (timeouts, workers, flow state).
+	Agent func(host string, cfg *agent.Config)
+	// Logger receives the agents' logs (with a "host" attribute); nil
+	// discards them.
+	Logger *slog.Logger
+	// Registerer, if set, registers every agent's metrics with a "host"
+	// label.
+	Registerer prometheus.Registerer
+	// Stateful gives every agent connection tracking and NAT
+	// (agent.Config.Stateful).
+	Stateful bool
+	// VXLANPort is the overlay UDP port of every host; zero picks a port
+	// free on every underlay address, so that several clusters can run at
+	// once.
+	VXLANPort uint16
+}
+
+// Host is one host of the cluster: its datapath, its agent and the
+// agent's NSDB client.
+type Host struct {
+	Name     string
+	ID       topology.ID
+	Underlay netip.Addr
+	Datapath *inproc.Datapath
+
+	mu     sync.Mutex
+	agent  *agent.Agent
+	client nsdb.Client
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// Agent returns the host's current agent.
+func (h *Host) Agent() *agent.Agent {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.agent
+}
+
+// Client returns the NSDB client of the host's current agent.
+func (h *Host) Client() nsdb.Client {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.client
+}
+
+// Cluster is a set of agents sharing an NSDB.
+type Cluster struct {
+	mu     sync.Mutex
+	cfg    Config
+	admin  nsdb.Client
+	topo   *topology.Topology
+	hosts  map[string]*Host
+	order  []string
+	vms    sync.WaitGroup
+	cancel context.CancelFunc
+	ctx    context.Context
+}
+
+// DefaultUnderlay maps a tunnel-zone address to 127.0.0.<last octet>.
+func DefaultUnderlay(a netip.Addr) netip.Addr {
+	b := a.As4()
+	return netip.AddrFrom4([4]byte{127, 0, 0, b[3]})
+}
+
+// Start loads cfg.Topology and starts the agents; it returns once every
+// agent is ready or ctx ends.
+func Start(ctx context.Context, cfg Config) (*Cluster, error) {
+	if cfg.Topology == nil {
+		return nil, errors.New("sandbox: no topology")
+	}
+	if cfg.Underlay == nil {
+		cfg.Underlay = DefaultUnderlay
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.NewClient == nil {
+		srv := memory.NewServer(memory.Config{Logger: cfg.Logger})
+		cfg.NewClient = func(context.Context) (nsdb.Client, error) { return srv.NewClient(), nil }
+	}
+	t := &topology.Topology{}
+	for o := range cfg.Topology.Objects() {
+		t.Add(o)
+	}
+	for i := range t.TunnelZones {
+		z := &t.TunnelZones[i]
+		for j := range z.Members {
+			z.Members[j].Addr = cfg.Underlay(z.Members[j].Addr)
+		}
+	}
+	if cfg.VXLANPort == 0 {
+		var addrs []netip.Addr
+		for _, z := range t.TunnelZones {
+			for _, m := range z.Members {
+				addrs = append(addrs, m.Addr)
+			}
+		}
+		p, err := freeUDPPort(addrs)
+		if err != nil {
+			return nil, err
+		}
+		cfg.VXLANPort = p
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	c := &Cluster{cfg: cfg, topo: t, hosts: make(map[string]*Host), cancel: cancel, ctx: runCtx}
+	admin, err := cfg.NewClient(ctx)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("sandbox: nsdb: %w", err)
+	}
+	c.admin = admin
+	if _, err := admin.Store().Commit(ctx, nsdb.PutAll(t)...); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("sandbox: loading the topology: %w", err)
+	}
+	names := cfg.Hosts
+	if len(names) == 0 {
+		for _, h := range t.Hosts {
+			names = append(names, h.Name)
+		}
+	}
+	for _, name := range names {
+		var hid topology.ID
+		for _, h := range t.Hosts {
+			if h.Name == name {
+				hid = h.ID
+			}
+		}
+		if hid.IsZero() {
+			c.Close()
+			return nil, fmt.Errorf("sandbox: no host %q in the topology", name)
+		}
+		addr := netip.Addr{}
+		for _, z := range t.TunnelZones {
+			if a, ok := z.MemberAddr(hid); ok {
+				addr = a
+				break
+			}
+		}
+		if !addr.IsValid() {
+			addr = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+		}
+		h := &Host{Name: name, ID: hid, Underlay: addr}
+		h.Datapath = inproc.New(inproc.Config{Name: name, TunnelAddr: addr, Logger: cfg.Logger.With("host", name)})
+		c.hosts[name] = h
+		c.order = append(c.order, name)
+		if err := c.startAgent(ctx, h); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	for _, name := range c.order {
+		if err := c.waitReady(ctx, c.hosts[name]); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func (c *Cluster) startAgent(ctx context.Context, h *Host) error {
+	client, err := c.cfg.NewClient(ctx)
+	if err != nil {
+		return fmt.Errorf("sandbox: nsdb for %s: %w", h.Name, err)
+	}
+	acfg := agent.Config{
+		Host: h.ID, NSDB: client, Datapath: h.Datapath, DisableGRE: true, VXLANPort: c.cfg.VXLANPort,
+		Stateful: c.cfg.Stateful,
+		Logger:   c.cfg.Logger.With("host", h.Name),
+	}
+	if c.cfg.Registerer != nil {
+		acfg.Registerer = prometheus.WrapRegistererWith(prometheus.Labels{"host": h.Name}, c.cfg.Registerer)
+	}
+	if c.cfg.Agent != nil {
+		c.cfg.Agent(h.Name, &acfg)
+	}
+	a, err := agent.New(acfg)
+	if err != nil {
+		client.Close()
+		return fmt.Errorf("sandbox: agent %s: %w", h.Name, err)
+	}
+	actx, cancel := context.WithCancel(c.ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(actx) }()
+	h.mu.Lock()
+	h.agent, h.client, h.cancel, h.done = a, client, cancel, done
+	h.mu.Unlock()
+	return nil
+}
+
+func (c *Cluster) waitReady(ctx context.Context, h *Host) error {
+	h.mu.Lock()
+	a, done := h.agent, h.done
+	h.mu.Unlock()
+	select {
+	case <-a.Ready():
+		return nil
+	case err := <-done:
+		done <- err
+		return fmt.Errorf("sandbox: agent %s stopped: %w", h.Name, err)
+	case <-ctx.Done():
+		return fmt.Errorf("sandbox: agent %s not ready: %w", h.Name, ctx.Err())
+	}
+}
+
+// stopAgent stops h's agent and closes its NSDB client.
+func (h *Host) stopAgent() error {
+	h.mu.Lock()
+	cancel, done, client := h.cancel, h.done, h.client
+	h.cancel, h.client = nil, nil
+	h.mu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	err := <-done
+	client.Close()
+	return err
+}
+
+// Restart stops host's agent (its NSDB session ends, its datapath keeps
+// its ports and flows) and starts a new one on the same datapath.
+func (c *Cluster) Restart(ctx context.Context, host string) error {
+	if err := c.StopAgent(host); err != nil {
+		return err
+	}
+	return c.StartAgent(ctx, host)
+}
+
+// StopAgent stops host's agent and closes its NSDB client, which ends its
+// session: its ephemeral state (host alive, ports active, learned
+// entries) vanishes. The host's datapath keeps its ports and flows.
+func (c *Cluster) StopAgent(host string) error {
+	h, ok := c.hosts[host]
+	if !ok {
+		return fmt.Errorf("sandbox: no host %q", host)
+	}
+	if err := h.stopAgent(); err != nil {
+		return fmt.Errorf("sandbox: stopping %s: %w", host, err)
+	}
+	return nil
+}
+
+// StartAgent starts a new agent for host, with a new NSDB client, on the
+// host's datapath, and waits until it is ready.
+func (c *Cluster) StartAgent(ctx context.Context, host string) error {
+	h, ok := c.hosts[host]
+	if !ok {
+		return fmt.Errorf("sandbox: no host %q", host)
+	}
+	if err := c.startAgent(ctx, h); err != nil {
+		return err
+	}
+	return c.waitReady(ctx, h)
+}
+
+// VXLANPort returns the overlay UDP port the hosts use.
+func (c *Cluster) VXLANPort() uint16 { return c.cfg.VXLANPort }
+
+// Stateful reports whether the agents run with connection tracking and NAT
+// (Config.Stateful).
+func (c *Cluster) Stateful() bool { return c.cfg.Stateful }
+
+// freeUDPPort returns a UDP port that can be bound on every address.
+func freeUDPPort(addrs []netip.Addr) (uint16, error) {
+	for range 100 {
+		l, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			return 0, fmt.Errorf("sandbox: no free UDP port: %w", err)
+		}
+		port := uint16(l.LocalAddr().(*net.UDPAddr).Port)
+		l.Close()
+		ok := true
+		var open []*net.UDPConn
+		for _, a := range addrs {
+			c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, port)))
+			if err != nil {
+				ok = false
+				break
+			}
+			open = append(open, c)
+		}
+		for _, c := range open {
+			c.Close()
+		}
+		if ok {
+			return port, nil
+		}
+	}
+	return 0, errors.New("sandbox: no UDP port free on every underlay address")
+}
+
+// Commit writes ops to the store and waits until every agent has applied
+// the result (its topology updated, the affected flows invalidated).
+func (c *Cluster) Commit(ctx context.Context, ops ...nsdb.Op) error {
+	rev, err := c.admin.Store().Commit(ctx, ops...)
+	if err != nil {
+		return err
+	}
+	return Eventually(ctx, "agents applying the change", func() bool {
+		for _, h := range c.Hosts() {
+			if h.Agent().AppliedRevision() < rev {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// Host returns the host named name, or nil.
+func (c *Cluster) Host(name string) *Host { return c.hosts[name] }
+
+// Hosts returns the hosts in start order.
+func (c *Cluster) Hosts() []*Host {
+	out := make([]*Host, 0, len(c.order))
+	for _, n := range c.order {
+		out = append(out, c.hosts[n])
+	}
+	return out
+}
+
+// Store returns the cluster's own handle on the topology store, for
+// topology changes.
+func (c *Cluster) Store() nsdb.Store { return c.admin.Store() }
+
+// Client returns the cluster's own NSDB client.
+func (c *Cluster) Client() nsdb.Client { return c.admin }
+
+// Topology returns the topology as loaded (underlay addresses mapped).
+func (c *Cluster) Topology() *topology.Topology { return c.topo }
+
+// AddPort creates a port in the NSDB (and in the cluster's copy of the
+// topology, so that StartVM finds it).
+func (c *Cluster) AddPort(ctx context.Context, p topology.Port) error {
+	if err := c.Commit(ctx, nsdb.Create(&p)); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.topo.Ports = append(c.topo.Ports, p)
+	c.mu.Unlock()
+	return nil
+}
+
+// Port returns the port named name.
+func (c *Cluster) Port(name string) (*topology.Port, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.topo.Ports {
+		if c.topo.Ports[i].Name == name {
+			return &c.topo.Ports[i], true
+		}
+	}
+	return nil, false
+}
+
+// HostOf returns the host a port is bound to.
+func (c *Cluster) HostOf(port *topology.Port) (*Host, bool) {
+	for _, h := range c.hosts {
+		if h.ID == port.Host {
+			return h, true
+		}
+	}
+	return nil, false
+}
+
+// StartVM plugs a VM into the port named portName on its host and starts
+// it; it waits (until ctx ends) for the host's agent to bind the port.
+func (c *Cluster) StartVM(ctx context.Context, portName string, cfg VMConfig) (*VM, error) {
+	p, ok := c.Port(portName)
+	if !ok {
+		return nil, fmt.Errorf("sandbox: no port %q", portName)
+	}
+	h, ok := c.HostOf(p)
+	if !ok {
+		return nil, fmt.Errorf("sandbox: port %q is not bound to a running host", portName)
+	}
+	ep, err := WaitEndpoint(ctx, h, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Name == "" {
+		cfg.Name = portName
+	}
+	vm := NewVM(cfg, ep)
+	c.vms.Add(1)
+	go func() {
+		defer c.vms.Done()
+		vm.Run(c.ctx)
+	}()
+	return vm, nil
+}
+
+// WaitEndpoint waits until h's agent binds port and returns the endpoint
+// of its datapath port.
+func WaitEndpoint(ctx context.Context, h *Host, port topology.ID) (*inproc.Endpoint, error) {
+	for {
+		if n, ok := h.Agent().LocalPort(port); ok {
+			return h.Datapath.Endpoint(n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("sandbox: port %v not bound on %s: %w", port, h.Name, ctx.Err())
+		case <-tick():
+		}
+	}
+}
+
+// Close stops the agents, the VMs and the datapaths.
+func (c *Cluster) Close() {
+	for _, n := range c.order {
+		_ = c.hosts[n].stopAgent()
+	}
+	c.cancel()
+	for _, n := range c.order {
+		c.hosts[n].Datapath.Close()
+	}
+	c.vms.Wait()
+	if c.admin != nil {
+		c.admin.Close()
+	}
+}
