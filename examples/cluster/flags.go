@@ -34,7 +34,6 @@ type options struct {
 	services         []string
 	node             string
 	recycleInterval  time.Duration
-	metrics          string
 	verbose          bool
 }
 
@@ -55,7 +54,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.zkSessionTimeout, "zk-session-timeout", 10*time.Second, "ZooKeeper session timeout")
 	fs.StringVar(&o.embeddedZK, "embedded-zk", "", "start and supervise a ZooKeeper server with its data in `DIR`")
 	zkAddr := fs.String("embedded-zk-addr", "127.0.0.1:2181", "the embedded ZooKeeper's client `address`")
-	fs.StringVar(&o.listen, "listen", "", "serve the API on http://`ADDR`/v1/")
+	fs.StringVar(&o.listen, "listen", "", "serve the API on http://`ADDR`/v1/, metrics on /metrics")
 	fs.StringVar(&o.tokenFile, "token-file", "", "API tokens `file` (CSV: token,name,role)")
 	cert := fs.String("tls-cert", "", "TLS certificate `file` (PEM)")
 	key := fs.String("tls-key", "", "TLS key `file` (PEM)")
@@ -63,7 +62,6 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	host, _ := os.Hostname()
 	fs.StringVar(&o.node, "node", host, "the node's `name` in the cluster")
 	fs.DurationVar(&o.recycleInterval, "recycle-interval", time.Hour, "time between garbage collections")
-	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics on http://`ADDR`/metrics")
 	fs.BoolVar(&o.verbose, "v", false, "debug logs")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -127,17 +125,15 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 			return bad("-listen: %v", err)
 		}
 	}
-	if o.metrics != "" {
-		if err := checkHostPort(o.metrics); err != nil {
-			return bad("-metrics: %v", err)
-		}
-	}
 	if o.has("api") {
 		if o.listen == "" || o.tokenFile == "" {
 			return bad("the api service needs -listen and -token-file")
 		}
-	} else if o.listen != "" || o.tokenFile != "" || *cert != "" {
-		return bad("-listen, -token-file and -tls-* serve the api service, which -services leaves out")
+	} else if o.tokenFile != "" {
+		return bad("-token-file serves the api service, which -services leaves out")
+	}
+	if o.listen == "" && *cert != "" {
+		return bad("-tls-cert and -tls-key need -listen")
 	}
 	if (*cert == "") != (*key == "") {
 		return bad("-tls-cert and -tls-key go together")

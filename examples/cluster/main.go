@@ -18,8 +18,10 @@
 //	-embedded-zk DIR       start and supervise a ZooKeeper server (Debian's
 //	                       package) keeping its data in DIR
 //	-embedded-zk-addr ADDR its client address (default 127.0.0.1:2181)
-//	-listen ADDR           serve the API on http://ADDR/v1/ (and metrics on
-//	                       /metrics); required with the api service
+//	-listen ADDR           the node's HTTP endpoint: the API on
+//	                       http://ADDR/v1/ (with the api service), Prometheus
+//	                       metrics on /metrics and /healthz; required with
+//	                       the api service
 //	-token-file FILE       API tokens, CSV lines token,name,role with role
 //	                       admin or reader; required with the api service
 //	-tls-cert FILE         serve HTTPS with this certificate (PEM) ...
@@ -29,8 +31,6 @@
 //	-node NAME             the node's name in the cluster (default the host
 //	                       name); its ID is topology.NameID(host, NAME)
 //	-recycle-interval D    time between garbage collections (default 1h)
-//	-metrics ADDR          also serve Prometheus metrics on
-//	                       http://ADDR/metrics
 //	-v                     debug logs
 //
 // Every address is checked, and the token file and certificate loaded,

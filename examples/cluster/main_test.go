@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -44,9 +46,10 @@ func TestUsage(t *testing.T) {
 		{[]string{"-nsdb", "zk", "-zk", "localhost"}, 2},
 		{[]string{"-nsdb", "zk", "-zk", "127.0.0.1:99999"}, 2},
 		{[]string{"-nsdb", "zk", "-embedded-zk", dir, "-embedded-zk-addr", "nope"}, 2},
-		{[]string{"-services", "api"}, 2},                                                // no -listen, no -token-file
-		{[]string{"-services", "api", "-listen", "127.0.0.1", "-token-file", tokens}, 2}, // no port
-		{[]string{"-services", "heartbeat", "-listen", "127.0.0.1:0"}, 2},                // -listen without api
+		{[]string{"-services", "api"}, 2},                                                  // no -listen, no -token-file
+		{[]string{"-services", "api", "-listen", "127.0.0.1", "-token-file", tokens}, 2},   // no port
+		{[]string{"-services", "heartbeat", "-token-file", tokens}, 2},                     // -token-file without api
+		{[]string{"-services", "heartbeat", "-tls-cert", "x.pem", "-tls-key", "y.pem"}, 2}, // TLS without -listen
 		{[]string{"-services", "dns"}, 2},
 		{[]string{"-services", "heartbeat", "-node", "a/b"}, 2},
 		{[]string{"-services", "api", "-listen", "127.0.0.1:0", "-token-file", tokens, "-tls-cert", "x.pem"}, 2},
@@ -69,11 +72,13 @@ func TestRunMemory(t *testing.T) {
 	var logs bytes.Buffer
 	var st cluster.Status
 	var rerr error
-	code := run(ctx, []string{"-nsdb", "memory", "-node", "demo", "-services", "heartbeat,recycler"}, &logs,
-		func(n *cluster.Node, c nsdb.Client, _ string) {
+	var metrics, health string
+	code := run(ctx, []string{"-nsdb", "memory", "-node", "demo", "-services", "heartbeat,recycler", "-listen", "127.0.0.1:0"}, &logs,
+		func(n *cluster.Node, c nsdb.Client, addr string) {
 			st, rerr = waitStatus(ctx, c, func(st cluster.Status) bool {
 				return len(st.Leaders) == 1 && st.Leaders[0].NodeName == "demo" && allRunning(st)
 			})
+			metrics, health = httpGet(t, "http://"+addr+"/metrics"), httpGet(t, "http://"+addr+"/healthz")
 			cancel()
 		})
 	if code != 0 {
@@ -82,8 +87,17 @@ func TestRunMemory(t *testing.T) {
 	if rerr != nil {
 		t.Fatalf("status: %v (last %+v)\n%s", rerr, st, logs.String())
 	}
-	if len(st.Nodes) != 1 || len(st.Nodes[0].Services) != 2 || st.Nodes[0].ID != cluster.NodeID("demo") {
-		t.Errorf("status %+v", st)
+	if len(st.Nodes) != 1 || len(st.Nodes[0].Services) != 3 || st.Nodes[0].ID != cluster.NodeID("demo") {
+		t.Errorf("status %+v, want demo with endpoint, heartbeat and recycler", st)
+	}
+	for _, m := range []string{`hivenet_cluster_service_up{service="recycler"} 1`, `hivenet_cluster_service_leader{service="recycler"} 1`,
+		`hivenet_cluster_service_restarts_total{service="heartbeat"} 0`, `hivenet_cluster_hosts{state="alive"} 0`} {
+		if !strings.Contains(metrics, m) {
+			t.Errorf("metrics lack %s:\n%s", m, metrics)
+		}
+	}
+	if health != "ok\n" {
+		t.Errorf("/healthz = %q", health)
 	}
 	if !strings.Contains(logs.String(), "recycler: collection done") {
 		t.Errorf("the recycler did not collect:\n%s", logs.String())
@@ -118,6 +132,21 @@ func TestEmbeddedZooKeeper(t *testing.T) {
 		c.Close()
 		t.Errorf("the embedded ZooKeeper still accepts connections after the node stopped")
 	}
+}
+
+// httpGet returns the body of a GET, or "" (after reporting the error).
+func httpGet(t *testing.T, url string) string {
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Errorf("GET %s: %v", url, err)
+		return ""
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	return string(b)
 }
 
 func freePort(t *testing.T) string {

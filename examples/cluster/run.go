@@ -22,8 +22,9 @@ import (
 	"github.com/hivenet/hivenet/nsdb/zookeeper/zkserver"
 )
 
-// ready, if not nil, is called once the node runs (tests).
-type ready func(n *cluster.Node, client nsdb.Client, apiAddr string)
+// ready, if not nil, is called once the node runs (tests), with the
+// address of its HTTP endpoint ("" without -listen).
+type ready func(n *cluster.Node, client nsdb.Client, httpAddr string)
 
 // run runs the command: 0 after a clean stop, 1 on failure, 2 on a bad
 // command line.
@@ -44,71 +45,50 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady ready) in
 	}
 	base := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if err := serve(ctx, o, base, onReady); err != nil {
-		log := base.With("node", o.node)
-		log.Error("cluster node failed", "err", err)
+		base.Error("cluster node failed", "node", o.node, "err", err)
 		return 1
 	}
 	return 0
 }
 
-// serve brings the node up — embedded ZooKeeper, NSDB client, listeners,
-// services — runs it until ctx ends and takes it down in reverse order.
-// The node's services log with the node's name through package cluster;
+// serve brings the node up — inputs, listener, embedded ZooKeeper, NSDB
+// client, services — runs it until ctx ends and takes it down in reverse
+// order. The node's services log with its name through package cluster;
 // base carries no name.
 func serve(ctx context.Context, o *options, base *slog.Logger, onReady ready) error {
 	log := base.With("node", o.node)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	// The API's inputs (token file) are read before anything starts.
-	var apiHandler http.Handler
+	// Inputs first (the token file), then the listener, so that a bad
+	// file or a taken port fails before ZooKeeper starts.
+	var tokens *apiTokens
 	if o.has("api") {
-		h, err := newAPI(o, log, reg)
+		t, err := loadTokens(o.tokenFile)
 		if err != nil {
-			return err
+			return fmt.Errorf("-token-file: %w", err)
 		}
-		apiHandler = h
+		tokens = t
 	}
-
-	// Listeners next, so that a taken port fails before ZooKeeper starts.
-	var apiLn, metricsLn net.Listener
-	if o.has("api") {
-		ln, err := net.Listen("tcp", o.listen)
+	var ln net.Listener
+	if o.listen != "" {
+		l, err := net.Listen("tcp", o.listen)
 		if err != nil {
 			return fmt.Errorf("-listen: %w", err)
 		}
-		apiLn = ln
-	}
-	if o.metrics != "" {
-		ln, err := net.Listen("tcp", o.metrics)
-		if err != nil {
-			if apiLn != nil {
-				apiLn.Close()
-			}
-			return fmt.Errorf("-metrics: %w", err)
-		}
-		metricsLn = ln
-		srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
-		go srv.Serve(ln)
-		defer srv.Close()
+		ln = l
+		defer ln.Close()
 	}
 
 	if o.embeddedZK != "" {
 		stop, err := startZooKeeper(ctx, o, log)
 		if err != nil {
-			if apiLn != nil {
-				apiLn.Close()
-			}
 			return err
 		}
-		defer stop() // after the client closed (defers run in reverse)
+		defer stop() // after the client closed: defers run in reverse
 	}
-
 	client, err := openNSDB(ctx, o, log)
 	if err != nil {
-		if apiLn != nil {
-			apiLn.Close()
-		}
 		return err
 	}
 	defer client.Close()
@@ -117,49 +97,55 @@ func serve(ctx context.Context, o *options, base *slog.Logger, onReady ready) er
 	if err != nil {
 		return err
 	}
-	apiAddr := ""
-	for _, name := range o.services {
-		switch name {
-		case "api":
-			mux := http.NewServeMux()
-			mux.Handle("/v1/", apiHandler)
-			mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-			svc, err := cluster.NewHTTPService(cluster.HTTPConfig{Name: "api", Listener: apiLn, Handler: mux, TLS: o.tls, Logger: log})
+	if ln != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+		name := "endpoint"
+		if o.has("api") {
+			h, err := newAPI(client, tokens, log, reg)
 			if err != nil {
 				return err
 			}
-			defer svc.Close()
-			apiAddr = apiLn.Addr().String()
-			err = node.Add(svc, cluster.EveryNode)
-			if err != nil {
-				return err
-			}
-		case "heartbeat":
-			hb, err := cluster.NewHeartbeat(cluster.HeartbeatConfig{NSDB: client, Logger: log, Registerer: reg})
-			if err != nil {
-				return err
-			}
-			if err := node.Add(hb, cluster.EveryNode); err != nil {
-				return err
-			}
-		case "recycler":
-			rc, err := cluster.NewRecycler(cluster.RecyclerConfig{NSDB: client, Interval: o.recycleInterval, Logger: log, Registerer: reg})
-			if err != nil {
-				return err
-			}
-			if err := node.Add(rc, cluster.Leader); err != nil {
-				return err
-			}
+			mux.Handle("/v1/", h)
+			name = "api"
+		}
+		// The endpoint serves only while the node's NSDB session lives, so
+		// /healthz answering means the node is connected.
+		svc, err := cluster.NewHTTPService(cluster.HTTPConfig{Name: name, Listener: ln, Handler: mux, TLS: o.tls, Logger: log})
+		if err != nil {
+			return err
+		}
+		if err := node.Add(svc, cluster.EveryNode); err != nil {
+			return err
 		}
 	}
-	metricsAddr := ""
-	if metricsLn != nil {
-		metricsAddr = metricsLn.Addr().String()
+	if o.has("heartbeat") {
+		hb, err := cluster.NewHeartbeat(cluster.HeartbeatConfig{NSDB: client, Logger: log, Registerer: reg})
+		if err != nil {
+			return err
+		}
+		if err := node.Add(hb, cluster.EveryNode); err != nil {
+			return err
+		}
 	}
-	log.Info("cluster node up", "id", node.ID(), "nsdb", o.nsdb, "zk", o.zk, "api", apiAddr, "tls", o.tls != nil,
-		"metrics", metricsAddr, "services", o.services)
+	if o.has("recycler") {
+		rc, err := cluster.NewRecycler(cluster.RecyclerConfig{NSDB: client, Interval: o.recycleInterval, Logger: log, Registerer: reg})
+		if err != nil {
+			return err
+		}
+		if err := node.Add(rc, cluster.Leader); err != nil {
+			return err
+		}
+	}
+	httpAddr := ""
+	if ln != nil {
+		httpAddr = ln.Addr().String()
+	}
+	log.Info("cluster node up", "id", node.ID(), "nsdb", o.nsdb, "zk", o.zk, "listen", httpAddr, "tls", o.tls != nil,
+		"services", o.services)
 	if onReady != nil {
-		go onReady(node, client, apiAddr)
+		go onReady(node, client, httpAddr)
 	}
 	return node.Run(ctx)
 }
