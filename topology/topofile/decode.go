@@ -137,40 +137,6 @@ func (d *decoder) expect(n *yaml.Node, k yaml.Kind, path string) bool {
 	return false
 }
 
-// typed reports whether the scalar n is of one of the JSON types in want;
-// every scalar of a YAML file is.
-func (d *decoder) typed(n *yaml.Node, path string, want jsonType) bool {
-	if !d.json {
-		return true
-	}
-	var got jsonType
-	switch n.Tag {
-	case "!!str":
-		got = jsonString
-	case "!!int":
-		got = jsonInt
-	case "!!bool":
-		got = jsonBool
-	}
-	if got&want != 0 {
-		return true
-	}
-	d.fail(n, path, badValue("expected %s, found %s", want, jsonTypeName(n)))
-	return false
-}
-
-// isBool reports whether n is a boolean: true or false in a file, a JSON
-// boolean in a JSON document.
-func (d *decoder) isBool(n *yaml.Node) bool {
-	if n.Kind != yaml.ScalarNode {
-		return false
-	}
-	if d.json {
-		return n.Tag == "!!bool"
-	}
-	return n.Value == "true" || n.Value == "false"
-}
-
 // scalarValue returns the text of a scalar node; null is "".
 func scalarValue(n *yaml.Node) string {
 	if n.ShortTag() == "!!null" {
@@ -404,15 +370,6 @@ func (d *decoder) exists(k topology.Kind, s string) bool {
 	return ok
 }
 
-// resolveOutside finds what a reference names among the objects outside a
-// single decoded object.
-func (d *decoder) resolveOutside(k topology.Kind, s string) (topology.ID, bool) {
-	if d.one == nil || d.one.Resolve == nil || s == "" {
-		return topology.ID{}, false
-	}
-	return d.one.Resolve(k, s)
-}
-
 func (d *decoder) register(k topology.Kind, name string, id topology.ID, l *objLoc) {
 	if name != "" {
 		if d.names[k] == nil {
@@ -474,33 +431,6 @@ func (d *decoder) child(m *mapping, k topology.Kind, parent topology.ID, i int) 
 	}
 	d.register(k, "", id, l)
 	return id
-}
-
-// oneID settles the ID of a single decoded object: the body's id, which
-// must be the expected one if there is one; else the expected ID; else the
-// one derived (from a name); else a new one.
-func (d *decoder) oneID(m *mapping, id topology.ID, has bool, derive func() (topology.ID, bool)) (topology.ID, bool) {
-	want := d.one.ID
-	switch {
-	case has && !want.IsZero() && id != want:
-		d.fail(m.vals["id"], join(m.path, "id"), badValue("id %s is not the object's ID %s", id, want))
-		return want, true
-	case has:
-		return id, true
-	case m.has("id"): // present but bad: reported
-		return topology.ID{}, false
-	case !want.IsZero():
-		return want, true
-	}
-	if derive != nil {
-		if id, ok := derive(); ok {
-			return id, true
-		}
-	}
-	if d.one.NewID != nil {
-		return d.one.NewID(), true
-	}
-	return topology.ID{}, false
 }
 
 func parseID(s string) (topology.ID, error) {

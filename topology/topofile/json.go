@@ -156,6 +156,40 @@ func isDigits(s string) bool {
 	return true
 }
 
+// typed reports whether the scalar n is of one of the JSON types in want;
+// every scalar of a YAML file is.
+func (d *decoder) typed(n *yaml.Node, path string, want jsonType) bool {
+	if !d.json {
+		return true
+	}
+	var got jsonType
+	switch n.Tag {
+	case "!!str":
+		got = jsonString
+	case "!!int":
+		got = jsonInt
+	case "!!bool":
+		got = jsonBool
+	}
+	if got&want != 0 {
+		return true
+	}
+	d.fail(n, path, badValue("expected %s, found %s", want, jsonTypeName(n)))
+	return false
+}
+
+// isBool reports whether n is a boolean: true or false in a file, a JSON
+// boolean in a JSON document.
+func (d *decoder) isBool(n *yaml.Node) bool {
+	if n.Kind != yaml.ScalarNode {
+		return false
+	}
+	if d.json {
+		return n.Tag == "!!bool"
+	}
+	return n.Value == "true" || n.Value == "false"
+}
+
 // jsonTypeName names the JSON type of a node read by parseJSON.
 func jsonTypeName(n *yaml.Node) string {
 	switch n.Kind {

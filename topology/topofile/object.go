@@ -241,6 +241,42 @@ func (d *decoder) object(k topology.Kind, m *mapping, onRouter bool) {
 	}
 }
 
+// oneID settles the ID of a single decoded object: the body's id, which
+// must be the expected one if there is one; else the expected ID; else the
+// one derived (from a name); else a new one.
+func (d *decoder) oneID(m *mapping, id topology.ID, has bool, derive func() (topology.ID, bool)) (topology.ID, bool) {
+	want := d.one.ID
+	switch {
+	case has && !want.IsZero() && id != want:
+		d.fail(m.vals["id"], join(m.path, "id"), badValue("id %s is not the object's ID %s", id, want))
+		return want, true
+	case has:
+		return id, true
+	case m.has("id"): // present but bad: reported
+		return topology.ID{}, false
+	case !want.IsZero():
+		return want, true
+	}
+	if derive != nil {
+		if id, ok := derive(); ok {
+			return id, true
+		}
+	}
+	if d.one.NewID != nil {
+		return d.one.NewID(), true
+	}
+	return topology.ID{}, false
+}
+
+// resolveOutside finds what a reference names among the objects outside a
+// single decoded object.
+func (d *decoder) resolveOutside(k topology.Kind, s string) (topology.ID, bool) {
+	if d.one == nil || d.one.Resolve == nil || s == "" {
+		return topology.ID{}, false
+	}
+	return d.one.Resolve(k, s)
+}
+
 // owner reads the required reference to the object's owner.
 func (d *decoder) owner(m *mapping, key string, k topology.Kind, set func(topology.ID)) {
 	if !m.has(key) {

@@ -52,12 +52,12 @@ func textValue[T any](parse func(string) (T, error)) scalar[T] { return scalar[T
 func uintValue(bits int) scalar[uint64] { return scalar[uint64]{parseUint(bits), jsonInt} }
 
 var (
-	idValue        = textValue(parseID)
-	boolValue      = scalar[bool]{parseBool, jsonBool}
-	addrValue      = textValue(parseAddr)
-	prefixValue    = textValue(parsePrefix)
-	macValue       = textValue(parseMAC)
-	macMatchValue  = textValue(parseMACMatch)
+	idValue       = textValue(parseID)
+	boolValue     = scalar[bool]{parseBool, jsonBool}
+	addrValue     = textValue(parseAddr)
+	prefixValue   = textValue(parsePrefix)
+	macValue      = textValue(parseMAC)
+	macMatchValue = textValue(parseMACMatch)
 	// Ports, protocols and EtherTypes are numbers or words: 22 or
 	// "1024-65535", 6 or "tcp", 2048 or "ipv4".
 	portRangeValue = scalar[topology.PortRange]{parsePortRange, jsonString | jsonInt}
