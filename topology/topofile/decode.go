@@ -128,9 +128,9 @@ func (d *decoder) expect(n *yaml.Node, k yaml.Kind, path string) bool {
 		d.fail(n, path, badValue("aliases (*%s) are not supported", n.Value))
 	case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" && k != yaml.ScalarNode && !d.json:
 	case d.json && n.Kind == yaml.ScalarNode:
-		d.fail(n, path, badValue("expected %s, found %s", jsonKindName(k), jsonTypeName(n)))
+		d.fail(n, path, wrongType("expected %s, found %s", jsonKindName(k), jsonTypeName(n)))
 	case d.json:
-		d.fail(n, path, badValue("expected %s, found %s", jsonKindName(k), jsonTypeName(n)))
+		d.fail(n, path, wrongType("expected %s, found %s", jsonKindName(k), jsonTypeName(n)))
 	default:
 		d.fail(n, path, badValue("expected %s, found %s", kindName(k), kindName(n.Kind)))
 	}

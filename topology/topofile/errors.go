@@ -18,6 +18,9 @@ var (
 	ErrDuplicateKey = errors.New("duplicate key")
 	// ErrBadValue: a value has the wrong shape or cannot be parsed.
 	ErrBadValue = errors.New("bad value")
+	// ErrWrongType: in a JSON document, a value is not of the JSON type
+	// its key takes. Such errors wrap ErrBadValue too.
+	ErrWrongType = errors.New("wrong JSON type")
 	// ErrMissing: a required key is absent.
 	ErrMissing = errors.New("missing")
 	// ErrNotFound: a reference names no object of the expected kind.

@@ -174,7 +174,7 @@ func (d *decoder) typed(n *yaml.Node, path string, want jsonType) bool {
 	if got&want != 0 {
 		return true
 	}
-	d.fail(n, path, badValue("expected %s, found %s", want, jsonTypeName(n)))
+	d.fail(n, path, wrongType("expected %s, found %s", want, jsonTypeName(n)))
 	return false
 }
 
@@ -188,6 +188,10 @@ func (d *decoder) isBool(n *yaml.Node) bool {
 		return n.Tag == "!!bool"
 	}
 	return n.Value == "true" || n.Value == "false"
+}
+
+func wrongType(format string, args ...any) error {
+	return fmt.Errorf("%w: %w: "+format, append([]any{ErrBadValue, ErrWrongType}, args...)...)
 }
 
 // jsonTypeName names the JSON type of a node read by parseJSON.

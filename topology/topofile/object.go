@@ -134,7 +134,7 @@ func newOneDecoder(data []byte, opts *ObjectOptions) (*decoder, *yaml.Node, erro
 	d := newDecoder("")
 	d.json, d.one = true, opts
 	if doc.Kind != yaml.MappingNode {
-		return nil, nil, ErrorList{{Line: doc.Line, Column: doc.Column, Err: badValue("expected an object, found %s", jsonTypeName(doc))}}
+		return nil, nil, ErrorList{{Line: doc.Line, Column: doc.Column, Err: wrongType("expected an object, found %s", jsonTypeName(doc))}}
 	}
 	return d, doc, nil
 }
