@@ -55,7 +55,7 @@ func portSchema() schema {
 		"admin-down": adminDown, "inbound-filter": ref(topology.KindChain), "outbound-filter": ref(topology.KindChain),
 		"tunnel-key": uintN(32, "legacy overlay tunnel key"), "peer": ref(topology.KindPort),
 		"host": ref(topology.KindHost), "interface": str("the host interface the port is bound to"),
-		"port-groups": array(ref(topology.KindPortGroup), "port groups the port belongs to"),
+		"port-groups":       array(ref(topology.KindPortGroup), "port groups the port belongs to"),
 		"service-container": flag("port of a service container"),
 		"vlan":              uintN(16, "VLAN id of an interior port of a VLAN-aware bridge"),
 		"vtep":              ref(topology.KindVTEP),
@@ -151,7 +151,7 @@ func kindSchemas() map[topology.Kind]schema {
 		topology.KindRoute: object("A route of a router: a next-hop port (with a gateway) or a next-hop action.", schema{
 			"id": uuidSchema, "router": ref(topology.KindRouter), "dst": prefixStr, "src": prefixStr,
 			"next-hop": enum("port (default with port), blackhole, reject or local", "port", "blackhole", "reject", "local"),
-			"port": ref(topology.KindPort), "gateway": addrSchema, "weight": u32("lower wins among equal prefixes")}, "router"),
+			"port":     ref(topology.KindPort), "gateway": addrSchema, "weight": u32("lower wins among equal prefixes")}, "router"),
 		topology.KindPortGroup: object("A named set of ports.", schema{"id": uuidSchema, "name": nameSchema,
 			"stateful": flag("members share flow state")}),
 		topology.KindIPAddrGroup: object("A named set of addresses.", schema{"id": uuidSchema, "name": nameSchema,
@@ -175,9 +175,9 @@ func kindSchemas() map[topology.Kind]schema {
 				"bridge": ref(topology.KindBridge)}), "")}),
 		topology.KindDHCPSubnet: object("DHCP served on a bridge.", schema{"id": uuidSchema, "bridge": ref(topology.KindBridge),
 			"subnet": prefixStr, "server-addr": addrSchema, "gateway": addrSchema, "dns-servers": array(addrSchema, ""),
-			"mtu": uintN(16, "interface MTU option (0: the agent's)"),
-			"routes": array(object("", schema{"dst": prefixStr, "gateway": addrSchema}), "classless static routes"),
-			"hosts": array(object("", schema{"mac": str("MAC"), "addr": addrSchema, "name": str("host name")}), "static assignments"),
+			"mtu":      uintN(16, "interface MTU option (0: the agent's)"),
+			"routes":   array(object("", schema{"dst": prefixStr, "gateway": addrSchema}), "classless static routes"),
+			"hosts":    array(object("", schema{"mac": str("MAC"), "addr": addrSchema, "name": str("host name")}), "static assignments"),
 			"disabled": flag("")}, "bridge"),
 		topology.KindBGPPeer: object("A BGP neighbour of a router.", schema{"id": uuidSchema, "router": ref(topology.KindRouter),
 			"as-number": u32(""), "addr": addrSchema, "keep-alive": u32("seconds"), "hold-time": u32("seconds"),
@@ -195,7 +195,7 @@ func componentSchemas() schema {
 		all[c.schema] = ks[c.kind]
 	}
 	problemError := object("One problem of a request.", schema{
-		"in": enum("where the problem is; absent for problems with other stored objects", "body", "query", "path", "header"),
+		"in":    enum("where the problem is; absent for problems with other stored objects", "body", "query", "path", "header"),
 		"field": str("the field path (rules[2].nw-src), query parameter or header"), "pointer": str("RFC 6901 pointer into the body"),
 		"object": str("another object the problem concerns"), "class": str("what is wrong"), "detail": str("")}, "class", "detail")
 	all["ProblemError"] = problemError

@@ -61,8 +61,8 @@ func (s *Server) tableRoutes() []*route {
 			status: http.StatusCreated, resp: arp, errors: []int{400, 404, 413, 415, 422}, h: s.addARPEntry},
 		{name: "deleteARPEntry", method: http.MethodDelete, path: "/v1/routers/{id}/arp-table/{addr}", tag: "tables", write: true,
 			summary: "Remove a router's persistent ARP entry for an address, if it maps to mac",
-			params: []param{{name: "mac", desc: "the MAC the persistent entry maps the address to", required: true, schema: schema{"type": "string"}}},
-			status: http.StatusNoContent, errors: []int{400, 404}, h: s.deleteARPEntry},
+			params:  []param{{name: "mac", desc: "the MAC the persistent entry maps the address to", required: true, schema: schema{"type": "string"}}},
+			status:  http.StatusNoContent, errors: []int{400, 404}, h: s.deleteARPEntry},
 	}
 }
 
