@@ -304,3 +304,5 @@ func (e *env) unchanged(before snapshot, what string) {
 		}
 	}
 }
+
+type apiProblemError = api.ProblemError

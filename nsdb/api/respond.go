@@ -19,7 +19,7 @@ import (
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		if err != nil || mt != "application/json" {
 			return nil, newProblem(http.StatusUnsupportedMediaType, classMediaType, "send application/json, not "+ct)
 		}
 	}
