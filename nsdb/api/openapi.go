@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // The OpenAPI 3.1 document is generated from the route table, the same
@@ -49,6 +50,19 @@ var statusText = map[int]string{
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z-]+)\}`)
+
+// specOf returns the OpenAPI document of the route table. Every Server has
+// the same table, so the document is built once per process.
+func specOf(routes []*route) ([]byte, error) {
+	specCache.once.Do(func() { specCache.doc, specCache.err = buildSpec(routes) })
+	return specCache.doc, specCache.err
+}
+
+var specCache struct {
+	once sync.Once
+	doc  []byte
+	err  error
+}
 
 // buildSpec returns the OpenAPI document of routes.
 func buildSpec(routes []*route) ([]byte, error) {

@@ -202,7 +202,11 @@ func decodeProblem(err error) *Problem {
 		if errors.Is(e.Err, topofile.ErrSyntax) {
 			status, class = http.StatusBadRequest, classMalformed
 		}
-		errs = append(errs, ProblemError{In: "body", Field: e.Path, Pointer: pointer(e.Path), Class: classOf(e.Err), Detail: e.Error()})
+		detail := e.Err.Error()
+		if e.Line > 0 && e.Path == "" {
+			detail = "line " + strconv.Itoa(e.Line) + ": " + detail
+		}
+		errs = append(errs, ProblemError{In: "body", Field: e.Path, Pointer: pointer(e.Path), Class: classOf(e.Err), Detail: detail})
 	}
 	return newProblem(status, class, "the body has "+plural(len(errs), "problem"), errs...)
 }

@@ -100,7 +100,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.metrics = m
 	s.routes = s.routeTable()
-	if s.spec, err = buildSpec(s.routes); err != nil {
+	if s.spec, err = specOf(s.routes); err != nil {
 		return nil, err
 	}
 	s.register()
