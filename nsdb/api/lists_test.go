@@ -50,7 +50,7 @@ func testPagination(t *testing.T, e *env) {
 	if n := len(ids(t, e.get("/v1/port-groups").json(t))); n != 24 {
 		t.Errorf("default page holds %d of 24", n)
 	}
-	for _, q := range []string{"limit=0", "limit=1001", "limit=x", "continue=!!!", "continue=AAAAAAAAAAAAAAAAAAAAAAAAAAAA"} {
+	for _, q := range []string{"limit=0", "limit=1001", "limit=x", "continue=!!!", "continue=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"} {
 		r := e.do(call{method: "GET", path: "/v1/port-groups?" + q, invalid: true})
 		if r.status != http.StatusBadRequest {
 			t.Errorf("?%s: %d, want 400", q, r.status)

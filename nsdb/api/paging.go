@@ -31,7 +31,7 @@ func (s *Server) pageOf(r *http.Request) (page, error) {
 	}
 	if v := q.Get("continue"); v != "" {
 		b, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil || len(b) == 0 || len(b) > 16 {
+		if err != nil || len(b) == 0 || len(b) > 32 {
 			return pg, queryProblem("continue", "invalid-value", "continue takes the token a previous page returned")
 		}
 		pg.after = b

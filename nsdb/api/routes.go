@@ -148,5 +148,6 @@ func (s *Server) routeTable() []*route {
 	rs = append(rs, s.ruleRoutes()...)
 	rs = append(rs, s.statusRoutes()...)
 	rs = append(rs, s.tableRoutes()...)
+	rs = append(rs, s.natRoutes()...)
 	return rs
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hivenet/hivenet/flowstate"
+	"github.com/hivenet/hivenet/nat"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/topology"
 )
@@ -181,4 +183,52 @@ func testTables(t *testing.T, e *env) {
 	if m := items("/v1/routers/" + e.ids["r1"] + "/arp-table"); len(m) != 1 {
 		t.Errorf("ARP table after the delete: %v", m)
 	}
+}
+
+// testNATLeases reads the NAT blocks an agent holds, with the host whose
+// liveness its session holds.
+func testNATLeases(t *testing.T, e *env) {
+	e.buildWorld()
+	ctx := context.Background()
+	agent := e.newConn(t)
+	hostA, r1 := mustID(t, e.ids["host-a"]), mustID(t, e.ids["r1"])
+	if err := agent.StateKeys().Set(ctx, nsdb.KeyHostAlive(), hostA, "host-a"); err != nil {
+		t.Fatal(err)
+	}
+	blocks := agent.(nsdb.BlockClaimer).Blocks()
+	for _, c := range []struct {
+		ip    flowstate.IPv4
+		block uint32
+	}{{flowstate.IPv4{198, 51, 100, 2}, 16}, {flowstate.IPv4{198, 51, 100, 2}, 17}, {flowstate.IPv4{198, 51, 100, 3}, 1023}} {
+		if _, err := blocks.Claim(ctx, nat.Scope(r1, c.ip), []uint32{c.block}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leases := func(q string) []map[string]any {
+		var out []map[string]any
+		for _, it := range e.get("/v1/nat-leases" + q).json(t)["items"].([]any) {
+			out = append(out, it.(map[string]any))
+		}
+		return out
+	}
+	l := leases("")
+	if len(l) != 3 {
+		t.Fatalf("leases %v", l)
+	}
+	if l[0]["device"] != e.ids["r1"] || l[0]["ip"] != "198.51.100.2" || l[0]["block"] != float64(16) ||
+		l[0]["first-port"] != float64(1024) || l[0]["last-port"] != float64(1087) || l[0]["host"] != e.ids["host-a"] {
+		t.Errorf("first lease %v", l[0])
+	}
+	if l[2]["last-port"] != float64(65535) {
+		t.Errorf("last lease %v", l[2])
+	}
+	if l := leases("?device=r1&limit=2"); len(l) != 2 {
+		t.Errorf("a page of r1's leases: %v", l)
+	}
+	if l := leases("?device=" + e.ids["net1"]); len(l) != 0 {
+		t.Errorf("leases of another device: %v", l)
+	}
+	e.must(call{method: "GET", path: "/v1/nat-leases?device=no-such-router"}, http.StatusBadRequest).problem(t)
+	agent.Close()
+	eventually(t, "the agent's leases to go", func() bool { return len(leases("")) == 0 })
 }

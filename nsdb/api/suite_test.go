@@ -25,6 +25,7 @@ var suite = []suiteCase{
 	{"Rules", testRules},
 	{"HostAndPortStatus", testStatus},
 	{"Tables", testTables},
+	{"NATLeases", testNATLeases},
 	{"MetricsAndLogs", testMetricsAndLogs},
 	{"ProtocolErrors", testProtocolErrors},
 	{"OpenAPIDocument", testOpenAPIDocument},

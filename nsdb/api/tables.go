@@ -264,5 +264,6 @@ func stateSchemas() map[string]schema {
 		"ARPEntry": object("An ARP table entry; mac is absent while the address is being resolved.", schema{
 			"addr": str(""), "mac": str(""), "expiry": t, "stale": t, "last-arp": t}, "addr"),
 		"ARPEntryRequest": object("A persistent ARP entry.", schema{"addr": str("IPv4 address"), "mac": str("unicast MAC")}, "addr", "mac"),
+		"NATLease":        natLeaseSchema(),
 	}
 }
