@@ -28,8 +28,8 @@ type NATLease struct {
 func (s *Server) natRoutes() []*route {
 	return []*route{{name: "listNATLeases", method: http.MethodGet, path: "/v1/nat-leases", tag: "status",
 		summary: "The NAT port blocks agents hold, by device, address and block",
-		params: append([]param{{name: "device", desc: "only the blocks of this router (name or UUID)", schema: schema{"type": "string"}}}, pageParams...),
-		status: http.StatusOK, resp: listSchema(schemaRef("NATLease")), errors: []int{400}, h: s.listNATLeases}}
+		params:  append([]param{{name: "device", desc: "only the blocks of this router (name or UUID)", schema: schema{"type": "string"}}}, pageParams...),
+		status:  http.StatusOK, resp: listSchema(schemaRef("NATLease")), errors: []int{400}, h: s.listNATLeases}}
 }
 
 func natLeaseSchema() schema {

@@ -335,14 +335,17 @@ func AppendObject(b []byte, o topology.Object) ([]byte, error) {
 }
 
 // EncodeRule returns the JSON form of a rule, the form DecodeRule reads.
-func EncodeRule(r *topology.Rule) ([]byte, error) {
+func EncodeRule(r *topology.Rule) ([]byte, error) { return AppendRule(nil, r) }
+
+// AppendRule appends the JSON form of a rule to b.
+func AppendRule(b []byte, r *topology.Rule) ([]byte, error) {
 	w := newAPIWriter()
 	m, err := ruleNode(w, r)
 	if err != nil {
-		return nil, fmt.Errorf("topofile: %w", err)
+		return b, fmt.Errorf("topofile: %w", err)
 	}
 	m.Content = append([]*yaml.Node{plain("id"), plain(r.ID.String())}, m.Content...)
-	return appendJSON(nil, m.Node), nil
+	return appendJSON(b, m.Node), nil
 }
 
 func newAPIWriter() *writer {
