@@ -8,6 +8,13 @@
 //
 // # How the packages fit together
 //
+//   - [github.com/hivenet/hivenet/datapath/agent] is the agent, the
+//     per-host process everything else serves: it watches the NSDB, binds
+//     the host's virtual ports to datapath ports, simulates each packet the
+//     datapath sends up, installs the resulting megaflow and keeps it valid.
+//     It lives under datapath/ because it is the datapath's one client and
+//     nothing depends on it; datapath/agent/sandbox runs several agents in
+//     one process for tests.
 //   - [github.com/hivenet/hivenet/topology] is the object model every other
 //     package speaks: bridges, routers, ports, chains and rules, routes, port
 //     groups, load balancers, tunnel zones, hosts. It validates objects and
@@ -26,7 +33,9 @@
 //     which header fields it looked at (the megaflow mask), the state it wants
 //     written, and a readable trace. No goroutines, no I/O, no clock.
 //     simulation/packet parses frames into flow matches and builds ARP and
-//     ICMP packets without allocating.
+//     ICMP packets without allocating; simulation/l4 adds connection
+//     tracking, NAT and load balancing; simulation/harness runs packets by
+//     name for a controller's own tests, one call per packet.
 //   - [github.com/hivenet/hivenet/flowstate] holds connection-tracking and
 //     NAT state, its tables and its wire format; [github.com/hivenet/hivenet/nat]
 //     leases NAT port blocks across agents.

@@ -44,15 +44,12 @@ type Datapath interface {
 	// OpenUpcalls opens an upcall socket. Pass its PID in PortSpec.UpcallPIDs
 	// (or in a Userspace action) to have upcalls delivered to it.
 	OpenUpcalls() (UpcallSocket, error)
-}
-
-// FlowBatcher is implemented by datapaths that install many flows with few
-// system calls. The kernel client implements it.
-type FlowBatcher interface {
-	// PutFlows installs flows with one mode. The returned error, if any, is
-	// a *BatchError listing the failed indexes; flows not listed were
-	// installed.
-	PutFlows(ctx context.Context, flows []Flow, mode PutMode) error
+	// SetPortUpcallPIDs points an existing port's upcalls at the sockets
+	// with these PIDs: an agent that restarts finds its ports in place and
+	// re-points them at its new sockets. A datapath that takes a single
+	// PID per port (Linux 6.1 among others) refuses several with an error
+	// wrapping ErrInvalid or ErrNotSupported; callers then pass one.
+	SetPortUpcallPIDs(ctx context.Context, port PortNumber, pids []uint32) error
 }
 
 // UpcallSocket receives upcalls.

@@ -1,5 +1,5 @@
-// Package flowstate holds connection-tracking and NAT state: compact key and
-// binding value types, per-agent reference-counted tables with idle expiry,
+// Package flowstate holds connection-tracking and NAT state: compact key,
+// binding and NAT target value types, per-agent reference-counted tables with idle expiry,
 // and the versioned binary encoding of the in-band state message that agents
 // push to each other.
 //

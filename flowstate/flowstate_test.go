@@ -58,6 +58,24 @@ func TestKeySizesAndReverse(t *testing.T) {
 	}
 }
 
+func TestNATTargetFrom(t *testing.T) {
+	a, z := netip.MustParseAddr("203.0.113.10"), netip.MustParseAddr("::ffff:203.0.113.12")
+	got, ok := NATTargetFrom(topology.NATTarget{AddrStart: a, AddrEnd: z, PortStart: 1024, PortEnd: 2047})
+	want := NATTarget{IPStart: IPv4{203, 0, 113, 10}, IPEnd: IPv4{203, 0, 113, 12}, PortStart: 1024, PortEnd: 2047}
+	if !ok || got != want {
+		t.Fatalf("NATTargetFrom = %+v %v, want %+v true", got, ok, want)
+	}
+	for _, bad := range []topology.NATTarget{
+		{AddrStart: netip.MustParseAddr("2001:db8::1"), AddrEnd: z},
+		{AddrStart: a, AddrEnd: netip.MustParseAddr("2001:db8::1")},
+		{AddrStart: a},
+	} {
+		if _, ok := NATTargetFrom(bad); ok {
+			t.Errorf("NATTargetFrom(%v-%v) accepted a target that is not IPv4", bad.AddrStart, bad.AddrEnd)
+		}
+	}
+}
+
 func TestMessageRoundTrip(t *testing.T) {
 	for _, c := range []struct{ nc, nn, ne int }{{0, 0, 0}, {1, 0, 1}, {3, 6, 2}, {40, 0, 0}} {
 		m := sampleMessage(c.nc, c.nn, c.ne)

@@ -139,6 +139,22 @@ type NATBinding struct {
 
 func (b NATBinding) String() string { return fmt.Sprintf("%s:%d", b.IP, b.Port) }
 
+// NATTarget is the compact form of a topology.NATTarget that dynamic source
+// NAT hands to a port leaser: an inclusive IPv4 address range and an
+// inclusive port range.
+type NATTarget struct {
+	IPStart, IPEnd     IPv4
+	PortStart, PortEnd uint16
+}
+
+// NATTargetFrom converts a topology NAT target; ok is false unless both
+// addresses are IPv4.
+func NATTargetFrom(t topology.NATTarget) (NATTarget, bool) {
+	s, ok1 := IPv4From(t.AddrStart)
+	e, ok2 := IPv4From(t.AddrEnd)
+	return NATTarget{IPStart: s, IPEnd: e, PortStart: t.PortStart, PortEnd: t.PortEnd}, ok1 && ok2
+}
+
 // Wire sizes of keys and bindings (see the message format in wire.go).
 const (
 	ConnKeySize    = 16 + 4 + 4 + 2 + 2 + 1 // 29

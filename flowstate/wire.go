@@ -12,9 +12,9 @@ import (
 //
 // Agents push the connection-tracking and NAT keys a simulation created to
 // the hosts that may see the connection's other packets, before the data
-// packet itself (see the reference's §4.6). One message is one UDP payload;
-// a Message with more keys than fit is split into several self-contained
-// parts, each repeating the sender and port IDs.
+// packet itself, so that a reply reaching one of them finds the state there.
+// One message is one UDP payload; a Message with more keys than fit is split
+// into several self-contained parts, each repeating the sender and port IDs.
 //
 // Encoding, version 1 (all integers little-endian, IPv4 addresses in
 // network byte order, IDs as their 16 UUID bytes):

@@ -26,8 +26,8 @@ func Example() {
 
 	router := topology.NameID(topology.KindRouter, "edge")
 	public := netip.MustParseAddr("203.0.113.10")
-	t, _ := nat.TargetFrom(topology.NATTarget{AddrStart: public, AddrEnd: public, PortStart: 1024, PortEnd: 65535})
-	targets := []nat.Target{t}
+	t, _ := flowstate.NATTargetFrom(topology.NATTarget{AddrStart: public, AddrEnd: public, PortStart: 1024, PortEnd: 65535})
+	targets := []flowstate.NATTarget{t}
 	dst := flowstate.IPv4{8, 8, 8, 8}
 
 	b, err := l.Allocate(router, dst, 443, targets)

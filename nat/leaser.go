@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hivenet/hivenet/flowstate"
+	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -69,30 +70,17 @@ type BlockAllocator interface {
 	Release(ctx context.Context, b Block) error
 }
 
-// Target is a NAT target: an inclusive address range and an inclusive port
-// range (topology.NATTarget in compact form).
-type Target struct {
-	IPStart, IPEnd     flowstate.IPv4
-	PortStart, PortEnd uint16
-}
-
-// TargetFrom converts a topology NAT target; ok is false unless both
-// addresses are IPv4.
-func TargetFrom(t topology.NATTarget) (Target, bool) {
-	s, ok1 := flowstate.IPv4From(t.AddrStart)
-	e, ok2 := flowstate.IPv4From(t.AddrEnd)
-	return Target{IPStart: s, IPEnd: e, PortStart: t.PortStart, PortEnd: t.PortEnd}, ok1 && ok2
-}
-
 // NotYetError is returned, wrapping ErrNotYet, while a block is claimed.
+// It also wraps simulation.ErrNotYet, so a simulation whose NAT port
+// allocation gets it ends with the NotYet verdict and parks the packet.
 type NotYetError struct {
 	p *pending
 }
 
 func (e *NotYetError) Error() string { return ErrNotYet.Error() }
 
-// Unwrap returns ErrNotYet.
-func (e *NotYetError) Unwrap() error { return ErrNotYet }
+// Unwrap returns ErrNotYet and simulation.ErrNotYet.
+func (e *NotYetError) Unwrap() []error { return []error{ErrNotYet, simulation.ErrNotYet} }
 
 // Ready is closed when the claim completes (successfully or not).
 func (e *NotYetError) Ready() <-chan struct{} { return e.p.done }
@@ -121,8 +109,8 @@ type LeaserConfig struct {
 	Logger *slog.Logger
 }
 
-// Leaser hands out NAT ports from the blocks this agent leased (§4.5 of the
-// reference notes). A port is reused for connections toward different
+// Leaser hands out NAT ports from the 64-port blocks this agent leased
+// through its BlockAllocator. A port is reused for connections toward different
 // destinations, so one block serves many more than 64 connections. It is
 // safe for concurrent use by simulation workers; Allocate does not block and,
 // from an already leased block, does not allocate memory.
@@ -230,7 +218,7 @@ func ipLE(a, b flowstate.IPv4) bool {
 // dst:dstPort, from the first target with a free port in a leased block. If
 // none has one, it starts claiming a new block (once for concurrent callers)
 // and returns a *NotYetError.
-func (l *Leaser) Allocate(device topology.ID, dst flowstate.IPv4, dstPort uint16, targets []Target) (flowstate.NATBinding, error) {
+func (l *Leaser) Allocate(device topology.ID, dst flowstate.IPv4, dstPort uint16, targets []flowstate.NATTarget) (flowstate.NATBinding, error) {
 	u := uniquifier(dst, dstPort)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -282,7 +270,7 @@ func (lb *leasedBlock) take(u uint64, lo, hi uint16) (uint16, bool) {
 	return 0, false
 }
 
-func (l *Leaser) claimLocked(device topology.ID, targets []Target) *pending {
+func (l *Leaser) claimLocked(device topology.ID, targets []flowstate.NATTarget) *pending {
 	t0 := targets[0]
 	key := claimKey{device, t0.IPStart, t0.PortStart, t0.PortEnd}
 	if p, ok := l.pending[key]; ok {
@@ -290,7 +278,7 @@ func (l *Leaser) claimLocked(device topology.ID, targets []Target) *pending {
 	}
 	p := &pending{done: make(chan struct{})}
 	l.pending[key] = p
-	ts := append([]Target(nil), targets...)
+	ts := append([]flowstate.NATTarget(nil), targets...)
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
@@ -305,7 +293,7 @@ func (l *Leaser) claimLocked(device topology.ID, targets []Target) *pending {
 }
 
 // claim tries each target and IP in turn until the allocator grants a block.
-func (l *Leaser) claim(device topology.ID, targets []Target) error {
+func (l *Leaser) claim(device topology.ID, targets []flowstate.NATTarget) error {
 	for _, t := range targets {
 		for ip := t.IPStart; ipLE(ip, t.IPEnd); ip = ipNext(ip) {
 			b, err := l.alloc.Claim(l.ctx, device, ip, t.PortStart, t.PortEnd)

@@ -11,6 +11,7 @@ import (
 	"github.com/hivenet/hivenet/flowstate"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/memory"
+	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -64,7 +65,7 @@ func newLeaser(t *testing.T, a BlockAllocator, c *clock) *Leaser {
 }
 
 // allocate retries through NotYet, as a re-simulated packet would.
-func allocate(t *testing.T, l *Leaser, d flowstate.IPv4, port uint16, ts []Target) (flowstate.NATBinding, error) {
+func allocate(t *testing.T, l *Leaser, d flowstate.IPv4, port uint16, ts []flowstate.NATTarget) (flowstate.NATBinding, error) {
 	t.Helper()
 	for range 10 {
 		b, err := l.Allocate(dev, d, port, ts)
@@ -81,19 +82,22 @@ func allocate(t *testing.T, l *Leaser, d flowstate.IPv4, port uint16, ts []Targe
 	return flowstate.NATBinding{}, nil
 }
 
-func target(a, b byte, lo, hi uint16) Target {
-	return Target{IPStart: flowstate.IPv4{10, 0, 0, a}, IPEnd: flowstate.IPv4{10, 0, 0, b}, PortStart: lo, PortEnd: hi}
+func target(a, b byte, lo, hi uint16) flowstate.NATTarget {
+	return flowstate.NATTarget{IPStart: flowstate.IPv4{10, 0, 0, a}, IPEnd: flowstate.IPv4{10, 0, 0, b}, PortStart: lo, PortEnd: hi}
 }
 
-// Scenario 47: the first allocation answers NotYet; the retry gets a binding
-// inside the target range.
+// The first allocation answers NotYet; the retry gets a binding inside the
+// target range.
 func TestFirstAllocationIsNotYetThenInRange(t *testing.T) {
 	l := newLeaser(t, newAgents(t).Allocator("a"), nil)
-	ts := []Target{target(1, 1, 11000, 30000)}
+	ts := []flowstate.NATTarget{target(1, 1, 11000, 30000)}
 	_, err := l.Allocate(dev, dst, 80, ts)
 	var ny *NotYetError
 	if !errors.As(err, &ny) || !errors.Is(err, ErrNotYet) {
 		t.Fatalf("first allocation: %v, want NotYet", err)
+	}
+	if !errors.Is(err, simulation.ErrNotYet) {
+		t.Fatalf("first allocation: %v does not wrap simulation.ErrNotYet (the simulation would drop the packet instead of parking it)", err)
 	}
 	<-ny.Ready()
 	b, err := l.Allocate(dev, dst, 80, ts)
@@ -105,11 +109,11 @@ func TestFirstAllocationIsNotYetThenInRange(t *testing.T) {
 	}
 }
 
-// Scenario 48: a single-port target is shared by two destinations
-// (oversubscription); the same destination twice exhausts it.
+// A single-port target is shared by two destinations (oversubscription); the
+// same destination twice exhausts it.
 func TestSinglePortOversubscription(t *testing.T) {
 	l := newLeaser(t, newAgents(t).Allocator("a"), nil)
-	ts := []Target{target(1, 1, 5000, 5000)}
+	ts := []flowstate.NATTarget{target(1, 1, 5000, 5000)}
 	b1, err := allocate(t, l, dst, 80, ts)
 	if err != nil {
 		t.Fatal(err)
@@ -123,11 +127,11 @@ func TestSinglePortOversubscription(t *testing.T) {
 	}
 }
 
-// Scenario 49: successive allocations use different ports; ports 63..64
-// straddle blocks 0 and 1; a range of IPs leases one block per IP as needed.
+// Successive allocations use different ports; ports 63..64 straddle blocks 0
+// and 1; a range of IPs leases one block per IP as needed.
 func TestSuccessiveAllocationsAndBlockBoundaries(t *testing.T) {
 	l := newLeaser(t, newAgents(t).Allocator("a"), nil)
-	ts := []Target{target(1, 1, 63, 64)}
+	ts := []flowstate.NATTarget{target(1, 1, 63, 64)}
 	seen := map[uint16]bool{}
 	for range 2 {
 		b, err := allocate(t, l, dst, 80, ts)
@@ -144,7 +148,7 @@ func TestSuccessiveAllocationsAndBlockBoundaries(t *testing.T) {
 	}
 	// Two IPs with one block each: 128 ports toward one destination.
 	l2 := newLeaser(t, newAgents(t).Allocator("b"), nil)
-	two := []Target{target(1, 2, 1024, 1087)}
+	two := []flowstate.NATTarget{target(1, 2, 1024, 1087)}
 	got := map[flowstate.NATBinding]bool{}
 	for range 128 {
 		b, err := allocate(t, l2, dst, 80, two)
@@ -161,13 +165,13 @@ func TestSuccessiveAllocationsAndBlockBoundaries(t *testing.T) {
 	}
 }
 
-// Scenario 50 and the idle sweep: freed bindings unref their block, which is
-// released after the idle timeout and only then.
+// Freed bindings unref their block, which the idle sweep releases after the
+// idle timeout and only then.
 func TestFreeAndIdleSweep(t *testing.T) {
 	c := &clock{t: time.Unix(0, 0)}
 	ag := newAgents(t)
 	l := newLeaser(t, ag.Allocator("a"), c)
-	ts := []Target{target(1, 1, 2048, 2111)}
+	ts := []flowstate.NATTarget{target(1, 1, 2048, 2111)}
 	b, err := allocate(t, l, dst, 80, ts)
 	if err != nil {
 		t.Fatal(err)
@@ -195,8 +199,8 @@ func TestFreeAndIdleSweep(t *testing.T) {
 	}
 }
 
-// Scenario 51 (allocator part): LRU reuse, a dead agent's blocks come free,
-// and a range yields exactly its blocks then "no free block".
+// The allocator: LRU reuse, a dead agent's blocks come free, and a range
+// yields exactly its blocks then "no free block".
 func TestAllocatorLRUAndAgentDeath(t *testing.T) {
 	ag := newAgents(t)
 	a, b := ag.Allocator("a"), ag.Allocator("b")
@@ -233,7 +237,7 @@ func TestAllocatorLRUAndAgentDeath(t *testing.T) {
 // No two agents hand out the same (IP, port) toward the same destination.
 func TestAgentsNeverShareABinding(t *testing.T) {
 	ag := newAgents(t)
-	ts := []Target{target(1, 2, 1024, 65535)}
+	ts := []flowstate.NATTarget{target(1, 2, 1024, 65535)}
 	var mu sync.Mutex
 	seen := map[flowstate.NATBinding]int{}
 	var wg sync.WaitGroup
@@ -267,7 +271,7 @@ func TestAgentsNeverShareABinding(t *testing.T) {
 
 func TestAllocateFromLeasedBlockDoesNotAllocate(t *testing.T) {
 	l := newLeaser(t, newAgents(t).Allocator("a"), nil)
-	ts := []Target{target(1, 1, 1024, 1087)}
+	ts := []flowstate.NATTarget{target(1, 1, 1024, 1087)}
 	b, err := allocate(t, l, dst, 80, ts)
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +292,7 @@ func TestAllocateFromLeasedBlockDoesNotAllocate(t *testing.T) {
 func BenchmarkNATAllocate(b *testing.B) {
 	l := NewLeaser(LeaserConfig{Allocator: newAgents(nil).Allocator("a")})
 	defer l.Close()
-	ts := []Target{{IPStart: flowstate.IPv4{10, 0, 0, 1}, IPEnd: flowstate.IPv4{10, 0, 0, 1}, PortStart: 1024, PortEnd: 1087}}
+	ts := []flowstate.NATTarget{{IPStart: flowstate.IPv4{10, 0, 0, 1}, IPEnd: flowstate.IPv4{10, 0, 0, 1}, PortStart: 1024, PortEnd: 1087}}
 	for {
 		bd, err := l.Allocate(dev, dst, 80, ts)
 		var ny *NotYetError
@@ -323,7 +327,7 @@ func TestFollowSessionForgetsBlocksOnExpiry(t *testing.T) {
 	go func() { done <- FollowSession(ctx, c, l) }()
 	// FollowSession holds a's first session.
 	<-following
-	ts := []Target{target(1, 1, 1024, 1087)} // one block
+	ts := []flowstate.NATTarget{target(1, 1, 1024, 1087)} // one block
 	if _, err := allocate(t, l, dst, 80, ts); err != nil {
 		t.Fatal(err)
 	}

@@ -98,7 +98,7 @@ var (
 
 // allocateZK allocates through NotYet, as re-simulated packets do: on
 // *nat.NotYetError it waits for the claim, then retries.
-func allocateZK(ctx context.Context, l *nat.Leaser, ts []nat.Target) (flowstate.NATBinding, error) {
+func allocateZK(ctx context.Context, l *nat.Leaser, ts []flowstate.NATTarget) (flowstate.NATBinding, error) {
 	for {
 		b, err := l.Allocate(natDev, natDst, natPort, ts)
 		var ny *nat.NotYetError
@@ -157,7 +157,7 @@ func TestZooKeeperNATCrossAgent(t *testing.T) {
 		t.Cleanup(func() { l.Close() })
 		ags[i] = agent{client: c, leaser: l}
 	}
-	targets := []nat.Target{{
+	targets := []flowstate.NATTarget{{
 		IPStart: flowstate.IPv4{203, 0, 113, 1}, IPEnd: flowstate.IPv4{203, 0, 113, 2},
 		PortStart: 1024, PortEnd: 65535,
 	}}
@@ -225,9 +225,9 @@ func TestZooKeeperNATCrossAgent(t *testing.T) {
 	t.Logf("phase 1: %d bindings from %d blocks in %v", len(owner), len(holder), phase1.Round(time.Millisecond))
 
 	// While the agent lives, its blocks are not for the others.
-	only := func(b nat.Block) []nat.Target {
+	only := func(b nat.Block) []flowstate.NATTarget {
 		first, last := b.Ports()
-		return []nat.Target{{IPStart: b.IP, IPEnd: b.IP, PortStart: first, PortEnd: last}}
+		return []flowstate.NATTarget{{IPStart: b.IP, IPEnd: b.IP, PortStart: first, PortEnd: last}}
 	}
 	if _, err := allocateZK(ctx, ags[0].leaser, only(deadBlocks[0])); !errors.Is(err, nat.ErrExhausted) {
 		t.Fatalf("claiming a live agent's block: %v, want ErrExhausted", err)

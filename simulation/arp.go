@@ -7,9 +7,9 @@ import (
 	"github.com/hivenet/hivenet/topology"
 )
 
-// bridgeARP handles a broadcast ARP frame on a bridge (§2.5.8): answer
-// requests for linked router ports and (unless disabled) for addresses of
-// the bridge's IPv4-MAC table, learn gratuitous ARPs, flood the rest.
+// bridgeARP handles a broadcast ARP frame on a bridge: answer requests for
+// linked router ports and (unless disabled) for addresses of the bridge's
+// IPv4-MAC table, learn gratuitous ARPs, flood the rest.
 func (e *Engine) bridgeARP(bi *bridgeInfo, in *portInfo, src topology.MAC, tagged bool) Verdict {
 	bv := bi.view
 	b := &bv.Bridge
@@ -65,8 +65,8 @@ func (e *Engine) bridgeARP(bi *bridgeInfo, in *portInfo, src topology.MAC, tagge
 	return e.flood(bv, in, tagged)
 }
 
-// routerARP processes an ARP frame addressed to router port in (§2.6.3).
-// ARP frames are always consumed.
+// routerARP processes an ARP frame addressed to router port in. ARP frames
+// are always consumed.
 func (e *Engine) routerARP(rv *topology.RouterView, in *portInfo) Verdict {
 	op := e.m.ARPOp()
 	spa := e.m.ARPSPA()

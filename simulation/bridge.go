@@ -8,7 +8,7 @@ import (
 	"github.com/hivenet/hivenet/topology"
 )
 
-// bridge simulates a bridge (§2.5) for a packet that entered through in.
+// bridge simulates a bridge for a packet that entered through in.
 //
 // Megaflow: a unicast decision examines the Ethernet source and
 // destination only; the VLAN stack is read when the bridge is VLAN-aware or
@@ -177,7 +177,10 @@ func (e *Engine) bridgeOutFilter(b *topology.Bridge, tagged bool) Verdict {
 }
 
 // flood sends the packet to every exterior port of the bridge but the
-// ingress one, plus the VLAN-specific interior ports (§2.5.7).
+// ingress one. For L2 gateways it adds interior ports: a VLAN-unaware bridge
+// also floods to its peers that are VLAN ports of a VLAN-aware bridge, and a
+// VLAN-aware bridge floods a frame from a trunk to the interior port of the
+// frame's outer VLAN too.
 func (e *Engine) flood(bv *topology.BridgeView, in *portInfo, tagged bool) Verdict {
 	b := &bv.Bridge
 	e.tagID(TagKindBroadcast, b.ID)

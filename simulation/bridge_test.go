@@ -38,8 +38,8 @@ func wantL2Only(t testing.TB, r *Result) {
 	}
 }
 
-// Scenarios 1 and 10: unknown destination floods to every exterior port
-// but the ingress one, learns the source, and carries the flood tags.
+// Unknown destination floods to every exterior port but the ingress one,
+// learns the source, and carries the flood tags.
 func TestBridgeFloodUnknown(t *testing.T) {
 	n := l2net(t)
 	r := n.sim("vm1", udp(t, mac1, mac4, "10.0.0.1", "10.0.0.4"))
@@ -63,7 +63,7 @@ func TestBridgeFloodUnknown(t *testing.T) {
 	wantL2Only(t, r)
 }
 
-// Scenario 2: a frame whose L3 payload is garbage is still bridged.
+// A frame whose L3 payload is garbage is still bridged.
 func TestBridgeGarbageL3(t *testing.T) {
 	n := l2net(t)
 	for _, tc := range []struct {
@@ -92,7 +92,7 @@ func dropUDP(name string) *topology.Rule {
 		Condition: topology.Condition{NwProto: topology.Is(packet.ProtoUDP)}}
 }
 
-// Scenario 3: bridge chains drop untagged UDP; VLAN-tagged frames skip them.
+// Bridge chains drop untagged UDP; VLAN-tagged frames skip them.
 func TestBridgeChainsSkipTagged(t *testing.T) {
 	for _, slot := range []string{"inbound", "outbound"} {
 		t.Run(slot, func(t *testing.T) {
@@ -125,8 +125,8 @@ func TestBridgeChainsSkipTagged(t *testing.T) {
 	}
 }
 
-// Scenario 4: broadcast and multicast destinations flood and learn; a
-// multicast source is dropped.
+// Broadcast and multicast destinations flood and learn; a multicast source is
+// dropped.
 func TestBridgeGroupAddresses(t *testing.T) {
 	n := l2net(t)
 	for _, dst := range []string{bcast, "01:00:5e:00:00:01"} {
@@ -155,8 +155,8 @@ func routerOnBridge(n *tnet) {
 	n.link(rp, bp)
 }
 
-// Scenario 5: an ARP request for a linked router port's address is answered
-// by the bridge, out of the in-port.
+// An ARP request for a linked router port's address is answered by the
+// bridge, out of the in-port.
 func TestBridgeARPForRouter(t *testing.T) {
 	n := l2net(t)
 	routerOnBridge(n)
@@ -178,7 +178,7 @@ func TestBridgeARPForRouter(t *testing.T) {
 	}
 }
 
-// Scenario 6: the IPv4-MAC table answers ARP; a tagged request floods.
+// The IPv4-MAC table answers ARP; a tagged request floods.
 func TestBridgeARPFromIP4MACTable(t *testing.T) {
 	n := l2net(t)
 	n.state().SetIP4MAC(bid("br"), ip("10.0.0.3"), mac(mac3))
@@ -202,7 +202,7 @@ func TestBridgeARPFromIP4MACTable(t *testing.T) {
 	wantOut(t, r, "vm2", "vm3")
 }
 
-// Scenario 7: an ARP request for an unknown address floods and learns.
+// An ARP request for an unknown address floods and learns.
 func TestBridgeARPUnknownFloods(t *testing.T) {
 	n := l2net(t)
 	r := n.sim("vm1", arpReq(t, mac1, "10.0.0.11", "10.0.0.99"))
@@ -232,8 +232,8 @@ func TestBridgeGratuitousARP(t *testing.T) {
 	}
 }
 
-// Scenarios 8, 9 and 11: known destinations get exactly one output; a MAC
-// moving to another port is re-learned there.
+// Known destinations get exactly one output; a MAC moving to another port is
+// re-learned there.
 func TestBridgeUnicastAndMove(t *testing.T) {
 	n := l2net(t)
 	st := n.state()
@@ -264,8 +264,8 @@ func TestBridgeUnicastAndMove(t *testing.T) {
 	wantTags(t, r, TagBridgeMAC(bid("br"), mac(mac1), 0, pid("vm3")))
 }
 
-// Scenario 11 (learning half): a flood carries flooded-to(MAC); once the
-// MAC is learned the next packet is unicast.
+// A flood carries flooded-to(MAC); once the MAC is learned the next packet is
+// unicast.
 func TestBridgeLearnThenUnicast(t *testing.T) {
 	n := l2net(t)
 	r := n.sim("vm1", udp(t, mac1, mac2, "10.0.0.1", "10.0.0.2"))
@@ -275,8 +275,8 @@ func TestBridgeLearnThenUnicast(t *testing.T) {
 	wantOut(t, r, "vm1")
 }
 
-// Scenario 12: a destination mapped to the ingress port is an error drop
-// and the tags are cleared.
+// A destination mapped to the ingress port is an error drop and the tags are
+// cleared.
 func TestBridgeDstOnInPort(t *testing.T) {
 	n := l2net(t)
 	n.state().LearnMAC(bid("br"), 0, mac(mac2), pid("vm1"))
@@ -290,9 +290,8 @@ func TestBridgeDstOnInPort(t *testing.T) {
 	wantVerdict(t, r, ErrorDrop, ReasonDstIsInPort)
 }
 
-// Scenario 14: a bridge forwarding to a router port by its MAC tags
-// (bridge, port) so that unlinking invalidates it; router MACs are never
-// learned.
+// A bridge forwarding to a router port by its MAC tags (bridge, port) so that
+// unlinking invalidates it; router MACs are never learned.
 func TestBridgeRouterPortTags(t *testing.T) {
 	n := l2net(t)
 	routerOnBridge(n)
@@ -307,7 +306,7 @@ func TestBridgeRouterPortTags(t *testing.T) {
 	wantOut(t, r, "vm1", "vm2", "vm3")
 }
 
-// Scenario 35: admin-down bridges and bridge ports drop silently, tagged.
+// Admin-down bridges and bridge ports drop silently, tagged.
 func TestBridgeAdminDown(t *testing.T) {
 	t.Run("bridge", func(t *testing.T) {
 		n := l2net(t)

@@ -7,10 +7,10 @@ import (
 	"github.com/hivenet/hivenet/topology"
 )
 
-// filter evaluates a filter slot (§2.4) on the current match (e.cur) and
-// returns ActionAccept, ActionDrop or ActionReject; or, when a stateful
-// service failed, a non-zero verdict (NotYet or ErrorDrop). owner is the
-// object whose slot it is (port, bridge or router), given to NAT.
+// filter evaluates a filter slot (a list of chains) on the current match
+// (e.cur) and returns ActionAccept, ActionDrop or ActionReject; or, when a
+// stateful service failed, a non-zero verdict (NotYet or ErrorDrop). owner is
+// the object whose slot it is (port, bridge or router), given to NAT.
 //
 // slot (a constant) and obj (the owner, a pointer) only feed the trace.
 func (e *Engine) filter(chain, owner topology.ID, slot string, obj any) (topology.Action, Verdict) {

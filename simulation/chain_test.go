@@ -20,7 +20,7 @@ var (
 	isUDP  = topology.Condition{NwProto: topology.Is(packet.ProtoUDP)}
 )
 
-// §2.4: jumps, returns, continues, loops and missing targets.
+// Chain evaluation: jumps, returns, continues, loops and missing targets.
 func TestChainSemantics(t *testing.T) {
 	cases := []struct {
 		name   string

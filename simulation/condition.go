@@ -151,9 +151,9 @@ func compileCond(c *topology.Condition, nat topology.NATKind) cond {
 	return k
 }
 
-// A compiled condition (§2.3) is evaluated by the rule loop in chain.go:
-// the fragment policy first, then the conjunction of the set
-// sub-conditions, each XOR its invert flag, negated by ConjunctionInvert.
+// A compiled condition is evaluated by the rule loop in chain.go: the
+// fragment policy first, then the conjunction of the set sub-conditions, each
+// XOR its invert flag, negated by ConjunctionInvert.
 //
 // Megaflow minimality: sub-conditions are evaluated in order and the
 // conjunction stops at the first failure, so only the fields actually read

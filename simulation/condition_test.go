@@ -154,8 +154,8 @@ func TestConditionsAtEgress(t *testing.T) {
 	}
 }
 
-// Scenario 37 (condition half): each fragment policy accepts exactly its
-// fragment kinds; the default is "header" with L4 fields, "any" without.
+// Each fragment policy accepts exactly its fragment kinds; the default is
+// "header" with L4 fields, "any" without.
 func TestFragmentPolicies(t *testing.T) {
 	frames := map[string]fr{"none": fUDP, "first": fFirst, "later": fLater}
 	tp := topology.Is(topology.PortRange{Start: 0, End: 65535})

@@ -19,6 +19,10 @@
 //		Snapshot: snap, State: tables, InPort: port, Frame: frame, Now: now,
 //	}, &r)
 //
+// Package simulation/harness does all of this for tests and tools: it loads
+// a topology file, names ports and VMs, builds packets, runs the stateful
+// services and keeps the state between packets.
+//
 // [Input] carries everything the simulation reads; [Result] everything it
 // computed. Both the Engine and the Result keep their buffers between calls,
 // so a warmed-up engine simulates without allocating (tests assert it with
@@ -38,13 +42,11 @@
 // # Devices
 //
 // Ports, bridges, routers and rule chains behave as the reference system's
-// (MidoNet) do; the behaviour notes' sections are cited in the code: port
-// ingress and egress with filters, admin state and the 12-port loop guard
-// (§2.1-2.2); bridges with MAC learning, flooding, VLAN-aware L2 gateways and
-// ARP answering (§2.5); IPv4 routers with ARP, longest-prefix routing over
-// publishing ports, ECMP by connection hash, TTL, ICMP errors and echo
-// replies (§2.6); conditions, fragment policies and chains with jumps
-// (§2.3-2.4).
+// (MidoNet) do: port ingress and egress with filters, admin state and the
+// 12-port loop guard; bridges with MAC learning, flooding, VLAN-aware L2
+// gateways and ARP answering; IPv4 routers with ARP, longest-prefix routing
+// over publishing ports, ECMP by connection hash, TTL, ICMP errors and echo
+// replies; conditions, fragment policies and chains with jumps.
 //
 // # Megaflow
 //

@@ -15,8 +15,8 @@ func resim(t *testing.T, n *tnet, g GeneratedPacket) *Result {
 	return n.simInput(&Input{InPort: g.Port, Frame: frame, Generated: true})
 }
 
-// §3.5: generated packets start at their port's egress, cross devices and
-// never install flows.
+// Generated packets (ARP, ICMP errors, echo replies) start at their port's
+// egress, cross devices and never install flows.
 func TestGeneratedPackets(t *testing.T) {
 	n := l3net(t)
 	n.routes = nil

@@ -10,8 +10,8 @@ import (
 var limitedBroadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 
 // icmpError generates an ICMP error about the packet pre (the packet as it
-// entered the router) out of router port in (§2.6, "ICMP errors"), unless
-// the packet is one an ICMP error is never sent for.
+// entered the router) out of router port in, unless the packet is one an ICMP
+// error is never sent for.
 func (e *Engine) icmpError(pre *packet.Match, in *portInfo, typ, code uint8) {
 	why := e.noICMP(pre, in)
 	if why != "" {
@@ -80,11 +80,11 @@ func subnetBroadcast(p netip.Prefix) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
-// echoReply answers an ICMP echo request addressed to the router (§2.6,
-// "locally generated IP"): the reply is routed by its own addresses through
-// PORT routes only, the router's outbound filter is evaluated on a
-// throw-away copy, and, when it accepts, the reply (with the post-filter
-// source address) is emitted out of the route's port.
+// echoReply answers an ICMP echo request addressed to the router: the reply
+// is routed by its own addresses through PORT routes only, the router's
+// outbound filter is evaluated on a throw-away copy, and, when it accepts,
+// the reply (with the post-filter source address) is emitted out of the
+// route's port.
 func (e *Engine) echoReply(rv *topology.RouterView, in *portInfo) {
 	r := &rv.Router
 	v := e.m.Peek()

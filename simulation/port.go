@@ -5,8 +5,8 @@ import (
 	"github.com/hivenet/hivenet/topology"
 )
 
-// ingress runs a packet into port p (§2.2): loop guard, tags, in-port,
-// admin state, inbound filter, then the owning device.
+// ingress runs a packet into port p: loop guard, tags, in-port, admin state,
+// inbound filter, then the owning device.
 func (e *Engine) ingress(p *portInfo) Verdict {
 	if e.devices >= e.max {
 		return e.fail(ErrorDrop, ReasonLoop, p, "device limit reached: the topology loops")
@@ -59,8 +59,8 @@ func (e *Engine) ingress(p *portInfo) Verdict {
 	return e.bridge(p.bridge, p)
 }
 
-// egress sends the packet out of port p (§2.2): tags, out-port, admin
-// state, port-specific checks, outbound filter, then emit.
+// egress sends the packet out of port p: tags, out-port, admin state,
+// port-specific checks, outbound filter, then emit.
 func (e *Engine) egress(p *portInfo) Verdict {
 	if e.devices >= e.max {
 		return e.fail(ErrorDrop, ReasonLoop, p, "device limit reached: the topology loops")

@@ -172,6 +172,10 @@ var reasonNames = [...]string{
 	ReasonLoadBalancer: "load-balancer",
 }
 
+// NumDropReasons is the number of drop reasons: they run from ReasonNone
+// to NumDropReasons-1.
+const NumDropReasons = DropReason(len(reasonNames))
+
 // String returns the reason's name ("no-route", "filter-drop", ...).
 func (r DropReason) String() string {
 	if int(r) < len(reasonNames) {
@@ -198,7 +202,8 @@ const (
 	FlowNone
 )
 
-// Flow hard timeouts of the reference (§8 of the behaviour notes).
+// Flow hard timeouts, the reference's values: FlowNormal flows expire after
+// NormalTimeout, FlowShort flows after ShortTimeout.
 const (
 	NormalTimeout = 60 * time.Second
 	ShortTimeout  = 5 * time.Second
@@ -315,7 +320,7 @@ type Result struct {
 	// ARPRefresh lists next hops whose ARP entries were used while stale:
 	// the agent's ARP broker should refresh them.
 	ARPRefresh []ARPTarget
-	// Tags are the flow's invalidation tags (§3.6). For ShortDrop and
+	// Tags are the flow's invalidation tags. For ShortDrop and
 	// ErrorDrop only flow-state tags (conntrack, NAT) are kept, as in the
 	// reference. A tag may appear more than once.
 	Tags []Tag

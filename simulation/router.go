@@ -8,8 +8,8 @@ import (
 	"github.com/hivenet/hivenet/topology"
 )
 
-// router simulates an IPv4 router (§2.6) for a packet that entered through
-// router port in.
+// router simulates an IPv4 router for a packet that entered through router
+// port in.
 func (e *Engine) router(rv *topology.RouterView, in *portInfo) Verdict {
 	r := &rv.Router
 	if vl := e.m.VLANs(); vl.Len() > 0 {
@@ -49,9 +49,8 @@ func (e *Engine) router(rv *topology.RouterView, in *portInfo) Verdict {
 		return e.fail(Drop, ReasonMalformed, r, "malformed IPv4 packet")
 	}
 	e.curOut = nil
-	// The inbound load balancer (§2.9): a packet it accepts (DNATed to a
-	// backend) skips the inbound filter; one it drops meets the filter's
-	// drop hook.
+	// The inbound load balancer: a packet it accepts (DNATed to a backend)
+	// skips the inbound filter; one it drops meets the filter's drop hook.
 	lbr := LBContinue
 	if !r.LoadBalancer.IsZero() {
 		var v Verdict
@@ -128,10 +127,9 @@ func (e *Engine) router(rv *topology.RouterView, in *portInfo) Verdict {
 		return e.fail(Drop, ReasonNoAddress, r, "packet addressed to the out-port itself")
 	}
 	e.curOut = out
-	// The outbound load balancer (§2.9) translates backends' replies back
-	// to the VIP; unless it continues, the outbound filter is skipped. The
-	// reference only skips the filter on a drop and forwards anyway; here a
-	// drop drops.
+	// The outbound load balancer translates backends' replies back to the
+	// VIP; unless it continues, the outbound filter is skipped. The reference
+	// only skips the filter on a drop and forwards anyway; here a drop drops.
 	lbr = LBContinue
 	if !r.LoadBalancer.IsZero() {
 		var v Verdict
@@ -303,10 +301,10 @@ func (p *publishing) Usable(r *topology.Route) bool {
 	return false
 }
 
-// nextHopMAC resolves the MAC of next hop nh behind router port out
-// (§2.6.9). arpMiss reports that the ARP table was consulted and had no
-// usable entry (the caller asks and waits); found false without arpMiss is a
-// definitive failure (dangling port, next hop outside the port's subnets).
+// nextHopMAC resolves the MAC of next hop nh behind router port out. arpMiss
+// reports that the ARP table was consulted and had no usable entry (the
+// caller asks and waits); found false without arpMiss is a definitive failure
+// (dangling port, next hop outside the port's subnets).
 func (e *Engine) nextHopMAC(router topology.ID, out *portInfo, nh netip.Addr) (mac topology.MAC, found, arpMiss bool) {
 	switch out.kind {
 	case topology.PortInterior:

@@ -40,8 +40,8 @@ func l3net(t testing.TB) *tnet {
 
 func fromVM1(t testing.TB, dst string) []byte { return udp(t, mac1, rmac1, "10.0.1.11", dst) }
 
-// Scenario 18: forwarding via the default route rewrites the Ethernet
-// addresses and decrements the TTL, and only that.
+// Forwarding via the default route rewrites the Ethernet addresses and
+// decrements the TTL, and only that.
 func TestRouterDefaultRoute(t *testing.T) {
 	n := l3net(t)
 	r := n.sim("vm1", fromVM1(t, "45.44.33.22"))
@@ -68,7 +68,9 @@ func TestRouterDefaultRoute(t *testing.T) {
 	}
 }
 
-// Scenario 21: downlink to downlink.
+// Downlink to downlink: the Ethernet addresses are rewritten and the TTL
+// decremented; without the default route an external destination is
+// unreachable (ICMP net unreachable from the ingress port).
 func TestRouterDownlinkToDownlink(t *testing.T) {
 	n := l3net(t)
 	r := n.sim("vm1", fromVM1(t, "10.0.2.12"))
@@ -98,8 +100,8 @@ func TestRouterDownlinkToDownlink(t *testing.T) {
 	}
 }
 
-// Scenario 16: ECMP picks one of several equal routes by connection hash:
-// always the same one for a connection, spread over connections.
+// ECMP picks one of several equal routes by connection hash: always the same
+// one for a connection, spread over connections.
 func TestRouterECMPStable(t *testing.T) {
 	n := l3net(t)
 	gws := []string{"192.168.0.11", "192.168.0.12", "192.168.0.13"}
@@ -131,7 +133,7 @@ func TestRouterECMPStable(t *testing.T) {
 	}
 }
 
-// Scenario 17: IPv6 into a router port is dropped without a flow.
+// IPv6 into a router port is dropped without a flow.
 func TestRouterIPv6(t *testing.T) {
 	n := l3net(t)
 	f := build(t, fr{src: gwMAC, dst: rmacUp, et: packet.EtherTypeIPv6, ipSrc: "2001:db8::1", ipDst: "2001:db8::2", sport: 1, dport: 2})
@@ -142,7 +144,7 @@ func TestRouterIPv6(t *testing.T) {
 	}
 }
 
-// Scenario 19: packets from or to a service-container port keep their TTL.
+// Packets from or to a service-container port keep their TTL.
 func TestRouterServiceContainerTTL(t *testing.T) {
 	n := l3net(t)
 	n.port("r-p1").ServiceContainer = true
@@ -164,7 +166,7 @@ func TestRouterTTLExpired(t *testing.T) {
 	wantICMP(t, r.Generated[0], "r-p1", packet.ICMPTimeExceeded, packet.CodeTTLExceeded, "10.0.1.1", "10.0.1.11")
 }
 
-// Scenario 20: blackhole routes drop silently; reject routes answer 3/13.
+// Blackhole routes drop silently; reject routes answer 3/13.
 func TestRouterBlackholeAndReject(t *testing.T) {
 	n := l3net(t)
 	n.routes = append(n.routes,
@@ -174,7 +176,7 @@ func TestRouterBlackholeAndReject(t *testing.T) {
 	r := n.sim("vm1", fromVM1(t, "10.66.1.1"))
 	wantVerdict(t, r, ErrorDrop, ReasonBlackhole)
 	wantGenerated(t, r, 0)
-	// Scenario 34: blackhole flows are not recorded in the router trie.
+	// Blackhole flows are not recorded in the router trie.
 	wantNoTag(t, r, TagRouterDst(rid("rtr"), ip("10.66.1.1")))
 
 	r = n.sim("r-up", udp(t, gwMAC, rmacUp, "192.168.0.1", "10.77.1.1"))
@@ -186,8 +188,8 @@ func TestRouterBlackholeAndReject(t *testing.T) {
 	}
 }
 
-// Scenario 22: echo requests to the ingress port's address or another
-// port's address are answered by the router.
+// Echo requests to the ingress port's address or another port's address are
+// answered by the router.
 func TestRouterEchoReply(t *testing.T) {
 	n := l3net(t)
 	for _, dst := range []string{"10.0.1.1", "10.0.2.1", "192.168.0.2"} {
@@ -229,8 +231,7 @@ func checkIPv4Checksums(t testing.TB, frame []byte) {
 	}
 }
 
-// Scenario 24: a gateway outside the exterior port's subnets cannot be
-// resolved.
+// A gateway outside the exterior port's subnets cannot be resolved.
 func TestRouterGatewayOutsideSubnet(t *testing.T) {
 	n := l3net(t)
 	n.route("rtr", "far", "10.50.0.0/16", "r-up", "172.16.0.1")
@@ -274,7 +275,7 @@ func TestRouterARPMiss(t *testing.T) {
 	}
 }
 
-// Scenario 25: routes through ports that do not publish are ignored.
+// Routes through ports that do not publish are ignored.
 func TestRouterNonPublishingPort(t *testing.T) {
 	n := l3net(t)
 	n.routes = nil
@@ -295,8 +296,8 @@ func TestRouterNonPublishingPort(t *testing.T) {
 	wantOut(t, r, "r-idle")
 }
 
-// Scenario 26: non-IP frames and VLAN-tagged frames are dropped; a VLAN-0
-// priority tag is popped.
+// Non-IP frames and VLAN-tagged frames are dropped; a VLAN-0 priority tag is
+// popped.
 func TestRouterEtherTypesAndVLAN(t *testing.T) {
 	n := l3net(t)
 	r := n.sim("r-up", garbageTo(rmacUp, 0x88b6))
@@ -329,9 +330,9 @@ func garbageTo(dst string, et uint16) []byte {
 	return append(b, 1, 2, 3, 4)
 }
 
-// Scenario 27: an outbound chain accepting only forward flows still lets
-// the router answer pings (the reply is a return flow evaluated on a
-// throw-away context and falls through to the chain's default accept).
+// An outbound chain accepting only forward flows still lets the router answer
+// pings (the reply is a return flow evaluated on a throw-away context and
+// falls through to the chain's default accept).
 func TestRouterEchoWithForwardFlowChain(t *testing.T) {
 	n := l3net(t)
 	n.chain("out", topology.Rule{Type: topology.RuleLiteral, Action: topology.ActionAccept,
@@ -350,7 +351,7 @@ func TestRouterEchoWithForwardFlowChain(t *testing.T) {
 	wantGenerated(t, r, 0)
 }
 
-// Scenario 28: a deleted downlink is unreachable; re-created, it works.
+// A deleted downlink is unreachable; re-created, it works.
 func TestRouterPortDeletedAndRecreated(t *testing.T) {
 	n := l3net(t)
 	n.routes = nil // no default route
@@ -373,9 +374,9 @@ func TestRouterPortDeletedAndRecreated(t *testing.T) {
 	wantOut(t, &r, "vm2")
 }
 
-// Scenario 29: two routers on a bridge; a connected route resolves the
-// destination router through the bridge's router-IP map, a gateway route
-// reaches the gateway router.
+// Two routers on a bridge; a connected route resolves the destination router
+// through the bridge's router-IP map, a gateway route reaches the gateway
+// router.
 func TestRouterPeersOnBridge(t *testing.T) {
 	n := newNet(t)
 	n.bridge("lan")
@@ -411,9 +412,9 @@ func TestRouterPeersOnBridge(t *testing.T) {
 	}
 }
 
-// Scenario 30: an ARP entry mapping the next hop to the out-port's own MAC
-// makes the packet hairpin into that port; it never enters a bridge, and
-// the loop guard ends it.
+// An ARP entry mapping the next hop to the out-port's own MAC makes the
+// packet hairpin into that port; it never enters a bridge, and the loop guard
+// ends it.
 func TestRouterHairpin(t *testing.T) {
 	n := l3net(t)
 	n.state().SetARP(rid("rtr"), ip("192.168.0.1"), mac(rmacUp))
@@ -430,8 +431,8 @@ func TestRouterHairpin(t *testing.T) {
 	}
 }
 
-// Scenario 31: in/out port group conditions see the real ports; the
-// nw-dst-rewritten condition matches only DNATed packets.
+// In/out port group conditions see the real ports; the nw-dst-rewritten
+// condition matches only DNATed packets.
 func TestRouterPortGroupsAndRewritten(t *testing.T) {
 	n := l3net(t)
 	g := &topology.PortGroup{ID: id(topology.KindPortGroup, "uplinks"), Name: "uplinks"}
@@ -476,9 +477,8 @@ func TestRouterPortGroupsAndRewritten(t *testing.T) {
 	}
 }
 
-// Scenario 23: a router-generated echo reply goes through the outbound
-// filter on a throw-away context, so a floating-IP SNAT rewrites its
-// source.
+// A router-generated echo reply goes through the outbound filter on a
+// throw-away context, so a floating-IP SNAT rewrites its source.
 func TestRouterEchoReplyFloatingIP(t *testing.T) {
 	n := l3net(t)
 	n.stf = &fakeNAT{}
@@ -503,8 +503,7 @@ func TestRouterEchoReplyFloatingIP(t *testing.T) {
 	}
 }
 
-// Scenario 32: two routers routing to each other loop until the device
-// limit.
+// Two routers routing to each other loop until the device limit.
 func TestRouterLoop(t *testing.T) {
 	n := newNet(t)
 	n.router("a")
@@ -526,8 +525,8 @@ func TestRouterLoop(t *testing.T) {
 	}
 }
 
-// Scenario 33: an interior next hop that is a router port, or seeded in the
-// bridge's IPv4-MAC table, needs no ARP.
+// An interior next hop that is a router port, or seeded in the bridge's
+// IPv4-MAC table, needs no ARP.
 func TestRouterInteriorNextHop(t *testing.T) {
 	n := newNet(t)
 	n.router("a")
@@ -555,8 +554,8 @@ func TestRouterInteriorNextHop(t *testing.T) {
 	wantNoTag(t, r, TagARPEntry(rid("rtr"), ip("10.0.2.12")))
 }
 
-// Scenario 36: admin-down routers and router ports drop and answer 3/13
-// from the port the packet entered.
+// Admin-down routers and router ports drop and answer 3/13 from the port the
+// packet entered.
 func TestRouterAdminDown(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -597,9 +596,8 @@ func TestRouterAdminDown(t *testing.T) {
 	}
 }
 
-// Scenario 37 (router half): an inbound drop of a first fragment answers
-// "fragmentation needed"; later fragments are dropped silently; a bridge
-// drop never answers.
+// An inbound drop of a first fragment answers "fragmentation needed"; later
+// fragments are dropped silently; a bridge drop never answers.
 func TestRouterFragments(t *testing.T) {
 	n := l3net(t)
 	n.chain("pre", topology.Rule{Type: topology.RuleLiteral, Action: topology.ActionDrop,
@@ -681,10 +679,9 @@ func TestRouterARP(t *testing.T) {
 	wantGenerated(t, r, 1)
 }
 
-// Scenario 36, egress half: a down router port reached at egress (its
-// routes not withdrawn yet) drops and answers 3/13 from the router's
-// ingress port. Routing never picks a down port, so this drives the
-// egress directly.
+// A down router port reached at egress (its routes not withdrawn yet) drops
+// and answers 3/13 from the router's ingress port. Routing never picks a down
+// port, so this drives the egress directly.
 func TestRouterPortDownAtEgress(t *testing.T) {
 	n := l3net(t)
 	n.port("r-p2").AdminDown = true

@@ -9,11 +9,11 @@ import (
 	"github.com/hivenet/hivenet/topology"
 )
 
-// Stateful is the extension point for stateful services: connection
-// tracking and NAT (§2.7–2.8 of the behaviour notes). Input.Stateful nil
-// means "no stateful services": every packet is a forward flow (except
-// generated packets, which are always return flows), and NAT rules are not
-// applied (the rule then acts as CONTINUE, and the trace says why).
+// Stateful is the extension point for stateful services: connection tracking
+// and NAT. Input.Stateful nil means "no stateful services": every packet is a
+// forward flow (except generated packets, which are always return flows), and
+// NAT rules are not applied (the rule then acts as CONTINUE, and the trace
+// says why).
 //
 // Implementations are called synchronously from the simulating goroutine
 // and must not block. They read and rewrite the packet through the Flow they
@@ -46,9 +46,9 @@ type Stateful interface {
 }
 
 // LoadBalancer is implemented by Stateful implementations that also run
-// routers' L4 load balancers (§2.9 of the behaviour notes). When
-// Input.Stateful implements it, a router whose Router.LoadBalancer is set
-// calls LoadBalance twice on the way through:
+// routers' L4 load balancers. When Input.Stateful implements it, a router
+// whose Router.LoadBalancer is set calls LoadBalance twice on the way
+// through:
 //
 //   - Inbound, after the router accepted the packet and before its inbound
 //     filter: LBAccept (the packet was DNATed to a backend) skips the
@@ -158,9 +158,9 @@ func (f *Flow) Generated() bool { return f.e.in.Generated || f.e.throwAway }
 
 // ThrowAway reports whether the match is a throw-away copy: a reply the
 // router generates, run through its outbound filter only to learn the
-// post-filter source (§2.6, "locally generated IP"). Stateless rewrites
-// (static NAT) should apply; nothing may be committed (no dynamic NAT
-// allocation, no conntrack entry).
+// post-filter source (so that a floating IP's SNAT applies). Stateless
+// rewrites (static NAT) should apply; nothing may be committed (no dynamic
+// NAT allocation, no conntrack entry).
 func (f *Flow) ThrowAway() bool { return f.e.throwAway }
 
 // Serial identifies the simulation in progress: it differs between any two

@@ -53,9 +53,8 @@ func (s *fakeNAT) Emit(f *Flow, p *topology.Port) error {
 	return s.err
 }
 
-// Scenario 15 (the simulator's half): forward/return-flow conditions use
-// the Stateful's answer, asked once, lazily; without a Stateful every packet
-// is a forward flow.
+// Forward/return-flow conditions use the Stateful's answer, asked once,
+// lazily; without a Stateful every packet is a forward flow.
 func TestStatefulForwardReturn(t *testing.T) {
 	n := l2net(t)
 	n.state().LearnMAC(bid("br"), 0, mac(mac2), pid("vm2"))

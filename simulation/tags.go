@@ -12,7 +12,8 @@ import (
 // TagKind is the kind of a flow Tag.
 type TagKind uint8
 
-// Tag kinds (§3.6 of the behaviour notes).
+// Tag kinds: what a flow depends on, so that a change to it invalidates the
+// flow.
 const (
 	_ TagKind = iota
 	// TagKindDevice: any topology object the flow depends on (bridge,
@@ -193,13 +194,13 @@ func TagARPEntry(router topology.ID, nextHop netip.Addr) Tag {
 	return Tag{kind: TagKindARPEntry, id: router, id2: packed(nextHop, 0, netip.Addr{}, 0, 0)}
 }
 
-// TagConntrack tags a flow with a connection-tracking key (§2.7): the IPv4
-// 5-tuple (ports hold the ICMP identifier for ICMP) and the device.
+// TagConntrack tags a flow with a connection-tracking key: the IPv4 5-tuple
+// (ports hold the ICMP identifier for ICMP) and the device.
 func TagConntrack(src netip.Addr, srcPort uint16, dst netip.Addr, dstPort uint16, proto uint8, device topology.ID) Tag {
 	return Tag{kind: TagKindConntrack, id: device, id2: packed(src, srcPort, dst, dstPort, proto)}
 }
 
-// TagNAT tags a flow with a NAT key (§2.8): its type (defined by the NAT
+// TagNAT tags a flow with a NAT key: its type (defined by the NAT
 // implementation), the IPv4 5-tuple and the device.
 func TagNAT(typ uint8, src netip.Addr, srcPort uint16, dst netip.Addr, dstPort uint16, proto uint8, device topology.ID) Tag {
 	return Tag{kind: TagKindNAT, sub: typ, id: device, id2: packed(src, srcPort, dst, dstPort, proto)}

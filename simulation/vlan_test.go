@@ -11,9 +11,9 @@ const (
 	macT = "02:00:00:00:00:71"
 )
 
-// vlanNet is an L2 gateway (§2.5.6-7, §2.10): the VLAN-aware bridge "vab"
-// has trunks t1 and t2 and interior ports v10 (VLAN 10) and v20 (VLAN 20),
-// linked to the VLAN-unaware bridges b10 (with vmA) and b20 (with vmB).
+// vlanNet is an L2 gateway: the VLAN-aware bridge "vab" has trunks t1 and t2
+// and interior ports v10 (VLAN 10) and v20 (VLAN 20), linked to the
+// VLAN-unaware bridges b10 (with vmA) and b20 (with vmB).
 func vlanNet(t testing.TB) *tnet {
 	n := newNet(t)
 	n.bridge("vab")

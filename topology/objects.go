@@ -6,11 +6,11 @@ import (
 	"strconv"
 )
 
-// Per-type implementations of Object. Relations follow the reference
-// system's bindings (§4.2 of the behaviour notes): owners cascade to what
-// they own, optional links are cleared, and links whose loss would silently
-// change behaviour (a load balancer in use, a jump target, a rule condition's
-// groups and ports) refuse the delete instead.
+// Per-type implementations of Object. Relations follow the bindings of the
+// reference system (MidoNet) between its objects: owners cascade to what they
+// own, optional links are cleared, and links whose loss would silently change
+// behaviour (a load balancer in use, a jump target, a rule condition's groups
+// and ports) refuse the delete instead.
 
 func ref(field string, k Kind, id ID, p DeletePolicy) Ref {
 	return Ref{Field: field, Kind: k, ID: id, OnDelete: p}

@@ -152,6 +152,7 @@ func (t *Topology) Validate() error {
 			lbOwner[r.LoadBalancer] = r
 		}
 	}
+	t.validateNetwork(&ps, byID)
 	return ps.err()
 }
 

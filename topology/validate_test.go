@@ -397,6 +397,24 @@ func TestValidateProblems(t *testing.T) {
 			onRoute("r1-default", topology.ErrInvalidField, "gateway")},
 		{"route without router", func(t *topology.Topology) { t.Routes[1].Router = topology.ID{} },
 			onRoute("r1-blackhole", topology.ErrInvalidField, "router")},
+		{"route gateway outside its port's subnets", func(t *topology.Topology) { t.Routes[0].Gateway = addr("10.0.1.254") },
+			onRoute("r1-default", topology.ErrGatewayOutsideSubnet, "gateway")},
+
+		// Addresses and names two objects claim, names tools cut.
+		{"duplicate router-port MAC", func(t *topology.Topology) { port(t, "uplink").MAC = mac("02:00:00:00:01:01") },
+			onPort("uplink", topology.ErrDuplicateMAC, "mac")},
+		{"duplicate DHCP host MAC", func(t *topology.Topology) {
+			d := &t.DHCPSubnets[0]
+			d.Hosts = append(d.Hosts, topology.DHCPHost{MAC: d.Hosts[0].MAC, Addr: addr("10.0.1.12")})
+		}, want{topology.ErrDuplicateDHCPHost, topology.KindDHCPSubnet, "", id(topology.KindDHCPSubnet, "net-a"), "hosts[1].mac"}},
+		{"duplicate DHCP host address", func(t *topology.Topology) {
+			d := &t.DHCPSubnets[0]
+			d.Hosts = append(d.Hosts, topology.DHCPHost{MAC: mac("fa:16:3e:00:00:12"), Addr: d.Hosts[0].Addr})
+		}, want{topology.ErrDuplicateDHCPHost, topology.KindDHCPSubnet, "", id(topology.KindDHCPSubnet, "net-a"), "hosts[1].addr"}},
+		{"two hosts, one tunnel address", func(t *topology.Topology) { t.TunnelZones[0].Members[1].Addr = addr("192.168.100.11") },
+			want{topology.ErrDuplicateTunnelAddr, topology.KindTunnelZone, "underlay", id(topology.KindTunnelZone, "underlay"), "members[1].addr"}},
+		{"NUL in a name", func(t *topology.Topology) { t.Bridges[1].Name = "net\x00b" },
+			want{topology.ErrInvalidField, topology.KindBridge, "net\x00b", id(topology.KindBridge, "net-b"), "name"}},
 		{"shared load balancer", func(t *topology.Topology) { router(t, "provider").LoadBalancer = id(topology.KindLoadBalancer, "lb1") },
 			want{topology.ErrSharedReference, topology.KindRouter, "provider", id(topology.KindRouter, "provider"), "load-balancer"}},
 

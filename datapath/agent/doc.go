@@ -1,4 +1,4 @@
-// Package controller is hivenet's agent: the per-host process that binds
+// Package agent is hivenet's agent: the per-host process that binds
 // virtual ports to a datapath, simulates the packets the datapath sends up,
 // installs the resulting megaflows and keeps them valid.
 //
@@ -8,7 +8,7 @@
 // DatapathController, which owns the datapath (its ports, the overlay
 // tunnel ports, the binding of virtual ports to netdevs and the tunnel keys
 // announced for them), and the PacketWorkflow, which turns upcalls into
-// simulations and simulations into flows (§3 of the behaviour notes). Both
+// simulations and simulations into flows. Both
 // are clients of the datapath and nothing else depends on them, so they
 // live under datapath/, next to the datapath model they program, as one
 // package: the workflow needs the controller's port maps on every packet
@@ -30,7 +30,35 @@
 //
 // examples/agent wraps it in a command; datapath/agent/sandbox runs
 // several agents in one process on in-process datapaths (examples/sandbox).
-// Translator, Megaflow and FrameFromKey are the pure pieces, usable alone.
+// The pure mapping between simulation results and datapath flows
+// (Translator, Megaflow, FrameFromKey, the flow-state frame) is package
+// datapath/agent/translate, usable alone.
+//
+// # Where things are
+//
+// One job per file, so that one upcall can be read top to bottom:
+//
+//   - config.go, agent.go: the Config and its defaults; New and Run (the
+//     lifecycle: what starts, in which order, and what stops it).
+//   - dispatch.go: datapath setup (overlay ports, upcall sockets and
+//     their PIDs) and keeping the upcall dispatch the agent set.
+//   - workflow.go: the packet workflow of one worker: upcall → simulate →
+//     translate → install → execute, generated packets, packets from the
+//     overlay.
+//   - flowtable.go, flows.go: the flow table (classes, tags, expiry,
+//     invalidation index) and the agent's install, delete and invalidate.
+//   - learning.go, arp.go, tables.go: the state tables: MAC learning,
+//     ARP resolution and the waiting room, and the watches on the NSDB's
+//     MAC, IPv4-MAC and ARP tables.
+//   - bindings.go: port bindings, tunnel keys and the port liveness
+//     announced in the NSDB session.
+//   - invalidation.go: folding topology changes into a new world and
+//     invalidating the flows they affect.
+//   - l4.go, flowstate.go: the stateful services (connection tracking, NAT,
+//     load balancer) and the push and import of flow-state messages.
+//   - reconcile.go: the flows found in the datapath at start.
+//   - housekeeping.go, metrics.go, inspect.go: timers, Prometheus metrics,
+//     and what tests and operators can ask of a running agent.
 //
 // # What Run does
 //
@@ -39,9 +67,9 @@
 //     per worker is opened and every existing port is pointed at them
 //     (one of them per port, round-robin, on kernels that take a single
 //     upcall PID per vport, Linux 6.1 among them). A datapath that
-//     implements DispatchKeeper (datapath/kernel) is checked every second
+//     implements datapath.DispatchKeeper (datapath/kernel) is checked every second
 //     for per-port upcall dispatch, which ovs-dpctl switches off, and at
-//     once when it reports a change (DispatchWatcher). The
+//     once when it reports a change (datapath.DispatchWatcher). The
 //     datapath's flows are never flushed: they are dumped and reconciled
 //     (below).
 //   - Topology: a watch on every kind of the NSDB store feeds a
@@ -49,13 +77,13 @@
 //     "world" (snapshot, state-table handles, local bindings, tunnel
 //     routes) that workers load once per packet, then the flows the change
 //     affects are invalidated.
-//   - Bindings (§4.4): each exterior port bound to this host
+//   - Bindings: each exterior port bound to this host
 //     (Snapshot.HostPorts) gets a datapath port named after its interface
 //     (created, or reused after a restart) and a random local tunnel key
 //     of type 1 (1<<20 | 20 random bits), announced in the port's "active"
 //     state key as nsdb.PortState{host, key}. The host's "alive" key and
 //     every announcement are written again after an NSDB session expiry.
-//   - Workflow (§3.1): each worker has its own upcall socket (VM ports
+//   - Workflow: each worker has its own upcall socket (VM ports
 //     spread their upcalls over all of them; the overlay ports use the
 //     first only, so that a flow-state message is imported before the
 //     packets that follow it) and receives, simulates (one
@@ -78,19 +106,19 @@
 //     ARP table gets the entry, or dropped with a short drop flow after
 //     the waiting-room timeout; ARP requests are repeated at most once per
 //     retry interval.
-//   - State tables (§4.3): MAC learnings are reference-counted by the
+//   - State tables: MAC learnings are reference-counted by the
 //     flows that hold them (the entry is written on the first reference
 //     and removed MACExpiry after the last); ARP and IPv4-MAC writes are
 //     applied in the background; the agent removes its own ARP entries when
 //     they expire.
-//   - Invalidation (§3.6): every installed flow is indexed by its tags.
+//   - Invalidation: every installed flow is indexed by its tags.
 //     Topology changes (device tags, routes, port links, exterior port
 //     sets), MAC table changes (learned, moved, removed), ARP entry
 //     changes, port active changes, tunnel route changes and flow-state
 //     imports invalidate the flows carrying the affected tags, which are
 //     deleted from the datapath. A flow whose simulation started before an
 //     invalidation of one of its tags is not installed.
-//   - Flow state (§4.6), with Config.Stateful (NewL4 over package
+//   - Flow state, with Config.Stateful (NewL4 over package
 //     simulation/l4, NAT port blocks leased through the NSDB client's
 //     nsdb.Blocks) or a Config.FlowState: each worker's transaction is
 //     finished before the generated packets are simulated, packets waiting

@@ -19,7 +19,7 @@ import (
 // FlowClass is why a flow was installed, which sets its hard timeout.
 type FlowClass uint8
 
-// Flow classes (§3.1 of the behaviour notes).
+// Flow classes: the hard timeout a flow gets, by what it was made from.
 const (
 	// ClassNormal: a simulated flow (forward or drop), 60 s.
 	ClassNormal FlowClass = iota
@@ -42,58 +42,6 @@ func (c FlowClass) String() string {
 		return classNames[c]
 	}
 	return "invalid"
-}
-
-// Timeouts are the agent's timers. Zero fields take the reference's
-// defaults (§8 of the behaviour notes).
-type Timeouts struct {
-	// Normal, Short, Stateful and Tunnel are the hard timeouts of the flow
-	// classes: 60 s, 5 s, 30 s and 300 s.
-	Normal, Short, Stateful, Tunnel time.Duration
-	// WaitingRoom is how long a packet waits for missing state (an ARP
-	// reply) before it is dropped with a short drop flow: 5 s.
-	WaitingRoom time.Duration
-	// MACExpiry is how long a learned MAC stays in the MAC table after
-	// the last flow that used it is removed: 15 s.
-	MACExpiry time.Duration
-	// ARPRetry is the interval between ARP requests for an unresolved next
-	// hop (10 s); ARPTimeout the time after which the agent stops asking
-	// (60 s).
-	ARPRetry, ARPTimeout time.Duration
-	// ARPStale and ARPExpiration are the lifetimes written into ARP
-	// entries the agent resolves: stale after 60 s, removed after 90 s.
-	ARPStale, ARPExpiration time.Duration
-}
-
-func (t Timeouts) withDefaults() Timeouts {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
-	def(&t.Normal, 60*time.Second)
-	def(&t.Short, 5*time.Second)
-	def(&t.Stateful, 30*time.Second)
-	def(&t.Tunnel, 300*time.Second)
-	def(&t.WaitingRoom, 5*time.Second)
-	def(&t.MACExpiry, 15*time.Second)
-	def(&t.ARPRetry, 10*time.Second)
-	def(&t.ARPTimeout, 60*time.Second)
-	def(&t.ARPStale, 60*time.Second)
-	def(&t.ARPExpiration, 90*time.Second)
-	return t
-}
-
-func (t *Timeouts) of(c FlowClass) time.Duration {
-	switch c {
-	case ClassShort:
-		return t.Short
-	case ClassStateful:
-		return t.Stateful
-	case ClassTunnel:
-		return t.Tunnel
-	}
-	return t.Normal
 }
 
 // flowEntry is one flow the agent installed.

@@ -3,6 +3,7 @@ package agent
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/simulation"
 )
 
@@ -35,10 +36,11 @@ type metrics struct {
 	removedOther  prometheus.Counter
 	invalidations prometheus.Counter
 	drops         *prometheus.CounterVec
-	dropsSim      [32]prometheus.Counter
+	dropsSim      [simulation.NumDropReasons]prometheus.Counter
 	writesDropped prometheus.Counter
 	statePushed   prometheus.Counter
 	stateReceived prometheus.Counter
+	session       prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows func() float64) (*metrics, error) {
@@ -70,6 +72,9 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows func() 
 		stateReceived: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hivenet_agent_flow_state_received_total", Help: "Flow-state messages received from peers.",
 		}),
+		session: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hivenet_agent_nsdb_session_up", Help: "1 while the agent holds a live NSDB session (its host is alive and its ports announced), else 0.",
+		}),
 	}
 	m.upcallMiss = m.upcalls.WithLabelValues("miss")
 	m.upcallTunnel = m.upcalls.WithLabelValues("tunnel")
@@ -83,7 +88,7 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows func() 
 	m.removedExpire = m.removed.WithLabelValues("expired")
 	m.removedInval = m.removed.WithLabelValues("invalidated")
 	m.removedOther = m.removed.WithLabelValues("other")
-	for r := simulation.ReasonNone; int(r) < len(m.dropsSim); r++ {
+	for r := simulation.ReasonNone + 1; r < simulation.NumDropReasons; r++ {
 		m.dropsSim[r] = m.drops.WithLabelValues(r.String())
 	}
 	if reg == nil {
@@ -91,7 +96,7 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows func() 
 	}
 	cs := []prometheus.Collector{
 		m.upcalls, m.simulations, m.installed, m.removed, m.invalidations, m.drops,
-		m.writesDropped, m.statePushed, m.stateReceived,
+		m.writesDropped, m.statePushed, m.stateReceived, m.session,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hivenet_agent_upcall_queue_depth", Help: "Upcalls waiting for a simulation worker (in sockets that report it) and packets handed back by the waiting room.",
 		}, queueDepth),
@@ -120,3 +125,28 @@ func (m *metrics) simulated(r *simulation.Result) {
 }
 
 func (m *metrics) drop(reason string) { m.drops.WithLabelValues(reason).Inc() }
+
+// queueBytes sums QueuedBytes over the workers' sockets that report it.
+func (a *Agent) queueBytes() float64 {
+	n := 0
+	for _, w := range a.workers {
+		if q, ok := w.sock.(datapath.QueuedByteCounter); ok {
+			if b, err := q.QueuedBytes(); err == nil {
+				n += b
+			}
+		}
+	}
+	return float64(n)
+}
+
+// queueDepth is the number of upcalls waiting in the sockets that tell,
+// plus the packets the waiting room handed back and no worker took yet.
+func (a *Agent) queueDepth() float64 {
+	n := len(a.resubmit)
+	for _, w := range a.workers {
+		if p, ok := w.sock.(datapath.PendingCounter); ok {
+			n += p.Pending()
+		}
+	}
+	return float64(n)
+}

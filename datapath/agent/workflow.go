@@ -9,7 +9,6 @@ import (
 	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/datapath/agent/translate"
 	"github.com/hivenet/hivenet/flowstate"
-	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/simulation/packet"
 	"github.com/hivenet/hivenet/topology"
@@ -19,7 +18,7 @@ import (
 // request answered by a bridge, ...).
 const maxGenDepth = 4
 
-// worker is one simulation worker (§3.1): an upcall socket and the
+// worker is one simulation worker: an upcall socket and the
 // goroutine that receives from it, simulates, translates, installs and
 // executes. Everything a worker uses per packet is kept here and reused.
 // One more worker, without a socket, simulates the packets handed back by
@@ -121,7 +120,7 @@ func (w *worker) ingress(ctx context.Context, port topology.ID, frame []byte, ke
 	err := w.eng.Simulate(in, r)
 	in.Frame = nil
 	if err != nil {
-		a.log.Debug("simulation refused the packet", "port", port, "err", err)
+		a.log.Debug("simulation refused the packet", a.named("port", topology.KindPort, port), "err", err)
 	}
 	a.m.simulated(r)
 	w.stateWrites(r)
@@ -246,7 +245,8 @@ func (w *worker) genResult(d int) *simulation.Result {
 	return w.gen[d]
 }
 
-// generated simulates and executes the packets r generated (§3.5): from
+// generated simulates and executes the packets r generated (ARP requests,
+// ICMP errors and replies): from
 // their port's egress, no flow. ARP requests for a next hop already being
 // resolved are not repeated within the retry interval.
 func (w *worker) generated(ctx context.Context, r *simulation.Result, depth int) {
@@ -274,7 +274,7 @@ func (w *worker) simulateGenerated(ctx context.Context, port topology.ID, frame 
 		in.Stateful = w.fs.Begin(now)
 	}
 	if err := w.eng.Simulate(&in, gr); err != nil {
-		a.log.Debug("simulation refused a generated packet", "port", port, "err", err)
+		a.log.Debug("simulation refused a generated packet", a.named("port", topology.KindPort, port), "err", err)
 	}
 	a.m.simulated(gr)
 	w.stateWrites(gr)
@@ -340,7 +340,7 @@ func (w *worker) park(r *simulation.Result, port topology.ID, frame []byte, key 
 	}
 }
 
-// tunnelled handles a packet received from the overlay (§3.1 step 2): a
+// tunnelled handles a packet received from the overlay: a
 // flow-state message, or a packet for the local port its tunnel key names,
 // output there by a flow without simulation.
 func (w *worker) tunnelled(ctx context.Context, u *datapath.Upcall) {
@@ -385,121 +385,4 @@ func (w *worker) tunnelled(ctx context.Context, u *datapath.Upcall) {
 			a.m.drop(dropExecute)
 		}
 	}
-}
-
-// pushState sends the keys in w.msg to the hosts that may see the
-// connection's other packets, before the data packet is executed: the
-// owners of the ingress and egress ports and the members of their
-// stateful port groups.
-func (w *worker) pushState(ctx context.Context, r *simulation.Result, ingress topology.ID) (sent bool) {
-	a := w.a
-	msg := &w.msg
-	msg.Sender = a.host
-	msg.IngressPort = ingress
-	msg.EgressPorts = r.OutPorts(msg.EgressPorts[:0])
-	hosts := make(map[topology.ID]bool)
-	snap := w.v.w.snap
-	addPort := func(id topology.ID) {
-		if st, ok := a.active.get(id); ok {
-			hosts[st.Host] = true
-		}
-	}
-	for _, p := range append([]topology.ID{ingress}, msg.EgressPorts...) {
-		addPort(p)
-		if port, ok := snap.Port(p); ok {
-			for _, g := range port.PortGroups {
-				if pg, ok := snap.PortGroup(g); ok && pg.Stateful {
-					for _, m := range snap.PortGroupMembers(g) {
-						addPort(m)
-					}
-				}
-			}
-		}
-	}
-	delete(hosts, a.host)
-	for h := range hosts {
-		rt, ok := w.v.w.routes[h]
-		if !ok {
-			continue
-		}
-		tun := translate.TunnelKeyFor(translate.FlowStateTunnelKey, rt.src, rt.dst)
-		tun.TOS = translate.ControlTOS
-		acts := datapath.Actions{datapath.Set[datapath.TunnelKey]{Value: tun}, datapath.Output{Port: rt.port}}
-		err := msg.AppendParts(w.buf[:0], flowstate.MaxPayload, func(part []byte) error {
-			f, err := translate.AppendFlowStateFrame(w.out[:0], part)
-			if err != nil {
-				return err
-			}
-			w.out = f
-			a.m.statePushed.Inc()
-			return a.dp.Execute(ctx, f, nil, acts)
-		})
-		if err != nil {
-			a.log.Debug("flow-state push failed", "host", h, "err", err)
-			continue
-		}
-		sent = true
-	}
-	return sent
-}
-
-// importState imports a flow-state message received from a peer and
-// invalidates the flows tagged with its keys.
-func (w *worker) importState(ctx context.Context, frame []byte) {
-	a := w.a
-	a.m.stateReceived.Inc()
-	if a.fs == nil {
-		return
-	}
-	var m packet.Match
-	if err := m.Parse(frame); err != nil {
-		a.m.drop(dropBadState)
-		return
-	}
-	v, l := m.Peek(), m.Layout()
-	if v.IPProto() != packet.ProtoUDP || v.DstPort() != translate.FlowStatePort || l.Payload == 0 || int(l.End) > len(frame) || l.Payload > l.End {
-		a.m.drop(dropBadState)
-		return
-	}
-	if err := w.msg.UnmarshalBinary(frame[l.Payload:l.End]); err != nil {
-		a.m.drop(dropBadState)
-		a.log.Debug("bad flow-state message", "err", err)
-		return
-	}
-	a.invalidate(ctx, a.fs.Import(&w.msg)...)
-}
-
-// writeARP writes an ARP entry the simulation resolved, unless the table
-// already has it fresh.
-func (a *Agent) writeARP(wd *world, wr simulation.ARPWrite) {
-	t, ok := wd.arp[wr.Router]
-	if !ok {
-		return
-	}
-	now := a.now()
-	if cur, ok := t.Lookup(wr.IP); ok && cur.MAC == wr.MAC && now.Before(cur.Stale) {
-		return
-	}
-	e := nsdb.ARPEntry{MAC: wr.MAC, Expiry: now.Add(a.timeout.ARPExpiration), Stale: now.Add(a.timeout.ARPStale), LastARP: now}.Normalize()
-	a.arp.wrote(arpTarget{wr.Router, wr.IP}, e)
-	a.writes.do(func(ctx context.Context) {
-		if err := t.Add(ctx, wr.IP, e); err != nil && ctx.Err() == nil {
-			a.log.Debug("ARP table write failed", "err", err)
-		}
-	})
-}
-
-// sendARPRequest asks for a next hop again (retry or refresh): an ARP
-// request out of the router port, simulated as a generated packet by a
-// worker.
-func (a *Agent) sendARPRequest(wd *world, t arpTarget, port topology.ID) {
-	p, ok := wd.snap.Port(port)
-	if !ok || !p.Address.Is4() {
-		return
-	}
-	f, err := packet.AppendARPRequest(nil, packet.VLAN{}, p.MAC, p.Address, t.ip)
-	if err != nil {
-		return
-	}
-	a.requeue(&parked{port: port, frame: f, generated: true})
 }

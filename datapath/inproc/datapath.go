@@ -109,7 +109,7 @@ func New(cfg Config) *Datapath {
 		d.log = slog.New(slog.DiscardHandler)
 	}
 	if d.now == nil {
-		d.now = monotonicClock()
+		d.now = datapath.MonotonicClock()
 	}
 	if !d.tunIP.IsValid() {
 		d.tunIP = netip.AddrFrom4([4]byte{127, 0, 0, 1})

@@ -22,10 +22,14 @@
 //	-nsdb KIND          memory (embedded, this process only) or zk
 //	-zk HOSTS           ZooKeeper servers, host:port[,host:port...]
 //	-zk-root PATH       ZooKeeper root (default nsdb/zookeeper's)
-//	-load FILE          write a topology file into the NSDB at start
-//	-workers N          simulation workers (default 2)
+//	-f FILE             write a topology file into the NSDB at start
+//	-workers N          simulation workers, 1 or more (default 2)
 //	-no-flow-state      no connection tracking or NAT
-//	-metrics ADDR       serve Prometheus metrics on http://ADDR/metrics
+//	-listen ADDR        operator endpoints (default 127.0.0.1:9464; "" for
+//	                    none): /metrics, /healthz, /readyz, and
+//	                    /debug/flows, /debug/trace (see datapath/agent/ops)
+//	-debug-token-file F the bearer token the /debug/ endpoints require, one
+//	                    line, mode 600; without it /debug/ answers 403
 //	-v                  debug logs
 //
 // SIGINT or SIGTERM stops the agent; the datapath keeps its ports and

@@ -31,15 +31,13 @@ func TestRunInproc(t *testing.T) {
 	port := strconv.Itoa(l.LocalAddr().(*net.UDPAddr).Port)
 	l.Close()
 	code := run(ctx, []string{"-host", "host-a", "-datapath", "inproc", "-underlay", "127.0.0.1", "-vxlan-port", port,
-		"-load", "../topologies/two-tenant-cloud.yaml", "-metrics", "127.0.0.1:0"}, &logs,
-		func(a *agent.Agent, metrics string) {
+		"-f", "../topologies/two-tenant-cloud.yaml", "-listen", "127.0.0.1:0"}, &logs,
+		func(a *agent.Agent, endpoint string) {
 			_, bound = a.LocalPort(topology.NameID(topology.KindPort, "vm1"))
-			resp, err := http.Get("http://" + metrics + "/metrics")
-			if err == nil {
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				body = string(b)
-			}
+			body = httpGet(t, "http://"+endpoint+"/metrics", 200)
+			httpGet(t, "http://"+endpoint+"/healthz", 200)
+			httpGet(t, "http://"+endpoint+"/", 404)
+			httpGet(t, "http://"+endpoint+"/debug/flows", 403)
 			cancel()
 		})
 	if code != 0 {
@@ -47,6 +45,9 @@ func TestRunInproc(t *testing.T) {
 	}
 	if !bound {
 		t.Error("vm1 (bound to host-a) has no datapath port")
+	}
+	if !strings.Contains(logs.String(), "host=\"host-a (") {
+		t.Errorf("the logs do not name the host:\n%s", logs.String())
 	}
 	for _, m := range []string{"hivenet_agent_flows", "hivenet_agent_upcall_queue_depth", "hivenet_agent_upcall_queue_bytes"} {
 		if !strings.Contains(body, m) {
@@ -64,10 +65,56 @@ func TestRunUsage(t *testing.T) {
 		{"-host", "a", "-nsdb", "zk"},
 		{"-host", "a", "-underlay", "nope"},
 		{"-host", "a", "extra"},
+		{"-host", "a", "-workers", "0"},
+		{"-host", "a", "-workers", "-3"},
+		{"-host", "a", "-nsdb", "zk", "-zk", "127.0.0.1:99999"},
+		{"-host", "a", "-nsdb", "zk", "-zk", "nocolon"},
+		{"-host", "a", "-listen", "localhost"},
+		{"-host", "a", "-debug-token-file", "/nonexistent"},
 	} {
 		var logs bytes.Buffer
 		if code := run(context.Background(), args, &logs, nil); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
+	}
+}
+
+func httpGet(t *testing.T, url string, want int) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Errorf("GET %s: %v", url, err)
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Errorf("GET %s: %d, want %d", url, resp.StatusCode, want)
+	}
+	return string(b)
+}
+
+func TestRunHelp(t *testing.T) {
+	var logs bytes.Buffer
+	if code := run(context.Background(), []string{"-h"}, &logs, nil); code != 0 {
+		t.Errorf("-h: exit %d, want 0", code)
+	}
+	if !strings.Contains(logs.String(), "-listen") {
+		t.Errorf("-h does not list the flags:\n%s", logs.String())
+	}
+}
+
+// A host the topology does not have is said at start, not silently run.
+func TestRunUnknownHost(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var logs bytes.Buffer
+	code := run(ctx, []string{"-host", "nosuch", "-datapath", "inproc", "-vxlan-port", "1", "-f", "../topologies/two-tenant-cloud.yaml", "-listen", ""}, &logs,
+		func(*agent.Agent, string) { cancel() })
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, logs.String())
+	}
+	if !strings.Contains(logs.String(), "this host is not in the topology") {
+		t.Errorf("no warning for an unknown host:\n%s", logs.String())
 	}
 }

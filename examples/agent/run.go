@@ -14,12 +14,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/datapath/agent"
+	"github.com/hivenet/hivenet/datapath/agent/ops"
 	"github.com/hivenet/hivenet/datapath/inproc"
 	"github.com/hivenet/hivenet/datapath/kernel"
+	"github.com/hivenet/hivenet/internal/cli"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/memory"
 	"github.com/hivenet/hivenet/nsdb/zookeeper"
@@ -28,7 +29,7 @@ import (
 )
 
 // started, if not nil, is called once the agent is ready, with the address
-// the metrics server listens on (tests).
+// its operator endpoints listen on (tests).
 type started func(a *agent.Agent, metrics string)
 
 func run(ctx context.Context, args []string, stderr io.Writer, onReady started) int {
@@ -43,12 +44,16 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	nsdbKind := fs.String("nsdb", "memory", "NSDB backend: memory or zk")
 	zkServers := fs.String("zk", "", "ZooKeeper servers `host:port[,...]`")
 	zkRoot := fs.String("zk-root", "", "ZooKeeper root `path`")
-	load := fs.String("load", "", "topology `file` to write into the NSDB at start")
-	workers := fs.Int("workers", 2, "simulation workers")
+	load := fs.String("f", "", "topology `file` to write into the NSDB at start")
+	workers := fs.Int("workers", 2, "simulation `workers` (1 or more)")
 	noState := fs.Bool("no-flow-state", false, "no connection tracking or NAT")
-	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on http://`ADDR`/metrics")
+	listen := fs.String("listen", "127.0.0.1:9464", "serve /metrics, /healthz, /readyz and /debug/ on `ADDR` (\"\" for none)")
+	debugTokenFile := fs.String("debug-token-file", "", "`file` holding the bearer token /debug/ endpoints require (none: /debug/ is off)")
 	verbose := fs.Bool("v", false, "debug logs")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	usage := func(format string, a ...any) int {
@@ -84,6 +89,29 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	if *vxlanPort == 0 || *vxlanPort > 65535 {
 		return usage("-vxlan-port %d out of range", *vxlanPort)
 	}
+	if *workers < 1 {
+		return usage("-workers %d: want 1 or more", *workers)
+	}
+	if *listen != "" {
+		if err := cli.ListenAddr(*listen); err != nil {
+			return usage("-listen: %v", err)
+		}
+	}
+	var zkList []string
+	if *zkServers != "" {
+		var err error
+		if zkList, err = cli.HostPorts(*zkServers); err != nil {
+			return usage("-zk: %v", err)
+		}
+	}
+	debugToken := ""
+	if *debugTokenFile != "" {
+		t, err := cli.ReadSecret(*debugTokenFile)
+		if err != nil {
+			return usage("-debug-token-file: %v", err)
+		}
+		debugToken = t
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
@@ -103,7 +131,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 		if *zkServers == "" {
 			return usage("-nsdb zk needs -zk")
 		}
-		c, err := zookeeper.New(ctx, zookeeper.Config{Servers: strings.Split(*zkServers, ","), Root: *zkRoot, Logger: log})
+		log.Info("connecting to ZooKeeper", "servers", *zkServers, "root", *zkRoot)
+		c, err := zookeeper.New(ctx, zookeeper.Config{Servers: zkList, Root: *zkRoot, Logger: log})
 		if err != nil {
 			return fail(fmt.Errorf("zookeeper: %w", err))
 		}
@@ -147,20 +176,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 		return usage("-datapath %q: want kernel or inproc", *dpKind)
 	}
 
-	// Metrics.
 	reg := prometheus.NewRegistry()
-	metrics := ""
-	if *metricsAddr != "" {
-		ln, err := net.Listen("tcp", *metricsAddr)
-		if err != nil {
-			return fail(fmt.Errorf("metrics: %w", err))
-		}
-		metrics = ln.Addr().String()
-		srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
-		go srv.Serve(ln)
-		defer srv.Close()
-	}
-
 	a, err := agent.New(agent.Config{
 		Host: host, NSDB: client, Datapath: dp, Workers: *workers, VXLANPort: uint16(*vxlanPort),
 		Stateful: !*noState, Logger: log, Registerer: reg,
@@ -168,13 +184,32 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	if err != nil {
 		return fail(err)
 	}
+	// Operator endpoints.
+	endpoint := ""
+	if *listen != "" {
+		h, err := ops.New(ops.Config{Agent: a, Gatherer: reg, DebugToken: debugToken, Logger: log})
+		if err != nil {
+			return fail(err)
+		}
+		ln, err := net.Listen("tcp", *listen)
+		if err != nil {
+			return fail(fmt.Errorf("-listen: %w", err))
+		}
+		endpoint = ln.Addr().String()
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 	select {
 	case <-a.Ready():
-		log.Info("agent ready", "host", host, "datapath", *dpKind, "nsdb", *nsdbKind, "metrics", metrics)
+		log.Info("agent ready", "host", hostLabel(a, host), "datapath", *dpKind, "nsdb", *nsdbKind, "endpoints", endpoint)
+		if _, ok := a.Snapshot().Host(host); !ok {
+			log.Warn("this host is not in the topology: no port will be bound until it is added", "host", hostLabel(a, host))
+		}
 		if onReady != nil {
-			onReady(a, metrics)
+			onReady(a, endpoint)
 		}
 	case err := <-done:
 		return fail(err)
@@ -184,4 +219,12 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	}
 	log.Info("agent stopped")
 	return 0
+}
+
+// hostLabel names the host as the topology does, or by its ID.
+func hostLabel(a *agent.Agent, id topology.ID) string {
+	if h, ok := a.Snapshot().Host(id); ok && h.Name != "" {
+		return h.Name + " (" + id.String() + ")"
+	}
+	return id.String()
 }

@@ -7,12 +7,12 @@ import (
 	"github.com/hivenet/hivenet/topology"
 )
 
-// connKey builds the conntrack key of m on device (§2.7): the IPv4 5-tuple
-// of a TCP, UDP or ICMP packet, with the echo identifier in both port slots
-// for ICMP echo messages and the type and code for other ICMP messages (as
-// the reference's match holds them in the port fields). ok is false for
-// packets that are not tracked. Fields are read through getters: the
-// decision depends on them.
+// connKey builds the conntrack key of m on device: the IPv4 5-tuple of a TCP,
+// UDP or ICMP packet, with the echo identifier in both port slots for ICMP
+// echo messages and the type and code for other ICMP messages (as the
+// reference's match holds them in the port fields). ok is false for packets
+// that are not tracked. Fields are read through getters: the decision depends
+// on them.
 func connKey(m *packet.Match, device topology.ID) (k flowstate.ConnKey, ok bool) {
 	if m.EtherType() != packet.EtherTypeIPv4 {
 		return k, false

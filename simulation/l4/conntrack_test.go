@@ -12,7 +12,7 @@ import (
 )
 
 // A bridge whose inbound filter accepts forward flows from the left port,
-// return flows into the right port, and drops the rest (scenario 15).
+// return flows into the right port, and drops the rest.
 const ctBridge = `
 hosts: [{name: h}]
 bridges:
@@ -34,9 +34,8 @@ chains:
       - action: drop
 `
 
-// Scenario 15: a connection opened from the left is let back in from the
-// right once its forward flow is committed; without the commit, the reply
-// is dropped.
+// A connection opened from the left is let back in from the right once its
+// forward flow is committed; without the commit, the reply is dropped.
 func TestConntrackBridge(t *testing.T) {
 	l, r := "02:00:00:00:00:01", "02:00:00:00:00:02"
 	cases := []struct {
@@ -124,7 +123,7 @@ func TestConntrackBridge(t *testing.T) {
 
 // Without a conntrack condition on the way, nothing is tracked: no key is
 // recorded and the ICMP identifier is not read, so the flow stays a kernel
-// flow (scenario 44, first half).
+// flow.
 func TestConntrackOnlyWhenAsked(t *testing.T) {
 	topo := load(t, ctBridge)
 	topo.Bridges[0].InboundFilter = topology.ID{}
@@ -139,8 +138,8 @@ func TestConntrackOnlyWhenAsked(t *testing.T) {
 	}
 }
 
-// Scenario 46: non-IP packets are forward flows; generated packets are
-// return flows; key sizes.
+// Non-IP packets are forward flows; generated packets are return flows; key
+// sizes.
 func TestConntrackKinds(t *testing.T) {
 	topo := load(t, `
 hosts: [{name: h}]

@@ -39,7 +39,7 @@ type ports struct {
 	frees  []flowstate.NATBinding
 }
 
-func (p *ports) Allocate(device topology.ID, dst flowstate.IPv4, dstPort uint16, targets []nat.Target) (flowstate.NATBinding, error) {
+func (p *ports) Allocate(device topology.ID, dst flowstate.IPv4, dstPort uint16, targets []flowstate.NATTarget) (flowstate.NATBinding, error) {
 	b, err := p.Leaser.Allocate(device, dst, dstPort, targets)
 	if err == nil {
 		p.mu.Lock()

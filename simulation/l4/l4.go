@@ -6,7 +6,6 @@ import (
 	"log/slog"
 
 	"github.com/hivenet/hivenet/flowstate"
-	"github.com/hivenet/hivenet/nat"
 	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/topology"
 )
@@ -14,12 +13,12 @@ import (
 // NATPorts hands out and takes back the ports of dynamic source NAT
 // (*nat.Leaser implements it). It must be safe for concurrent use; Allocate
 // must not block: when it has no port at hand it returns an error wrapping
-// nat.ErrNotYet (or simulation.ErrNotYet) and, if the error implements Wait
-// (as *nat.NotYetError does), Services.Waiting returns it.
+// simulation.ErrNotYet and, if the error implements Wait (as
+// *nat.NotYetError does), Services.Waiting returns it.
 type NATPorts interface {
 	// Allocate returns a binding (address and port) from targets for a new
 	// connection of device toward dst:dstPort.
-	Allocate(device topology.ID, dst flowstate.IPv4, dstPort uint16, targets []nat.Target) (flowstate.NATBinding, error)
+	Allocate(device topology.ID, dst flowstate.IPv4, dstPort uint16, targets []flowstate.NATTarget) (flowstate.NATBinding, error)
 	// Free gives back a binding Allocate returned for the same device and
 	// destination.
 	Free(device topology.ID, b flowstate.NATBinding, dst flowstate.IPv4, dstPort uint16)
@@ -72,7 +71,7 @@ type Services struct {
 	serial  uint64 // the simulation tx belongs to (simulation.Flow.Serial)
 	active  bool   // tx belongs to a simulation that touched the services
 	waiting Wait
-	targets []nat.Target          // scratch for NATPorts.Allocate
+	targets []flowstate.NATTarget // scratch for NATPorts.Allocate
 	masq    [1]topology.NATTarget // scratch target of a masquerade rule
 }
 
@@ -93,7 +92,7 @@ func New(cfg Config) *Services {
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s.targets = make([]nat.Target, 0, 4)
+	s.targets = make([]flowstate.NATTarget, 0, 4)
 	s.tx.conns = make([]flowstate.ConnKey, 0, 4)
 	s.tx.nats = make([]natOp, 0, 8)
 	return s

@@ -10,7 +10,7 @@ import (
 )
 
 // LoadBalance implements simulation.LoadBalancer: the L4 load balancer lb of
-// router (§2.9). NAT keys it writes belong to device lb.
+// router. NAT keys it writes belong to device lb.
 //
 // Inbound, a TCP packet to an administratively up VIP of an up load
 // balancer is DNATed to a backend of the VIP's pool: the connection's

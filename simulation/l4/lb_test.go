@@ -82,8 +82,8 @@ func (w *world) fromBackend(backend string, sport uint16) *simulation.Result {
 	return res
 }
 
-// Scenario 53: with one backend up, connections are DNATed to it and the
-// replies come back from the VIP.
+// With one backend up, connections are DNATed to it and the replies come back
+// from the VIP.
 func TestLBOneBackend(t *testing.T) {
 	w := lbWorld(t)
 	w.sticky(false)
@@ -105,10 +105,10 @@ func TestLBOneBackend(t *testing.T) {
 	}
 }
 
-// Scenarios 54 and 56: sticky by source address, new connections of a
-// client go to its backend; once that backend is disabled they move to
-// the other one, and its replies for old connections are dropped; with no
-// backend left, connections are dropped.
+// Sticky by source address, new connections of a client go to its backend;
+// once that backend is disabled they move to the other one, and its replies
+// for old connections are dropped; with no backend left, connections are
+// dropped.
 func TestLBSticky(t *testing.T) {
 	w := lbWorld(t)
 	_, first, _ := w.toVIP(1000)
@@ -163,9 +163,9 @@ func TestLBSticky(t *testing.T) {
 	wantVerdict(t, res, simulation.Drop, simulation.ReasonLoadBalancer)
 }
 
-// Scenario 55: without stickiness, an existing connection keeps its
-// backend when the backend is administratively disabled (new connections
-// avoid it); when the health monitor marks it down, its traffic stops.
+// Without stickiness, an existing connection keeps its backend when the
+// backend is administratively disabled (new connections avoid it); when the
+// health monitor marks it down, its traffic stops.
 func TestLBNonStickyDisable(t *testing.T) {
 	w := lbWorld(t)
 	w.sticky(false)
@@ -210,10 +210,9 @@ func TestLBNonStickyDisable(t *testing.T) {
 	}
 }
 
-// Scenario 52: with the load balancer down, VIP traffic is routed as if
-// there were none (no route: dropped); with every member disabled, or
-// every weight zero, the pool is down and VIP traffic is dropped; UDP to
-// the VIP is not balanced.
+// With the load balancer down, VIP traffic is routed as if there were none
+// (no route: dropped); with every member disabled, or every weight zero, the
+// pool is down and VIP traffic is dropped; UDP to the VIP is not balanced.
 func TestLBDown(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -258,8 +257,7 @@ func TestLBDown(t *testing.T) {
 	}
 }
 
-// Scenario 56: new connections are spread in proportion to the members'
-// weights (1:2).
+// New connections are spread in proportion to the members' weights (1:2).
 func TestLBWeights(t *testing.T) {
 	w := lbWorld(t)
 	w.sticky(false)

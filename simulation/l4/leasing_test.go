@@ -27,8 +27,8 @@ func (w *world) conn(from, to string) (*simulation.Result, []byte) {
 	return w.sim("lan", f, false), f
 }
 
-// Scenario 47: the first allocation waits for a block claim (NotYet); the
-// retry gets a binding inside the target range.
+// The first allocation waits for a block claim (NotYet); the retry gets a
+// binding inside the target range.
 func TestSNATNotYetThenRetry(t *testing.T) {
 	w := snatRouter(t, `"203.0.113.10-203.0.113.11:2000-2999"`)
 	res, _ := w.conn("10.0.0.7:1000", "8.8.8.8:53")
@@ -54,9 +54,9 @@ func TestSNATNotYetThenRetry(t *testing.T) {
 	w.svc.Commit(&Refs{}, nil)
 }
 
-// Scenario 48: a single-port target serves two destinations with the same
-// binding (oversubscription); a second connection to the same destination
-// finds the targets exhausted.
+// A single-port target serves two destinations with the same binding
+// (oversubscription); a second connection to the same destination finds the
+// targets exhausted.
 func TestSNATSinglePort(t *testing.T) {
 	w := snatRouter(t, `"203.0.113.10:5000"`)
 	// A single-port target written "a:p" is the range p-p.
@@ -78,8 +78,8 @@ func TestSNATSinglePort(t *testing.T) {
 	}
 }
 
-// Scenario 49: successive connections get different ports; a range
-// straddling two blocks (63-64) leases both.
+// Successive connections get different ports; a range straddling two blocks
+// (63-64) leases both.
 func TestSNATBlocks(t *testing.T) {
 	w := snatRouter(t, `"203.0.113.10:63-64"`)
 	got := map[uint16]bool{}
@@ -105,8 +105,8 @@ func TestSNATBlocks(t *testing.T) {
 	}
 }
 
-// Scenario 50: ports leased by a simulation that ends in an error drop or
-// waits for ARP are given back.
+// Ports leased by a simulation that ends in an error drop or waits for ARP
+// are given back.
 func TestSNATLeasesFreedOnAbort(t *testing.T) {
 	t.Run("arp", func(t *testing.T) {
 		w := snatRouter(t, `"203.0.113.10:2000-2999"`)

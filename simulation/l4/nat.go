@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/hivenet/hivenet/flowstate"
-	"github.com/hivenet/hivenet/nat"
 	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/simulation/packet"
 	"github.com/hivenet/hivenet/topology"
@@ -21,9 +20,9 @@ const (
 	kindError                // ICMP error quoting an IPv4 header
 )
 
-// classify says whether stateful NAT supports m (§2.8): IPv4 TCP and UDP,
-// ICMP echo messages and ICMP errors with an embedded header. Reading the
-// embedded header makes the flow userspace-only, as in the reference.
+// classify says whether stateful NAT supports m: IPv4 TCP and UDP, ICMP echo
+// messages and ICMP errors with an embedded header. Reading the embedded
+// header makes the flow userspace-only, as in the reference.
 func classify(m *packet.Match) pktKind {
 	if m.EtherType() != packet.EtherTypeIPv4 {
 		return kindNone
@@ -43,11 +42,11 @@ func classify(m *packet.Match) pktKind {
 	return kindNone
 }
 
-// natKey builds the NAT key of m on device (§2.8). ICMP echo messages use
-// the identifier in both port slots; ICMP errors use the embedded header
-// with source and destination swapped (the header is the packet the error
-// answers, which went the other way). Sticky forward keys have no source
-// port, sticky reverse keys no destination port.
+// natKey builds the NAT key of m on device. ICMP echo messages use the
+// identifier in both port slots; ICMP errors use the embedded header with
+// source and destination swapped (the header is the packet the error answers,
+// which went the other way). Sticky forward keys have no source port, sticky
+// reverse keys no destination port.
 func natKey(m *packet.Match, kind pktKind, device topology.ID, typ flowstate.NATKeyType) flowstate.NATKey {
 	var k flowstate.NATKey
 	k.Type, k.Device = typ, device
@@ -346,7 +345,7 @@ func (s *Services) allocate(f *simulation.Flow, k flowstate.NATKey, kind pktKind
 	}
 	s.targets = s.targets[:0]
 	for _, t := range targets {
-		nt, ok := nat.TargetFrom(t)
+		nt, ok := flowstate.NATTargetFrom(t)
 		if !ok {
 			return flowstate.NATBinding{}, fmt.Errorf("l4: NAT target %v-%v is not IPv4", t.AddrStart, t.AddrEnd)
 		}
@@ -354,7 +353,7 @@ func (s *Services) allocate(f *simulation.Flow, k flowstate.NATKey, kind pktKind
 	}
 	b, err := s.ports.Allocate(k.Device, k.DstIP, k.DstPort, s.targets)
 	if err != nil {
-		if errors.Is(err, nat.ErrNotYet) || errors.Is(err, simulation.ErrNotYet) {
+		if errors.Is(err, simulation.ErrNotYet) {
 			var w Wait
 			if errors.As(err, &w) {
 				s.waiting = w

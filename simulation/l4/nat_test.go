@@ -45,11 +45,11 @@ func (w *world) fromInternet(f frame) frame {
 	return f
 }
 
-// Scenario 38: a VM's TCP connection to the internet is source-NATed from
-// the range; one forward key referenced by the flow; the reply is
-// translated back and passes the VM's security group as a return flow;
-// another packet of the connection reuses the mapping; once the flows are
-// gone the keys expire and the port goes back to the leaser.
+// A VM's TCP connection to the internet is source-NATed from the range; one
+// forward key referenced by the flow; the reply is translated back and passes
+// the VM's security group as a return flow; another packet of the connection
+// reuses the mapping; once the flows are gone the keys expire and the port
+// goes back to the leaser.
 func TestSNATConnection(t *testing.T) {
 	w := cloud(t)
 	ta := rid("tenant-a")
@@ -191,9 +191,8 @@ chains:
       - {snat: "10.0.1.1:11000-30000", out-ports: [r-lan]}
 `
 
-// Scenarios 39 and 40: DNAT to a random backend plus SNAT into the server
-// network; all four keys are present; the backend's reply is restored to
-// 1.1.1.1:80 -> client:12345.
+// DNAT to a random backend plus SNAT into the server network; all four keys
+// are present; the backend's reply is restored to 1.1.1.1:80 -> client:12345.
 func TestDNATPlusSNAT(t *testing.T) {
 	w := newWorld(t, load(t, dnatNet))
 	r := rid("r")
@@ -249,8 +248,8 @@ func TestDNATPlusSNAT(t *testing.T) {
 	}
 }
 
-// Scenario 42 (DNAT half): a ping to a DNAT address reaches the backend
-// with its identifier kept, and the reply comes back from the DNAT address.
+// A ping to a DNAT address reaches the backend with its identifier kept, and
+// the reply comes back from the DNAT address.
 func TestDNATPing(t *testing.T) {
 	w := newWorld(t, load(t, dnatNet))
 	req := ping(w.mac("client"), w.mac("r-client"), "10.0.0.5", "1.1.1.2", 4242).bytes(t)
@@ -273,10 +272,10 @@ func TestDNATPing(t *testing.T) {
 	}
 }
 
-// Scenario 41: a floating IP. From the internet and from a VM of the same
-// tenant, traffic to the floating IP is DNATed to its VM; the VM's own
-// traffic out is SNATed to it, statelessly; the VM reaching its own
-// floating IP is DNATed and not SNATed.
+// A floating IP. From the internet and from a VM of the same tenant, traffic
+// to the floating IP is DNATed to its VM; the VM's own traffic out is SNATed
+// to it, statelessly; the VM reaching its own floating IP is DNATed and not
+// SNATed.
 func TestFloatingIP(t *testing.T) {
 	w := cloud(t)
 	in := w.fromInternet(tcp(topology.MAC{}, topology.MAC{}, "198.51.100.77:5555", "203.0.113.11:80")).bytes(t)
@@ -311,9 +310,9 @@ func TestFloatingIP(t *testing.T) {
 	}
 }
 
-// Scenarios 42 and 44: two VMs ping the same host through dynamic SNAT;
-// each keeps its identifier and a stable mapping, without the port leaser;
-// the replies reach the right VM; NAT on echo identifiers is userspace only.
+// Two VMs ping the same host through dynamic SNAT; each keeps its identifier
+// and a stable mapping, without the port leaser; the replies reach the right
+// VM; NAT on echo identifiers is userspace only.
 func TestSNATPing(t *testing.T) {
 	w := cloud(t)
 	tb := rid("tenant-b")
@@ -353,8 +352,8 @@ func TestSNATPing(t *testing.T) {
 	}
 }
 
-// Scenario 43: ICMP errors about SNATed TCP and ICMP flows are translated
-// back in both the outer and the embedded headers, from userspace.
+// ICMP errors about SNATed TCP and ICMP flows are translated back in both the
+// outer and the embedded headers, from userspace.
 func TestSNATICMPErrors(t *testing.T) {
 	w := cloud(t)
 	fwd := tcp(w.mac("vm2"), w.mac("tenant-a-lan"), "10.1.0.12:40000", "8.8.8.8:443").bytes(t)
@@ -398,8 +397,8 @@ func TestSNATICMPErrors(t *testing.T) {
 	}
 }
 
-// Scenario 45: an echo reply a router generates toward a SNATed client is
-// translated back like any reply.
+// An echo reply a router generates toward a SNATed client is translated back
+// like any reply.
 func TestGeneratedReplyThroughSNAT(t *testing.T) {
 	w := cloud(t)
 	req := ping(w.mac("vm2"), w.mac("tenant-a-lan"), "10.1.0.12", "198.51.100.2", 31).bytes(t)
@@ -418,7 +417,7 @@ func TestGeneratedReplyThroughSNAT(t *testing.T) {
 }
 
 // Router replies are filtered on a throw-away context: static NAT applies,
-// dynamic NAT does not and nothing is allocated or committed (§2.6).
+// dynamic NAT does not and nothing is allocated or committed.
 func TestThrowAwayStaticOnly(t *testing.T) {
 	w := newWorld(t, load(t, `
 hosts: [{name: h}]

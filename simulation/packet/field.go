@@ -82,9 +82,10 @@ type FieldSet uint32
 // AllFields contains every defined field.
 const AllFields FieldSet = 1<<numFields - 1
 
-// UserspaceFields are the fields the kernel datapath cannot match on (§3.3 of
-// the behaviour notes): a flow whose decision depended on one of them must not
-// be installed as a kernel flow; its packets are executed from userspace.
+// UserspaceFields are the fields the kernel datapath cannot match on (the
+// ICMP echo identifier and the header an ICMP error quotes): a flow whose
+// decision depended on one of them must not be installed as a kernel flow;
+// its packets are executed from userspace.
 const UserspaceFields FieldSet = 1<<FieldICMPID | 1<<FieldICMPData
 
 // FieldsOf returns the set holding exactly the given fields.

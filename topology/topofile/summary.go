@@ -17,7 +17,7 @@ import (
 // rules of their filters, chains with one rule per line, load balancers,
 // groups and VTEPs.
 func Summarize(w io.Writer, t *topology.Topology) error {
-	s := &summary{t: t, f: NewFormatter(t), snap: topology.NewSnapshot(t),
+	s := &summary{t: t, f: NewFormatter(t), snap: topology.NewSnapshot(t), x: newSummaryIndex(t),
 		tw: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)}
 	s.header()
 	s.hosts()
@@ -34,6 +34,7 @@ type summary struct {
 	t    *topology.Topology
 	f    *Formatter
 	snap *topology.Snapshot
+	x    *summaryIndex
 	tw   *tabwriter.Writer
 }
 
@@ -55,17 +56,6 @@ func (s *summary) heading(indent int, parts ...string) {
 		}
 	}
 	fmt.Fprintln(s.tw, strings.Repeat("  ", indent)+strings.Join(kept, "  "))
-}
-
-// portsOf returns the ports for which keep is true, in topology order.
-func (s *summary) portsOf(keep func(*topology.Port) bool) []*topology.Port {
-	var ps []*topology.Port
-	for i := range s.t.Ports {
-		if keep(&s.t.Ports[i]) {
-			ps = append(ps, &s.t.Ports[i])
-		}
-	}
-	return ps
 }
 
 func (s *summary) section(title string, n int) bool {
@@ -106,7 +96,7 @@ func (s *summary) hosts() {
 				a, _ := tz.MemberAddr(h.ID)
 				zones = append(zones, s.name(topology.KindTunnelZone, z)+" "+a.String())
 			}
-			for _, p := range s.portsOf(func(p *topology.Port) bool { return p.Host == h.ID && p.Kind() == topology.PortExterior }) {
+			for _, p := range s.x.portsByHost[h.ID] {
 				ports = append(ports, s.name(topology.KindPort, p.ID)+"="+p.Interface)
 			}
 			extra := ""
@@ -200,15 +190,10 @@ func (s *summary) bridges() {
 			attrs = append(attrs, "DOWN")
 		}
 		s.heading(1, append(head, strings.Join(attrs, "; "))...)
-		for j := range s.t.Ports {
-			if p := &s.t.Ports[j]; p.Bridge == b.ID {
-				s.line(2, append([]string{s.name(topology.KindPort, p.ID)}, s.portLine(p)...)...)
-			}
+		for _, p := range s.x.portsByBridge[b.ID] {
+			s.line(2, append([]string{s.name(topology.KindPort, p.ID)}, s.portLine(p)...)...)
 		}
-		for _, d := range s.t.DHCPSubnets {
-			if d.Bridge != b.ID {
-				continue
-			}
+		for _, d := range s.x.dhcpByBridge[b.ID] {
 			desc := []string{"dhcp " + d.Subnet.String()}
 			if d.ServerAddr.IsValid() {
 				desc = append(desc, "server "+d.ServerAddr.String())
@@ -258,16 +243,14 @@ func (s *summary) routers() {
 		}
 		s.heading(1, s.name(topology.KindRouter, r.ID), strings.Join(attrs, "; "))
 		s.heading(2, "ports")
-		for j := range s.t.Ports {
-			if p := &s.t.Ports[j]; p.Router == r.ID {
-				addr := PortAddress(p)
-				for _, sn := range p.Subnets {
-					if sn != p.Subnet() {
-						addr += " +" + sn.String()
-					}
+		for _, p := range s.x.portsByRouter[r.ID] {
+			addr := PortAddress(p)
+			for _, sn := range p.Subnets {
+				if sn != p.Subnet() {
+					addr += " +" + sn.String()
 				}
-				s.line(3, append([]string{s.name(topology.KindPort, p.ID), addr, p.MAC.String()}, s.portLine(p)...)...)
 			}
+			s.line(3, append([]string{s.name(topology.KindPort, p.ID), addr, p.MAC.String()}, s.portLine(p)...)...)
 		}
 		if rv, ok := s.snap.RouterView(r.ID); ok && rv.Routes.Len() > 0 {
 			s.heading(2, "routes")
@@ -327,20 +310,14 @@ func (s *summary) loadBalancers() {
 	}
 	for _, lb := range s.t.LoadBalancers {
 		var routers []string
-		for _, r := range s.t.Routers {
-			if r.LoadBalancer == lb.ID {
-				routers = append(routers, "router "+s.name(topology.KindRouter, r.ID))
-			}
+		for _, r := range s.x.routersByLB[lb.ID] {
+			routers = append(routers, "router "+s.name(topology.KindRouter, r.ID))
 		}
 		if lb.AdminDown {
 			routers = append(routers, "DOWN")
 		}
 		s.line(1, s.name(topology.KindLoadBalancer, lb.ID), strings.Join(routers, ", "))
-		for i := range s.t.Pools {
-			p := &s.t.Pools[i]
-			if p.LoadBalancer != lb.ID {
-				continue
-			}
+		for _, p := range s.x.poolsByLB[lb.ID] {
 			desc := []string{"pool " + s.name(topology.KindPool, p.ID), p.Method.String(), "persistence " + p.Persistence.String()}
 			if hm, ok := s.snap.HealthMonitor(p.HealthMonitor); ok {
 				desc = append(desc, fmt.Sprintf("monitor %s (delay %ds, timeout %ds, %d retries)",
@@ -350,15 +327,10 @@ func (s *summary) loadBalancers() {
 				desc = append(desc, "DOWN")
 			}
 			s.line(2, strings.Join(desc, ", "))
-			for _, vip := range s.t.VIPs {
-				if vip.Pool == p.ID {
-					s.line(3, fmt.Sprintf("vip %s:%d", vip.Addr, vip.Port), "persistence "+vip.Persistence.String())
-				}
+			for _, vip := range s.x.vipsByPool[p.ID] {
+				s.line(3, fmt.Sprintf("vip %s:%d", vip.Addr, vip.Port), "persistence "+vip.Persistence.String())
 			}
-			for _, m := range s.t.PoolMembers {
-				if m.Pool != p.ID {
-					continue
-				}
+			for _, m := range s.x.membersByPool[p.ID] {
 				state := m.Status.String()
 				if m.AdminDown {
 					state += " DOWN"
@@ -373,7 +345,7 @@ func (s *summary) groups() {
 	if s.section("Port groups", len(s.t.PortGroups)) {
 		for _, g := range s.t.PortGroups {
 			var ms []string
-			for _, p := range s.portsOf(func(p *topology.Port) bool { return slices.Contains(p.PortGroups, g.ID) }) {
+			for _, p := range s.x.portsByGroup[g.ID] {
 				ms = append(ms, s.name(topology.KindPort, p.ID))
 			}
 			state := ""

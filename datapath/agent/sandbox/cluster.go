@@ -7,9 +7,16 @@
 // Start loads a topology into the NSDB (an embedded nsdb/memory server
 // unless Config.NewClient says otherwise), starts one agent per host and
 // waits until they are ready; Cluster.StartVM plugs a VM into a bound port.
+// Cluster.Send sends simulation/harness's packets from a VM, by name, so
+// that a scenario written for the pure simulator runs on agents too.
 // The tunnel zones' underlay addresses are mapped to loopback addresses
 // (by default 127.0.0.<last octet>), which every datapath binds its VXLAN
 // port to: Linux routes all of 127.0.0.0/8 to the loopback interface.
+//
+// It is a harness for users' tests: it holds no scenario of its own. The
+// VMs of the shipped two-tenant topology ([TwoTenantVMs]) are here because
+// several test suites use them; the demo scenarios that run on them are
+// examples/sandbox's.
 package sandbox
 
 import (
@@ -100,6 +107,7 @@ type Cluster struct {
 	hosts  map[string]*Host
 	order  []string
 	vms    sync.WaitGroup
+	byName map[string]*VM // VMs started, by port name and by VM name
 	cancel context.CancelFunc
 	ctx    context.Context
 }
@@ -150,7 +158,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		cfg.VXLANPort = p
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	c := &Cluster{cfg: cfg, topo: t, hosts: make(map[string]*Host), cancel: cancel, ctx: runCtx}
+	c := &Cluster{cfg: cfg, topo: t, hosts: make(map[string]*Host), byName: make(map[string]*VM), cancel: cancel, ctx: runCtx}
 	admin, err := cfg.NewClient(ctx)
 	if err != nil {
 		cancel()
@@ -269,12 +277,32 @@ func (h *Host) stopAgent() error {
 // Restart stops host's agent (its NSDB session ends, its datapath keeps
 // its ports and flows) and starts a new one on the same datapath.
 func (c *Cluster) Restart(ctx context.Context, host string) error {
+	if err := c.StopAgent(host); err != nil {
+		return err
+	}
+	return c.StartAgent(ctx, host)
+}
+
+// StopAgent stops host's agent and closes its NSDB client, which ends its
+// session: its ephemeral state (host alive, ports active, learned
+// entries) vanishes. The host's datapath keeps its ports and flows.
+func (c *Cluster) StopAgent(host string) error {
 	h, ok := c.hosts[host]
 	if !ok {
 		return fmt.Errorf("sandbox: no host %q", host)
 	}
 	if err := h.stopAgent(); err != nil {
 		return fmt.Errorf("sandbox: stopping %s: %w", host, err)
+	}
+	return nil
+}
+
+// StartAgent starts a new agent for host, with a new NSDB client, on the
+// host's datapath, and waits until it is ready.
+func (c *Cluster) StartAgent(ctx context.Context, host string) error {
+	h, ok := c.hosts[host]
+	if !ok {
+		return fmt.Errorf("sandbox: no host %q", host)
 	}
 	if err := c.startAgent(ctx, h); err != nil {
 		return err
@@ -389,48 +417,6 @@ func (c *Cluster) HostOf(port *topology.Port) (*Host, bool) {
 		}
 	}
 	return nil, false
-}
-
-// StartVM plugs a VM into the port named portName on its host and starts
-// it; it waits (until ctx ends) for the host's agent to bind the port.
-func (c *Cluster) StartVM(ctx context.Context, portName string, cfg VMConfig) (*VM, error) {
-	p, ok := c.Port(portName)
-	if !ok {
-		return nil, fmt.Errorf("sandbox: no port %q", portName)
-	}
-	h, ok := c.HostOf(p)
-	if !ok {
-		return nil, fmt.Errorf("sandbox: port %q is not bound to a running host", portName)
-	}
-	ep, err := WaitEndpoint(ctx, h, p.ID)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Name == "" {
-		cfg.Name = portName
-	}
-	vm := NewVM(cfg, ep)
-	c.vms.Add(1)
-	go func() {
-		defer c.vms.Done()
-		vm.Run(c.ctx)
-	}()
-	return vm, nil
-}
-
-// WaitEndpoint waits until h's agent binds port and returns the endpoint
-// of its datapath port.
-func WaitEndpoint(ctx context.Context, h *Host, port topology.ID) (*inproc.Endpoint, error) {
-	for {
-		if n, ok := h.Agent().LocalPort(port); ok {
-			return h.Datapath.Endpoint(n)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("sandbox: port %v not bound on %s: %w", port, h.Name, ctx.Err())
-		case <-tick():
-		}
-	}
 }
 
 // Close stops the agents, the VMs and the datapaths.

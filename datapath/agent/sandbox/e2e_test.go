@@ -84,16 +84,3 @@ func startTwoTenant(t *testing.T, stateful bool) *sandbox.Env {
 	}
 	return e
 }
-
-func TestTwoTenantScenarios(t *testing.T) {
-	e := startTwoTenant(t, true)
-	for _, s := range sandbox.TwoTenantScenarios() {
-		t.Run(s.Name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := s.Run(ctx, e); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
-}

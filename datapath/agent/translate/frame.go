@@ -82,7 +82,7 @@ func TunnelMask(k *datapath.FlowKey) datapath.FlowKey {
 	}
 }
 
-// Flow-state packets (§4.6): fixed headers, the message as UDP payload.
+// Flow-state packets have fixed link-local headers, the message as UDP payload.
 var (
 	stateSrcMAC = topology.MAC{0xac, 0xca, 0xba, 0x00, 0x15, 0x01}
 	stateDstMAC = topology.MAC{0xac, 0xca, 0xba, 0x00, 0x15, 0x02}
@@ -113,7 +113,7 @@ func AppendFlowStateFrame(b, payload []byte) ([]byte, error) {
 }
 
 // TunnelKeyUpcall is set in the tunnel key of a packet that follows flow
-// state pushed to its receiver (§4.6: the state goes first): the first
+// state pushed to its receiver (the state goes first): the first
 // packet of a connection. The receiver has no flow for such a key, so the
 // packet comes up to its overlay worker, after the flow-state message, and
 // is output to the port the plain key names once the state is imported.
@@ -138,6 +138,6 @@ func MarkUpcall(dst, acts datapath.Actions) datapath.Actions {
 	return dst
 }
 
-// FlowStateTunnelKey is the tunnel key of flow-state packets (§4.6): type
-// 7, all 20 low bits set.
+// FlowStateTunnelKey is the tunnel key of flow-state packets: key type
+// 7 (bits 20-22), all 20 low bits set.
 const FlowStateTunnelKey = 0xFFFFFF

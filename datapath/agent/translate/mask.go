@@ -8,7 +8,7 @@ import (
 )
 
 // Megaflow returns the megaflow mask for a packet with datapath key key
-// whose simulation examined the fields seen (§3.3 of the behaviour notes):
+// whose simulation examined the fields seen:
 // exact on every examined field and on its prerequisites
 // (packet.FieldSet.WithPrerequisites), always exact on the input port and
 // on the recirculation ID, wildcard elsewhere. Only groups present in key

@@ -51,7 +51,7 @@ type Locator interface {
 }
 
 // TunnelTTL and TunnelTOS are the outer IP header fields of overlay
-// packets (§3.2 of the behaviour notes).
+// packets, as the reference sets them.
 const (
 	TunnelTTL = 255
 	TunnelTOS = 0

@@ -1,6 +1,6 @@
 //go:build linux
 
-package inproc
+package datapath
 
 import (
 	"time"
@@ -8,12 +8,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// monotonicClock returns a clock reading CLOCK_MONOTONIC, the clock of the
+// MonotonicClock returns a clock reading CLOCK_MONOTONIC, the clock of the
 // kernel's flow "used" times. The clock is read with a system call once;
 // later readings add Go's monotonic time elapsed since (itself
 // CLOCK_MONOTONIC through the vDSO), which keeps the packet path free of
 // system calls.
-func monotonicClock() func() time.Duration {
+func MonotonicClock() func() time.Duration {
 	var ts unix.Timespec
 	start := time.Now()
 	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) != nil {

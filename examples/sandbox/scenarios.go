@@ -1,120 +1,49 @@
-package sandbox
+package main
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/datapath/agent/sandbox"
 	"github.com/hivenet/hivenet/simulation/packet"
-	"github.com/hivenet/hivenet/topology"
 )
 
-// ErrExpectation reports a scenario whose expectation did not hold.
-var ErrExpectation = errors.New("sandbox: expectation failed")
+// errExpectation reports a scenario whose expectation did not hold.
+var errExpectation = errors.New("sandbox: expectation failed")
 
-// TwoTenantVMs are the VMs of examples/topologies/two-tenant-cloud.yaml, by
-// port name: the four tenant VMs (addresses from the file's DHCP hosts) and
-// "ext", the upstream gateway behind provider-uplink on host-c, which
-// stands for the internet (it answers pings to any address, accepts TCP on
-// 80 and 443 and echoes UDP on 53).
-var TwoTenantVMs = map[string]VMConfig{
-	"vm1":             {Name: "vm1", MAC: topology.MustParseMAC("fa:16:3e:0a:00:11"), Addr: netip.MustParsePrefix("10.1.0.11/24"), Gateway: netip.MustParseAddr("10.1.0.1"), TCPListen: []uint16{22, 80}},
-	"vm2":             {Name: "vm2", MAC: topology.MustParseMAC("fa:16:3e:0a:00:12"), Addr: netip.MustParsePrefix("10.1.0.12/24"), Gateway: netip.MustParseAddr("10.1.0.1"), TCPListen: []uint16{22, 80}},
-	"vm3":             {Name: "vm3", MAC: topology.MustParseMAC("fa:16:3e:0b:00:13"), Addr: netip.MustParsePrefix("10.2.0.13/24"), Gateway: netip.MustParseAddr("10.2.0.1"), TCPListen: []uint16{22}},
-	"vm4":             {Name: "vm4", MAC: topology.MustParseMAC("fa:16:3e:0b:00:14"), Addr: netip.MustParsePrefix("10.2.0.14/24"), Gateway: netip.MustParseAddr("10.2.0.1"), TCPListen: []uint16{22}},
-	"provider-uplink": {Name: "ext", MAC: topology.MustParseMAC("02:00:c6:33:64:01"), Addr: netip.MustParsePrefix("198.51.100.1/24"), Gateway: netip.MustParseAddr("198.51.100.2"), Internet: true, TCPListen: []uint16{80, 443}, UDPEcho: []uint16{53}},
-}
-
-// Env is a running cluster of the two-tenant topology with its VMs.
-type Env struct {
-	Cluster *Cluster
-	// VMs by name: vm1..vm4 and ext.
-	VMs map[string]*VM
-	// Out receives the scenarios' narration and traces; nil discards it.
-	Out io.Writer
-}
-
-// StartTwoTenantVMs plugs the TwoTenantVMs into c's ports.
-func StartTwoTenantVMs(ctx context.Context, c *Cluster) (*Env, error) {
-	e := &Env{Cluster: c, VMs: make(map[string]*VM)}
-	for port, cfg := range TwoTenantVMs {
-		vm, err := c.StartVM(ctx, port, cfg)
-		if err != nil {
-			return nil, err
-		}
-		e.VMs[cfg.Name] = vm
-	}
-	return e, nil
-}
-
-func (e *Env) printf(format string, args ...any) {
-	if e.Out != nil {
-		fmt.Fprintf(e.Out, format, args...)
-	}
-}
-
-// Trace prints the trace of the last frame vm sent that satisfies match, as
-// simulated now by the agent of the host vm's port is bound to.
-func (e *Env) Trace(vm *VM, port string, match func(*Packet) bool) {
-	if e.Out == nil {
-		return
-	}
-	p, ok := vm.LastSent(match)
-	if !ok {
-		return
-	}
-	tp, ok := e.Cluster.Port(port)
-	if !ok {
-		return
-	}
-	h, ok := e.Cluster.HostOf(tp)
-	if !ok {
-		return
-	}
-	tr, err := h.Agent().Trace(tp.ID, p.Frame)
-	if err != nil || tr == nil {
-		return
-	}
-	fmt.Fprintf(e.Out, "    trace on %s:\n", h.Name)
-	for _, line := range strings.Split(strings.TrimRight(tr.String(), "\n"), "\n") {
-		fmt.Fprintf(e.Out, "      %s\n", line)
-	}
-}
-
-// Scenario is one traffic experiment with its expectations.
-type Scenario struct {
+// scenario is one traffic experiment with its expectations.
+type scenario struct {
 	Name        string
 	Description string
 	// NeedsFlowState marks scenarios that need connection tracking and NAT
 	// (agent.Config.FlowState).
 	NeedsFlowState bool
-	Run            func(ctx context.Context, e *Env) error
+	Run            func(ctx context.Context, e *sandbox.Env) error
 }
 
 func fail(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrExpectation}, args...)...)
+	return fmt.Errorf("%w: "+format, append([]any{errExpectation}, args...)...)
 }
 
-func isEchoRequest(p *Packet) bool {
+func isEchoRequest(p *sandbox.Packet) bool {
 	v := p.View()
 	return v.IPProto() == packet.ProtoICMP && v.ICMPType() == packet.ICMPEchoRequest
 }
 
-func isTCPFrom(sport uint16) func(*Packet) bool {
-	return func(p *Packet) bool {
+func isTCPFrom(sport uint16) func(*sandbox.Packet) bool {
+	return func(p *sandbox.Packet) bool {
 		v := p.View()
 		return v.EtherType() == packet.EtherTypeIPv4 && v.IPProto() == packet.ProtoTCP && v.SrcPort() == sport
 	}
 }
 
-func isTCP(dport uint16) func(*Packet) bool {
-	return func(p *Packet) bool {
+func isTCP(dport uint16) func(*sandbox.Packet) bool {
+	return func(p *sandbox.Packet) bool {
 		v := p.View()
 		return v.EtherType() == packet.EtherTypeIPv4 && v.IPProto() == packet.ProtoTCP && v.DstPort() == dport
 	}
@@ -122,7 +51,7 @@ func isTCP(dport uint16) func(*Packet) bool {
 
 // tunnelFlow reports whether host installed a flow sending to the tunnel
 // key of port over the tunnel to dst.
-func tunnelFlow(h *Host, key uint32, dst netip.Addr) bool {
+func tunnelFlow(h *sandbox.Host, key uint32, dst netip.Addr) bool {
 	for _, f := range h.Agent().Flows(context.Background()) {
 		for _, a := range f.Actions {
 			if s, ok := a.(datapath.Set[datapath.TunnelKey]); ok && uint32(s.Value.ID) == key && s.Value.Dst == dst {
@@ -133,20 +62,20 @@ func tunnelFlow(h *Host, key uint32, dst netip.Addr) bool {
 	return false
 }
 
-// TwoTenantScenarios are the sandbox's scenarios on the two-tenant
+// twoTenantScenarios are the sandbox's scenarios on the two-tenant
 // topology.
-func TwoTenantScenarios() []Scenario {
-	return []Scenario{
+func twoTenantScenarios() []scenario {
+	return []scenario{
 		{
 			Name:        "l2-across-hosts",
 			Description: "vm1 (host-a) pings vm2 (host-b) on tenant-a-net: bridged, VXLAN between the hosts",
-			Run: func(ctx context.Context, e *Env) error {
+			Run: func(ctx context.Context, e *sandbox.Env) error {
 				vm1, vm2 := e.VMs["vm1"], e.VMs["vm2"]
 				r, err := vm1.Ping(ctx, vm2.Addr())
 				if err != nil {
 					return err
 				}
-				e.printf("    vm1 got the echo reply from %s\n", r.View().IPSrc())
+				e.Printf("    vm1 got the echo reply from %s\n", r.View().IPSrc())
 				if r.View().IPSrc() != vm2.Addr() {
 					return fail("the reply came from %s, want %s", r.View().IPSrc(), vm2.Addr())
 				}
@@ -167,7 +96,7 @@ func TwoTenantScenarios() []Scenario {
 				// flow is there.
 				var sent time.Time
 				var sendErr error
-				if err := Eventually(ctx, "a flow on host-a tunnelling to vm2", func() bool {
+				if err := sandbox.Eventually(ctx, "a flow on host-a tunnelling to vm2", func() bool {
 					if tunnelFlow(a, key, b.Underlay) {
 						return true
 					}
@@ -182,14 +111,14 @@ func TwoTenantScenarios() []Scenario {
 					}
 					return fail("host-a has no flow tunnelling to vm2 (key %#x) at %s: %v", key, b.Underlay, err)
 				}
-				e.printf("    host-a tunnels to vm2 with key %#x to %s\n", key, b.Underlay)
+				e.Printf("    host-a tunnels to vm2 with key %#x to %s\n", key, b.Underlay)
 				return nil
 			},
 		},
 		{
 			Name:        "routed",
 			Description: "vm1 (tenant A, host-a) pings vm4 (tenant B, host-b) through tenant-a, provider and tenant-b routers",
-			Run: func(ctx context.Context, e *Env) error {
+			Run: func(ctx context.Context, e *sandbox.Env) error {
 				vm1, vm4 := e.VMs["vm1"], e.VMs["vm4"]
 				r, err := vm1.Ping(ctx, vm4.Addr())
 				if err != nil {
@@ -199,7 +128,7 @@ func TwoTenantScenarios() []Scenario {
 				if err != nil {
 					return err
 				}
-				e.printf("    vm4 got the echo request from %s, TTL %d (three routers); vm1 got the reply from %s\n",
+				e.Printf("    vm4 got the echo request from %s, TTL %d (three routers); vm1 got the reply from %s\n",
 					req.View().IPSrc(), req.View().IPTTL(), r.View().IPSrc())
 				if ttl := req.View().IPTTL(); ttl != 61 {
 					return fail("vm4 got the request with TTL %d, want 61", ttl)
@@ -224,17 +153,17 @@ func TwoTenantScenarios() []Scenario {
 		{
 			Name:        "uplink",
 			Description: "vm3 pings the upstream gateway behind provider-uplink (host-c); the provider router resolves it with ARP",
-			Run: func(ctx context.Context, e *Env) error {
+			Run: func(ctx context.Context, e *sandbox.Env) error {
 				vm3, ext := e.VMs["vm3"], e.VMs["ext"]
 				r, err := vm3.Ping(ctx, ext.Addr())
 				if err != nil {
 					return err
 				}
-				req, err := ext.WaitFor(ctx, func(p *Packet) bool { return isEchoRequest(p) && p.View().IPDst() == ext.Addr() })
+				req, err := ext.WaitFor(ctx, func(p *sandbox.Packet) bool { return isEchoRequest(p) && p.View().IPDst() == ext.Addr() })
 				if err != nil {
 					return err
 				}
-				e.printf("    ext got the echo request from %s; vm3 got the reply from %s\n", req.View().IPSrc(), r.View().IPSrc())
+				e.Printf("    ext got the echo request from %s; vm3 got the reply from %s\n", req.View().IPSrc(), r.View().IPSrc())
 				src := vm3.Addr()
 				if e.Cluster.Stateful() {
 					src = netip.MustParseAddr("203.0.113.17")
@@ -259,19 +188,19 @@ func TwoTenantScenarios() []Scenario {
 			Name:           "snat-uplink",
 			Description:    "vm2 pings an internet address: tenant-a source-NATs it to 203.0.113.10 on the way out and translates the reply back",
 			NeedsFlowState: true,
-			Run: func(ctx context.Context, e *Env) error {
+			Run: func(ctx context.Context, e *sandbox.Env) error {
 				vm2, ext := e.VMs["vm2"], e.VMs["ext"]
 				dst := netip.MustParseAddr("192.0.2.80")
 				r, err := vm2.Ping(ctx, dst)
 				if err != nil {
 					return err
 				}
-				req, err := ext.WaitFor(ctx, func(p *Packet) bool { return isEchoRequest(p) && p.View().IPDst() == dst })
+				req, err := ext.WaitFor(ctx, func(p *sandbox.Packet) bool { return isEchoRequest(p) && p.View().IPDst() == dst })
 				if err != nil {
 					return err
 				}
 				src := req.View().IPSrc()
-				e.printf("    ext saw the echo request from %s; vm2 got the reply from %s\n", src, r.View().IPSrc())
+				e.Printf("    ext saw the echo request from %s; vm2 got the reply from %s\n", src, r.View().IPSrc())
 				if src != netip.MustParseAddr("203.0.113.10") {
 					return fail("the request left with source %s, want 203.0.113.10", src)
 				}
@@ -286,7 +215,7 @@ func TwoTenantScenarios() []Scenario {
 			Name:           "floating-ip",
 			Description:    "ext pings vm1's floating IP 203.0.113.11: DNAT to 10.1.0.11 in, SNAT back out",
 			NeedsFlowState: true,
-			Run: func(ctx context.Context, e *Env) error {
+			Run: func(ctx context.Context, e *sandbox.Env) error {
 				vm1, ext := e.VMs["vm1"], e.VMs["ext"]
 				fip := netip.MustParseAddr("203.0.113.11")
 				r, err := ext.Ping(ctx, fip)
@@ -297,7 +226,7 @@ func TwoTenantScenarios() []Scenario {
 				if err != nil {
 					return err
 				}
-				e.printf("    vm1 got the request for %s; ext got the reply from %s\n", req.View().IPDst(), r.View().IPSrc())
+				e.Printf("    vm1 got the request for %s; ext got the reply from %s\n", req.View().IPDst(), r.View().IPSrc())
 				if req.View().IPDst() != vm1.Addr() {
 					return fail("vm1 got the request for %s", req.View().IPDst())
 				}
@@ -311,7 +240,7 @@ func TwoTenantScenarios() []Scenario {
 }
 
 // hasDropFlow reports whether h installed a drop flow for TCP port dport.
-func hasDropFlow(h *Host, dport uint16) bool {
+func hasDropFlow(h *sandbox.Host, dport uint16) bool {
 	for _, f := range h.Agent().Flows(context.Background()) {
 		if len(f.Actions) == 0 && f.Key.Fields&datapath.KeyTCP != 0 && f.Key.TCP.Dst == dport {
 			return true
@@ -322,8 +251,8 @@ func hasDropFlow(h *Host, dport uint16) bool {
 
 // tcpSegment matches a TCP segment from src:sport to dst:dport with
 // exactly flags.
-func tcpSegment(src netip.Addr, sport uint16, dst netip.Addr, dport uint16, flags uint16) func(*Packet) bool {
-	return func(p *Packet) bool {
+func tcpSegment(src netip.Addr, sport uint16, dst netip.Addr, dport uint16, flags uint16) func(*sandbox.Packet) bool {
+	return func(p *sandbox.Packet) bool {
 		v := p.View()
 		return v.EtherType() == packet.EtherTypeIPv4 && v.IPProto() == packet.ProtoTCP && v.TCPFlags() == flags &&
 			v.IPSrc() == src && v.SrcPort() == sport && v.IPDst() == dst && v.DstPort() == dport
@@ -340,12 +269,12 @@ func tcpSegment(src netip.Addr, sport uint16, dst netip.Addr, dport uint16, flag
 // Without connection tracking (Stateful off) nothing is NATed and vm3's
 // security group cannot tell the SYN-ACK from a new connection: it must
 // drop it.
-func securityGroupScenario(ctx context.Context, e *Env) error {
+func securityGroupScenario(ctx context.Context, e *sandbox.Env) error {
 	vm3, vm2 := e.VMs["vm3"], e.VMs["vm2"]
 	a, b := e.Cluster.Host("host-a"), e.Cluster.Host("host-b")
 	const sport, dport = 40022, 22
 	// Whatever vm2 answers, to vm3's source port.
-	answer := func(p *Packet) bool { return isTCPFrom(dport)(p) && p.View().DstPort() == sport }
+	answer := func(p *sandbox.Packet) bool { return isTCPFrom(dport)(p) && p.View().DstPort() == sport }
 	if _, err := vm3.SendTCP(ctx, vm2.Addr(), 40080, 80, packet.TCPSyn, false); err != nil {
 		return err
 	}
@@ -356,26 +285,26 @@ func securityGroupScenario(ctx context.Context, e *Env) error {
 	if err != nil {
 		return fail("the SYN to port 22 did not arrive: %v", err)
 	}
-	if err := Eventually(ctx, "a drop flow for the SYN to port 80 on host-a", func() bool { return hasDropFlow(a, 80) }); err != nil {
+	if err := sandbox.Eventually(ctx, "a drop flow for the SYN to port 80 on host-a", func() bool { return hasDropFlow(a, 80) }); err != nil {
 		return fail("%v", err)
 	}
 	if n := vm2.Count(isTCP(80)); n != 0 {
 		return fail("vm2 received %d SYNs to port 80", n)
 	}
 	src, nport := syn.View().IPSrc(), syn.View().SrcPort()
-	e.printf("    vm2 got the SYN to port 22 from %s:%d and none to port 80; host-a installed a drop flow\n", src, nport)
+	e.Printf("    vm2 got the SYN to port 22 from %s:%d and none to port 80; host-a installed a drop flow\n", src, nport)
 	e.Trace(vm3, "vm3", isTCP(80))
 	if !e.Cluster.Stateful() {
 		if src != vm3.Addr() || nport != sport {
 			return fail("without NAT vm2 got the SYN from %s:%d, want %s:%d", src, nport, vm3.Addr(), sport)
 		}
-		if err := Eventually(ctx, "a drop flow for vm2's SYN-ACK on host-b", func() bool { return hasDropFlow(b, sport) }); err != nil {
+		if err := sandbox.Eventually(ctx, "a drop flow for vm2's SYN-ACK on host-b", func() bool { return hasDropFlow(b, sport) }); err != nil {
 			return fail("%v", err)
 		}
 		if n := vm3.Count(answer); n != 0 {
 			return fail("without connection tracking vm3 received %d segments from port 22", n)
 		}
-		e.printf("    without connection tracking vm3's security group drops vm2's SYN-ACK (drop flow on host-b)\n")
+		e.Printf("    without connection tracking vm3's security group drops vm2's SYN-ACK (drop flow on host-b)\n")
 		return nil
 	}
 	snat := netip.MustParseAddr("203.0.113.17")
@@ -390,7 +319,7 @@ func securityGroupScenario(ctx context.Context, e *Env) error {
 	if !tcpSegment(vm2.Addr(), dport, vm3.Addr(), sport, packet.TCPSyn|packet.TCPAck)(synAck) {
 		return fail("vm3 got the SYN-ACK as %v, want %s:%d -> %s:%d SYN|ACK", synAck, vm2.Addr(), dport, vm3.Addr(), sport)
 	}
-	e.printf("    vm3 got the SYN-ACK from %s:%d (reverse-NATed on host-b)\n", synAck.View().IPSrc(), synAck.View().SrcPort())
+	e.Printf("    vm3 got the SYN-ACK from %s:%d (reverse-NATed on host-b)\n", synAck.View().IPSrc(), synAck.View().SrcPort())
 	e.Trace(vm2, "vm2", isTCPFrom(dport))
 	if _, err := vm3.SendTCP(ctx, vm2.Addr(), sport, dport, packet.TCPAck, false); err != nil {
 		return err
@@ -409,19 +338,19 @@ func securityGroupScenario(ctx context.Context, e *Env) error {
 	if !bytes.HasSuffix(got.Frame, data) {
 		return fail("vm3 got vm2's data segment without its payload")
 	}
-	e.printf("    the ACK reached vm2 from %s:%d and vm2's data segment reached vm3\n", snat, nport)
+	e.Printf("    the ACK reached vm2 from %s:%d and vm2's data segment reached vm3\n", snat, nport)
 	return nil
 }
 
-// RunScenarios runs scenarios on e, each with its own timeout, printing
+// runScenarios runs scenarios on e, each with its own timeout, printing
 // what happened; scenarios needing flow state are skipped (and reported)
 // when withFlowState is false. It returns the names of the failed and the
 // skipped scenarios.
-func RunScenarios(ctx context.Context, e *Env, scenarios []Scenario, withFlowState bool, timeout time.Duration) (failed, skipped []string) {
+func runScenarios(ctx context.Context, e *sandbox.Env, scenarios []scenario, withFlowState bool, timeout time.Duration) (failed, skipped []string) {
 	for _, s := range scenarios {
-		e.printf("== %s: %s\n", s.Name, s.Description)
+		e.Printf("== %s: %s\n", s.Name, s.Description)
 		if s.NeedsFlowState && !withFlowState {
-			e.printf("   SKIPPED: needs connection tracking and NAT (no flow-state implementation wired)\n")
+			e.Printf("   SKIPPED: needs connection tracking and NAT (no flow-state implementation wired)\n")
 			skipped = append(skipped, s.Name)
 			continue
 		}
@@ -429,23 +358,11 @@ func RunScenarios(ctx context.Context, e *Env, scenarios []Scenario, withFlowSta
 		err := s.Run(sctx, e)
 		cancel()
 		if err != nil {
-			e.printf("   FAIL: %v\n", err)
+			e.Printf("   FAIL: %v\n", err)
 			failed = append(failed, s.Name)
 			continue
 		}
-		e.printf("   ok\n")
+		e.Printf("   ok\n")
 	}
 	return failed, skipped
-}
-
-// PrintFlows prints the flows every agent of c installed.
-func PrintFlows(w io.Writer, c *Cluster) {
-	for _, h := range c.Hosts() {
-		fs := h.Agent().Flows(context.Background())
-		fmt.Fprintf(w, "== flows on %s (%d)\n", h.Name, len(fs))
-		for _, f := range fs {
-			m := datapath.Match{Key: f.Key, Mask: f.Mask}
-			fmt.Fprintf(w, "  [%s] %v\n      actions:%v\n", f.Class, m, f.Actions)
-		}
-	}
 }

@@ -1,0 +1,130 @@
+package agent
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/simulation"
+	"github.com/hivenet/hivenet/topology"
+)
+
+// Names and UDP port of the overlay tunnel ports, as the reference names them.
+const (
+	VXLANPortName = "tnvxlan-overlay"
+	GREPortName   = "tngre-overlay"
+	// DefaultVXLANPort is the reference's overlay VXLAN UDP port.
+	DefaultVXLANPort = 6677
+)
+
+// Sentinel errors.
+var (
+	// ErrConfig: the Config is unusable.
+	ErrConfig = errors.New("agent: invalid config")
+	// ErrRunning: Run was called twice.
+	ErrRunning = errors.New("agent: already running")
+)
+
+// Config configures an Agent. Host, NSDB and Datapath are required; every
+// other zero value means the documented default.
+type Config struct {
+	// Host is this agent's host ID (a Host object of the topology).
+	Host topology.ID
+	// NSDB is the agent's session with the network-state database. The
+	// agent does not close it.
+	NSDB nsdb.Client
+	// Datapath is the datapath the agent programs. It may also implement
+	// the optional capabilities of package datapath (FlowBatcher,
+	// DispatchKeeper, ...). The agent never flushes its flows.
+	Datapath datapath.Datapath
+	// Workers is the number of simulation workers, each with its own
+	// upcall socket and simulation engine (default 2, the reference's
+	// simulation_threads).
+	Workers int
+	// VXLANPort is the UDP port of the overlay VXLAN tunnel port (default
+	// 6677).
+	VXLANPort uint16
+	// DisableGRE skips creating the GRE overlay port.
+	DisableGRE bool
+	// Timeouts are the flow, waiting-room, MAC and ARP timers.
+	Timeouts Timeouts
+	// Tick is the housekeeping interval: flow expiry, MAC and ARP
+	// expiry, waiting-room timeouts, ARP retries (default 100 ms).
+	Tick time.Duration
+	// FlowState provides connection tracking and NAT. Nil means none,
+	// unless Stateful is set.
+	FlowState FlowState
+	// Stateful, when FlowState is nil, gives the agent its own stateful
+	// services (NewL4) with the default idle timeout, leasing dynamic SNAT
+	// ports through the NSDB client's blocks (nsdb.BlockClaimer).
+	Stateful bool
+	// Simulation configures the simulation engines.
+	Simulation simulation.Config
+	// Logger receives the agent's logs; nil discards them.
+	Logger *slog.Logger
+	// Registerer registers the agent's Prometheus metrics; nil registers
+	// nothing (the metrics are still counted).
+	Registerer prometheus.Registerer
+	// Now returns the current time (default time.Now). Flow and state
+	// timers read it; the housekeeping ticker runs on real time.
+	Now func() time.Time
+	// Rand returns random numbers for tunnel keys and simulations
+	// (default math/rand/v2).
+	Rand func() uint64
+}
+
+// Timeouts are the agent's timers. Zero fields take the reference's
+// defaults (MidoNet's agent configuration).
+type Timeouts struct {
+	// Normal, Short, Stateful and Tunnel are the hard timeouts of the flow
+	// classes: 60 s, 5 s, 30 s and 300 s.
+	Normal, Short, Stateful, Tunnel time.Duration
+	// WaitingRoom is how long a packet waits for missing state (an ARP
+	// reply) before it is dropped with a short drop flow: 5 s.
+	WaitingRoom time.Duration
+	// MACExpiry is how long a learned MAC stays in the MAC table after
+	// the last flow that used it is removed: 15 s.
+	MACExpiry time.Duration
+	// ARPRetry is the interval between ARP requests for an unresolved next
+	// hop (10 s); ARPTimeout the time after which the agent stops asking
+	// (60 s).
+	ARPRetry, ARPTimeout time.Duration
+	// ARPStale and ARPExpiration are the lifetimes written into ARP
+	// entries the agent resolves: stale after 60 s, removed after 90 s.
+	ARPStale, ARPExpiration time.Duration
+}
+
+func (t Timeouts) withDefaults() Timeouts {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&t.Normal, 60*time.Second)
+	def(&t.Short, 5*time.Second)
+	def(&t.Stateful, 30*time.Second)
+	def(&t.Tunnel, 300*time.Second)
+	def(&t.WaitingRoom, 5*time.Second)
+	def(&t.MACExpiry, 15*time.Second)
+	def(&t.ARPRetry, 10*time.Second)
+	def(&t.ARPTimeout, 60*time.Second)
+	def(&t.ARPStale, 60*time.Second)
+	def(&t.ARPExpiration, 90*time.Second)
+	return t
+}
+
+func (t *Timeouts) of(c FlowClass) time.Duration {
+	switch c {
+	case ClassShort:
+		return t.Short
+	case ClassStateful:
+		return t.Stateful
+	case ClassTunnel:
+		return t.Tunnel
+	}
+	return t.Normal
+}

@@ -1,0 +1,86 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/simulation"
+)
+
+// install registers e and puts it into the datapath for the packets of
+// key (an upcall's key); it reports whether the flow is installed. f, if
+// not nil, is scratch space for the datapath request (workers pass theirs,
+// so that installing does not allocate it).
+func (a *Agent) install(ctx context.Context, e *flowEntry, key *datapath.FlowKey, since uint64, now time.Time, f *datapath.Flow) bool {
+	e.ufid = a.flows.ufid(key)
+	if !a.flows.add(e, since, now) {
+		a.macs.touch(e.learned)
+		if e.state != nil {
+			e.state.Release()
+		}
+		return false
+	}
+	a.macs.ref(e.learned)
+	if f == nil {
+		f = new(datapath.Flow)
+	}
+	*f = datapath.Flow{UFID: e.ufid, Match: datapath.Match{Key: *key, Mask: e.mask(key)}, Actions: e.actions}
+	err := a.dp.PutFlow(ctx, f, datapath.PutCreate)
+	f.Actions = nil
+	if err != nil {
+		if a.flows.drop(e) {
+			a.release(e)
+		}
+		if !errors.Is(err, datapath.ErrExists) {
+			a.log.Debug("flow install failed", "key", key.String(), "err", err)
+		}
+		return false
+	}
+	a.m.installedBy[e.class].Inc()
+	a.installed.Add(1)
+	return true
+}
+
+// release drops what a removed flow held.
+func (a *Agent) release(e *flowEntry) {
+	a.macs.unref(e.learned)
+	if e.state != nil {
+		e.state.Release()
+		e.state = nil
+	}
+}
+
+// deleteFlows removes entries (already unindexed) from the datapath.
+func (a *Agent) deleteFlows(ctx context.Context, es []*flowEntry, counter prometheus.Counter) {
+	// One Flow for the batch: it escapes to the datapath, and is large.
+	f := new(datapath.Flow)
+	for _, e := range es {
+		*f = datapath.Flow{UFID: e.ufid}
+		if _, err := a.dp.DeleteFlow(ctx, f); err != nil && !errors.Is(err, datapath.ErrNotFound) {
+			a.log.Debug("flow delete failed", "ufid", e.ufid, "err", err)
+		}
+		a.release(e)
+		counter.Inc()
+	}
+}
+
+// invalidate removes every flow carrying one of tags.
+func (a *Agent) invalidate(ctx context.Context, tags ...simulation.Tag) {
+	if len(tags) == 0 {
+		return
+	}
+	a.m.invalidations.Add(float64(len(tags)))
+	gone := a.flows.invalidate(nil, tags...)
+	if len(gone) > 0 {
+		a.log.Debug("flows invalidated", "tags", len(tags), "flows", len(gone))
+		a.deleteFlows(ctx, gone, a.m.removedInval)
+	}
+}
+
+// Invalidate removes every installed flow carrying one of tags, as the
+// agent does when the state they depend on changes.
+func (a *Agent) Invalidate(ctx context.Context, tags ...simulation.Tag) { a.invalidate(ctx, tags...) }

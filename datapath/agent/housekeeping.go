@@ -1,0 +1,51 @@
+package agent
+
+import (
+	"context"
+	"time"
+)
+
+// housekeeping runs the timers.
+func (a *Agent) housekeeping(ctx context.Context) {
+	t := time.NewTicker(a.cfg.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		a.tick(ctx)
+	}
+}
+
+func (a *Agent) tick(ctx context.Context) {
+	a.ticks++
+	every := max(1, uint64(time.Second/a.cfg.Tick))
+	if (a.ticks-1)%every == 0 {
+		a.keepDispatch(ctx)
+	}
+	now := a.now()
+	if gone := a.flows.expire(now, nil); len(gone) > 0 {
+		a.deleteFlows(ctx, gone, a.m.removedExpire)
+	}
+	a.macs.sweep()
+	w := a.world.Load()
+	for t, e := range a.arp.expiredOwn() {
+		if tb, ok := w.arp[t.router]; ok {
+			a.writes.do(func(ctx context.Context) { _ = tb.Remove(ctx, t.ip, e) })
+		}
+	}
+	expired, resend := a.arp.tick()
+	for _, p := range expired {
+		a.m.drop(dropWaitTimeout)
+		e := &flowEntry{seen: p.seen, class: ClassShort}
+		a.install(ctx, e, &p.key, a.flows.begin(), now, nil)
+	}
+	for t, port := range resend {
+		a.sendARPRequest(w, t, port)
+	}
+	if a.fs != nil {
+		a.invalidate(ctx, a.fs.Expire(now)...)
+	}
+}

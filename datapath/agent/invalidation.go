@@ -1,0 +1,172 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"reflect"
+
+	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/simulation"
+	"github.com/hivenet/hivenet/topology"
+)
+
+// applyTopology folds a batch of topology events into a new world: a new
+// snapshot, the state tables of new devices, the local port bindings and
+// the tunnel routes; it publishes it, then invalidates the flows the
+// changes affect.
+func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial bool) error {
+	old := a.world.Load()
+	changes := make([]topology.Change, 0, len(evs))
+	for _, e := range evs {
+		if e.Deleted() {
+			changes = append(changes, topology.Delete(e.Kind, e.ID))
+		} else {
+			changes = append(changes, topology.Put(e.Object))
+		}
+	}
+	snap := old.snap.Apply(changes...)
+	nw := &world{snap: snap, vxlan: old.vxlan, gre: old.gre, hasGRE: old.hasGRE}
+	closing, err := a.syncTables(ctx, old, nw, evs)
+	if err != nil {
+		return err
+	}
+	a.bindMu.Lock()
+	added, removed, err := a.syncBindings(ctx, old, nw, initial)
+	if err != nil {
+		a.bindMu.Unlock()
+		return err
+	}
+	nw.routes = hostRoutes(snap, a.host, nw.vxlan, nw.gre, nw.hasGRE)
+	a.world.Store(nw)
+	for _, b := range added {
+		a.announce(ctx, b)
+	}
+	a.keepKeys(snap)
+	a.bindMu.Unlock()
+
+	var tags []simulation.Tag
+	if !initial {
+		tags = a.diffTags(old.snap, snap, evs)
+	}
+	for _, b := range removed {
+		tags = append(tags, simulation.TagDPPort(uint32(b.dp)), simulation.TagTunnelKey(b.key))
+	}
+	for h, r := range old.routes {
+		if nr, ok := nw.routes[h]; !ok || nr != r {
+			tags = append(tags, simulation.TagTunnelRoute(r.src, r.dst))
+		}
+	}
+	a.invalidate(ctx, tags...)
+	for _, b := range removed {
+		if b.state != "" {
+			err := a.db.StateKeys().Remove(ctx, nsdb.KeyPortActive(), b.port, b.state)
+			if err != nil && !errors.Is(err, nsdb.ErrNotFound) && !errors.Is(err, nsdb.ErrNotOwner) && ctx.Err() == nil {
+				a.log.Warn("cannot withdraw port active state", namedIn(old.snap, "port", topology.KindPort, b.port), "err", err)
+			}
+		}
+		if err := a.dp.DeletePort(ctx, b.dp); err != nil && !errors.Is(err, datapath.ErrNotFound) {
+			a.log.Warn("cannot delete datapath port", "interface", b.ifc, "err", err)
+		}
+		a.log.Info("port unbound", namedIn(old.snap, "port", topology.KindPort, b.port), "interface", b.ifc)
+	}
+	for _, c := range closing {
+		c()
+	}
+	var rev nsdb.Version
+	for _, e := range evs {
+		rev = max(rev, e.Version)
+	}
+	if uint64(rev) > a.applied.Load() {
+		a.applied.Store(uint64(rev))
+	}
+	return nil
+}
+
+// diffTags returns the invalidation tags of a topology change: the
+// devices, routes, port links and exterior port sets it touched.
+func (a *Agent) diffTags(old, cur *topology.Snapshot, evs []nsdb.Event) []simulation.Tag {
+	var tags []simulation.Tag
+	for _, e := range evs {
+		if e.Kind == topology.KindPort && onlyTunnelKey(old, cur, e.ID) {
+			// An agent keeping a port's tunnel key in the NSDB changes
+			// nothing any simulation read.
+			continue
+		}
+		tags = append(tags, simulation.TagDevice(e.ID))
+		switch e.Kind {
+		case topology.KindRoute:
+			tags = append(tags, simulation.TagRoute(e.ID))
+			if r, ok := cur.Route(e.ID); ok {
+				tags = append(tags, a.flows.routerDsts(r.Router, r.Dst)...)
+			}
+		case topology.KindPort:
+			op, _ := old.Port(e.ID)
+			np, _ := cur.Port(e.ID)
+			tags = portTags(tags, old, cur, e.ID, op, np)
+		}
+	}
+	return tags
+}
+
+func portTags(tags []simulation.Tag, old, cur *topology.Snapshot, id topology.ID, op, np *topology.Port) []simulation.Tag {
+	for _, p := range []*topology.Port{op, np} {
+		if p != nil && p.IsRouterPort() {
+			// Implicit routes and publishing depend on the router's ports.
+			tags = append(tags, simulation.TagDevice(p.Router))
+		}
+	}
+	var oe, ne bool
+	var ob, nb, oPeer, nPeer topology.ID
+	if op != nil && !op.IsRouterPort() {
+		oe, ob, oPeer = op.Kind() == topology.PortExterior, op.Bridge, op.Peer
+	}
+	if np != nil && !np.IsRouterPort() {
+		ne, nb, nPeer = np.Kind() == topology.PortExterior, np.Bridge, np.Peer
+	}
+	if oe != ne || ob != nb {
+		if oe {
+			tags = append(tags, simulation.TagBroadcast(ob))
+		}
+		if ne {
+			tags = append(tags, simulation.TagBroadcast(nb))
+		}
+	}
+	if oPeer != nPeer || ob != nb {
+		if !oPeer.IsZero() {
+			tags = append(tags, simulation.TagBridgePort(ob, id))
+		}
+		if !nPeer.IsZero() {
+			if rp, ok := cur.Port(nPeer); ok && rp.IsRouterPort() {
+				tags = append(tags, simulation.TagARPRequests(nb), simulation.TagFloodedTo(nb, 0, rp.MAC))
+			}
+		}
+	}
+	return tags
+}
+
+// tableKeys lists the state tables a snapshot's device needs.
+func macVLANs(s *topology.Snapshot, bridge topology.ID) []uint16 {
+	bv, ok := s.BridgeView(bridge)
+	if !ok {
+		return nil
+	}
+	vlans := []uint16{0}
+	for v := range bv.VLANPorts {
+		vlans = append(vlans, v)
+	}
+	return vlans
+}
+
+// onlyTunnelKey reports whether port id differs between old and cur in its
+// TunnelKey alone.
+func onlyTunnelKey(old, cur *topology.Snapshot, id topology.ID) bool {
+	op, ok1 := old.Port(id)
+	np, ok2 := cur.Port(id)
+	if !ok1 || !ok2 || op.TunnelKey == np.TunnelKey {
+		return false
+	}
+	cp := *op
+	cp.TunnelKey = np.TunnelKey
+	return reflect.DeepEqual(&cp, np)
+}

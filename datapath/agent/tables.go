@@ -1,0 +1,227 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/netip"
+
+	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/simulation"
+	"github.com/hivenet/hivenet/topology"
+)
+
+// syncTables opens the state tables of the bridges and routers the events
+// create and starts their watchers; it returns the functions that close
+// the tables of deleted devices, to run once the new world is published.
+func (a *Agent) syncTables(ctx context.Context, old, nw *world, evs []nsdb.Event) ([]func(), error) {
+	nw.macs = maps.Clone(old.macs)
+	nw.ip4 = maps.Clone(old.ip4)
+	nw.arp = maps.Clone(old.arp)
+	bridges := make(map[topology.ID]bool)
+	routers := make(map[topology.ID]bool)
+	for _, e := range evs {
+		switch e.Kind {
+		case topology.KindBridge:
+			bridges[e.ID] = true
+		case topology.KindRouter:
+			routers[e.ID] = true
+		case topology.KindPort:
+			if p, ok := old.snap.Port(e.ID); ok && !p.Bridge.IsZero() {
+				bridges[p.Bridge] = true
+			}
+			if p, ok := nw.snap.Port(e.ID); ok && !p.Bridge.IsZero() {
+				bridges[p.Bridge] = true
+			}
+		}
+	}
+	var closing []func()
+	tables := a.db.Tables()
+	for b := range bridges {
+		_, exists := nw.snap.Bridge(b)
+		want := make(map[uint16]bool)
+		for _, v := range macVLANs(nw.snap, b) {
+			want[v] = true
+		}
+		for k, t := range nw.macs {
+			if k.bridge == b && !want[k.vlan] {
+				delete(nw.macs, k)
+				closing = append(closing, a.closeTable(k, t))
+			}
+		}
+		for v := range want {
+			k := bridgeVLAN{b, v}
+			if _, ok := nw.macs[k]; ok {
+				continue
+			}
+			t, err := tables.MACTable(ctx, b, v)
+			if err != nil {
+				return nil, fmt.Errorf("agent: MAC table of bridge %v vlan %d: %w", b, v, err)
+			}
+			nw.macs[k] = t
+			a.watchMAC(k, t)
+		}
+		if t, ok := nw.ip4[b]; ok && !exists {
+			delete(nw.ip4, b)
+			closing = append(closing, a.closeTable(ip4Key(b), t))
+		} else if !ok && exists {
+			t, err := tables.IP4MACTable(ctx, b)
+			if err != nil {
+				return nil, fmt.Errorf("agent: IPv4-MAC table of bridge %v: %w", b, err)
+			}
+			nw.ip4[b] = t
+			a.watchIP4(b, t)
+		}
+	}
+	for r := range routers {
+		_, exists := nw.snap.Router(r)
+		if t, ok := nw.arp[r]; ok && !exists {
+			delete(nw.arp, r)
+			closing = append(closing, a.closeTable(arpKey(r), t))
+		} else if !ok && exists {
+			t, err := tables.ARPTable(ctx, r)
+			if err != nil {
+				return nil, fmt.Errorf("agent: ARP table of router %v: %w", r, err)
+			}
+			nw.arp[r] = t
+			a.watchARP(r, t)
+		}
+	}
+	return closing, nil
+}
+
+type (
+	ip4Key topology.ID
+	arpKey topology.ID
+)
+
+type closer interface{ Close() error }
+
+// closeTable returns a function that stops k's watcher and closes t.
+func (a *Agent) closeTable(k any, t closer) func() {
+	return func() {
+		a.tableMu.Lock()
+		cancel := a.tableCancel[k]
+		delete(a.tableCancel, k)
+		a.tableMu.Unlock()
+		if cancel != nil {
+			cancel()
+		}
+		t.Close()
+	}
+}
+
+// closeTables closes every table of the current world.
+func (a *Agent) closeTables() {
+	a.tableMu.Lock()
+	for k, c := range a.tableCancel {
+		c()
+		delete(a.tableCancel, k)
+	}
+	a.tableMu.Unlock()
+	w := a.world.Load()
+	for _, t := range w.macs {
+		t.Close()
+	}
+	for _, t := range w.ip4 {
+		t.Close()
+	}
+	for _, t := range w.arp {
+		t.Close()
+	}
+}
+
+// watchTable runs a table watcher until the table is closed.
+func watchTable[K comparable, V any](a *Agent, k any, t nsdb.Table[K, V], fn func(ctx context.Context, evs []nsdb.TableEvent[K, V], first bool)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.tableMu.Lock()
+	a.tableCancel[k] = cancel
+	a.tableMu.Unlock()
+	w, err := t.Watch(ctx)
+	if err != nil {
+		a.log.Warn("cannot watch state table", "err", err)
+		return
+	}
+	go func() {
+		defer w.Close()
+		first := true
+		for {
+			evs, err := w.Next(ctx)
+			if err != nil {
+				return
+			}
+			fn(ctx, evs, first)
+			first = false
+		}
+	}()
+}
+
+// watchMAC follows a MAC table: a MAC learned invalidates the flows that
+// flooded to it; a MAC moved or removed invalidates the flows that used its
+// old port.
+func (a *Agent) watchMAC(k bridgeVLAN, t macTable) {
+	cur := make(map[topology.MAC]topology.ID)
+	watchTable(a, k, t, func(ctx context.Context, evs []nsdb.TableEvent[topology.MAC, topology.ID], first bool) {
+		var tags []simulation.Tag
+		for _, e := range evs {
+			old, had := cur[e.Key]
+			switch {
+			case e.Deleted:
+				delete(cur, e.Key)
+				if had {
+					tags = append(tags, simulation.TagBridgeMAC(k.bridge, e.Key, k.vlan, old))
+				}
+			case !had:
+				cur[e.Key] = e.Value
+				tags = append(tags, simulation.TagFloodedTo(k.bridge, k.vlan, e.Key))
+			case old != e.Value:
+				cur[e.Key] = e.Value
+				tags = append(tags, simulation.TagBridgeMAC(k.bridge, e.Key, k.vlan, old))
+			}
+		}
+		if !first {
+			a.invalidate(ctx, tags...)
+		}
+	})
+}
+
+// watchIP4 follows an IPv4-MAC table: a change invalidates the bridge's
+// flooded ARP requests, which may now be answered.
+func (a *Agent) watchIP4(b topology.ID, t ip4Table) {
+	watchTable(a, ip4Key(b), t, func(ctx context.Context, evs []nsdb.TableEvent[netip.Addr, topology.MAC], first bool) {
+		if !first && len(evs) > 0 {
+			a.invalidate(ctx, simulation.TagARPRequests(b))
+		}
+	})
+}
+
+// watchARP follows a router's ARP table: a resolved next hop wakes the
+// packets waiting for it; a changed or removed MAC invalidates the flows
+// that used the entry.
+func (a *Agent) watchARP(r topology.ID, t arpTable) {
+	cur := make(map[netip.Addr]topology.MAC)
+	watchTable(a, arpKey(r), t, func(ctx context.Context, evs []nsdb.TableEvent[netip.Addr, nsdb.ARPEntry], first bool) {
+		var tags []simulation.Tag
+		for _, e := range evs {
+			old, had := cur[e.Key]
+			mac := e.Value.MAC
+			if e.Deleted {
+				mac = topology.MAC{}
+			}
+			if mac.IsZero() {
+				delete(cur, e.Key)
+			} else {
+				cur[e.Key] = mac
+				for _, p := range a.arp.resolved(arpTarget{r, e.Key}) {
+					a.requeue(p)
+				}
+			}
+			if had && old != mac {
+				tags = append(tags, simulation.TagARPEntry(r, e.Key))
+			}
+		}
+		if !first {
+			a.invalidate(ctx, tags...)
+		}
+	})
+}

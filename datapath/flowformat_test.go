@@ -1,0 +1,42 @@
+package datapath
+
+import (
+	"testing"
+	"time"
+)
+
+func TestAppendTCPFlags(t *testing.T) {
+	for _, c := range []struct {
+		flags uint16
+		want  string
+	}{
+		{0x002, "S"}, {0x012, "S."}, {0x018, "P."}, {0x011, "F."}, {0x014, "R."},
+		{0x1ff, "SFPRU.ECN"}, {0x202, "S[200]"}, {0xc00, "[400][800]"},
+	} {
+		if got := string(AppendTCPFlags(nil, c.flags)); got != c.want {
+			t.Errorf("AppendTCPFlags(%#x) = %q, want %q", c.flags, got, c.want)
+		}
+	}
+}
+
+// Format prints what ovs-dpctl dump-flows prints: the match, the
+// statistics, the age since the last hit (or never), the TCP flags when
+// any, then the actions.
+func TestFlowFormat(t *testing.T) {
+	f := Flow{
+		Match:   Match{Key: FlowKey{Fields: KeyInPort, InPort: 3}, Mask: FlowKey{Fields: KeyInPort, InPort: ^PortNumber(0)}},
+		Actions: Actions{Output{Port: 2}},
+		Stats:   FlowStats{Packets: 7, Bytes: 512},
+	}
+	if got, want := f.Format(10*time.Second), "in_port(3), packets:7, bytes:512, used:never, actions:2"; got != want {
+		t.Errorf("never used:\n got %s\nwant %s", got, want)
+	}
+	f.Used, f.TCPFlags = 9580*time.Millisecond, 0x12
+	if got, want := f.Format(10*time.Second), "in_port(3), packets:7, bytes:512, used:0.420s, flags:S., actions:2"; got != want {
+		t.Errorf("used:\n got %s\nwant %s", got, want)
+	}
+	f.Actions = nil
+	if got, want := f.Format(f.Used), "in_port(3), packets:7, bytes:512, used:0.000s, flags:S., actions:drop"; got != want {
+		t.Errorf("drop:\n got %s\nwant %s", got, want)
+	}
+}
