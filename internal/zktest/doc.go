@@ -46,8 +46,9 @@
 //     (default: /usr/share/java/zookeeper.jar, plus slf4j-simple.jar when
 //     present so that the server log is readable).
 //   - HIVENET_ZK_CDS=0: do not use or create the JVM class-data-sharing
-//     archive (~/.cache/hivenet-zktest/zk-<hash>.jsa) that makes servers
-//     start with about a third less CPU. The first server on a machine that
+//     archive (~/.cache/hivenet-zk/zk-<hash>.jsa) that makes servers
+//     start with about a third less CPU (package nsdb/zookeeper/zkserver, which
+//     runs the server processes). The first server on a machine that
 //     stops gracefully writes it; an upgraded JVM or jar gets a new one.
 //
 // # Process lifetime
