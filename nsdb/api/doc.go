@@ -28,7 +28,9 @@
 // /v1/status/ports and /v1/ports/{id}/status (where a port is active),
 // /v1/bridges/{id}/mac-table, /v1/bridges/{id}/vlans/{vlan}/mac-table,
 // /v1/bridges/{id}/ip4-mac-table, and /v1/routers/{id}/arp-table (whose
-// persistent entries can be added and removed).
+// persistent entries can be added and removed), /v1/nat-leases (the NAT
+// port blocks agents hold) and /v1/cluster (the cluster's nodes, their
+// services and leaders, as package nsdb/cluster publishes them).
 //
 // The OpenAPI 3.1 description of all of it is served at /v1/openapi.json,
 // generated from the same route table the server serves.

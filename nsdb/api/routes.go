@@ -149,5 +149,6 @@ func (s *Server) routeTable() []*route {
 	rs = append(rs, s.statusRoutes()...)
 	rs = append(rs, s.tableRoutes()...)
 	rs = append(rs, s.natRoutes()...)
+	rs = append(rs, s.clusterRoutes()...)
 	return rs
 }

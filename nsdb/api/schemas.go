@@ -206,5 +206,8 @@ func componentSchemas() schema {
 	for name, s := range stateSchemas() {
 		all[name] = s
 	}
+	for name, s := range clusterSchemas() {
+		all[name] = s
+	}
 	return all
 }

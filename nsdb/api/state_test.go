@@ -11,6 +11,7 @@ import (
 	"github.com/hivenet/hivenet/flowstate"
 	"github.com/hivenet/hivenet/nat"
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/cluster"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -231,4 +232,41 @@ func testNATLeases(t *testing.T, e *env) {
 	e.must(call{method: "GET", path: "/v1/nat-leases?device=no-such-router"}, http.StatusBadRequest).problem(t)
 	agent.Close()
 	eventually(t, "the agent's leases to go", func() bool { return len(leases("")) == 0 })
+}
+
+// testClusterStatus runs a real cluster node (package nsdb/cluster) on the
+// database and reads its status through the API.
+func testClusterStatus(t *testing.T, e *env) {
+	if got := e.get("/v1/cluster").json(t); len(got["nodes"].([]any)) != 0 {
+		t.Errorf("cluster status with no node: %v", got)
+	}
+	c := e.newConn(t)
+	node, err := cluster.New(cluster.Config{Name: "node-1", NSDB: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	heartbeat, err := cluster.NewHeartbeat(cluster.HeartbeatConfig{NSDB: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recycler, err := cluster.NewRecycler(cluster.RecyclerConfig{NSDB: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node.Add(heartbeat, cluster.EveryNode)
+	node.Add(recycler, cluster.Leader)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- node.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	var st map[string]any
+	eventually(t, "node-1 to lead the recycler", func() bool {
+		st = e.get("/v1/cluster").json(t)
+		leaders := st["leaders"].([]any)
+		return len(st["nodes"].([]any)) == 1 && len(leaders) == 1 && leaders[0].(map[string]any)["node-name"] == "node-1"
+	})
+	n := st["nodes"].([]any)[0].(map[string]any)
+	if n["name"] != "node-1" || n["id"] != cluster.NodeID("node-1").String() || len(n["services"].([]any)) != 2 {
+		t.Errorf("node status %v", n)
+	}
 }

@@ -26,6 +26,7 @@ var suite = []suiteCase{
 	{"HostAndPortStatus", testStatus},
 	{"Tables", testTables},
 	{"NATLeases", testNATLeases},
+	{"ClusterStatus", testClusterStatus},
 	{"MetricsAndLogs", testMetricsAndLogs},
 	{"ProtocolErrors", testProtocolErrors},
 	{"OpenAPIDocument", testOpenAPIDocument},
