@@ -1,7 +1,10 @@
 package api_test
 
 import (
+	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -101,6 +104,39 @@ func TestParseTokens(t *testing.T) {
 	} {
 		if _, err := api.ParseTokens(strings.NewReader(bad)); err == nil {
 			t.Errorf("ParseTokens(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestLoadTokens(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(tokenFile), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, mode := range []os.FileMode{0o600, 0o400, 0o640} {
+		toks, err := api.LoadTokens(write("ok", mode))
+		if err != nil {
+			t.Fatalf("mode %v: %v", mode, err)
+		}
+		if id, ok := toks.Authenticate(adminToken); !ok || id.Name != "alice" || id.Role != api.RoleAdmin {
+			t.Errorf("mode %v: admin token gives %+v %v", mode, id, ok)
+		}
+	}
+	for _, mode := range []os.FileMode{0o644, 0o604, 0o660, 0o602} {
+		if _, err := api.LoadTokens(write("loose", mode)); !errors.Is(err, api.ErrBadTokenFile) {
+			t.Errorf("mode %v: %v, want ErrBadTokenFile", mode, err)
+		}
+	}
+	for _, p := range []string{dir, filepath.Join(dir, "missing")} {
+		if _, err := api.LoadTokens(p); !errors.Is(err, api.ErrBadTokenFile) {
+			t.Errorf("LoadTokens(%s): %v, want ErrBadTokenFile", p, err)
 		}
 	}
 }
