@@ -33,9 +33,6 @@ type Identity struct {
 	Role Role
 }
 
-// MinTokenLength is the shortest token a token file may hold.
-const MinTokenLength = 16
-
 // ErrBadTokenFile is wrapped by the errors of LoadTokens and ParseTokens.
 var ErrBadTokenFile = errors.New("api: bad token file")
 
@@ -53,9 +50,10 @@ type tokenEntry struct {
 // ParseTokens reads a token file in the Kubernetes static-token
 // convention: one CSV line per token, "token,name,role", role admin or
 // reader. Blank lines and lines starting with # are ignored. Tokens are
-// at least MinTokenLength characters of the bearer-token alphabet
-// (letters, digits and -._~+/, then any '='), and each appears once;
-// names must not be empty.
+// made of the bearer-token alphabet (letters, digits and -._~+/, then any
+// '=') and each appears once; names must not be empty. Tokens are secrets
+// that anyone reaching the API may guess: make them long and random
+// (openssl rand -base64 32).
 func ParseTokens(r io.Reader) (*Tokens, error) {
 	cr := csv.NewReader(r)
 	cr.Comment = '#'
@@ -76,8 +74,8 @@ func ParseTokens(r io.Reader) (*Tokens, error) {
 			return nil, fmt.Errorf("%w: line %d: want token,name,role; found %d fields", ErrBadTokenFile, line, len(rec))
 		}
 		tok, name, role := rec[0], strings.TrimSpace(rec[1]), Role(strings.TrimSpace(rec[2]))
-		if len(tok) < MinTokenLength || !isToken68(tok) {
-			return nil, fmt.Errorf("%w: line %d: a token is at least %d characters of A-Z a-z 0-9 -._~+/ (then '=')", ErrBadTokenFile, line, MinTokenLength)
+		if !isToken68(tok) {
+			return nil, fmt.Errorf("%w: line %d: a token is made of A-Z a-z 0-9 -._~+/ (then '=')", ErrBadTokenFile, line)
 		}
 		if name == "" {
 			return nil, fmt.Errorf("%w: line %d: empty name", ErrBadTokenFile, line)

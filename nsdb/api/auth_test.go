@@ -94,7 +94,7 @@ func TestParseTokens(t *testing.T) {
 	}
 	for _, bad := range []string{
 		"",                         // no tokens
-		"short,bob,admin\n",        // too short
+		",bob,admin\n",             // no token
 		adminToken + ",bob\n",      // two fields
 		adminToken + ",bob,root\n", // unknown role
 		adminToken + ",,admin\n",   // no name
