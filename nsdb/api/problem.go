@@ -168,6 +168,10 @@ func classOf(err error) string {
 		{topology.ErrDuplicateBinding, "duplicate-binding"},
 		{topology.ErrSharedReference, "shared-reference"},
 		{topology.ErrForeignPort, "foreign-port"},
+		{topology.ErrGatewayOutsideSubnet, "gateway-outside-subnet"},
+		{topology.ErrDuplicateMAC, "duplicate-mac"},
+		{topology.ErrDuplicateDHCPHost, "duplicate-dhcp-host"},
+		{topology.ErrDuplicateTunnelAddr, "duplicate-tunnel-address"},
 	} {
 		if errors.Is(err, c.err) {
 			return c.name
@@ -179,7 +183,8 @@ func classOf(err error) string {
 // conflictClasses are the validation problems that are conflicts with
 // other stored objects rather than mistakes in the body.
 var conflictClasses = []error{topology.ErrDuplicateName, topology.ErrDuplicateID,
-	topology.ErrDuplicateBinding, topology.ErrSharedReference, topology.ErrOverlappingSubnets}
+	topology.ErrDuplicateBinding, topology.ErrSharedReference, topology.ErrOverlappingSubnets,
+	topology.ErrDuplicateMAC, topology.ErrDuplicateTunnelAddr}
 
 func isConflict(p *topology.Problem) bool {
 	for _, c := range conflictClasses {
