@@ -195,7 +195,7 @@ func (s *Server) commit(r *http.Request, op nsdb.Op, dec *topofile.Decoded) (nsd
 			}
 			return 0, newProblem(http.StatusConflict, classExists, detail)
 		}
-		if p := storeProblem(err, dec, op.Object); p != nil {
+		if p := storeProblem(err, bodyLocator{dec}, op.Object); p != nil {
 			return 0, p
 		}
 		return 0, err

@@ -216,9 +216,26 @@ func decodeProblem(err error) *Problem {
 	return newProblem(status, class, "the body has "+plural(len(errs), "problem"), errs...)
 }
 
+// locator places the validation problems of a written object in the
+// request's body: it returns the body field of a problem's field, or false
+// when the field is not in the body.
+type locator interface {
+	locate(p *topology.Problem) (string, bool)
+}
+
+// bodyLocator places problems of an object the body holds whole.
+type bodyLocator struct{ dec *topofile.Decoded }
+
+func (b bodyLocator) locate(p *topology.Problem) (string, bool) {
+	if b.dec == nil {
+		return "", true
+	}
+	return b.dec.Locate(p), true
+}
+
 // validationProblem reports the problems a store's validation found with
-// a write of the object decoded into dec (nil: no body).
-func validationProblem(ve *topology.ValidationError, dec *topofile.Decoded, self topology.Object) *Problem {
+// a write of self, placed in the body by loc (nil: no body).
+func validationProblem(ve *topology.ValidationError, loc locator, self topology.Object) *Problem {
 	status, class := http.StatusConflict, classConflict
 	errs := make([]ProblemError, 0, len(ve.Problems))
 	for _, p := range ve.Problems {
@@ -226,12 +243,12 @@ func validationProblem(ve *topology.ValidationError, dec *topofile.Decoded, self
 			status, class = http.StatusUnprocessableEntity, classInvalid
 		}
 		e := ProblemError{Class: classOf(p), Detail: p.Error()}
-		if self != nil && p.Kind == self.ObjectKind() && p.ID == self.ObjectID() {
-			e.In = "body"
-			if dec != nil {
-				e.Field = dec.Locate(p)
-				e.Pointer = pointer(e.Field)
-			}
+		field, inBody := "", false
+		if self != nil && loc != nil && p.Kind == self.ObjectKind() && p.ID == self.ObjectID() {
+			field, inBody = loc.locate(p)
+		}
+		if inBody {
+			e.In, e.Field, e.Pointer = "body", field, pointer(field)
 		} else {
 			e.Object = objectName(p.Kind, p.ID, p.Name)
 			e.Field = p.Field
@@ -255,14 +272,14 @@ func plural(n int, what string) string {
 	return strconv.Itoa(n) + " " + what + "s"
 }
 
-// storeProblem turns an error of the NSDB into a problem. dec and self
-// are the decoded body and the object written, when there is one.
-func storeProblem(err error, dec *topofile.Decoded, self topology.Object) *Problem {
+// storeProblem turns an error of the NSDB into a problem. self is the
+// object written, if any, and loc places its problems in the body.
+func storeProblem(err error, loc locator, self topology.Object) *Problem {
 	var ve *topology.ValidationError
 	var re *nsdb.ReferencedError
 	switch {
 	case errors.As(err, &ve):
-		return validationProblem(ve, dec, self)
+		return validationProblem(ve, loc, self)
 	case errors.As(err, &re):
 		return newProblem(http.StatusConflict, classReferenced, re.Kind.String()+" "+re.ID.String()+" is referenced",
 			ProblemError{Object: objectName(re.ByKind, re.ByID, ""), Field: re.Field, Class: "referenced",

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -12,13 +11,7 @@ import (
 )
 
 // A chain's rules are part of the chain object; these routes edit one
-// rule at a time. Each edit reads the chain, changes it and writes it back
-// at the version read: with If-Match (the chain's ETag) a concurrent change
-// fails the edit with 412, without it the edit is retried on the new
-// chain. Rule responses carry the chain's ETag.
-
-// chainRetries bounds the retries of an edit without If-Match.
-const chainRetries = 8
+// rule at a time (see editObject).
 
 func (s *Server) ruleRoutes() []*route {
 	base, item := "/v1/chains/{id}/rules", "/v1/chains/{id}/rules/{rule}"
@@ -71,34 +64,14 @@ func ruleIndex(r *http.Request, c *topology.Chain) (int, error) {
 
 // editChain applies edit to the request's chain and writes it back.
 func (s *Server) editChain(r *http.Request, edit func(c *topology.Chain) (*topofile.Decoded, error)) (*topology.Chain, nsdb.Version, error) {
-	ifv, err := ifMatch(r)
+	o, v, err := s.editObject(r, topology.KindChain, func(o topology.Object) (locator, error) {
+		dec, err := edit(o.(*topology.Chain))
+		return bodyLocator{dec}, err
+	})
 	if err != nil {
 		return nil, 0, err
 	}
-	for attempt := 0; ; attempt++ {
-		c, ver, err := s.chainOf(r)
-		if err != nil {
-			return nil, 0, err
-		}
-		if ifv != nsdb.AnyVersion && ver != ifv {
-			return nil, 0, storeProblem(nsdb.ErrConflict, nil, nil)
-		}
-		dec, err := edit(c)
-		if err != nil {
-			return nil, 0, err
-		}
-		nv, err := s.store.Commit(r.Context(), nsdb.Update(c, ver))
-		if errors.Is(err, nsdb.ErrConflict) && ifv == nsdb.AnyVersion && attempt < chainRetries {
-			continue
-		}
-		if err != nil {
-			if p := storeProblem(err, dec, c); p != nil {
-				return nil, 0, p
-			}
-			return nil, 0, err
-		}
-		return c, nv, nil
-	}
+	return o.(*topology.Chain), v, nil
 }
 
 // decodeRule decodes a rule body as the pos-th rule of chain c.
