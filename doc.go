@@ -33,7 +33,9 @@
 //     which header fields it looked at (the megaflow mask), the state it wants
 //     written, and a readable trace. No goroutines, no I/O, no clock.
 //     simulation/packet parses frames into flow matches and builds ARP and
-//     ICMP packets without allocating.
+//     ICMP packets without allocating; simulation/l4 adds connection
+//     tracking, NAT and load balancing; simulation/harness runs packets by
+//     name for a controller's own tests, one call per packet.
 //   - [github.com/hivenet/hivenet/flowstate] holds connection-tracking and
 //     NAT state, its tables and its wire format; [github.com/hivenet/hivenet/nat]
 //     leases NAT port blocks across agents.

@@ -19,6 +19,10 @@
 //		Snapshot: snap, State: tables, InPort: port, Frame: frame, Now: now,
 //	}, &r)
 //
+// Package simulation/harness does all of this for tests and tools: it loads
+// a topology file, names ports and VMs, builds packets, runs the stateful
+// services and keeps the state between packets.
+//
 // [Input] carries everything the simulation reads; [Result] everything it
 // computed. Both the Engine and the Result keep their buffers between calls,
 // so a warmed-up engine simulates without allocating (tests assert it with

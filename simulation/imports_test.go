@@ -73,7 +73,7 @@ func TestSimulationDoesNotImportNATOrNSDB(t *testing.T) {
 	if checked == 0 {
 		t.Fatal("go list matched no simulation package")
 	}
-	for _, want := range []string{"/simulation", "/simulation/l4", "/simulation/packet"} {
+	for _, want := range []string{"/simulation", "/simulation/l4", "/simulation/packet", "/simulation/harness"} {
 		if _, ok := deps[module+want]; !ok {
 			t.Errorf("%s%s was not checked", module, want)
 		}

@@ -6,8 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -118,23 +116,5 @@ func TestRunUnknownHost(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "this host is not in the topology") {
 		t.Errorf("no warning for an unknown host:\n%s", logs.String())
-	}
-}
-
-// The debug token file must be private.
-func TestReadToken(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "token")
-	if err := os.WriteFile(p, []byte("abc\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := readToken(p); err == nil {
-		t.Error("a world-readable token file was accepted")
-	}
-	if err := os.Chmod(p, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if tok, err := readToken(p); err != nil || tok != "abc" {
-		t.Errorf("readToken = %q, %v", tok, err)
 	}
 }

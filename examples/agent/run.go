@@ -10,8 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +20,7 @@ import (
 	"github.com/hivenet/hivenet/datapath/agent/ops"
 	"github.com/hivenet/hivenet/datapath/inproc"
 	"github.com/hivenet/hivenet/datapath/kernel"
+	"github.com/hivenet/hivenet/internal/cli"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/memory"
 	"github.com/hivenet/hivenet/nsdb/zookeeper"
@@ -94,22 +93,20 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 		return usage("-workers %d: want 1 or more", *workers)
 	}
 	if *listen != "" {
-		if _, err := netip.ParseAddrPort(*listen); err != nil {
-			return usage("-listen %q: want IP:PORT (%v)", *listen, err)
+		if err := cli.ListenAddr(*listen); err != nil {
+			return usage("-listen: %v", err)
 		}
 	}
 	var zkList []string
 	if *zkServers != "" {
-		for _, hp := range strings.Split(*zkServers, ",") {
-			if err := checkHostPort(hp); err != nil {
-				return usage("-zk: %v", err)
-			}
-			zkList = append(zkList, hp)
+		var err error
+		if zkList, err = cli.HostPorts(*zkServers); err != nil {
+			return usage("-zk: %v", err)
 		}
 	}
 	debugToken := ""
 	if *debugTokenFile != "" {
-		t, err := readToken(*debugTokenFile)
+		t, err := cli.ReadSecret(*debugTokenFile)
 		if err != nil {
 			return usage("-debug-token-file: %v", err)
 		}
@@ -230,41 +227,4 @@ func hostLabel(a *agent.Agent, id topology.ID) string {
 		return h.Name + " (" + id.String() + ")"
 	}
 	return id.String()
-}
-
-// checkHostPort checks a HOST:PORT before anything starts.
-func checkHostPort(hp string) error {
-	host, port, err := net.SplitHostPort(hp)
-	if err != nil {
-		return fmt.Errorf("%q: want HOST:PORT", hp)
-	}
-	if host == "" {
-		return fmt.Errorf("%q: no host", hp)
-	}
-	n, err := strconv.Atoi(port)
-	if err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("%q: port out of range 1-65535", hp)
-	}
-	return nil
-}
-
-// readToken reads a one-line token file. It refuses files others can
-// read or write: the token guards the agent's debug endpoints.
-func readToken(path string) (string, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return "", err
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return "", fmt.Errorf("%s is accessible to group or others (mode %v): chmod 600 it", path, st.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	t := strings.TrimSpace(string(b))
-	if t == "" || strings.ContainsAny(t, " \t\n") {
-		return "", fmt.Errorf("%s: want one token on one line", path)
-	}
-	return t, nil
 }

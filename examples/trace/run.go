@@ -9,12 +9,8 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/hivenet/hivenet/nat"
-	"github.com/hivenet/hivenet/nsdb/memory"
-	"github.com/hivenet/hivenet/simulation"
-	"github.com/hivenet/hivenet/simulation/l4"
+	"github.com/hivenet/hivenet/simulation/harness"
 	"github.com/hivenet/hivenet/topology"
-	"github.com/hivenet/hivenet/topology/topofile"
 )
 
 const defaultFile = "examples/topologies/two-bridges-router.yaml"
@@ -22,14 +18,7 @@ const defaultFile = "examples/topologies/two-bridges-router.yaml"
 // options are the command's flags.
 type options struct {
 	file     string
-	from     string
-	icmp     string
-	tcp      string
-	udp      string
-	arp      string
-	srcMAC   string
-	dstMAC   string
-	srcIP    string
+	spec     harness.Spec
 	ttl      uint
 	vlan     uint
 	learned  string
@@ -42,17 +31,18 @@ var errUsage = errors.New("usage")
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
+	s := &o.spec
 	fs := flag.NewFlagSet("trace", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.from, "from", "", "exterior `port` the packet enters (required)")
-	fs.StringVar(&o.icmp, "icmp-echo", "", "send an ICMP echo request to `address`")
-	fs.StringVar(&o.tcp, "tcp", "", "send TCP `src:port->dst:port` (src may be empty)")
-	fs.StringVar(&o.udp, "udp", "", "send UDP `src:port->dst:port` (src may be empty)")
-	fs.StringVar(&o.arp, "arp-request", "", "broadcast an ARP request for `address`")
-	fs.StringVar(&o.srcMAC, "src-mac", "", "source `MAC` (default: the VM's)")
-	fs.StringVar(&o.dstMAC, "dst-mac", "", "destination `MAC` (default: the VM or gateway)")
-	fs.StringVar(&o.srcIP, "src-ip", "", "source `address` for -icmp-echo and -arp-request (default: the VM's)")
-	fs.UintVar(&o.ttl, "ttl", 64, "IPv4 `TTL`")
+	fs.StringVar(&s.From, "from", "", "exterior `port` the packet enters (required)")
+	fs.StringVar(&s.ICMPEcho, "icmp-echo", "", "send an ICMP echo request to `address` (or VM name)")
+	fs.StringVar(&s.TCP, "tcp", "", "send TCP `src:port->dst:port` (src may be empty; or just dst:port)")
+	fs.StringVar(&s.UDP, "udp", "", "send UDP `src:port->dst:port` (src may be empty; or just dst:port)")
+	fs.StringVar(&s.ARPRequest, "arp-request", "", "broadcast an ARP request for `address`")
+	fs.StringVar(&s.SrcMAC, "src-mac", "", "source `MAC` (default: the VM's)")
+	fs.StringVar(&s.DstMAC, "dst-mac", "", "destination `MAC` (default: the VM or gateway)")
+	fs.StringVar(&s.SrcIP, "src-ip", "", "source `address` when the flow gives none (default: the VM's)")
+	fs.UintVar(&o.ttl, "ttl", harness.DefaultTTL, "IPv4 `TTL`")
 	fs.UintVar(&o.vlan, "vlan", 0, "send the frame tagged with this VLAN `id` (0: untagged)")
 	fs.StringVar(&o.learned, "learned", "", "comma-separated `VMs` to pre-learn (default all, \"none\" for none)")
 	fs.Func("arp", "add an ARP entry `router/ip=mac` (repeatable)", func(s string) error {
@@ -76,13 +66,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		fs.Usage()
 		return nil, fmt.Errorf("%w: more than one topology file", errUsage)
 	}
-	if o.from == "" {
+	if s.From == "" {
 		fs.Usage()
 		return nil, fmt.Errorf("%w: -from is required", errUsage)
 	}
 	n := 0
-	for _, s := range []string{o.icmp, o.tcp, o.udp, o.arp} {
-		if s != "" {
+	for _, v := range []string{s.ICMPEcho, s.TCP, s.UDP, s.ARPRequest} {
+		if v != "" {
 			n++
 		}
 	}
@@ -93,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.ttl > 255 || o.vlan > 4095 {
 		return nil, fmt.Errorf("%w: -ttl must be at most 255 and -vlan at most 4095", errUsage)
 	}
+	s.TTL, s.VLAN = int(o.ttl), int(o.vlan)
 	return o, nil
 }
 
@@ -100,17 +91,16 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 func run(args []string, stdout, stderr io.Writer) int {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, "trace:", err)
-		}
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		fmt.Fprintln(stderr, "trace:", err)
 		return 2
 	}
 	if err := trace(o, stdout); err != nil {
 		fmt.Fprintln(stderr, "trace:", err)
-		if errors.Is(err, errUsage) {
+		if errors.Is(err, errUsage) || errors.Is(err, harness.ErrUnknownName) ||
+			errors.Is(err, harness.ErrNotExterior) || errors.Is(err, harness.ErrBadPacket) {
 			return 2
 		}
 		return 1
@@ -118,62 +108,54 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// trace loads the topology into a harness, seeds its state as the flags
+// say, sends the packet and prints the trace.
 func trace(o *options, stdout io.Writer) error {
-	t, err := topofile.LoadFile(o.file)
+	pkt, err := o.spec.Packet()
 	if err != nil {
 		return err
 	}
-	w := newWorld(t)
-	in, err := w.port(o.from)
+	h, err := harness.LoadFile(o.file, harness.Config{Cold: o.learned != ""})
 	if err != nil {
 		return err
 	}
-	frame, err := w.frame(o, in)
-	if err != nil {
-		return err
+	if o.learned != "" && o.learned != "none" {
+		for _, name := range strings.Split(o.learned, ",") {
+			if err := h.Learn(strings.TrimSpace(name)); err != nil {
+				return fmt.Errorf("%w: -learned: %w", errUsage, err)
+			}
+		}
 	}
-	st, err := w.state(o)
-	if err != nil {
-		return err
-	}
-	// Stateful services as an agent runs them: connection tracking and NAT
-	// tables, and a NAT port leaser claiming blocks from an embedded NSDB.
-	db := memory.NewServer(memory.Config{})
-	client := db.NewClient()
-	defer client.Close()
-	leaser := nat.NewLeaser(nat.LeaserConfig{Allocator: nat.NewAllocator(client.Blocks(), nil)})
-	defer leaser.Close()
-	svc := l4.New(l4.Config{Ports: leaser})
-	var r simulation.Result
-	e := simulation.New(simulation.Config{})
-	for attempt := 0; ; attempt++ {
-		if err := e.Simulate(&simulation.Input{
-			Snapshot: w.snap, State: st, Stateful: svc, InPort: in.ID, Frame: frame, Trace: true,
-		}, &r); err != nil {
+	for _, s := range o.arpSeeds {
+		router, ip, mac, err := parseARPSeed(s)
+		if err != nil {
 			return err
 		}
-		if r.Verdict != simulation.NotYet || r.Reason != simulation.ReasonStateful || attempt > 0 {
-			break
-		}
-		// A NAT port block is being claimed: wait for it and simulate the
-		// packet again from scratch, as the agent's waiting room does.
-		wait := svc.Waiting()
-		svc.Abort()
-		if wait == nil {
-			break
-		}
-		<-wait.Ready()
-		if err := wait.Err(); err != nil {
-			return fmt.Errorf("claiming a NAT port block: %w", err)
+		if err := h.SetARP(router, ip, mac); err != nil {
+			return fmt.Errorf("%w: -arp: %w", errUsage, err)
 		}
 	}
-	svc.Abort()
+	r, err := h.Send(o.spec.From, pkt)
+	if err != nil {
+		return err
+	}
 	if o.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(r.Trace)
 	}
-	return r.Trace.WriteText(stdout)
+	for _, n := range r.Notes {
+		fmt.Fprintln(stdout, "harness:", n)
+	}
+	if err := r.Trace.WriteText(stdout); err != nil {
+		return err
+	}
+	for _, g := range r.Generated {
+		if _, err := fmt.Fprintf(stdout, "followed: packet generated out of %s: %s\n", g.From, g); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // parseARPSeed parses "router/ip=mac".

@@ -46,12 +46,17 @@
 //  4. When the flow is removed, Release its Refs; periodically, Expire.
 //     Keys received from peers go into the tables with Import.
 //
+// simulation/harness runs this workflow for tests and tools, one call per
+// packet.
+//
 // # Differences from the reference
 //
 // Keys are flowstate's compact, pointer-free values (29-byte conntrack
 // keys, 30-byte NAT keys, 6-byte bindings, versus 33/34/8 bytes in the
-// reference's encoding). The topology model has no masquerade NAT target
-// (SNAT to whatever address the out-port has): dynamic SNAT always names
-// its addresses. A load balancer's outbound DROP drops the reply; the
-// reference only skips the router's outbound filter and forwards it.
+// reference's encoding). A masquerade rule (dynamic SNAT to the address of
+// the router port the packet leaves through) applies only in a router's
+// outbound filter, the one place the egress port is known; elsewhere it is
+// not applied and the trace says so. A load balancer's outbound DROP drops
+// the reply; the reference only skips the router's outbound filter and
+// forwards it.
 package l4

@@ -7,6 +7,8 @@
 // Start loads a topology into the NSDB (an embedded nsdb/memory server
 // unless Config.NewClient says otherwise), starts one agent per host and
 // waits until they are ready; Cluster.StartVM plugs a VM into a bound port.
+// Cluster.Send sends simulation/harness's packets from a VM, by name, so
+// that a scenario written for the pure simulator runs on agents too.
 // The tunnel zones' underlay addresses are mapped to loopback addresses
 // (by default 127.0.0.<last octet>), which every datapath binds its VXLAN
 // port to: Linux routes all of 127.0.0.0/8 to the loopback interface.
@@ -105,6 +107,7 @@ type Cluster struct {
 	hosts  map[string]*Host
 	order  []string
 	vms    sync.WaitGroup
+	byName map[string]*VM // VMs started, by port name and by VM name
 	cancel context.CancelFunc
 	ctx    context.Context
 }
@@ -155,7 +158,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		cfg.VXLANPort = p
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	c := &Cluster{cfg: cfg, topo: t, hosts: make(map[string]*Host), cancel: cancel, ctx: runCtx}
+	c := &Cluster{cfg: cfg, topo: t, hosts: make(map[string]*Host), byName: make(map[string]*VM), cancel: cancel, ctx: runCtx}
 	admin, err := cfg.NewClient(ctx)
 	if err != nil {
 		cancel()
@@ -414,48 +417,6 @@ func (c *Cluster) HostOf(port *topology.Port) (*Host, bool) {
 		}
 	}
 	return nil, false
-}
-
-// StartVM plugs a VM into the port named portName on its host and starts
-// it; it waits (until ctx ends) for the host's agent to bind the port.
-func (c *Cluster) StartVM(ctx context.Context, portName string, cfg VMConfig) (*VM, error) {
-	p, ok := c.Port(portName)
-	if !ok {
-		return nil, fmt.Errorf("sandbox: no port %q", portName)
-	}
-	h, ok := c.HostOf(p)
-	if !ok {
-		return nil, fmt.Errorf("sandbox: port %q is not bound to a running host", portName)
-	}
-	ep, err := WaitEndpoint(ctx, h, p.ID)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Name == "" {
-		cfg.Name = portName
-	}
-	vm := NewVM(cfg, ep)
-	c.vms.Add(1)
-	go func() {
-		defer c.vms.Done()
-		vm.Run(c.ctx)
-	}()
-	return vm, nil
-}
-
-// WaitEndpoint waits until h's agent binds port and returns the endpoint
-// of its datapath port.
-func WaitEndpoint(ctx context.Context, h *Host, port topology.ID) (*inproc.Endpoint, error) {
-	for {
-		if n, ok := h.Agent().LocalPort(port); ok {
-			return h.Datapath.Endpoint(n)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("sandbox: port %v not bound on %s: %w", port, h.Name, ctx.Err())
-		case <-tick():
-		}
-	}
 }
 
 // Close stops the agents, the VMs and the datapaths.

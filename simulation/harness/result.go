@@ -1,0 +1,168 @@
+package harness
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hivenet/hivenet/simulation"
+	"github.com/hivenet/hivenet/simulation/packet"
+)
+
+// Result is what the network did with a packet.
+type Result struct {
+	// From names the port the packet entered (for a generated packet, the
+	// port it was emitted from).
+	From string
+	// Frame is the frame as sent.
+	Frame []byte
+	// Verdict and Reason are the simulator's final outcome: Forward with
+	// the packet in Delivered; Consumed (an ARP request answered, an echo
+	// reply generated); a drop and its reason; NotYet when a router's next
+	// hop never answered its ARP request (Reason ReasonARPPending).
+	Verdict simulation.Verdict
+	Reason  simulation.DropReason
+	// Delivered lists where the packet left the virtual network, in the
+	// simulator's order.
+	Delivered []Delivery
+	// Generated lists the packets the network generated (ARP replies, echo
+	// replies, ICMP errors), each followed to where it went.
+	Generated []*Result
+	// Trace is the final simulation's trace.
+	Trace *simulation.Trace
+	// Notes says what the harness did before the final simulation: NAT port
+	// blocks waited for, ARP requests answered.
+	Notes []string
+	// Sim is the final simulation's result, for what the fields above do
+	// not show (tags, the megaflow mask, state writes).
+	Sim *simulation.Result
+}
+
+// Delivery is the packet leaving the virtual network through one port.
+type Delivery struct {
+	// Port names the exterior port.
+	Port string
+	// Frame is the frame as it leaves, rewrites applied.
+	Frame []byte
+	// Packet is Frame parsed. Read it with its getters (d.Packet.IPSrc()):
+	// a View does not record what it was asked.
+	Packet packet.View
+}
+
+// Ports returns the names of the ports the packet was delivered to.
+func (r *Result) Ports() []string {
+	s := make([]string, len(r.Delivered))
+	for i := range r.Delivered {
+		s[i] = r.Delivered[i].Port
+	}
+	return s
+}
+
+// At returns the packet delivered to the port named port.
+func (r *Result) At(port string) (*Delivery, bool) {
+	for i := range r.Delivered {
+		if r.Delivered[i].Port == port {
+			return &r.Delivered[i], true
+		}
+	}
+	return nil, false
+}
+
+// String summarizes the result: "forward to vm2, vm3", "drop (no-route)".
+func (r *Result) String() string {
+	var b strings.Builder
+	b.WriteString(r.Verdict.String())
+	if r.Reason != simulation.ReasonNone {
+		fmt.Fprintf(&b, " (%v)", r.Reason)
+	}
+	if len(r.Delivered) > 0 {
+		b.WriteString(" to ")
+		b.WriteString(strings.Join(r.Ports(), ", "))
+	}
+	for _, g := range r.Generated {
+		fmt.Fprintf(&b, "; generated at %s: %s", g.From, g)
+	}
+	return b.String()
+}
+
+// TraceText returns the harness's notes and the trace as text.
+func (r *Result) TraceText() string {
+	var b strings.Builder
+	for _, n := range r.Notes {
+		b.WriteString("harness: ")
+		b.WriteString(n)
+		b.WriteByte('\n')
+	}
+	if r.Trace != nil {
+		b.WriteString(r.Trace.String())
+	}
+	return b.String()
+}
+
+// T is the part of *testing.T the Expect methods use.
+type T interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+func (r *Result) fail(t T, format string, args ...any) {
+	t.Helper()
+	what := fmt.Sprintf("frame of %d bytes", len(r.Frame))
+	if r.Trace != nil {
+		what = r.Trace.Packet
+	}
+	t.Fatalf("%s from %s: %s\ngot %s\n%s", what, r.From, fmt.Sprintf(format, args...), r, r.TraceText())
+}
+
+// ExpectDelivered fails the test unless the packet was forwarded to
+// exactly the ports named (in any order). It returns the packet as
+// delivered to the first one.
+func (r *Result) ExpectDelivered(t T, ports ...string) *Delivery {
+	t.Helper()
+	if len(ports) == 0 {
+		t.Fatalf("ExpectDelivered needs at least one port")
+		return nil
+	}
+	got, want := slices.Sorted(slices.Values(r.Ports())), slices.Sorted(slices.Values(ports))
+	if r.Verdict != simulation.Forward || !slices.Equal(got, want) {
+		r.fail(t, "want forward to %s", strings.Join(ports, ", "))
+		return nil
+	}
+	d, _ := r.At(ports[0])
+	return d
+}
+
+// ExpectDropped fails the test unless the packet was dropped (Drop,
+// ShortDrop or ErrorDrop) for reason.
+func (r *Result) ExpectDropped(t T, reason simulation.DropReason) {
+	t.Helper()
+	if !r.Verdict.IsDrop() || r.Reason != reason {
+		r.fail(t, "want a drop (%v)", reason)
+	}
+}
+
+// ExpectVerdict fails the test unless the verdict is v.
+func (r *Result) ExpectVerdict(t T, v simulation.Verdict) {
+	t.Helper()
+	if r.Verdict != v {
+		r.fail(t, "want %v", v)
+	}
+}
+
+// ExpectAnswered fails the test unless the network itself answered the
+// packet (an ARP reply, an echo reply from a router port, an ICMP error)
+// and the answer was delivered to the port named port. It returns the
+// answer as delivered.
+func (r *Result) ExpectAnswered(t T, port string) *Delivery {
+	t.Helper()
+	for _, g := range r.Generated {
+		if g.Verdict != simulation.Forward {
+			continue
+		}
+		if d, ok := g.At(port); ok {
+			return d
+		}
+	}
+	r.fail(t, "want an answer generated by the network delivered to %s", port)
+	return nil
+}
