@@ -1,24 +1,22 @@
 package main
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/api"
 )
 
 // apiTokens are the API's bearer tokens.
-type apiTokens struct{}
+type apiTokens = api.Tokens
 
-var errNoAPI = errors.New("the REST API (package nsdb/api) is not merged yet")
+// loadTokens reads the token file (CSV lines token,name,role).
+func loadTokens(path string) (*apiTokens, error) { return api.LoadTokens(path) }
 
-// loadTokens reads the token file.
-func loadTokens(path string) (*apiTokens, error) { return nil, errNoAPI }
-
-// newAPI returns the REST API's handler.
+// newAPI returns the REST API's handler on the node's NSDB client.
 func newAPI(c nsdb.Client, t *apiTokens, log *slog.Logger, reg prometheus.Registerer) (http.Handler, error) {
-	return nil, errNoAPI
+	return api.New(api.Config{NSDB: c, Tokens: t, Logger: log, Registerer: reg})
 }
