@@ -32,6 +32,8 @@
 // Tests that stop, kill or restart servers use their own: [StartServer]
 // starts a private standalone server and [StartEnsemble] an n-member
 // ensemble on 127.0.0.1, 127.0.0.2, ... Both are shut down by t.Cleanup.
+// [NewProxy] puts a TCP proxy between one client and a server, to
+// partition that client alone (Cut) and let it back (Heal).
 //
 // # Environment
 //

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"strings"
 	"sync"
@@ -60,18 +59,18 @@ func memoryBackend(t *testing.T) backend {
 // zkSessionTimeout is short so that partitions end sessions quickly.
 const zkSessionTimeout = time.Second
 
-// zookeeperBackend connects every client through its own cutProxy to a
+// zookeeperBackend connects every client through its own zktest.Proxy to a
 // real ZooKeeper server; loseSession partitions the client until its
 // session has expired, then heals the partition.
 func zookeeperBackend(t *testing.T) backend {
 	connect := zktest.Standalone(t)
 	root := zktest.UniquePath(t)
 	var mu sync.Mutex
-	proxies := make(map[nsdb.Client]*cutProxy)
+	proxies := make(map[nsdb.Client]*zktest.Proxy)
 	return backend{
 		name: "zookeeper",
 		newClient: func(t *testing.T) nsdb.Client {
-			p := newCutProxy(t, connect)
+			p := zktest.NewProxy(t, connect)
 			ctx, cancel := context.WithTimeout(context.Background(), wait)
 			defer cancel()
 			c, err := zookeeper.New(ctx, zookeeper.Config{Servers: []string{p.Addr()}, Root: root,
@@ -111,75 +110,6 @@ func session(t *testing.T, c nsdb.Client) nsdb.Session {
 		t.Fatal(err)
 	}
 	return s
-}
-
-// cutProxy forwards TCP connections to target until Cut, which drops every
-// connection and refuses new ones (a partition) until Heal.
-type cutProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	conns  []net.Conn
-	cut    bool
-}
-
-func newCutProxy(t *testing.T, target string) *cutProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cutProxy{ln: ln, target: target}
-	t.Cleanup(func() { ln.Close(); p.Cut() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			cut := p.cut
-			p.mu.Unlock()
-			if cut {
-				c.Close()
-				continue
-			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, s)
-			p.mu.Unlock()
-			go pipe(c, s)
-			go pipe(s, c)
-		}
-	}()
-	return p
-}
-
-func pipe(dst, src net.Conn) {
-	io.Copy(dst, src)
-	dst.Close()
-	src.Close()
-}
-
-func (p *cutProxy) Addr() string { return p.ln.Addr().String() }
-
-func (p *cutProxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = true
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *cutProxy) Heal() {
-	p.mu.Lock()
-	p.cut = false
-	p.mu.Unlock()
 }
 
 // event is what probe services report.
