@@ -22,6 +22,9 @@ SUBMAKE     := $(MAKE) --no-print-directory
 # internal/zktest starts one per test binary (java + Debian's zookeeper
 # package); set HIVENET_ZK_SERVERS to use an existing server instead.
 export HIVENET_REQUIRE_ZK ?= 1
+# Likewise for ovsdb-server (internal/ovsdbtest, Debian openvswitch-common
+# and openvswitch-vtep).
+export HIVENET_REQUIRE_OVSDB ?= 1
 
 .PHONY: help all build provision test test-host test-kernel fuzz lint fmt-check vet staticcheck bench clean
 

@@ -13,8 +13,9 @@ import (
 var ErrNoFreeBlock = errors.New("nsdb: no free block")
 
 // Blocks hands out numbered blocks within named scopes to sessions: the
-// reference system's NAT block allocator (§4.5 of the behaviour notes), where
-// a scope is one (device, NAT address) and a block 64 of its ports.
+// reference system's (MidoNet's) NAT block allocator, with which agents lease
+// ports of a NAT address, where a scope is one (device, NAT address) and a
+// block 64 of its consecutive ports (block n: ports 64n to 64n+63).
 //
 // A claimed block belongs to the claiming session: it comes free when the
 // holder releases it or when the session ends, so a dead agent's blocks are

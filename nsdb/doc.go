@@ -49,7 +49,13 @@
 // they imply (cascades, clears, refusals, symmetric peering) and validates
 // the result, given a txn.Source over the backend's state; txn.Index is an
 // in-memory Source a backend can keep as its cache. Use it rather than
-// re-deriving the bindings: both backends then agree by construction. Text
+// re-deriving the bindings: both backends then agree by construction. The
+// rest of what backends share lives beside it, for the same reason:
+// nsdb/internal/watch (the coalescing subscription behind every Watch, the
+// delivery rules of each event type, and the routing of object changes to
+// watches), nsdb/internal/statetable (table rules and the local view
+// Table.Lookup reads), nsdb/internal/session (Session and the ending of
+// session-bound state) and nsdb/internal/validate (argument checks). Text
 // forms shared with the reference system are here: PortState,
 // FloodingProxy, ARPEntry.String and ParseARPEntry; names of elections,
 // sequences and state keys satisfy ValidName, so they are safe as path

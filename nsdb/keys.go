@@ -13,8 +13,10 @@ type SessionID uint64
 // KeyType says how a state key arbitrates between writers.
 type KeyType uint8
 
-// State key types (§4.2 of the behaviour notes). Every value is owned by the
-// session that wrote it and vanishes when that session ends.
+// State key types: the reference system's (MidoNet's) single first-write-wins,
+// single last-write-wins and multiple-value state keys, each value an
+// ephemeral node of its writer's session. Every value is owned by the session
+// that wrote it and vanishes when that session ends.
 const (
 	_ KeyType = iota
 	// KeyFirstWriteWins holds one value. Set succeeds only if the key is

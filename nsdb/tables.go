@@ -17,8 +17,9 @@ type TableView[K comparable, V any] interface {
 	Lookup(k K) (V, bool)
 }
 
-// Table is a handle on one replicated state table (§4.3 of the behaviour
-// notes): a map from K to V shared by every client, built from entries.
+// Table is a handle on one replicated state table, as the reference system
+// (MidoNet) keeps its MAC, IPv4→MAC and ARP tables: a map from K to V shared
+// by every client, built from entries.
 //
 // Each key has at most one persistent entry, written by operators, and any
 // number of learned entries, each owned by the session that added it and

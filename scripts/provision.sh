@@ -8,7 +8,8 @@
 #      qemu-system-x86    VM for kernel datapath tests   (internal/vmtest)
 #      busybox-static cpio xz-utils kmod iproute2 openvswitch-switch
 #                         VM initramfs: shell, ip, ovs-dpctl, modules
-#      openvswitch-vtep   vtep schema for vxgw tests
+#      openvswitch-common ovsdb-server, ovsdb-tool, ovsdb-client (internal/ovsdbtest)
+#      openvswitch-vtep   vtep schema and vtep-ctl for vxgw tests
 #      gcc libc6-dev make CGO_ENABLED=1 go test -race, the Makefile
 #      linux-libc-dev     linux/openvswitch.h, which internal/ovsh's
 #                         constants are checked against
@@ -28,6 +29,7 @@ PACKAGES=(
 	busybox-static
 	cpio
 	openvswitch-switch
+	openvswitch-common
 	openvswitch-vtep
 	xz-utils
 	kmod
@@ -69,7 +71,8 @@ if ((${#missing[@]})); then
 fi
 
 # What the harnesses use from those packages must actually be there.
-for f in /usr/share/java/zookeeper.jar /usr/bin/qemu-system-x86_64 /bin/busybox /usr/bin/ovs-dpctl /usr/sbin/ip; do
+for f in /usr/share/java/zookeeper.jar /usr/bin/qemu-system-x86_64 /bin/busybox /usr/bin/ovs-dpctl /usr/sbin/ip \
+	/usr/sbin/ovsdb-server /usr/bin/ovsdb-tool /usr/bin/ovsdb-client /usr/bin/vtep-ctl /usr/share/openvswitch/vtep.ovsschema; do
 	[[ -e $f ]] || die "$f missing although its package is installed"
 done
 java_bin=$(command -v java) || die "no java on PATH (package zookeeper should bring default-jre)"

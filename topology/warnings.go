@@ -6,19 +6,20 @@ import (
 	"strconv"
 )
 
-// Classes of warnings: what a topology may hold but probably should not.
+// Classes of warnings (Topology.Warnings): what a topology may hold but
+// probably should not. Validate never reports them.
 var (
-	// WarnHostInNoTunnelZone: a port is bound to a host that is in no
+	// ErrHostInNoTunnelZone: a port is bound to a host that is in no
 	// tunnel zone, so no other host can reach it.
-	WarnHostInNoTunnelZone = fmt.Errorf("port bound to a host in no tunnel zone")
-	// WarnJumpCycle: chains jump to each other in a cycle. At run time a
+	ErrHostInNoTunnelZone = fmt.Errorf("port bound to a host in no tunnel zone")
+	// ErrJumpCycle: chains jump to each other in a cycle. At run time a
 	// jump that would re-enter a chain being evaluated is treated as
 	// CONTINUE, as the reference system does.
-	WarnJumpCycle = fmt.Errorf("jump cycle")
+	ErrJumpCycle = fmt.Errorf("jump cycle")
 )
 
 // Warnings returns what the topology holds that is valid but probably not
-// meant, each a *Problem whose class is one of the Warn* variables: ports
+// meant, each a *Problem whose class is ErrHostInNoTunnelZone or ErrJumpCycle: ports
 // bound to hosts no other host can reach, jump cycles. Unlike Validate's
 // problems, warnings never stop a topology from loading. A topology with
 // a single host bound is not warned about tunnel zones.
@@ -40,7 +41,7 @@ func (t *Topology) Warnings() []*Problem {
 		for i := range t.Ports {
 			p := &t.Ports[i]
 			if !p.Host.IsZero() && !zoned[p.Host] {
-				ps.add(p, "host", WarnHostInNoTunnelZone, "host "+hostName(t, p.Host)+" is in no tunnel zone: other hosts cannot reach this port")
+				ps.add(p, "host", ErrHostInNoTunnelZone, "host "+hostName(t, p.Host)+" is in no tunnel zone: other hosts cannot reach this port")
 			}
 		}
 	}
@@ -102,7 +103,7 @@ func (t *Topology) jumpCycles(ps *problems) {
 					names += strconv.Quote(t.Chains[k].Name) + " → "
 				}
 				names += strconv.Quote(t.Chains[j].Name)
-				ps.add(&t.Chains[first], "rules", WarnJumpCycle, names+": the jump that closes the cycle acts as continue")
+				ps.add(&t.Chains[first], "rules", ErrJumpCycle, names+": the jump that closes the cycle acts as continue")
 			}
 		}
 		path = path[:len(path)-1]

@@ -34,9 +34,9 @@ func TestWarnings(t *testing.T) {
 	var zone, cycles []*topology.Problem
 	for _, w := range ws {
 		switch {
-		case errors.Is(w, topology.WarnHostInNoTunnelZone):
+		case errors.Is(w, topology.ErrHostInNoTunnelZone):
 			zone = append(zone, w)
-		case errors.Is(w, topology.WarnJumpCycle):
+		case errors.Is(w, topology.ErrJumpCycle):
 			cycles = append(cycles, w)
 		default:
 			t.Errorf("unexpected warning %v", w)

@@ -48,8 +48,13 @@ bridges:
 	if err != nil {
 		panic(err)
 	}
-	go ag.Run(ctx)
-	<-ag.Ready()
+	errc := make(chan error, 1)
+	go func() { errc <- ag.Run(ctx) }()
+	select {
+	case <-ag.Ready():
+	case err := <-errc:
+		panic(err)
+	}
 
 	endpoint := func(port string) *inproc.Endpoint {
 		n, _ := ag.LocalPort(topology.NameID(topology.KindPort, port))

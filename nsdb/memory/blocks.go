@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/validate"
 )
 
 // blockState is one block's history: who holds it (0 = free) and the
@@ -35,17 +36,8 @@ var _ nsdb.BlockClaimer = (*Client)(nil)
 
 type blocks struct{ c *Client }
 
-func validScope(scope string) error {
-	for _, seg := range strings.Split(scope, "/") {
-		if !nsdb.ValidName(seg) {
-			return fmt.Errorf("%w: block scope %q", nsdb.ErrInvalid, scope)
-		}
-	}
-	return nil
-}
-
 func (b blocks) Claim(ctx context.Context, scope string, candidates []uint32) (uint32, error) {
-	if err := validScope(scope); err != nil {
+	if _, err := validate.Scope(scope); err != nil {
 		return 0, err
 	}
 	if err := b.c.begin(ctx); err != nil {
@@ -75,8 +67,8 @@ func (b blocks) Claim(ctx context.Context, scope string, candidates []uint32) (u
 		return 0, nsdb.ErrNoFreeBlock
 	}
 	s.blocks.clock++
-	best.holder, best.stamp = b.c.sess.id, s.blocks.clock
-	s.sessions[b.c.sess.id].blocks[blockAddr{scope, bestN}] = struct{}{}
+	best.holder, best.stamp = b.c.sess.ID(), s.blocks.clock
+	s.sessions[b.c.sess.ID()].blocks[blockAddr{scope, bestN}] = struct{}{}
 	return bestN, nil
 }
 
@@ -87,11 +79,11 @@ func (b blocks) Release(ctx context.Context, scope string, block uint32) error {
 	s := b.c.srv
 	defer s.mu.Unlock()
 	st := s.blocks.scopes[scope][block]
-	if st == nil || st.holder != b.c.sess.id {
+	if st == nil || st.holder != b.c.sess.ID() {
 		return fmt.Errorf("%w: block %d of %q", nsdb.ErrNotOwner, block, scope)
 	}
 	s.releaseBlock(blockAddr{scope, block}, st)
-	delete(s.sessions[b.c.sess.id].blocks, blockAddr{scope, block})
+	delete(s.sessions[b.c.sess.ID()].blocks, blockAddr{scope, block})
 	return nil
 }
 
@@ -104,7 +96,7 @@ func (s *Server) releaseBlock(a blockAddr, st *blockState) {
 // dropSessionBlocks frees every block sess holds; the caller holds s.mu.
 func (s *Server) dropSessionBlocks(st *sessionState) {
 	for a := range st.blocks {
-		if bs := s.blocks.scopes[a.scope][a.block]; bs != nil && bs.holder == st.sess.id {
+		if bs := s.blocks.scopes[a.scope][a.block]; bs != nil && bs.holder == st.sess.ID() {
 			s.releaseBlock(a, bs)
 		}
 	}
@@ -139,7 +131,7 @@ func (b blocks) Recycle(ctx context.Context, minInterval time.Duration) (int, er
 }
 
 func (b blocks) Held(ctx context.Context, prefix string) ([]nsdb.BlockHold, error) {
-	if err := validScope(prefix); err != nil {
+	if _, err := validate.Scope(prefix); err != nil {
 		return nil, err
 	}
 	if err := b.c.begin(ctx); err != nil {

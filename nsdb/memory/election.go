@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/session"
+	"github.com/hivenet/hivenet/nsdb/internal/validate"
+	"github.com/hivenet/hivenet/nsdb/internal/watch"
 )
 
 // election is the queue of candidates of one election; the first leads.
@@ -16,7 +18,7 @@ type election struct {
 	watches map[*leaderWatch]struct{}
 }
 
-type leaderWatch = watch[struct{}, nsdb.Leader]
+type leaderWatch = watch.Watch[struct{}, nsdb.Leader]
 
 // candidacy is a session's place in an election; once elected it is the
 // Leadership.
@@ -26,18 +28,8 @@ type candidacy struct {
 	sess    nsdb.SessionID
 	value   string
 	elected chan struct{} // closed when it becomes leader
-	done    chan struct{} // closed when it leaves the election
-
-	mu  sync.Mutex
-	err error
-}
-
-func (c *candidacy) Done() <-chan struct{} { return c.done }
-
-func (c *candidacy) Err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
+	// Ending ends when the candidacy leaves the election.
+	session.Ending
 }
 
 func (c *candidacy) Resign(ctx context.Context) error {
@@ -69,17 +61,14 @@ func (s *Server) withdraw(c *candidacy, why error) {
 	if st := s.sessions[c.sess]; st != nil {
 		delete(st.cands, c)
 	}
-	c.mu.Lock()
-	c.err = why
-	c.mu.Unlock()
-	close(c.done)
+	c.End(why)
 	if i == 0 {
 		if len(e.cands) > 0 {
 			close(e.cands[0].elected)
 		}
 		l := e.leader()
 		for w := range e.watches {
-			w.push(struct{}{}, l)
+			w.Push(struct{}{}, l)
 		}
 	}
 }
@@ -95,15 +84,8 @@ func (s *Server) election(name string) *election {
 
 type elections struct{ c *Client }
 
-func checkName(what, name string) error {
-	if !nsdb.ValidName(name) {
-		return fmt.Errorf("%w: %s name %q", nsdb.ErrInvalid, what, name)
-	}
-	return nil
-}
-
 func (el elections) Campaign(ctx context.Context, name, value string) (nsdb.Leadership, error) {
-	if err := checkName("election", name); err != nil {
+	if err := validate.Name("election", name); err != nil {
 		return nil, err
 	}
 	if err := el.c.begin(ctx); err != nil {
@@ -113,20 +95,20 @@ func (el elections) Campaign(ctx context.Context, name, value string) (nsdb.Lead
 	e := s.election(name)
 	sess := el.c.sess
 	for _, c := range e.cands {
-		if c.sess == sess.id {
+		if c.sess == sess.ID() {
 			s.mu.Unlock()
-			return nil, fmt.Errorf("%w: session %d already campaigns in election %q", nsdb.ErrExists, sess.id, name)
+			return nil, fmt.Errorf("%w: session %d already campaigns in election %q", nsdb.ErrExists, sess.ID(), name)
 		}
 	}
-	c := &candidacy{srv: s, el: e, sess: sess.id, value: value,
-		elected: make(chan struct{}), done: make(chan struct{})}
+	c := &candidacy{srv: s, el: e, sess: sess.ID(), value: value,
+		elected: make(chan struct{})}
 	e.cands = append(e.cands, c)
-	s.sessions[sess.id].cands[c] = struct{}{}
+	s.sessions[sess.ID()].cands[c] = struct{}{}
 	if len(e.cands) == 1 {
 		close(c.elected)
 		l := e.leader()
 		for w := range e.watches {
-			w.push(struct{}{}, l)
+			w.Push(struct{}{}, l)
 		}
 	}
 	s.mu.Unlock()
@@ -134,7 +116,7 @@ func (el elections) Campaign(ctx context.Context, name, value string) (nsdb.Lead
 	select {
 	case <-c.elected:
 		return c, nil
-	case <-c.done:
+	case <-c.Done():
 		// The session ended before the candidacy won: ErrSessionExpired
 		// or ErrClosed.
 		return nil, c.Err()
@@ -147,7 +129,7 @@ func (el elections) Campaign(ctx context.Context, name, value string) (nsdb.Lead
 }
 
 func (el elections) Leader(ctx context.Context, name string) (nsdb.Leader, error) {
-	if err := checkName("election", name); err != nil {
+	if err := validate.Name("election", name); err != nil {
 		return nsdb.Leader{}, err
 	}
 	if err := el.c.beginRead(ctx); err != nil {
@@ -161,7 +143,7 @@ func (el elections) Leader(ctx context.Context, name string) (nsdb.Leader, error
 }
 
 func (el elections) WatchLeader(ctx context.Context, name string) (nsdb.Watch[nsdb.Leader], error) {
-	if err := checkName("election", name); err != nil {
+	if err := validate.Name("election", name); err != nil {
 		return nil, err
 	}
 	if err := el.c.begin(ctx); err != nil {
@@ -170,15 +152,15 @@ func (el elections) WatchLeader(ctx context.Context, name string) (nsdb.Watch[ns
 	s := el.c.srv
 	defer s.mu.Unlock()
 	e := s.election(name)
-	w := newWatch[struct{}](watchConfig[nsdb.Leader]{})
-	w.pending[struct{}{}] = e.leader()
+	w := watch.New[struct{}](watch.Leaders())
+	w.Push(struct{}{}, e.leader())
 	e.watches[w] = struct{}{}
-	w.onClose = func() {
+	w.OnClose(func() {
 		s.mu.Lock()
 		delete(e.watches, w)
 		s.mu.Unlock()
 		el.c.untrack(w)
-	}
+	})
 	el.c.track(w)
 	return w, nil
 }
@@ -186,7 +168,7 @@ func (el elections) WatchLeader(ctx context.Context, name string) (nsdb.Watch[ns
 type sequences struct{ c *Client }
 
 func (sq sequences) Next(ctx context.Context, seq nsdb.Sequence) (uint64, error) {
-	if err := checkName("sequence", seq.Name); err != nil {
+	if err := validate.Name("sequence", seq.Name); err != nil {
 		return 0, err
 	}
 	if err := sq.c.begin(ctx); err != nil {

@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/validate"
+	"github.com/hivenet/hivenet/nsdb/internal/watch"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -22,15 +24,7 @@ type keyAddr struct {
 	id topology.ID
 }
 
-type keyWatch = watch[topology.ID, nsdb.KeyEvent]
-
-func checkSpec(spec nsdb.KeySpec) error {
-	if topology.New(spec.Kind) == nil || !nsdb.ValidName(spec.Name) ||
-		spec.Type < nsdb.KeyFirstWriteWins || spec.Type > nsdb.KeyMultiple {
-		return fmt.Errorf("%w: state key %s (%s)", nsdb.ErrInvalid, spec, spec.Type)
-	}
-	return nil
-}
+type keyWatch = watch.Watch[topology.ID, nsdb.KeyEvent]
 
 // setKey replaces the values of a and notifies watchers; the caller holds
 // s.mu.
@@ -41,11 +35,11 @@ func (s *Server) setKey(spec nsdb.KeySpec, a keyAddr, vals []nsdb.KeyValue) {
 		s.keys[a] = vals
 	}
 	ev := nsdb.KeyEvent{Spec: spec, ID: a.id, Values: vals}
-	for w := range s.keyWatches[a] {
-		w.push(a.id, ev)
+	for w := range s.keyWatches.Of(a) {
+		w.Push(a.id, ev)
 	}
-	for w := range s.keyAllWatch[a.keyClass] {
-		w.push(a.id, ev)
+	for w := range s.keyAllWatch.Of(a.keyClass) {
+		w.Push(a.id, ev)
 	}
 }
 
@@ -66,11 +60,8 @@ func (s *Server) dropKeyValues(a keyAddr, sess nsdb.SessionID) {
 type stateKeys struct{ c *Client }
 
 func (sk stateKeys) Set(ctx context.Context, spec nsdb.KeySpec, id topology.ID, value string) error {
-	if err := checkSpec(spec); err != nil {
+	if err := validate.KeyWrite(spec, value); err != nil {
 		return err
-	}
-	if value == "" {
-		return fmt.Errorf("%w: empty state key value", nsdb.ErrInvalid)
 	}
 	if err := sk.c.begin(ctx); err != nil {
 		return err
@@ -79,7 +70,7 @@ func (sk stateKeys) Set(ctx context.Context, spec nsdb.KeySpec, id topology.ID, 
 	defer s.mu.Unlock()
 	a := keyAddr{keyClass{spec.Kind, spec.Name}, id}
 	s.keyTypes[a.keyClass] = spec.Type
-	me := sk.c.sess.id
+	me := sk.c.sess.ID()
 	old := s.keys[a]
 	var vals []nsdb.KeyValue
 	switch spec.Type {
@@ -109,7 +100,7 @@ func (sk stateKeys) Set(ctx context.Context, spec nsdb.KeySpec, id topology.ID, 
 }
 
 func (sk stateKeys) Remove(ctx context.Context, spec nsdb.KeySpec, id topology.ID, value string) error {
-	if err := checkSpec(spec); err != nil {
+	if err := validate.KeySpec(spec); err != nil {
 		return err
 	}
 	if err := sk.c.begin(ctx); err != nil {
@@ -123,7 +114,7 @@ func (sk stateKeys) Remove(ctx context.Context, spec nsdb.KeySpec, id topology.I
 	if i < 0 {
 		return fmt.Errorf("%w: %s of %s does not hold %q", nsdb.ErrNotFound, spec, id, value)
 	}
-	if old[i].Owner != sk.c.sess.id {
+	if old[i].Owner != sk.c.sess.ID() {
 		return fmt.Errorf("%w: %s of %s is held by session %d", nsdb.ErrNotOwner, spec, id, old[i].Owner)
 	}
 	s.setKey(spec, a, slices.Delete(slices.Clone(old), i, i+1))
@@ -131,7 +122,7 @@ func (sk stateKeys) Remove(ctx context.Context, spec nsdb.KeySpec, id topology.I
 }
 
 func (sk stateKeys) Get(ctx context.Context, spec nsdb.KeySpec, id topology.ID) ([]nsdb.KeyValue, error) {
-	if err := checkSpec(spec); err != nil {
+	if err := validate.KeySpec(spec); err != nil {
 		return nil, err
 	}
 	if err := sk.c.beginRead(ctx); err != nil {
@@ -141,17 +132,8 @@ func (sk stateKeys) Get(ctx context.Context, spec nsdb.KeySpec, id topology.ID) 
 	return slices.Clone(sk.c.srv.keys[keyAddr{keyClass{spec.Kind, spec.Name}, id}]), nil
 }
 
-func keyEventOrder(a, b nsdb.KeyEvent) int { return slices.Compare(a.ID[:], b.ID[:]) }
-
-func deliverKeyEvent(e nsdb.KeyEvent) nsdb.KeyEvent {
-	e.Values = slices.Clone(e.Values)
-	return e
-}
-
-func keyDeleted(e nsdb.KeyEvent) bool { return len(e.Values) == 0 }
-
 func (sk stateKeys) Watch(ctx context.Context, spec nsdb.KeySpec, id topology.ID) (nsdb.Watch[nsdb.KeyEvent], error) {
-	if err := checkSpec(spec); err != nil {
+	if err := validate.KeySpec(spec); err != nil {
 		return nil, err
 	}
 	if err := sk.c.begin(ctx); err != nil {
@@ -160,27 +142,21 @@ func (sk stateKeys) Watch(ctx context.Context, spec nsdb.KeySpec, id topology.ID
 	s := sk.c.srv
 	defer s.mu.Unlock()
 	a := keyAddr{keyClass{spec.Kind, spec.Name}, id}
-	w := newWatch[topology.ID](watchConfig[nsdb.KeyEvent]{deleted: keyDeleted, deliver: deliverKeyEvent})
-	w.pending[id] = nsdb.KeyEvent{Spec: spec, ID: id, Values: s.keys[a]}
-	if s.keyWatches[a] == nil {
-		s.keyWatches[a] = make(map[*keyWatch]struct{})
-	}
-	s.keyWatches[a][w] = struct{}{}
-	w.onClose = func() {
+	w := watch.New[topology.ID](watch.Keys(false))
+	w.Push(id, nsdb.KeyEvent{Spec: spec, ID: id, Values: s.keys[a]})
+	s.keyWatches.Add(a, w)
+	w.OnClose(func() {
 		s.mu.Lock()
-		delete(s.keyWatches[a], w)
-		if len(s.keyWatches[a]) == 0 {
-			delete(s.keyWatches, a)
-		}
+		s.keyWatches.Remove(a, w)
 		s.mu.Unlock()
 		sk.c.untrack(w)
-	}
+	})
 	sk.c.track(w)
 	return w, nil
 }
 
 func (sk stateKeys) WatchAll(ctx context.Context, spec nsdb.KeySpec) (nsdb.Watch[nsdb.KeyEvent], error) {
-	if err := checkSpec(spec); err != nil {
+	if err := validate.KeySpec(spec); err != nil {
 		return nil, err
 	}
 	if err := sk.c.begin(ctx); err != nil {
@@ -189,24 +165,19 @@ func (sk stateKeys) WatchAll(ctx context.Context, spec nsdb.KeySpec) (nsdb.Watch
 	s := sk.c.srv
 	defer s.mu.Unlock()
 	class := keyClass{spec.Kind, spec.Name}
-	w := newWatch[topology.ID](watchConfig[nsdb.KeyEvent]{
-		trackSeen: true, deleted: keyDeleted, deliver: deliverKeyEvent, order: keyEventOrder,
-	})
+	w := watch.New[topology.ID](watch.Keys(true))
 	for a, vals := range s.keys {
 		if a.keyClass == class {
-			w.pending[a.id] = nsdb.KeyEvent{Spec: spec, ID: a.id, Values: vals}
+			w.Push(a.id, nsdb.KeyEvent{Spec: spec, ID: a.id, Values: vals})
 		}
 	}
-	if s.keyAllWatch[class] == nil {
-		s.keyAllWatch[class] = make(map[*keyWatch]struct{})
-	}
-	s.keyAllWatch[class][w] = struct{}{}
-	w.onClose = func() {
+	s.keyAllWatch.Add(class, w)
+	w.OnClose(func() {
 		s.mu.Lock()
-		delete(s.keyAllWatch[class], w)
+		s.keyAllWatch.Remove(class, w)
 		s.mu.Unlock()
 		sk.c.untrack(w)
-	}
+	})
 	sk.c.track(w)
 	return w, nil
 }

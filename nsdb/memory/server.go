@@ -21,8 +21,9 @@ import (
 	"time"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/session"
 	"github.com/hivenet/hivenet/nsdb/internal/txn"
-	"github.com/hivenet/hivenet/topology"
+	"github.com/hivenet/hivenet/nsdb/internal/watch"
 )
 
 // Config configures a Server. The zero Config is valid.
@@ -43,17 +44,16 @@ type Server struct {
 	sessions map[nsdb.SessionID]*sessionState
 
 	// Object store.
-	rev         nsdb.Version
-	idx         *txn.Index
-	objWatches  map[txn.Key]map[*objWatch]struct{}
-	kindWatches map[topology.Kind]map[*objWatch]struct{}
+	rev     nsdb.Version
+	idx     *txn.Index
+	objects *watch.Hub // guarded by mu
 
 	tables map[tableKey]any
 
 	keys        map[keyAddr][]nsdb.KeyValue
 	keyTypes    map[keyClass]nsdb.KeyType
-	keyWatches  map[keyAddr]map[*keyWatch]struct{}
-	keyAllWatch map[keyClass]map[*keyWatch]struct{}
+	keyWatches  watch.Registry[keyAddr, *keyWatch]
+	keyAllWatch watch.Registry[keyClass, *keyWatch]
 
 	elections map[string]*election
 	sequences map[string]uint64
@@ -72,53 +72,26 @@ func NewServer(cfg Config) *Server {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Server{
-		log:         log,
-		sessions:    make(map[nsdb.SessionID]*sessionState),
-		idx:         txn.NewIndex(),
-		objWatches:  make(map[txn.Key]map[*objWatch]struct{}),
-		kindWatches: make(map[topology.Kind]map[*objWatch]struct{}),
-		tables:      make(map[tableKey]any),
-		keys:        make(map[keyAddr][]nsdb.KeyValue),
-		keyTypes:    make(map[keyClass]nsdb.KeyType),
-		keyWatches:  make(map[keyAddr]map[*keyWatch]struct{}),
-		keyAllWatch: make(map[keyClass]map[*keyWatch]struct{}),
-		elections:   make(map[string]*election),
-		sequences:   make(map[string]uint64),
-		blocks:      blockStore{scopes: make(map[string]map[uint32]*blockState)},
-		now:         now,
+	s := &Server{
+		log:       log,
+		sessions:  make(map[nsdb.SessionID]*sessionState),
+		idx:       txn.NewIndex(),
+		tables:    make(map[tableKey]any),
+		keys:      make(map[keyAddr][]nsdb.KeyValue),
+		keyTypes:  make(map[keyClass]nsdb.KeyType),
+		elections: make(map[string]*election),
+		sequences: make(map[string]uint64),
+		blocks:    blockStore{scopes: make(map[string]map[uint32]*blockState)},
+		now:       now,
 	}
-}
-
-// session is one session of a client; it implements nsdb.Session.
-type session struct {
-	id   nsdb.SessionID
-	done chan struct{}
-
-	mu  sync.Mutex
-	err error
-}
-
-func (s *session) ID() nsdb.SessionID    { return s.id }
-func (s *session) Done() <-chan struct{} { return s.done }
-
-func (s *session) Err() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.err
-}
-
-func (s *session) end(err error) {
-	s.mu.Lock()
-	s.err = err
-	s.mu.Unlock()
-	close(s.done)
+	s.objects = watch.NewHub(&s.mu)
+	return s
 }
 
 // sessionState is what the server knows a session owns, so that ending it
 // removes exactly that.
 type sessionState struct {
-	sess   *session
+	sess   *session.Session
 	tables map[tableOwner]struct{}
 	keys   map[keyAddr]struct{}
 	cands  map[*candidacy]struct{}
@@ -126,10 +99,10 @@ type sessionState struct {
 }
 
 // newSession opens a session; the caller holds s.mu.
-func (s *Server) newSession() *session {
+func (s *Server) newSession() *session.Session {
 	s.nextSess++
-	sess := &session{id: s.nextSess, done: make(chan struct{})}
-	s.sessions[sess.id] = &sessionState{
+	sess := session.New(s.nextSess)
+	s.sessions[sess.ID()] = &sessionState{
 		sess:   sess,
 		tables: make(map[tableOwner]struct{}),
 		keys:   make(map[keyAddr]struct{}),
@@ -141,24 +114,24 @@ func (s *Server) newSession() *session {
 
 // endSession removes everything sess owns, notifies watchers and closes its
 // Done channel; the caller holds s.mu.
-func (s *Server) endSession(sess *session, why error) {
-	st := s.sessions[sess.id]
+func (s *Server) endSession(sess *session.Session, why error) {
+	st := s.sessions[sess.ID()]
 	if st == nil {
 		return
 	}
-	delete(s.sessions, sess.id)
+	delete(s.sessions, sess.ID())
 	for t := range st.tables {
-		t.dropSession(sess.id)
+		t.dropSession(sess.ID())
 	}
 	for a := range st.keys {
-		s.dropKeyValues(a, sess.id)
+		s.dropKeyValues(a, sess.ID())
 	}
 	for c := range st.cands {
 		s.withdraw(c, why)
 	}
 	s.dropSessionBlocks(st)
-	sess.end(why)
-	s.log.Debug("nsdb/memory: session ended", "session", uint64(sess.id), "reason", why)
+	sess.End(why)
+	s.log.Debug("nsdb/memory: session ended", "session", uint64(sess.ID()), "reason", why)
 }
 
 // NewClient returns a new client with its own session.
@@ -191,7 +164,7 @@ type Client struct {
 	srv *Server
 
 	// Guarded by srv.mu.
-	sess    *session
+	sess    *session.Session
 	closed  bool
 	closers map[closer]struct{}
 }

@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"sync"
-	"sync/atomic"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/statetable"
+	"github.com/hivenet/hivenet/nsdb/internal/validate"
+	"github.com/hivenet/hivenet/nsdb/internal/watch"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -24,14 +25,6 @@ type tableOwner interface {
 	dropSession(nsdb.SessionID)
 }
 
-// tableTypes holds the per-type behaviour of a table.
-type tableTypes[K comparable, V any] struct {
-	checkKey func(K) error
-	// norm validates a value and returns it as the table stores it.
-	norm  func(V) (V, error)
-	equal func(a, b V) bool
-}
-
 // entries of one key: at most one persistent and, because a new learned
 // entry removes the ones it supersedes at once, at most one learned entry.
 type tableEntry[V any] struct {
@@ -42,18 +35,19 @@ type tableEntry[V any] struct {
 	owner         nsdb.SessionID
 }
 
+type tableWatch[K comparable, V any] = watch.Watch[K, nsdb.TableEvent[K, V]]
+
 // table is one replicated state table, shared by every handle on it.
 type table[K comparable, V any] struct {
-	srv *Server
-	typ tableTypes[K, V]
+	srv   *Server
+	rules statetable.Rules[K, V]
 
 	// view is what Lookup reads: the current value per key.
-	view sync.RWMutex
-	cur  map[K]V
+	view *statetable.View[K, V]
 
 	// Guarded by srv.mu.
 	entries map[K]*tableEntry[V]
-	watches map[*watch[K, nsdb.TableEvent[K, V]]]struct{}
+	watches map[*tableWatch[K, V]]struct{}
 }
 
 // recompute sets the current value of k from its entries and notifies
@@ -72,20 +66,13 @@ func (t *table[K, V]) recompute(k K) {
 			delete(t.entries, k)
 		}
 	}
-	t.view.Lock()
-	old, had := t.cur[k]
-	if has {
-		t.cur[k] = v
-	} else {
-		delete(t.cur, k)
-	}
-	t.view.Unlock()
-	if had == has && (!has || t.typ.equal(old, v)) {
+	old, had := t.view.Set(k, v, has)
+	if had == has && (!has || t.rules.Equal(old, v)) {
 		return
 	}
 	ev := nsdb.TableEvent[K, V]{Key: k, Value: v, Deleted: !has}
 	for w := range t.watches {
-		w.push(k, ev)
+		w.Push(k, ev)
 	}
 }
 
@@ -102,69 +89,35 @@ func (t *table[K, V]) dropSession(id nsdb.SessionID) {
 
 // openTable returns the server's table for key, creating it; the caller
 // holds srv.mu.
-func openTable[K comparable, V any](s *Server, key tableKey, typ tableTypes[K, V]) *table[K, V] {
+func openTable[K comparable, V any](s *Server, key tableKey, rules statetable.Rules[K, V]) *table[K, V] {
 	if t, ok := s.tables[key].(*table[K, V]); ok {
 		return t
 	}
 	t := &table[K, V]{
 		srv:     s,
-		typ:     typ,
-		cur:     make(map[K]V),
+		rules:   rules,
+		view:    statetable.NewView[K, V](),
 		entries: make(map[K]*tableEntry[V]),
-		watches: make(map[*watch[K, nsdb.TableEvent[K, V]]]struct{}),
+		watches: make(map[*tableWatch[K, V]]struct{}),
 	}
 	s.tables[key] = t
 	return t
 }
 
 // tableHandle is a client's handle on a table; it implements nsdb.Table.
+// Lookup and Entries come from the embedded Handle.
 type tableHandle[K comparable, V any] struct {
-	t      *table[K, V]
-	c      *Client
-	closed atomic.Bool
-
-	// Guarded by t.srv.mu.
-	watches map[*watch[K, nsdb.TableEvent[K, V]]]struct{}
-}
-
-// Lookup implements nsdb.TableView: one reader lock, no allocation.
-func (h *tableHandle[K, V]) Lookup(k K) (V, bool) {
-	if h.closed.Load() {
-		var zero V
-		return zero, false
-	}
-	h.t.view.RLock()
-	v, ok := h.t.cur[k]
-	h.t.view.RUnlock()
-	return v, ok
-}
-
-// Entries implements nsdb.Table.
-func (h *tableHandle[K, V]) Entries() map[K]V {
-	out := make(map[K]V)
-	if h.closed.Load() {
-		return out
-	}
-	h.t.view.RLock()
-	for k, v := range h.t.cur {
-		out[k] = v
-	}
-	h.t.view.RUnlock()
-	return out
+	*statetable.Handle[K, V]
+	t *table[K, V]
+	c *Client
 }
 
 // begin validates k and v, checks ctx and the handle, and locks the server;
 // on success the caller unlocks srv.mu.
 func (h *tableHandle[K, V]) begin(ctx context.Context, k K, v V) (V, error) {
-	if err := h.t.typ.checkKey(k); err != nil {
-		return v, err
-	}
-	v, err := h.t.typ.norm(v)
+	v, err := h.Check(k, v)
 	if err != nil {
 		return v, err
-	}
-	if h.closed.Load() {
-		return v, nsdb.ErrClosed
 	}
 	if err := h.c.begin(ctx); err != nil {
 		return v, err
@@ -190,8 +143,8 @@ func (h *tableHandle[K, V]) Add(ctx context.Context, k K, v V) error {
 	s := h.t.srv
 	defer s.mu.Unlock()
 	e := h.entry(k)
-	e.hasLearned, e.learned, e.owner = true, v, h.c.sess.id
-	s.sessions[h.c.sess.id].tables[h.t] = struct{}{}
+	e.hasLearned, e.learned, e.owner = true, v, h.c.sess.ID()
+	s.sessions[h.c.sess.ID()].tables[h.t] = struct{}{}
 	h.t.recompute(k)
 	return nil
 }
@@ -209,9 +162,9 @@ func (h *tableHandle[K, V]) Remove(ctx context.Context, k K, v V) error {
 		return fmt.Errorf("%w: no entry for %v", nsdb.ErrNotFound, k)
 	case !e.hasLearned:
 		return fmt.Errorf("%w: the entry for %v is persistent", nsdb.ErrNotOwner, k)
-	case e.owner != h.c.sess.id:
+	case e.owner != h.c.sess.ID():
 		return fmt.Errorf("%w: the entry for %v belongs to session %d", nsdb.ErrNotOwner, k, e.owner)
-	case !h.t.typ.equal(e.learned, v):
+	case !h.Equal(e.learned, v):
 		return fmt.Errorf("%w: the entry for %v has another value", nsdb.ErrNotOwner, k)
 	}
 	e.hasLearned = false
@@ -242,7 +195,7 @@ func (h *tableHandle[K, V]) RemovePersistent(ctx context.Context, k K, v V) erro
 	}
 	defer h.t.srv.mu.Unlock()
 	e := h.t.entries[k]
-	if e == nil || !e.hasPersistent || !h.t.typ.equal(e.persistent, v) {
+	if e == nil || !e.hasPersistent || !h.Equal(e.persistent, v) {
 		return fmt.Errorf("%w: no persistent entry %v", nsdb.ErrNotFound, k)
 	}
 	e.hasPersistent = false
@@ -254,7 +207,7 @@ func (h *tableHandle[K, V]) RemovePersistent(ctx context.Context, k K, v V) erro
 
 // Watch implements nsdb.Table.
 func (h *tableHandle[K, V]) Watch(ctx context.Context) (nsdb.Watch[nsdb.TableEvent[K, V]], error) {
-	if h.closed.Load() {
+	if h.Closed() {
 		return nil, nsdb.ErrClosed
 	}
 	if err := h.c.begin(ctx); err != nil {
@@ -262,21 +215,17 @@ func (h *tableHandle[K, V]) Watch(ctx context.Context) (nsdb.Watch[nsdb.TableEve
 	}
 	s := h.t.srv
 	defer s.mu.Unlock()
-	w := newWatch[K](watchConfig[nsdb.TableEvent[K, V]]{
-		trackSeen: true,
-		deleted:   func(e nsdb.TableEvent[K, V]) bool { return e.Deleted },
-	})
-	for k, v := range h.t.cur {
-		w.pending[k] = nsdb.TableEvent[K, V]{Key: k, Value: v}
-	}
+	w := h.t.view.Watch()
 	h.t.watches[w] = struct{}{}
-	h.watches[w] = struct{}{}
-	w.onClose = func() {
+	w.OnClose(func() {
 		s.mu.Lock()
 		delete(h.t.watches, w)
-		delete(h.watches, w)
 		s.mu.Unlock()
 		h.c.untrack(w)
+	})
+	if !h.Track(w) {
+		delete(h.t.watches, w)
+		return nil, nsdb.ErrClosed
 	}
 	h.c.track(w)
 	return w, nil
@@ -284,77 +233,37 @@ func (h *tableHandle[K, V]) Watch(ctx context.Context) (nsdb.Watch[nsdb.TableEve
 
 // Close implements nsdb.Table.
 func (h *tableHandle[K, V]) Close() error {
-	if h.closed.Swap(true) {
-		return nil
+	if h.Shut() {
+		h.c.untrack(h)
 	}
-	h.t.srv.mu.Lock()
-	ws := make([]*watch[K, nsdb.TableEvent[K, V]], 0, len(h.watches))
-	for w := range h.watches {
-		ws = append(ws, w)
-	}
-	h.t.srv.mu.Unlock()
-	for _, w := range ws {
-		w.Close()
-	}
-	h.c.untrack(h)
 	return nil
 }
 
 // tables implements nsdb.Tables for one client.
 type tables struct{ c *Client }
 
-func openHandle[K comparable, V any](ctx context.Context, c *Client, key tableKey, typ tableTypes[K, V]) (nsdb.Table[K, V], error) {
+func openHandle[K comparable, V any](ctx context.Context, c *Client, key tableKey, rules statetable.Rules[K, V]) (nsdb.Table[K, V], error) {
 	if err := c.begin(ctx); err != nil {
 		return nil, err
 	}
 	defer c.srv.mu.Unlock()
-	h := &tableHandle[K, V]{
-		t:       openTable(c.srv, key, typ),
-		c:       c,
-		watches: make(map[*watch[K, nsdb.TableEvent[K, V]]]struct{}),
-	}
+	t := openTable(c.srv, key, rules)
+	h := &tableHandle[K, V]{Handle: statetable.NewHandle(t.view, rules), t: t, c: c}
 	c.track(h)
 	return h, nil
 }
 
-func anyKey[K any](K) error { return nil }
-
-func ipv4Key(a netip.Addr) error {
-	if !a.Is4() {
-		return fmt.Errorf("%w: table key %v is not an IPv4 address", nsdb.ErrInvalid, a)
-	}
-	return nil
-}
-
-func same[V comparable](a, b V) bool { return a == b }
-
-func asIs[V any](v V) (V, error) { return v, nil }
-
-func portValue(id topology.ID) (topology.ID, error) {
-	if id.IsZero() {
-		return id, fmt.Errorf("%w: MAC table value: zero port ID", nsdb.ErrInvalid)
-	}
-	return id, nil
-}
-
 func (ts tables) MACTable(ctx context.Context, bridge topology.ID, vlan uint16) (nsdb.Table[topology.MAC, topology.ID], error) {
-	if vlan > 4094 {
-		return nil, fmt.Errorf("%w: VLAN %d", nsdb.ErrInvalid, vlan)
+	if err := validate.VLAN(vlan); err != nil {
+		return nil, err
 	}
-	return openHandle(ctx, ts.c, tableKey{"mac_table", bridge, vlan},
-		tableTypes[topology.MAC, topology.ID]{checkKey: anyKey[topology.MAC], norm: portValue, equal: same[topology.ID]})
+	return openHandle(ctx, ts.c, tableKey{"mac_table", bridge, vlan}, statetable.MAC())
 }
 
 func (ts tables) IP4MACTable(ctx context.Context, bridge topology.ID) (nsdb.Table[netip.Addr, topology.MAC], error) {
-	return openHandle(ctx, ts.c, tableKey{"ip4_mac_table", bridge, 0},
-		tableTypes[netip.Addr, topology.MAC]{checkKey: ipv4Key, norm: asIs[topology.MAC], equal: same[topology.MAC]})
+	return openHandle(ctx, ts.c, tableKey{"ip4_mac_table", bridge, 0}, statetable.IP4MAC())
 }
 
 func (ts tables) ARPTable(ctx context.Context, router topology.ID) (nsdb.Table[netip.Addr, nsdb.ARPEntry], error) {
-	return openHandle(ctx, ts.c, tableKey{"arp_table", router, 0},
-		tableTypes[netip.Addr, nsdb.ARPEntry]{
-			checkKey: ipv4Key,
-			norm:     func(e nsdb.ARPEntry) (nsdb.ARPEntry, error) { return e.Normalize(), nil },
-			equal:    nsdb.ARPEntry.Equal,
-		})
+	return openHandle(ctx, ts.c, tableKey{"arp_table", router, 0}, statetable.ARP())
 }

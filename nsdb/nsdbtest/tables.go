@@ -45,6 +45,27 @@ var (
 
 func portID(n string) topology.ID { return id(topology.KindPort, n) }
 
+// markerMAC is the key settle writes; no test uses it otherwise.
+var markerMAC = topology.MAC{0x02, 0xfe, 0, 0, 0, 0xfe}
+
+// settle writes a marker entry through w and waits until view shows it,
+// then removes it and waits until it is gone. A table is read as one
+// ordered stream of the server's changes, so once view shows a write w made
+// later, view also shows everything that happened before it: a check that
+// some earlier operation changed nothing needs no sleep.
+func settle(t *testing.T, w macTable, view nsdb.TableView[topology.MAC, topology.ID]) {
+	t.Helper()
+	ctx := testContext(t)
+	if err := w.Add(ctx, markerMAC, portID("marker")); err != nil {
+		t.Fatalf("settle: %v", err)
+	}
+	lookupIs(t, "settle marker visible", view, markerMAC, portID("marker"), true)
+	if err := w.Remove(ctx, markerMAC, portID("marker")); err != nil {
+		t.Fatalf("settle: %v", err)
+	}
+	lookupIs(t, "settle marker gone", view, markerMAC, topology.ID{}, false)
+}
+
 // lookupIs waits until tb's cache maps k to want (or, with present false,
 // has no entry for k).
 func lookupIs[K comparable, V comparable](t *testing.T, what string, tb nsdb.TableView[K, V], k K, want V, present bool) {
@@ -79,7 +100,7 @@ func testTableLearnedBeatsPersistent(t *testing.T, h Harness) {
 	if err := tbOp.AddPersistent(ctx, mac1, portID("p-persistent2")); err != nil {
 		t.Fatalf("AddPersistent: %v", err)
 	}
-	time.Sleep(20 * time.Millisecond)
+	settle(t, tbOp, tbOp)
 	if v, _ := tbOp.Lookup(mac1); v != portID("p-learned") {
 		t.Fatalf("persistent write hid the learned entry: %v", v)
 	}
@@ -138,7 +159,7 @@ func testTableOwnerOnly(t *testing.T, h Harness) {
 	wantErr(t, "Remove of another session's entry", tb.Remove(ctx, mac1, portID("p1")), nsdb.ErrNotOwner)
 	wantErr(t, "Remove with another value", ta.Remove(ctx, mac1, portID("p2")), nsdb.ErrNotOwner)
 	wantErr(t, "Remove of a missing key", ta.Remove(ctx, mac2, portID("p1")), nsdb.ErrNotFound)
-	time.Sleep(20 * time.Millisecond)
+	settle(t, ta, tb)
 	if v, ok := tb.Lookup(mac1); !ok || v != portID("p1") {
 		t.Fatalf("refused removals changed the entry: %v, %v", v, ok)
 	}
@@ -289,7 +310,10 @@ func testTableIsolation(t *testing.T, h Harness) {
 	}
 	again := openMAC(t, h.NewClient(t), b1, 10)
 	lookupIs(t, "entry on another handle of the same table", again, mac1, portID("vlan10"), true)
-	time.Sleep(20 * time.Millisecond)
+	// Both other tables have caught up with writes made after the VLAN 10
+	// entry.
+	settle(t, t0, t0)
+	settle(t, other, other)
 	if _, ok := t0.Lookup(mac1); ok {
 		t.Fatal("VLAN 10 entry visible in the VLAN 0 table")
 	}

@@ -92,8 +92,11 @@ func exists(t *testing.T, cn *conn, p string) bool {
 	return ok
 }
 
-// TestZooKeeperBlocks checks the znodes behind the block claims (scenario 51
-// of the behaviour notes, ZooKeeper part).
+// TestZooKeeperBlocks checks the znodes behind the block claims, as the
+// reference system's NAT leasing behaves on ZooKeeper: one "taken" node per
+// claim, deleted by the release; the port range 65..757 gives exactly 11
+// blocks, then no free block; a closed session's blocks come free; free
+// blocks are reused least recently claimed or released first.
 func TestZooKeeperBlocks(t *testing.T) {
 	connect := zktest.Standalone(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

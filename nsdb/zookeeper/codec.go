@@ -195,9 +195,10 @@ func lastSegment(p string) string {
 }
 
 // Replicated state table entries are child nodes named
-// "<key>,<value>,<version>" (§4.3): learned entries are ephemeral sequential
-// nodes whose version is the 10-digit sequence ZooKeeper appends; persistent
-// entries are persistent nodes with version persistentVersion.
+// "<key>,<value>,<version>", as in the reference system's tables: learned
+// entries are ephemeral sequential nodes whose version is the 10-digit
+// sequence ZooKeeper appends; persistent entries are persistent nodes with
+// version persistentVersion.
 
 // persistentVersion is the version of persistent (operator) table entries.
 const persistentVersion = 2147483647

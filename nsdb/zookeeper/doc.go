@@ -9,7 +9,10 @@
 //
 // # Layout
 //
-// The layout follows the reference system's (§4.1 of the behaviour notes),
+// The layout follows the reference system's ZooKeeper layout (MidoNet keeps
+// objects under models/<Class>/<uuid>, ephemeral state keys under state/,
+// replicated state tables under tables/<Class>/<uuid>/<table>[/<arg>],
+// counters under sequences/ and NAT blocks under nat/<device>/<ip>/<block>),
 // under Config.Root (default "/hivenet"):
 //
 //	<root>/models                              commit guard (see Transactions)
@@ -54,9 +57,10 @@
 // revision nsdb.Version describes.
 //
 // Table entries are child znodes named "<key>,<value>,<version>" exactly as
-// in the reference (§4.3): learned entries are EPHEMERAL_SEQUENTIAL, their
-// version the 10-digit sequence ZooKeeper appends; persistent entries are
-// persistent znodes with version 2147483647. Keys and values use the
+// in the reference system's replicated state tables: learned entries are
+// EPHEMERAL_SEQUENTIAL, their version the 10-digit sequence ZooKeeper
+// appends; persistent entries are persistent znodes with version
+// 2147483647. Keys and values use the
 // reference encodings: MAC "aa:bb:cc:dd:ee:ff" → port UUID; IPv4
 // "a.b.c.d" → MAC; IPv4 → "<mac|null>;<expiry-ms>;<stale-ms>;<last-arp-ms>"
 // (nsdb.ARPEntry.String). Entry znodes carry no data.

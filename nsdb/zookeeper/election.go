@@ -14,19 +14,15 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/session"
+	"github.com/hivenet/hivenet/nsdb/internal/validate"
+	"github.com/hivenet/hivenet/nsdb/internal/watch"
 )
 
 // Elections live at <root>/elections/<name>: each candidate is an ephemeral
 // sequential child "c-<guid>-<sequence>" holding the candidate's value; the
 // candidate with the lowest sequence leads (the reference's Curator leader
 // latch). A waiting candidate watches only its predecessor.
-
-func checkName(what, name string) error {
-	if !nsdb.ValidName(name) {
-		return fmt.Errorf("%w: %s name %q", nsdb.ErrInvalid, what, name)
-	}
-	return nil
-}
 
 type elections struct{ c *Client }
 
@@ -38,27 +34,15 @@ type candidacy struct {
 	name string
 	path string // the candidate node, once created
 
-	done chan struct{}
+	// Ending ends with the candidacy (or leadership).
+	session.Ending
 	once sync.Once
-	mu   sync.Mutex
-	err  error
-}
-
-func (l *candidacy) Done() <-chan struct{} { return l.done }
-
-func (l *candidacy) Err() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.err
 }
 
 // end ends the candidacy (or leadership) with err and forgets it.
 func (l *candidacy) end(err error) {
 	l.once.Do(func() {
-		l.mu.Lock()
-		l.err = err
-		l.mu.Unlock()
-		close(l.done)
+		l.End(err)
 		l.c.mu.Lock()
 		if l.c.cands[l.name] == l {
 			delete(l.c.cands, l.name)
@@ -85,7 +69,7 @@ func (l *candidacy) withdraw(ctx context.Context) error {
 // Resign implements nsdb.Leadership.
 func (l *candidacy) Resign(ctx context.Context) error {
 	select {
-	case <-l.done:
+	case <-l.Done():
 		return nil
 	default:
 	}
@@ -119,7 +103,7 @@ func candidates(names []string) []candidate {
 }
 
 func (el elections) Campaign(ctx context.Context, name, value string) (nsdb.Leadership, error) {
-	if err := checkName("election", name); err != nil {
+	if err := validate.Name("election", name); err != nil {
 		return nil, err
 	}
 	c := el.c
@@ -128,11 +112,11 @@ func (el elections) Campaign(ctx context.Context, name, value string) (nsdb.Lead
 	if err != nil {
 		return nil, err
 	}
-	l := &candidacy{c: c, cn: cn, name: name, done: make(chan struct{})}
+	l := &candidacy{c: c, cn: cn, name: name}
 	c.mu.Lock()
 	if old := c.cands[name]; old != nil && old.cn.sess == cn.sess {
 		c.mu.Unlock()
-		return nil, fmt.Errorf("%w: session 0x%x already campaigns in election %q", nsdb.ErrExists, uint64(cn.sess.id), name)
+		return nil, fmt.Errorf("%w: session 0x%x already campaigns in election %q", nsdb.ErrExists, uint64(cn.sess.ID()), name)
 	}
 	c.cands[name] = l
 	c.mu.Unlock()
@@ -142,7 +126,7 @@ func (el elections) Campaign(ctx context.Context, name, value string) (nsdb.Lead
 		select {
 		case <-cn.sess.Done():
 			l.end(cn.sess.Err())
-		case <-l.done:
+		case <-l.Done():
 		}
 	}()
 
@@ -247,7 +231,7 @@ func (el elections) await(ctx context.Context, l *candidacy, dir string) error {
 }
 
 func (el elections) Leader(ctx context.Context, name string) (nsdb.Leader, error) {
-	if err := checkName("election", name); err != nil {
+	if err := validate.Name("election", name); err != nil {
 		return nsdb.Leader{}, err
 	}
 	dir := el.c.paths.election(name)
@@ -260,18 +244,18 @@ func (el elections) Leader(ctx context.Context, name string) (nsdb.Leader, error
 	return l, mapErr("leader of "+dir, err)
 }
 
-// leader reads an election's leader; with watch it arms a watch on the
+// leader reads an election's leader; with arm it arms a watch on the
 // candidates.
-func (cn *conn) leader(dir string, watch bool) (nsdb.Leader, error) {
+func (cn *conn) leader(dir string, arm bool) (nsdb.Leader, error) {
 	var names []string
 	var err error
-	if watch {
+	if arm {
 		names, _, _, err = cn.zk.ChildrenW(dir)
 	} else {
 		names, _, err = cn.zk.Children(dir)
 	}
 	if errors.Is(err, zk.ErrNoNode) {
-		if !watch {
+		if !arm {
 			return nsdb.Leader{}, nil
 		}
 		if err := cn.ensurePath(dir); err != nil {
@@ -297,7 +281,7 @@ func (cn *conn) leader(dir string, watch bool) (nsdb.Leader, error) {
 }
 
 func (el elections) WatchLeader(ctx context.Context, name string) (nsdb.Watch[nsdb.Leader], error) {
-	if err := checkName("election", name); err != nil {
+	if err := validate.Name("election", name); err != nil {
 		return nil, err
 	}
 	c := el.c
@@ -305,7 +289,7 @@ func (el elections) WatchLeader(ctx context.Context, name string) (nsdb.Watch[ns
 		return nil, nsdb.ErrClosed
 	}
 	dir := c.paths.election(name)
-	w := newWatch[struct{}](watchConfig[nsdb.Leader]{})
+	w := watch.New[struct{}](watch.Leaders())
 	var (
 		mu    sync.Mutex
 		last  nsdb.Leader
@@ -332,13 +316,13 @@ func (el elections) WatchLeader(ctx context.Context, name string) (nsdb.Watch[ns
 			return nil
 		}
 		known, last = true, l
-		w.push(struct{}{}, l)
+		w.Push(struct{}{}, l)
 		return nil
 	}
-	w.onClose = func() {
+	w.OnClose(func() {
 		c.eng.remove(s)
 		c.untrack(w)
-	}
+	})
 	if !c.track(w) {
 		w.Close()
 		return nil, nsdb.ErrClosed
@@ -357,7 +341,7 @@ func (el elections) WatchLeader(ctx context.Context, name string) (nsdb.Watch[ns
 type sequences struct{ c *Client }
 
 func (sq sequences) Next(ctx context.Context, seq nsdb.Sequence) (uint64, error) {
-	if err := checkName("sequence", seq.Name); err != nil {
+	if err := validate.Name("sequence", seq.Name); err != nil {
 		return 0, err
 	}
 	p := sq.c.paths.sequence(seq.Name)

@@ -28,10 +28,10 @@ import (
 // was produced is reflected in the views.
 
 // refreshFunc reads a view's znode and applies what it read; seq is the
-// view's oldest uncovered event (for views it starts), and watch says
+// view's oldest uncovered event (for views it starts), and arm says
 // whether the read must (re-)arm the watch — false only for re-reads after
 // a reconnection, where go-zookeeper re-registered the watches itself.
-type refreshFunc func(ctx context.Context, cn *conn, seq uint64, watch bool) error
+type refreshFunc func(ctx context.Context, cn *conn, seq uint64, arm bool) error
 
 type sub struct {
 	path    string
@@ -126,11 +126,11 @@ func (e *engine) reread(s *sub, seq uint64) {
 	e.markLocked(s, seq, false)
 }
 
-func (e *engine) markLocked(s *sub, seq uint64, watch bool) {
+func (e *engine) markLocked(s *sub, seq uint64, arm bool) {
 	if s.removed {
 		return
 	}
-	s.watch = s.watch || watch
+	s.watch = s.watch || arm
 	if seq == 0 {
 		seq = 1
 	}
@@ -222,7 +222,7 @@ func (e *engine) run(s *sub) {
 		s.dirty = false
 		seq := s.pending
 		s.next = 0
-		watch := s.watch
+		arm := s.watch
 		s.watch = false
 		e.mu.Unlock()
 
@@ -235,7 +235,7 @@ func (e *engine) run(s *sub) {
 			}
 		}
 		if err == nil {
-			err = s.refresh(e.c.ctx, cn, seq, watch)
+			err = s.refresh(e.c.ctx, cn, seq, arm)
 			<-e.sem
 		}
 
@@ -248,7 +248,7 @@ func (e *engine) run(s *sub) {
 		if err != nil {
 			// Not covered: read again once the connection allows.
 			s.dirty = true
-			s.watch = s.watch || watch
+			s.watch = s.watch || arm
 			s.next = minSeq(s.next, s.pending)
 			e.mu.Unlock()
 			e.c.log.Debug("zookeeper: watch refresh failed", "path", s.path, "err", err)

@@ -13,6 +13,8 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/validate"
+	"github.com/hivenet/hivenet/nsdb/internal/watch"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -22,22 +24,11 @@ import (
 // persistent node with one ephemeral child per value, named by valueNode
 // and holding the value as data.
 
-func checkSpec(spec nsdb.KeySpec) error {
-	if topology.New(spec.Kind) == nil || !nsdb.ValidName(spec.Name) ||
-		spec.Type < nsdb.KeyFirstWriteWins || spec.Type > nsdb.KeyMultiple {
-		return fmt.Errorf("%w: state key %s (%s)", nsdb.ErrInvalid, spec, spec.Type)
-	}
-	return nil
-}
-
 type stateKeys struct{ c *Client }
 
 func (sk stateKeys) Set(ctx context.Context, spec nsdb.KeySpec, id topology.ID, value string) error {
-	if err := checkSpec(spec); err != nil {
+	if err := validate.KeyWrite(spec, value); err != nil {
 		return err
-	}
-	if value == "" {
-		return fmt.Errorf("%w: empty state key value", nsdb.ErrInvalid)
 	}
 	c := sk.c
 	p := c.paths.stateKey(spec, id)
@@ -57,7 +48,7 @@ func (sk stateKeys) Set(ctx context.Context, spec nsdb.KeySpec, id topology.ID, 
 // setSingle writes a single-valued key; fww refuses to take over another
 // session's value.
 func (cn *conn) setSingle(p string, data []byte, fww bool) error {
-	me := int64(cn.sess.id)
+	me := int64(cn.sess.ID())
 	_, err := cn.zk.Create(p, data, zk.FlagEphemeral, cn.c.acl)
 	switch {
 	case err == nil:
@@ -118,7 +109,7 @@ func (cn *conn) addValue(p string, data []byte) error {
 		return errRetry
 	case err != nil:
 		return err
-	case st.EphemeralOwner != int64(cn.sess.id):
+	case st.EphemeralOwner != int64(cn.sess.ID()):
 		return fmt.Errorf("%w: value %q is held by session 0x%x", nsdb.ErrNotOwner, data, st.EphemeralOwner)
 	}
 	return nil
@@ -132,7 +123,7 @@ func parentPath(p string) string {
 }
 
 func (sk stateKeys) Remove(ctx context.Context, spec nsdb.KeySpec, id topology.ID, value string) error {
-	if err := checkSpec(spec); err != nil {
+	if err := validate.KeySpec(spec); err != nil {
 		return err
 	}
 	c := sk.c
@@ -153,7 +144,7 @@ func (sk stateKeys) Remove(ctx context.Context, spec nsdb.KeySpec, id topology.I
 			return err
 		case string(data) != value:
 			return fmt.Errorf("%w: %s of %s does not hold %q", nsdb.ErrNotFound, spec, id, value)
-		case st.EphemeralOwner != int64(cn.sess.id):
+		case st.EphemeralOwner != int64(cn.sess.ID()):
 			return fmt.Errorf("%w: %s of %s is held by session 0x%x", nsdb.ErrNotOwner, spec, id, st.EphemeralOwner)
 		}
 		tried = true
@@ -171,7 +162,7 @@ func (sk stateKeys) Remove(ctx context.Context, spec nsdb.KeySpec, id topology.I
 }
 
 func (sk stateKeys) Get(ctx context.Context, spec nsdb.KeySpec, id topology.ID) ([]nsdb.KeyValue, error) {
-	if err := checkSpec(spec); err != nil {
+	if err := validate.KeySpec(spec); err != nil {
 		return nil, err
 	}
 	p := sk.c.paths.stateKey(spec, id)
@@ -184,15 +175,15 @@ func (sk stateKeys) Get(ctx context.Context, spec nsdb.KeySpec, id topology.ID) 
 	return out, mapErr("get "+p, err)
 }
 
-// readKey reads a key's values; with watch it also arms a watch on p that
+// readKey reads a key's values; with arm it also arms a watch on p that
 // fires on any change of the values.
-func (cn *conn) readKey(p string, typ nsdb.KeyType, watch bool) ([]nsdb.KeyValue, error) {
+func (cn *conn) readKey(p string, typ nsdb.KeyType, arm bool) ([]nsdb.KeyValue, error) {
 	for {
 		if typ != nsdb.KeyMultiple {
 			var data []byte
 			var st *zk.Stat
 			var err error
-			if watch {
+			if arm {
 				data, st, _, err = cn.zk.GetW(p)
 			} else {
 				data, st, err = cn.zk.Get(p)
@@ -207,7 +198,7 @@ func (cn *conn) readKey(p string, typ nsdb.KeyType, watch bool) ([]nsdb.KeyValue
 		} else {
 			var names []string
 			var err error
-			if watch {
+			if arm {
 				names, _, _, err = cn.zk.ChildrenW(p)
 			} else {
 				names, _, err = cn.zk.Children(p)
@@ -219,7 +210,7 @@ func (cn *conn) readKey(p string, typ nsdb.KeyType, watch bool) ([]nsdb.KeyValue
 				return nil, err
 			}
 		}
-		if !watch {
+		if !arm {
 			return nil, nil
 		}
 		// Absent: watch for its creation.
@@ -253,16 +244,7 @@ func (cn *conn) readValues(p string, names []string) ([]nsdb.KeyValue, error) {
 	return out, nil
 }
 
-type keyWatch = watch[topology.ID, nsdb.KeyEvent]
-
-func keyEventOrder(a, b nsdb.KeyEvent) int { return bytes.Compare(a.ID[:], b.ID[:]) }
-
-func deliverKeyEvent(e nsdb.KeyEvent) nsdb.KeyEvent {
-	e.Values = slices.Clone(e.Values)
-	return e
-}
-
-func keyDeleted(e nsdb.KeyEvent) bool { return len(e.Values) == 0 }
+type keyWatch = watch.Watch[topology.ID, nsdb.KeyEvent]
 
 // keyView keeps one key of one object up to date and pushes its changes
 // to a watch.
@@ -300,24 +282,24 @@ func (v *keyView) refresh(ctx context.Context, cn *conn, _ uint64, _ bool) error
 		return nil
 	}
 	v.known, v.last = true, vals
-	v.w.push(v.id, nsdb.KeyEvent{Spec: v.spec, ID: v.id, Values: vals})
+	v.w.Push(v.id, nsdb.KeyEvent{Spec: v.spec, ID: v.id, Values: vals})
 	return nil
 }
 
 func (sk stateKeys) Watch(ctx context.Context, spec nsdb.KeySpec, id topology.ID) (nsdb.Watch[nsdb.KeyEvent], error) {
-	if err := checkSpec(spec); err != nil {
+	if err := validate.KeySpec(spec); err != nil {
 		return nil, err
 	}
 	c := sk.c
 	if c.isClosed() {
 		return nil, nsdb.ErrClosed
 	}
-	w := newWatch[topology.ID](watchConfig[nsdb.KeyEvent]{deleted: keyDeleted, deliver: deliverKeyEvent})
+	w := watch.New[topology.ID](watch.Keys(false))
 	v := newKeyView(c, spec, id, w)
-	w.onClose = func() {
+	w.OnClose(func() {
 		c.eng.remove(v.sub)
 		c.untrack(w)
-	}
+	})
 	if !c.track(w) {
 		w.Close()
 		return nil, nsdb.ErrClosed
@@ -381,26 +363,24 @@ func (v *keysView) refresh(ctx context.Context, cn *conn, seq uint64, _ bool) er
 		if !present[id] {
 			v.c.eng.remove(kv.sub)
 			delete(v.views, id)
-			v.w.push(id, nsdb.KeyEvent{Spec: v.spec, ID: id})
+			v.w.Push(id, nsdb.KeyEvent{Spec: v.spec, ID: id})
 		}
 	}
 	return nil
 }
 
 func (sk stateKeys) WatchAll(ctx context.Context, spec nsdb.KeySpec) (nsdb.Watch[nsdb.KeyEvent], error) {
-	if err := checkSpec(spec); err != nil {
+	if err := validate.KeySpec(spec); err != nil {
 		return nil, err
 	}
 	c := sk.c
 	if c.isClosed() {
 		return nil, nsdb.ErrClosed
 	}
-	w := newWatch[topology.ID](watchConfig[nsdb.KeyEvent]{
-		trackSeen: true, deleted: keyDeleted, deliver: deliverKeyEvent, order: keyEventOrder,
-	})
+	w := watch.New[topology.ID](watch.Keys(true))
 	v := &keysView{c: c, spec: spec, w: w, views: make(map[topology.ID]*keyView)}
 	v.sub = &sub{path: c.paths.stateKind(spec.Kind), refresh: v.refresh}
-	w.onClose = func() {
+	w.OnClose(func() {
 		c.eng.remove(v.sub)
 		v.mu.Lock()
 		v.done = true
@@ -409,7 +389,7 @@ func (sk stateKeys) WatchAll(ctx context.Context, spec nsdb.KeySpec) (nsdb.Watch
 		}
 		v.mu.Unlock()
 		c.untrack(w)
-	}
+	})
 	if !c.track(w) {
 		w.Close()
 		return nil, nsdb.ErrClosed

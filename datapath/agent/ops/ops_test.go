@@ -63,13 +63,13 @@ func start(t *testing.T, token string) *env {
 		t.Fatal(err)
 	}
 	e := &env{agent: a, dp: dp, srv: httptest.NewServer(h)}
-	done := make(chan error, 1)
-	t.Cleanup(func() { e.srv.Close(); cancel(); <-done; client.Close(); dp.Close() })
+	done, finished := make(chan error, 1), make(chan struct{})
+	t.Cleanup(func() { e.srv.Close(); cancel(); <-finished; client.Close(); dp.Close() })
 	// Not ready before Run.
 	if code, body := e.get(t, "/readyz", ""); code != http.StatusServiceUnavailable {
 		t.Errorf("readyz before Run: %d %s", code, body)
 	}
-	go func() { done <- a.Run(ctx) }()
+	go func() { done <- a.Run(ctx); close(finished) }()
 	select {
 	case <-a.Ready():
 	case err := <-done:

@@ -1,0 +1,186 @@
+package zookeeper
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/session"
+)
+
+// conn is one go-zookeeper connection, which holds at most one session:
+// when that session ends the client retires the connection (its dialer
+// refuses to reconnect, so go-zookeeper cannot silently open a new session
+// on it) and dials a new one.
+type conn struct {
+	c       *Client
+	zk      *zk.Conn
+	retired atomic.Bool
+	hs      atomic.Pointer[handshake]
+
+	// Guarded by c.mu.
+	sess      *session.Session
+	up        bool      // connected with the session
+	downSince time.Time // when the session lost its connection
+}
+
+// handshake is what the server granted in its connect response.
+type handshake struct {
+	session int64
+	passwd  []byte
+	timeout time.Duration
+}
+
+var errRetired = errors.New("zookeeper: connection retired")
+
+// dial opens a new connection; its session is established asynchronously.
+func (c *Client) dial() (*conn, error) {
+	cn := &conn{c: c}
+	z, _, err := zk.Connect(c.cfg.Servers, c.cfg.SessionTimeout,
+		zk.WithDialer(cn.dialer),
+		zk.WithLogger(zkLogger{c.log}),
+		zk.WithEventCallback(func(ev zk.Event) { c.q.push(cn, ev) }),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("%w: zookeeper: connect %v: %w", nsdb.ErrInvalid, c.cfg.Servers, err)
+	}
+	cn.zk = z
+	return cn, nil
+}
+
+func (cn *conn) dialer(network, addr string, timeout time.Duration) (net.Conn, error) {
+	if cn.retired.Load() {
+		return nil, errRetired
+	}
+	nc, err := net.DialTimeout(network, addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	sc := &sniffConn{Conn: nc, cn: cn}
+	if cn.hs.Load() != nil {
+		sc.gate = make(chan struct{}) // a reconnection: see sniffConn
+	}
+	return sc, nil
+}
+
+// timeout returns the negotiated session timeout, or the configured one
+// before the first handshake.
+func (cn *conn) timeout() time.Duration {
+	if hs := cn.hs.Load(); hs != nil && hs.timeout > 0 {
+		return hs.timeout
+	}
+	return cn.c.cfg.SessionTimeout
+}
+
+// sniffConn records the server's connect response — the first frame it
+// reads — for the negotiated session timeout (go-zookeeper does not expose
+// it) and the session's credentials.
+//
+// On a reconnection it also holds back the replies that follow the
+// handshake until go-zookeeper has written its SetWatches request (or
+// gateTimeout passed): go-zookeeper v1.0.4 reads its last-seen zxid to build
+// that request while its receive loop may already update it from a reply
+// (go-zookeeper/zk#35), a data race; gating the replies orders the two.
+type sniffConn struct {
+	net.Conn
+	cn   *conn
+	buf  []byte
+	done bool
+
+	gate     chan struct{} // nil, or closed once replies may flow
+	gateOnce sync.Once
+}
+
+// gateTimeout bounds how long replies wait for a SetWatches request that
+// go-zookeeper sends only when it has watches to restore.
+const gateTimeout = 200 * time.Millisecond
+
+// opSetWatches is ZooKeeper's SetWatches request opcode.
+const opSetWatches = 101
+
+func (s *sniffConn) open() { s.gateOnce.Do(func() { close(s.gate) }) }
+
+func (s *sniffConn) Write(p []byte) (int, error) {
+	if s.gate != nil && len(p) >= 12 && int32(binary.BigEndian.Uint32(p[8:])) == opSetWatches {
+		s.open()
+	}
+	return s.Conn.Write(p)
+}
+
+func (s *sniffConn) Read(p []byte) (int, error) {
+	if s.done && s.gate != nil {
+		<-s.gate
+	}
+	n, err := s.Conn.Read(p)
+	if !s.done && n > 0 {
+		s.buf = append(s.buf, p[:n]...)
+		if len(s.buf) >= 4 {
+			l := int(binary.BigEndian.Uint32(s.buf))
+			switch {
+			case l > 1024 || l < 20:
+				s.done, s.buf = true, nil
+				if s.gate != nil {
+					s.open()
+				}
+			case len(s.buf) >= 4+l:
+				if hs, ok := parseConnectResponse(s.buf[4 : 4+l]); ok {
+					s.cn.hs.Store(hs)
+				}
+				s.done, s.buf = true, nil
+				if s.gate != nil {
+					time.AfterFunc(gateTimeout, s.open)
+				}
+			}
+		}
+	}
+	return n, err
+}
+
+// parseConnectResponse decodes a ZooKeeper ConnectResponse: protocol
+// version (int32), timeout in ms (int32), session ID (int64), password
+// (int32 length, bytes), then an optional read-only flag.
+func parseConnectResponse(b []byte) (*handshake, bool) {
+	if len(b) < 20 {
+		return nil, false
+	}
+	timeout := int32(binary.BigEndian.Uint32(b[4:]))
+	id := int64(binary.BigEndian.Uint64(b[8:]))
+	pl := int32(binary.BigEndian.Uint32(b[16:]))
+	if id == 0 || timeout <= 0 || pl < 0 || int(pl) > len(b)-20 {
+		return nil, false
+	}
+	return &handshake{session: id, passwd: append([]byte(nil), b[20:20+pl]...),
+		timeout: time.Duration(timeout) * time.Millisecond}, true
+}
+
+// zkLogger forwards go-zookeeper's log lines at debug level.
+type zkLogger struct{ log *slog.Logger }
+
+func (l zkLogger) Printf(format string, args ...any) {
+	l.log.Debug("zookeeper: " + fmt.Sprintf(format, args...))
+}
+
+// ensurePath creates p and its missing parents as persistent empty nodes.
+func (cn *conn) ensurePath(p string) error {
+	if ok, _, err := cn.zk.Exists(p); err != nil || ok {
+		return err
+	}
+	for i := 1; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			continue
+		}
+		_, err := cn.zk.Create(p[:i], nil, zk.FlagPersistent, cn.c.acl)
+		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
+			return err
+		}
+	}
+	return nil
+}
