@@ -56,8 +56,9 @@ func memoryBackend(t *testing.T) backend {
 	}
 }
 
-// zkSessionTimeout is short so that partitions end sessions quickly.
-const zkSessionTimeout = time.Second
+// zkSessionTimeout is short so that partitions end sessions quickly, and
+// long enough that no live session expires on a loaded 2-core machine.
+const zkSessionTimeout = 2 * time.Second
 
 // zookeeperBackend connects every client through its own zktest.Proxy to a
 // real ZooKeeper server; loseSession partitions the client until its
