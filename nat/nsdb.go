@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,9 +36,26 @@ func NewAllocator(blocks nsdb.Blocks, rnd *rand.Rand) *Allocator {
 	return &Allocator{blocks: blocks, rnd: rnd}
 }
 
+// Namespace is the nsdb.Blocks namespace of NAT blocks: the first segment
+// of every NAT scope.
+const Namespace = "nat"
+
 // Scope returns the nsdb.Blocks scope of (device, ip).
 func Scope(device topology.ID, ip flowstate.IPv4) string {
-	return "nat/" + device.String() + "/" + ip.String()
+	return Namespace + "/" + device.String() + "/" + ip.String()
+}
+
+// ParseScope parses a scope Scope returned.
+func ParseScope(scope string) (device topology.ID, ip flowstate.IPv4, ok bool) {
+	ns, rest, _ := strings.Cut(scope, "/")
+	dev, addr, _ := strings.Cut(rest, "/")
+	id, err := topology.ParseID(dev)
+	a, aerr := netip.ParseAddr(addr)
+	if ns != Namespace || err != nil || aerr != nil {
+		return topology.ID{}, flowstate.IPv4{}, false
+	}
+	ip, ok = flowstate.IPv4From(a)
+	return id, ip, ok
 }
 
 // Claim implements BlockAllocator.

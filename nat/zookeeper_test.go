@@ -3,9 +3,7 @@ package nat_test
 import (
 	"context"
 	"errors"
-	"io"
 	"math/rand/v2"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -18,70 +16,6 @@ import (
 )
 
 func TestMain(m *testing.M) { zktest.Main(m) }
-
-// cutProxy forwards TCP connections to a server until cut, after which it
-// drops every connection and refuses new ones: to its clients the server
-// is unreachable, as to an agent whose host died or was partitioned.
-type cutProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	conns  []net.Conn
-	cut    bool
-}
-
-func newCutProxy(t *testing.T, target string) *cutProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cutProxy{ln: ln, target: target}
-	t.Cleanup(p.Cut)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			if p.cut {
-				c.Close()
-				s.Close()
-			} else {
-				p.conns = append(p.conns, c, s)
-				go pipe(c, s)
-				go pipe(s, c)
-			}
-			p.mu.Unlock()
-		}
-	}()
-	return p
-}
-
-func pipe(dst, src net.Conn) {
-	io.Copy(dst, src)
-	dst.Close()
-	src.Close()
-}
-
-func (p *cutProxy) Addr() string { return p.ln.Addr().String() }
-
-// Cut drops every connection and stops accepting.
-func (p *cutProxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = true
-	p.ln.Close()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
 
 // agent is one hivenet agent's NAT machinery: its own ZooKeeper session
 // and leaser.
@@ -136,7 +70,7 @@ func TestZooKeeperNATCrossAgent(t *testing.T) {
 
 	// The agent that dies reaches ZooKeeper through a proxy that can be
 	// cut; the server then expires its session after the timeout.
-	proxy := newCutProxy(t, connect)
+	proxy := zktest.NewProxy(t, connect)
 	ags := make([]agent, agents)
 	for i := range ags {
 		server, timeout := connect, 10*time.Second

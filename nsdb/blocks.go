@@ -1,8 +1,10 @@
 package nsdb
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -36,10 +38,30 @@ type Blocks interface {
 	// client) is at least minInterval old, and reports how many scopes it
 	// removed (0 when skipped).
 	Recycle(ctx context.Context, minInterval time.Duration) (int, error)
+	// Held lists the held blocks of every scope at or below prefix (a
+	// whole scope, or its first segments: "nat" lists every NAT block),
+	// sorted by scope, then block. It reads the current state, for
+	// inspection: a block may be claimed or released as soon as it
+	// returns.
+	Held(ctx context.Context, prefix string) ([]BlockHold, error)
+}
+
+// BlockHold is a held block and the session holding it.
+type BlockHold struct {
+	Scope  string
+	Block  uint32
+	Holder SessionID
 }
 
 // BlockClaimer is implemented by clients whose backend offers Blocks (both
 // nsdb/memory and nsdb/zookeeper do).
 type BlockClaimer interface {
 	Blocks() Blocks
+}
+
+// SortBlockHolds sorts holds by scope, then block, as Held returns them.
+func SortBlockHolds(hs []BlockHold) {
+	slices.SortFunc(hs, func(a, b BlockHold) int {
+		return cmp.Or(cmp.Compare(a.Scope, b.Scope), cmp.Compare(a.Block, b.Block))
+	})
 }

@@ -83,6 +83,15 @@ func KeyPoolMemberStatus() KeySpec {
 	return KeySpec{topology.KindPoolMember, "status", KeyLastWriteWins}
 }
 
+// KeyClusterNode holds a cluster node's status report (JSON, written by
+// package nsdb/cluster). Cluster nodes are identified like hosts — a node
+// named N has ID topology.NameID(topology.KindHost, N) — so the key lives on
+// the host kind; the host object need not exist. First write wins: two live
+// processes cannot both claim one node.
+func KeyClusterNode() KeySpec {
+	return KeySpec{topology.KindHost, "cluster_node", KeyFirstWriteWins}
+}
+
 // KeyValue is one value of a state key and the session that owns it.
 type KeyValue struct {
 	Value string

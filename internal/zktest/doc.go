@@ -32,6 +32,8 @@
 // Tests that stop, kill or restart servers use their own: [StartServer]
 // starts a private standalone server and [StartEnsemble] an n-member
 // ensemble on 127.0.0.1, 127.0.0.2, ... Both are shut down by t.Cleanup.
+// [NewProxy] puts a TCP proxy between one client and a server, to
+// partition that client alone (Cut) and let it back (Heal).
 //
 // # Environment
 //
@@ -46,8 +48,9 @@
 //     (default: /usr/share/java/zookeeper.jar, plus slf4j-simple.jar when
 //     present so that the server log is readable).
 //   - HIVENET_ZK_CDS=0: do not use or create the JVM class-data-sharing
-//     archive (~/.cache/hivenet-zktest/zk-<hash>.jsa) that makes servers
-//     start with about a third less CPU. The first server on a machine that
+//     archive (~/.cache/hivenet-zk/zk-<hash>.jsa) that makes servers
+//     start with about a third less CPU (package nsdb/zookeeper/zkserver, which
+//     runs the server processes). The first server on a machine that
 //     stops gracefully writes it; an upgraded JVM or jar gets a new one.
 //
 // # Process lifetime

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hivenet/hivenet/nsdb/zookeeper/zkserver"
 )
 
 // Ensemble is a ZooKeeper ensemble of n servers. Server i (0-based) has
@@ -28,7 +30,7 @@ func NewEnsemble(dir string, n int) (*Ensemble, error) {
 	if err != nil {
 		return nil, err
 	}
-	peers := make([]peer, n)
+	peers := make([]zkserver.Peer, n)
 	clients := make([]netip.AddrPort, n)
 	for i := range peers {
 		addr := netip.AddrFrom4([4]byte{127, 0, 0, byte(i + 1)})
@@ -36,17 +38,14 @@ func NewEnsemble(dir string, n int) (*Ensemble, error) {
 		if err != nil {
 			return nil, err
 		}
-		peers[i] = peer{id: i + 1, addr: addr, quorum: ports[1], election: ports[2]}
+		peers[i] = zkserver.Peer{ID: i + 1, Addr: addr, Quorum: ports[1], Election: ports[2]}
 		clients[i] = netip.AddrPortFrom(addr, ports[0])
 	}
 	e := &Ensemble{servers: make([]*Server, n)}
 	for i := range peers {
-		sdir := filepath.Join(dir, fmt.Sprintf("server%d", i+1))
-		s, err := newServer(rt, sdir, i+1, config{
-			dataDir: filepath.Join(sdir, "data"),
-			client:  clients[i],
-			peers:   peers,
-		})
+		cfg := testConfig(rt, filepath.Join(dir, fmt.Sprintf("server%d", i+1)), clients[i])
+		cfg.ID, cfg.Peers = i+1, peers
+		s, err := zkserver.New(cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -78,7 +77,7 @@ func StartEnsembleDir(ctx context.Context, dir string, n int) (*Ensemble, error)
 		e.Kill()
 		bind := false
 		for _, s := range e.servers {
-			bind = bind || s.bindFailed()
+			bind = bind || s.BindFailed()
 		}
 		if !bind || ctx.Err() != nil {
 			break

@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hivenet/hivenet/nsdb"
@@ -127,4 +128,28 @@ func (b blocks) Recycle(ctx context.Context, minInterval time.Duration) (int, er
 		}
 	}
 	return n, nil
+}
+
+func (b blocks) Held(ctx context.Context, prefix string) ([]nsdb.BlockHold, error) {
+	if _, err := validate.Scope(prefix); err != nil {
+		return nil, err
+	}
+	if err := b.c.begin(ctx); err != nil {
+		return nil, err
+	}
+	s := b.c.srv
+	defer s.mu.Unlock()
+	var out []nsdb.BlockHold
+	for scope, bs := range s.blocks.scopes {
+		if scope != prefix && !strings.HasPrefix(scope, prefix+"/") {
+			continue
+		}
+		for n, st := range bs {
+			if st.holder != 0 {
+				out = append(out, nsdb.BlockHold{Scope: scope, Block: n, Holder: st.holder})
+			}
+		}
+	}
+	nsdb.SortBlockHolds(out)
+	return out, nil
 }

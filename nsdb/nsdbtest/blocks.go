@@ -3,6 +3,7 @@ package nsdbtest
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ func RunBlocks(t *testing.T, open func(t *testing.T) Harness) {
 		{"SessionExpiryFreesBlocks", blocksSessionExpiry},
 		{"ConcurrentClaimsAreDistinct", blocksConcurrent},
 		{"RecycleForgetsUnheldScopes", blocksRecycle},
+		{"HeldListsHolders", blocksHeld},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -208,5 +210,53 @@ func blocksRecycle(t *testing.T, h Harness) {
 	}
 	if _, err := a.Claim(ctx, held, []uint32{1}); !errors.Is(err, nsdb.ErrNoFreeBlock) {
 		t.Fatal("recycle freed a held block")
+	}
+}
+
+func blocksHeld(t *testing.T, h Harness) {
+	ca, cb := h.NewClient(t), h.NewClient(t)
+	a, b := blocksOf(t, ca), blocksOf(t, cb)
+	ctx := ctxT(t)
+	sa, err := ca.Session(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := cb.Session(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hs, err := a.Held(ctx, "nat"); err != nil || len(hs) != 0 {
+		t.Fatalf("Held on an empty namespace = %v, %v", hs, err)
+	}
+	const other = "nat/dev-2/10.0.0.1"
+	for _, c := range []struct {
+		b     nsdb.Blocks
+		scope string
+		block uint32
+	}{{a, scope, 5}, {b, scope, 3}, {a, other, 9}, {b, "nat/dev-1/10.0.0.2", 1}} {
+		if got, err := c.b.Claim(ctx, c.scope, []uint32{c.block}); err != nil || got != c.block {
+			t.Fatalf("Claim(%s, %d) = %d, %v", c.scope, c.block, got, err)
+		}
+	}
+	if err := b.Release(ctx, "nat/dev-1/10.0.0.2", 1); err != nil {
+		t.Fatal(err)
+	}
+	want := []nsdb.BlockHold{{Scope: scope, Block: 3, Holder: sb.ID()}, {Scope: scope, Block: 5, Holder: sa.ID()},
+		{Scope: other, Block: 9, Holder: sa.ID()}}
+	if hs, err := b.Held(ctx, "nat"); err != nil || !slices.Equal(hs, want) {
+		t.Fatalf("Held(nat) = %v, %v; want %v", hs, err, want)
+	}
+	if hs, err := b.Held(ctx, "nat/dev-2"); err != nil || !slices.Equal(hs, want[2:]) {
+		t.Fatalf("Held(nat/dev-2) = %v, %v; want %v", hs, err, want[2:])
+	}
+	if hs, err := b.Held(ctx, scope); err != nil || !slices.Equal(hs, want[:2]) {
+		t.Fatalf("Held(%s) = %v, %v; want %v", scope, hs, err, want[:2])
+	}
+	if _, err := b.Held(ctx, "nat/../x"); !errors.Is(err, nsdb.ErrInvalid) {
+		t.Fatalf("Held of a bad prefix: %v, want ErrInvalid", err)
+	}
+	h.ExpireSession(t, ca)
+	if hs, err := b.Held(ctx, "nat"); err != nil || !slices.Equal(hs, want[:1]) {
+		t.Fatalf("Held(nat) after the expiry of a holder = %v, %v; want %v", hs, err, want[:1])
 	}
 }

@@ -23,6 +23,7 @@ var tableTests = []test{
 	{"ARPEntries", testTableARP},
 	{"InvalidEntries", testTableInvalid},
 	{"HandleClose", testTableHandleClose},
+	{"List", testTableList},
 }
 
 type macTable = nsdb.Table[topology.MAC, topology.ID]

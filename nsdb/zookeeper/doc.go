@@ -40,6 +40,9 @@
 // with no "taken" child, the one with the smallest pzxid: the block claimed
 // or released longest ago. A release deletes "taken"; an expired or closed
 // session's blocks come free as ZooKeeper deletes its ephemeral nodes.
+// Held walks the tree below its prefix: a node whose children are all
+// block nodes is a scope, and each of its blocks with a "taken" child is
+// held by that child's ephemeral owner.
 // Recycle proceeds for a namespace only if its node's mtime is at least the
 // interval old and the client wins a versioned write on it; it then deletes
 // every scope none of whose blocks is held (block nodes and scope node in

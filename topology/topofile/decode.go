@@ -80,6 +80,11 @@ type decoder struct {
 	locs  map[topology.ID][]*objLoc
 	fixes []func()
 	peers []peerDecl
+	// json marks a JSON document: every value must also be of a JSON
+	// type its key accepts, and null stands for nothing.
+	json bool
+	// one is set when decoding a single object (DecodeObject).
+	one *ObjectOptions
 }
 
 func newDecoder(file string) *decoder {
@@ -121,7 +126,11 @@ func (d *decoder) expect(n *yaml.Node, k yaml.Kind, path string) bool {
 		return true
 	case n.Kind == yaml.AliasNode:
 		d.fail(n, path, badValue("aliases (*%s) are not supported", n.Value))
-	case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" && k != yaml.ScalarNode:
+	case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" && k != yaml.ScalarNode && !d.json:
+	case d.json && n.Kind == yaml.ScalarNode:
+		d.fail(n, path, wrongType("expected %s, found %s", jsonKindName(k), jsonTypeName(n)))
+	case d.json:
+		d.fail(n, path, wrongType("expected %s, found %s", jsonKindName(k), jsonTypeName(n)))
 	default:
 		d.fail(n, path, badValue("expected %s, found %s", kindName(k), kindName(n.Kind)))
 	}
@@ -218,10 +227,11 @@ func (m *mapping) value(key string) (*yaml.Node, string, bool) {
 	return v, p, true
 }
 
-// scalar returns the text of key's value if it is present and a scalar.
-func (m *mapping) scalar(key string) (string, *yaml.Node, bool) {
+// scalar returns the text of key's value if it is present and a scalar
+// of a JSON type in want.
+func (m *mapping) scalar(key string, want jsonType) (string, *yaml.Node, bool) {
 	v, p, ok := m.value(key)
-	if !ok || !m.d.expect(v, yaml.ScalarNode, p) {
+	if !ok || !m.d.expect(v, yaml.ScalarNode, p) || !m.d.typed(v, p, want) {
 		return "", v, false
 	}
 	return scalarValue(v), v, true
@@ -229,13 +239,13 @@ func (m *mapping) scalar(key string) (string, *yaml.Node, bool) {
 
 // get parses key's value with parse; ok is false when the key is absent or
 // the value bad (which is reported).
-func get[T any](m *mapping, key string, parse func(string) (T, error)) (T, bool) {
+func get[T any](m *mapping, key string, sc scalar[T]) (T, bool) {
 	var zero T
-	s, n, ok := m.scalar(key)
+	s, n, ok := m.scalar(key, sc.json)
 	if !ok {
 		return zero, false
 	}
-	v, err := parse(s)
+	v, err := sc.parse(s)
 	if err != nil {
 		m.d.fail(n, join(m.path, key), err)
 		return zero, false
@@ -244,19 +254,19 @@ func get[T any](m *mapping, key string, parse func(string) (T, error)) (T, bool)
 }
 
 func (m *mapping) str(key string, dst *string) {
-	if s, _, ok := m.scalar(key); ok {
+	if s, _, ok := m.scalar(key, jsonString); ok {
 		*dst = s
 	}
 }
 
 func (m *mapping) flag(key string, dst *bool) {
-	if v, ok := get(m, key, parseBool); ok {
+	if v, ok := get(m, key, boolValue); ok {
 		*dst = v
 	}
 }
 
 func getUint[T ~uint8 | ~uint16 | ~uint32](m *mapping, key string, dst *T, bits int) {
-	if v, ok := get(m, key, parseUint(bits)); ok {
+	if v, ok := get(m, key, uintValue(bits)); ok {
 		*dst = T(v)
 	}
 }
@@ -272,16 +282,16 @@ func (m *mapping) seq(key string) ([]*yaml.Node, string) {
 
 // list parses every element of key's list value; elements that fail to
 // parse are reported and skipped.
-func list[T any](m *mapping, key string, parse func(string) (T, error)) []T {
+func list[T any](m *mapping, key string, sc scalar[T]) []T {
 	elems, p := m.seq(key)
 	var out []T
 	for i, e := range elems {
 		ep := index(p, i)
 		m.loc.set(index(m.modelName(key), len(out)), ep, e)
-		if !m.d.expect(e, yaml.ScalarNode, ep) {
+		if !m.d.expect(e, yaml.ScalarNode, ep) || !m.d.typed(e, ep, sc.json) {
 			continue
 		}
-		v, err := parse(scalarValue(e))
+		v, err := sc.parse(scalarValue(e))
 		if err != nil {
 			m.d.fail(e, ep, err)
 			continue
@@ -294,7 +304,7 @@ func list[T any](m *mapping, key string, parse func(string) (T, error)) []T {
 // ref resolves key's value as a reference to an object of kind k once every
 // object is known, and passes the ID to set.
 func (m *mapping) ref(key string, k topology.Kind, set func(topology.ID)) {
-	s, n, ok := m.scalar(key)
+	s, n, ok := m.scalar(key, jsonString)
 	if !ok {
 		return
 	}
@@ -314,7 +324,7 @@ func (m *mapping) refList(key string, k topology.Kind, set func([]topology.ID)) 
 	for i, e := range elems {
 		ep := index(p, i)
 		m.loc.set(index(m.modelName(key), i), ep, e)
-		if m.d.expect(e, yaml.ScalarNode, ep) {
+		if m.d.expect(e, yaml.ScalarNode, ep) && m.d.typed(e, ep, jsonString) {
 			names, nodes = append(names, scalarValue(e)), append(nodes, e)
 		}
 	}
@@ -340,6 +350,9 @@ func (d *decoder) resolve(k topology.Kind, s string, n *yaml.Node, path string) 
 	if id, err := topology.ParseID(s); err == nil && d.ids[k][id] {
 		return id, true
 	}
+	if id, ok := d.resolveOutside(k, s); ok {
+		return id, true
+	}
 	d.fail(n, path, fmt.Errorf("%s %q %w", k, s, ErrNotFound))
 	return topology.ID{}, false
 }
@@ -350,7 +363,11 @@ func (d *decoder) exists(k topology.Kind, s string) bool {
 		return true
 	}
 	id, err := topology.ParseID(s)
-	return err == nil && d.ids[k][id]
+	if err == nil && d.ids[k][id] {
+		return true
+	}
+	_, ok := d.resolveOutside(k, s)
+	return ok
 }
 
 func (d *decoder) register(k topology.Kind, name string, id topology.ID, l *objLoc) {
@@ -382,7 +399,12 @@ func (d *decoder) named(m *mapping, k topology.Kind) (topology.ID, string) {
 	var name string
 	m.str("name", &name)
 	l.name = name
-	id, hasID := get(m, "id", parseID)
+	id, hasID := get(m, "id", idValue)
+	if d.one != nil {
+		id, hasID = d.oneID(m, id, hasID, func() (topology.ID, bool) {
+			return topology.NameID(k, name), name != ""
+		})
+	}
 	if !hasID {
 		if name == "" {
 			if !m.has("id") && (m.node.Kind == yaml.MappingNode || m.node.ShortTag() == "!!null") {
@@ -400,7 +422,10 @@ func (d *decoder) named(m *mapping, k topology.Kind) (topology.ID, string) {
 // and position.
 func (d *decoder) child(m *mapping, k topology.Kind, parent topology.ID, i int) topology.ID {
 	l := d.newLoc(m, k, "")
-	id, ok := get(m, "id", parseID)
+	id, ok := get(m, "id", idValue)
+	if d.one != nil {
+		id, ok = d.oneID(m, id, ok, nil)
+	}
 	if !ok {
 		id = ChildID(parent, k, i)
 	}
@@ -428,7 +453,7 @@ func (d *decoder) each(m *mapping, key string, allowed keySet, fn func(e *mappin
 func (d *decoder) locate(p *topology.Problem) fieldLoc {
 	var best *objLoc
 	for _, l := range d.locs[p.ID] {
-		if l.kind == p.Kind && l.name == p.Name {
+		if l.kind == p.Kind && (l.name == p.Name || d.one != nil) {
 			best = l // the later of duplicates is the one reported
 		}
 	}

@@ -137,4 +137,17 @@
 //
 // YAML anchors and aliases are not accepted, and a file holds one YAML
 // document.
+//
+// # Single objects in JSON
+//
+// The REST API (nsdb/api) reads and writes one object at a time in JSON
+// with the same keys: DecodeObject and EncodeObject (DecodeRule and
+// EncodeRule for one rule of a chain). An object names its owner with the
+// key a file expresses by nesting (a port's bridge: or router:, a route's
+// router:, a pool's load-balancer:, a member's pool:, ...) and leaves out
+// what a file nests inside it, which are objects of their own. JSON values
+// must have the JSON type of their key (ErrWrongType); references resolve
+// through the caller (ObjectOptions.Resolve), and validation problems are
+// placed at their JSON keys by Decoded.Locate. EncodeObject writes
+// references as UUIDs and always writes ids and router port MACs.
 package topofile

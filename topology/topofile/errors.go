@@ -18,6 +18,9 @@ var (
 	ErrDuplicateKey = errors.New("duplicate key")
 	// ErrBadValue: a value has the wrong shape or cannot be parsed.
 	ErrBadValue = errors.New("bad value")
+	// ErrWrongType: in a JSON document, a value is not of the JSON type
+	// its key takes. Such errors wrap ErrBadValue too.
+	ErrWrongType = errors.New("wrong JSON type")
 	// ErrMissing: a required key is absent.
 	ErrMissing = errors.New("missing")
 	// ErrNotFound: a reference names no object of the expected kind.
@@ -34,7 +37,7 @@ var (
 
 // Error is one problem at a place in a topology file.
 type Error struct {
-	// File is the file name given to Load.
+	// File is the file name given to Load ("" for a JSON document).
 	File string
 	// Line and Column locate the offending node (1-based); both are 0 when
 	// the problem has no place in the file.
@@ -50,7 +53,11 @@ func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.File)
 	if e.Line > 0 {
-		b.WriteByte(':')
+		if e.File == "" {
+			b.WriteString("line ")
+		} else {
+			b.WriteByte(':')
+		}
 		b.WriteString(strconv.Itoa(e.Line))
 		if e.Column > 0 {
 			b.WriteByte(':')

@@ -124,7 +124,7 @@ func (d *decoder) document(doc *yaml.Node) {
 func (d *decoder) host(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindHost)
 	h := topology.Host{ID: id, Name: name}
-	if v, ok := get(m, "flooding-proxy-weight", parseUint(32)); ok {
+	if v, ok := get(m, "flooding-proxy-weight", uintValue(32)); ok {
 		h.FloodingProxyWeight = topology.Some(uint32(v))
 	}
 	d.t.Hosts = append(d.t.Hosts, h)
@@ -134,14 +134,14 @@ func (d *decoder) tunnelZone(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindTunnelZone)
 	zi := len(d.t.TunnelZones)
 	z := topology.TunnelZone{ID: id, Name: name}
-	if v, ok := get(m, "type", zoneTypes.parse); ok {
+	if v, ok := get(m, "type", zoneTypes.value()); ok {
 		z.Type = v
 	}
 	if mv, p, ok := m.value("members"); ok && d.expect(mv, yaml.MappingNode, p) {
 		for i := 0; i+1 < len(mv.Content); i += 2 {
 			k, v := mv.Content[i], mv.Content[i+1]
 			kp := join(p, k.Value)
-			if !d.expect(k, yaml.ScalarNode, kp) || !d.expect(v, yaml.ScalarNode, kp) {
+			if !d.expect(k, yaml.ScalarNode, kp) || !d.expect(v, yaml.ScalarNode, kp) || !d.typed(v, kp, jsonString) {
 				continue
 			}
 			a, err := parseAddr(scalarValue(v))
@@ -175,7 +175,7 @@ func (d *decoder) portGroup(m *mapping, _ int) {
 
 func (d *decoder) addrGroup(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindIPAddrGroup)
-	d.t.IPAddrGroups = append(d.t.IPAddrGroups, topology.IPAddrGroup{ID: id, Name: name, Addrs: list(m, "addrs", parseAddr)})
+	d.t.IPAddrGroups = append(d.t.IPAddrGroups, topology.IPAddrGroup{ID: id, Name: name, Addrs: list(m, "addrs", addrValue)})
 }
 
 func (d *decoder) bridge(m *mapping, _ int) {
@@ -240,13 +240,15 @@ func (d *decoder) port(m *mapping, owner topology.ID, onRouter bool) {
 	m.ref("host", topology.KindHost, func(x topology.ID) { d.t.Ports[pi].Host = x })
 	m.ref("vtep", topology.KindVTEP, func(x topology.ID) { d.t.Ports[pi].VTEP = x })
 	m.refList("port-groups", topology.KindPortGroup, func(x []topology.ID) { d.t.Ports[pi].PortGroups = x })
-	if s, n, ok := m.scalar("peer"); ok {
+	if d.one != nil {
+		m.ref("peer", topology.KindPort, func(x topology.ID) { d.t.Ports[pi].Peer = x })
+	} else if s, n, ok := m.scalar("peer", jsonString); ok {
 		d.peers = append(d.peers, peerDecl{port: id, idx: pi, name: s, node: n, path: join(m.path, "peer"), loc: m.loc})
 	}
 	if onRouter {
 		d.routerPortAddrs(m, &p)
 		p.MAC = DefaultMAC(id)
-		if v, ok := get(m, "mac", parseMAC); ok {
+		if v, ok := get(m, "mac", macValue); ok {
 			p.MAC = v
 		}
 	}
@@ -257,7 +259,7 @@ func (d *decoder) port(m *mapping, owner topology.ID, onRouter bool) {
 // subnet; a bare address sets the address only) and subnets: (further
 // subnets).
 func (d *decoder) routerPortAddrs(m *mapping, p *topology.Port) {
-	if s, n, ok := m.scalar("address"); ok {
+	if s, n, ok := m.scalar("address", jsonString); ok {
 		ap := join(m.path, "address")
 		if strings.Contains(s, "/") {
 			pfx, err := netip.ParsePrefix(s)
@@ -277,7 +279,7 @@ func (d *decoder) routerPortAddrs(m *mapping, p *topology.Port) {
 	elems, sp := m.seq("subnets")
 	for i, e := range elems {
 		ep := index(sp, i)
-		if !d.expect(e, yaml.ScalarNode, ep) {
+		if !d.expect(e, yaml.ScalarNode, ep) || !d.typed(e, ep, jsonString) {
 			continue
 		}
 		pfx, err := parsePrefix(scalarValue(e))
@@ -355,19 +357,19 @@ func (d *decoder) route(m *mapping, router topology.ID, i int) {
 	m.rename = map[string]string{"port": "next-hop-port"}
 	ri := len(d.t.Routes)
 	r := topology.Route{ID: id, Router: router}
-	if v, ok := get(m, "dst", parsePrefix); ok {
+	if v, ok := get(m, "dst", prefixValue); ok {
 		r.Dst = v
 	}
-	if v, ok := get(m, "src", parsePrefix); ok {
+	if v, ok := get(m, "src", prefixValue); ok {
 		r.Src = v
 	}
-	if v, ok := get(m, "gateway", parseAddr); ok {
+	if v, ok := get(m, "gateway", addrValue); ok {
 		r.Gateway = v
 	}
 	getUint(m, "weight", &r.Weight, 32)
 	switch {
 	case m.has("next-hop"):
-		if v, ok := get(m, "next-hop", nextHops.parse); ok {
+		if v, ok := get(m, "next-hop", nextHops.value()); ok {
 			r.NextHop = v
 		}
 	case m.has("port"):
@@ -382,7 +384,7 @@ func (d *decoder) route(m *mapping, router topology.ID, i int) {
 func (d *decoder) bgpPeer(m *mapping, router topology.ID, i int) {
 	b := topology.BGPPeer{ID: d.child(m, topology.KindBGPPeer, router, i), Router: router}
 	getUint(m, "as-number", &b.ASNumber, 32)
-	if v, ok := get(m, "addr", parseAddr); ok {
+	if v, ok := get(m, "addr", addrValue); ok {
 		b.Addr = v
 	}
 	getUint(m, "keep-alive", &b.KeepAlive, 32)
@@ -398,9 +400,12 @@ func (d *decoder) bgpNetwork(n *yaml.Node, path string, router topology.ID, i in
 		n = &yaml.Node{Kind: yaml.MappingNode, Line: n.Line, Column: n.Column,
 			Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: "subnet", Line: n.Line, Column: n.Column}, n}}
 	}
-	m := d.mapping(n, path, bgpNetworkKeys)
+	d.bgpNetworkFields(d.mapping(n, path, bgpNetworkKeys), router, i)
+}
+
+func (d *decoder) bgpNetworkFields(m *mapping, router topology.ID, i int) {
 	b := topology.BGPNetwork{ID: d.child(m, topology.KindBGPNetwork, router, i), Router: router}
-	if v, ok := get(m, "subnet", parsePrefix); ok {
+	if v, ok := get(m, "subnet", prefixValue); ok {
 		b.Subnet = v
 	}
 	d.t.BGPNetworks = append(d.t.BGPNetworks, b)
@@ -408,34 +413,34 @@ func (d *decoder) bgpNetwork(n *yaml.Node, path string, router topology.ID, i in
 
 func (d *decoder) dhcp(m *mapping, bridge topology.ID, i int) {
 	s := topology.DHCPSubnet{ID: d.child(m, topology.KindDHCPSubnet, bridge, i), Bridge: bridge}
-	if v, ok := get(m, "subnet", parsePrefix); ok {
+	if v, ok := get(m, "subnet", prefixValue); ok {
 		s.Subnet = v
 	}
-	if v, ok := get(m, "server-addr", parseAddr); ok {
+	if v, ok := get(m, "server-addr", addrValue); ok {
 		s.ServerAddr = v
 	}
-	if v, ok := get(m, "gateway", parseAddr); ok {
+	if v, ok := get(m, "gateway", addrValue); ok {
 		s.Gateway = v
 	}
-	s.DNSServers = list(m, "dns-servers", parseAddr)
+	s.DNSServers = list(m, "dns-servers", addrValue)
 	getUint(m, "mtu", &s.MTU, 16)
 	m.flag("disabled", &s.Disabled)
 	d.nested(m, "routes", dhcpRouteKeys, func(rm *mapping) {
 		var r topology.DHCPRoute
-		if v, ok := get(rm, "dst", parsePrefix); ok {
+		if v, ok := get(rm, "dst", prefixValue); ok {
 			r.Dst = v
 		}
-		if v, ok := get(rm, "gateway", parseAddr); ok {
+		if v, ok := get(rm, "gateway", addrValue); ok {
 			r.Gateway = v
 		}
 		s.Routes = append(s.Routes, r)
 	})
 	d.nested(m, "hosts", dhcpHostKeys, func(hm *mapping) {
 		var h topology.DHCPHost
-		if v, ok := get(hm, "mac", parseMAC); ok {
+		if v, ok := get(hm, "mac", macValue); ok {
 			h.MAC = v
 		}
-		if v, ok := get(hm, "addr", parseAddr); ok {
+		if v, ok := get(hm, "addr", addrValue); ok {
 			h.Addr = v
 		}
 		hm.str("name", &h.Name)
@@ -471,39 +476,43 @@ func (d *decoder) pool(m *mapping, lb topology.ID) {
 	pi := len(d.t.Pools)
 	p := topology.Pool{ID: id, Name: name, LoadBalancer: lb}
 	m.flag("admin-down", &p.AdminDown)
-	if v, ok := get(m, "method", lbMethods.parse); ok {
+	if v, ok := get(m, "method", lbMethods.value()); ok {
 		p.Method = v
 	}
-	if v, ok := get(m, "persistence", persistences.parse); ok {
+	if v, ok := get(m, "persistence", persistences.value()); ok {
 		p.Persistence = v
 	}
 	m.ref("health-monitor", topology.KindHealthMonitor, func(x topology.ID) { d.t.Pools[pi].HealthMonitor = x })
 	d.t.Pools = append(d.t.Pools, p)
-	d.each(m, "members", memberKeys, func(mm *mapping, i int) {
-		pm := topology.PoolMember{ID: d.child(mm, topology.KindPoolMember, id, i), Pool: id, Weight: 1}
-		mm.flag("admin-down", &pm.AdminDown)
-		if v, ok := get(mm, "addr", parseAddr); ok {
-			pm.Addr = v
-		}
-		getUint(mm, "port", &pm.Port, 16)
-		getUint(mm, "weight", &pm.Weight, 32)
-		if v, ok := get(mm, "status", memberStatuses.parse); ok {
-			pm.Status = v
-		}
-		d.t.PoolMembers = append(d.t.PoolMembers, pm)
-	})
-	d.each(m, "vips", vipKeys, func(vm *mapping, i int) {
-		v := topology.VIP{ID: d.child(vm, topology.KindVIP, id, i), Pool: id}
-		vm.flag("admin-down", &v.AdminDown)
-		if a, ok := get(vm, "addr", parseAddr); ok {
-			v.Addr = a
-		}
-		getUint(vm, "port", &v.Port, 16)
-		if x, ok := get(vm, "persistence", persistences.parse); ok {
-			v.Persistence = x
-		}
-		d.t.VIPs = append(d.t.VIPs, v)
-	})
+	d.each(m, "members", memberKeys, func(mm *mapping, i int) { d.poolMember(mm, id, i) })
+	d.each(m, "vips", vipKeys, func(vm *mapping, i int) { d.vip(vm, id, i) })
+}
+
+func (d *decoder) poolMember(m *mapping, pool topology.ID, i int) {
+	pm := topology.PoolMember{ID: d.child(m, topology.KindPoolMember, pool, i), Pool: pool, Weight: 1}
+	m.flag("admin-down", &pm.AdminDown)
+	if v, ok := get(m, "addr", addrValue); ok {
+		pm.Addr = v
+	}
+	getUint(m, "port", &pm.Port, 16)
+	getUint(m, "weight", &pm.Weight, 32)
+	if v, ok := get(m, "status", memberStatuses.value()); ok {
+		pm.Status = v
+	}
+	d.t.PoolMembers = append(d.t.PoolMembers, pm)
+}
+
+func (d *decoder) vip(m *mapping, pool topology.ID, i int) {
+	v := topology.VIP{ID: d.child(m, topology.KindVIP, pool, i), Pool: pool}
+	m.flag("admin-down", &v.AdminDown)
+	if a, ok := get(m, "addr", addrValue); ok {
+		v.Addr = a
+	}
+	getUint(m, "port", &v.Port, 16)
+	if x, ok := get(m, "persistence", persistences.value()); ok {
+		v.Persistence = x
+	}
+	d.t.VIPs = append(d.t.VIPs, v)
 }
 
 func (d *decoder) healthMonitor(m *mapping, _ int) {
@@ -527,7 +536,7 @@ func (d *decoder) vtep(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindVTEP)
 	vi := len(d.t.VTEPs)
 	v := topology.VTEP{ID: id, Name: name}
-	if a, ok := get(m, "management-ip", parseAddr); ok {
+	if a, ok := get(m, "management-ip", addrValue); ok {
 		v.ManagementIP = a
 	}
 	getUint(m, "management-port", &v.ManagementPort, 16)

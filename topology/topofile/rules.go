@@ -47,7 +47,7 @@ func flagField(name string, at func(*topology.Condition) *bool) condField {
 }
 
 func valueField[T any](name string, at func(*topology.Condition) *topology.Cond[T],
-	parse func(string) (T, error), format func(T) string) condField {
+	parse scalar[T], format func(T) string) condField {
 	return condField{name: name, invertible: true,
 		decode: func(_ *decoder, m *mapping, key string, inv bool, c *topology.Condition) {
 			if v, ok := get(m, key, parse); ok {
@@ -102,12 +102,12 @@ func portsField(name string, get func(*topology.Condition) *topology.Cond[[]topo
 
 func fmtUint[T ~uint8 | ~uint16](v T) string { return strconv.Itoa(int(v)) }
 
-func parseUintAs[T ~uint8 | ~uint16](bits int) func(string) (T, error) {
+func uintAs[T ~uint8 | ~uint16](bits int) scalar[T] {
 	p := parseUint(bits)
-	return func(s string) (T, error) {
+	return scalar[T]{func(s string) (T, error) {
 		v, err := p(s)
 		return T(v), err
-	}
+	}, jsonInt}
 }
 
 func fmtPrefix(p netip.Prefix) string { return p.String() }
@@ -124,28 +124,28 @@ var condFields = []condField{
 	refField("out-port-group", topology.KindPortGroup, func(c *topology.Condition) *topology.Cond[topology.ID] { return &c.OutPortGroup }),
 	refField("ip-addr-group-src", topology.KindIPAddrGroup, func(c *topology.Condition) *topology.Cond[topology.ID] { return &c.IPAddrGroupSrc }),
 	refField("ip-addr-group-dst", topology.KindIPAddrGroup, func(c *topology.Condition) *topology.Cond[topology.ID] { return &c.IPAddrGroupDst }),
-	valueField("ether-type", func(c *topology.Condition) *topology.Cond[uint16] { return &c.EtherType }, parseEtherType, formatEtherType),
-	valueField("eth-src", func(c *topology.Condition) *topology.Cond[topology.MACMatch] { return &c.EthSrc }, parseMACMatch, formatMACMatch),
-	valueField("eth-dst", func(c *topology.Condition) *topology.Cond[topology.MACMatch] { return &c.EthDst }, parseMACMatch, formatMACMatch),
-	valueField("no-vlan", func(c *topology.Condition) *topology.Cond[bool] { return &c.NoVLAN }, parseBool, strconv.FormatBool),
-	valueField("vlan", func(c *topology.Condition) *topology.Cond[uint16] { return &c.VLAN }, parseUintAs[uint16](16), fmtUint[uint16]),
-	valueField("nw-tos", func(c *topology.Condition) *topology.Cond[uint8] { return &c.NwTOS }, parseUintAs[uint8](8), fmtUint[uint8]),
-	valueField("nw-proto", func(c *topology.Condition) *topology.Cond[uint8] { return &c.NwProto }, parseProto, formatProto),
-	valueField("nw-src", func(c *topology.Condition) *topology.Cond[netip.Prefix] { return &c.NwSrc }, parsePrefix, fmtPrefix),
-	valueField("nw-dst", func(c *topology.Condition) *topology.Cond[netip.Prefix] { return &c.NwDst }, parsePrefix, fmtPrefix),
-	valueField("tp-src", func(c *topology.Condition) *topology.Cond[topology.PortRange] { return &c.TpSrc }, parsePortRange, formatPortRange),
-	valueField("tp-dst", func(c *topology.Condition) *topology.Cond[topology.PortRange] { return &c.TpDst }, parsePortRange, formatPortRange),
-	valueField("icmp-data-src", func(c *topology.Condition) *topology.Cond[netip.Prefix] { return &c.ICMPDataSrc }, parsePrefix, fmtPrefix),
-	valueField("icmp-data-dst", func(c *topology.Condition) *topology.Cond[netip.Prefix] { return &c.ICMPDataDst }, parsePrefix, fmtPrefix),
+	valueField("ether-type", func(c *topology.Condition) *topology.Cond[uint16] { return &c.EtherType }, etherTypeValue, formatEtherType),
+	valueField("eth-src", func(c *topology.Condition) *topology.Cond[topology.MACMatch] { return &c.EthSrc }, macMatchValue, formatMACMatch),
+	valueField("eth-dst", func(c *topology.Condition) *topology.Cond[topology.MACMatch] { return &c.EthDst }, macMatchValue, formatMACMatch),
+	valueField("no-vlan", func(c *topology.Condition) *topology.Cond[bool] { return &c.NoVLAN }, boolValue, strconv.FormatBool),
+	valueField("vlan", func(c *topology.Condition) *topology.Cond[uint16] { return &c.VLAN }, uintAs[uint16](16), fmtUint[uint16]),
+	valueField("nw-tos", func(c *topology.Condition) *topology.Cond[uint8] { return &c.NwTOS }, uintAs[uint8](8), fmtUint[uint8]),
+	valueField("nw-proto", func(c *topology.Condition) *topology.Cond[uint8] { return &c.NwProto }, protoValue, formatProto),
+	valueField("nw-src", func(c *topology.Condition) *topology.Cond[netip.Prefix] { return &c.NwSrc }, prefixValue, fmtPrefix),
+	valueField("nw-dst", func(c *topology.Condition) *topology.Cond[netip.Prefix] { return &c.NwDst }, prefixValue, fmtPrefix),
+	valueField("tp-src", func(c *topology.Condition) *topology.Cond[topology.PortRange] { return &c.TpSrc }, portRangeValue, formatPortRange),
+	valueField("tp-dst", func(c *topology.Condition) *topology.Cond[topology.PortRange] { return &c.TpDst }, portRangeValue, formatPortRange),
+	valueField("icmp-data-src", func(c *topology.Condition) *topology.Cond[netip.Prefix] { return &c.ICMPDataSrc }, prefixValue, fmtPrefix),
+	valueField("icmp-data-dst", func(c *topology.Condition) *topology.Cond[netip.Prefix] { return &c.ICMPDataDst }, prefixValue, fmtPrefix),
 	{name: "traversed-device", invertible: true, decode: decodeTraversed,
 		encode: func(n namer, c *topology.Condition) (fieldValue, bool, bool) {
 			x := c.TraversedDevice
 			return fieldValue{vals: []string{n.device(x.Value)}, quoted: true}, x.Invert, x.Set
 		}},
-	valueField("nw-dst-rewritten", func(c *topology.Condition) *topology.Cond[bool] { return &c.NwDstRewritten }, parseBool, strconv.FormatBool),
+	valueField("nw-dst-rewritten", func(c *topology.Condition) *topology.Cond[bool] { return &c.NwDstRewritten }, boolValue, strconv.FormatBool),
 	{name: "fragment-policy",
 		decode: func(_ *decoder, m *mapping, key string, _ bool, c *topology.Condition) {
-			if v, ok := get(m, key, fragmentPolicies.parse); ok {
+			if v, ok := get(m, key, fragmentPolicies.value()); ok {
 				c.FragmentPolicy = v
 			}
 		},
@@ -158,7 +158,7 @@ var condFields = []condField{
 
 // decodeTraversed resolves a bridge or router name.
 func decodeTraversed(d *decoder, m *mapping, key string, inv bool, c *topology.Condition) {
-	s, n, ok := m.scalar(key)
+	s, n, ok := m.scalar(key, jsonString)
 	if !ok {
 		return
 	}
@@ -235,7 +235,7 @@ func (d *decoder) chain(m *mapping, _ int) {
 func (d *decoder) rule(m *mapping, r *topology.Rule, chain topology.ID, i int) {
 	m.rename = ruleRename
 	r.ID = RuleID(chain, i)
-	if v, ok := get(m, "id", parseID); ok {
+	if v, ok := get(m, "id", idValue); ok {
 		r.ID = v
 	}
 	var kind string
@@ -260,7 +260,7 @@ func (d *decoder) rule(m *mapping, r *topology.Rule, chain topology.ID, i int) {
 	case "rev-snat", "rev-dnat":
 		r.Type, r.Action = topology.RuleNAT, topology.ActionAccept
 		r.NAT.DNAT, r.NAT.Reverse = kind == "rev-dnat", true
-		if v := m.vals[kind]; v.Kind == yaml.ScalarNode && (v.Value == "true" || v.Value == "false") {
+		if v := m.vals[kind]; d.isBool(v) {
 			m.value(kind)
 			if v.Value == "false" {
 				d.fail(v, join(m.path, kind), badValue("%s: false makes no rule; remove the rule", kind))
@@ -273,12 +273,13 @@ func (d *decoder) rule(m *mapping, r *topology.Rule, chain topology.ID, i int) {
 		r.Type, r.Action = topology.RuleNAT, topology.ActionAccept
 		r.NAT.Masquerade = true
 		v, p, _ := m.value(kind)
-		if !d.expect(v, yaml.ScalarNode, p) {
+		isBool := d.isBool(v)
+		if !d.expect(v, yaml.ScalarNode, p) || !isBool && !d.typed(v, p, jsonBool|jsonString|jsonInt) {
 			break
 		}
-		switch s := scalarValue(v); s {
-		case "true":
-		case "false":
+		switch s := scalarValue(v); {
+		case isBool && s == "true":
+		case isBool:
 			d.fail(v, p, badValue("masquerade: false makes no rule; remove the rule"))
 		default:
 			pr, err := parsePortRange(s)
@@ -295,7 +296,7 @@ func (d *decoder) rule(m *mapping, r *topology.Rule, chain topology.ID, i int) {
 			d.fail(m.node, m.path, fmt.Errorf("%w: a rule needs one of the keys action, jump, snat, dnat, rev-snat, rev-dnat and masquerade", ErrMissing))
 		}
 	}
-	if v, ok := get(m, "action", actions.parse); ok {
+	if v, ok := get(m, "action", actions.value()); ok {
 		r.Action = v
 	}
 	d.condition(m, &r.Condition)
@@ -314,7 +315,7 @@ func (d *decoder) natTargets(m *mapping, key string) []topology.NATTarget {
 	}
 	var out []topology.NATTarget
 	for i, e := range elems {
-		if !d.expect(e, yaml.ScalarNode, paths[i]) {
+		if !d.expect(e, yaml.ScalarNode, paths[i]) || !d.typed(e, paths[i], jsonString) {
 			continue
 		}
 		t, err := parseNATTarget(scalarValue(e))

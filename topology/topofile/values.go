@@ -12,6 +12,59 @@ import (
 // Parsers and formatters of scalar values. Every parser returns an error
 // wrapping ErrBadValue; every formatter produces what its parser accepts.
 
+// jsonType is a set of JSON types. YAML files are untyped (every scalar is
+// text for its parser); in a JSON document (an API body, see DecodeObject)
+// each value must also be of one of the JSON types its key accepts.
+type jsonType uint8
+
+const (
+	jsonString jsonType = 1 << iota
+	jsonInt
+	jsonBool
+)
+
+func (t jsonType) String() string {
+	var names []string
+	for _, x := range []struct {
+		t    jsonType
+		name string
+	}{{jsonString, "a string"}, {jsonInt, "an integer"}, {jsonBool, "a boolean"}} {
+		if t&x.t != 0 {
+			names = append(names, x.name)
+		}
+	}
+	if len(names) == 0 {
+		return "nothing"
+	}
+	return strings.Join(names, " or ")
+}
+
+// scalar is how one kind of value is read: its text parser and the JSON
+// types it accepts.
+type scalar[T any] struct {
+	parse func(string) (T, error)
+	json  jsonType
+}
+
+func textValue[T any](parse func(string) (T, error)) scalar[T] { return scalar[T]{parse, jsonString} }
+
+// uintValue reads a decimal number of at most bits bits.
+func uintValue(bits int) scalar[uint64] { return scalar[uint64]{parseUint(bits), jsonInt} }
+
+var (
+	idValue       = textValue(parseID)
+	boolValue     = scalar[bool]{parseBool, jsonBool}
+	addrValue     = textValue(parseAddr)
+	prefixValue   = textValue(parsePrefix)
+	macValue      = textValue(parseMAC)
+	macMatchValue = textValue(parseMACMatch)
+	// Ports, protocols and EtherTypes are numbers or words: 22 or
+	// "1024-65535", 6 or "tcp", 2048 or "ipv4".
+	portRangeValue = scalar[topology.PortRange]{parsePortRange, jsonString | jsonInt}
+	protoValue     = scalar[uint8]{parseProto, jsonString | jsonInt}
+	etherTypeValue = scalar[uint16]{parseEtherType, jsonString | jsonInt}
+)
+
 func badValue(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrBadValue}, args...)...)
 }
@@ -228,6 +281,9 @@ func (e enum[T]) parse(s string) (T, error) {
 	var zero T
 	return zero, badValue("%q is not a %s (%s)", s, e.what, strings.Join(e.names, ", "))
 }
+
+// value reads one of e's names.
+func (e enum[T]) value() scalar[T] { return textValue(e.parse) }
 
 func (e enum[T]) format(v T) (string, bool) {
 	for i, x := range e.vals {

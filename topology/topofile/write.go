@@ -153,6 +153,9 @@ type writer struct {
 	kinds   map[topology.ID][]topology.Kind
 	peered  map[topology.ID]bool
 	errs    []error
+	// api writes single objects in JSON (EncodeObject): references by
+	// UUID, every ID and router port MAC written, owners named.
+	api bool
 }
 
 func (w *writer) fail(format string, args ...any) {
@@ -311,14 +314,19 @@ func (w *writer) checkOwned() {
 // nameID writes name: and, when Load would not derive the same ID from
 // the name, id:.
 func (w *writer) nameID(m mnode, k topology.Kind, name string, id topology.ID) {
+	if w.api {
+		m.add("id", plain(id.String()))
+		m.str("name", name)
+		return
+	}
 	m.str("name", name)
 	if name == "" || id != topology.NameID(k, name) {
 		m.add("id", plain(id.String()))
 	}
 }
 
-func childIDField(m mnode, id, derived topology.ID) {
-	if id != derived {
+func (w *writer) childID(m mnode, id, derived topology.ID) {
+	if id != derived || w.api {
 		m.add("id", plain(id.String()))
 	}
 }
@@ -432,33 +440,41 @@ func (w *writer) router(r *topology.Router) *yaml.Node {
 	}
 	for i := range w.t.BGPPeers {
 		if b := &w.t.BGPPeers[i]; b.Router == r.ID {
-			pm := newMap()
-			childIDField(pm, b.ID, ChildID(r.ID, topology.KindBGPPeer, len(peers)))
-			addUint(pm, "as-number", b.ASNumber)
-			pm.addr("addr", b.Addr)
-			addUint(pm, "keep-alive", b.KeepAlive)
-			addUint(pm, "hold-time", b.HoldTime)
-			addUint(pm, "connect-retry", b.ConnectRetry)
-			pm.str("password", b.Password)
-			peers = append(peers, compact(pm.Node))
+			peers = append(peers, compact(w.bgpPeer(b, r.ID, len(peers))))
 		}
 	}
 	for i := range w.t.BGPNetworks {
 		if b := &w.t.BGPNetworks[i]; b.Router == r.ID {
-			if b.ID == ChildID(r.ID, topology.KindBGPNetwork, len(nets)) && b.Subnet.IsValid() {
-				nets = append(nets, plain(b.Subnet.String()))
-				continue
-			}
-			nm := newMap()
-			nm.add("id", plain(b.ID.String()))
-			nm.prefix("subnet", b.Subnet)
-			nets = append(nets, nm.Node)
+			nets = append(nets, w.bgpNetwork(b, r.ID, len(nets)))
 		}
 	}
 	m.seq("ports", ports, false)
 	m.seq("routes", routes, false)
 	m.seq("bgp-peers", peers, false)
 	m.seq("bgp-networks", nets, false)
+	return m.Node
+}
+
+func (w *writer) bgpPeer(b *topology.BGPPeer, router topology.ID, i int) *yaml.Node {
+	m := newMap()
+	w.childID(m, b.ID, ChildID(router, topology.KindBGPPeer, i))
+	addUint(m, "as-number", b.ASNumber)
+	m.addr("addr", b.Addr)
+	addUint(m, "keep-alive", b.KeepAlive)
+	addUint(m, "hold-time", b.HoldTime)
+	addUint(m, "connect-retry", b.ConnectRetry)
+	m.str("password", b.Password)
+	return m.Node
+}
+
+// bgpNetwork is a bare prefix when Load would derive its ID.
+func (w *writer) bgpNetwork(b *topology.BGPNetwork, router topology.ID, i int) *yaml.Node {
+	if !w.api && b.ID == ChildID(router, topology.KindBGPNetwork, i) && b.Subnet.IsValid() {
+		return plain(b.Subnet.String())
+	}
+	m := newMap()
+	m.add("id", plain(b.ID.String()))
+	m.prefix("subnet", b.Subnet)
 	return m.Node
 }
 
@@ -470,7 +486,7 @@ func (w *writer) port(p *topology.Port, onRouter bool) *yaml.Node {
 	m.str("interface", p.Interface)
 	if onRouter {
 		w.portAddrs(m, p, name)
-		if p.MAC != DefaultMAC(p.ID) {
+		if p.MAC != DefaultMAC(p.ID) || w.api && !p.MAC.IsZero() {
 			m.add("mac", plain(p.MAC.String()))
 		}
 		if p.VLAN != 0 || !p.VTEP.IsZero() {
@@ -536,7 +552,7 @@ func (w *writer) portAddrs(m mnode, p *topology.Port, name string) {
 
 func (w *writer) route(r *topology.Route, router topology.ID, i int) *yaml.Node {
 	m := newMap()
-	childIDField(m, r.ID, ChildID(router, topology.KindRoute, i))
+	w.childID(m, r.ID, ChildID(router, topology.KindRoute, i))
 	m.prefix("dst", r.Dst)
 	m.prefix("src", r.Src)
 	if r.NextHop != topology.NextHopPort || r.NextHopPort.IsZero() {
@@ -554,7 +570,7 @@ func (w *writer) route(r *topology.Route, router topology.ID, i int) *yaml.Node 
 
 func (w *writer) dhcp(s *topology.DHCPSubnet, bridge topology.ID, i int) *yaml.Node {
 	m := newMap()
-	childIDField(m, s.ID, ChildID(bridge, topology.KindDHCPSubnet, i))
+	w.childID(m, s.ID, ChildID(bridge, topology.KindDHCPSubnet, i))
 	m.prefix("subnet", s.Subnet)
 	m.addr("server-addr", s.ServerAddr)
 	m.addr("gateway", s.Gateway)
@@ -594,7 +610,7 @@ func (w *writer) chain(c *topology.Chain) *yaml.Node {
 			w.errs = append(w.errs, fmt.Errorf("chain %s rule %d: %w", w.ref(topology.KindChain, c.ID), i, err))
 			continue
 		}
-		if r := &c.Rules[i]; r.ID != RuleID(c.ID, i) {
+		if r := &c.Rules[i]; r.ID != RuleID(c.ID, i) || w.api {
 			rm.Content = append([]*yaml.Node{plain("id"), plain(r.ID.String())}, rm.Content...)
 		}
 		rules = append(rules, compact(rm.Node))
@@ -722,42 +738,46 @@ func (w *writer) pool(p *topology.Pool) *yaml.Node {
 	m.flag("admin-down", p.AdminDown)
 	var members, vips []*yaml.Node
 	for i := range w.t.PoolMembers {
-		pm := &w.t.PoolMembers[i]
-		if pm.Pool != p.ID {
-			continue
+		if pm := &w.t.PoolMembers[i]; pm.Pool == p.ID {
+			members = append(members, compact(w.poolMember(pm, p.ID, len(members))))
 		}
-		mm := newMap()
-		childIDField(mm, pm.ID, ChildID(p.ID, topology.KindPoolMember, len(members)))
-		mm.addr("addr", pm.Addr)
-		addUint(mm, "port", pm.Port)
-		if pm.Weight != 1 {
-			mm.add("weight", uintNode(pm.Weight))
-		}
-		if pm.Status != topology.MemberActive {
-			if s, ok := memberStatuses.format(pm.Status); ok {
-				mm.add("status", plain(s))
-			} else {
-				w.fail("pool member %s has status %d", pm.ID, pm.Status)
-			}
-		}
-		mm.flag("admin-down", pm.AdminDown)
-		members = append(members, compact(mm.Node))
 	}
 	for i := range w.t.VIPs {
-		v := &w.t.VIPs[i]
-		if v.Pool != p.ID {
-			continue
+		if v := &w.t.VIPs[i]; v.Pool == p.ID {
+			vips = append(vips, compact(w.vip(v, p.ID, len(vips))))
 		}
-		vm := newMap()
-		childIDField(vm, v.ID, ChildID(p.ID, topology.KindVIP, len(vips)))
-		vm.addr("addr", v.Addr)
-		addUint(vm, "port", v.Port)
-		w.persistence(vm, v.Persistence)
-		vm.flag("admin-down", v.AdminDown)
-		vips = append(vips, compact(vm.Node))
 	}
 	m.seq("members", members, false)
 	m.seq("vips", vips, false)
+	return m.Node
+}
+
+func (w *writer) poolMember(pm *topology.PoolMember, pool topology.ID, i int) *yaml.Node {
+	m := newMap()
+	w.childID(m, pm.ID, ChildID(pool, topology.KindPoolMember, i))
+	m.addr("addr", pm.Addr)
+	addUint(m, "port", pm.Port)
+	if pm.Weight != 1 {
+		m.add("weight", uintNode(pm.Weight))
+	}
+	if pm.Status != topology.MemberActive {
+		if s, ok := memberStatuses.format(pm.Status); ok {
+			m.add("status", plain(s))
+		} else {
+			w.fail("pool member %s has status %d", pm.ID, pm.Status)
+		}
+	}
+	m.flag("admin-down", pm.AdminDown)
+	return m.Node
+}
+
+func (w *writer) vip(v *topology.VIP, pool topology.ID, i int) *yaml.Node {
+	m := newMap()
+	w.childID(m, v.ID, ChildID(pool, topology.KindVIP, i))
+	m.addr("addr", v.Addr)
+	addUint(m, "port", v.Port)
+	w.persistence(m, v.Persistence)
+	m.flag("admin-down", v.AdminDown)
 	return m.Node
 }
 
@@ -776,7 +796,7 @@ func (w *writer) healthMonitor(h *topology.HealthMonitor) *yaml.Node {
 	m := newMap()
 	handle := w.handles[h.ID]
 	m.str("name", handle)
-	if h.ID != topology.NameID(topology.KindHealthMonitor, handle) {
+	if w.api || h.ID != topology.NameID(topology.KindHealthMonitor, handle) {
 		m.add("id", plain(h.ID.String()))
 	}
 	addUint(m, "delay", h.Delay)

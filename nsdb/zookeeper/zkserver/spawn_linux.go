@@ -1,6 +1,6 @@
 //go:build linux
 
-package zktest
+package zkserver
 
 import (
 	"os/exec"
@@ -12,7 +12,7 @@ import (
 // On Linux, PR_SET_PDEATHSIG delivers the signal when the *thread* that
 // forked the child exits, not the process. Go may retire threads, so every
 // server is forked from one goroutine locked to its thread for the life of
-// the process: the servers then die exactly when the test binary does.
+// the process: the servers then die exactly when this process does.
 
 type spawnReq struct {
 	cmd *exec.Cmd
@@ -44,9 +44,4 @@ func spawn(cmd *exec.Cmd) error {
 	r := spawnReq{cmd: cmd, res: make(chan error, 1)}
 	spawnCh <- r
 	return <-r.res
-}
-
-// processGone reports whether no process has the given pid.
-func processGone(pid int) bool {
-	return syscall.Kill(pid, 0) == syscall.ESRCH
 }

@@ -1,6 +1,7 @@
-package zktest
+package zkserver
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -17,7 +18,7 @@ import (
 // which cuts the CPU time of a server's start by about a third. The first
 // server of a machine that stops gracefully writes the archive
 // (-XX:ArchiveClassesAtExit); later servers map it (-XX:SharedArchiveFile).
-// Archives live in $XDG_CACHE_HOME/hivenet-zktest (~/.cache/...), named by a
+// Archives live in $XDG_CACHE_HOME/hivenet-zk (~/.cache/...), named by a
 // hash of the java binary, the JVM library and the class path, so that an
 // upgrade of either makes a new one. HIVENET_ZK_CDS=0 turns this off.
 
@@ -39,7 +40,7 @@ func planCDS(rt Runtime) cdsPlan {
 	if err != nil {
 		return cdsPlan{}
 	}
-	final := filepath.Join(base, "hivenet-zktest", "zk-"+cdsKey(rt)+".jsa")
+	final := filepath.Join(base, "hivenet-zk", "zk-"+cdsKey(rt)+".jsa")
 	if fi, err := os.Stat(final); err == nil && fi.Size() > 0 {
 		return cdsPlan{flag: "-XX:SharedArchiveFile=" + final}
 	}
@@ -50,7 +51,9 @@ func planCDS(rt Runtime) cdsPlan {
 		cdsCreating.Store(false)
 		return cdsPlan{}
 	}
-	tmp := fmt.Sprintf("%s.tmp-%d-%s", final, os.Getpid(), pathToken)
+	var tok [4]byte
+	rand.Read(tok[:])
+	tmp := fmt.Sprintf("%s.tmp-%d-%s", final, os.Getpid(), hex.EncodeToString(tok[:]))
 	return cdsPlan{flag: "-XX:ArchiveClassesAtExit=" + tmp, tmp: tmp, final: final}
 }
 

@@ -1,0 +1,53 @@
+// Command cluster runs one hivenet cluster node (package nsdb/cluster): the
+// REST API, the host-liveness view and the garbage collector of orphaned
+// NSDB state, placed and failed over through the NSDB, optionally with an
+// embedded ZooKeeper server so that one command brings up a deployment.
+//
+//	go run ./examples/cluster -nsdb zk -embedded-zk /var/lib/hivenet/zk \
+//	    -listen 127.0.0.1:8080 -token-file tokens.csv
+//
+// Flags:
+//
+//	-nsdb KIND             memory (embedded, this process only: a one-process
+//	                       demo) or zk (default memory)
+//	-zk HOSTS              ZooKeeper servers, host:port[,host:port...]; with
+//	                       -embedded-zk and no -zk, the embedded server
+//	-zk-root PATH          ZooKeeper root (default nsdb/zookeeper's)
+//	-zk-session-timeout D  ZooKeeper session timeout: how long a dead node
+//	                       keeps its leaderships (default 10s)
+//	-embedded-zk DIR       start and supervise a ZooKeeper server (Debian's
+//	                       package) keeping its data in DIR
+//	-embedded-zk-addr ADDR its client address (default 127.0.0.1:2181)
+//	-listen ADDR           the node's HTTP endpoint: the API on
+//	                       http://ADDR/v1/ (with the api service), Prometheus
+//	                       metrics on /metrics and /healthz; required with
+//	                       the api service
+//	-token-file FILE       API tokens, CSV lines token,name,role with role
+//	                       admin or reader; required with the api service
+//	-tls-cert FILE         serve HTTPS with this certificate (PEM) ...
+//	-tls-key FILE          ... and key
+//	-services LIST         services to run, of api,heartbeat,recycler
+//	                       (default all)
+//	-node NAME             the node's name in the cluster (default the host
+//	                       name); its ID is topology.NameID(host, NAME)
+//	-recycle-interval D    time between garbage collections (default 1h)
+//	-v                     debug logs
+//
+// Every address is checked, and the token file and certificate loaded,
+// before anything starts. SIGINT or SIGTERM stops the node: it gives up
+// its leaderships at once, then stops the embedded ZooKeeper.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stderr, nil)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,147 @@
+package api
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/topology"
+)
+
+// Defaults of Config.
+const (
+	// DefaultMaxBodyBytes bounds request bodies when Config.MaxBodyBytes
+	// is zero: 1 MiB, far above the largest object (a chain of a few
+	// thousand rules).
+	DefaultMaxBodyBytes = 1 << 20
+	// DefaultPageSize is the page size of lists when Config.PageSize is
+	// zero and the request gives no limit.
+	DefaultPageSize = 100
+	// MaxPageSize is the largest limit a list request may ask for.
+	MaxPageSize = 1000
+)
+
+// Config configures a Server.
+type Config struct {
+	// NSDB is the database the API serves. Required.
+	NSDB nsdb.Client
+	// Tokens authenticates requests (LoadTokens). Required: the API has no
+	// unauthenticated mode.
+	Tokens *Tokens
+	// Logger receives one line per write (with the token's name) and per
+	// server-side failure; nil discards.
+	Logger *slog.Logger
+	// Registerer receives the request metrics; nil registers nothing.
+	Registerer prometheus.Registerer
+	// MaxBodyBytes bounds request bodies: larger ones are refused with
+	// 413. Zero means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// PageSize is the number of items of a list page when the request
+	// gives no limit. Zero means DefaultPageSize; at most MaxPageSize.
+	PageSize int
+	// Now is the clock (for ARP entry times); nil means time.Now.
+	Now func() time.Time
+}
+
+// Server serves the REST API under /v1/. It keeps no state of its own
+// besides its configuration: any number of Servers, in any processes, can
+// serve one NSDB. It is safe for concurrent use.
+type Server struct {
+	db      nsdb.Client
+	store   nsdb.Store
+	tokens  *Tokens
+	log     *slog.Logger
+	maxBody int64
+	page    int
+	now     func() time.Time
+	mux     *http.ServeMux
+	routes  []*route
+	spec    []byte
+	metrics *metrics
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.NSDB == nil {
+		return nil, errors.New("api: Config.NSDB is required")
+	}
+	if cfg.Tokens == nil {
+		return nil, errors.New("api: Config.Tokens is required")
+	}
+	if cfg.MaxBodyBytes < 0 || cfg.PageSize < 0 || cfg.PageSize > MaxPageSize {
+		return nil, fmt.Errorf("api: MaxBodyBytes %d or PageSize %d out of range", cfg.MaxBodyBytes, cfg.PageSize)
+	}
+	s := &Server{db: cfg.NSDB, store: cfg.NSDB.Store(), tokens: cfg.Tokens, log: cfg.Logger,
+		maxBody: cfg.MaxBodyBytes, page: cfg.PageSize, now: cfg.Now, mux: http.NewServeMux()}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.maxBody == 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.page == 0 {
+		s.page = DefaultPageSize
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	s.routes = s.routeTable()
+	if s.spec, err = specOf(s.routes); err != nil {
+		return nil, err
+	}
+	s.register()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// register installs every route, plus handlers that answer problem+json
+// for unknown paths (404) and methods a path does not have (405).
+func (s *Server) register() {
+	methods := map[string][]string{}
+	var paths []string
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
+		if methods[rt.path] == nil {
+			paths = append(paths, rt.path)
+		}
+		methods[rt.path] = append(methods[rt.path], rt.method)
+	}
+	for _, p := range paths {
+		allow := methods[p]
+		if slices.Contains(allow, http.MethodGet) {
+			allow = append(allow, http.MethodHead)
+		}
+		s.mux.Handle(p, s.wrap(&route{name: "method-not-allowed", path: p, h: func(w http.ResponseWriter, r *http.Request) error {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			return newProblem(http.StatusMethodNotAllowed, classMethod, r.Method+" is not allowed on "+p)
+		}}))
+	}
+	s.mux.Handle("/", s.wrap(&route{name: "not-found", path: "/", h: func(w http.ResponseWriter, r *http.Request) error {
+		return newProblem(http.StatusNotFound, classNotFound, "no such resource: "+r.URL.Path)
+	}}))
+}
+
+// newID returns a random (version 4) UUID.
+func newID() topology.ID {
+	var id topology.ID
+	rand.Read(id[:])
+	id[6] = id[6]&0x0f | 0x40
+	id[8] = id[8]&0x3f | 0x80
+	return id
+}

@@ -1,0 +1,39 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/hivenet/hivenet/nsdb"
+)
+
+var _ nsdb.TableLister = (*Client)(nil)
+
+// ListTables implements nsdb.TableLister: every table any client opened.
+func (c *Client) ListTables(ctx context.Context) ([]nsdb.TableID, error) {
+	if err := c.beginRead(ctx); err != nil {
+		return nil, err
+	}
+	defer c.srv.mu.RUnlock()
+	ids := make([]nsdb.TableID, 0, len(c.srv.tables))
+	for k := range c.srv.tables {
+		id := nsdb.TableID{Device: k.id, VLAN: k.vlan}
+		switch k.name {
+		case "mac_table":
+			id.Type = nsdb.TableMAC
+		case "ip4_mac_table":
+			id.Type = nsdb.TableIP4MAC
+		case "arp_table":
+			id.Type = nsdb.TableARP
+		}
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, compareTableIDs)
+	return ids, nil
+}
+
+func compareTableIDs(a, b nsdb.TableID) int {
+	return cmp.Or(cmp.Compare(a.Type, b.Type), strings.Compare(string(a.Device[:]), string(b.Device[:])), cmp.Compare(a.VLAN, b.VLAN))
+}
