@@ -27,6 +27,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -397,13 +398,27 @@ func (c *Cluster) AddPort(ctx context.Context, p topology.Port) error {
 	return nil
 }
 
-// Port returns the port named name.
+// Port returns the port named name: one of the topology the cluster
+// started with or added with AddPort, else one written to the NSDB by
+// anyone else (a REST API, a controller).
 func (c *Cluster) Port(name string) (*topology.Port, bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	for i := range c.topo.Ports {
 		if c.topo.Ports[i].Name == name {
+			c.mu.Unlock()
 			return &c.topo.Ports[i], true
+		}
+	}
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ps, err := c.admin.Store().List(ctx, topology.KindPort)
+	if err != nil {
+		return nil, false
+	}
+	for _, v := range ps {
+		if p, ok := v.Object.(*topology.Port); ok && p.Name == name {
+			return p, true
 		}
 	}
 	return nil, false
