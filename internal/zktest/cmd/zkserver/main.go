@@ -14,7 +14,9 @@
 //	HIVENET_ZK_SERVERS=$(cat F) go test ./...
 //
 // The JVMs die with this process even when it is killed (Linux
-// parent-death signal). It exits non-zero if a server exits on its own.
+// parent-death signal). A member of an ensemble that exits is logged and the
+// others go on; it exits non-zero once the servers left are no quorum (for a
+// single server: when it exits).
 package main
 
 import (
@@ -97,6 +99,10 @@ func run(n int, dir, connectFile, pidFile string) error {
 	}
 	fmt.Println(connect)
 
+	// A member of an ensemble may die (a fault test kills one): the others
+	// go on while they keep a quorum.
+	quorum := len(servers)/2 + 1
+	gone := make(map[int]bool)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -105,10 +111,14 @@ func run(n int, dir, connectFile, pidFile string) error {
 			log.Printf("%v: stopping", s)
 			return nil
 		case <-tick.C:
-			for _, s := range servers {
-				if !s.Running() {
-					return fmt.Errorf("server %s exited; log tail:\n%s", s.Addr(), s.LogTail(30))
+			for i, s := range servers {
+				if !gone[i] && !s.Running() {
+					gone[i] = true
+					log.Printf("server %s exited (%d of %d left); log tail:\n%s", s.Addr(), len(servers)-len(gone), len(servers), s.LogTail(10))
 				}
+			}
+			if len(servers)-len(gone) < quorum {
+				return fmt.Errorf("%d of %d servers exited: no quorum left", len(gone), len(servers))
 			}
 		}
 	}
