@@ -1,8 +1,10 @@
 package nsdb
 
 import (
+	"cmp"
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/hivenet/hivenet/topology"
 )
@@ -40,6 +42,12 @@ type TableID struct {
 	Device topology.ID
 	// VLAN is the MAC table's VLAN (0: untagged); zero for other types.
 	VLAN uint16
+}
+
+// Compare orders table IDs by type, device and VLAN, the order ListTables
+// returns them in.
+func (t TableID) Compare(u TableID) int {
+	return cmp.Or(cmp.Compare(t.Type, u.Type), strings.Compare(string(t.Device[:]), string(u.Device[:])), cmp.Compare(t.VLAN, u.VLAN))
 }
 
 func (t TableID) String() string {

@@ -1,10 +1,8 @@
 package memory
 
 import (
-	"cmp"
 	"context"
 	"slices"
-	"strings"
 
 	"github.com/hivenet/hivenet/nsdb"
 )
@@ -30,10 +28,6 @@ func (c *Client) ListTables(ctx context.Context) ([]nsdb.TableID, error) {
 		}
 		ids = append(ids, id)
 	}
-	slices.SortFunc(ids, compareTableIDs)
+	slices.SortFunc(ids, nsdb.TableID.Compare)
 	return ids, nil
-}
-
-func compareTableIDs(a, b nsdb.TableID) int {
-	return cmp.Or(cmp.Compare(a.Type, b.Type), strings.Compare(string(a.Device[:]), string(b.Device[:])), cmp.Compare(a.VLAN, b.VLAN))
 }

@@ -1,12 +1,10 @@
 package zookeeper
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/go-zookeeper/zk"
 
@@ -70,8 +68,6 @@ func (c *Client) ListTables(ctx context.Context) ([]nsdb.TableID, error) {
 	if err != nil {
 		return nil, mapErr("list tables", err)
 	}
-	slices.SortFunc(ids, func(a, b nsdb.TableID) int {
-		return cmp.Or(cmp.Compare(a.Type, b.Type), strings.Compare(string(a.Device[:]), string(b.Device[:])), cmp.Compare(a.VLAN, b.VLAN))
-	})
+	slices.SortFunc(ids, nsdb.TableID.Compare)
 	return ids, nil
 }
