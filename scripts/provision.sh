@@ -11,6 +11,7 @@
 #      openvswitch-common ovsdb-server, ovsdb-tool, ovsdb-client (internal/ovsdbtest)
 #      openvswitch-vtep   vtep schema and vtep-ctl for vxgw tests
 #      gcc libc6-dev make CGO_ENABLED=1 go test -race, the Makefile
+#      curl openssl       the README's commands, which a test runs
 #      linux-libc-dev     linux/openvswitch.h, which internal/ovsh's
 #                         constants are checked against
 # 2. Go tools, by exact version, through the Go module proxy, into
@@ -38,6 +39,8 @@ PACKAGES=(
 	libc6-dev
 	linux-libc-dev
 	make
+	curl
+	openssl
 )
 
 log() { echo "provision: $*" >&2; }
