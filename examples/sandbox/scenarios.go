@@ -21,7 +21,7 @@ type scenario struct {
 	Name        string
 	Description string
 	// (agent.Config.FlowState).
-	Run            func(ctx context.Context, e *sandbox.Env) error
+	Run func(ctx context.Context, e *sandbox.Env) error
 }
 
 func fail(format string, args ...any) error {
