@@ -343,6 +343,22 @@ func securityGroupScenario(ctx context.Context, e *sandbox.Env) error {
 		return fail("vm3 got vm2's data segment without its payload")
 	}
 	e.Printf("    the ACK reached vm2 from %s:%d and vm2's data segment reached vm3\n", snat, nport)
+	// The next data segment follows the flows the first one installed: no
+	// upcall on either host.
+	missA, missB := a.Datapath.Stats().Missed, b.Datapath.Stats().Missed
+	more := []byte("more data\r\n")
+	if err := vm2.SendTCPData(ctx, snat, dport, nport, packet.TCPPsh|packet.TCPAck, more); err != nil {
+		return err
+	}
+	if _, err := vm3.WaitFor(ctx, func(p *sandbox.Packet) bool {
+		return tcpSegment(vm2.Addr(), dport, vm3.Addr(), sport, packet.TCPPsh|packet.TCPAck)(p) && bytes.HasSuffix(p.Frame, more)
+	}); err != nil {
+		return fail("vm2's second data segment did not reach vm3: %v", err)
+	}
+	if da, db := a.Datapath.Stats().Missed-missA, b.Datapath.Stats().Missed-missB; da != 0 || db != 0 {
+		return fail("vm2's second data segment caused %d upcalls on host-a and %d on host-b, want none (kernel flows)", da, db)
+	}
+	e.Printf("    vm2's second data segment went through the installed flows: no upcall on either host\n")
 	return nil
 }
 
