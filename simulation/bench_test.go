@@ -63,7 +63,6 @@ func runBench(b *testing.B, in *Input, out string) {
 		b.Fatalf("setup: %v %v %v", err, r.Verdict, r.Reason)
 	}
 	b.ReportAllocs()
-	b.SetBytes(int64(len(in.Frame)))
 	b.ResetTimer()
 	for b.Loop() {
 		_ = e.Simulate(in, &r)

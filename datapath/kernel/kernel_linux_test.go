@@ -642,11 +642,13 @@ func BenchmarkKernelPutFlow(b *testing.B) {
 	})
 }
 
-// BenchmarkKernelUpcallExecute measures an upcall → execute round trip on the
-// real datapath (VM only): Execute with a userspace action makes the kernel
-// send the packet up as an ACTION upcall, which is received and executed
-// onward, as an agent does with a miss.
-func BenchmarkKernelUpcallExecute(b *testing.B) {
+// BenchmarkKernelActionUpcallExecute measures one op: an Execute with a
+// userspace action, which makes the kernel send the packet up as an ACTION
+// upcall, received on the socket and executed onward (VM only). It is the
+// netlink round trip an agent pays per upcall, but the upcall is not a
+// table miss, so it is not comparable with the in-process datapath's miss
+// benchmarks.
+func BenchmarkKernelActionUpcallExecute(b *testing.B) {
 	vmtest.Require(b)
 	c, err := Dial(nil)
 	if err != nil {
