@@ -109,6 +109,7 @@ func (d *decoder) document(doc *yaml.Node) {
 		root = doc.Content[0]
 	}
 	m := d.mapping(root, "", topKeys)
+	d.t.Ports = make([]topology.Port, 0, countPorts(root))
 	d.each(m, "hosts", hostKeys, d.host)
 	d.each(m, "tunnel-zones", zoneKeys, d.tunnelZone)
 	d.each(m, "port-groups", portGroupKeys, d.portGroup)
@@ -119,6 +120,37 @@ func (d *decoder) document(doc *yaml.Node) {
 	d.each(m, "load-balancers", lbKeys, d.loadBalancer)
 	d.each(m, "health-monitors", monitorKeys, d.healthMonitor)
 	d.each(m, "vteps", vtepKeys, d.vtep)
+}
+
+// countPorts counts the ports the bridges and routers of a document
+// declare, so that the port slice is allocated once: ports are the bulk of
+// a large topology, and growing their slice by doubling would copy it and
+// keep the old copies until the next collection.
+func countPorts(root *yaml.Node) int {
+	n := 0
+	if root.Kind != yaml.MappingNode {
+		return 0
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if k := root.Content[i].Value; k != "bridges" && k != "routers" {
+			continue
+		}
+		devs := root.Content[i+1]
+		if devs.Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, dev := range devs.Content {
+			if dev.Kind != yaml.MappingNode {
+				continue
+			}
+			for j := 0; j+1 < len(dev.Content); j += 2 {
+				if dev.Content[j].Value == "ports" && dev.Content[j+1].Kind == yaml.SequenceNode {
+					n += len(dev.Content[j+1].Content)
+				}
+			}
+		}
+	}
+	return n
 }
 
 func (d *decoder) host(m *mapping, _ int) {
