@@ -244,6 +244,24 @@ func (el elections) Leader(ctx context.Context, name string) (nsdb.Leader, error
 	return l, mapErr("leader of "+dir, err)
 }
 
+func (el elections) Candidates(ctx context.Context, name string) (int, error) {
+	if err := validate.Name("election", name); err != nil {
+		return 0, err
+	}
+	dir := el.c.paths.election(name)
+	var n int
+	err := el.c.retry(ctx, func(cn *conn) error {
+		names, _, err := cn.zk.Children(dir)
+		if errors.Is(err, zk.ErrNoNode) {
+			n = 0
+			return nil
+		}
+		n = len(candidates(names))
+		return err
+	})
+	return n, mapErr("candidates of "+dir, err)
+}
+
 // leader reads an election's leader; with arm it arms a watch on the
 // candidates.
 func (cn *conn) leader(dir string, arm bool) (nsdb.Leader, error) {
