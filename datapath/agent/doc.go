@@ -56,6 +56,8 @@
 //     invalidating the flows they affect.
 //   - l4.go, flowstate.go: the stateful services (connection tracking, NAT,
 //     load balancer) and the push and import of flow-state messages.
+//   - admission.go: which underlay sources tunnelled packets are taken
+//     from.
 //   - reconcile.go: the flows found in the datapath at start.
 //   - housekeeping.go, metrics.go, inspect.go: timers, Prometheus metrics,
 //     and what tests and operators can ask of a running agent.
@@ -100,6 +102,15 @@
 //     with packet.Apply and executed output by output.
 //     Packets from the overlay are output to the local port their tunnel
 //     key names by a flow of their own, without simulation.
+//   - Underlay admission (admission.go): packets tunnelled in are taken
+//     only from the underlay addresses of the hosts sharing a tunnel zone
+//     with this one, on the overlay port of the zone's encapsulation; the
+//     flows delivering them match the outer source address besides the
+//     in-port and the key, so that the check costs nothing per packet once
+//     installed. A non-member source, a key of a port bound on another
+//     host and an unknown key are dropped (by a short drop flow) and
+//     counted by reason; a change of zone membership invalidates the flows
+//     of the addresses it admits or no longer admits.
 //   - Generated packets (ARP, ICMP) are simulated from their port's egress
 //     and executed, never installed. Packets waiting for an ARP reply
 //     (verdict NotYet) are parked and simulated again when the router's

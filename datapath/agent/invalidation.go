@@ -38,6 +38,7 @@ func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial boo
 		return err
 	}
 	nw.routes = hostRoutes(snap, a.host, nw.vxlan, nw.gre, nw.hasGRE)
+	nw.admit = admitted(snap, a.host, nw.vxlan, nw.gre, nw.hasGRE)
 	a.world.Store(nw)
 	for _, b := range added {
 		a.announce(ctx, b)
@@ -57,6 +58,7 @@ func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial boo
 			tags = append(tags, simulation.TagTunnelRoute(r.src, r.dst))
 		}
 	}
+	tags = append(tags, admissionTags(old.admit, nw.admit)...)
 	a.invalidate(ctx, tags...)
 	for _, b := range removed {
 		if b.state != "" {
