@@ -2,6 +2,7 @@ package zookeeper
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"strings"
 	"testing"
@@ -266,4 +267,35 @@ func (c *Client) connected() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.cur != nil && c.cur.up
+}
+
+// TestACLTLSZooKeeper: a client reaches a server's TLS port with Config.TLS
+// and works there with its ACLs (an anonymous client on the plaintext
+// port is refused what it wrote); a client that does not trust the
+// server's certificate gets no session.
+func TestACLTLSZooKeeper(t *testing.T) {
+	s, tlsAddr, roots := zktest.StartServerTLS(t)
+	root := zktest.UniquePath(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := New(ctx, Config{Servers: []string{tlsAddr}, Root: root, Auth: testAuth, TLS: &tls.Config{RootCAs: roots}, Logger: testLogger()})
+	if err != nil {
+		t.Fatalf("New over TLS: %v", err)
+	}
+	defer c.Close()
+	br := &topology.Bridge{ID: topology.NameID(topology.KindBridge, "net1"), Name: "net1"}
+	if _, err := c.Store().Commit(ctx, nsdb.Create(br)); err != nil {
+		t.Fatalf("write over TLS: %v", err)
+	}
+	if _, err := c.Store().Get(ctx, topology.KindBridge, br.ID); err != nil {
+		t.Fatalf("read over TLS: %v", err)
+	}
+	refused(t, anonymous(t, []string{s.Addr().String()}), root, c.paths.object(topology.KindBridge, br.ID))
+
+	short, cancel2 := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel2()
+	if c, err := New(short, Config{Servers: []string{tlsAddr}, Root: root, Auth: testAuth, TLS: &tls.Config{}}); err == nil {
+		c.Close()
+		t.Error("a client that does not trust the server's certificate got a session")
+	}
 }
