@@ -37,8 +37,8 @@ func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial boo
 		a.bindMu.Unlock()
 		return err
 	}
-	nw.routes = hostRoutes(snap, a.host, nw.vxlan, nw.gre, nw.hasGRE)
 	nw.admit = admitted(snap, a.host, nw.vxlan, nw.gre, nw.hasGRE)
+	nw.routes = hostRoutes(snap, a.host, nw.vxlan, nw.gre, nw.hasGRE)
 	a.world.Store(nw)
 	for _, b := range added {
 		a.announce(ctx, b)
