@@ -150,5 +150,6 @@ func (s *Server) routeTable() []*route {
 	rs = append(rs, s.tableRoutes()...)
 	rs = append(rs, s.natRoutes()...)
 	rs = append(rs, s.clusterRoutes()...)
+	rs = append(rs, s.vtepRoutes()...)
 	return rs
 }

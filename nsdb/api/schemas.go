@@ -209,5 +209,8 @@ func componentSchemas() schema {
 	for name, s := range clusterSchemas() {
 		all[name] = s
 	}
+	for name, s := range vtepSchemas() {
+		all[name] = s
+	}
 	return all
 }

@@ -27,6 +27,7 @@ var suite = []suiteCase{
 	{"Tables", testTables},
 	{"NATLeases", testNATLeases},
 	{"ClusterStatus", testClusterStatus},
+	{"VTEPs", testVTEPs},
 	{"MetricsAndLogs", testMetricsAndLogs},
 	{"ProtocolErrors", testProtocolErrors},
 	{"OpenAPIDocument", testOpenAPIDocument},
