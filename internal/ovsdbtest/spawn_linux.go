@@ -31,6 +31,12 @@ func spawner() {
 	}
 }
 
+// Spawn starts cmd so that the kernel kills it when this process (the test
+// binary) exits, however it exits: for harnesses that run other Open
+// vSwitch daemons beside the servers of this package. The daemons must
+// not detach (fork again), or the signal does not reach them.
+func Spawn(cmd *exec.Cmd) error { return spawn(cmd) }
+
 // spawn starts cmd so that the kernel kills it when this process exits.
 func spawn(cmd *exec.Cmd) error {
 	spawnOnce.Do(func() {

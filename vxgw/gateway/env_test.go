@@ -52,6 +52,8 @@ var (
 type env struct {
 	t     *testing.T
 	srv   *ovsdbtest.Server
+	// endpoint is the VTEP's database.
+	endpoint string
 	admin nsdb.Client
 	vtep  topology.ID
 	ovs   *ovsdb.Client
@@ -71,16 +73,26 @@ func newEnv(t *testing.T) *env {
 
 func newEnvOn(t *testing.T, newClient func(t *testing.T) nsdb.Client) *env {
 	t.Helper()
-	e := &env{t: t, srv: ovsdbtest.StartServer(t), newClient: newClient, vtep: id(topology.KindVTEP, "vtep1")}
+	srv := ovsdbtest.StartServer(t)
 	ctx := context.Background()
 	for _, args := range [][]string{
 		{"add-ps", "ps1"}, {"set", "Physical_Switch", "ps1", "tunnel_ips=" + vtepAddr.String()},
 		{"add-port", "ps1", "eth0"}, {"add-port", "ps1", "eth1"},
 	} {
-		if _, err := e.srv.VtepCtl(ctx, args...); err != nil {
+		if _, err := srv.VtepCtl(ctx, args...); err != nil {
 			t.Fatal(err)
 		}
 	}
+	e := newEnvWith(t, newClient, srv.Endpoint())
+	e.srv = srv
+	return e
+}
+
+// newEnvWith is newEnvOn for a VTEP database someone else runs.
+func newEnvWith(t *testing.T, newClient func(t *testing.T) nsdb.Client, endpoint string) *env {
+	t.Helper()
+	e := &env{t: t, endpoint: endpoint, newClient: newClient, vtep: id(topology.KindVTEP, "vtep1")}
+	ctx := context.Background()
 	e.admin = newClient(t)
 	topo := &topology.Topology{}
 	for _, h := range []string{"host-a", "host-b", "host-c"} {
@@ -102,7 +114,7 @@ func newEnvOn(t *testing.T, newClient func(t *testing.T) nsdb.Client) *env {
 	if _, err := e.admin.Store().Commit(ctx, nsdb.PutAll(topo)...); err != nil {
 		t.Fatal(err)
 	}
-	c, err := ovsdb.Dial(ctx, ovsdb.Config{Endpoint: e.srv.Endpoint()})
+	c, err := ovsdb.Dial(ctx, ovsdb.Config{Endpoint: endpoint})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +160,7 @@ func (e *env) gateway(name string, client nsdb.Client) (stop func() error) {
 
 func (e *env) gatewayConfig(name string, client nsdb.Client) gateway.Config {
 	return gateway.Config{NSDB: client, Node: cluster.NodeID(name), NodeName: name, Logger: testLogger(e.t).With("node", name),
-		Endpoint:   func(*topology.VTEP) (string, error) { return e.srv.Endpoint(), nil },
+		Endpoint:   func(*topology.VTEP) (string, error) { return e.endpoint, nil },
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, Retry: 50 * time.Millisecond}
 }
 
