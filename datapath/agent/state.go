@@ -8,6 +8,7 @@ import (
 	"github.com/hivenet/hivenet/datapath/agent/translate"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation"
+	"github.com/hivenet/hivenet/simulation/dhcp"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -47,6 +48,8 @@ type world struct {
 	// vxlan and gre are the overlay tunnel ports (0 when absent).
 	vxlan, gre datapath.PortNumber
 	hasGRE     bool
+	// dhcp is the DHCP configuration, rebuilt when DHCP subnets change.
+	dhcp *dhcp.Table
 }
 
 func emptyWorld() *world {
@@ -60,6 +63,7 @@ func emptyWorld() *world {
 		keys:   map[topology.ID]uint32{},
 		byKey:  map[uint32]datapath.PortNumber{},
 		routes: map[topology.ID]hostRoute{},
+		dhcp:   dhcp.NewTable(nil),
 	}
 }
 

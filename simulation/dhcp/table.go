@@ -11,7 +11,8 @@ import (
 // immutable and safe for concurrent use; build one per topology snapshot
 // (the agent rebuilds it only when DHCP subnets change).
 type Table struct {
-	hosts map[hostKey]entry
+	hosts   map[hostKey]entry
+	bridges map[topology.ID]struct{}
 }
 
 type hostKey struct {
@@ -28,7 +29,7 @@ type entry struct {
 // one bridge have an entry for the same MAC, the subnet with the lowest ID
 // serves it.
 func NewTable(s *topology.Snapshot) *Table {
-	t := &Table{hosts: map[hostKey]entry{}}
+	t := &Table{hosts: map[hostKey]entry{}, bridges: map[topology.ID]struct{}{}}
 	if s == nil {
 		return t
 	}
@@ -37,6 +38,7 @@ func NewTable(s *topology.Snapshot) *Table {
 		if !ok || d.Disabled {
 			continue
 		}
+		t.bridges[d.Bridge] = struct{}{}
 		for i := range d.Hosts {
 			h := &d.Hosts[i]
 			k := hostKey{d.Bridge, h.MAC}
@@ -56,6 +58,15 @@ func (t *Table) Lookup(bridge topology.ID, mac topology.MAC) (*topology.DHCPSubn
 	}
 	e, ok := t.hosts[hostKey{bridge, mac}]
 	return e.subnet, e.host, ok
+}
+
+// Serves reports whether bridge has an enabled DHCP subnet.
+func (t *Table) Serves(bridge topology.ID) bool {
+	if t == nil {
+		return false
+	}
+	_, ok := t.bridges[bridge]
+	return ok
 }
 
 // Len returns the number of host entries served.
