@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -54,9 +55,17 @@ func dhcpAgent(t *testing.T) (*agent.Agent, *inproc.Datapath, *prometheus.Regist
 	dp := inproc.New(inproc.Config{})
 	t.Cleanup(func() { dp.Close() })
 	reg := prometheus.NewRegistry()
+	// A free overlay port, so that tests of other packages running at the
+	// same time do not collide on the default one.
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vxlan := uint16(pc.LocalAddr().(*net.UDPAddr).Port)
+	pc.Close()
 	ag, err := agent.New(agent.Config{
 		Host: topology.NameID(topology.KindHost, "h"), NSDB: client, Datapath: dp, DisableGRE: true,
-		Workers: 1, UnderlayMTU: 1400, Registerer: reg,
+		Workers: 1, UnderlayMTU: 1400, Registerer: reg, VXLANPort: vxlan,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -59,6 +59,11 @@ func newWorker(a *Agent, id int, s datapath.UpcallSocket) *worker {
 	if a.fs != nil {
 		w.fs = a.fs.NewWorker()
 	}
+	if s != nil {
+		// Packets too large for a flow's path MTU come back up to this
+		// worker (check_pkt_len).
+		w.tr.UpcallPID = s.PID()
+	}
 	return w
 }
 
