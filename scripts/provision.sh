@@ -6,8 +6,8 @@
 # 1. Debian packages (apt-get update runs only when one is missing):
 #      zookeeper          ZooKeeper 3.8 server + a JRE  (internal/zktest)
 #      qemu-system-x86    VM for kernel datapath tests   (internal/vmtest)
-#      busybox-static cpio xz-utils kmod iproute2 openvswitch-switch
-#                         VM initramfs: shell, ip, ovs-dpctl, modules
+#      busybox-static cpio xz-utils kmod iproute2 iputils-ping openvswitch-switch
+#                         VM initramfs: shell, ip, ping -M, ovs-dpctl, modules
 #      openvswitch-common ovsdb-server, ovsdb-tool, ovsdb-client (internal/ovsdbtest)
 #      openvswitch-vtep   vtep schema and vtep-ctl for vxgw tests
 #      gcc libc6-dev make CGO_ENABLED=1 go test -race, the Makefile
@@ -35,6 +35,7 @@ PACKAGES=(
 	xz-utils
 	kmod
 	iproute2
+	iputils-ping
 	gcc
 	libc6-dev
 	linux-libc-dev
