@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,7 +39,7 @@ bridges:
 
 // dhcpAgent runs one agent with one worker (so that upcalls are handled
 // in order) on an in-process datapath, with a 1400-byte underlay.
-func dhcpAgent(t *testing.T) (*agent.Agent, *inproc.Datapath, *prometheus.Registry) {
+func dhcpAgent(t testing.TB, workers int) (*agent.Agent, *inproc.Datapath, *prometheus.Registry) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -65,7 +66,7 @@ func dhcpAgent(t *testing.T) (*agent.Agent, *inproc.Datapath, *prometheus.Regist
 	pc.Close()
 	ag, err := agent.New(agent.Config{
 		Host: topology.NameID(topology.KindHost, "h"), NSDB: client, Datapath: dp, DisableGRE: true,
-		Workers: 1, UnderlayMTU: 1400, Registerer: reg, VXLANPort: vxlan,
+		Workers: workers, UnderlayMTU: 1400, Registerer: reg, VXLANPort: vxlan,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +87,7 @@ func dhcpAgent(t *testing.T) (*agent.Agent, *inproc.Datapath, *prometheus.Regist
 	return ag, dp, reg
 }
 
-func endpointOf(t *testing.T, ag *agent.Agent, dp *inproc.Datapath, port string) *inproc.Endpoint {
+func endpointOf(t testing.TB, ag *agent.Agent, dp *inproc.Datapath, port string) *inproc.Endpoint {
 	t.Helper()
 	n, ok := ag.LocalPort(topology.NameID(topology.KindPort, port))
 	if !ok {
@@ -152,7 +153,7 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name, label, value stri
 // tunnel MTU (1400-byte underlay less 50); a VM without a host entry gets
 // no answer and its request is simulated (flooded) like any packet.
 func TestAgentAnswersDHCP(t *testing.T) {
-	ag, dp, reg := dhcpAgent(t)
+	ag, dp, reg := dhcpAgent(t, 1)
 	vm1, vm2 := endpointOf(t, ag, dp, "vm1"), endpointOf(t, ag, dp, "vm2")
 	mac1 := topology.MustParseMAC("02:00:00:00:00:01")
 	mac2 := topology.MustParseMAC("02:00:00:00:00:02")
@@ -232,6 +233,49 @@ func TestAgentAnswersDHCP(t *testing.T) {
 	if got := metricValue(t, reg, "hivenet_agent_dhcp_unanswered_total", "reason", "unknown-host"); got != 1 {
 		t.Errorf("unanswered{unknown-host} = %v, want 1", got)
 	}
+}
+
+// BenchmarkDHCPReplies measures DHCP replies per second through a whole
+// agent on the in-process datapath (2 workers): DISCOVER upcalls
+// answered with OFFERs executed to the client's port, a window of 256 in
+// flight.
+func BenchmarkDHCPReplies(b *testing.B) {
+	ag, dp, _ := dhcpAgent(b, 2)
+	vm1 := endpointOf(b, ag, dp, "vm1")
+	frame := dhcp.AppendClientFrame(nil, &dhcp.ClientMessage{Type: dhcp.Discover, MAC: topology.MustParseMAC("02:00:00:00:00:01"), XID: 9})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var received atomic.Int64
+	go func() {
+		for {
+			if _, err := vm1.Receive(ctx); err != nil {
+				return
+			}
+			received.Add(1)
+		}
+	}()
+	const window = 256
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		for int64(i)-received.Load() >= window {
+			time.Sleep(20 * time.Microsecond)
+		}
+		if err := vm1.Send(frame); err != nil {
+			b.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for received.Load() < int64(b.N) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Microsecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if got := received.Load(); got < int64(b.N) {
+		b.Fatalf("%d replies to %d DISCOVERs", got, b.N)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "replies/s")
 }
 
 // udpBetween is a UDP datagram from src to dst with source port sport.
