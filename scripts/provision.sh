@@ -6,8 +6,8 @@
 # 1. Debian packages (apt-get update runs only when one is missing):
 #      zookeeper          ZooKeeper 3.8 server + a JRE  (internal/zktest)
 #      qemu-system-x86    VM for kernel datapath tests   (internal/vmtest)
-#      busybox-static cpio xz-utils kmod iproute2 openvswitch-switch
-#                         VM initramfs: shell, ip, ovs-dpctl, modules
+#      busybox-static cpio xz-utils kmod iproute2 iputils-ping openvswitch-switch
+#                         VM initramfs: shell, ip, ping -M, ovs-dpctl, modules
 #      openvswitch-common ovsdb-server, ovsdb-tool, ovsdb-client (internal/ovsdbtest)
 #      openvswitch-vtep   vtep schema and vtep-ctl for vxgw tests, and the
 #      python3-openvswitch ovs-vtep emulator (with ovs-vswitchd's dummy
@@ -38,6 +38,7 @@ PACKAGES=(
 	xz-utils
 	kmod
 	iproute2
+	iputils-ping
 	gcc
 	libc6-dev
 	linux-libc-dev
