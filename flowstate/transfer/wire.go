@@ -96,12 +96,12 @@ func readResponse(r *bufio.Reader, maxBytes int64, fn func(*flowstate.Message) e
 	}
 	buf := make([]byte, 0, 4096)
 	var msg flowstate.Message
+	lb := make([]byte, 4)
 	for {
-		var lb [4]byte
-		if _, err := io.ReadFull(r, lb[:]); err != nil {
+		if _, err := io.ReadFull(r, lb); err != nil {
 			return msgs, bytes, fmt.Errorf("%w after %d messages: %w", ErrIncomplete, msgs, err)
 		}
-		n := binary.LittleEndian.Uint32(lb[:])
+		n := binary.LittleEndian.Uint32(lb)
 		if n == 0 {
 			return msgs, bytes, nil
 		}
