@@ -53,11 +53,10 @@ func (c *Client) Fetch(ctx context.Context, addr netip.AddrPort, port topology.I
 		return Result{}, fmt.Errorf("flowstate/transfer: %w", err)
 	}
 	defer conn.Close()
+	// The context's end interrupts the transfer (and is set by then, so
+	// the error names it).
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
 	defer stop()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
 	if _, err := conn.Write(appendRequest(nil, port)); err != nil {
 		return Result{}, fmt.Errorf("flowstate/transfer: sending the request: %w", ctxErr(ctx, err))
 	}
