@@ -52,8 +52,11 @@ type flowEntry struct {
 	// seen is what the megaflow mask was computed from (Megaflow), unless
 	// tunnel says the flow matches tunnelled-in packets by their outer
 	// header.
-	seen    packet.FieldSet
-	tunnel  tunnelMatch
+	seen   packet.FieldSet
+	tunnel tunnelMatch
+	// vtep marks a simulated flow of packets from a VTEP: its mask adds
+	// the tunnel key and source address to the megaflow's.
+	vtep    bool
 	actions datapath.Actions
 	tags    []simulation.Tag
 	learned []simulation.MACLearning
@@ -81,14 +84,15 @@ const (
 
 // mask returns the megaflow mask of the flow installed for key.
 func (e *flowEntry) mask(key *datapath.FlowKey) datapath.FlowKey {
-	switch e.tunnel {
-	case notTunnel:
-		return translate.Megaflow(key, e.seen)
-	case tunnelKeySource:
+	switch {
+	case e.tunnel == tunnelKeySource:
 		return translate.TunnelMask(key)
-	default:
+	case e.tunnel == tunnelSource:
 		return translate.TunnelSourceMask(key)
+	case e.tunnel == notTunnel && e.vtep:
+		return translate.VTEPMask(key, e.seen)
 	}
+	return translate.Megaflow(key, e.seen)
 }
 
 // tagSet lists the entries carrying a tag; removed entries stay in list
