@@ -37,6 +37,7 @@ type Agent struct {
 
 	world  atomic.Pointer[world]
 	active activeMap
+	vteps  vtepAddrs
 	flows  *flowTable
 	macs   *macLearner
 	arp    *arpBroker
@@ -100,6 +101,9 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.TunnelOverhead <= 0 {
 		cfg.TunnelOverhead = DefaultTunnelOverhead
 	}
+	if cfg.VTEPPort == 0 {
+		cfg.VTEPPort = DefaultVTEPPort
+	}
 	if cfg.Tick <= 0 {
 		cfg.Tick = 100 * time.Millisecond
 	}
@@ -129,6 +133,7 @@ func New(cfg Config) (*Agent, error) {
 		a.rand = rand.Uint64
 	}
 	a.active.m = make(map[topology.ID]nsdb.PortState)
+	a.vteps.byVTEP, a.vteps.byAddr = make(map[topology.ID]netip.Addr), make(map[netip.Addr]topology.ID)
 	a.fs = cfg.FlowState
 	if a.fs == nil && cfg.Stateful {
 		lc := L4Config{Now: a.now, Logger: a.log}
@@ -211,6 +216,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("agent: port state watch: %w", err)
 	}
+	vtepW, err := a.db.StateKeys().WatchAll(ctx, nsdb.KeyVTEPConfig())
+	if err != nil {
+		return fmt.Errorf("agent: VTEP config watch: %w", err)
+	}
+	defer vtepW.Close()
+	vevs, err := vtepW.Next(ctx)
+	if err != nil {
+		return fmt.Errorf("agent: VTEP config watch: %w", err)
+	}
+	a.applyVTEPConfig(ctx, vevs)
 	if err := a.dumpFlows(ctx); err != nil {
 		return fmt.Errorf("agent: dump datapath flows: %w", err)
 	}
@@ -221,7 +236,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.reconcile(ctx)
 
-	errc := make(chan error, 4)
+	errc := make(chan error, 5)
 	goFn := func(f func()) {
 		wg.Add(1)
 		go func() { defer wg.Done(); f() }()
@@ -248,6 +263,18 @@ func (a *Agent) Run(ctx context.Context) error {
 				return
 			}
 			a.applyActive(ctx, evs)
+		}
+	})
+	goFn(func() {
+		for {
+			evs, err := vtepW.Next(ctx)
+			if err != nil {
+				if ctx.Err() == nil && !errors.Is(err, nsdb.ErrClosed) {
+					errc <- fmt.Errorf("agent: VTEP config watch: %w", err)
+				}
+				return
+			}
+			a.applyVTEPConfig(ctx, evs)
 		}
 	})
 	goFn(func() {

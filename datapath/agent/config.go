@@ -18,8 +18,12 @@ import (
 const (
 	VXLANPortName = "tnvxlan-overlay"
 	GREPortName   = "tngre-overlay"
+	// VTEPPortName is the tunnel port of VXLAN to and from hardware VTEPs.
+	VTEPPortName = "tnvxlan-vtep"
 	// DefaultVXLANPort is the reference's overlay VXLAN UDP port.
 	DefaultVXLANPort = 6677
+	// DefaultVTEPPort is the IANA VXLAN port, which VTEPs use.
+	DefaultVTEPPort = 4789
 )
 
 // Sentinel errors.
@@ -63,6 +67,10 @@ type Config struct {
 	// interface MTU, lease time); the zero value has the reference's
 	// defaults.
 	DHCP dhcp.Config
+	// VTEPPort is the UDP port of the VXLAN tunnel port toward hardware
+	// VTEPs (default 4789). The agent runs without VTEP traffic when it
+	// cannot create that port (logged).
+	VTEPPort uint16
 	// Timeouts are the flow, waiting-room, MAC and ARP timers.
 	Timeouts Timeouts
 	// Tick is the housekeeping interval: flow expiry, MAC and ARP

@@ -56,6 +56,9 @@
 //     invalidating the flows they affect.
 //   - l4.go, flowstate.go: the stateful services (connection tracking, NAT,
 //     load balancer) and the push and import of flow-state messages.
+//   - vtep.go: the VxLAN gateway's data plane: the bridges' VxLAN ports
+//     toward hardware VTEPs, tunnelled to the VTEP with the bridge's VNI,
+//     and frames from VTEPs entering their bridge there.
 //   - dhcp.go, mtu.go: DHCP answered before simulation (the server itself is
 //     package simulation/dhcp) and the tunnel MTU it offers.
 //   - reconcile.go: the flows found in the datapath at start.
@@ -73,7 +76,8 @@
 //     for per-port upcall dispatch, which ovs-dpctl switches off, and at
 //     once when it reports a change (datapath.DispatchWatcher). The
 //     datapath's flows are never flushed: they are dumped and reconciled
-//     (below).
+//     (below). A third tunnel port, VXLAN on Config.VTEPPort (4789),
+//     carries the traffic of hardware VTEPs.
 //   - Topology: a watch on every kind of the NSDB store feeds a
 //     topology.Snapshot. Each batch of changes yields a new immutable
 //     "world" (snapshot, state-table handles, local bindings, tunnel
@@ -102,6 +106,14 @@
 //     with packet.Apply and executed output by output.
 //     Packets from the overlay are output to the local port their tunnel
 //     key names by a flow of their own, without simulation.
+//   - VxLAN gateway: a bridge's VxLAN port toward a VTEP (Port.VTEP) is
+//     located at the VTEP's tunnel address (nsdb.KeyVTEPConfig, published
+//     by the VTEP's manager) with the bridge's VNI as tunnel key; a packet
+//     from a VTEP's address on the VTEP tunnel port is simulated as
+//     entering the bridge whose VNI it carries at that VxLAN port, and its
+//     megaflow matches the VNI and the VTEP's address too. The flooding
+//     proxy is the host to which the VTEPs send what they flood; its
+//     simulation floods it like any frame.
 //   - DHCP: a DHCP client message (UDP 68 -> 67) entering an exterior
 //     port of a bridge with an enabled DHCP subnet is answered before any
 //     simulation from the static host entries (package simulation/dhcp),

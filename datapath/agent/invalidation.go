@@ -27,7 +27,8 @@ func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial boo
 		}
 	}
 	snap := old.snap.Apply(changes...)
-	nw := &world{snap: snap, vxlan: old.vxlan, gre: old.gre, hasGRE: old.hasGRE}
+	nw := &world{snap: snap, vxlan: old.vxlan, gre: old.gre, hasGRE: old.hasGRE, vtep: old.vtep, hasVTEP: old.hasVTEP}
+	nw.vtepPorts, nw.vtepIn = vtepPorts(snap, a.host)
 	closing, err := a.syncTables(ctx, old, nw, evs)
 	if err != nil {
 		return err
@@ -61,6 +62,16 @@ func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial boo
 	for h, r := range old.routes {
 		if nr, ok := nw.routes[h]; !ok || nr != r {
 			tags = append(tags, simulation.TagTunnelRoute(r.src, r.dst))
+		}
+	}
+	for p, vp := range old.vtepPorts {
+		if np, ok := nw.vtepPorts[p]; !ok || np != vp {
+			tags = append(tags, simulation.TagDevice(p))
+		}
+	}
+	for p := range nw.vtepPorts {
+		if _, ok := old.vtepPorts[p]; !ok {
+			tags = append(tags, simulation.TagDevice(p))
 		}
 	}
 	a.invalidate(ctx, tags...)

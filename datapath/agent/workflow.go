@@ -53,7 +53,7 @@ func newWorker(a *Agent, id int, s datapath.UpcallSocket) *worker {
 	w := &worker{
 		a: a, id: id, sock: s,
 		eng:  simulation.New(a.cfg.Simulation),
-		v:    view{active: &a.active, self: a.host},
+		v:    view{active: &a.active, vteps: &a.vteps, self: a.host},
 		dhcp: dhcp.New(a.cfg.DHCP),
 	}
 	if a.fs != nil {
@@ -103,6 +103,10 @@ func (w *worker) handle(ctx context.Context, u *datapath.Upcall) {
 	wd := w.a.world.Load()
 	w.v.w = wd
 	k := &u.Key
+	if wd.isFromVTEP(k) {
+		w.fromVTEP(ctx, u)
+		return
+	}
 	if k.Fields&datapath.KeyTunnel != 0 && (k.InPort == wd.vxlan || (wd.hasGRE && k.InPort == wd.gre)) {
 		w.tunnelled(ctx, u)
 		return
@@ -191,7 +195,7 @@ func (w *worker) ingress(ctx context.Context, port topology.ID, frame []byte, ke
 		tags := make([]simulation.Tag, 0, len(r.Tags)+len(tl.Tags))
 		tags = append(append(tags, r.Tags...), tl.Tags...)
 		e := &flowEntry{
-			seen: tl.Seen, actions: slices.Clone(tl.Actions),
+			seen: tl.Seen, vtep: w.v.w.isFromVTEP(key), actions: slices.Clone(tl.Actions),
 			tags: tags, learned: slices.Clone(r.Learned), state: refs, class: class,
 		}
 		a.install(ctx, e, key, since, now, &w.flow)

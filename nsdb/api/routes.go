@@ -151,5 +151,6 @@ func (s *Server) routeTable() []*route {
 	rs = append(rs, s.natRoutes()...)
 	rs = append(rs, s.clusterRoutes()...)
 	rs = append(rs, s.traceRoutes()...)
+	rs = append(rs, s.vtepRoutes()...)
 	return rs
 }

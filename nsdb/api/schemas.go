@@ -215,5 +215,8 @@ func componentSchemas() schema {
 	for name, s := range traceSchemas() {
 		all[name] = s
 	}
+	for name, s := range vtepSchemas() {
+		all[name] = s
+	}
 	return all
 }

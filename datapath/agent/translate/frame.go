@@ -82,6 +82,21 @@ func TunnelMask(k *datapath.FlowKey) datapath.FlowKey {
 	}
 }
 
+// VTEPMask is the megaflow mask of a simulated flow of packets received
+// from a VTEP: Megaflow's, plus the tunnel key (the VNI) and the outer
+// source address (the VTEP), which the tunnel port shared by every VTEP
+// and bridge does not imply.
+func VTEPMask(k *datapath.FlowKey, seen packet.FieldSet) datapath.FlowKey {
+	m := Megaflow(k, seen)
+	m.Fields |= datapath.KeyTunnel
+	src := netip.AddrFrom4([4]byte{0xff, 0xff, 0xff, 0xff})
+	if k.Tunnel.Src.Is6() {
+		src = netip.AddrFrom16([16]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	}
+	m.Tunnel = datapath.TunnelKey{ID: ^uint64(0), Src: src, Flags: k.Tunnel.Flags & datapath.TunnelKeyPresent}
+	return m
+}
+
 // Flow-state packets have fixed link-local headers, the message as UDP payload.
 var (
 	stateSrcMAC = topology.MAC{0xac, 0xca, 0xba, 0x00, 0x15, 0x01}
