@@ -69,7 +69,7 @@ func emptyWorld() *world {
 		byKey:     map[uint32]datapath.PortNumber{},
 		routes:    map[topology.ID]hostRoute{},
 		vtepPorts: map[topology.ID]vtepPort{}, vtepIn: map[vtepVNI]topology.ID{},
-		dhcp:      dhcp.NewTable(nil),
+		dhcp: dhcp.NewTable(nil),
 	}
 }
 
