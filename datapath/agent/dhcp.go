@@ -51,6 +51,11 @@ func (w *worker) checkDHCP(port topology.ID, frame []byte) dhcpCheck {
 	if !ok || p.Bridge.IsZero() || p.Kind() != topology.PortExterior || !w.v.w.dhcp.Serves(p.Bridge) {
 		return c
 	}
+	if _, local := w.v.w.local[port]; !local {
+		// A bridge's VxLAN port toward a VTEP: the reply could not be
+		// sent back through it.
+		return c
+	}
 	m := &w.pm
 	if m.Parse(frame) != nil {
 		return c
