@@ -111,7 +111,11 @@ func (w *worker) handle(ctx context.Context, u *datapath.Upcall) {
 		w.tunnelled(ctx, u)
 		return
 	}
-	w.a.m.upcallMiss.Inc()
+	if u.Kind == datapath.UpcallAction {
+		w.a.m.upcallAction.Inc()
+	} else {
+		w.a.m.upcallMiss.Inc()
+	}
 	port, ok := wd.byDP[k.InPort]
 	if !ok {
 		w.a.m.drop(dropUnknownPort)
