@@ -98,11 +98,11 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.VXLANPort == 0 {
 		cfg.VXLANPort = DefaultVXLANPort
 	}
-	if cfg.TunnelOverhead <= 0 {
-		cfg.TunnelOverhead = DefaultTunnelOverhead
-	}
 	if cfg.VTEPPort == 0 {
 		cfg.VTEPPort = DefaultVTEPPort
+	}
+	if cfg.TunnelOverhead <= 0 {
+		cfg.TunnelOverhead = DefaultTunnelOverhead
 	}
 	if cfg.Tick <= 0 {
 		cfg.Tick = 100 * time.Millisecond

@@ -55,6 +55,10 @@ type Config struct {
 	VXLANPort uint16
 	// DisableGRE skips creating the GRE overlay port.
 	DisableGRE bool
+	// VTEPPort is the UDP port of the VXLAN tunnel port toward hardware
+	// VTEPs (default 4789). The agent runs without VTEP traffic when it
+	// cannot create that port (logged).
+	VTEPPort uint16
 	// UnderlayMTU is the MTU of the interface overlay packets leave by.
 	// Zero means discovered: the MTU of the local interface holding this
 	// host's tunnel-zone address, or DefaultUnderlayMTU when none does.
@@ -67,10 +71,6 @@ type Config struct {
 	// interface MTU, lease time); the zero value has the reference's
 	// defaults.
 	DHCP dhcp.Config
-	// VTEPPort is the UDP port of the VXLAN tunnel port toward hardware
-	// VTEPs (default 4789). The agent runs without VTEP traffic when it
-	// cannot create that port (logged).
-	VTEPPort uint16
 	// Timeouts are the flow, waiting-room, MAC and ARP timers.
 	Timeouts Timeouts
 	// Tick is the housekeeping interval: flow expiry, MAC and ARP
