@@ -161,9 +161,9 @@ func TestKernelAgentDHCP(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	// -f foreground, -q quit once bound, -n fail without a lease, three
+	// -f foreground, -q quit once bound, -n fail without a lease, up to five
 	// DISCOVERs a second apart.
-	out, err := vm1.Exec(ctx, "udhcpc", "-i", "eth0", "-f", "-q", "-n", "-t", "3", "-T", "1", "-s", script, "-O", "mtu", "-O", "staticroutes")
+	out, err := vm1.Exec(ctx, "udhcpc", "-i", "eth0", "-f", "-q", "-n", "-t", "5", "-T", "1", "-s", script, "-O", "mtu", "-O", "staticroutes")
 	t.Logf("udhcpc in vm1:\n%s", out)
 	if err != nil {
 		t.Fatalf("udhcpc in vm1: %v", err)
@@ -328,7 +328,7 @@ func TestKernelInprocDHCP(t *testing.T) {
 	if err := os.WriteFile(script, []byte(udhcpcScript), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	out, err := vm.Exec(ctx, "udhcpc", "-i", "eth0", "-f", "-q", "-n", "-t", "3", "-T", "1", "-s", script, "-O", "mtu", "-O", "staticroutes")
+	out, err := vm.Exec(ctx, "udhcpc", "-i", "eth0", "-f", "-q", "-n", "-t", "5", "-T", "1", "-s", script, "-O", "mtu", "-O", "staticroutes")
 	t.Logf("udhcpc over the in-process datapath:\n%s", out)
 	if err != nil {
 		t.Fatalf("udhcpc: %v", err)
