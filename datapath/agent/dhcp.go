@@ -110,8 +110,9 @@ func (w *worker) answerDHCP(ctx context.Context, port topology.ID, c *dhcpCheck,
 		a.m.dhcpUnanswered(dhcpExecute)
 		return true
 	}
-	var key datapath.FlowKey
-	if err := a.dp.Execute(ctx, ans.Frame, &key, datapath.Actions{datapath.Output{Port: dp}}); err != nil {
+	w.dacts = append(w.dacts[:0], datapath.Output{Port: dp})
+	w.dkey = datapath.FlowKey{}
+	if err := a.dp.Execute(ctx, ans.Frame, &w.dkey, w.dacts); err != nil {
 		a.m.dhcpUnanswered(dhcpExecute)
 		a.log.Debug("DHCP reply execute failed", a.named("port", topology.KindPort, port), "err", err)
 		return true
