@@ -192,6 +192,7 @@
 // in-process datapath (upcall, simulation, translation, install, execute,
 // expiry): about 100,000 flows/s on 2 cores. BenchmarkDHCPReplies
 // measures DHCP DISCOVERs answered through the whole agent: about 300,000
-// replies/s on 2 cores, the agent allocating nothing per reply. BenchmarkAgentMemory10kPorts
-// reports about 23 MB for an agent with a 10,000-port topology.
+// replies/s on 2 cores, the agent allocating nothing per reply.
+// BenchmarkAgentMemory10kPorts reports about 23 MB for an agent with a
+// 10,000-port topology.
 package agent
