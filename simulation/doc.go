@@ -45,8 +45,10 @@
 // (MidoNet) do: port ingress and egress with filters, admin state and the
 // 12-port loop guard; bridges with MAC learning, flooding, VLAN-aware L2
 // gateways and ARP answering; IPv4 routers with ARP, longest-prefix routing
-// over publishing ports, ECMP by connection hash, TTL, ICMP errors and echo
-// replies; conditions, fragment policies and chains with jumps.
+// over publishing ports, ECMP by connection hash, TTL, port MTUs (ICMP
+// fragmentation needed; Result.MTU bounds the packets a forwarding
+// decision holds for), ICMP errors and echo replies; conditions, fragment
+// policies and chains with jumps.
 //
 // # Megaflow
 //

@@ -400,6 +400,20 @@ func TestValidateProblems(t *testing.T) {
 		{"route gateway outside its port's subnets", func(t *topology.Topology) { t.Routes[0].Gateway = addr("10.0.1.254") },
 			onRoute("r1-default", topology.ErrGatewayOutsideSubnet, "gateway")},
 
+		// MTUs and DHCP options.
+		{"MTU on a bridge port", func(t *topology.Topology) { port(t, "vm1").MTU = 1400 },
+			onPort("vm1", topology.ErrInvalidField, "mtu")},
+		{"router port MTU below 68", func(t *topology.Topology) { port(t, "uplink").MTU = 67 },
+			onPort("uplink", topology.ErrInvalidField, "mtu")},
+		{"DHCP subnet MTU below 68", func(t *topology.Topology) { t.DHCPSubnets[0].MTU = 10 },
+			want{topology.ErrInvalidField, topology.KindDHCPSubnet, "", id(topology.KindDHCPSubnet, "net-a"), "mtu"}},
+		{"DHCP option code 255", func(t *topology.Topology) {
+			t.DHCPSubnets[0].Hosts[0].Options = []topology.DHCPOption{{Code: 15, Value: []byte("x")}, {Code: 255, Value: []byte{1}}}
+		}, want{topology.ErrInvalidField, topology.KindDHCPSubnet, "", id(topology.KindDHCPSubnet, "net-a"), "hosts[0].options[1].code"}},
+		{"DHCP option value over 255 bytes", func(t *topology.Topology) {
+			t.DHCPSubnets[0].Hosts[0].Options = []topology.DHCPOption{{Code: 15, Value: make([]byte, 256)}}
+		}, want{topology.ErrInvalidField, topology.KindDHCPSubnet, "", id(topology.KindDHCPSubnet, "net-a"), "hosts[0].options[0].value"}},
+
 		// Addresses and names two objects claim, names tools cut.
 		{"duplicate router-port MAC", func(t *topology.Topology) { port(t, "uplink").MAC = mac("02:00:00:00:01:01") },
 			onPort("uplink", topology.ErrDuplicateMAC, "mac")},

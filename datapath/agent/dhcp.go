@@ -51,6 +51,11 @@ func (w *worker) checkDHCP(port topology.ID, frame []byte) dhcpCheck {
 	if !ok || p.Bridge.IsZero() || p.Kind() != topology.PortExterior || !w.v.w.dhcp.Serves(p.Bridge) {
 		return c
 	}
+	if _, local := w.v.w.local[port]; !local {
+		// A bridge's VxLAN port toward a VTEP: the reply could not be
+		// sent back through it.
+		return c
+	}
 	m := &w.pm
 	if m.Parse(frame) != nil {
 		return c
@@ -105,8 +110,9 @@ func (w *worker) answerDHCP(ctx context.Context, port topology.ID, c *dhcpCheck,
 		a.m.dhcpUnanswered(dhcpExecute)
 		return true
 	}
-	var key datapath.FlowKey
-	if err := a.dp.Execute(ctx, ans.Frame, &key, datapath.Actions{datapath.Output{Port: dp}}); err != nil {
+	w.dacts = append(w.dacts[:0], datapath.Output{Port: dp})
+	w.dkey = datapath.FlowKey{}
+	if err := a.dp.Execute(ctx, ans.Frame, &w.dkey, w.dacts); err != nil {
 		a.m.dhcpUnanswered(dhcpExecute)
 		a.log.Debug("DHCP reply execute failed", a.named("port", topology.KindPort, port), "err", err)
 		return true

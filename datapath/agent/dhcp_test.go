@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/datapath/agent"
 	"github.com/hivenet/hivenet/datapath/inproc"
 	"github.com/hivenet/hivenet/nsdb"
@@ -40,10 +41,17 @@ bridges:
 // dhcpAgent runs one agent with one worker (so that upcalls are handled
 // in order) on an in-process datapath, with a 1400-byte underlay.
 func dhcpAgent(t testing.TB, workers int) (*agent.Agent, *inproc.Datapath, *prometheus.Registry) {
+	a, dp, reg, _ := dhcpAgentOn(t, workers, dhcpTopology)
+	return a, dp, reg
+}
+
+// dhcpAgentOn is dhcpAgent on the topology yaml; it also returns the
+// NSDB client the agent uses.
+func dhcpAgentOn(t testing.TB, workers int, yaml string) (*agent.Agent, *inproc.Datapath, *prometheus.Registry, nsdb.Client) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	topo, err := topofile.Load(strings.NewReader(dhcpTopology), "dhcp.yaml")
+	topo, err := topofile.Load(strings.NewReader(yaml), "dhcp.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +92,7 @@ func dhcpAgent(t testing.TB, workers int) (*agent.Agent, *inproc.Datapath, *prom
 	case err := <-errc:
 		t.Fatal(err)
 	}
-	return ag, dp, reg
+	return ag, dp, reg, client
 }
 
 func endpointOf(t testing.TB, ag *agent.Agent, dp *inproc.Datapath, port string) *inproc.Endpoint {
@@ -232,6 +240,54 @@ func TestAgentAnswersDHCP(t *testing.T) {
 	}
 	if got := metricValue(t, reg, "hivenet_agent_dhcp_unanswered_total", "reason", "unknown-host"); got != 1 {
 		t.Errorf("unanswered{unknown-host} = %v, want 1", got)
+	}
+}
+
+// A DHCP subnet added to a bridge invalidates the flows of its ports: a
+// flood flow installed for vm1's IPv4 broadcasts before did not match the
+// UDP ports, and would have flooded vm1's DISCOVER.
+func TestDHCPSubnetAddedInvalidatesBridgeFlows(t *testing.T) {
+	yaml := dhcpTopology[:strings.Index(dhcpTopology, "    dhcp:")]
+	ag, dp, _, client := dhcpAgentOn(t, 1, yaml)
+	vm1, vm2 := endpointOf(t, ag, dp, "vm1"), endpointOf(t, ag, dp, "vm2")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	mac1 := topology.MustParseMAC("02:00:00:00:00:01")
+	bcast := topology.MustParseMAC("ff:ff:ff:ff:ff:ff")
+	if err := vm1.Send(udpBetween(t, mac1, bcast, 4000)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vm2.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	flowsBefore := ag.Flows(ctx)
+	if len(flowsBefore) != 1 || flowsBefore[0].Mask.Fields&datapath.KeyUDP != 0 {
+		t.Fatalf("before DHCP: flows %v, want one flood flow not matching UDP ports", flowsBefore)
+	}
+	full, err := topofile.Load(strings.NewReader(dhcpTopology), "dhcp.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := client.Store().Commit(ctx, nsdb.Put(&full.DHCPSubnets[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ag.AppliedRevision() < v {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the agent never applied the DHCP subnet")
+		case <-time.After(10 * time.Millisecond): // polling a condition
+		}
+	}
+	if fl := ag.Flows(ctx); len(fl) != 0 {
+		t.Errorf("flows left after the bridge got DHCP: %v", fl)
+	}
+	c := dhcp.ClientMessage{Type: dhcp.Discover, MAC: mac1, XID: 5}
+	if err := vm1.Send(dhcp.AppendClientFrame(nil, &c)); err != nil {
+		t.Fatal(err)
+	}
+	if offer, _ := receiveDHCP(t, vm1); offer.Type != dhcp.Offer || offer.XID != 5 {
+		t.Fatalf("vm1 got %v for xid %d, want an offer", offer.Type, offer.XID)
 	}
 }
 

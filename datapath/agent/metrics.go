@@ -27,6 +27,7 @@ const (
 type metrics struct {
 	upcalls       *prometheus.CounterVec
 	upcallMiss    prometheus.Counter
+	upcallAction  prometheus.Counter
 	upcallTunnel  prometheus.Counter
 	upcallState   prometheus.Counter
 	simulations   *prometheus.CounterVec
@@ -54,7 +55,7 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows, tunnelMTU func() float64) (*metrics, error) {
 	m := &metrics{
 		upcalls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hivenet_agent_upcalls_total", Help: "Packets received from the datapath, by kind (miss, tunnel, flow-state).",
+			Name: "hivenet_agent_upcalls_total", Help: "Packets received from the datapath, by kind (miss, tunnel, flow-state, action: a flow sent it up, as check_pkt_len does with packets too large for a path MTU).",
 		}, []string{"kind"}),
 		simulations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hivenet_agent_simulations_total", Help: "Simulations run, by verdict.",
@@ -94,6 +95,7 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows, tunnel
 		}),
 	}
 	m.upcallMiss = m.upcalls.WithLabelValues("miss")
+	m.upcallAction = m.upcalls.WithLabelValues("action")
 	m.upcallTunnel = m.upcalls.WithLabelValues("tunnel")
 	m.upcallState = m.upcalls.WithLabelValues("flow-state")
 	for v := simulation.Forward; v <= simulation.NotYet; v++ {

@@ -43,10 +43,13 @@ type worker struct {
 	flow  datapath.Flow
 	input simulation.Input
 	// pm is the packet parsed by the DHCP check, handed to the
-	// simulation; dhcp answers DHCP requests into dbuf.
-	pm   packet.Match
-	dhcp *dhcp.Server
-	dbuf []byte
+	// simulation; dhcp answers DHCP requests into dbuf, executed with
+	// dkey and dacts.
+	pm    packet.Match
+	dhcp  *dhcp.Server
+	dbuf  []byte
+	dkey  datapath.FlowKey
+	dacts datapath.Actions
 }
 
 func newWorker(a *Agent, id int, s datapath.UpcallSocket) *worker {
@@ -111,7 +114,11 @@ func (w *worker) handle(ctx context.Context, u *datapath.Upcall) {
 		w.tunnelled(ctx, u)
 		return
 	}
-	w.a.m.upcallMiss.Inc()
+	if u.Kind == datapath.UpcallAction {
+		w.a.m.upcallAction.Inc()
+	} else {
+		w.a.m.upcallMiss.Inc()
+	}
 	port, ok := wd.byDP[k.InPort]
 	if !ok {
 		w.a.m.drop(dropUnknownPort)

@@ -41,6 +41,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	dpName := fs.String("dp-name", "hivenet", "kernel datapath `name`")
 	underlay := fs.String("underlay", "", "local underlay `IP`")
 	vxlanPort := fs.Uint("vxlan-port", agent.DefaultVXLANPort, "overlay VXLAN UDP `port`")
+	underlayMTU := fs.Int("underlay-mtu", 0, "underlay interface `MTU` (0: that of the interface holding the host's tunnel-zone address, else 1500)")
+	overhead := fs.Int("tunnel-overhead", agent.DefaultTunnelOverhead, "`bytes` the overlay encapsulation adds; the tunnel MTU DHCP offers is the underlay MTU less this")
 	nsdbKind := fs.String("nsdb", "memory", "NSDB backend: memory or zk")
 	zkServers := fs.String("zk", "", "ZooKeeper servers `host:port[,...]`")
 	zkRoot := fs.String("zk-root", "", "ZooKeeper root `path`")
@@ -90,6 +92,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	}
 	if *vxlanPort == 0 || *vxlanPort > 65535 {
 		return usage("-vxlan-port %d out of range", *vxlanPort)
+	}
+	if *underlayMTU < 0 || *underlayMTU > 65535 || *overhead < 1 || *overhead > 1000 {
+		return usage("-underlay-mtu %d / -tunnel-overhead %d out of range", *underlayMTU, *overhead)
 	}
 	if *workers < 1 {
 		return usage("-workers %d: want 1 or more", *workers)
@@ -188,7 +193,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	reg := prometheus.NewRegistry()
 	a, err := agent.New(agent.Config{
 		Host: host, NSDB: client, Datapath: dp, Workers: *workers, VXLANPort: uint16(*vxlanPort),
-		Stateful: !*noState, Logger: log, Registerer: reg,
+		Stateful: !*noState, Logger: log, Registerer: reg, UnderlayMTU: *underlayMTU, TunnelOverhead: *overhead,
 	})
 	if err != nil {
 		return fail(err)

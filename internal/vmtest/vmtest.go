@@ -3,7 +3,8 @@
 // Debian's kernel by the scripts in this directory.
 //
 // build.sh builds (and caches) the kernel and an initramfs holding busybox,
-// iproute2's ip, ovs-dpctl and bash; vm-exec.sh is a go test -exec wrapper
+// iproute2's ip, ovs-dpctl, bash and iputils' ping (as iputils-ping: ping
+// itself is busybox's, which has no -M); vm-exec.sh is a go test -exec wrapper
 // that boots one VM per test binary, runs the binary as root in its package
 // directory (shared over virtio-9p at the same path) and returns its output
 // and exit status:

@@ -67,8 +67,10 @@
 //
 // Bridge ports take host, interface, peer, vlan, vtep, inbound-filter,
 // outbound-filter, port-groups, tunnel-key, admin-down and
-// service-container; router ports take address, subnets and mac instead of
-// vlan and vtep. A peering is written on either side, or on both: Load sets
+// service-container; router ports take address, subnets, mac and mtu
+// (the largest IPv4 datagram routed out of the port; larger ones are
+// dropped, with ICMP fragmentation needed when DF is set) instead of vlan
+// and vtep. A peering is written on either side, or on both: Load sets
 // both ports' Peer, and reports a conflict when the two sides name
 // different ports or two ports claim the same peer.
 //
@@ -112,6 +114,15 @@
 //	conjunction-invert: true      (negates the whole conjunction)
 //
 // e.g. {action: drop, ether-type: ipv4, not-nw-src: 10.0.0.11/32}.
+//
+// # DHCP
+//
+// A bridge's dhcp: subnets take subnet, server-addr, gateway, dns-servers,
+// mtu, routes ({dst, gateway}: classless static routes), hosts and
+// disabled. A host entry is {mac, addr, name, options}; options are extra
+// DHCP options sent to that host, each {code: 1-254} with value: (text) or
+// hex: (bytes, "0a000002"); they replace the agent's options of the same
+// code.
 //
 // # Load balancers
 //

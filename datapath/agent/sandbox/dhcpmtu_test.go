@@ -146,11 +146,16 @@ func bigUDP(t *testing.T, vm *sandbox.VM, gw topology.MAC, dst netip.Addr, size 
 // neither reaches the destination.
 func TestMTUAcrossRouterInproc(t *testing.T) {
 	c, vm1, vm2 := vmnet(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	gw, err := vm1.Resolve(ctx, netip.MustParseAddr("10.0.1.1"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Resolve the path first (the router's ARP for vm2): Ping repeats its
+	// request until answered, the single datagrams below are sent once.
+	if _, err := vm1.Ping(ctx, vm2.Addr()); err != nil {
+		t.Fatalf("vm1 -> vm2: %v", err)
 	}
 	tagged := func(tag byte) func(*sandbox.Packet) bool {
 		return func(p *sandbox.Packet) bool {
