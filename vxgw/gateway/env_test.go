@@ -50,14 +50,14 @@ var (
 // eth0 and eth1), an NSDB holding a topology that names it, and the
 // test's own OVSDB client watching the VTEP's database.
 type env struct {
-	t     testing.TB
-	srv   *ovsdbtest.Server
+	t   testing.TB
+	srv *ovsdbtest.Server
 	// endpoint is the VTEP's database.
 	endpoint string
-	admin nsdb.Client
-	vtep  topology.ID
-	ovs   *ovsdb.Client
-	mon   *ovsdb.Monitor
+	admin    nsdb.Client
+	vtep     topology.ID
+	ovs      *ovsdb.Client
+	mon      *ovsdb.Monitor
 	// newClient opens another NSDB session on the same database.
 	newClient func(t testing.TB) nsdb.Client
 }
