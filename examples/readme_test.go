@@ -8,12 +8,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
-// A README command runs as written: from the repository root, with bash,
-// within commandTimeout.
+// A README block runs as written, as one bash script (so that its
+// variables and background jobs carry from line to line), in an empty
+// directory, within commandTimeout; "go run ./examples/X" runs the command
+// built from this checkout.
 const commandTimeout = 3 * time.Minute
 
 // skipMarker, on the line right before a code fence, keeps the block from
@@ -89,16 +92,24 @@ func buildCommands(t *testing.T, root string) func(string) string {
 	return func(cmd string) string { return re.ReplaceAllString(cmd, filepath.Join(bin, "$1")) }
 }
 
-func run(t *testing.T, root, cmd string) {
+func run(t *testing.T, dir, script string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
-	c := exec.CommandContext(ctx, "bash", "-c", cmd)
-	c.Dir = root
-	c.Stdin = nil
+	// Each command must succeed; the trap names the one that did not.
+	c := exec.CommandContext(ctx, "bash", "-c", "set -eE\ntrap 'echo \"FAILED: $BASH_COMMAND\" >&2' ERR\n"+script)
+	c.Dir = dir
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Whatever the block left running in the background dies with it.
+	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
+	defer func() {
+		if c.Process != nil {
+			_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+		}
+	}()
 	out, err := c.CombinedOutput()
 	if err != nil {
-		t.Errorf("%s\nexit: %v\n%s", cmd, err, tail(string(out), 40))
+		t.Errorf("%s\nexit: %v\n%s", script, err, tail(string(out), 40))
 	}
 }
 
@@ -110,7 +121,8 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// Every command of the README's sh blocks runs as written and exits 0,
+// Every command of the README's sh blocks runs as written and exits 0
+// (each block as one script: a failing command fails it and is named),
 // except the blocks marked with skipMarker (counted and named).
 func TestREADMECommands(t *testing.T) {
 	if testing.Short() {
@@ -128,11 +140,13 @@ func TestREADMECommands(t *testing.T) {
 			skipped += len(b.commands)
 			continue
 		}
+		t.Logf("README.md:%d: %d commands", b.line, len(b.commands))
+		var script strings.Builder
 		for _, cmd := range b.commands {
-			t.Logf("README.md:%d: %s", b.line, cmd)
-			run(t, root, local(cmd))
-			ran++
+			script.WriteString(local(cmd) + "\n")
 		}
+		run(t, t.TempDir(), script.String())
+		ran += len(b.commands)
 	}
 	t.Logf("ran %d README commands, %d in skipped blocks", ran, skipped)
 	if ran == 0 {
@@ -179,7 +193,7 @@ func TestDocCommentCommands(t *testing.T) {
 				continue // a synopsis with placeholders, not a command
 			}
 			t.Logf("%s: %s -h", filepath.Base(filepath.Dir(m)), cmd)
-			run(t, root, local(cmd)+" -h")
+			run(t, t.TempDir(), local(cmd)+" -h")
 			checked++
 		}
 	}

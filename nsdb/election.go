@@ -43,6 +43,10 @@ type Elections interface {
 	Campaign(ctx context.Context, election, value string) (Leadership, error)
 	// Leader returns the current leader, or the zero Leader.
 	Leader(ctx context.Context, election string) (Leader, error)
+	// Candidates returns the number of live candidacies of the election,
+	// the leader's included: a campaign counts from the moment it is
+	// queued, so callers (and tests) can observe that it was.
+	Candidates(ctx context.Context, election string) (int, error)
 	// WatchLeader subscribes to the election's leader: each batch holds one
 	// Leader (the zero Leader when there is none), the first one being the
 	// current leader. ctx bounds only the setup.

@@ -6,13 +6,14 @@
 # 1. Debian packages (apt-get update runs only when one is missing):
 #      zookeeper          ZooKeeper 3.8 server + a JRE  (internal/zktest)
 #      qemu-system-x86    VM for kernel datapath tests   (internal/vmtest)
-#      busybox-static cpio xz-utils kmod iproute2 openvswitch-switch
-#                         VM initramfs: shell, ip, ovs-dpctl, modules
+#      busybox-static cpio xz-utils kmod iproute2 iputils-ping openvswitch-switch
+#                         VM initramfs: shell, ip, ping -M, ovs-dpctl, modules
 #      openvswitch-common ovsdb-server, ovsdb-tool, ovsdb-client (internal/ovsdbtest)
 #      openvswitch-vtep   vtep schema and vtep-ctl for vxgw tests, and the
 #      python3-openvswitch ovs-vtep emulator (with ovs-vswitchd's dummy
 #                         datapath from openvswitch-switch; internal/vteptest)
 #      gcc libc6-dev make CGO_ENABLED=1 go test -race, the Makefile
+#      curl openssl       the README's commands, which a test runs
 #      linux-libc-dev     linux/openvswitch.h, which internal/ovsh's
 #                         constants are checked against
 # 2. Go tools, by exact version, through the Go module proxy, into
@@ -37,10 +38,13 @@ PACKAGES=(
 	xz-utils
 	kmod
 	iproute2
+	iputils-ping
 	gcc
 	libc6-dev
 	linux-libc-dev
 	make
+	curl
+	openssl
 )
 
 log() { echo "provision: $*" >&2; }

@@ -37,7 +37,6 @@ func BenchmarkParse(b *testing.B) {
 	frame := benchFrame(b)
 	var m packet.Match
 	b.ReportAllocs()
-	b.SetBytes(int64(len(frame)))
 	for b.Loop() {
 		if err := m.Parse(frame); err != nil {
 			b.Fatal(err)
@@ -61,7 +60,6 @@ func BenchmarkGopacketDLP(b *testing.B) {
 	p.IgnoreUnsupported = true // the TCP payload has no decoder here
 	decoded := make([]gopacket.LayerType, 0, 4)
 	b.ReportAllocs()
-	b.SetBytes(int64(len(frame)))
 	for b.Loop() {
 		if err := p.DecodeLayers(frame, &decoded); err != nil {
 			b.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hivenet/hivenet/flowstate"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -324,8 +325,7 @@ func (t Tag) String() string {
 		b.WriteString(t.Addr().String())
 	case TagKindConntrack, TagKindNAT:
 		if t.kind == TagKindNAT {
-			b.WriteString("type=")
-			b.WriteString(strconv.Itoa(int(t.sub)))
+			b.WriteString(flowstate.NATKeyType(t.sub).String())
 			b.WriteByte(',')
 		}
 		sp, dp, proto := t.L4()

@@ -151,17 +151,15 @@ func (e *Engine) tagText(t Tag) string {
 	return s
 }
 
-// anyName returns the name of the object with id, of any named kind, or "".
+// anyName returns the name of the object with id, of any named kind, or ""
+// (tags then keep the ID: every tag reads kind:object[,detail]).
 func (e *Engine) anyName(id topology.ID) string {
 	if id.IsZero() || e.snap == nil {
 		return ""
 	}
-	for _, k := range []topology.Kind{topology.KindPort, topology.KindBridge, topology.KindRouter, topology.KindChain, topology.KindRoute} {
+	for _, k := range []topology.Kind{topology.KindPort, topology.KindBridge, topology.KindRouter, topology.KindChain} {
 		if o, ok := e.snap.Object(k, id); ok {
-			if n := o.ObjectName(); n != "" {
-				return n
-			}
-			return k.String() + " " + id.String()
+			return o.ObjectName()
 		}
 	}
 	return ""

@@ -80,6 +80,11 @@ type Agent struct {
 	recovKey  map[datapath.PortNumber]uint32
 	// dumped are the flows found in the datapath at start.
 	dumped []datapath.Flow
+	// tunnelMTU is the current tunnel MTU (0 until computed); underlay
+	// the tunnel-zone address it was discovered for (topology goroutine
+	// only).
+	tunnelMTU atomic.Uint32
+	underlay  netip.Addr
 }
 
 // New returns an agent for cfg. It does nothing until Run.
@@ -95,6 +100,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.VTEPPort == 0 {
 		cfg.VTEPPort = DefaultVTEPPort
+	}
+	if cfg.TunnelOverhead <= 0 {
+		cfg.TunnelOverhead = DefaultTunnelOverhead
 	}
 	if cfg.Tick <= 0 {
 		cfg.Tick = 100 * time.Millisecond
@@ -138,7 +146,8 @@ func New(cfg Config) (*Agent, error) {
 		a.fs = a.ownFS
 	}
 	a.flows = newFlowTable(a.timeout)
-	m, err := newMetrics(cfg.Registerer, a.queueDepth, a.queueBytes, func() float64 { return float64(a.flows.len()) })
+	m, err := newMetrics(cfg.Registerer, a.queueDepth, a.queueBytes, func() float64 { return float64(a.flows.len()) },
+		func() float64 { return float64(a.TunnelMTU()) })
 	if err != nil {
 		return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation"
+	"github.com/hivenet/hivenet/simulation/dhcp"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -58,6 +59,18 @@ type Config struct {
 	// VTEPs (default 4789). The agent runs without VTEP traffic when it
 	// cannot create that port (logged).
 	VTEPPort uint16
+	// UnderlayMTU is the MTU of the interface overlay packets leave by.
+	// Zero means discovered: the MTU of the local interface holding this
+	// host's tunnel-zone address, or DefaultUnderlayMTU when none does.
+	UnderlayMTU int
+	// TunnelOverhead is what encapsulation adds to a packet (default
+	// DefaultTunnelOverhead, 50 bytes: VXLAN over IPv4). The tunnel MTU
+	// (Agent.TunnelMTU) is UnderlayMTU minus this.
+	TunnelOverhead int
+	// DHCP configures the agent's DHCP server (server MAC, default
+	// interface MTU, lease time); the zero value has the reference's
+	// defaults.
+	DHCP dhcp.Config
 	// Timeouts are the flow, waiting-room, MAC and ARP timers.
 	Timeouts Timeouts
 	// Tick is the housekeeping interval: flow expiry, MAC and ARP

@@ -22,6 +22,11 @@ func (a *Agent) setupDatapath(ctx context.Context) error {
 		a.workers = append(a.workers, newWorker(a, i, s))
 	}
 	a.retrier = newWorker(a, -1, nil)
+	if len(a.pids) > 0 {
+		// Packets too large for a flow the retrier installs come up to
+		// the first worker.
+		a.retrier.tr.UpcallPID = a.pids[0]
+	}
 	ports, err := a.dp.Ports(ctx)
 	if err != nil {
 		return fmt.Errorf("agent: list datapath ports: %w", err)

@@ -8,6 +8,7 @@ import (
 	"github.com/hivenet/hivenet/datapath/agent/translate"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation"
+	"github.com/hivenet/hivenet/simulation/dhcp"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -52,6 +53,8 @@ type world struct {
 	// vtepIn the reverse, by VTEP and VNI.
 	vtepPorts map[topology.ID]vtepPort
 	vtepIn    map[vtepVNI]topology.ID
+	// dhcp is the DHCP configuration, rebuilt when DHCP subnets change.
+	dhcp *dhcp.Table
 }
 
 func emptyWorld() *world {
@@ -66,6 +69,7 @@ func emptyWorld() *world {
 		byKey:     map[uint32]datapath.PortNumber{},
 		routes:    map[topology.ID]hostRoute{},
 		vtepPorts: map[topology.ID]vtepPort{}, vtepIn: map[vtepVNI]topology.ID{},
+		dhcp: dhcp.NewTable(nil),
 	}
 }
 

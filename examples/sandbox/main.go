@@ -26,7 +26,7 @@
 //	-flows=false     do not print the installed flows
 //	-v               log the agents' debug messages to stderr
 //	-no-flow-state   run the agents without connection tracking and NAT
-//	                 (the NAT scenarios are then skipped)
+//	                 (every scenario then checks what happens without them)
 //	-zk HOST:PORT    use ZooKeeper (nsdb/zookeeper, a fresh root per run)
 //	                 instead of the embedded NSDB
 //

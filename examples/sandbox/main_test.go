@@ -33,7 +33,7 @@ func TestRunZooKeeper(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
-	if !strings.Contains(out.String(), "nsdb: ZooKeeper") || !strings.Contains(out.String(), "6 scenarios: 0 failed, 0 skipped") {
+	if !strings.Contains(out.String(), "nsdb: ZooKeeper") || !strings.Contains(out.String(), "6 scenarios with connection tracking and NAT: 0 failed") {
 		t.Errorf("output:\n%s", out.String())
 	}
 	// The run removed its root (and the parent it created, now empty).

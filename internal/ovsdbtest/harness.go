@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hivenet/hivenet/internal/proc"
 )
 
 // Environment variables read by the harness.
@@ -155,7 +157,7 @@ func sweepStale() {
 		if !ok || err != nil || pid <= 0 || pid == os.Getpid() {
 			continue
 		}
-		if processGone(pid) {
+		if proc.Gone(pid) {
 			os.RemoveAll(d)
 		}
 	}

@@ -130,7 +130,7 @@ func TestSchemasAreTheFileKeys(t *testing.T) {
 	}
 	names := map[topology.Kind]string{}
 	for path, item := range spec.doc.Paths.Map() {
-		if op := item.Post; op != nil && strings.Count(path, "/") == 2 {
+		if op := item.Post; op != nil && strings.Count(path, "/") == 2 && op.Tags[0] != "trace" {
 			ref := op.RequestBody.Value.Content["application/json"].Schema.Ref
 			names[kindOfPath(t, path)] = strings.TrimPrefix(ref, "#/components/schemas/")
 		}

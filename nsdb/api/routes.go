@@ -150,6 +150,7 @@ func (s *Server) routeTable() []*route {
 	rs = append(rs, s.tableRoutes()...)
 	rs = append(rs, s.natRoutes()...)
 	rs = append(rs, s.clusterRoutes()...)
+	rs = append(rs, s.traceRoutes()...)
 	rs = append(rs, s.vtepRoutes()...)
 	return rs
 }

@@ -27,6 +27,7 @@ var suite = []suiteCase{
 	{"Tables", testTables},
 	{"NATLeases", testNATLeases},
 	{"ClusterStatus", testClusterStatus},
+	{"Trace", testTrace},
 	{"VTEPs", testVTEPs},
 	{"MetricsAndLogs", testMetricsAndLogs},
 	{"ProtocolErrors", testProtocolErrors},

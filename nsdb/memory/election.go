@@ -142,6 +142,20 @@ func (el elections) Leader(ctx context.Context, name string) (nsdb.Leader, error
 	return nsdb.Leader{}, nil
 }
 
+func (el elections) Candidates(ctx context.Context, name string) (int, error) {
+	if err := validate.Name("election", name); err != nil {
+		return 0, err
+	}
+	if err := el.c.beginRead(ctx); err != nil {
+		return 0, err
+	}
+	defer el.c.srv.mu.RUnlock()
+	if e := el.c.srv.elections[name]; e != nil {
+		return len(e.cands), nil
+	}
+	return 0, nil
+}
+
 func (el elections) WatchLeader(ctx context.Context, name string) (nsdb.Watch[nsdb.Leader], error) {
 	if err := validate.Name("election", name); err != nil {
 		return nil, err

@@ -135,12 +135,18 @@ func testElectionResignOrder(t *testing.T, h Harness) {
 			}
 		}()
 	}
-	// b campaigns before c. (There is no way to observe a queued candidate,
-	// so give each campaign time to register.)
+	// b campaigns before c: each campaign is seen queued before the next.
+	queued := func(n int) {
+		t.Helper()
+		eventually(t, fmt.Sprintf("%d candidates queued", n), func() bool {
+			got, err := a.Elections().Candidates(ctx, "ordered")
+			return err == nil && got == n
+		})
+	}
 	start(b, "b")
-	time.Sleep(100 * time.Millisecond)
+	queued(2)
 	start(c, "c")
-	time.Sleep(100 * time.Millisecond)
+	queued(3)
 	la.Resign(ctx)
 	select {
 	case v := <-order:
@@ -229,7 +235,11 @@ func testElectionCancel(t *testing.T, h Harness) {
 		_, err := b.Elections().Campaign(ctx, "e", "b")
 		errc <- err
 	}()
-	time.Sleep(30 * time.Millisecond)
+	// Cancel once b's candidacy is queued, so that it is withdrawn.
+	eventually(t, "b's candidacy queued", func() bool {
+		n, err := a.Elections().Candidates(context.Background(), "e")
+		return err == nil && n == 2
+	})
 	cancel()
 	select {
 	case err := <-errc:
@@ -237,6 +247,12 @@ func testElectionCancel(t *testing.T, h Harness) {
 	case <-time.After(Timeout):
 		t.Fatal("cancelled Campaign did not return")
 	}
+	// The withdrawal may finish just after Campaign returned (a backend
+	// removes the candidacy in the background once ctx has ended).
+	eventually(t, "b's candidacy withdrawn", func() bool {
+		n, err := a.Elections().Candidates(testContext(t), "e")
+		return err == nil && n == 1
+	})
 	// The withdrawn candidate does not lead when a resigns.
 	la.Resign(testContext(t))
 	eventually(t, "no leader", func() bool {

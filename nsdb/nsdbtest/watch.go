@@ -377,6 +377,9 @@ func testWatchClientClose(t *testing.T, h Harness) {
 		_, err := w.Next(context.Background())
 		errc <- err
 	}()
+	// Either order must end Next with ErrClosed; the pause only makes the
+	// case of a Next already blocked the likely one. Nothing below relies
+	// on which came first.
 	time.Sleep(10 * time.Millisecond)
 	c.Close()
 	select {

@@ -20,10 +20,13 @@ import (
 // Commit tokens: every commit writes a random token at the head of the
 // models node's data, which keeps the tokens of the last tokenHistory
 // commits, so that a client whose reply was lost can tell whether its
-// commit was applied.
+// commit was applied. The history must cover every commit other clients
+// can make while one reconnects after losing its server (a session
+// timeout's worth under load: several hundred); 1024 tokens are 8 KiB
+// read and written per commit.
 const (
 	tokenLen     = 8
-	tokenHistory = 16
+	tokenHistory = 1024
 )
 
 // Commit implements nsdb.Writer.

@@ -364,16 +364,60 @@ func TestSessionExpiry(t *testing.T) {
 	})
 	mc, ok := a.Client().(*memory.Client)
 	if !ok {
-		t.Skip("the cluster's NSDB is not the embedded one")
+		t.Fatal("the cluster's NSDB is not the embedded one")
+	}
+	keys := c.Client().StateKeys()
+	owner := func(spec nsdb.KeySpec, id topology.ID) nsdb.SessionID {
+		vs, err := keys.Get(ctx, spec, id)
+		if err != nil || len(vs) == 0 {
+			return 0
+		}
+		return vs[0].Owner
+	}
+	old, err := mc.Session(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owner(nsdb.KeyHostAlive(), a.ID) != old.ID() || owner(nsdb.KeyPortActive(), p1.ID) != old.ID() {
+		t.Fatal("host-a's liveness and vm1's active state are not owned by host-a's session before the expiry")
+	}
+	// Watchers of the state hear of the expiry.
+	aliveW, err := keys.Watch(ctx, nsdb.KeyHostAlive(), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer aliveW.Close()
+	if _, err := aliveW.Next(ctx); err != nil {
+		t.Fatal(err)
 	}
 	mc.Expire()
-	keys := c.Client().StateKeys()
-	has := func(spec nsdb.KeySpec, id topology.ID) bool {
-		vs, err := keys.Get(ctx, spec, id)
-		return err == nil && len(vs) > 0
+	select {
+	case <-old.Done():
+	case <-ctx.Done():
+		t.Fatal("the expired session is not done")
 	}
-	within(t, 2*time.Second, "host-a alive again", func() bool { return has(nsdb.KeyHostAlive(), a.ID) })
-	within(t, 2*time.Second, "vm1 active again", func() bool { return has(nsdb.KeyPortActive(), p1.ID) })
+	if !errors.Is(old.Err(), nsdb.ErrSessionExpired) {
+		t.Fatalf("the old session ended with %v, want ErrSessionExpired", old.Err())
+	}
+	// The old session's state is gone: what is there now is owned by the
+	// agent's new session, and the watch said so.
+	for told := false; !told; {
+		evs, err := aliveW.Next(ctx)
+		if err != nil {
+			t.Fatalf("no event for host-a's liveness after the expiry: %v", err)
+		}
+		for _, e := range evs {
+			told = told || len(e.Values) == 0 || e.Values[0].Owner != old.ID()
+		}
+	}
+	within(t, 2*time.Second, "host-a alive again under a new session", func() bool {
+		o := owner(nsdb.KeyHostAlive(), a.ID)
+		return o != 0 && o != old.ID()
+	})
+	within(t, 2*time.Second, "vm1 active again under a new session", func() bool {
+		o := owner(nsdb.KeyPortActive(), p1.ID)
+		return o != 0 && o != old.ID()
+	})
 	within(t, 2*time.Second, "vm1's MAC learned again", func() bool {
 		p, ok := mt.Lookup(vm1.MAC())
 		return ok && p == p1.ID

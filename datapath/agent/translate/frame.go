@@ -144,9 +144,14 @@ const TunnelKeyUpcall = 1 << 23
 // key.
 func MarkUpcall(dst, acts datapath.Actions) datapath.Actions {
 	for _, act := range acts {
-		if s, ok := act.(datapath.Set[datapath.TunnelKey]); ok {
-			s.Value.ID |= TunnelKeyUpcall
-			act = s
+		switch a := act.(type) {
+		case datapath.Set[datapath.TunnelKey]:
+			a.Value.ID |= TunnelKeyUpcall
+			act = a
+		case datapath.CheckPktLen:
+			// The branches are new lists: acts' own stay untouched.
+			a.LessEqual = MarkUpcall(nil, a.LessEqual)
+			act = a
 		}
 		dst = append(dst, act)
 	}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package zkserver
+package proc
 
 import (
 	"os/exec"
@@ -31,8 +31,8 @@ func spawner() {
 	}
 }
 
-// spawn starts cmd so that the kernel kills it when this process exits.
-func spawn(cmd *exec.Cmd) error {
+// Spawn starts cmd so that the kernel kills it when this process exits.
+func Spawn(cmd *exec.Cmd) error {
 	spawnOnce.Do(func() {
 		spawnCh = make(chan spawnReq)
 		go spawner()
@@ -45,3 +45,6 @@ func spawn(cmd *exec.Cmd) error {
 	spawnCh <- r
 	return <-r.res
 }
+
+// Gone reports whether no process has the given pid.
+func Gone(pid int) bool { return syscall.Kill(pid, 0) == syscall.ESRCH }
