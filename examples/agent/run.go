@@ -41,6 +41,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	dpName := fs.String("dp-name", "hivenet", "kernel datapath `name`")
 	underlay := fs.String("underlay", "", "local underlay `IP`")
 	vxlanPort := fs.Uint("vxlan-port", agent.DefaultVXLANPort, "overlay VXLAN UDP `port`")
+	vtepPort := fs.Uint("vtep-port", agent.DefaultVTEPPort, "UDP `port` of VXLAN to and from hardware VTEPs")
 	nsdbKind := fs.String("nsdb", "memory", "NSDB backend: memory or zk")
 	zkServers := fs.String("zk", "", "ZooKeeper servers `host:port[,...]`")
 	zkRoot := fs.String("zk-root", "", "ZooKeeper root `path`")
@@ -88,6 +89,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	}
 	if *vxlanPort == 0 || *vxlanPort > 65535 {
 		return usage("-vxlan-port %d out of range", *vxlanPort)
+	}
+	if *vtepPort == 0 || *vtepPort > 65535 || *vtepPort == *vxlanPort {
+		return usage("-vtep-port %d out of range or equal to -vxlan-port", *vtepPort)
 	}
 	if *workers < 1 {
 		return usage("-workers %d: want 1 or more", *workers)
@@ -178,7 +182,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 
 	reg := prometheus.NewRegistry()
 	a, err := agent.New(agent.Config{
-		Host: host, NSDB: client, Datapath: dp, Workers: *workers, VXLANPort: uint16(*vxlanPort),
+		Host: host, NSDB: client, Datapath: dp, Workers: *workers, VXLANPort: uint16(*vxlanPort), VTEPPort: uint16(*vtepPort),
 		Stateful: !*noState, Logger: log, Registerer: reg,
 	})
 	if err != nil {
