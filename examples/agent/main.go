@@ -19,6 +19,8 @@
 //	                    binds its VXLAN socket to it (the kernel routes by
 //	                    itself)
 //	-vxlan-port N       overlay VXLAN UDP port (default 6677)
+//	-vtep-port N        UDP port of VXLAN to and from hardware VTEPs
+//	                    (default 4789)
 //	-nsdb KIND          memory (embedded, this process only) or zk
 //	-zk HOSTS           ZooKeeper servers, host:port[,host:port...]
 //	-zk-root PATH       ZooKeeper root (default nsdb/zookeeper's)

@@ -43,6 +43,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	vxlanPort := fs.Uint("vxlan-port", agent.DefaultVXLANPort, "overlay VXLAN UDP `port`")
 	underlayMTU := fs.Int("underlay-mtu", 0, "underlay interface `MTU` (0: that of the interface holding the host's tunnel-zone address, else 1500)")
 	overhead := fs.Int("tunnel-overhead", agent.DefaultTunnelOverhead, "`bytes` the overlay encapsulation adds; the tunnel MTU DHCP offers is the underlay MTU less this")
+	vtepPort := fs.Uint("vtep-port", agent.DefaultVTEPPort, "UDP `port` of VXLAN to and from hardware VTEPs")
 	nsdbKind := fs.String("nsdb", "memory", "NSDB backend: memory or zk")
 	zkServers := fs.String("zk", "", "ZooKeeper servers `host:port[,...]`")
 	zkRoot := fs.String("zk-root", "", "ZooKeeper root `path`")
@@ -95,6 +96,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	}
 	if *underlayMTU < 0 || *underlayMTU > 65535 || *overhead < 1 || *overhead > 1000 {
 		return usage("-underlay-mtu %d / -tunnel-overhead %d out of range", *underlayMTU, *overhead)
+	}
+	if *vtepPort == 0 || *vtepPort > 65535 || *vtepPort == *vxlanPort {
+		return usage("-vtep-port %d out of range or equal to -vxlan-port", *vtepPort)
 	}
 	if *workers < 1 {
 		return usage("-workers %d: want 1 or more", *workers)
@@ -192,7 +196,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 
 	reg := prometheus.NewRegistry()
 	a, err := agent.New(agent.Config{
-		Host: host, NSDB: client, Datapath: dp, Workers: *workers, VXLANPort: uint16(*vxlanPort),
+		Host: host, NSDB: client, Datapath: dp, Workers: *workers, VXLANPort: uint16(*vxlanPort), VTEPPort: uint16(*vtepPort),
 		Stateful: !*noState, Logger: log, Registerer: reg, UnderlayMTU: *underlayMTU, TunnelOverhead: *overhead,
 	})
 	if err != nil {
