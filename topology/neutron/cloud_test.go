@@ -43,15 +43,15 @@ func env(t *topology.Topology) neutron.Env {
 // cloud is a Neutron deployment built through the model's methods, as the
 // API builds it.
 type cloud struct {
-	m                      *neutron.Model
-	public, private        *neutron.Network
-	publicSub, privateSub  *neutron.Subnet
-	router                 *neutron.Router
-	web                    *neutron.SecurityGroup
-	vm1, vm2               *neutron.Port
-	fip                    *neutron.FloatingIP
-	defaultGroup           topology.ID
-	gatewayAddr, fixed1Web netip.Addr
+	m                     *neutron.Model
+	public, private       *neutron.Network
+	publicSub, privateSub *neutron.Subnet
+	router                *neutron.Router
+	web                   *neutron.SecurityGroup
+	vm1, vm2              *neutron.Port
+	fip                   *neutron.FloatingIP
+	defaultGroup          topology.ID
+	gatewayAddr           netip.Addr
 }
 
 func ptr[T any](v T) *T { return &v }

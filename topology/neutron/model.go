@@ -198,7 +198,8 @@ type SecurityGroupRule struct {
 }
 
 // Model is a whole Neutron deployment: every object, by ID. Methods that
-// change it keep it consistent (see the package documentation).
+// change it keep it consistent (see the package documentation); one that
+// fails leaves the model as it was.
 type Model struct {
 	Networks       map[topology.ID]*Network
 	Subnets        map[topology.ID]*Subnet
@@ -350,4 +351,15 @@ func (m *Model) Interfaces(router topology.ID) []*Port {
 		}
 	}
 	return out
+}
+
+// atomically runs f on a copy of m and keeps the copy only if f succeeds,
+// for changes of several objects that may fail halfway.
+func (m *Model) atomically(f func(c *Model) error) error {
+	c := m.Clone()
+	if err := f(c); err != nil {
+		return err
+	}
+	*m = *c
+	return nil
 }

@@ -27,11 +27,11 @@ func (m *Model) CreatePort(id topology.ID, f PortFields) (*Port, error) {
 	if f.MAC == nil {
 		p.MAC = m.newMAC(n.ID)
 	}
-	if f.SecurityGroups == nil && boolOr(f.PortSecurity, !n.NoPortSecurity) && (&Port{DeviceOwner: strOr(f.DeviceOwner, "")}).IsVM() {
-		p.SecurityGroups = []topology.ID{m.defaultGroup(p.ProjectID).ID}
-	}
 	if err := m.applyPort(p, f, true); err != nil {
 		return nil, err
+	}
+	if f.SecurityGroups == nil && !p.NoPortSecurity && p.IsVM() {
+		p.SecurityGroups = []topology.ID{m.defaultGroup(p.ProjectID).ID}
 	}
 	m.Ports[id] = p
 	return p, nil

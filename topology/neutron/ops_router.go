@@ -12,13 +12,15 @@ func (m *Model) CreateRouter(id topology.ID, f RouterFields) (*Router, error) {
 	if _, dup := m.Routers[id]; dup || id.IsZero() {
 		return nil, conflict("RouterExists", "Router %s already exists.", id)
 	}
-	r := &Router{ID: id, ProjectID: strOr(f.ProjectID, "")}
-	m.Routers[id] = r
-	if _, err := m.UpdateRouter(id, f); err != nil {
-		delete(m.Routers, id)
+	err := m.atomically(func(c *Model) error {
+		c.Routers[id] = &Router{ID: id, ProjectID: strOr(f.ProjectID, "")}
+		_, err := c.updateRouter(id, f)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
-	return r, nil
+	return m.Routers[id], nil
 }
 
 // Router returns the router with that ID, or a RouterNotFound error.
@@ -32,6 +34,16 @@ func (m *Model) Router(id topology.ID) (*Router, error) {
 // UpdateRouter changes the fields f gives: setting, changing or clearing
 // the gateway makes or removes its port on the external network.
 func (m *Model) UpdateRouter(id topology.ID, f RouterFields) (*Router, error) {
+	var r *Router
+	err := m.atomically(func(c *Model) error {
+		var err error
+		r, err = c.updateRouter(id, f)
+		return err
+	})
+	return r, err
+}
+
+func (m *Model) updateRouter(id topology.ID, f RouterFields) (*Router, error) {
 	r, err := m.Router(id)
 	if err != nil {
 		return nil, err
@@ -171,6 +183,16 @@ type InterfaceInfo struct {
 // gateway IP) or to an existing port (exactly one of subnet and port is
 // non-zero).
 func (m *Model) AddInterface(router, subnet, port topology.ID) (InterfaceInfo, error) {
+	var info InterfaceInfo
+	err := m.atomically(func(c *Model) error {
+		var err error
+		info, err = c.addInterface(router, subnet, port)
+		return err
+	})
+	return info, err
+}
+
+func (m *Model) addInterface(router, subnet, port topology.ID) (InterfaceInfo, error) {
 	r, err := m.Router(router)
 	if err != nil {
 		return InterfaceInfo{}, err
