@@ -114,7 +114,10 @@ func teardown(t *testing.T, c *cloud) []func() error {
 		func() error { return c.m.DeletePort(c.vm1.ID) },
 		func() error { return c.m.DeletePort(c.vm2.ID) },
 		func() error { _, err := c.m.RemoveInterface(c.router.ID, c.privateSub.ID, topology.ID{}); return err },
-		func() error { _, err := c.m.UpdateRouter(c.router.ID, neutron.RouterFields{Gateway: &none}); return err },
+		func() error {
+			_, err := c.m.UpdateRouter(c.router.ID, neutron.RouterFields{Gateway: &none})
+			return err
+		},
 		func() error { return c.m.DeleteRouter(c.router.ID) },
 		func() error { return c.m.DeleteSecurityGroup(c.web.ID) },
 		func() error { return c.m.DeleteSecurityGroup(c.defaultGroup) },
