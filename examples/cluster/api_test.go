@@ -101,7 +101,8 @@ func TestRunAPI(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			args := []string{"-nsdb", "memory", "-node", "api-node", "-listen", "127.0.0.1:0", "-token-file", tokenFile(t)}
+			args := []string{"-nsdb", "memory", "-node", "api-node", "-listen", "127.0.0.1:0", "-token-file", tokenFile(t),
+				"-services", "api,heartbeat,recycler"} // one leader-placed service
 			scheme, hc := "http", &http.Client{Timeout: 10 * time.Second}
 			if useTLS {
 				cert, key, pool := selfSigned(t)

@@ -15,10 +15,11 @@ import (
 	"time"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/neutronstore"
 )
 
 // services names the built-in services, in the order they are added.
-var services = []string{"api", "heartbeat", "recycler"}
+var services = []string{"api", "heartbeat", "recycler", "neutron-sync"}
 
 // options are the command's validated flags.
 type options struct {
@@ -34,6 +35,7 @@ type options struct {
 	services         []string
 	node             string
 	recycleInterval  time.Duration
+	providerRouter   string
 	verbose          bool
 }
 
@@ -62,6 +64,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	host, _ := os.Hostname()
 	fs.StringVar(&o.node, "node", host, "the node's `name` in the cluster")
 	fs.DurationVar(&o.recycleInterval, "recycle-interval", time.Hour, "time between garbage collections")
+	fs.StringVar(&o.providerRouter, "neutron-provider-router", neutronstore.DefaultProviderRouter, "the `name` of the router Neutron external networks are linked to")
 	fs.BoolVar(&o.verbose, "v", false, "debug logs")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

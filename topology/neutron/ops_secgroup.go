@@ -47,6 +47,22 @@ func (m *Model) CreateSecurityGroup(id topology.ID, f SecurityGroupFields) (*Sec
 	return g, nil
 }
 
+// DefaultGroup returns the project's default security group, if it has
+// one.
+func (m *Model) DefaultGroup(project string) (*SecurityGroup, bool) {
+	for _, g := range m.SortedSecurityGroups() {
+		if g.Name == DefaultGroupName && g.ProjectID == project {
+			return g, true
+		}
+	}
+	return nil, false
+}
+
+// EnsureDefaultGroup returns the project's default security group, making
+// it if it does not exist (Neutron makes it when a project first lists its
+// groups or makes a port).
+func (m *Model) EnsureDefaultGroup(project string) *SecurityGroup { return m.defaultGroup(project) }
+
 // defaultGroup returns the project's default security group, making it
 // (with Neutron's rules: everything out, and in from the group's own
 // members) if it does not exist.
