@@ -153,7 +153,7 @@ func (s *Store) update(ctx context.Context, change func(m *neutron.Model) error,
 			}
 		}
 		plan := neutron.Diff(was, now)
-		ops, err := s.ops(st, next, env, plan, missing)
+		ops, err := s.ops(ctx, st, next, env, plan, missing)
 		if err != nil {
 			s.writes.WithLabelValues("refused").Inc()
 			return nil, err
@@ -173,7 +173,9 @@ func (s *Store) update(ctx context.Context, change func(m *neutron.Model) error,
 			missing[oe.Op.ID] = true
 			s.writes.WithLabelValues("conflict").Inc()
 			continue
-		case errors.Is(err, nsdb.ErrConflict), errors.Is(err, nsdb.ErrExists):
+		case errors.Is(err, nsdb.ErrConflict), errors.Is(err, nsdb.ErrExists),
+			errors.As(err, &oe) && errors.Is(err, nsdb.ErrNotFound) && oe.Op.Type == nsdb.OpUpdate:
+			// A lost race, or a port deleted since it was read: again.
 			s.writes.WithLabelValues("conflict").Inc()
 			continue
 		case errors.Is(err, nsdb.ErrInvalid):
@@ -196,7 +198,7 @@ func (s *Store) update(ctx context.Context, change func(m *neutron.Model) error,
 
 // ops returns the transaction: the documents, the translation state, the
 // native objects to put, then those to delete (referrers first).
-func (s *Store) ops(st *stored, next *neutron.Model, env state, plan neutron.Plan, missing map[topology.ID]bool) ([]nsdb.Op, error) {
+func (s *Store) ops(ctx context.Context, st *stored, next *neutron.Model, env state, plan neutron.Plan, missing map[topology.ID]bool) ([]nsdb.Op, error) {
 	docs, err := encode(next)
 	if err != nil {
 		return nil, err
@@ -223,7 +225,11 @@ func (s *Store) ops(st *stored, next *neutron.Model, env state, plan neutron.Pla
 		}
 	}
 	for _, o := range plan.Put {
-		ops = append(ops, nsdb.Put(o))
+		op, err := s.put(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, op)
 	}
 	for _, o := range plan.Delete {
 		if !missing[o.ObjectID()] {
@@ -293,10 +299,41 @@ func (s *Store) actual(ctx context.Context, ts ...*neutron.Translation) (*neutro
 			return nil, fmt.Errorf("neutronstore: reading %ss: %w", k, err)
 		}
 		for _, v := range vs {
-			if want[k][v.Object.ObjectID()] {
-				out.Add(v.Object)
+			if !want[k][v.Object.ObjectID()] {
+				continue
 			}
+			if p, ok := v.Object.(*topology.Port); ok && p.TunnelKey != 0 {
+				q := *p
+				q.TunnelKey = 0 // the agent's, not the translation's
+				out.Add(&q)
+				continue
+			}
+			out.Add(v.Object)
 		}
 	}
 	return out, nil
+}
+
+// put returns the op writing a translated object. A port keeps the tunnel
+// key its agent wrote into it (the translation knows nothing of it): the
+// op updates the port at the version read, so a key written meanwhile
+// makes the commit retry rather than be lost.
+func (s *Store) put(ctx context.Context, o topology.Object) (nsdb.Op, error) {
+	p, ok := o.(*topology.Port)
+	if !ok {
+		return nsdb.Put(o), nil
+	}
+	v, err := s.db.Store().Get(ctx, topology.KindPort, p.ID)
+	switch {
+	case errors.Is(err, nsdb.ErrNotFound):
+		return nsdb.Put(o), nil
+	case err != nil:
+		return nsdb.Op{}, fmt.Errorf("neutronstore: reading port %s: %w", p.ID, err)
+	}
+	if old, ok := v.Object.(*topology.Port); ok && old.TunnelKey != 0 {
+		q := *p
+		q.TunnelKey = old.TunnelKey
+		return nsdb.Update(&q, v.Version), nil
+	}
+	return nsdb.Update(o, v.Version), nil
 }

@@ -391,3 +391,39 @@ func TestStoreFollowsNativeChanges(t *testing.T) {
 		t.Fatalf("Sync did not repair the native deletes:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
+
+// The tunnel key an agent writes into a translated port survives the
+// port's re-translation, and a Sync does not count it as a change.
+func TestStoreKeepsTunnelKeys(t *testing.T) {
+	c := backends["memory"](t)()
+	seedNative(t, c)
+	s, _ := neutronstore.New(neutronstore.Config{NSDB: c})
+	x := build(t, s)
+	ctx := context.Background()
+	v, err := c.Store().Get(ctx, topology.KindPort, x.vm1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := *v.Object.(*topology.Port)
+	p.TunnelKey = 0x100042
+	if _, err := c.Store().Commit(ctx, nsdb.Update(&p, v.Version)); err != nil {
+		t.Fatal(err)
+	}
+	before := versions(t, c)
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := versions(t, c); after != before {
+		t.Fatalf("Sync rewrote objects because of a tunnel key:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	if _, err := s.Update(ctx, func(m *neutron.Model) error {
+		_, err := m.UpdatePort(x.vm1, neutron.PortFields{Name: ptr("renamed")})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	v, _ = c.Store().Get(ctx, topology.KindPort, x.vm1)
+	if got := v.Object.(*topology.Port); got.TunnelKey != 0x100042 || got.Name != "renamed-"+x.vm1.String()[:8] {
+		t.Fatalf("re-translated port %+v lost its tunnel key or its new name", got)
+	}
+}
