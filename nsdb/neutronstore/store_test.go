@@ -427,3 +427,5 @@ func TestStoreKeepsTunnelKeys(t *testing.T) {
 		t.Fatalf("re-translated port %+v lost its tunnel key or its new name", got)
 	}
 }
+
+func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
