@@ -18,9 +18,10 @@ type apiTokens = api.Tokens
 // loadTokens reads the token file (CSV lines token,name,role).
 func loadTokens(path string) (*apiTokens, error) { return api.LoadTokens(path) }
 
-// newAPI returns the REST API's handler on the node's NSDB client.
-func newAPI(c nsdb.Client, t *apiTokens, log *slog.Logger, reg prometheus.Registerer) (http.Handler, error) {
-	return api.New(api.Config{NSDB: c, Tokens: t, Logger: log, Registerer: reg})
+// newAPI returns the REST API's handler on the node's NSDB client:
+// authenticated by t, or by nothing at all if insecure.
+func newAPI(c nsdb.Client, t *apiTokens, insecure bool, log *slog.Logger, reg prometheus.Registerer) (http.Handler, error) {
+	return api.New(api.Config{NSDB: c, Tokens: t, Insecure: insecure, Logger: log, Registerer: reg})
 }
 
 // newNeutronStore returns the Neutron model's store on the node's NSDB
@@ -30,9 +31,9 @@ func newNeutronStore(c nsdb.Client, provider string, log *slog.Logger, reg prome
 }
 
 // registerNeutron serves the Neutron v2.0 API and the Keystone v3 token
-// endpoint on mux, with the native API's tokens.
-func registerNeutron(mux *http.ServeMux, s *neutronstore.Store, t *apiTokens, log *slog.Logger, reg prometheus.Registerer) error {
-	h, err := neutronapi.New(neutronapi.Config{Store: s, Tokens: t, Logger: log, Registerer: reg})
+// endpoint on mux, with the native API's tokens (or none, if insecure).
+func registerNeutron(mux *http.ServeMux, s *neutronstore.Store, t *apiTokens, insecure bool, log *slog.Logger, reg prometheus.Registerer) error {
+	h, err := neutronapi.New(neutronapi.Config{Store: s, Tokens: t, Insecure: insecure, Logger: log, Registerer: reg})
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,10 @@
 // Command cluster runs one hivenet cluster node (package nsdb/cluster): the
 // REST API (native under /v1/, OpenStack Neutron under /v2.0/ with a
 // Keystone v3 token endpoint under /v3/), the host-liveness view, the
-// garbage collector of orphaned NSDB state and the Neutron translation's
-// sync, placed and failed over through the NSDB, optionally with an
-// embedded ZooKeeper server so that one command brings up a deployment.
+// garbage collector of orphaned NSDB state, the VxLAN gateway
+// (vxgw/gateway, vxgw/floodproxy) and the Neutron translation's sync,
+// placed and failed over through the NSDB, optionally with an embedded
+// ZooKeeper server so that one command brings up a deployment.
 //
 //	go run ./examples/cluster -nsdb zk -embedded-zk /var/lib/hivenet/zk \
 //	    -listen 127.0.0.1:8080 -token-file tokens.csv
@@ -25,11 +26,29 @@
 //	                       service), Prometheus metrics on /metrics and
 //	                       /healthz; required with the api service
 //	-token-file FILE       API tokens, CSV lines token,name,role with role
-//	                       admin or reader; required with the api service
+//	                       admin or reader (mode 600 or 640); required with
+//	                       the api service unless -insecure
+//	-insecure              serve the API without authentication: every
+//	                       request is an admin (logged as insecure-anonymous);
+//	                       the node warns at start. For a demonstration only
+//	-zk-auth-file FILE     ZooKeeper digest identity, "user:password" (mode
+//	                       600; see nsdb/zookeeper.ParseAuth): the node
+//	                       authenticates with it and, at start, gives every
+//	                       znode under the root the ACL of that identity
+//	                       (zookeeper.Client.SecureRoot): anyone without it
+//	                       can neither read nor write
+//	-zk-tls-ca FILE        reach ZooKeeper over TLS (-zk naming the servers'
+//	                       secure client ports), trusting the CA
+//	                       certificates of this PEM file
 //	-tls-cert FILE         serve HTTPS with this certificate (PEM) ...
 //	-tls-key FILE          ... and key
-//	-services LIST         services to run, of api,heartbeat,recycler,
-//	                       neutron-sync (default all)
+//	-services LIST         services to run, of api,heartbeat,recycler,vxgw,
+//	                       neutron-sync (default all; vxgw is the VxLAN
+//	                       gateway: one synchroniser per VTEP on the node
+//	                       owning it, and the flooding-proxy manager on one
+//	                       node; neutron-sync keeps the Neutron translation
+//	                       in step with hosts and the provider router, on
+//	                       one node)
 //	-node NAME             the node's name in the cluster (default the host
 //	                       name); its ID is topology.NameID(host, NAME)
 //	-recycle-interval D    time between garbage collections (default 1h)

@@ -44,6 +44,11 @@ var shared struct {
 	err error // sticky start failure
 }
 
+// Required reports whether the environment demands the real components
+// (HIVENET_REQUIRE_OVSDB or HIVENET_REQUIRE_ZK): harnesses then fail
+// instead of skipping when one is missing.
+func Required() bool { return required() }
+
 func required() bool {
 	for _, name := range []string{EnvRequire, EnvRequireZK} {
 		v := strings.TrimSpace(os.Getenv(name))

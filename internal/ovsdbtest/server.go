@@ -454,3 +454,9 @@ func FreePort() (uint16, error) {
 	}
 	return ps[0], nil
 }
+
+// Spawn starts cmd so that the kernel kills it when this process (the test
+// binary) exits, however it exits: for harnesses that run other Open
+// vSwitch daemons beside the servers of this package. The daemons must not
+// detach (fork again), or the signal does not reach them.
+func Spawn(cmd *exec.Cmd) error { return proc.Spawn(cmd) }

@@ -287,3 +287,28 @@ func TestResources(t *testing.T) {
 		t.Fatalf("disassociated floating IP %v", upd)
 	}
 }
+
+// Without authentication (Insecure) anyone is the admin, and Keystone
+// issues whatever token it is given.
+func TestInsecure(t *testing.T) {
+	db := memory.NewServer(memory.Config{}).NewClient()
+	defer db.Close()
+	st, _ := neutronstore.New(neutronstore.Config{NSDB: db})
+	h, err := neutronapi.New(neutronapi.Config{Store: st, Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	e := &env{t: t, srv: srv, db: db}
+	if r := e.do("POST", "/v2.0/networks", "", `{"network": {"name": "n"}}`); r.code != 201 {
+		t.Fatalf("anonymous write: %d %s", r.code, r.raw)
+	}
+	r := e.do("POST", "/v3/auth/tokens", "", `{"auth": {"identity": {"methods": ["token"], "token": {"id": "anything"}}}}`)
+	if r.code != 201 || r.header.Get("X-Subject-Token") != "anything" {
+		t.Fatalf("insecure token issue: %d %s", r.code, r.raw)
+	}
+	if _, err := neutronapi.New(neutronapi.Config{Store: st}); err == nil {
+		t.Fatal("New without tokens and without Insecure succeeded")
+	}
+}

@@ -29,9 +29,14 @@ const DefaultMaxBodyBytes = 1 << 20
 type Config struct {
 	// Store holds the Neutron model; required.
 	Store *neutronstore.Store
-	// Tokens authenticates requests, as for the native API; required.
-	// Admin tokens read and write, reader tokens only read.
+	// Tokens authenticates requests, as for the native API; required
+	// unless Insecure. Admin tokens read and write, reader tokens only
+	// read.
 	Tokens *api.Tokens
+	// Insecure serves without authentication, as the native API's
+	// Config.Insecure: every request acts as an admin named
+	// api.InsecureName, and Keystone issues whatever token it is given.
+	Insecure bool
 	// PublicURL is the base URL (scheme://host:port) the Keystone catalog
 	// gives clients for the network and identity endpoints; empty means
 	// the scheme and Host of each token request.
@@ -56,6 +61,7 @@ type Config struct {
 type Server struct {
 	store    *neutronstore.Store
 	tokens   *api.Tokens
+	anon     bool // Config.Insecure
 	public   string
 	log      *slog.Logger
 	maxBody  int64
@@ -68,10 +74,10 @@ type Server struct {
 
 // New returns a Server.
 func New(cfg Config) (*Server, error) {
-	if cfg.Store == nil || cfg.Tokens == nil {
-		return nil, errors.New("neutronapi: Config.Store and Config.Tokens are required")
+	if cfg.Store == nil || cfg.Tokens == nil && !cfg.Insecure {
+		return nil, errors.New("neutronapi: Config.Store and Config.Tokens (or Insecure) are required")
 	}
-	s := &Server{store: cfg.Store, tokens: cfg.Tokens, public: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger,
+	s := &Server{store: cfg.Store, tokens: cfg.Tokens, anon: cfg.Insecure, public: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger,
 		maxBody: cfg.MaxBodyBytes, now: cfg.Now, rand: cfg.Rand, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -164,10 +170,22 @@ func (s *Server) authenticate(r *http.Request) (api.Identity, error) {
 			tok = strings.TrimSpace(t)
 		}
 	}
-	if id, ok := s.tokens.Authenticate(tok); ok && tok != "" {
+	if id, ok := s.check(tok); ok {
 		return id, nil
 	}
 	return api.Identity{}, newError(http.StatusUnauthorized, "HTTPUnauthorized", "The request you have made requires authentication.")
+}
+
+// check returns the identity of a token: anyone is the insecure admin
+// when the API serves without authentication.
+func (s *Server) check(tok string) (api.Identity, bool) {
+	if s.anon {
+		return api.Identity{Name: api.InsecureName, Role: api.RoleAdmin}, true
+	}
+	if tok == "" {
+		return api.Identity{}, false
+	}
+	return s.tokens.Authenticate(tok)
 }
 
 // identityOf is who the request's token says it comes from.
