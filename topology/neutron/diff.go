@@ -1,7 +1,6 @@
 package neutron
 
 import (
-	"reflect"
 	"slices"
 
 	"github.com/hivenet/hivenet/topology"
@@ -48,7 +47,7 @@ func Diff(old, next *Translation) Plan {
 	was, now := index(old), index(next)
 	if next != nil {
 		for o := range next.Objects() {
-			if prev, ok := was[key{o.ObjectKind(), o.ObjectID()}]; !ok || !reflect.DeepEqual(prev, o) {
+			if prev, ok := was[key{o.ObjectKind(), o.ObjectID()}]; !ok || !sameObject(prev, o) {
 				p.Put = append(p.Put, o.Clone())
 			}
 		}
@@ -69,13 +68,18 @@ func Diff(old, next *Translation) Plan {
 	if next != nil {
 		newSeeds = next.Seeds
 	}
+	had, has := map[Seed]bool{}, map[Seed]bool{}
+	for _, s := range oldSeeds {
+		had[s] = true
+	}
 	for _, s := range newSeeds {
-		if !slices.Contains(oldSeeds, s) {
+		has[s] = true
+		if !had[s] {
 			p.AddSeeds = append(p.AddSeeds, s)
 		}
 	}
 	for _, s := range oldSeeds {
-		if !slices.Contains(newSeeds, s) {
+		if !has[s] {
 			p.RemoveSeeds = append(p.RemoveSeeds, s)
 		}
 	}

@@ -59,6 +59,11 @@ type translator struct {
 	// routerPorts maps a Neutron router interface or gateway port to its
 	// router port.
 	routerPorts map[topology.ID]rport
+	// Indexes of the model, each list in ID order: ports by network,
+	// rules by group, interface ports by router.
+	portsOf      map[topology.ID][]*Port
+	rulesOf      map[topology.ID][]*SecurityGroupRule
+	interfacesOf map[topology.ID][]*Port
 }
 
 // rport is a translated router port: its ID, address, subnet and MAC.
@@ -75,7 +80,18 @@ type rport struct {
 func Translate(m *Model, env Env) *Translation {
 	t := &translator{m: m, env: env, out: &Translation{}, dhcp: map[topology.ID]*topology.DHCPSubnet{},
 		groups: map[topology.ID]*topology.IPAddrGroup{}, pre: map[topology.ID][]topology.Rule{},
-		post: map[topology.ID][]topology.Rule{}, routerPorts: map[topology.ID]rport{}}
+		post: map[topology.ID][]topology.Rule{}, routerPorts: map[topology.ID]rport{},
+		portsOf: map[topology.ID][]*Port{}, rulesOf: map[topology.ID][]*SecurityGroupRule{}, interfacesOf: map[topology.ID][]*Port{}}
+	ports := m.SortedPorts()
+	for _, p := range ports {
+		t.portsOf[p.NetworkID] = append(t.portsOf[p.NetworkID], p)
+		if rid, ok := p.RouterOwner(); ok && p.DeviceOwner == OwnerRouterInterface {
+			t.interfacesOf[rid] = append(t.interfacesOf[rid], p)
+		}
+	}
+	for _, r := range m.SortedRules() {
+		t.rulesOf[r.GroupID] = append(t.rulesOf[r.GroupID], r)
+	}
 	for _, n := range m.SortedNetworks() {
 		t.out.Bridges = append(t.out.Bridges, topology.Bridge{ID: n.ID, Name: n.NativeName(), AdminDown: n.AdminDown})
 	}
@@ -85,7 +101,7 @@ func Translate(m *Model, env Env) *Translation {
 	for _, g := range m.SortedSecurityGroups() {
 		t.securityGroup(g)
 	}
-	for _, p := range m.SortedPorts() {
+	for _, p := range ports {
 		t.port(p)
 	}
 	for _, r := range m.SortedRouters() {
@@ -110,7 +126,7 @@ func (t *translator) subnet(s *Subnet) {
 	for _, r := range s.HostRoutes {
 		d.Routes = append(d.Routes, topology.DHCPRoute{Dst: r.Destination, Gateway: r.NextHop})
 	}
-	for _, p := range t.m.PortsOf(n.ID) {
+	for _, p := range t.portsOf[n.ID] {
 		for _, ip := range p.FixedIPs {
 			if p.DeviceOwner == OwnerDHCP && ip.SubnetID == s.ID {
 				d.ServerAddr = ip.Addr

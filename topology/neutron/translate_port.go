@@ -121,7 +121,7 @@ func (t *translator) securityGroup(g *SecurityGroup) {
 		Ingress: {ID: DeriveID(g.ID, Ingress), Name: name + "-ingress"},
 		Egress:  {ID: DeriveID(g.ID, Egress), Name: name + "-egress"},
 	}
-	for _, r := range t.m.RulesOf(g.ID) {
+	for _, r := range t.rulesOf[g.ID] {
 		c := chains[r.Direction]
 		if c == nil || r.EtherType != IPv4 {
 			continue

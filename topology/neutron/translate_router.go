@@ -33,7 +33,11 @@ func (t *translator) router(r *Router) {
 		}
 	}
 	for _, rt := range r.Routes {
-		for _, p := range t.m.routerPorts(r) {
+		ps := t.interfacesOf[r.ID]
+		if r.Gateway != nil && t.m.Ports[r.Gateway.PortID] != nil {
+			ps = append(ps[:len(ps):len(ps)], t.m.Ports[r.Gateway.PortID])
+		}
+		for _, p := range ps {
 			rp, ok := t.routerPorts[p.ID]
 			if !ok || !rp.subnet.Contains(rt.NextHop) {
 				continue
