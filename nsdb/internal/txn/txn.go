@@ -572,6 +572,13 @@ func (b *builder) validate() error {
 	}
 	problems := b.problems
 	var ve *topology.ValidationError
+	for k := range touched {
+		// Objects outside the device model (Neutron documents) are not
+		// part of t: they are checked on their own.
+		if topology.KindNeutron == k.Kind && errors.As(b.work[k].obj.Validate(), &ve) {
+			problems = append(problems, ve.Problems...)
+		}
+	}
 	if err := t.Validate(); errors.As(err, &ve) {
 		for _, p := range ve.Problems {
 			if touched[Key{p.Kind, p.ID}] || isRelational(p.Err) {
