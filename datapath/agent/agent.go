@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/flowstate/transfer"
 	"github.com/hivenet/hivenet/nat"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation"
@@ -33,6 +34,10 @@ type Agent struct {
 	m       *metrics
 	fs      FlowState
 	ownFS   *L4
+	// savers save flow-state messages to Config.StateStore and
+	// SharedStateStore; fetcher asks ports' previous hosts for theirs.
+	savers  []*stateSaver
+	fetcher *transfer.Client
 
 	world  atomic.Pointer[world]
 	active activeMap
@@ -120,6 +125,7 @@ func New(cfg Config) (*Agent, error) {
 		a.rand = rand.Uint64
 	}
 	a.active.m = make(map[topology.ID]nsdb.PortState)
+	a.active.prev = make(map[topology.ID]topology.ID)
 	a.fs = cfg.FlowState
 	if a.fs == nil && cfg.Stateful {
 		lc := L4Config{Now: a.now, Logger: a.log}
@@ -138,6 +144,15 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a.m = m
 	a.writes = newWriter(1<<16, func() { a.m.writesDropped.Inc() })
+	if a.fs != nil {
+		if cfg.StateStore != nil {
+			a.savers = append(a.savers, newStateSaver(sourceLocal, cfg.StateStore, a.m, a.log))
+		}
+		if cfg.SharedStateStore != nil {
+			a.savers = append(a.savers, newStateSaver(sourceShared, cfg.SharedStateStore, a.m, a.log))
+		}
+		a.fetcher = &transfer.Client{}
+	}
 	a.macs = &macLearner{
 		refs: make(map[simulation.MACLearning]*macRef), now: a.now, expiry: a.timeout.MACExpiry,
 		tables: func(k bridgeVLAN) (macTable, bool) { t, ok := a.world.Load().macs[k]; return t, ok },
@@ -179,6 +194,17 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 
+	if a.cfg.Handover != nil {
+		// Taking over from a running agent: load the state while it
+		// still forwards, then let it stop.
+		if err := a.preload(ctx); err != nil {
+			return err
+		}
+		if err := a.cfg.Handover(ctx); err != nil {
+			return fmt.Errorf("agent: handover: %w", err)
+		}
+		a.log.Info("the previous agent has stopped: taking over", a.hostAttr())
+	}
 	if err := a.setupDatapath(ctx); err != nil {
 		return err
 	}
@@ -217,6 +243,14 @@ func (a *Agent) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); f() }()
 	}
 	goFn(func() { a.writes.run(ctx) })
+	for _, s := range a.savers {
+		n := 1
+		if s.name == sourceShared {
+			n = 4 // a network round trip per message
+		}
+		goFn(func() { s.run(ctx, n) })
+	}
+	a.serveState(ctx, &wg)
 	goFn(func() {
 		if err := a.sessionLoop(ctx); err != nil && ctx.Err() == nil {
 			errc <- err

@@ -38,6 +38,15 @@ func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial boo
 		return err
 	}
 	nw.routes = hostRoutes(snap, a.host, nw.vxlan, nw.gre, nw.hasGRE)
+	if len(added) > 0 {
+		// Before the workers see the new ports and before they are
+		// announced: their connections' state first.
+		ports := make([]topology.ID, len(added))
+		for i, b := range added {
+			ports[i] = b.port
+		}
+		a.restorePorts(ctx, nw, ports, initial)
+	}
 	a.world.Store(nw)
 	for _, b := range added {
 		a.announce(ctx, b)

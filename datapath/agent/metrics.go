@@ -41,6 +41,14 @@ type metrics struct {
 	statePushed   prometheus.Counter
 	stateReceived prometheus.Counter
 	session       prometheus.Gauge
+	// Flow-state persistence: messages saved and dropped (queue full) by
+	// store, messages and ports restored by source, and how long the
+	// restore at start took.
+	stateSaved      *prometheus.CounterVec
+	stateDropped    *prometheus.CounterVec
+	stateRestored   *prometheus.CounterVec
+	portsRestored   *prometheus.CounterVec
+	restoreDuration prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows func() float64) (*metrics, error) {
@@ -72,6 +80,21 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows func() 
 		stateReceived: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hivenet_agent_flow_state_received_total", Help: "Flow-state messages received from peers.",
 		}),
+		stateSaved: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hivenet_agent_flow_state_saved_total", Help: "Flow-state messages saved, by store (local, shared).",
+		}, []string{"store"}),
+		stateDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hivenet_agent_flow_state_save_dropped_total", Help: "Flow-state messages not saved because the store's queue was full or the save failed, by store.",
+		}, []string{"store"}),
+		stateRestored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hivenet_agent_flow_state_restored_messages_total", Help: "Flow-state messages restored into the tables, by source (local, peer, shared).",
+		}, []string{"source"}),
+		portsRestored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hivenet_agent_flow_state_ports_restored_total", Help: "Bound ports whose flow state was restored, by source (local, peer, shared, none).",
+		}, []string{"source"}),
+		restoreDuration: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hivenet_agent_flow_state_restore_seconds", Help: "How long the last restore of bound ports' flow state took.",
+		}),
 		session: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hivenet_agent_nsdb_session_up", Help: "1 while the agent holds a live NSDB session (its host is alive and its ports announced), else 0.",
 		}),
@@ -97,6 +120,7 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows func() 
 	cs := []prometheus.Collector{
 		m.upcalls, m.simulations, m.installed, m.removed, m.invalidations, m.drops,
 		m.writesDropped, m.statePushed, m.stateReceived, m.session,
+		m.stateSaved, m.stateDropped, m.stateRestored, m.portsRestored, m.restoreDuration,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hivenet_agent_upcall_queue_depth", Help: "Upcalls waiting for a simulation worker (in sockets that report it) and packets handed back by the waiting room.",
 		}, queueDepth),

@@ -92,30 +92,52 @@ func (a *Agent) revalidate(w *worker, f *datapath.Flow) bool {
 	in := simulation.Input{Snapshot: wd.snap, State: &w.v, InPort: port, Frame: frame, Now: now, Rand: a.rand()}
 	if w.fs != nil {
 		in.Stateful = w.fs.Begin(now)
-		defer w.fs.Abort()
 	}
-	// Flows that depend on flow state are not kept: the state may be gone.
-	r := &w.res
-	if err := w.eng.Simulate(&in, r); err != nil || r.Flow == simulation.FlowNone || r.Verdict == simulation.NotYet {
+	abort := func() bool {
+		if w.fs != nil {
+			w.fs.Abort()
+		}
 		return false
 	}
-	for _, t := range r.Tags {
-		if t.FlowState() {
-			return false
+	r := &w.res
+	if err := w.eng.Simulate(&in, r); err != nil || r.Flow == simulation.FlowNone || r.Verdict == simulation.NotYet {
+		return abort()
+	}
+	// Flows that depend on flow state are kept only when the state was
+	// restored (Config.StateStore): without it they would be kept on
+	// state that is gone.
+	if !a.persists() {
+		for _, t := range r.Tags {
+			if t.FlowState() {
+				return abort()
+			}
 		}
 	}
 	w.tr.Translate(r, &key, &w.v, &w.tl)
 	if w.tl.Userspace || w.tl.Mask.Canonical() != mask || !sameActions(w.tl.Actions, f.Actions) {
-		return false
+		return abort()
+	}
+	// The kept flow holds references on the keys it uses, as if it had
+	// just been installed.
+	var refs StateRefs
+	if w.fs != nil {
+		w.msg.Reset()
+		refs = w.fs.Finish(r, &w.msg)
 	}
 	class := ClassNormal
-	if r.Flow == simulation.FlowShort {
+	switch {
+	case r.Flow == simulation.FlowShort:
 		class = ClassShort
+	case refs != nil && r.Verdict == simulation.Forward:
+		class = ClassStateful
 	}
 	tags := append(append([]simulation.Tag(nil), r.Tags...), w.tl.Tags...)
 	e := &flowEntry{ufid: f.UFID, seen: w.tl.Seen, actions: append(datapath.Actions(nil), w.tl.Actions...),
-		tags: tags, learned: append([]simulation.MACLearning(nil), r.Learned...), class: class}
+		tags: tags, learned: append([]simulation.MACLearning(nil), r.Learned...), class: class, state: refs}
 	if !a.flows.add(e, since, now) {
+		if refs != nil {
+			refs.Release()
+		}
 		return false
 	}
 	a.macs.ref(e.learned)
