@@ -89,7 +89,12 @@ func (a *Agent) restorePort(ctx context.Context, nw *world, port topology.ID) (s
 			return false
 		}
 		n := total
-		lctx, cancel := context.WithTimeout(ctx, a.stateTimeout())
+		// The local store is read whole, however long it takes; the
+		// shared one is a remote service.
+		lctx, cancel := context.WithCancel(ctx)
+		if src == sourceShared {
+			lctx, cancel = context.WithTimeout(ctx, sharedLoadTimeout)
+		}
 		defer cancel()
 		if err := st.Load(lctx, port, restore(src)); err != nil && ctx.Err() == nil {
 			a.log.Warn("cannot load the port's flow state", name, "store", src, "err", err)
@@ -152,6 +157,9 @@ func (a *Agent) restoreMessage(m *flowstate.Message, port topology.ID) {
 	}
 	a.fs.Import(m)
 }
+
+// sharedLoadTimeout bounds loading a port's state from the shared store.
+const sharedLoadTimeout = 30 * time.Second
 
 func (a *Agent) stateTimeout() time.Duration {
 	if a.cfg.StateFetchTimeout > 0 {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,8 +31,10 @@ func TestRunInproc(t *testing.T) {
 	}
 	port := strconv.Itoa(l.LocalAddr().(*net.UDPAddr).Port)
 	l.Close()
+	pidFile := t.TempDir() + "/agent.pid"
 	code := run(ctx, []string{"-host", "host-a", "-datapath", "inproc", "-underlay", "127.0.0.1", "-vxlan-port", port,
-		"-f", "../topologies/two-tenant-cloud.yaml", "-listen", "127.0.0.1:0"}, &logs,
+		"-f", "../topologies/two-tenant-cloud.yaml", "-listen", "127.0.0.1:0",
+		"-state-dir", t.TempDir(), "-state-port", port, "-pid-file", pidFile}, &logs,
 		func(a *agent.Agent, endpoint string) {
 			_, bound = a.LocalPort(topology.NameID(topology.KindPort, "vm1"))
 			body = httpGet(t, "http://"+endpoint+"/metrics", 200)
@@ -49,7 +52,11 @@ func TestRunInproc(t *testing.T) {
 	if !strings.Contains(logs.String(), "host=\"host-a (") {
 		t.Errorf("the logs do not name the host:\n%s", logs.String())
 	}
-	for _, m := range []string{"hivenet_agent_flows", "hivenet_agent_upcall_queue_depth", "hivenet_agent_upcall_queue_bytes"} {
+	if b, err := os.ReadFile(pidFile); err != nil || strings.TrimSpace(string(b)) != strconv.Itoa(os.Getpid()) {
+		t.Errorf("PID file: %q, %v; want this process's PID", b, err)
+	}
+	for _, m := range []string{"hivenet_agent_flows", "hivenet_agent_upcall_queue_depth", "hivenet_agent_upcall_queue_bytes",
+		"hivenet_agent_flow_state_ports_restored_total", "hivenet_flowstate_store_records_written_total"} {
 		if !strings.Contains(body, m) {
 			t.Errorf("metrics lack %s:\n%s", m, body)
 		}
@@ -71,6 +78,11 @@ func TestRunUsage(t *testing.T) {
 		{"-host", "a", "-nsdb", "zk", "-zk", "nocolon"},
 		{"-host", "a", "-listen", "localhost"},
 		{"-host", "a", "-debug-token-file", "/nonexistent"},
+		{"-host", "a", "-state-port", "0"},
+		{"-host", "a", "-state-port", "70000"},
+		{"-host", "a", "-cassandra", "nocolon"},
+		{"-host", "a", "-takeover", "-state-dir", "/tmp"},
+		{"-host", "a", "-takeover", "-pid-file", "/tmp/x.pid"},
 	} {
 		var logs bytes.Buffer
 		if code := run(context.Background(), args, &logs, nil); code != 2 {

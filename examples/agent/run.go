@@ -20,6 +20,8 @@ import (
 	"github.com/hivenet/hivenet/datapath/agent/ops"
 	"github.com/hivenet/hivenet/datapath/inproc"
 	"github.com/hivenet/hivenet/datapath/kernel"
+	"github.com/hivenet/hivenet/flowstate/cassandra"
+	"github.com/hivenet/hivenet/flowstate/transfer"
 	"github.com/hivenet/hivenet/internal/cli"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/memory"
@@ -49,6 +51,13 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	noState := fs.Bool("no-flow-state", false, "no connection tracking or NAT")
 	listen := fs.String("listen", "127.0.0.1:9464", "serve /metrics, /healthz, /readyz and /debug/ on `ADDR` (\"\" for none)")
 	debugTokenFile := fs.String("debug-token-file", "", "`file` holding the bearer token /debug/ endpoints require (none: /debug/ is off)")
+	var sf stateFlags
+	fs.StringVar(&sf.dir, "state-dir", "", "keep flow state in a local store in `DIR` (restored at restart, served to ports' next hosts)")
+	fs.UintVar(&sf.port, "state-port", transfer.DefaultPort, "TCP `port` of the flow-state transfer service on the underlay address")
+	fs.StringVar(&sf.cassandra, "cassandra", "", "also keep flow state in Cassandra at `host:port[,...]` (the shared fallback)")
+	fs.StringVar(&sf.keyspace, "cassandra-keyspace", cassandra.DefaultKeyspace, "Cassandra `keyspace`")
+	fs.StringVar(&sf.pidFile, "pid-file", "", "write this agent's PID to `FILE` once ready")
+	fs.BoolVar(&sf.takeover, "takeover", false, "take over from the agent whose PID -pid-file holds: load its flow state while it forwards, then stop it")
 	verbose := fs.Bool("v", false, "debug logs")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -91,6 +100,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	}
 	if *workers < 1 {
 		return usage("-workers %d: want 1 or more", *workers)
+	}
+	if err := sf.check(); err != nil {
+		return usage("%v", err)
 	}
 	if *listen != "" {
 		if err := cli.ListenAddr(*listen); err != nil {
@@ -177,10 +189,16 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	}
 
 	reg := prometheus.NewRegistry()
-	a, err := agent.New(agent.Config{
+	acfg := agent.Config{
 		Host: host, NSDB: client, Datapath: dp, Workers: *workers, VXLANPort: uint16(*vxlanPort),
 		Stateful: !*noState, Logger: log, Registerer: reg,
-	})
+	}
+	closeStores, err := sf.open(ctx, &acfg, log)
+	defer closeStores()
+	if err != nil {
+		return fail(fmt.Errorf("flow-state store: %w", err))
+	}
+	a, err := agent.New(acfg)
 	if err != nil {
 		return fail(err)
 	}
@@ -205,6 +223,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	select {
 	case <-a.Ready():
 		log.Info("agent ready", "host", hostLabel(a, host), "datapath", *dpKind, "nsdb", *nsdbKind, "endpoints", endpoint)
+		if err := sf.writePID(); err != nil {
+			log.Warn("cannot write the PID file", "err", err)
+		}
 		if _, ok := a.Snapshot().Host(host); !ok {
 			log.Warn("this host is not in the topology: no port will be bound until it is added", "host", hostLabel(a, host))
 		}

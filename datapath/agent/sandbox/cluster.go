@@ -89,6 +89,7 @@ type Host struct {
 	agent  *agent.Agent
 	client nsdb.Client
 	store  *localstore.Store
+	reg    *registered
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -261,8 +262,10 @@ func (c *Cluster) startAgent(ctx context.Context, h *Host) error {
 		store = st
 		acfg.StateStore, acfg.StatePort = st, c.statePort
 	}
+	var reg *registered
 	if c.cfg.Registerer != nil {
-		acfg.Registerer = prometheus.WrapRegistererWith(prometheus.Labels{"host": h.Name}, c.cfg.Registerer)
+		reg = &registered{reg: prometheus.WrapRegistererWith(prometheus.Labels{"host": h.Name}, c.cfg.Registerer)}
+		acfg.Registerer = reg
 	}
 	if c.cfg.Agent != nil {
 		c.cfg.Agent(h.Name, &acfg)
@@ -279,7 +282,7 @@ func (c *Cluster) startAgent(ctx context.Context, h *Host) error {
 	done := make(chan error, 1)
 	go func() { done <- a.Run(actx) }()
 	h.mu.Lock()
-	h.agent, h.client, h.store, h.cancel, h.done = a, client, store, cancel, done
+	h.agent, h.client, h.store, h.cancel, h.done, h.reg = a, client, store, cancel, done, reg
 	h.mu.Unlock()
 	return nil
 }
@@ -301,20 +304,32 @@ func (c *Cluster) waitReady(ctx context.Context, h *Host) error {
 
 // stopAgent stops h's agent and closes its NSDB client.
 func (h *Host) stopAgent() error {
+	client, err := h.killAgent()
+	if client != nil {
+		client.Close()
+	}
+	return err
+}
+
+// killAgent stops h's agent and its flow-state store and returns its NSDB
+// client, still open (nil if no agent ran).
+func (h *Host) killAgent() (nsdb.Client, error) {
 	h.mu.Lock()
-	cancel, done, client, store := h.cancel, h.done, h.client, h.store
-	h.cancel, h.client, h.store = nil, nil, nil
+	cancel, done, client, store, reg := h.cancel, h.done, h.client, h.store, h.reg
+	h.cancel, h.client, h.store, h.reg = nil, nil, nil, nil
 	h.mu.Unlock()
 	if cancel == nil {
-		return nil
+		return nil, nil
 	}
 	cancel()
 	err := <-done
-	client.Close()
 	if store != nil {
 		store.Close()
 	}
-	return err
+	if reg != nil {
+		reg.unregisterAll()
+	}
+	return client, err
 }
 
 // VXLANPort returns the overlay UDP port the hosts use.

@@ -3,6 +3,8 @@ package sandbox
 import (
 	"context"
 	"fmt"
+
+	"github.com/hivenet/hivenet/nsdb"
 )
 
 // Restart stops host's agent (its NSDB session ends, its datapath keeps
@@ -39,4 +41,22 @@ func (c *Cluster) StartAgent(ctx context.Context, host string) error {
 		return err
 	}
 	return c.waitReady(ctx, h)
+}
+
+// KillAgent stops host's agent the way a crash does as far as the NSDB
+// can tell: its session stays open, so its ephemeral state (host alive,
+// ports active, NAT blocks claimed) lingers until the returned client is
+// closed (the NSDB expiring a dead agent's session). The datapath keeps its
+// ports and flows; the flow-state store keeps what it wrote. Start a new
+// agent with StartAgent.
+func (c *Cluster) KillAgent(host string) (nsdb.Client, error) {
+	h, ok := c.hosts[host]
+	if !ok {
+		return nil, fmt.Errorf("sandbox: no host %q", host)
+	}
+	client, err := h.killAgent()
+	if err != nil {
+		return client, fmt.Errorf("sandbox: stopping %s: %w", host, err)
+	}
+	return client, nil
 }
