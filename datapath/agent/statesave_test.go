@@ -26,7 +26,9 @@ func (s *memStore) Save(_ context.Context, m *flowstate.Message) error {
 	return nil
 }
 
-func (s *memStore) Load(context.Context, topology.ID, func(*flowstate.Message) error) error { return nil }
+func (s *memStore) Load(context.Context, topology.ID, func(*flowstate.Message) error) error {
+	return nil
+}
 
 func testSaver(t *testing.T) (*stateSaver, *memStore, *metrics) {
 	t.Helper()
