@@ -228,7 +228,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		h.Datapath = inproc.New(inproc.Config{Name: name, TunnelAddr: addr, Logger: cfg.Logger.With("host", name)})
 		c.hosts[name] = h
 		c.order = append(c.order, name)
-		if err := c.startAgent(ctx, h); err != nil {
+		if err := c.startAgent(ctx, h, nil); err != nil {
 			c.Close()
 			return nil, err
 		}
@@ -242,7 +242,10 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	return c, nil
 }
 
-func (c *Cluster) startAgent(ctx context.Context, h *Host) error {
+// startAgent starts an agent for h. With handover, the agent takes over
+// from one still running (agent.Config.Handover): handover gets the new
+// agent once it has loaded its state, and must stop the running one.
+func (c *Cluster) startAgent(ctx context.Context, h *Host, handover func(ctx context.Context, next *agent.Agent) error) error {
 	client, err := c.cfg.NewClient(ctx)
 	if err != nil {
 		return fmt.Errorf("sandbox: nsdb for %s: %w", h.Name, err)
@@ -270,7 +273,11 @@ func (c *Cluster) startAgent(ctx context.Context, h *Host) error {
 	if c.cfg.Agent != nil {
 		c.cfg.Agent(h.Name, &acfg)
 	}
-	a, err := agent.New(acfg)
+	var a *agent.Agent
+	if handover != nil {
+		acfg.Handover = func(ctx context.Context) error { return handover(ctx, a) }
+	}
+	a, err = agent.New(acfg)
 	if err != nil {
 		client.Close()
 		if store != nil {

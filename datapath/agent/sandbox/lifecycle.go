@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/hivenet/hivenet/datapath/agent"
 	"github.com/hivenet/hivenet/nsdb"
 )
 
@@ -37,7 +38,7 @@ func (c *Cluster) StartAgent(ctx context.Context, host string) error {
 	if !ok {
 		return fmt.Errorf("sandbox: no host %q", host)
 	}
-	if err := c.startAgent(ctx, h); err != nil {
+	if err := c.startAgent(ctx, h, nil); err != nil {
 		return err
 	}
 	return c.waitReady(ctx, h)
@@ -59,4 +60,46 @@ func (c *Cluster) KillAgent(host string) (nsdb.Client, error) {
 		return client, fmt.Errorf("sandbox: stopping %s: %w", host, err)
 	}
 	return client, nil
+}
+
+// TakeOver replaces host's agent the way a fast reboot does: a new agent
+// starts while the current one still runs and forwards, and loads the flow
+// state of the host's ports from the store the current one writes (it
+// needs Config.FlowStateDir); then beforeStop, if set, looks at the new
+// agent, the current one is stopped (as StopAgent does), and the new one
+// sets the datapath up and starts. The current agent's metrics are
+// unregistered when the new one starts. TakeOver returns once the new
+// agent is ready.
+func (c *Cluster) TakeOver(ctx context.Context, host string, beforeStop func(next *agent.Agent) error) error {
+	h, ok := c.hosts[host]
+	if !ok {
+		return fmt.Errorf("sandbox: no host %q", host)
+	}
+	h.mu.Lock()
+	cancel, done, client, store, reg := h.cancel, h.done, h.client, h.store, h.reg
+	h.mu.Unlock()
+	if cancel == nil {
+		return fmt.Errorf("sandbox: no agent running on %s", host)
+	}
+	if reg != nil {
+		reg.unregisterAll()
+	}
+	stop := func(ctx context.Context, next *agent.Agent) error {
+		if beforeStop != nil {
+			if err := beforeStop(next); err != nil {
+				return err
+			}
+		}
+		cancel()
+		err := <-done
+		client.Close()
+		if store != nil {
+			store.Close()
+		}
+		return err
+	}
+	if err := c.startAgent(ctx, h, stop); err != nil {
+		return err
+	}
+	return c.waitReady(ctx, h)
 }

@@ -120,3 +120,79 @@ func l4Of(t *testing.T, h *sandbox.Host) *agent.L4 {
 	}
 	return l
 }
+
+// TestTakeoverKeepsSNATConnection: a second agent takes over from
+// host-b's running agent (a fast reboot). It loads the connection's state
+// from the store the running agent writes while that one still forwards
+// (the connection's segments still go through), then the running agent
+// stops and the new one carries the connection on with the same
+// translated source, claiming its NAT block as soon as the old session
+// has ended.
+func TestTakeoverKeepsSNATConnection(t *testing.T) {
+	c, _ := startPersistent(t, loadTopology(t, "two-tenant-cloud.yaml"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	e, err := sandbox.StartTwoTenantVMs(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm2, ext := e.VMs["vm2"], e.VMs["ext"]
+	b := c.Host("host-b")
+	const sport, dport = 40004, 80
+	if _, err := vm2.SendTCP(ctx, ext.Addr(), sport, dport, packet.TCPSyn, true); err != nil {
+		t.Fatalf("the connection's SYN-ACK: %v", err)
+	}
+	send := func(data string) netip.AddrPort {
+		t.Helper()
+		if err := vm2.SendTCPData(ctx, ext.Addr(), sport, dport, packet.TCPAck|packet.TCPPsh, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+		p, err := ext.WaitFor(ctx, withPayload(dport, data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return netip.AddrPortFrom(p.View().IPSrc(), p.View().SrcPort())
+	}
+	natAddr := send("before the takeover")
+	block := nat.Block{Device: l4Of(t, b).Leaser().Leased()[0].Device, IP: flowstate.IPv4(natAddr.Addr().As4()), Index: natAddr.Port() / nat.BlockSize}
+	if err := b.StateStore().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	running := b.Agent()
+	err = c.TakeOver(ctx, "host-b", func(next *agent.Agent) error {
+		// The new agent has the state; the running one still forwards.
+		l, _ := next.FlowState().(*agent.L4)
+		var got []flowstate.NATEntry
+		l.NATs().Range(func(k flowstate.NATKey, v flowstate.NATBinding) bool {
+			if k.Type == flowstate.NATFwdSNAT && k.SrcIP.Addr() == vm2.Addr() && k.SrcPort == sport {
+				got = append(got, flowstate.NATEntry{Key: k, Binding: v})
+			}
+			return true
+		})
+		if len(got) != 1 || got[0].Binding.Port != natAddr.Port() {
+			t.Errorf("before the handover the new agent holds %v for the connection, want its binding %s", got, natAddr)
+		}
+		if !running.SessionUp() {
+			t.Error("the running agent stopped before the new one had loaded the state")
+		}
+		if src := send("during the takeover"); src != natAddr {
+			t.Errorf("during the takeover the connection's segment left as %s, want %s", src, natAddr)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src := send("after the takeover"); src != natAddr {
+		t.Fatalf("after the takeover the connection's segment left as %s, before as %s", src, natAddr)
+	}
+	if err := ext.SendTCPData(ctx, natAddr.Addr(), dport, natAddr.Port(), packet.TCPAck|packet.TCPPsh, []byte("answer after the takeover")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vm2.WaitFor(ctx, withPayload(sport, "answer after the takeover")); err != nil {
+		t.Fatalf("the server's answer after the takeover: %v", err)
+	}
+	within(t, 10*time.Second, "the connection's block claimed by the new agent", func() bool {
+		return slices.Contains(l4Of(t, b).Leaser().Leased(), block)
+	})
+}
