@@ -194,21 +194,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 
-	if a.cfg.Handover != nil {
-		// Taking over from a running agent: load the state while it
-		// still forwards, then let it stop.
-		if err := a.preload(ctx); err != nil {
-			return err
-		}
-		if err := a.cfg.Handover(ctx); err != nil {
-			return fmt.Errorf("agent: handover: %w", err)
-		}
-		a.log.Info("the previous agent has stopped: taking over", a.hostAttr())
-	}
-	if err := a.setupDatapath(ctx); err != nil {
-		return err
-	}
-	defer a.closeWorkers()
+	// The NSDB first: reading it does not touch the datapath, so an agent
+	// taking over does it while the running one still forwards.
+	start := time.Now()
 	watch, err := a.db.Store().WatchKinds(ctx)
 	if err != nil {
 		return fmt.Errorf("agent: topology watch: %w", err)
@@ -227,15 +215,33 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("agent: port state watch: %w", err)
 	}
+	read := time.Now()
+	if a.cfg.Handover != nil {
+		// Taking over from a running agent: load the state while it
+		// still forwards, then let it stop.
+		a.preload(ctx, first)
+		if err := a.cfg.Handover(ctx); err != nil {
+			return fmt.Errorf("agent: handover: %w", err)
+		}
+		a.log.Info("the previous agent has stopped: taking over", a.hostAttr())
+		start, read = time.Now(), time.Now()
+	}
+	if err := a.setupDatapath(ctx); err != nil {
+		return err
+	}
+	defer a.closeWorkers()
 	if err := a.dumpFlows(ctx); err != nil {
 		return fmt.Errorf("agent: dump datapath flows: %w", err)
 	}
+	dp := time.Now()
 	a.recoverKeys(ctx, evs)
 	a.applyActive(ctx, evs)
 	if err := a.applyTopology(ctx, first, true); err != nil {
 		return err
 	}
+	bound := time.Now()
 	a.reconcile(ctx)
+	reconciled := time.Now()
 
 	errc := make(chan error, 4)
 	goFn := func(f func()) {
@@ -292,7 +298,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	})
 	close(a.ready)
-	a.log.Info("agent running", a.hostAttr(), "workers", len(a.workers), "ports", len(a.world.Load().local))
+	a.log.Info("agent running", a.hostAttr(), "workers", len(a.workers), "ports", len(a.world.Load().local),
+		"took", time.Since(start).Round(time.Millisecond), "nsdb-read", read.Sub(start).Round(time.Millisecond),
+		"datapath", dp.Sub(read).Round(time.Millisecond), "bind-and-restore", bound.Sub(dp).Round(time.Millisecond),
+		"reconcile", reconciled.Sub(bound).Round(time.Millisecond))
 	select {
 	case <-ctx.Done():
 		return nil

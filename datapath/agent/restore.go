@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/hivenet/hivenet/flowstate"
 	"github.com/hivenet/hivenet/flowstate/transfer"
+	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -216,21 +216,12 @@ func (a *Agent) serveState(ctx context.Context, wg *sync.WaitGroup) {
 	}
 }
 
-// preload reads the topology and loads the flow state of this host's
-// ports from the local store, touching neither the datapath nor the NSDB's
-// state: the first half of taking over from a running agent.
-func (a *Agent) preload(ctx context.Context) error {
+// preload loads the flow state of this host's ports in the topology's
+// first batch evs from the local store, touching neither the datapath nor
+// the NSDB's state: the first half of taking over from a running agent.
+func (a *Agent) preload(ctx context.Context, evs []nsdb.Event) {
 	if a.cfg.StateStore == nil || a.fs == nil {
-		return nil
-	}
-	watch, err := a.db.Store().WatchKinds(ctx)
-	if err != nil {
-		return fmt.Errorf("agent: topology watch: %w", err)
-	}
-	defer watch.Close()
-	evs, err := watch.Next(ctx)
-	if err != nil {
-		return fmt.Errorf("agent: topology watch: %w", err)
+		return
 	}
 	changes := make([]topology.Change, 0, len(evs))
 	for _, e := range evs {
@@ -268,5 +259,4 @@ func (a *Agent) preload(ctx context.Context) error {
 	}
 	wg.Wait()
 	a.log.Info("flow state preloaded while the running agent still forwards", "ports", len(ports), "messages", n.Load(), "took", time.Since(start).Round(time.Microsecond))
-	return nil
 }

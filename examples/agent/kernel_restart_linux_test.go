@@ -58,13 +58,16 @@ func tcpStream(addr string, d time.Duration) error {
 	}()
 	var got int64
 	var stall time.Duration
+	var stallEnd time.Time
 	last, report := time.Now(), time.Now()
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := r.Read(buf)
 		now := time.Now()
 		if n > 0 {
-			stall = max(stall, now.Sub(last))
+			if now.Sub(last) > stall {
+				stall, stallEnd = now.Sub(last), now
+			}
 			last = now
 			for i := range n {
 				if buf[i] != streamByte(got+int64(i)) {
@@ -90,7 +93,7 @@ func tcpStream(addr string, d time.Duration) error {
 	if got != sent {
 		return fmt.Errorf("echo of %d bytes, %d sent", got, sent)
 	}
-	fmt.Printf("echoed %d bytes, longest stall %v\n", got, stall.Round(time.Millisecond))
+	fmt.Printf("echoed %d bytes, longest stall %v ending at %d\n", got, stall.Round(time.Millisecond), stallEnd.UnixMilli())
 	return nil
 }
 
@@ -128,13 +131,15 @@ func waitProgress(ctx context.Context, t *testing.T, h *helper, after int64, wha
 // echoed and checked, while the agents are killed with SIGKILL and
 // restarted with their local flow-state stores: first host-b's (which
 // translates the stream's segments), then host-a's (which translates the
-// answers back). Each restarted agent restores its ports' connections
+// answers back); then a second agent takes over from host-b's running one
+// (a fast reboot, -takeover). Each restarted agent restores its ports' connections
 // before handling upcalls and keeps the datapath's flows; the server sees
 // one connection from one translated address and port throughout. The
 // test logs, per restart, the time without new-flow handling (SIGKILL to
 // the new agent ready), the new process's start-to-ready time, and when a
-// new connection through the restarted host succeeds; and the stream's
-// longest stall.
+// new connection through the restarted host succeeds; the takeover's gap
+// (the old agent's stop to the new one ready); and the stream's longest
+// stall.
 func TestKernelAgentRestartZooKeeper(t *testing.T) {
 	vmtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
@@ -144,7 +149,9 @@ func TestKernelAgentRestartZooKeeper(t *testing.T) {
 	for _, h := range e.hosts {
 		dirs[h.name] = t.TempDir()
 	}
-	stateFlags := func(h *e2eHost) []string { return []string{"-state-dir", dirs[h.name]} }
+	stateFlags := func(h *e2eHost) []string {
+		return []string{"-state-dir", dirs[h.name], "-pid-file", dirs[h.name] + "/agent.pid"}
+	}
 	e.startAgents(ctx, t, stateFlags)
 	vm2, ext := e.vms["vm2"], e.vms["ext"]
 	pingUntil(ctx, t, vm2.ns, ext.addr.Addr())
@@ -164,6 +171,13 @@ func TestKernelAgentRestartZooKeeper(t *testing.T) {
 		t.Fatal(err)
 	}
 	nat := m[1]
+	streamStart := time.Now()
+	type event struct {
+		at   time.Time
+		what string
+	}
+	var events []event
+	note := func(what string) { events = append(events, event{time.Now(), what}) }
 	waitProgress(ctx, t, stream, 64<<10, "the stream to start")
 	t.Logf("stream flowing from vm2 as %s (%v)", nat, e.since())
 
@@ -171,6 +185,7 @@ func TestKernelAgentRestartZooKeeper(t *testing.T) {
 		old := h.agent
 		before := progress(stream.out.String())
 		killed := time.Now()
+		note(h.name + ": SIGKILL")
 		if err := old.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -181,6 +196,7 @@ func TestKernelAgentRestartZooKeeper(t *testing.T) {
 			t.Fatal(err)
 		}
 		ready := time.Now()
+		note(h.name + ": new agent ready")
 		restored := regexp.MustCompile(`msg="flow state of bound ports restored" ports=(\d+) messages=(\d+) took=(\S+)`).FindStringSubmatch(nh.out.String())
 		if restored == nil || restored[2] == "0" {
 			t.Fatalf("the new agent on %s restored no flow state: %v\n%s", h.name, restored, tail(nh.out.String(), 40))
@@ -202,6 +218,39 @@ func TestKernelAgentRestartZooKeeper(t *testing.T) {
 		t.Logf("%s: the stream goes on (%d bytes echoed) (%v)", h.name, progress(stream.out.String()), e.since())
 	}
 
+	// A fast reboot of host-b: a second agent loads the state while the
+	// running one forwards, then stops it and takes the datapath over.
+	{
+		h := e.hosts[1]
+		old := h.agent
+		before := progress(stream.out.String())
+		started := time.Now()
+		note(h.name + ": agent taking over started")
+		nh := e.startAgent(t, h, append(stateFlags(h), "-takeover")...)
+		var stopped time.Time
+		select {
+		case <-old.done:
+			stopped = time.Now()
+			note(h.name + ": running agent stopped")
+		case <-nh.done:
+			t.Fatalf("the agent taking over exited: %v\n%s", nh.err, tail(nh.out.String(), 40))
+		case <-ctx.Done():
+			t.Fatal("the running agent was not stopped by the one taking over")
+		}
+		if _, err := nh.waitOutput(ctx, agentReady); err != nil {
+			t.Fatal(err)
+		}
+		ready := time.Now()
+		note(h.name + ": agent taking over ready")
+		pre := regexp.MustCompile(`msg="flow state preloaded while the running agent still forwards" ports=\d+ messages=(\d+)`).FindStringSubmatch(nh.out.String())
+		if pre == nil || pre[1] == "0" {
+			t.Fatalf("the agent taking over preloaded no flow state: %v\n%s", pre, tail(nh.out.String(), 40))
+		}
+		t.Logf("%s takeover: the running agent stopped %v after the new one started (%s messages preloaded); from its stop to the new agent ready %v (no new-flow handling meanwhile)",
+			h.name, stopped.Sub(started).Round(time.Millisecond), pre[1], ready.Sub(stopped).Round(time.Millisecond))
+		waitProgress(ctx, t, stream, max(before, progress(stream.out.String())), "the stream to go on after the takeover")
+	}
+
 	select {
 	case <-stream.done:
 	case <-ctx.Done():
@@ -211,11 +260,16 @@ func TestKernelAgentRestartZooKeeper(t *testing.T) {
 	if stream.err != nil {
 		t.Fatalf("the stream broke: %v\n%s\nserver:\n%s", stream.err, tail(out, 20), srv.out.String())
 	}
-	fin := regexp.MustCompile(`echoed (\d+) bytes, longest stall (\S+)`).FindStringSubmatch(out)
+	fin := regexp.MustCompile(`echoed (\d+) bytes, longest stall (\S+) ending at (\d+)`).FindStringSubmatch(out)
 	if fin == nil {
 		t.Fatalf("the stream did not report its end:\n%s", tail(out, 20))
 	}
-	t.Logf("the stream lasted %ds: %s bytes echoed and checked, longest stall %s", seconds, fin[1], fin[2])
+	end, _ := strconv.ParseInt(fin[3], 10, 64)
+	t.Logf("the stream lasted %ds: %s bytes echoed and checked, longest stall %s, ended %v after the stream started",
+		seconds, fin[1], fin[2], time.UnixMilli(end).Sub(streamStart).Round(time.Millisecond))
+	for _, ev := range events {
+		t.Logf("  %v: %s", ev.at.Sub(streamStart).Round(time.Millisecond), ev.what)
+	}
 	accepted := regexp.MustCompile(`(?m)^accepted (\S+)$`).FindAllStringSubmatch(srv.out.String(), -1)
 	if len(accepted) != 1 || accepted[0][1] != nat {
 		t.Errorf("the stream's server accepted %v, want the one connection from %s", accepted, nat)

@@ -198,25 +198,54 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	if err != nil {
 		return fail(fmt.Errorf("flow-state store: %w", err))
 	}
+	var (
+		opsHandler http.Handler
+		opsServer  *http.Server
+		endpoint   string
+	)
+	serveOps := func() error {
+		if opsHandler == nil {
+			return nil
+		}
+		ln, err := net.Listen("tcp", *listen)
+		if err != nil {
+			return fmt.Errorf("-listen: %w", err)
+		}
+		endpoint = ln.Addr().String()
+		opsServer = &http.Server{Handler: opsHandler, ReadHeaderTimeout: 5 * time.Second}
+		go opsServer.Serve(ln)
+		return nil
+	}
+	if sf.takeover {
+		acfg.Handover = func(ctx context.Context) error {
+			if err := sf.handover(ctx, log); err != nil {
+				return err
+			}
+			return serveOps()
+		}
+	}
 	a, err := agent.New(acfg)
 	if err != nil {
 		return fail(err)
 	}
-	// Operator endpoints.
-	endpoint := ""
+	// Operator endpoints: at once, or, when taking over from a running
+	// agent, once it has stopped and freed the address.
 	if *listen != "" {
 		h, err := ops.New(ops.Config{Agent: a, Gatherer: reg, DebugToken: debugToken, Logger: log})
 		if err != nil {
 			return fail(err)
 		}
-		ln, err := net.Listen("tcp", *listen)
-		if err != nil {
-			return fail(fmt.Errorf("-listen: %w", err))
+		opsHandler = h
+	}
+	defer func() {
+		if opsServer != nil {
+			opsServer.Close()
 		}
-		endpoint = ln.Addr().String()
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-		go srv.Serve(ln)
-		defer srv.Close()
+	}()
+	if !sf.takeover {
+		if err := serveOps(); err != nil {
+			return fail(err)
+		}
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()

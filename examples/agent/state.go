@@ -71,9 +71,6 @@ func (f *stateFlags) open(ctx context.Context, cfg *agent.Config, log *slog.Logg
 		closers = append(closers, func() { c.Close() })
 		cfg.SharedStateStore = c
 	}
-	if f.takeover {
-		cfg.Handover = func(ctx context.Context) error { return f.handover(ctx, log) }
-	}
 	return done, nil
 }
 

@@ -137,6 +137,7 @@ func TestMigrationKeepsSNATConnection(t *testing.T) {
 		t.Fatalf("host-new holds the connection's NAT state before the move: %v", got)
 	}
 
+	within(t, 5*time.Second, "the connection's state saved on host-b", func() bool { return c.Host("host-b").StateStore().Stats().Records > 0 })
 	if err := c.MoveVM(ctx, "vm2", "host-new"); err != nil {
 		t.Fatal(err)
 	}
@@ -226,6 +227,7 @@ func TestMigrationKeepsStickyBackend(t *testing.T) {
 		t.Fatalf("host-new holds the client's sticky entry before the move: %v", got)
 	}
 
+	within(t, 5*time.Second, "the connection's state saved on host-a", func() bool { return c.Host("host-a").StateStore().Stats().Records > 0 })
 	if err := c.MoveVM(ctx, "client", "host-new"); err != nil {
 		t.Fatal(err)
 	}

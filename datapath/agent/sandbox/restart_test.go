@@ -54,11 +54,7 @@ func TestCrashRestartKeepsSNATConnection(t *testing.T) {
 		t.Fatal("host-b leased no NAT block for the connection")
 	}
 	block := nat.Block{Device: leased[0].Device, IP: leased[0].IP, Index: natAddr.Port() / nat.BlockSize}
-	// Let the store write the connection out: the flusher runs every
-	// 20 ms; a crash loses what it has not written yet.
-	if err := b.StateStore().Flush(); err != nil {
-		t.Fatal(err)
-	}
+	flushState(t, b)
 
 	old, err := c.KillAgent("host-b")
 	if err != nil {
@@ -155,9 +151,7 @@ func TestTakeoverKeepsSNATConnection(t *testing.T) {
 	}
 	natAddr := send("before the takeover")
 	block := nat.Block{Device: l4Of(t, b).Leaser().Leased()[0].Device, IP: flowstate.IPv4(natAddr.Addr().As4()), Index: natAddr.Port() / nat.BlockSize}
-	if err := b.StateStore().Flush(); err != nil {
-		t.Fatal(err)
-	}
+	flushState(t, b)
 	running := b.Agent()
 	err = c.TakeOver(ctx, "host-b", func(next *agent.Agent) error {
 		// The new agent has the state; the running one still forwards.
@@ -195,4 +189,16 @@ func TestTakeoverKeepsSNATConnection(t *testing.T) {
 	within(t, 10*time.Second, "the connection's block claimed by the new agent", func() bool {
 		return slices.Contains(l4Of(t, b).Leaser().Leased(), block)
 	})
+}
+
+// flushState waits until h's agent has handed the connection's state to
+// its store (the agent saves off the packet path) and writes it out (the
+// store's flusher does so every 20 ms; a crash loses what it has not
+// written yet).
+func flushState(t *testing.T, h *sandbox.Host) {
+	t.Helper()
+	within(t, 5*time.Second, "the connection's state saved on "+h.Name, func() bool { return h.StateStore().Stats().Records > 0 })
+	if err := h.StateStore().Flush(); err != nil {
+		t.Fatal(err)
+	}
 }
