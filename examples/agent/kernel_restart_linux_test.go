@@ -99,6 +99,16 @@ func tcpStream(addr string, d time.Duration) error {
 
 var progressRe = regexp.MustCompile(`(?m)^progress (\d+)$`)
 
+var phasesRe = regexp.MustCompile(`msg="agent running".* (took=\S+ nsdb-read=\S+ datapath=\S+ bind-and-restore=\S+ reconcile=\S+)`)
+
+// phases returns how long an agent's start phases took, from its log.
+func phases(out string) string {
+	if m := phasesRe.FindStringSubmatch(out); m != nil {
+		return m[1]
+	}
+	return "(not logged)"
+}
+
 // progress returns the last progress an output reports.
 func progress(out string) int64 {
 	ms := progressRe.FindAllStringSubmatch(out, -1)
@@ -214,6 +224,7 @@ func TestKernelAgentRestartZooKeeper(t *testing.T) {
 		served := time.Now()
 		t.Logf("%s: SIGKILL -> new agent ready %v (no new-flow handling meanwhile; process start -> ready %v, %s connection messages restored in %s); a new connection completed %v after the SIGKILL",
 			h.name, ready.Sub(killed).Round(time.Millisecond), ready.Sub(started).Round(time.Millisecond), restored[2], restored[3], served.Sub(killed).Round(time.Millisecond))
+		t.Logf("%s: the new agent's start: %s", h.name, phases(nh.out.String()))
 		waitProgress(ctx, t, stream, max(before, progress(stream.out.String())), "the stream to go on after "+h.name+"'s restart")
 		t.Logf("%s: the stream goes on (%d bytes echoed) (%v)", h.name, progress(stream.out.String()), e.since())
 	}
@@ -248,6 +259,7 @@ func TestKernelAgentRestartZooKeeper(t *testing.T) {
 		}
 		t.Logf("%s takeover: the running agent stopped %v after the new one started (%s messages preloaded); from its stop to the new agent ready %v (no new-flow handling meanwhile)",
 			h.name, stopped.Sub(started).Round(time.Millisecond), pre[1], ready.Sub(stopped).Round(time.Millisecond))
+		t.Logf("%s takeover: the new agent's start after the handover: %s", h.name, phases(nh.out.String()))
 		waitProgress(ctx, t, stream, max(before, progress(stream.out.String())), "the stream to go on after the takeover")
 	}
 
