@@ -220,6 +220,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		// Taking over from a running agent: load the state while it
 		// still forwards, then let it stop.
 		a.preload(ctx, first)
+		a.preannounce(ctx, evs)
 		if err := a.cfg.Handover(ctx); err != nil {
 			return fmt.Errorf("agent: handover: %w", err)
 		}

@@ -260,3 +260,28 @@ func (a *Agent) preload(ctx context.Context, evs []nsdb.Event) {
 	wg.Wait()
 	a.log.Info("flow state preloaded while the running agent still forwards", "ports", len(ports), "messages", n.Load(), "took", time.Since(start).Round(time.Microsecond))
 }
+
+// preannounce takes over, in this agent's NSDB session, the host's
+// liveness and the port announcements the running agent made (evs, the
+// port states read at start), unchanged: when the running agent stops and
+// its session ends, they stay, and no other host sees this host's ports
+// inactive in between.
+func (a *Agent) preannounce(ctx context.Context, evs []nsdb.KeyEvent) {
+	keys := a.db.StateKeys()
+	if err := keys.Set(ctx, nsdb.KeyHostAlive(), a.host, "alive"); err != nil && ctx.Err() == nil {
+		a.log.Warn("cannot take over host liveness", a.hostAttr(), "err", err)
+	}
+	n := 0
+	for _, e := range evs {
+		for _, v := range e.Values {
+			if st, err := nsdb.ParsePortState(v.Value); err == nil && st.Host == a.host {
+				if err := keys.Set(ctx, nsdb.KeyPortActive(), e.ID, v.Value); err != nil && ctx.Err() == nil {
+					a.log.Warn("cannot take over a port announcement", a.named("port", topology.KindPort, e.ID), "err", err)
+					continue
+				}
+				n++
+			}
+		}
+	}
+	a.log.Info("took over the running agent's port announcements", "ports", n)
+}

@@ -287,10 +287,10 @@ func (c *Cluster) startAgent(ctx context.Context, h *Host, handover func(ctx con
 	}
 	actx, cancel := context.WithCancel(c.ctx)
 	done := make(chan error, 1)
-	go func() { done <- a.Run(actx) }()
 	h.mu.Lock()
 	h.agent, h.client, h.store, h.cancel, h.done, h.reg = a, client, store, cancel, done, reg
 	h.mu.Unlock()
+	go func() { done <- a.Run(actx) }()
 	return nil
 }
 

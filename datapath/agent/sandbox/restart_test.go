@@ -11,6 +11,7 @@ import (
 	"github.com/hivenet/hivenet/datapath/agent/sandbox"
 	"github.com/hivenet/hivenet/flowstate"
 	"github.com/hivenet/hivenet/nat"
+	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation/packet"
 )
 
@@ -168,6 +169,17 @@ func TestTakeoverKeepsSNATConnection(t *testing.T) {
 		}
 		if !running.SessionUp() {
 			t.Error("the running agent stopped before the new one had loaded the state")
+		}
+		// The new agent's session owns vm2's announcement already, so
+		// that it outlives the running agent's session.
+		s, err := b.Client().Session(ctx)
+		if err != nil {
+			return err
+		}
+		p2, _ := c.Port("vm2")
+		vs, err := c.Client().StateKeys().Get(ctx, nsdb.KeyPortActive(), p2.ID)
+		if err != nil || len(vs) != 1 || vs[0].Owner != s.ID() {
+			t.Errorf("before the handover vm2's announcement is %v (%v), want one owned by the new agent's session %v", vs, err, s.ID())
 		}
 		if src := send("during the takeover"); src != natAddr {
 			t.Errorf("during the takeover the connection's segment left as %s, want %s", src, natAddr)
