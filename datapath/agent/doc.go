@@ -60,6 +60,11 @@
 //     off the packet path, ports' state restored when they are bound (from
 //     the previous host, the local store or the shared one), the transfer
 //     service, and the preload of a takeover.
+//   - admission.go: which underlay sources tunnelled packets are taken
+//     from.
+//   - vtep.go: the VxLAN gateway's data plane: the bridges' VxLAN ports
+//     toward hardware VTEPs, tunnelled to the VTEP with the bridge's VNI,
+//     and frames from VTEPs entering their bridge there.
 //   - reconcile.go: the flows found in the datapath at start.
 //   - housekeeping.go, metrics.go, inspect.go: timers, Prometheus metrics,
 //     and what tests and operators can ask of a running agent.
@@ -75,7 +80,8 @@
 //     for per-port upcall dispatch, which ovs-dpctl switches off, and at
 //     once when it reports a change (datapath.DispatchWatcher). The
 //     datapath's flows are never flushed: they are dumped and reconciled
-//     (below).
+//     (below). A third tunnel port, VXLAN on Config.VTEPPort (4789),
+//     carries the traffic of hardware VTEPs.
 //   - Topology: a watch on every kind of the NSDB store feeds a
 //     topology.Snapshot. Each batch of changes yields a new immutable
 //     "world" (snapshot, state-table handles, local bindings, tunnel
@@ -104,6 +110,23 @@
 //     with packet.Apply and executed output by output.
 //     Packets from the overlay are output to the local port their tunnel
 //     key names by a flow of their own, without simulation.
+//   - Underlay admission (admission.go): packets tunnelled in are taken
+//     only from the underlay addresses of the hosts sharing a tunnel zone
+//     with this one, on the overlay port of the zone's encapsulation; the
+//     flows delivering them match the outer source address besides the
+//     in-port and the key, so that the check costs nothing per packet once
+//     installed. A non-member source, a key of a port bound on another
+//     host and an unknown key are dropped (by a short drop flow) and
+//     counted by reason; a change of zone membership invalidates the flows
+//     of the addresses it admits or no longer admits.
+//   - VxLAN gateway: a bridge's VxLAN port toward a VTEP (Port.VTEP) is
+//     located at the VTEP's tunnel address (nsdb.KeyVTEPConfig, published
+//     by the VTEP's manager) with the bridge's VNI as tunnel key; a packet
+//     from a VTEP's address on the VTEP tunnel port is simulated as
+//     entering the bridge whose VNI it carries at that VxLAN port, and its
+//     megaflow matches the VNI and the VTEP's address too. The flooding
+//     proxy is the host to which the VTEPs send what they flood; its
+//     simulation floods it like any frame.
 //   - Generated packets (ARP, ICMP) are simulated from their port's egress
 //     and executed, never installed. Packets waiting for an ARP reply
 //     (verdict NotYet) are parked and simulated again when the router's

@@ -33,7 +33,7 @@ func (s *memStore) Load(context.Context, topology.ID, func(*flowstate.Message) e
 func testSaver(t *testing.T) (*stateSaver, *memStore, *metrics) {
 	t.Helper()
 	zero := func() float64 { return 0 }
-	m, err := newMetrics(nil, zero, zero, zero)
+	m, err := newMetrics(nil, zero, zero, zero, zero)
 	if err != nil {
 		t.Fatal(err)
 	}

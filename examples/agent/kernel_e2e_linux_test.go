@@ -108,6 +108,9 @@ func runRole(role string, args []string) int {
 		}
 		return roleErr(tcpStream(args[0], time.Duration(n)*time.Second))
 	}
+	if code, ok := spoofRole(role, args); ok {
+		return code
+	}
 	fmt.Fprintf(os.Stderr, "%s=%s: bad role or arguments %q\n", roleEnv, role, args)
 	return 2
 }
@@ -355,9 +358,9 @@ func TestKernelAgentsZooKeeper(t *testing.T) {
 	vmtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	e := newE2E(ctx, t)
-	e.startAgents(ctx, t)
-	start, a, b, vms, ext, keys := e.start, e.hosts[0], e.hosts[1], e.vms, e.vms["ext"], e.keys
+	e := startE2E(ctx, t)
+	a, b, vms, keys, start := e.hosts[0], e.hosts[1], e.vms, e.keys, e.start
+	ext := vms["ext"]
 
 	t.Run("L2", func(t *testing.T) {
 		vm1, vm2 := vms["vm1"], vms["vm2"]

@@ -221,6 +221,15 @@ func newE2E(ctx context.Context, t *testing.T) *e2eEnv {
 	return e
 }
 
+// startE2E builds the environment (newE2E), starts one agent process per
+// host and waits until every VM port is announced active.
+func startE2E(ctx context.Context, t *testing.T) *e2eEnv {
+	t.Helper()
+	e := newE2E(ctx, t)
+	e.startAgents(ctx, t)
+	return e
+}
+
 func (e *e2eEnv) since() time.Duration { return time.Since(e.start).Round(time.Millisecond) }
 
 // agentReady is what an agent logs once it handles packets.

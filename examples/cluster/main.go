@@ -1,7 +1,8 @@
 // Command cluster runs one hivenet cluster node (package nsdb/cluster): the
-// REST API, the host-liveness view and the garbage collector of orphaned
-// NSDB state, placed and failed over through the NSDB, optionally with an
-// embedded ZooKeeper server so that one command brings up a deployment.
+// REST API, the host-liveness view, the garbage collector of orphaned
+// NSDB state and the VxLAN gateway (vxgw/gateway, vxgw/floodproxy), placed
+// and failed over through the NSDB, optionally with an embedded ZooKeeper
+// server so that one command brings up a deployment.
 //
 //	go run ./examples/cluster -nsdb zk -embedded-zk /var/lib/hivenet/zk \
 //	    -listen 127.0.0.1:8080 -token-file tokens.csv
@@ -23,11 +24,26 @@
 //	                       metrics on /metrics and /healthz; required with
 //	                       the api service
 //	-token-file FILE       API tokens, CSV lines token,name,role with role
-//	                       admin or reader; required with the api service
+//	                       admin or reader (mode 600 or 640); required with
+//	                       the api service unless -insecure
+//	-insecure              serve the API without authentication: every
+//	                       request is an admin (logged as insecure-anonymous);
+//	                       the node warns at start. For a demonstration only
+//	-zk-auth-file FILE     ZooKeeper digest identity, "user:password" (mode
+//	                       600; see nsdb/zookeeper.ParseAuth): the node
+//	                       authenticates with it and, at start, gives every
+//	                       znode under the root the ACL of that identity
+//	                       (zookeeper.Client.SecureRoot): anyone without it
+//	                       can neither read nor write
+//	-zk-tls-ca FILE        reach ZooKeeper over TLS (-zk naming the servers'
+//	                       secure client ports), trusting the CA
+//	                       certificates of this PEM file
 //	-tls-cert FILE         serve HTTPS with this certificate (PEM) ...
 //	-tls-key FILE          ... and key
-//	-services LIST         services to run, of api,heartbeat,recycler
-//	                       (default all)
+//	-services LIST         services to run, of api,heartbeat,recycler,vxgw
+//	                       (default all; vxgw is the VxLAN gateway: one
+//	                       synchroniser per VTEP on the node owning it, and
+//	                       the flooding-proxy manager on one node)
 //	-node NAME             the node's name in the cluster (default the host
 //	                       name); its ID is topology.NameID(host, NAME)
 //	-recycle-interval D    time between garbage collections (default 1h)

@@ -28,6 +28,7 @@ var suite = []suiteCase{
 	{"NATLeases", testNATLeases},
 	{"ClusterStatus", testClusterStatus},
 	{"Trace", testTrace},
+	{"VTEPs", testVTEPs},
 	{"MetricsAndLogs", testMetricsAndLogs},
 	{"ProtocolErrors", testProtocolErrors},
 	{"OpenAPIDocument", testOpenAPIDocument},

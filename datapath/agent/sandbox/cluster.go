@@ -69,6 +69,10 @@ type Config struct {
 	// free on every underlay address, so that several clusters can run at
 	// once.
 	VXLANPort uint16
+	// VTEPPort is the UDP port of every host's tunnel port toward
+	// hardware VTEPs (agent.Config.VTEPPort); zero picks a free one, like
+	// VXLANPort.
+	VTEPPort uint16
 	// FlowStateDir, with Stateful, gives every agent a local flow-state
 	// store (flowstate/localstore) in FlowStateDir/<host name>, kept
 	// across Restart, and the flow-state transfer service on its underlay
@@ -158,27 +162,28 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 			z.Members[j].Addr = cfg.Underlay(z.Members[j].Addr)
 		}
 	}
-	if cfg.VXLANPort == 0 {
-		var addrs []netip.Addr
-		for _, z := range t.TunnelZones {
-			for _, m := range z.Members {
-				addrs = append(addrs, m.Addr)
-			}
+	var addrs []netip.Addr
+	for _, z := range t.TunnelZones {
+		for _, m := range z.Members {
+			addrs = append(addrs, m.Addr)
 		}
+	}
+	if cfg.VXLANPort == 0 {
 		p, err := freeUDPPort(addrs)
 		if err != nil {
 			return nil, err
 		}
 		cfg.VXLANPort = p
 	}
+	for cfg.VTEPPort == 0 || cfg.VTEPPort == cfg.VXLANPort {
+		p, err := freeUDPPort(addrs)
+		if err != nil {
+			return nil, err
+		}
+		cfg.VTEPPort = p
+	}
 	var statePort uint16
 	if cfg.FlowStateDir != "" {
-		var addrs []netip.Addr
-		for _, z := range t.TunnelZones {
-			for _, m := range z.Members {
-				addrs = append(addrs, m.Addr)
-			}
-		}
 		p, err := freeTCPPort(addrs)
 		if err != nil {
 			return nil, err
@@ -251,7 +256,7 @@ func (c *Cluster) startAgent(ctx context.Context, h *Host, handover func(ctx con
 		return fmt.Errorf("sandbox: nsdb for %s: %w", h.Name, err)
 	}
 	acfg := agent.Config{
-		Host: h.ID, NSDB: client, Datapath: h.Datapath, DisableGRE: true, VXLANPort: c.cfg.VXLANPort,
+		Host: h.ID, NSDB: client, Datapath: h.Datapath, DisableGRE: true, VXLANPort: c.cfg.VXLANPort, VTEPPort: c.cfg.VTEPPort,
 		Stateful: c.cfg.Stateful,
 		Logger:   c.cfg.Logger.With("host", h.Name),
 	}
@@ -341,6 +346,10 @@ func (h *Host) killAgent() (nsdb.Client, error) {
 
 // VXLANPort returns the overlay UDP port the hosts use.
 func (c *Cluster) VXLANPort() uint16 { return c.cfg.VXLANPort }
+
+// VTEPPort returns the UDP port on which the hosts exchange VXLAN with
+// hardware VTEPs.
+func (c *Cluster) VTEPPort() uint16 { return c.cfg.VTEPPort }
 
 // Stateful reports whether the agents run with connection tracking and NAT
 // (Config.Stateful).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 )
 
 // DefaultUnderlay maps a tunnel-zone address to 127.0.0.<last octet>.
@@ -13,8 +14,12 @@ func DefaultUnderlay(a netip.Addr) netip.Addr {
 	return netip.AddrFrom4([4]byte{127, 0, 0, b[3]})
 }
 
-// freeTCPPort returns a TCP port that can be listened on at every address.
+// freeTCPPort returns a TCP port that can be listened on at every
+// address (a host in several tunnel zones appears several times).
 func freeTCPPort(addrs []netip.Addr) (uint16, error) {
+	addrs = slices.Clone(addrs)
+	slices.SortFunc(addrs, netip.Addr.Compare)
+	addrs = slices.Compact(addrs)
 	for range 100 {
 		l, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
@@ -42,8 +47,12 @@ func freeTCPPort(addrs []netip.Addr) (uint16, error) {
 	return 0, errors.New("sandbox: no TCP port free on every underlay address")
 }
 
-// freeUDPPort returns a UDP port that can be bound on every address.
+// freeUDPPort returns a UDP port that can be bound on every address (a
+// host in several tunnel zones appears several times).
 func freeUDPPort(addrs []netip.Addr) (uint16, error) {
+	addrs = slices.Clone(addrs)
+	slices.SortFunc(addrs, netip.Addr.Compare)
+	addrs = slices.Compact(addrs)
 	for range 100 {
 		l, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {

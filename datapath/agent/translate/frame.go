@@ -73,13 +73,51 @@ func FrameFromKey(b []byte, k *datapath.FlowKey) ([]byte, error) {
 	return packet.AppendFrame(b, &m, nil)
 }
 
-// TunnelMask matches the input port and the tunnel key.
+// TunnelMask matches the input port, the tunnel key and the outer source
+// address: a flow for packets tunnelled in admits one sender only, so that
+// a packet from an address the agent did not admit misses it and comes up.
 func TunnelMask(k *datapath.FlowKey) datapath.FlowKey {
+	m := TunnelSourceMask(k)
+	m.Tunnel.ID = ^uint64(0)
+	m.Tunnel.Flags = k.Tunnel.Flags & datapath.TunnelKeyPresent
+	return m
+}
+
+// TunnelSourceMask matches the input port and the outer source address
+// only: the mask of a flow dropping everything one underlay address
+// tunnels in, whatever the key.
+func TunnelSourceMask(k *datapath.FlowKey) datapath.FlowKey {
 	return datapath.FlowKey{
 		Fields: datapath.KeyInPort | datapath.KeyTunnel,
 		InPort: ^datapath.PortNumber(0),
-		Tunnel: datapath.TunnelKey{ID: ^uint64(0), Flags: k.Tunnel.Flags & datapath.TunnelKeyPresent},
+		Tunnel: datapath.TunnelKey{Src: onesOf(k.Tunnel.Src)},
 	}
+}
+
+// onesOf returns the all-ones address of a's family, or the zero Addr.
+func onesOf(a netip.Addr) netip.Addr {
+	switch {
+	case a.Is4():
+		return ones4
+	case a.Is6():
+		return ones16
+	}
+	return netip.Addr{}
+}
+
+// VTEPMask is the megaflow mask of a simulated flow of packets received
+// from a VTEP: Megaflow's, plus the tunnel key (the VNI) and the outer
+// source address (the VTEP), which the tunnel port shared by every VTEP
+// and bridge does not imply.
+func VTEPMask(k *datapath.FlowKey, seen packet.FieldSet) datapath.FlowKey {
+	m := Megaflow(k, seen)
+	m.Fields |= datapath.KeyTunnel
+	src := netip.AddrFrom4([4]byte{0xff, 0xff, 0xff, 0xff})
+	if k.Tunnel.Src.Is6() {
+		src = netip.AddrFrom16([16]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	}
+	m.Tunnel = datapath.TunnelKey{ID: ^uint64(0), Src: src, Flags: k.Tunnel.Flags & datapath.TunnelKeyPresent}
+	return m
 }
 
 // Flow-state packets have fixed link-local headers, the message as UDP payload.
@@ -129,9 +167,14 @@ const TunnelKeyUpcall = 1 << 23
 // key.
 func MarkUpcall(dst, acts datapath.Actions) datapath.Actions {
 	for _, act := range acts {
-		if s, ok := act.(datapath.Set[datapath.TunnelKey]); ok {
-			s.Value.ID |= TunnelKeyUpcall
-			act = s
+		switch a := act.(type) {
+		case datapath.Set[datapath.TunnelKey]:
+			a.Value.ID |= TunnelKeyUpcall
+			act = a
+		case datapath.CheckPktLen:
+			// The branches are new lists: acts' own stay untouched.
+			a.LessEqual = MarkUpcall(nil, a.LessEqual)
+			act = a
 		}
 		dst = append(dst, act)
 	}
