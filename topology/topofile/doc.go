@@ -150,4 +150,7 @@
 // through the caller (ObjectOptions.Resolve), and validation problems are
 // placed at their JSON keys by Decoded.Locate. EncodeObject writes
 // references as UUIDs and always writes ids and router port MACs.
+// The kinds a file holds at its top level also take scope: in JSON (the
+// scope of the file they were applied from, topology.Bridge.Scope); a file
+// does not name a scope.
 package topofile

@@ -156,6 +156,7 @@ func countPorts(root *yaml.Node) int {
 func (d *decoder) host(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindHost)
 	h := topology.Host{ID: id, Name: name}
+	d.scope(m, &h.Scope)
 	if v, ok := get(m, "flooding-proxy-weight", uintValue(32)); ok {
 		h.FloodingProxyWeight = topology.Some(uint32(v))
 	}
@@ -166,6 +167,7 @@ func (d *decoder) tunnelZone(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindTunnelZone)
 	zi := len(d.t.TunnelZones)
 	z := topology.TunnelZone{ID: id, Name: name}
+	d.scope(m, &z.Scope)
 	if v, ok := get(m, "type", zoneTypes.value()); ok {
 		z.Type = v
 	}
@@ -201,19 +203,23 @@ func (d *decoder) tunnelZone(m *mapping, _ int) {
 func (d *decoder) portGroup(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindPortGroup)
 	g := topology.PortGroup{ID: id, Name: name}
+	d.scope(m, &g.Scope)
 	m.flag("stateful", &g.Stateful)
 	d.t.PortGroups = append(d.t.PortGroups, g)
 }
 
 func (d *decoder) addrGroup(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindIPAddrGroup)
-	d.t.IPAddrGroups = append(d.t.IPAddrGroups, topology.IPAddrGroup{ID: id, Name: name, Addrs: list(m, "addrs", addrValue)})
+	g := topology.IPAddrGroup{ID: id, Name: name, Addrs: list(m, "addrs", addrValue)}
+	d.scope(m, &g.Scope)
+	d.t.IPAddrGroups = append(d.t.IPAddrGroups, g)
 }
 
 func (d *decoder) bridge(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindBridge)
 	bi := len(d.t.Bridges)
 	b := topology.Bridge{ID: id, Name: name}
+	d.scope(m, &b.Scope)
 	m.flag("admin-down", &b.AdminDown)
 	getUint(m, "vni", &b.VNI, 32)
 	getUint(m, "tunnel-key", &b.TunnelKey, 32)
@@ -228,6 +234,7 @@ func (d *decoder) router(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindRouter)
 	ri := len(d.t.Routers)
 	r := topology.Router{ID: id, Name: name}
+	d.scope(m, &r.Scope)
 	m.flag("admin-down", &r.AdminDown)
 	getUint(m, "as-number", &r.ASNumber, 32)
 	m.ref("inbound-filter", topology.KindChain, func(x topology.ID) { d.t.Routers[ri].InboundFilter = x })
@@ -498,6 +505,7 @@ func (d *decoder) nested(m *mapping, key string, allowed keySet, fn func(*mappin
 func (d *decoder) loadBalancer(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindLoadBalancer)
 	lb := topology.LoadBalancer{ID: id, Name: name}
+	d.scope(m, &lb.Scope)
 	m.flag("admin-down", &lb.AdminDown)
 	d.t.LoadBalancers = append(d.t.LoadBalancers, lb)
 	d.each(m, "pools", poolKeys, func(pm *mapping, _ int) { d.pool(pm, id) })
@@ -557,6 +565,7 @@ func (d *decoder) healthMonitor(m *mapping, _ int) {
 		}
 	}
 	h := topology.HealthMonitor{ID: id}
+	d.scope(m, &h.Scope)
 	m.flag("admin-down", &h.AdminDown)
 	getUint(m, "delay", &h.Delay, 32)
 	getUint(m, "timeout", &h.Timeout, 32)
@@ -568,6 +577,7 @@ func (d *decoder) vtep(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindVTEP)
 	vi := len(d.t.VTEPs)
 	v := topology.VTEP{ID: id, Name: name}
+	d.scope(m, &v.Scope)
 	if a, ok := get(m, "management-ip", addrValue); ok {
 		v.ManagementIP = a
 	}
