@@ -216,5 +216,11 @@ func componentSchemas() schema {
 	for name, s := range traceSchemas() {
 		all[name] = s
 	}
+	for name, s := range applySchemas() {
+		all[name] = s
+	}
+	for name, s := range watchSchemas() {
+		all[name] = s
+	}
 	return all
 }

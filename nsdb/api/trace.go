@@ -49,7 +49,7 @@ func (s *Server) traceRoutes() []*route {
 	return []*route{{name: "trace", method: http.MethodPost, path: "/v1/trace", tag: "trace",
 		summary: "Simulate a packet against the current topology and state tables (nothing is written)",
 		body:    schemaRef("TraceRequest"), status: http.StatusOK, resp: schemaRef("TraceResponse"),
-		errors:  []int{http.StatusBadRequest, http.StatusUnprocessableEntity}, h: s.trace}}
+		errors: []int{http.StatusBadRequest, http.StatusUnprocessableEntity}, h: s.trace}}
 }
 
 func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
