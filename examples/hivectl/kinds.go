@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -118,9 +117,4 @@ func refColl(k *kind, key string) string {
 		return "vteps"
 	}
 	return ""
-}
-
-// isKind reports whether name is a kind's name.
-func isKind(name string) bool {
-	return slices.ContainsFunc(kinds, func(k kind) bool { return k.coll == name || k.one == name })
 }

@@ -72,6 +72,7 @@ func runHosts(e *env) error {
 			active[s.Host.String()]++
 		}
 	}
+	slices.SortFunc(hosts, func(a, b api.HostStatus) int { return strings.Compare(a.Name, b.Name) })
 	header := []string{"NAME", "ALIVE", "PORTS", "ACTIVE-PORTS"}
 	if e.g.ids {
 		header = slices.Insert(header, 1, "ID")

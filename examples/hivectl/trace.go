@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/hivenet/hivenet/nsdb/api"
@@ -69,7 +70,11 @@ func traceFlags(fs *flag.FlagSet) func(*env) error {
 		for _, n := range res.Notes {
 			fmt.Fprintln(e.stdout, "harness:", n)
 		}
-		if err := res.Trace.WriteTextOptions(e.stdout, simulation.TextOptions{Tags: *tags, Legend: true}); err != nil {
+		rule := func(chain string, i int) (string, bool) {
+			r, ok := res.Rules[chain+"/"+strconv.Itoa(i)]
+			return r, ok
+		}
+		if err := res.Trace.WriteTextOptions(e.stdout, simulation.TextOptions{Tags: *tags, Legend: true, Rule: rule}); err != nil {
 			return err
 		}
 		delivered := "nowhere"
