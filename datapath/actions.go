@@ -4,8 +4,8 @@ import "net/netip"
 
 // Action is one datapath action. The set of implementations is closed (the
 // interface is sealed): Output, Userspace, Set, SetMasked, PushVLAN,
-// PopVLAN, Recirc, Hash, Sample, Clone, CT, CTClear, Trunc, Meter and
-// UnknownAction.
+// PopVLAN, Recirc, Hash, Sample, Clone, CheckPktLen, CT, CTClear, Trunc,
+// Meter and UnknownAction.
 //
 // Representation: Actions is a slice of small value types behind a sealed
 // interface rather than one tagged struct. A tagged struct able to hold every
@@ -75,6 +75,18 @@ type Sample struct {
 // Clone runs Actions on a copy of the packet, leaving the original intact.
 type Clone struct{ Actions Actions }
 
+// CheckPktLen runs Greater on packets longer than PktLen bytes (the whole
+// frame, Ethernet header included; for a GSO packet, its segments) and
+// LessEqual on the others (OVS_ACTION_ATTR_CHECK_PKT_LEN). Like Clone, the
+// branch runs on a copy of the packet when actions follow. The agent puts
+// the packets larger than a path's MTU in front of userspace with it:
+// check_pkt_len(size=MTU+14,gt(userspace(...)),le(<the flow's actions>)).
+// PktLen must not be 0.
+type CheckPktLen struct {
+	PktLen             uint16
+	Greater, LessEqual Actions
+}
+
 // CT sends the packet through connection tracking.
 type CT struct {
 	Zone        uint16
@@ -142,6 +154,7 @@ func (Recirc) isAction()        {}
 func (Hash) isAction()          {}
 func (Sample) isAction()        {}
 func (Clone) isAction()         {}
+func (CheckPktLen) isAction()   {}
 func (CT) isAction()            {}
 func (CTClear) isAction()       {}
 func (Trunc) isAction()         {}

@@ -40,3 +40,24 @@ func TestFlowFormat(t *testing.T) {
 		t.Errorf("drop:\n got %s\nwant %s", got, want)
 	}
 }
+
+// Actions print as ovs-dpctl prints them: check_pkt_len with its two
+// branches (an empty one as drop), userspace without a cookie with only
+// the attributes present.
+func TestActionsStringAsDpctl(t *testing.T) {
+	for _, c := range []struct {
+		acts Actions
+		want string
+	}{
+		{Actions{CheckPktLen{PktLen: 1414, Greater: Actions{Userspace{PID: 7}}, LessEqual: Actions{Output{Port: 2}}}},
+			"check_pkt_len(size=1414,gt(userspace(pid=7)),le(2))"},
+		{Actions{CheckPktLen{PktLen: 60, Greater: Actions{}, LessEqual: Actions{Output{Port: 1}, Output{Port: 2}}}, Output{Port: 3}},
+			"check_pkt_len(size=60,gt(drop),le(1,2)),3"},
+		{Actions{Userspace{PID: 42, Userdata: []byte{1, 2, 3, 4}}}, "userspace(pid=42,userdata(01020304))"},
+		{Actions{Userspace{PID: 1, WithActions: true, EgressTunnelPort: 5}}, "userspace(pid=1,actions,tunnel_out_port=5)"},
+	} {
+		if got := c.acts.String(); got != c.want {
+			t.Errorf("got  %s\nwant %s", got, c.want)
+		}
+	}
+}

@@ -392,7 +392,19 @@ func actionString(act Action) string {
 	case Output:
 		return fmt.Sprint(uint32(a.Port))
 	case Userspace:
-		return fmt.Sprintf("userspace(pid=%d,userdata(%x))", a.PID, a.Userdata)
+		// As ovs-dpctl prints a userspace action whose userdata is not
+		// one of ovs-vswitchd's cookies.
+		s := fmt.Sprintf("userspace(pid=%d", a.PID)
+		if a.Userdata != nil {
+			s += fmt.Sprintf(",userdata(%x)", a.Userdata)
+		}
+		if a.WithActions {
+			s += ",actions"
+		}
+		if a.EgressTunnelPort != 0 {
+			s += fmt.Sprintf(",tunnel_out_port=%d", a.EgressTunnelPort)
+		}
+		return s + ")"
 	case PushVLAN:
 		return fmt.Sprintf("push_vlan(tpid=%#04x,tci=%#04x)", a.TPID, a.TCI)
 	case PopVLAN:
@@ -405,6 +417,8 @@ func actionString(act Action) string {
 		return fmt.Sprintf("sample(probability=%d,actions(%v))", a.Probability, a.Actions)
 	case Clone:
 		return fmt.Sprintf("clone(%v)", a.Actions)
+	case CheckPktLen:
+		return fmt.Sprintf("check_pkt_len(size=%d,gt(%v),le(%v))", a.PktLen, a.Greater, a.LessEqual)
 	case CT:
 		s := fmt.Sprintf("ct(zone=%d,commit=%t", a.Zone, a.Commit || a.ForceCommit)
 		if a.MarkMask != 0 {

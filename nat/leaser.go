@@ -107,6 +107,10 @@ type LeaserConfig struct {
 	Rand *rand.Rand
 	// Logger receives claim failures; nil discards.
 	Logger *slog.Logger
+	// ReclaimInterval is how often the claim of a reserved block (see
+	// Reserve) is retried while another session holds it; zero means one
+	// second.
+	ReclaimInterval time.Duration
 }
 
 // Leaser hands out NAT ports from the 64-port blocks this agent leased
@@ -129,6 +133,10 @@ type Leaser struct {
 	leased  map[devIP]*ipBlocks
 	pending map[claimKey]*pending
 	closed  bool
+	// reclaiming is set while the goroutine claiming reserved blocks
+	// runs; reclaimEvery is its retry interval.
+	reclaiming   bool
+	reclaimEvery time.Duration
 }
 
 type devIP struct {
@@ -169,6 +177,10 @@ type leasedBlock struct {
 	used      map[uint64]struct{}
 	refs      int
 	idleSince time.Time
+	// reserved is set while the block holds bindings handed out before
+	// (Reserve) but is not claimed by this leaser yet: it hands out no
+	// new port until the claim succeeds.
+	reserved bool
 }
 
 // NewLeaser returns a leaser. Close it to wait for in-flight claims.
@@ -186,6 +198,10 @@ func NewLeaser(cfg LeaserConfig) *Leaser {
 	}
 	if l.rnd == nil {
 		l.rnd = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+	l.reclaimEvery = cfg.ReclaimInterval
+	if l.reclaimEvery <= 0 {
+		l.reclaimEvery = time.Second
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	return l
@@ -230,7 +246,7 @@ func (l *Leaser) Allocate(device topology.ID, dst flowstate.IPv4, dstPort uint16
 			if ib := l.leased[devIP{device, ip}]; ib != nil {
 				lo, hi := t.PortStart/BlockSize, t.PortEnd/BlockSize
 				for _, lb := range ib.order {
-					if lb.block.Index < lo || lb.block.Index > hi {
+					if lb.block.Index < lo || lb.block.Index > hi || lb.reserved {
 						continue
 					}
 					if port, ok := lb.take(u, t.PortStart, t.PortEnd); ok {
@@ -323,7 +339,9 @@ func (l *Leaser) addBlock(b Block) {
 		ib = &ipBlocks{blocks: make(map[uint16]*leasedBlock)}
 		l.leased[k] = ib
 	}
-	if _, dup := ib.blocks[b.Index]; dup {
+	if lb, dup := ib.blocks[b.Index]; dup {
+		// A block reserved for restored bindings is now ours.
+		lb.reserved = false
 		return
 	}
 	ib.add(&leasedBlock{block: b, start: uint8(l.rnd.IntN(BlockSize)), used: make(map[uint64]struct{}), idleSince: l.now()})
@@ -362,6 +380,12 @@ func (l *Leaser) Sweep(ctx context.Context) (int, error) {
 	l.mu.Lock()
 	for k, ib := range l.leased {
 		for idx, lb := range ib.blocks {
+			if lb.refs == 0 && lb.reserved {
+				// Its restored bindings are gone before it was claimed:
+				// nothing to release.
+				ib.remove(idx)
+				continue
+			}
 			if lb.refs == 0 && !lb.idleSince.After(deadline) {
 				idle = append(idle, lb.block)
 				ib.remove(idx)
@@ -381,14 +405,17 @@ func (l *Leaser) Sweep(ctx context.Context) (int, error) {
 	return len(idle), errors.Join(errs...)
 }
 
-// Leased returns the blocks currently leased by this agent.
+// Leased returns the blocks currently leased by this agent (reserved
+// blocks not claimed yet excluded, see Reserved).
 func (l *Leaser) Leased() []Block {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var bs []Block
 	for _, ib := range l.leased {
 		for _, lb := range ib.blocks {
-			bs = append(bs, lb.block)
+			if !lb.reserved {
+				bs = append(bs, lb.block)
+			}
 		}
 	}
 	return bs

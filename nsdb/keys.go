@@ -78,6 +78,17 @@ func KeyFloodingProxy() KeySpec {
 // wins: one manager per VTEP).
 func KeyVTEPManager() KeySpec { return KeySpec{topology.KindVTEP, "vxgw_manager", KeyFirstWriteWins} }
 
+// KeyVTEPConfig is what a VTEP's manager learnt from the VTEP's own
+// database: its tunnel addresses, as a VTEPConfig in text form. Agents
+// tunnel to the VTEP through them.
+func KeyVTEPConfig() KeySpec { return KeySpec{topology.KindVTEP, "config", KeyLastWriteWins} }
+
+// KeyVTEPConnectionState is the state of a VTEP manager's OVSDB connection
+// to the VTEP (written by the manager; its text form is package vxgw's).
+func KeyVTEPConnectionState() KeySpec {
+	return KeySpec{topology.KindVTEP, "connection_state", KeyLastWriteWins}
+}
+
 // KeyPoolMemberStatus is a pool member's health as set by its monitor.
 func KeyPoolMemberStatus() KeySpec {
 	return KeySpec{topology.KindPoolMember, "status", KeyLastWriteWins}

@@ -73,6 +73,44 @@ func ParseFloodingProxy(v string) (FloodingProxy, error) {
 	return FloodingProxy{Host: id, Addr: a}, nil
 }
 
+// VTEPConfig is the value of KeyVTEPConfig: the VXLAN tunnel addresses of a
+// VTEP, as its Physical_Switch row lists them.
+type VTEPConfig struct {
+	TunnelIPs []netip.Addr
+}
+
+// String returns the text form, the addresses separated by commas.
+func (c VTEPConfig) String() string {
+	var b strings.Builder
+	for i, a := range c.TunnelIPs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(a.String())
+	}
+	return b.String()
+}
+
+// MaxVTEPTunnelIPs bounds the addresses of a VTEPConfig.
+const MaxVTEPTunnelIPs = 16
+
+// ParseVTEPConfig parses the text form of a VTEPConfig: one to
+// MaxVTEPTunnelIPs addresses.
+func ParseVTEPConfig(v string) (VTEPConfig, error) {
+	var c VTEPConfig
+	if strings.Count(v, ",") >= MaxVTEPTunnelIPs {
+		return VTEPConfig{}, fmt.Errorf("%w: VTEP config: more than %d addresses", ErrInvalid, MaxVTEPTunnelIPs)
+	}
+	for _, s := range strings.Split(v, ",") {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			return VTEPConfig{}, fmt.Errorf("%w: VTEP config %q: bad tunnel address %q", ErrInvalid, v, s)
+		}
+		c.TunnelIPs = append(c.TunnelIPs, a)
+	}
+	return c, nil
+}
+
 // ValidName reports whether s is a valid election, sequence or state key
 // name: non-empty, at most 128 bytes, of ASCII letters, digits, '-', '_' and
 // '.', and not "." or "..".

@@ -3,6 +3,7 @@ package nsdb_test
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,6 +41,19 @@ func TestFloodingProxyRoundTrip(t *testing.T) {
 	for _, bad := range []string{"", p.Host.String(), p.Host.String() + "#", "x#10.0.0.1", p.Host.String() + "#fe80::1%eth0"} {
 		if _, err := nsdb.ParseFloodingProxy(bad); !errors.Is(err, nsdb.ErrInvalid) {
 			t.Errorf("ParseFloodingProxy(%q) error = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+func TestVTEPConfigRoundTrip(t *testing.T) {
+	c := nsdb.VTEPConfig{TunnelIPs: []netip.Addr{netip.MustParseAddr("10.0.0.7"), netip.MustParseAddr("10.0.1.7")}}
+	got, err := nsdb.ParseVTEPConfig(c.String())
+	if err != nil || !slices.Equal(got.TunnelIPs, c.TunnelIPs) {
+		t.Fatalf("round trip of %q: %v, %v", c.String(), got, err)
+	}
+	for _, bad := range []string{"", ",", "10.0.0.1,", "x", "fe80::1%eth0", strings.Repeat("10.0.0.1,", 16) + "10.0.0.1"} {
+		if _, err := nsdb.ParseVTEPConfig(bad); !errors.Is(err, nsdb.ErrInvalid) {
+			t.Errorf("ParseVTEPConfig(%q) error = %v, want ErrInvalid", bad, err)
 		}
 	}
 }
@@ -87,6 +101,24 @@ func FuzzParseFloodingProxy(f *testing.F) {
 		}
 		again, err := nsdb.ParseFloodingProxy(v.String())
 		if err != nil || again != v {
+			t.Fatalf("re-parse of %q: %v, %v", v.String(), again, err)
+		}
+	})
+}
+
+func FuzzParseVTEPConfig(f *testing.F) {
+	f.Add("10.0.0.1")
+	f.Add("10.0.0.1,::1")
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := nsdb.ParseVTEPConfig(s)
+		if err != nil {
+			if !errors.Is(err, nsdb.ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+			return
+		}
+		again, err := nsdb.ParseVTEPConfig(v.String())
+		if err != nil || !slices.Equal(again.TunnelIPs, v.TunnelIPs) {
 			t.Fatalf("re-parse of %q: %v, %v", v.String(), again, err)
 		}
 	})

@@ -6,10 +6,12 @@
 # 1. Debian packages (apt-get update runs only when one is missing):
 #      zookeeper          ZooKeeper 3.8 server + a JRE  (internal/zktest)
 #      qemu-system-x86    VM for kernel datapath tests   (internal/vmtest)
-#      busybox-static cpio xz-utils kmod iproute2 openvswitch-switch
-#                         VM initramfs: shell, ip, ovs-dpctl, modules
+#      busybox-static cpio xz-utils kmod iproute2 iputils-ping openvswitch-switch
+#                         VM initramfs: shell, ip, ping -M, ovs-dpctl, modules
 #      openvswitch-common ovsdb-server, ovsdb-tool, ovsdb-client (internal/ovsdbtest)
-#      openvswitch-vtep   vtep schema and vtep-ctl for vxgw tests
+#      openvswitch-vtep   vtep schema and vtep-ctl for vxgw tests, and the
+#      python3-openvswitch ovs-vtep emulator (with ovs-vswitchd's dummy
+#                         datapath from openvswitch-switch; internal/vteptest)
 #      gcc libc6-dev make CGO_ENABLED=1 go test -race, the Makefile
 #      curl openssl       the README's commands, which a test runs
 #      linux-libc-dev     linux/openvswitch.h, which internal/ovsh's
@@ -32,9 +34,11 @@ PACKAGES=(
 	openvswitch-switch
 	openvswitch-common
 	openvswitch-vtep
+	python3-openvswitch
 	xz-utils
 	kmod
 	iproute2
+	iputils-ping
 	gcc
 	libc6-dev
 	linux-libc-dev
@@ -75,7 +79,8 @@ fi
 
 # What the harnesses use from those packages must actually be there.
 for f in /usr/share/java/zookeeper.jar /usr/bin/qemu-system-x86_64 /bin/busybox /usr/bin/ovs-dpctl /usr/sbin/ip \
-	/usr/sbin/ovsdb-server /usr/bin/ovsdb-tool /usr/bin/ovsdb-client /usr/bin/vtep-ctl /usr/share/openvswitch/vtep.ovsschema; do
+	/usr/sbin/ovsdb-server /usr/bin/ovsdb-tool /usr/bin/ovsdb-client /usr/bin/vtep-ctl /usr/share/openvswitch/vtep.ovsschema \
+	/usr/sbin/ovs-vswitchd /usr/share/openvswitch/scripts/ovs-vtep /usr/share/openvswitch/vswitch.ovsschema; do
 	[[ -e $f ]] || die "$f missing although its package is installed"
 done
 java_bin=$(command -v java) || die "no java on PATH (package zookeeper should bring default-jre)"

@@ -56,6 +56,20 @@ func BenchmarkSimulateL3(b *testing.B) {
 	runBench(b, in, "vm2")
 }
 
+// BenchmarkSimulateL3MTU is BenchmarkSimulateL3 with a 1500-byte MTU on
+// the out-port: the cost of the MTU check.
+func BenchmarkSimulateL3MTU(b *testing.B) {
+	in, _ := benchL3(b)
+	for o := range in.Snapshot.Objects(topology.KindPort) {
+		if p := o.(*topology.Port); p.Name == "r-p2" {
+			c := *p
+			c.MTU = 1500
+			in.Snapshot = in.Snapshot.Apply(topology.Put(&c))
+		}
+	}
+	runBench(b, in, "vm2")
+}
+
 func runBench(b *testing.B, in *Input, out string) {
 	e := New(Config{})
 	var r Result

@@ -13,6 +13,12 @@ var limitedBroadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 // entered the router) out of router port in, unless the packet is one an ICMP
 // error is never sent for.
 func (e *Engine) icmpError(pre *packet.Match, in *portInfo, typ, code uint8) {
+	e.icmpErrorMTU(pre, in, typ, code, e.mtu)
+}
+
+// icmpErrorMTU is icmpError announcing next-hop MTU mtu in a
+// fragmentation-needed error.
+func (e *Engine) icmpErrorMTU(pre *packet.Match, in *portInfo, typ, code uint8, mtu uint16) {
 	why := e.noICMP(pre, in)
 	if why != "" {
 		if e.tracing {
@@ -32,7 +38,7 @@ func (e *Engine) icmpError(pre *packet.Match, in *portInfo, typ, code uint8) {
 	buf, err := packet.AppendICMPError(e.r.buf, packet.ICMPError{
 		EthSrc: in.MAC, EthDst: v.EthSrc(),
 		Src: in.Address, Dst: v.IPSrc(),
-		Type: typ, Code: code, MTU: e.mtu,
+		Type: typ, Code: code, MTU: mtu,
 	}, frame)
 	e.addGenerated(in.ID, start, buf, err, "ICMP error")
 }

@@ -140,6 +140,13 @@ const (
 	// ReasonLoadBalancer: a router's load balancer dropped the packet (no
 	// backend up for a VIP, or a backend's reply that is no longer valid).
 	ReasonLoadBalancer
+	// ReasonFragNeeded: the packet is larger than the MTU of the router
+	// port it would leave by and has the don't-fragment bit: an ICMP
+	// fragmentation-needed error carrying the MTU is generated.
+	ReasonFragNeeded
+	// ReasonTooBig: the packet is larger than the MTU of the router port
+	// it would leave by and may be fragmented, which routers do not do.
+	ReasonTooBig
 )
 
 var reasonNames = [...]string{
@@ -170,6 +177,8 @@ var reasonNames = [...]string{
 	ReasonNoOutput:     "no-output",
 	ReasonBadInput:     "bad-input",
 	ReasonLoadBalancer: "load-balancer",
+	ReasonFragNeeded:   "frag-needed",
+	ReasonTooBig:       "mtu-exceeded",
 }
 
 // NumDropReasons is the number of drop reasons: they run from ReasonNone
@@ -329,6 +338,12 @@ type Result struct {
 	// Devices counts the port ingresses the simulation went through (the
 	// loop guard's counter).
 	Devices int
+	// MTU is the smallest router-port MTU the packet was checked against
+	// and fit (topology.Port.MTU), or 0. The result holds only for packets
+	// whose IP datagram is at most MTU bytes: larger packets of the same
+	// flow must be simulated again (the agent's megaflow sends them to
+	// userspace with check_pkt_len), since lengths are in no flow key.
+	MTU uint16
 	// Trace is the simulation's trace when Input.Trace was set, else nil.
 	Trace *Trace
 
@@ -357,6 +372,7 @@ func (r *Result) reset() {
 	r.Tags = r.Tags[:0]
 	r.Waiting = ARPTarget{}
 	r.Devices = 0
+	r.MTU = 0
 	r.Trace = nil
 	r.buf = r.buf[:0]
 	r.gens = r.gens[:0]

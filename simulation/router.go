@@ -126,6 +126,11 @@ func (e *Engine) router(rv *topology.RouterView, in *portInfo) Verdict {
 	if ipDst == out.Address {
 		return e.fail(Drop, ReasonNoAddress, r, "packet addressed to the out-port itself")
 	}
+	if out.MTU != 0 {
+		if v := e.checkMTU(r, in, out); v != 0 {
+			return v
+		}
+	}
 	e.curOut = out
 	// The outbound load balancer translates backends' replies back to the
 	// VIP; unless it continues, the outbound filter is skipped. The reference

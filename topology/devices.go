@@ -114,6 +114,12 @@ type Port struct {
 	// ServiceContainer marks a port of a service container: routers do not
 	// decrement the TTL of packets entering or leaving through it.
 	ServiceContainer bool
+	// MTU is a router port's maximum IPv4 datagram size in bytes, or 0
+	// for no limit. A routed packet larger than the MTU of the port it
+	// leaves through is dropped; when it has the don't-fragment bit, the
+	// router answers with an ICMP fragmentation-needed error carrying the
+	// MTU (routers never fragment).
+	MTU uint16
 }
 
 // Kind reports how the port is attached.
@@ -313,6 +319,10 @@ type VTEPBinding struct {
 	Bridge   ID
 }
 
+// MinMTU is the smallest MTU a port or DHCP subnet may have: the 68 bytes
+// every IPv4 module must forward without fragmenting (RFC 791).
+const MinMTU = 68
+
 // DHCPSubnet is a DHCP configuration served by the agent on a bridge.
 type DHCPSubnet struct {
 	ID     ID
@@ -340,6 +350,16 @@ type DHCPHost struct {
 	MAC  MAC
 	Addr netip.Addr
 	Name string
+	// Options are extra DHCP options sent to this host, after (and
+	// replacing) the subnet's options of the same codes.
+	Options []DHCPOption
+}
+
+// DHCPOption is one raw DHCP option: its code (1-254) and value (at most
+// 255 bytes).
+type DHCPOption struct {
+	Code  uint8
+	Value []byte
 }
 
 // BGPPeer is a BGP neighbour of a router (modelled only).

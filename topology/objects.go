@@ -276,6 +276,13 @@ func (d *DHCPSubnet) Clone() Object {
 	c.DNSServers = slices.Clone(d.DNSServers)
 	c.Routes = slices.Clone(d.Routes)
 	c.Hosts = slices.Clone(d.Hosts)
+	for i := range c.Hosts {
+		h := &c.Hosts[i]
+		h.Options = slices.Clone(h.Options)
+		for j := range h.Options {
+			h.Options[j].Value = slices.Clone(h.Options[j].Value)
+		}
+	}
 	return &c
 }
 func (d *DHCPSubnet) Refs() iter.Seq[Ref] {

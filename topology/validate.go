@@ -288,6 +288,11 @@ func (p *Port) validate(ps *problems) {
 		if !p.MAC.IsUnicast() {
 			ps.add(p, "mac", ErrInvalidField, "a router port needs a unicast MAC, not "+p.MAC.String())
 		}
+		if p.MTU != 0 && p.MTU < MinMTU {
+			ps.add(p, "mtu", ErrInvalidField, "an MTU is at least "+strconv.Itoa(MinMTU)+" bytes (IPv4's minimum), not "+strconv.Itoa(int(p.MTU)))
+		}
+	} else if p.MTU != 0 {
+		ps.add(p, "mtu", ErrInvalidField, "only router ports have an MTU")
 	} else if len(p.Subnets) > 0 || p.Address.IsValid() || !p.MAC.IsZero() {
 		ps.add(p, "address", ErrInvalidField, "only router ports have subnets, an address and a MAC")
 	}
@@ -574,6 +579,18 @@ func (d *DHCPSubnet) validate(ps *problems) {
 		if d.Subnet.IsValid() && h.Addr.IsValid() && !d.Subnet.Contains(h.Addr) {
 			ps.add(d, f+".addr", ErrAddrOutsideSubnet, h.Addr.String()+" is outside "+d.Subnet.String())
 		}
+		for j, o := range h.Options {
+			of := f + ".options[" + strconv.Itoa(j) + "]"
+			if o.Code == 0 || o.Code == 255 {
+				ps.add(d, of+".code", ErrInvalidField, "DHCP option codes run from 1 to 254 (0 is padding, 255 the end)")
+			}
+			if len(o.Value) > 255 {
+				ps.add(d, of+".value", ErrInvalidField, "a DHCP option value holds at most 255 bytes, not "+strconv.Itoa(len(o.Value)))
+			}
+		}
+	}
+	if d.MTU != 0 && d.MTU < MinMTU {
+		ps.add(d, "mtu", ErrInvalidField, "an MTU is at least "+strconv.Itoa(MinMTU)+" bytes (IPv4's minimum), not "+strconv.Itoa(int(d.MTU)))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,7 @@ type Agent struct {
 
 	world  atomic.Pointer[world]
 	active activeMap
+	vteps  vtepAddrs
 	flows  *flowTable
 	macs   *macLearner
 	arp    *arpBroker
@@ -78,6 +80,11 @@ type Agent struct {
 	recovKey  map[datapath.PortNumber]uint32
 	// dumped are the flows found in the datapath at start.
 	dumped []datapath.Flow
+	// tunnelMTU is the current tunnel MTU (0 until computed); underlay
+	// the tunnel-zone address it was discovered for (topology goroutine
+	// only).
+	tunnelMTU atomic.Uint32
+	underlay  netip.Addr
 }
 
 // New returns an agent for cfg. It does nothing until Run.
@@ -90,6 +97,12 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.VXLANPort == 0 {
 		cfg.VXLANPort = DefaultVXLANPort
+	}
+	if cfg.VTEPPort == 0 {
+		cfg.VTEPPort = DefaultVTEPPort
+	}
+	if cfg.TunnelOverhead <= 0 {
+		cfg.TunnelOverhead = DefaultTunnelOverhead
 	}
 	if cfg.Tick <= 0 {
 		cfg.Tick = 100 * time.Millisecond
@@ -120,6 +133,7 @@ func New(cfg Config) (*Agent, error) {
 		a.rand = rand.Uint64
 	}
 	a.active.m = make(map[topology.ID]nsdb.PortState)
+	a.vteps.byVTEP, a.vteps.byAddr = make(map[topology.ID]netip.Addr), make(map[netip.Addr]topology.ID)
 	a.fs = cfg.FlowState
 	if a.fs == nil && cfg.Stateful {
 		lc := L4Config{Now: a.now, Logger: a.log}
@@ -132,7 +146,8 @@ func New(cfg Config) (*Agent, error) {
 		a.fs = a.ownFS
 	}
 	a.flows = newFlowTable(a.timeout)
-	m, err := newMetrics(cfg.Registerer, a.queueDepth, a.queueBytes, func() float64 { return float64(a.flows.len()) })
+	m, err := newMetrics(cfg.Registerer, a.queueDepth, a.queueBytes, func() float64 { return float64(a.flows.len()) },
+		func() float64 { return float64(a.TunnelMTU()) })
 	if err != nil {
 		return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)
 	}
@@ -201,6 +216,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("agent: port state watch: %w", err)
 	}
+	vtepW, err := a.db.StateKeys().WatchAll(ctx, nsdb.KeyVTEPConfig())
+	if err != nil {
+		return fmt.Errorf("agent: VTEP config watch: %w", err)
+	}
+	defer vtepW.Close()
+	vevs, err := vtepW.Next(ctx)
+	if err != nil {
+		return fmt.Errorf("agent: VTEP config watch: %w", err)
+	}
+	a.applyVTEPConfig(ctx, vevs)
 	if err := a.dumpFlows(ctx); err != nil {
 		return fmt.Errorf("agent: dump datapath flows: %w", err)
 	}
@@ -211,7 +236,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.reconcile(ctx)
 
-	errc := make(chan error, 4)
+	errc := make(chan error, 5)
 	goFn := func(f func()) {
 		wg.Add(1)
 		go func() { defer wg.Done(); f() }()
@@ -238,6 +263,18 @@ func (a *Agent) Run(ctx context.Context) error {
 				return
 			}
 			a.applyActive(ctx, evs)
+		}
+	})
+	goFn(func() {
+		for {
+			evs, err := vtepW.Next(ctx)
+			if err != nil {
+				if ctx.Err() == nil && !errors.Is(err, nsdb.ErrClosed) {
+					errc <- fmt.Errorf("agent: VTEP config watch: %w", err)
+				}
+				return
+			}
+			a.applyVTEPConfig(ctx, evs)
 		}
 	})
 	goFn(func() {

@@ -10,6 +10,7 @@ import (
 	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation"
+	"github.com/hivenet/hivenet/simulation/dhcp"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -17,8 +18,12 @@ import (
 const (
 	VXLANPortName = "tnvxlan-overlay"
 	GREPortName   = "tngre-overlay"
+	// VTEPPortName is the tunnel port of VXLAN to and from hardware VTEPs.
+	VTEPPortName = "tnvxlan-vtep"
 	// DefaultVXLANPort is the reference's overlay VXLAN UDP port.
 	DefaultVXLANPort = 6677
+	// DefaultVTEPPort is the IANA VXLAN port, which VTEPs use.
+	DefaultVTEPPort = 4789
 )
 
 // Sentinel errors.
@@ -50,6 +55,22 @@ type Config struct {
 	VXLANPort uint16
 	// DisableGRE skips creating the GRE overlay port.
 	DisableGRE bool
+	// VTEPPort is the UDP port of the VXLAN tunnel port toward hardware
+	// VTEPs (default 4789). The agent runs without VTEP traffic when it
+	// cannot create that port (logged).
+	VTEPPort uint16
+	// UnderlayMTU is the MTU of the interface overlay packets leave by.
+	// Zero means discovered: the MTU of the local interface holding this
+	// host's tunnel-zone address, or DefaultUnderlayMTU when none does.
+	UnderlayMTU int
+	// TunnelOverhead is what encapsulation adds to a packet (default
+	// DefaultTunnelOverhead, 50 bytes: VXLAN over IPv4). The tunnel MTU
+	// (Agent.TunnelMTU) is UnderlayMTU minus this.
+	TunnelOverhead int
+	// DHCP configures the agent's DHCP server (server MAC, default
+	// interface MTU, lease time); the zero value has the reference's
+	// defaults.
+	DHCP dhcp.Config
 	// Timeouts are the flow, waiting-room, MAC and ARP timers.
 	Timeouts Timeouts
 	// Tick is the housekeeping interval: flow expiry, MAC and ARP

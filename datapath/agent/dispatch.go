@@ -22,6 +22,11 @@ func (a *Agent) setupDatapath(ctx context.Context) error {
 		a.workers = append(a.workers, newWorker(a, i, s))
 	}
 	a.retrier = newWorker(a, -1, nil)
+	if len(a.pids) > 0 {
+		// Packets too large for a flow the retrier installs come up to
+		// the first worker.
+		a.retrier.tr.UpcallPID = a.pids[0]
+	}
 	ports, err := a.dp.Ports(ctx)
 	if err != nil {
 		return fmt.Errorf("agent: list datapath ports: %w", err)
@@ -53,6 +58,11 @@ func (a *Agent) setupDatapath(ctx context.Context) error {
 		return fmt.Errorf("agent: overlay VXLAN port: %w", err)
 	}
 	w.vxlan = n
+	if n, err := ensure(datapath.PortSpec{Name: VTEPPortName, Type: datapath.PortVXLAN, DstPort: a.cfg.VTEPPort}); err == nil {
+		w.vtep, w.hasVTEP = n, true
+	} else {
+		a.log.Warn("no VTEP tunnel port: traffic to and from hardware VTEPs unusable", "udp-port", a.cfg.VTEPPort, "err", err)
+	}
 	if !a.cfg.DisableGRE {
 		n, err := ensure(datapath.PortSpec{Name: GREPortName, Type: datapath.PortGRE})
 		if err == nil {
@@ -67,7 +77,7 @@ func (a *Agent) setupDatapath(ctx context.Context) error {
 			continue
 		}
 		pids := a.portPIDs()
-		if p.Number == w.vxlan || (w.hasGRE && p.Number == w.gre) {
+		if p.Number == w.vxlan || (w.hasGRE && p.Number == w.gre) || (w.hasVTEP && p.Number == w.vtep) {
 			pids = tunnelPIDs
 		}
 		err := a.dp.SetPortUpcallPIDs(ctx, p.Number, pids)

@@ -56,6 +56,9 @@
 //     invalidating the flows they affect.
 //   - l4.go, flowstate.go: the stateful services (connection tracking, NAT,
 //     load balancer) and the push and import of flow-state messages.
+//   - vtep.go: the VxLAN gateway's data plane: the bridges' VxLAN ports
+//     toward hardware VTEPs, tunnelled to the VTEP with the bridge's VNI,
+//     and frames from VTEPs entering their bridge there.
 //   - reconcile.go: the flows found in the datapath at start.
 //   - housekeeping.go, metrics.go, inspect.go: timers, Prometheus metrics,
 //     and what tests and operators can ask of a running agent.
@@ -71,7 +74,8 @@
 //     for per-port upcall dispatch, which ovs-dpctl switches off, and at
 //     once when it reports a change (datapath.DispatchWatcher). The
 //     datapath's flows are never flushed: they are dumped and reconciled
-//     (below).
+//     (below). A third tunnel port, VXLAN on Config.VTEPPort (4789),
+//     carries the traffic of hardware VTEPs.
 //   - Topology: a watch on every kind of the NSDB store feeds a
 //     topology.Snapshot. Each batch of changes yields a new immutable
 //     "world" (snapshot, state-table handles, local bindings, tunnel
@@ -100,6 +104,14 @@
 //     with packet.Apply and executed output by output.
 //     Packets from the overlay are output to the local port their tunnel
 //     key names by a flow of their own, without simulation.
+//   - VxLAN gateway: a bridge's VxLAN port toward a VTEP (Port.VTEP) is
+//     located at the VTEP's tunnel address (nsdb.KeyVTEPConfig, published
+//     by the VTEP's manager) with the bridge's VNI as tunnel key; a packet
+//     from a VTEP's address on the VTEP tunnel port is simulated as
+//     entering the bridge whose VNI it carries at that VxLAN port, and its
+//     megaflow matches the VNI and the VTEP's address too. The flooding
+//     proxy is the host to which the VTEPs send what they flood; its
+//     simulation floods it like any frame.
 //   - Generated packets (ARP, ICMP) are simulated from their port's egress
 //     and executed, never installed. Packets waiting for an ARP reply
 //     (verdict NotYet) are parked and simulated again when the router's

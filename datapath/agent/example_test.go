@@ -39,7 +39,9 @@ bridges:
 	}
 	client := srv.NewClient()
 	defer client.Close()
-	dp := inproc.New(inproc.Config{})
+	// The datapath's VXLAN socket gets a loopback address of its own, so
+	// that the example runs beside other agents on the default port.
+	dp := inproc.New(inproc.Config{TunnelAddr: netip.AddrFrom4([4]byte{127, 0, 66, 77})})
 	defer dp.Close()
 
 	ag, err := agent.New(agent.Config{

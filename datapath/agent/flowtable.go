@@ -51,8 +51,11 @@ type flowEntry struct {
 	ufid datapath.UFID
 	// seen is what the megaflow mask was computed from (Megaflow), or
 	// tunnel marks a flow matching the in-port and tunnel key only.
-	seen    packet.FieldSet
-	tunnel  bool
+	seen   packet.FieldSet
+	tunnel bool
+	// vtep marks a simulated flow of packets from a VTEP: its mask adds
+	// the tunnel key and source address to the megaflow's.
+	vtep    bool
 	actions datapath.Actions
 	tags    []simulation.Tag
 	learned []simulation.MACLearning
@@ -68,6 +71,9 @@ type flowEntry struct {
 func (e *flowEntry) mask(key *datapath.FlowKey) datapath.FlowKey {
 	if e.tunnel {
 		return translate.TunnelMask(key)
+	}
+	if e.vtep {
+		return translate.VTEPMask(key, e.seen)
 	}
 	return translate.Megaflow(key, e.seen)
 }

@@ -75,7 +75,7 @@ func FuzzImportState(f *testing.F) {
 }
 
 func mustMetrics(tb testing.TB) *metrics {
-	m, err := newMetrics(nil, func() float64 { return 0 }, func() float64 { return 0 }, func() float64 { return 0 })
+	m, err := newMetrics(nil, func() float64 { return 0 }, func() float64 { return 0 }, func() float64 { return 0 }, func() float64 { return 0 })
 	if err != nil {
 		tb.Fatal(err)
 	}

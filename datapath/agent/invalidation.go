@@ -8,6 +8,7 @@ import (
 	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation"
+	"github.com/hivenet/hivenet/simulation/dhcp"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -26,7 +27,8 @@ func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial boo
 		}
 	}
 	snap := old.snap.Apply(changes...)
-	nw := &world{snap: snap, vxlan: old.vxlan, gre: old.gre, hasGRE: old.hasGRE}
+	nw := &world{snap: snap, vxlan: old.vxlan, gre: old.gre, hasGRE: old.hasGRE, vtep: old.vtep, hasVTEP: old.hasVTEP}
+	nw.vtepPorts, nw.vtepIn = vtepPorts(snap, a.host)
 	closing, err := a.syncTables(ctx, old, nw, evs)
 	if err != nil {
 		return err
@@ -38,6 +40,11 @@ func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial boo
 		return err
 	}
 	nw.routes = hostRoutes(snap, a.host, nw.vxlan, nw.gre, nw.hasGRE)
+	nw.dhcp = old.dhcp
+	if initial || old.dhcp == nil || touches(evs, topology.KindDHCPSubnet) {
+		nw.dhcp = dhcp.NewTable(snap)
+	}
+	a.updateTunnelMTU(snap)
 	a.world.Store(nw)
 	for _, b := range added {
 		a.announce(ctx, b)
@@ -55,6 +62,16 @@ func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial boo
 	for h, r := range old.routes {
 		if nr, ok := nw.routes[h]; !ok || nr != r {
 			tags = append(tags, simulation.TagTunnelRoute(r.src, r.dst))
+		}
+	}
+	for p, vp := range old.vtepPorts {
+		if np, ok := nw.vtepPorts[p]; !ok || np != vp {
+			tags = append(tags, simulation.TagDevice(p))
+		}
+	}
+	for p := range nw.vtepPorts {
+		if _, ok := old.vtepPorts[p]; !ok {
+			tags = append(tags, simulation.TagDevice(p))
 		}
 	}
 	a.invalidate(ctx, tags...)
@@ -104,6 +121,14 @@ func (a *Agent) diffTags(old, cur *topology.Snapshot, evs []nsdb.Event) []simula
 			op, _ := old.Port(e.ID)
 			np, _ := cur.Port(e.ID)
 			tags = portTags(tags, old, cur, e.ID, op, np)
+		case topology.KindDHCPSubnet:
+			// Whether a bridge serves DHCP decides what the flows from
+			// its exterior ports match (see checkDHCP).
+			for _, s := range []*topology.Snapshot{old, cur} {
+				if d, ok := s.DHCPSubnet(e.ID); ok {
+					tags = append(tags, simulation.TagDevice(d.Bridge))
+				}
+			}
 		}
 	}
 	return tags
@@ -169,4 +194,14 @@ func onlyTunnelKey(old, cur *topology.Snapshot, id topology.ID) bool {
 	cp := *op
 	cp.TunnelKey = np.TunnelKey
 	return reflect.DeepEqual(&cp, np)
+}
+
+// touches reports whether evs change an object of kind k.
+func touches(evs []nsdb.Event, k topology.Kind) bool {
+	for _, e := range evs {
+		if e.Kind == k {
+			return true
+		}
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/simulation"
+	"github.com/hivenet/hivenet/simulation/dhcp"
 )
 
 // Drop reasons counted by hivenet_agent_drops_total besides the
@@ -41,9 +42,14 @@ type metrics struct {
 	statePushed   prometheus.Counter
 	stateReceived prometheus.Counter
 	session       prometheus.Gauge
+	dhcpReqs      *prometheus.CounterVec
+	dhcpReps      *prometheus.CounterVec
+	dhcpNone      *prometheus.CounterVec
+	dhcpReqBy     [9]prometheus.Counter
+	dhcpRepBy     [9]prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows func() float64) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows, tunnelMTU func() float64) (*metrics, error) {
 	m := &metrics{
 		upcalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hivenet_agent_upcalls_total", Help: "Packets received from the datapath, by kind (miss, tunnel, flow-state).",
@@ -72,6 +78,15 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows func() 
 		stateReceived: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hivenet_agent_flow_state_received_total", Help: "Flow-state messages received from peers.",
 		}),
+		dhcpReqs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hivenet_agent_dhcp_requests_total", Help: "DHCP client messages the agent served, by type (discover, request, inform, release, decline, ...).",
+		}, []string{"type"}),
+		dhcpReps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hivenet_agent_dhcp_replies_total", Help: "DHCP replies the agent sent, by type (offer, ack, nak).",
+		}, []string{"type"}),
+		dhcpNone: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hivenet_agent_dhcp_unanswered_total", Help: "DHCP client messages the agent did not answer, by reason: unknown-host and malformed ones are simulated as any packet; consumed ones (release, decline, a request for another server) and execute-failed ones are dropped.",
+		}, []string{"reason"}),
 		session: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hivenet_agent_nsdb_session_up", Help: "1 while the agent holds a live NSDB session (its host is alive and its ports announced), else 0.",
 		}),
@@ -91,12 +106,21 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows func() 
 	for r := simulation.ReasonNone + 1; r < simulation.NumDropReasons; r++ {
 		m.dropsSim[r] = m.drops.WithLabelValues(r.String())
 	}
+	for t := range m.dhcpReqBy {
+		if t > 0 {
+			m.dhcpReqBy[t] = m.dhcpReqs.WithLabelValues(dhcp.MessageType(t).String())
+			m.dhcpRepBy[t] = m.dhcpReps.WithLabelValues(dhcp.MessageType(t).String())
+		}
+	}
 	if reg == nil {
 		return m, nil
 	}
 	cs := []prometheus.Collector{
 		m.upcalls, m.simulations, m.installed, m.removed, m.invalidations, m.drops,
-		m.writesDropped, m.statePushed, m.stateReceived, m.session,
+		m.writesDropped, m.statePushed, m.stateReceived, m.session, m.dhcpReqs, m.dhcpReps, m.dhcpNone,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hivenet_agent_tunnel_mtu", Help: "The largest IP packet the host's overlay tunnels carry unfragmented: the underlay interface MTU minus the encapsulation overhead (DHCP offers no larger interface MTU).",
+		}, tunnelMTU),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hivenet_agent_upcall_queue_depth", Help: "Upcalls waiting for a simulation worker (in sockets that report it) and packets handed back by the waiting room.",
 		}, queueDepth),
@@ -125,6 +149,22 @@ func (m *metrics) simulated(r *simulation.Result) {
 }
 
 func (m *metrics) drop(reason string) { m.drops.WithLabelValues(reason).Inc() }
+
+func (m *metrics) dhcpRequest(t dhcp.MessageType) {
+	if int(t) < len(m.dhcpReqBy) && t > 0 {
+		m.dhcpReqBy[t].Inc()
+	} else {
+		m.dhcpReqs.WithLabelValues("other").Inc()
+	}
+}
+
+func (m *metrics) dhcpReply(t dhcp.MessageType) {
+	if int(t) < len(m.dhcpRepBy) && t > 0 {
+		m.dhcpRepBy[t].Inc()
+	}
+}
+
+func (m *metrics) dhcpUnanswered(reason string) { m.dhcpNone.WithLabelValues(reason).Inc() }
 
 // queueBytes sums QueuedBytes over the workers' sockets that report it.
 func (a *Agent) queueBytes() float64 {

@@ -14,7 +14,7 @@ import (
 func TestDropReasonLabels(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	zero := func() float64 { return 0 }
-	if _, err := newMetrics(reg, zero, zero, zero); err != nil {
+	if _, err := newMetrics(reg, zero, zero, zero, zero); err != nil {
 		t.Fatal(err)
 	}
 	mfs, err := reg.Gather()

@@ -89,6 +89,10 @@ func (a *Agent) revalidate(w *worker, f *datapath.Flow) bool {
 	if err != nil {
 		return false
 	}
+	dc := w.checkDHCP(port, frame)
+	if dc.request {
+		return false
+	}
 	in := simulation.Input{Snapshot: wd.snap, State: &w.v, InPort: port, Frame: frame, Now: now, Rand: a.rand()}
 	if w.fs != nil {
 		in.Stateful = w.fs.Begin(now)
@@ -99,6 +103,7 @@ func (a *Agent) revalidate(w *worker, f *datapath.Flow) bool {
 	if err := w.eng.Simulate(&in, r); err != nil || r.Flow == simulation.FlowNone || r.Verdict == simulation.NotYet {
 		return false
 	}
+	dc.apply(r)
 	for _, t := range r.Tags {
 		if t.FlowState() {
 			return false

@@ -8,6 +8,7 @@ import (
 	"github.com/hivenet/hivenet/datapath/agent/translate"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation"
+	"github.com/hivenet/hivenet/simulation/dhcp"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -44,22 +45,31 @@ type world struct {
 	byKey map[uint32]datapath.PortNumber
 	// routes are the tunnel routes to the other hosts sharing a zone.
 	routes map[topology.ID]hostRoute
-	// vxlan and gre are the overlay tunnel ports (0 when absent).
-	vxlan, gre datapath.PortNumber
-	hasGRE     bool
+	// vxlan and gre are the overlay tunnel ports (0 when absent), vtep
+	// the tunnel port toward VTEPs.
+	vxlan, gre, vtep datapath.PortNumber
+	hasGRE, hasVTEP  bool
+	// vtepPorts are the VxLAN ports toward VTEPs this host reaches;
+	// vtepIn the reverse, by VTEP and VNI.
+	vtepPorts map[topology.ID]vtepPort
+	vtepIn    map[vtepVNI]topology.ID
+	// dhcp is the DHCP configuration, rebuilt when DHCP subnets change.
+	dhcp *dhcp.Table
 }
 
 func emptyWorld() *world {
 	return &world{
-		snap:   topology.NewSnapshot(&topology.Topology{}),
-		macs:   map[bridgeVLAN]macTable{},
-		ip4:    map[topology.ID]ip4Table{},
-		arp:    map[topology.ID]arpTable{},
-		local:  map[topology.ID]datapath.PortNumber{},
-		byDP:   map[datapath.PortNumber]topology.ID{},
-		keys:   map[topology.ID]uint32{},
-		byKey:  map[uint32]datapath.PortNumber{},
-		routes: map[topology.ID]hostRoute{},
+		snap:      topology.NewSnapshot(&topology.Topology{}),
+		macs:      map[bridgeVLAN]macTable{},
+		ip4:       map[topology.ID]ip4Table{},
+		arp:       map[topology.ID]arpTable{},
+		local:     map[topology.ID]datapath.PortNumber{},
+		byDP:      map[datapath.PortNumber]topology.ID{},
+		keys:      map[topology.ID]uint32{},
+		byKey:     map[uint32]datapath.PortNumber{},
+		routes:    map[topology.ID]hostRoute{},
+		vtepPorts: map[topology.ID]vtepPort{}, vtepIn: map[vtepVNI]topology.ID{},
+		dhcp: dhcp.NewTable(nil),
 	}
 }
 
@@ -96,6 +106,7 @@ func (a *activeMap) set(port topology.ID, s nsdb.PortState, ok bool) (old nsdb.P
 type view struct {
 	w      *world
 	active *activeMap
+	vteps  *vtepAddrs
 	self   topology.ID
 }
 
@@ -141,6 +152,9 @@ func (v *view) PortActive(port topology.ID) bool {
 	if _, ok := v.w.local[port]; ok {
 		return true
 	}
+	if _, ok := v.w.vtepPorts[port]; ok {
+		return true
+	}
 	_, ok := v.active.get(port)
 	return ok
 }
@@ -149,6 +163,9 @@ func (v *view) PortActive(port topology.ID) bool {
 func (v *view) Locate(port topology.ID) (translate.Location, bool) {
 	if n, ok := v.w.local[port]; ok {
 		return translate.Location{Local: true, DPPort: n}, true
+	}
+	if vp, ok := v.w.vtepPorts[port]; ok {
+		return v.locateVTEP(vp)
 	}
 	st, ok := v.active.get(port)
 	if !ok || st.Host == v.self {

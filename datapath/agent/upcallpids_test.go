@@ -77,7 +77,7 @@ func runAgent(t *testing.T, ctx context.Context, yaml string, dp datapath.Datapa
 func TestOneUpcallPIDPerPort(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	in := inproc.New(inproc.Config{})
+	in := inproc.New(inproc.Config{TunnelAddr: tunnelAddr()})
 	defer in.Close()
 	dp := onePIDDatapath{in}
 	// tap3 is left from a previous agent: its PIDs are set, not created.
@@ -169,7 +169,7 @@ func (d *switchingDatapath) KeepVportDispatch(context.Context) (bool, error) {
 func TestAgentKeepsVportDispatch(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	in := inproc.New(inproc.Config{})
+	in := inproc.New(inproc.Config{TunnelAddr: tunnelAddr()})
 	defer in.Close()
 	dp := &switchingDatapath{Datapath: in, calls: make(chan bool, 16), switched: true}
 	_, done := runAgent(t, ctx, "hosts: [{name: h}]\n", dp, agent.Config{Tick: 10 * time.Millisecond})
@@ -238,7 +238,7 @@ func (d *watchingDatapath) WatchChanges(ctx context.Context) (<-chan struct{}, e
 func TestAgentRestoresDispatchOnChange(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	in := inproc.New(inproc.Config{})
+	in := inproc.New(inproc.Config{TunnelAddr: tunnelAddr()})
 	defer in.Close()
 	dp := &watchingDatapath{Datapath: in, calls: make(chan bool, 16), changes: make(chan struct{})}
 	// Housekeeping ticks (and so the periodic check) never come.

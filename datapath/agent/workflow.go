@@ -10,6 +10,7 @@ import (
 	"github.com/hivenet/hivenet/datapath/agent/translate"
 	"github.com/hivenet/hivenet/flowstate"
 	"github.com/hivenet/hivenet/simulation"
+	"github.com/hivenet/hivenet/simulation/dhcp"
 	"github.com/hivenet/hivenet/simulation/packet"
 	"github.com/hivenet/hivenet/topology"
 )
@@ -41,16 +42,27 @@ type worker struct {
 	acts  datapath.Actions
 	flow  datapath.Flow
 	input simulation.Input
+	// pm is the packet parsed by the DHCP check, handed to the
+	// simulation; dhcp answers DHCP requests into dbuf.
+	pm   packet.Match
+	dhcp *dhcp.Server
+	dbuf []byte
 }
 
 func newWorker(a *Agent, id int, s datapath.UpcallSocket) *worker {
 	w := &worker{
 		a: a, id: id, sock: s,
-		eng: simulation.New(a.cfg.Simulation),
-		v:   view{active: &a.active, self: a.host},
+		eng:  simulation.New(a.cfg.Simulation),
+		v:    view{active: &a.active, vteps: &a.vteps, self: a.host},
+		dhcp: dhcp.New(a.cfg.DHCP),
 	}
 	if a.fs != nil {
 		w.fs = a.fs.NewWorker()
+	}
+	if s != nil {
+		// Packets too large for a flow's path MTU come back up to this
+		// worker (check_pkt_len).
+		w.tr.UpcallPID = s.PID()
 	}
 	return w
 }
@@ -91,6 +103,10 @@ func (w *worker) handle(ctx context.Context, u *datapath.Upcall) {
 	wd := w.a.world.Load()
 	w.v.w = wd
 	k := &u.Key
+	if wd.isFromVTEP(k) {
+		w.fromVTEP(ctx, u)
+		return
+	}
 	if k.Fields&datapath.KeyTunnel != 0 && (k.InPort == wd.vxlan || (wd.hasGRE && k.InPort == wd.gre)) {
 		w.tunnelled(ctx, u)
 		return
@@ -110,18 +126,28 @@ func (w *worker) ingress(ctx context.Context, port topology.ID, frame []byte, ke
 	a := w.a
 	since := a.flows.begin()
 	w.v.w = a.world.Load()
+	// DHCP requests on exterior bridge ports are answered here, before
+	// any simulation.
+	dc := w.checkDHCP(port, frame)
+	if dc.request && w.answerDHCP(ctx, port, &dc, frame) {
+		return
+	}
 	now := a.now()
 	in := &w.input
 	*in = simulation.Input{Snapshot: w.v.w.snap, State: &w.v, InPort: port, Frame: frame, Now: now, Rand: a.rand()}
+	if dc.parsed {
+		in.Match = &w.pm
+	}
 	if w.fs != nil {
 		in.Stateful = w.fs.Begin(now)
 	}
 	r := &w.res
 	err := w.eng.Simulate(in, r)
-	in.Frame = nil
+	in.Frame, in.Match = nil, nil
 	if err != nil {
 		a.log.Debug("simulation refused the packet", a.named("port", topology.KindPort, port), "err", err)
 	}
+	dc.apply(r)
 	a.m.simulated(r)
 	w.stateWrites(r)
 	var refs StateRefs
@@ -169,7 +195,7 @@ func (w *worker) ingress(ctx context.Context, port topology.ID, frame []byte, ke
 		tags := make([]simulation.Tag, 0, len(r.Tags)+len(tl.Tags))
 		tags = append(append(tags, r.Tags...), tl.Tags...)
 		e := &flowEntry{
-			seen: tl.Seen, actions: slices.Clone(tl.Actions),
+			seen: tl.Seen, vtep: w.v.w.isFromVTEP(key), actions: slices.Clone(tl.Actions),
 			tags: tags, learned: slices.Clone(r.Learned), state: refs, class: class,
 		}
 		a.install(ctx, e, key, since, now, &w.flow)

@@ -134,6 +134,14 @@ func validateActions(acts datapath.Actions, key *datapath.FlowKey, depth int) er
 			}
 		case datapath.Clone:
 			err = validateActions(a.Actions, key, depth+1)
+		case datapath.CheckPktLen:
+			if a.PktLen == 0 {
+				err = invalid("check_pkt_len of size 0")
+				break
+			}
+			if err = validateActions(a.Greater, key, depth+1); err == nil {
+				err = validateActions(a.LessEqual, key, depth+1)
+			}
 		case datapath.Sample:
 			err = validateActions(a.Actions, key, depth+1)
 		case datapath.CTClear, datapath.Meter:
@@ -212,6 +220,8 @@ func cloneActions(acts datapath.Actions) datapath.Actions {
 			out[i] = a
 		case datapath.Clone:
 			out[i] = datapath.Clone{Actions: cloneActions(a.Actions)}
+		case datapath.CheckPktLen:
+			out[i] = datapath.CheckPktLen{PktLen: a.PktLen, Greater: cloneActions(a.Greater), LessEqual: cloneActions(a.LessEqual)}
 		case datapath.Sample:
 			out[i] = datapath.Sample{Probability: a.Probability, Actions: cloneActions(a.Actions)}
 		default:
@@ -490,6 +500,13 @@ func (d *Datapath) run(p *pkt, acts datapath.Actions) error {
 			}
 		case datapath.Clone:
 			err = d.runCopy(p, a.Actions)
+		case datapath.CheckPktLen:
+			// The frame's length as it is now, as the kernel's skb->len.
+			if len(p.buf) > int(a.PktLen) {
+				err = d.runCopy(p, a.Greater)
+			} else {
+				err = d.runCopy(p, a.LessEqual)
+			}
 		case datapath.Sample:
 			if a.Probability == ^uint32(0) || (a.Probability != 0 && rand.Uint32() <= a.Probability) {
 				err = d.runCopy(p, a.Actions)

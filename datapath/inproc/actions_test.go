@@ -296,3 +296,57 @@ func TestActionFailureDrops(t *testing.T) {
 		t.Error("Execute of a failing action returned nil")
 	}
 }
+
+// check_pkt_len sends frames longer than its size down the greater branch
+// (here: to userspace) and the others down the less-equal branch, on a
+// copy: the actions after it see the packet as it was.
+func TestCheckPktLen(t *testing.T) {
+	d := newDP(t, Config{})
+	sock, err := d.OpenUpcalls()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	a, b, c := addPort(t, d, "a"), addPort(t, d, "b"), addPort(t, d, "c")
+	frame := tcpFrame(t)
+	k := keyOf(frame, a.Port())
+	acts := datapath.Actions{
+		datapath.CheckPktLen{PktLen: uint16(len(frame)),
+			Greater: datapath.Actions{datapath.Userspace{PID: sock.PID()}},
+			LessEqual: datapath.Actions{
+				datapath.SetMasked[datapath.IPv4Key]{Value: datapath.IPv4Key{TTL: 1}, Mask: datapath.IPv4Key{TTL: 0xff}},
+				datapath.Output{Port: b.Port()}}},
+		datapath.Output{Port: c.Port()},
+	}
+	f := datapath.Flow{Match: datapath.Match{Key: k, Mask: l4Mask()}, Actions: acts}
+	if err := d.PutFlow(ctxT(t), &f, datapath.PutCreate); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Send(frame); err != nil {
+		t.Fatal(err)
+	}
+	if got := receiveOne(t, b); got[14+8] != 1 {
+		t.Errorf("less-equal branch: TTL %d, want the rewrite to 1", got[14+8])
+	}
+	if got := receiveOne(t, c); got[14+8] == 1 {
+		t.Error("the action after check_pkt_len saw the branch's rewrite")
+	}
+	// One byte longer (same key: the IP total length is not in it).
+	long := append(append([]byte(nil), frame...), 0)
+	if err := a.Send(long); err != nil {
+		t.Fatal(err)
+	}
+	var u datapath.Upcall
+	if err := sock.Receive(ctxT(t), &u); err != nil {
+		t.Fatal(err)
+	}
+	if u.Kind != datapath.UpcallAction || len(u.Packet) != len(long) {
+		t.Errorf("greater branch: upcall kind %v of %d bytes, want an action upcall of %d", u.Kind, len(u.Packet), len(long))
+	}
+	if got := receiveOne(t, c); len(got) != len(long) {
+		t.Errorf("after the greater branch: %d bytes out of c", len(got))
+	}
+	if err := d.Execute(ctxT(t), frame, &k, datapath.Actions{datapath.CheckPktLen{}}); !errors.Is(err, datapath.ErrInvalid) {
+		t.Errorf("check_pkt_len of size 0: %v, want EINVAL", err)
+	}
+}

@@ -38,7 +38,8 @@
 // Output, userspace, set and masked set of Ethernet, IPv4 (addresses, TOS,
 // TTL), IPv6 (traffic class, flow label, hop limit), TCP and UDP ports, skb
 // mark and priority, set(tunnel) before output to a VXLAN port, push_vlan,
-// pop_vlan, trunc, clone, sample; ct_clear and meter are no-ops, as in the
+// pop_vlan, trunc, clone, sample, check_pkt_len (on the frame's length, as
+// the kernel; packets are never GSO here); ct_clear and meter are no-ops, as in the
 // kernel for untracked packets and unknown meters. Header rewrites go
 // through simulation/packet, the simulator's in-place rewrite code with
 // incremental checksums. Recirc, hash, ct, set of IPv6 addresses and SCTP

@@ -65,6 +65,10 @@ func appendActionsDepth(b []byte, acts datapath.Actions, depth int) ([]byte, err
 				return b, err
 			}
 			b = endNested(b, s)
+		case datapath.CheckPktLen:
+			if b, err = appendCheckPktLen(b, &a, depth); err != nil {
+				return b, err
+			}
 		case datapath.CT:
 			b = appendCT(b, &a)
 		case datapath.CTClear:
@@ -338,6 +342,12 @@ func decodeActionsDepth(b []byte, depth int) (datapath.Actions, error) {
 				return nil, err
 			}
 			act = datapath.Clone{Actions: nested}
+		case ovsh.ActionAttrCheckPktLen:
+			cpl, unknown, err := decodeCheckPktLen(a.data, depth)
+			if err != nil {
+				return nil, err
+			}
+			act, unknownNested = cpl, unknown
 		case ovsh.ActionAttrCT:
 			ct, unknown, err := decodeCT(a.data)
 			if err != nil {

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"bytes"
+	"errors"
 	"net/netip"
 	"reflect"
 	"testing"
@@ -233,6 +234,12 @@ func actionCases() map[string]datapath.Actions {
 			datapath.CTClear{},
 			datapath.Recirc{ID: 1},
 		},
+		"check-pkt-len": {
+			datapath.CheckPktLen{PktLen: 1414, Greater: datapath.Actions{datapath.Userspace{PID: 7}},
+				LessEqual: datapath.Actions{datapath.SetMasked[datapath.Mark]{Value: 0x10, Mask: 0xf0}, datapath.Output{Port: 2}}},
+			datapath.CheckPktLen{PktLen: 60, Greater: datapath.Actions{}, LessEqual: datapath.Actions{
+				datapath.CheckPktLen{PktLen: 50, Greater: datapath.Actions{datapath.Output{Port: 1}}, LessEqual: datapath.Actions{}}}},
+		},
 		"misc": {datapath.Trunc{MaxLen: 100}, datapath.Meter{ID: 4}, datapath.Output{Port: 2}},
 		"unknown": {
 			datapath.UnknownAction{Type: ovsh.ActionAttrPopMPLS, Data: []byte{0x08, 0x00, 0, 0}},
@@ -290,6 +297,46 @@ func TestUnsupportedSetDecodesAsUnknown(t *testing.T) {
 	}
 }
 
+// The wire form of check_pkt_len: the length as a u16, then the greater
+// and less-equal branches as nested action lists; a missing branch or a
+// zero length is malformed.
+func TestCheckPktLenWireFormat(t *testing.T) {
+	b, err := appendActions(nil, datapath.Actions{datapath.CheckPktLen{PktLen: 1414,
+		Greater: datapath.Actions{datapath.Userspace{PID: 7}}, LessEqual: datapath.Actions{datapath.Output{Port: 2}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gt := appendAttr(nil, ovsh.ActionAttrUserspace|nlaFlagNested, appendU32(nil, ovsh.UserspaceAttrPID, 7))
+	le := appendU32(nil, ovsh.ActionAttrOutput, 2)
+	inner := appendU16(nil, ovsh.CheckPktLenAttrPktLen, 1414)
+	inner = appendAttr(inner, ovsh.CheckPktLenAttrActionsIfGreater|nlaFlagNested, gt)
+	inner = appendAttr(inner, ovsh.CheckPktLenAttrActionsIfLessEqual|nlaFlagNested, le)
+	want := appendAttr(nil, ovsh.ActionAttrCheckPktLen|nlaFlagNested, inner)
+	if !bytes.Equal(b, want) {
+		t.Fatalf("got  %x\nwant %x", b, want)
+	}
+	// The kernel dumps the less-equal branch first: order does not matter.
+	swapped := appendU16(nil, ovsh.CheckPktLenAttrPktLen, 1414)
+	swapped = appendAttr(swapped, ovsh.CheckPktLenAttrActionsIfLessEqual|nlaFlagNested, le)
+	swapped = appendAttr(swapped, ovsh.CheckPktLenAttrActionsIfGreater|nlaFlagNested, gt)
+	acts, err := decodeActions(appendAttr(nil, ovsh.ActionAttrCheckPktLen|nlaFlagNested, swapped))
+	if err != nil || len(acts) != 1 {
+		t.Fatalf("decode: %#v, %v", acts, err)
+	}
+	if c, ok := acts[0].(datapath.CheckPktLen); !ok || c.PktLen != 1414 || len(c.Greater) != 1 || len(c.LessEqual) != 1 {
+		t.Errorf("decoded %#v", acts[0])
+	}
+	for name, in := range map[string][]byte{
+		"no less-equal": append(appendU16(nil, ovsh.CheckPktLenAttrPktLen, 1414), appendAttr(nil, ovsh.CheckPktLenAttrActionsIfGreater|nlaFlagNested, gt)...),
+		"zero length": append(append(appendU16(nil, ovsh.CheckPktLenAttrPktLen, 0), appendAttr(nil, ovsh.CheckPktLenAttrActionsIfGreater|nlaFlagNested, gt)...),
+			appendAttr(nil, ovsh.CheckPktLenAttrActionsIfLessEqual|nlaFlagNested, le)...),
+	} {
+		if acts, err := decodeActions(appendAttr(nil, ovsh.ActionAttrCheckPktLen|nlaFlagNested, in)); !errors.Is(err, datapath.ErrMalformed) {
+			t.Errorf("%s: decoded %#v, %v; want ErrMalformed", name, acts, err)
+		}
+	}
+}
+
 func TestUnknownNestedAttributeKeepsAction(t *testing.T) {
 	// A ct action with an attribute from a future kernel (type 30) and a
 	// userspace action with one (type 20) both survive verbatim.
@@ -314,6 +361,9 @@ func TestUnknownNestedAttributeKeepsAction(t *testing.T) {
 func TestEncodeActionErrors(t *testing.T) {
 	if _, err := appendActions(nil, datapath.Actions{nil}); err == nil {
 		t.Error("nil action encoded")
+	}
+	if _, err := appendActions(nil, datapath.Actions{datapath.CheckPktLen{Greater: datapath.Actions{}, LessEqual: datapath.Actions{}}}); err == nil {
+		t.Error("check_pkt_len of size 0 encoded")
 	}
 	deep := datapath.Actions{datapath.Output{Port: 1}}
 	for range maxNestedDepth + 2 {

@@ -509,6 +509,52 @@ func TestKernelDpctlInterop(t *testing.T) {
 	}
 }
 
+// TestKernelDpctlCheckPktLen: a check_pkt_len action we install shows in
+// ovs-dpctl exactly as we print it and comes back from the kernel equal;
+// one ovs-dpctl installs decodes.
+func TestKernelDpctlCheckPktLen(t *testing.T) {
+	vmtest.Require(t)
+	ctx := kctx(t)
+	c := kernelClient(t, nil)
+	dp, _, _ := twoVMs(t, c, 0)
+	ours := fwd(7, 2, 0x0800, datapath.CheckPktLen{PktLen: 1414,
+		Greater: datapath.Actions{datapath.Userspace{PID: 42}},
+		LessEqual: datapath.Actions{
+			datapath.SetMasked[datapath.EthernetKey]{Value: datapath.EthernetKey{Dst: topology.BroadcastMAC}, Mask: datapath.EthernetKey{Dst: topology.BroadcastMAC}},
+			datapath.Output{Port: 1}}})
+	if err := dp.PutFlow(ctx, &ours, datapath.PutCreate); err != nil {
+		t.Fatal(err)
+	}
+	line := dpctlLine(t, "check_pkt_len")
+	dpctlSame(t, line, ours.Match, ours.Actions)
+	if !strings.Contains(line, "check_pkt_len(size=1414,gt(userspace(pid=42)),le(set(eth(dst=ff:ff:ff:ff:ff:ff)),1))") {
+		t.Errorf("ovs-dpctl line %q", line)
+	}
+	got, err := dp.GetFlow(ctx, &datapath.Flow{UFID: ours.UFID})
+	if err != nil || got.Actions.String() != ours.Actions.String() {
+		t.Errorf("GetFlow actions %v, %v; want %v", got.Actions, err, ours.Actions)
+	}
+
+	vmtest.Run(t, "ovs-dpctl", "add-flow", "hvk-dp", "in_port(1),eth(),eth_type(0x0806),arp()", "check_pkt_len(size=100,gt(2),le(1,2))")
+	want := datapath.CheckPktLen{PktLen: 100, Greater: datapath.Actions{datapath.Output{Port: 2}},
+		LessEqual: datapath.Actions{datapath.Output{Port: 1}, datapath.Output{Port: 2}}}
+	found := false
+	for f, err := range dp.Flows(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Match.Key.InPort == 1 && len(f.Actions) == 1 {
+			found = f.Actions.String() == (datapath.Actions{want}).String()
+			if !found {
+				t.Errorf("ovs-dpctl's check_pkt_len decodes as %v, want %v", f.Actions, datapath.Actions{want})
+			}
+		}
+	}
+	if !found {
+		t.Error("the flow ovs-dpctl added was not dumped")
+	}
+}
+
 func TestKernelVXLAN(t *testing.T) {
 	vmtest.Require(t)
 	nsA := vmtest.NewNetNS(t, "hvk-a")

@@ -121,7 +121,10 @@ func TestRunAPI(t *testing.T) {
 				if err := json.Unmarshal(api.must("GET", "/v1/cluster", readerToken, "", nil, 200).body, &st); err != nil {
 					t.Errorf("GET /v1/cluster: %v", err)
 				}
-				if len(st.Nodes) != 1 || st.Nodes[0].Name != "api-node" || len(st.Leaders) != 1 || st.Leaders[0].NodeName != "api-node" {
+				// Every service by default: recycler and vxgw-flooding-proxy
+				// are the leader-placed ones.
+				if len(st.Nodes) != 1 || st.Nodes[0].Name != "api-node" || len(st.Leaders) != 2 || st.Leaders[0].NodeName != "api-node" ||
+					st.Leaders[1].NodeName != "api-node" {
 					t.Errorf("GET /v1/cluster = %+v", st)
 				}
 				api.must("GET", "/v1/cluster", "", "", nil, 401)

@@ -104,7 +104,7 @@ func TestClusterFailoverZooKeeper(t *testing.T) {
 		name := fmt.Sprintf("node%d", i)
 		addr := "127.0.0.1:" + freePort(t)
 		procs[name] = startNode(t, name, "-nsdb", "zk", "-zk", e.ConnectString(), "-zk-root", root,
-			"-zk-session-timeout", sessionTimeout.String(), "-listen", addr, "-token-file", tokens)
+			"-zk-session-timeout", sessionTimeout.String(), "-listen", addr, "-token-file", tokens, "-services", "api,heartbeat,recycler")
 		apis[name] = apiClient{t: t, base: "http://" + addr, http: hc}
 	}
 	obs, err := zookeeper.New(ctx, zookeeper.Config{Servers: strings.Split(e.ConnectString(), ","), Root: root})

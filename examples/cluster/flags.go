@@ -18,7 +18,7 @@ import (
 )
 
 // services names the built-in services, in the order they are added.
-var services = []string{"api", "heartbeat", "recycler"}
+var services = []string{"api", "heartbeat", "recycler", "vxgw"}
 
 // options are the command's validated flags.
 type options struct {

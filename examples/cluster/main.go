@@ -1,7 +1,8 @@
 // Command cluster runs one hivenet cluster node (package nsdb/cluster): the
-// REST API, the host-liveness view and the garbage collector of orphaned
-// NSDB state, placed and failed over through the NSDB, optionally with an
-// embedded ZooKeeper server so that one command brings up a deployment.
+// REST API, the host-liveness view, the garbage collector of orphaned
+// NSDB state and the VxLAN gateway (vxgw/gateway, vxgw/floodproxy), placed
+// and failed over through the NSDB, optionally with an embedded ZooKeeper
+// server so that one command brings up a deployment.
 //
 //	go run ./examples/cluster -nsdb zk -embedded-zk /var/lib/hivenet/zk \
 //	    -listen 127.0.0.1:8080 -token-file tokens.csv
@@ -26,8 +27,10 @@
 //	                       admin or reader; required with the api service
 //	-tls-cert FILE         serve HTTPS with this certificate (PEM) ...
 //	-tls-key FILE          ... and key
-//	-services LIST         services to run, of api,heartbeat,recycler
-//	                       (default all)
+//	-services LIST         services to run, of api,heartbeat,recycler,vxgw
+//	                       (default all; vxgw is the VxLAN gateway: one
+//	                       synchroniser per VTEP on the node owning it, and
+//	                       the flooding-proxy manager on one node)
 //	-node NAME             the node's name in the cluster (default the host
 //	                       name); its ID is topology.NameID(host, NAME)
 //	-recycle-interval D    time between garbage collections (default 1h)

@@ -77,6 +77,9 @@ func twoTenantScenarios() []scenario {
 				if r.View().IPSrc() != vm2.Addr() {
 					return fail("the reply came from %s, want %s", r.View().IPSrc(), vm2.Addr())
 				}
+				if req, ok := vm1.LastSent(isEchoRequest); !ok || !bytes.Equal(payload(req), payload(r)) || len(payload(r)) == 0 {
+					return fail("the echo reply's payload %x is not the request's", payload(r))
+				}
 				e.Trace(vm1, "vm1", isEchoRequest)
 				a, b := e.Cluster.Host("host-a"), e.Cluster.Host("host-b")
 				p2, _ := e.Cluster.Port("vm2")
@@ -423,4 +426,13 @@ func floatingIPWithoutNAT(ctx context.Context, e *sandbox.Env, ext, vm *sandbox.
 	}
 	e.Printf("    without NAT the floating IP %s does not answer and %s saw nothing\n", fip, vm.Name())
 	return nil
+}
+
+// payload returns what follows p's transport header (an ICMP echo's data).
+func payload(p *sandbox.Packet) []byte {
+	l := p.Match.Layout()
+	if int(l.Payload) > len(p.Frame) || l.Payload > l.End {
+		return nil
+	}
+	return p.Frame[l.Payload:l.End]
 }

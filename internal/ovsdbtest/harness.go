@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hivenet/hivenet/internal/proc"
 )
 
 // Environment variables read by the harness.
@@ -41,6 +43,11 @@ var shared struct {
 	dir string
 	err error // sticky start failure
 }
+
+// Required reports whether the environment demands the real components
+// (HIVENET_REQUIRE_OVSDB or HIVENET_REQUIRE_ZK): harnesses then fail
+// instead of skipping when one is missing.
+func Required() bool { return required() }
 
 func required() bool {
 	for _, name := range []string{EnvRequire, EnvRequireZK} {
@@ -150,7 +157,7 @@ func sweepStale() {
 		if !ok || err != nil || pid <= 0 || pid == os.Getpid() {
 			continue
 		}
-		if processGone(pid) {
+		if proc.Gone(pid) {
 			os.RemoveAll(d)
 		}
 	}

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/hivenet/hivenet/internal/proc"
 )
 
 // Harness limits.
@@ -234,7 +236,7 @@ func (s *Server) start(isolated bool) error {
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	cmd.Env = append(os.Environ(), "OVS_RUNDIR="+s.dir, "OVS_DBDIR="+s.dir, "OVS_LOGDIR="+s.dir)
-	err = spawn(cmd)
+	err = proc.Spawn(cmd)
 	logf.Close() // the child holds its own descriptor
 	if err != nil {
 		return fmt.Errorf("ovsdbtest: start %s: %w", s.rt.Server, err)
@@ -441,3 +443,20 @@ func (s *Server) LogTail(n int) string {
 	}
 	return string(bytes.Join(lines, []byte("\n")))
 }
+
+// FreePort returns a TCP port of 127.0.0.1 that is free now and that this
+// process has not handed out before; tests give it to listeners they add
+// (a Manager row's "ptcp:PORT:127.0.0.1", for instance).
+func FreePort() (uint16, error) {
+	ps, err := proc.FreePorts(netip.AddrFrom4([4]byte{127, 0, 0, 1}), 1)
+	if err != nil {
+		return 0, err
+	}
+	return ps[0], nil
+}
+
+// Spawn starts cmd so that the kernel kills it when this process (the test
+// binary) exits, however it exits: for harnesses that run other Open
+// vSwitch daemons beside the servers of this package. The daemons must not
+// detach (fork again), or the signal does not reach them.
+func Spawn(cmd *exec.Cmd) error { return proc.Spawn(cmd) }

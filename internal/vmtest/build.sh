@@ -9,7 +9,8 @@
 #      (apt-get download; the .deb is kept under $CACHE/dl);
 #   3. extracts it, resolves the module closure of $MODS with modprobe;
 #   4. builds an initramfs: busybox-static (all applets except ip), iproute2's
-#      ip, ovs-dpctl, bash and their shared libraries, the modules and ./init;
+#      ip, ovs-dpctl, bash, iputils' ping as /usr/bin/iputils-ping (busybox
+#      ping has no -M do) and their shared libraries, the modules and ./init;
 #   5. extracts the uncompressed vmlinux (booted through PVH by qemu).
 #
 # Results live in $HIVENET_VM_CACHE (default <repo>/.cache/vm) under
@@ -58,6 +59,8 @@ command -v xz >/dev/null || need+=(xz-utils)
 command -v modprobe >/dev/null && command -v depmod >/dev/null || need+=(kmod)
 [[ -x /bin/bash ]] || need+=(bash)
 command -v timeout >/dev/null || need+=(coreutils)
+iputils_ping() { dpkg -L iputils-ping 2>/dev/null | grep -E '/bin/ping$' | head -n1; }
+[[ -n $(iputils_ping) ]] || need+=(iputils-ping)
 if ((${#need[@]})); then
 	log "installing ${need[*]}"
 	[[ $(id -u) == 0 ]] || die "need root to apt-get install ${need[*]}"
@@ -191,6 +194,7 @@ copy_bin /bin/busybox /bin/busybox
 copy_bin /usr/sbin/ip /sbin/ip
 copy_bin "$(command -v ovs-dpctl)" /usr/bin/ovs-dpctl
 copy_bin /bin/bash /bin/bash
+copy_bin "$(iputils_ping)" /usr/bin/iputils-ping
 # Every busybox applet except those provided by real binaries above; ip in
 # particular must be iproute2's (busybox ip lacks netns and veth).
 for a in $(/bin/busybox --list); do

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hivenet/hivenet/internal/proc"
 	"github.com/hivenet/hivenet/nsdb/zookeeper/zkserver"
 )
 
@@ -34,7 +35,7 @@ func NewEnsemble(dir string, n int) (*Ensemble, error) {
 	clients := make([]netip.AddrPort, n)
 	for i := range peers {
 		addr := netip.AddrFrom4([4]byte{127, 0, 0, byte(i + 1)})
-		ports, err := freePorts(addr, 3)
+		ports, err := proc.FreePorts(addr, 3)
 		if err != nil {
 			return nil, err
 		}

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hivenet/hivenet/internal/proc"
 )
 
 // Environment variables read by the harness.
@@ -141,7 +143,7 @@ func sweepStale() {
 		if !ok || err != nil || pid <= 0 || pid == os.Getpid() {
 			continue
 		}
-		if processGone(pid) {
+		if proc.Gone(pid) {
 			os.RemoveAll(d)
 		}
 	}

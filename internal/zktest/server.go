@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/hivenet/hivenet/internal/proc"
 	"github.com/hivenet/hivenet/nsdb/zookeeper/zkserver"
 )
 
@@ -88,7 +89,7 @@ func NewStandalone(dir string) (*Server, error) {
 		return nil, err
 	}
 	addr := netip.AddrFrom4([4]byte{127, 0, 0, 1})
-	ports, err := freePorts(addr, 1)
+	ports, err := proc.FreePorts(addr, 1)
 	if err != nil {
 		return nil, err
 	}

@@ -49,6 +49,15 @@
 // highest version delivered as the event id; Last-Event-ID (or ?since=)
 // resumes a stream.
 //
+// The VxLAN gateway: POST /v1/vteps/{id}/bindings binds a port and VLAN
+// of a VTEP to a bridge ({"port-name": "eth0", "vlan": 10, "bridge":
+// "net1"}; the bridge gets a VNI and a VxLAN port, see package vxgw),
+// DELETE /v1/vteps/{id}/bindings/{port}/{vlan} unbinds it, GET
+// /v1/vteps/{id}/bindings lists them with their VNIs and ports, and GET
+// /v1/vteps/{id}/status and /v1/status/vteps give the cluster node
+// managing each VTEP, its OVSDB connection, the VTEP's tunnel addresses
+// and its flooding proxy.
+//
 // The OpenAPI 3.1 description of all of it is served at /v1/openapi.json,
 // generated from the same route table the server serves.
 //

@@ -157,5 +157,6 @@ func (s *Server) routeTable() []*route {
 	rs = append(rs, s.traceRoutes()...)
 	rs = append(rs, s.topologyRoutes()...)
 	rs = append(rs, s.watchRoutes()...)
+	rs = append(rs, s.vtepRoutes()...)
 	return rs
 }

@@ -62,6 +62,7 @@ func portSchema() schema {
 		"address":           str("router port address: a.b.c.d/n also sets the first subnet"),
 		"subnets":           array(prefixStr, "further subnets of a router port"),
 		"mac":               str("router port MAC (default derived from the port ID)"),
+		"mtu":               uintN(16, "router port MTU: larger routed packets are dropped, with ICMP fragmentation-needed when DF is set (0: none)"),
 	})
 }
 
@@ -175,9 +176,11 @@ func kindSchemas() map[topology.Kind]schema {
 				"bridge": ref(topology.KindBridge)}), "")}),
 		topology.KindDHCPSubnet: object("DHCP served on a bridge.", schema{"id": uuidSchema, "bridge": ref(topology.KindBridge),
 			"subnet": prefixStr, "server-addr": addrSchema, "gateway": addrSchema, "dns-servers": array(addrSchema, ""),
-			"mtu":      uintN(16, "interface MTU option (0: the agent's)"),
-			"routes":   array(object("", schema{"dst": prefixStr, "gateway": addrSchema}), "classless static routes"),
-			"hosts":    array(object("", schema{"mac": str("MAC"), "addr": addrSchema, "name": str("host name")}), "static assignments"),
+			"mtu":    uintN(16, "interface MTU option (0: the agent's)"),
+			"routes": array(object("", schema{"dst": prefixStr, "gateway": addrSchema}), "classless static routes"),
+			"hosts": array(object("", schema{"mac": str("MAC"), "addr": addrSchema, "name": str("host name"),
+				"options": array(object("", schema{"code": uintN(8, "DHCP option code (1-254)"), "value": str("the value as text"),
+					"hex": str("the value as hexadecimal bytes")}), "extra DHCP options for this host")}), "static assignments"),
 			"disabled": flag("")}, "bridge"),
 		topology.KindBGPPeer: object("A BGP neighbour of a router.", schema{"id": uuidSchema, "router": ref(topology.KindRouter),
 			"as-number": u32(""), "addr": addrSchema, "keep-alive": u32("seconds"), "hold-time": u32("seconds"),
@@ -220,6 +223,9 @@ func componentSchemas() schema {
 		all[name] = s
 	}
 	for name, s := range watchSchemas() {
+		all[name] = s
+	}
+	for name, s := range vtepSchemas() {
 		all[name] = s
 	}
 	return all

@@ -31,6 +31,7 @@ var suite = []suiteCase{
 	{"Apply", testApply},
 	{"ApplyBadInput", testApplyBadInput},
 	{"Watch", testWatch},
+	{"VTEPs", testVTEPs},
 	{"MetricsAndLogs", testMetricsAndLogs},
 	{"ProtocolErrors", testProtocolErrors},
 	{"OpenAPIDocument", testOpenAPIDocument},

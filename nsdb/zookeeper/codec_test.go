@@ -249,15 +249,16 @@ func TestValidRoot(t *testing.T) {
 func TestTokenHistory(t *testing.T) {
 	var data []byte
 	var toks [][]byte
-	for i := range 20 {
-		tok := []byte{byte(i), 1, 2, 3, 4, 5, 6, 7}
+	n := tokenHistory + 4
+	for i := range n {
+		tok := []byte{byte(i), byte(i >> 8), 2, 3, 4, 5, 6, 7}
 		toks = append(toks, tok)
 		data = history(data, tok)
 	}
 	if len(data) != tokenHistory*tokenLen {
 		t.Fatalf("history holds %d bytes", len(data))
 	}
-	if tokenIndex(data, toks[19]) != 0 || tokenIndex(data, toks[4]) != 15 || tokenIndex(data, toks[3]) != -1 {
+	if tokenIndex(data, toks[n-1]) != 0 || tokenIndex(data, toks[4]) != tokenHistory-1 || tokenIndex(data, toks[3]) != -1 {
 		t.Fatal("tokenIndex does not find the last commits newest first")
 	}
 }

@@ -166,9 +166,14 @@ func (el elections) Campaign(ctx context.Context, name, value string) (nsdb.Lead
 		err = el.await(ctx, l, dir)
 	}
 	if err != nil {
-		if ctx.Err() != nil && l.path != "" {
-			// Withdraw, even though ctx is over.
+		if ctx.Err() != nil && (l.path != "" || sent) {
+			// Withdraw, even though ctx is over. A create whose reply ctx
+			// cut short may have made the node: find it by its guid, or it
+			// would lead for nobody until the session ends.
 			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cn.timeout())
+			if l.path == "" {
+				l.path = el.findCandidate(wctx, cn, dir, guid)
+			}
 			if werr := l.withdraw(wctx); werr != nil {
 				c.log.Warn("zookeeper: cannot withdraw a candidacy; it ends with the session", "path", l.path, "err", werr)
 			}
@@ -181,6 +186,28 @@ func (el elections) Campaign(ctx context.Context, name, value string) (nsdb.Lead
 		return nil, mapErr("campaign in "+dir, err)
 	}
 	return l, nil
+}
+
+// findCandidate returns the path of the candidate node with guid in dir,
+// or "" if there is none (or it cannot be listed).
+func (el elections) findCandidate(ctx context.Context, cn *conn, dir, guid string) string {
+	var path string
+	_ = el.c.onSession(ctx, cn, func() error {
+		names, _, err := cn.zk.Children(dir)
+		if err != nil {
+			if errors.Is(err, zk.ErrNoNode) {
+				return nil
+			}
+			return err
+		}
+		for _, cd := range candidates(names) {
+			if cd.guid == guid {
+				path = dir + "/" + cd.name
+			}
+		}
+		return nil
+	})
+	return path
 }
 
 // await waits until l's node is the first candidate.

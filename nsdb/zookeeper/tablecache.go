@@ -182,8 +182,19 @@ func (t *table[K, V]) applyLocked(cn *conn, names []string, pzxid int64) bool {
 			delete(t.own, name)
 			p := t.path + "/" + name
 			go func() {
-				if err := cn.zk.Delete(p, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
-					t.c.log.Debug("zookeeper: cannot delete a superseded table entry", "path", p, "err", err)
+				// Retried through connection losses while the session
+				// lives: an entry left behind would resurface when the
+				// newer one goes.
+				ctx, cancel := context.WithTimeout(context.Background(), 4*cn.timeout())
+				defer cancel()
+				err := t.c.onSession(ctx, cn, func() error {
+					if err := cn.zk.Delete(p, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+						return err
+					}
+					return nil
+				})
+				if err != nil {
+					t.c.log.Warn("zookeeper: cannot delete a superseded table entry; it goes with the session", "path", p, "err", err)
 				}
 			}()
 		}

@@ -1,6 +1,7 @@
 package topofile
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -83,13 +84,14 @@ var (
 	routerKeys      = keys("name", "id", "admin-down", "inbound-filter", "outbound-filter", "load-balancer", "as-number", "ports", "routes", "bgp-peers", "bgp-networks")
 	portKeys        = keys("name", "id", "admin-down", "inbound-filter", "outbound-filter", "tunnel-key", "peer", "host", "interface", "port-groups", "service-container")
 	bridgePortKeys  = portKeys.with("vlan", "vtep")
-	routerPortKeys  = portKeys.with("address", "subnets", "mac")
+	routerPortKeys  = portKeys.with("address", "subnets", "mac", "mtu")
 	routeKeys       = keys("id", "dst", "src", "next-hop", "port", "gateway", "weight")
 	bgpPeerKeys     = keys("id", "as-number", "addr", "keep-alive", "hold-time", "connect-retry", "password")
 	bgpNetworkKeys  = keys("id", "subnet")
 	dhcpKeys        = keys("id", "subnet", "server-addr", "gateway", "dns-servers", "mtu", "routes", "hosts", "disabled")
 	dhcpRouteKeys   = keys("dst", "gateway")
-	dhcpHostKeys    = keys("mac", "addr", "name")
+	dhcpHostKeys    = keys("mac", "addr", "name", "options")
+	dhcpOptionKeys  = keys("code", "value", "hex")
 	chainKeys       = keys("name", "id", "rules")
 	lbKeys          = keys("name", "id", "admin-down", "pools")
 	poolKeys        = keys("name", "id", "admin-down", "health-monitor", "method", "persistence", "members", "vips")
@@ -286,6 +288,7 @@ func (d *decoder) port(m *mapping, owner topology.ID, onRouter bool) {
 	}
 	if onRouter {
 		d.routerPortAddrs(m, &p)
+		getUint(m, "mtu", &p.MTU, 16)
 		p.MAC = DefaultMAC(id)
 		if v, ok := get(m, "mac", macValue); ok {
 			p.MAC = v
@@ -483,9 +486,33 @@ func (d *decoder) dhcp(m *mapping, bridge topology.ID, i int) {
 			h.Addr = v
 		}
 		hm.str("name", &h.Name)
+		d.nested(hm, "options", dhcpOptionKeys, func(om *mapping) { h.Options = append(h.Options, d.dhcpOption(om)) })
 		s.Hosts = append(s.Hosts, h)
 	})
 	d.t.DHCPSubnets = append(d.t.DHCPSubnets, s)
+}
+
+// dhcpOption reads {code: N, value: text} or {code: N, hex: 0a0b...}.
+func (d *decoder) dhcpOption(m *mapping) topology.DHCPOption {
+	var o topology.DHCPOption
+	getUint(m, "code", &o.Code, 8)
+	text, _, hasText := m.scalar("value", jsonString)
+	h, hn, hasHex := m.scalar("hex", jsonString)
+	switch {
+	case hasText && hasHex:
+		d.fail(hn, join(m.path, "hex"), badValue("value and hex exclude each other"))
+	case hasText:
+		o.Value = []byte(text)
+	case hasHex:
+		b, err := hex.DecodeString(h)
+		if err != nil {
+			d.fail(hn, join(m.path, "hex"), badValue("%q is not hexadecimal bytes", h))
+		}
+		o.Value = b
+	default:
+		d.fail(nil, join(m.path, "value"), badValue("an option needs a value (text) or hex (bytes)"))
+	}
+	return o
 }
 
 // nested decodes a list of mappings that are parts of the object m

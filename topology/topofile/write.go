@@ -2,6 +2,7 @@ package topofile
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -503,12 +504,13 @@ func (w *writer) port(p *topology.Port, onRouter bool) *yaml.Node {
 		if p.MAC != DefaultMAC(p.ID) || w.api && !p.MAC.IsZero() {
 			m.add("mac", plain(p.MAC.String()))
 		}
+		addUint(m, "mtu", p.MTU)
 		if p.VLAN != 0 || !p.VTEP.IsZero() {
 			w.fail("router port %s has a VLAN or VTEP", name)
 		}
 	} else {
-		if len(p.Subnets) > 0 || p.Address.IsValid() || !p.MAC.IsZero() {
-			w.fail("bridge port %s has an address, subnets or a MAC", name)
+		if len(p.Subnets) > 0 || p.Address.IsValid() || !p.MAC.IsZero() || p.MTU != 0 {
+			w.fail("bridge port %s has an address, subnets, a MAC or an MTU", name)
 		}
 		addUint(m, "vlan", p.VLAN)
 		w.refField(m, "vtep", topology.KindVTEP, p.VTEP)
@@ -606,6 +608,19 @@ func (w *writer) dhcp(s *topology.DHCPSubnet, bridge topology.ID, i int) *yaml.N
 		}
 		hm.addr("addr", h.Addr)
 		hm.str("name", h.Name)
+		var opts []*yaml.Node
+		for _, o := range h.Options {
+			om := newMap()
+			om.Style = yaml.FlowStyle
+			addUint(om, "code", o.Code)
+			if printable(o.Value) {
+				om.add("value", str(string(o.Value)))
+			} else {
+				om.add("hex", str(hex.EncodeToString(o.Value)))
+			}
+			opts = append(opts, om.Node)
+		}
+		hm.seq("options", opts, false)
 		hosts = append(hosts, hm.Node)
 	}
 	m.seq("routes", routes, false)
@@ -841,4 +856,15 @@ func (w *writer) vtep(v *topology.VTEP) *yaml.Node {
 	}
 	m.seq("bindings", bindings, false)
 	return m.Node
+}
+
+// printable reports whether b is non-empty printable ASCII text, which a
+// DHCP option value is written as (value:); other bytes are written in hex.
+func printable(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return len(b) > 0
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -52,7 +53,9 @@ func start(t *testing.T, token string) *env {
 		t.Fatal(err)
 	}
 	client := db.NewClient()
-	dp := inproc.New(inproc.Config{})
+	// A loopback address of the test's own for the VXLAN socket: other
+	// packages' agents bind the default port at the same time.
+	dp := inproc.New(inproc.Config{TunnelAddr: netip.AddrFrom4([4]byte{127, byte(1 + rand.IntN(250)), byte(rand.IntN(256)), byte(1 + rand.IntN(250))})})
 	reg := prometheus.NewRegistry()
 	a, err := agent.New(agent.Config{Host: topology.NameID(topology.KindHost, "h"), NSDB: client, Datapath: dp, DisableGRE: true, Registerer: reg})
 	if err != nil {

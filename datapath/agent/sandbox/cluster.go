@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -68,6 +69,10 @@ type Config struct {
 	// free on every underlay address, so that several clusters can run at
 	// once.
 	VXLANPort uint16
+	// VTEPPort is the UDP port of every host's tunnel port toward
+	// hardware VTEPs (agent.Config.VTEPPort); zero picks a free one, like
+	// VXLANPort.
+	VTEPPort uint16
 }
 
 // Host is one host of the cluster: its datapath, its agent and the
@@ -145,18 +150,25 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 			z.Members[j].Addr = cfg.Underlay(z.Members[j].Addr)
 		}
 	}
-	if cfg.VXLANPort == 0 {
-		var addrs []netip.Addr
-		for _, z := range t.TunnelZones {
-			for _, m := range z.Members {
-				addrs = append(addrs, m.Addr)
-			}
+	var addrs []netip.Addr
+	for _, z := range t.TunnelZones {
+		for _, m := range z.Members {
+			addrs = append(addrs, m.Addr)
 		}
+	}
+	if cfg.VXLANPort == 0 {
 		p, err := freeUDPPort(addrs)
 		if err != nil {
 			return nil, err
 		}
 		cfg.VXLANPort = p
+	}
+	for cfg.VTEPPort == 0 || cfg.VTEPPort == cfg.VXLANPort {
+		p, err := freeUDPPort(addrs)
+		if err != nil {
+			return nil, err
+		}
+		cfg.VTEPPort = p
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	c := &Cluster{cfg: cfg, topo: t, hosts: make(map[string]*Host), byName: make(map[string]*VM), cancel: cancel, ctx: runCtx}
@@ -221,7 +233,7 @@ func (c *Cluster) startAgent(ctx context.Context, h *Host) error {
 		return fmt.Errorf("sandbox: nsdb for %s: %w", h.Name, err)
 	}
 	acfg := agent.Config{
-		Host: h.ID, NSDB: client, Datapath: h.Datapath, DisableGRE: true, VXLANPort: c.cfg.VXLANPort,
+		Host: h.ID, NSDB: client, Datapath: h.Datapath, DisableGRE: true, VXLANPort: c.cfg.VXLANPort, VTEPPort: c.cfg.VTEPPort,
 		Stateful: c.cfg.Stateful,
 		Logger:   c.cfg.Logger.With("host", h.Name),
 	}
@@ -314,12 +326,20 @@ func (c *Cluster) StartAgent(ctx context.Context, host string) error {
 // VXLANPort returns the overlay UDP port the hosts use.
 func (c *Cluster) VXLANPort() uint16 { return c.cfg.VXLANPort }
 
+// VTEPPort returns the UDP port on which the hosts exchange VXLAN with
+// hardware VTEPs.
+func (c *Cluster) VTEPPort() uint16 { return c.cfg.VTEPPort }
+
 // Stateful reports whether the agents run with connection tracking and NAT
 // (Config.Stateful).
 func (c *Cluster) Stateful() bool { return c.cfg.Stateful }
 
-// freeUDPPort returns a UDP port that can be bound on every address.
+// freeUDPPort returns a UDP port that can be bound on every address (a
+// host in several tunnel zones appears several times).
 func freeUDPPort(addrs []netip.Addr) (uint16, error) {
+	addrs = slices.Clone(addrs)
+	slices.SortFunc(addrs, netip.Addr.Compare)
+	addrs = slices.Compact(addrs)
 	for range 100 {
 		l, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {

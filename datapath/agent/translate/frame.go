@@ -82,6 +82,21 @@ func TunnelMask(k *datapath.FlowKey) datapath.FlowKey {
 	}
 }
 
+// VTEPMask is the megaflow mask of a simulated flow of packets received
+// from a VTEP: Megaflow's, plus the tunnel key (the VNI) and the outer
+// source address (the VTEP), which the tunnel port shared by every VTEP
+// and bridge does not imply.
+func VTEPMask(k *datapath.FlowKey, seen packet.FieldSet) datapath.FlowKey {
+	m := Megaflow(k, seen)
+	m.Fields |= datapath.KeyTunnel
+	src := netip.AddrFrom4([4]byte{0xff, 0xff, 0xff, 0xff})
+	if k.Tunnel.Src.Is6() {
+		src = netip.AddrFrom16([16]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	}
+	m.Tunnel = datapath.TunnelKey{ID: ^uint64(0), Src: src, Flags: k.Tunnel.Flags & datapath.TunnelKeyPresent}
+	return m
+}
+
 // Flow-state packets have fixed link-local headers, the message as UDP payload.
 var (
 	stateSrcMAC = topology.MAC{0xac, 0xca, 0xba, 0x00, 0x15, 0x01}
@@ -129,9 +144,14 @@ const TunnelKeyUpcall = 1 << 23
 // key.
 func MarkUpcall(dst, acts datapath.Actions) datapath.Actions {
 	for _, act := range acts {
-		if s, ok := act.(datapath.Set[datapath.TunnelKey]); ok {
-			s.Value.ID |= TunnelKeyUpcall
-			act = s
+		switch a := act.(type) {
+		case datapath.Set[datapath.TunnelKey]:
+			a.Value.ID |= TunnelKeyUpcall
+			act = a
+		case datapath.CheckPktLen:
+			// The branches are new lists: acts' own stay untouched.
+			a.LessEqual = MarkUpcall(nil, a.LessEqual)
+			act = a
 		}
 		dst = append(dst, act)
 	}

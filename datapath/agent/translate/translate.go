@@ -85,6 +85,12 @@ type Translation struct {
 // Translation are valid until the next call. A Translator is not safe for
 // concurrent use; use one per worker.
 type Translator struct {
+	// UpcallPID is the upcall socket that packets too large for a flow's
+	// path MTU (simulation.Result.MTU) are sent to by the flow's
+	// check_pkt_len action. Zero: such results are not expressible and
+	// translate as Userspace (no flow; every packet comes up).
+	UpcallPID uint32
+
 	acts datapath.Actions
 	tags []simulation.Tag
 }
@@ -163,10 +169,37 @@ func (t *Translator) Translate(r *simulation.Result, key *datapath.FlowKey, loc 
 			out.Unreachable = 0
 		}
 	}
+	if r.MTU != 0 && !out.Userspace {
+		t.limit(r, out)
+	}
 	out.Actions = t.acts
 	out.Tags = t.tags
 	out.Seen = seen
 	out.Mask = Megaflow(key, seen)
+}
+
+// limit wraps the actions of a result that holds only for packets of at
+// most r.MTU IP bytes: check_pkt_len(size=<frame length of such a packet>,
+// gt(userspace(pid=UpcallPID)), le(<the actions>)). Larger packets go to
+// userspace, where the simulation drops them (and answers DF ones with
+// ICMP fragmentation needed). The length counts the frame's bytes before
+// the IP header (Ethernet and VLAN tags), which the key pins. The branch
+// lists are allocated afresh: the installed flow keeps them.
+func (t *Translator) limit(r *simulation.Result, out *Translation) {
+	if t.UpcallPID == 0 {
+		out.Userspace = true
+		t.acts = t.acts[:0]
+		t.tags = t.tags[:0]
+		out.Unreachable = 0
+		return
+	}
+	size := int(r.MTU) + int(r.Original.Layout().L3)
+	le := append(make(datapath.Actions, 0, len(t.acts)), t.acts...)
+	t.acts = append(t.acts[:0], datapath.CheckPktLen{
+		PktLen:    uint16(min(size, 65535)),
+		Greater:   datapath.Actions{datapath.Userspace{PID: t.UpcallPID}},
+		LessEqual: le,
+	})
 }
 
 // OutputActions returns the actions that send an already rewritten packet

@@ -402,3 +402,84 @@ func TestMegaflowAllocs(t *testing.T) {
 		t.Errorf("Megaflow: %v allocs", n)
 	}
 }
+
+// A result that holds only up to a path MTU becomes check_pkt_len: frames
+// up to MTU plus the Ethernet header take the flow's actions, longer ones
+// go to the upcall socket; the in-process datapath does as the action
+// says. Without an upcall socket the result is not expressible.
+func TestTranslatePathMTU(t *testing.T) {
+	f := udpFrame(t, 1000, 2000)
+	r := result(t, f, packet.FieldsOf(packet.FieldEthDst), []topology.ID{portB}, nil)
+	r.MTU = 1400
+	k := keyOf(t, f, 3)
+	tr := Translator{UpcallPID: 77}
+	var out Translation
+	tr.Translate(r, &k, testLocs, &out)
+	want := "check_pkt_len(size=1414,gt(userspace(pid=77)),le(4))"
+	if out.Userspace || out.Actions.String() != want {
+		t.Fatalf("actions %v (userspace %v), want %s", out.Actions, out.Userspace, want)
+	}
+	kept := out.Actions
+	tr.Translate(result(t, f, packet.FieldsOf(packet.FieldEthDst), []topology.ID{portC}, nil), &k, testLocs, &out)
+	if kept.String() != want {
+		t.Errorf("the next translation changed the previous check_pkt_len: %v", kept)
+	}
+	marked := MarkUpcall(nil, kept)
+	if kept.String() != want || marked[0].(datapath.CheckPktLen).PktLen != 1414 {
+		t.Errorf("MarkUpcall changed its input or lost the length: %v / %v", kept, marked)
+	}
+
+	// Drops that passed an MTU check hold only for packets that fit too.
+	r.Verdict, r.Outputs = simulation.Drop, nil
+	tr.Translate(r, &k, testLocs, &out)
+	if got := out.Actions.String(); got != "check_pkt_len(size=1414,gt(userspace(pid=77)),le(drop))" {
+		t.Errorf("drop under an MTU: %s", got)
+	}
+
+	var none Translator
+	r = result(t, f, packet.FieldsOf(packet.FieldEthDst), []topology.ID{portB}, nil)
+	r.MTU = 1400
+	none.Translate(r, &k, testLocs, &out)
+	if !out.Userspace || len(out.Actions) != 0 {
+		t.Errorf("without an upcall PID: userspace %v, actions %v; want userspace and none", out.Userspace, out.Actions)
+	}
+
+	// In the in-process datapath, with the frame at the limit and over it.
+	d := inproc.New(inproc.Config{})
+	defer d.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sock, err := d.OpenUpcalls()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	var eps []*inproc.Endpoint
+	for _, name := range []string{"p1", "p2", "p3", "p4"} {
+		p, err := d.CreatePort(ctx, datapath.PortSpec{Name: name, Type: datapath.PortInternal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ep, err := d.Endpoint(p.Number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eps = append(eps, ep)
+	}
+	acts := datapath.Actions{datapath.CheckPktLen{PktLen: uint16(len(f)), Greater: datapath.Actions{datapath.Userspace{PID: sock.PID()}},
+		LessEqual: datapath.Actions{datapath.Output{Port: 4}}}}
+	if err := d.Execute(ctx, f, &k, acts); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := eps[3].Receive(ctx); err != nil || !bytes.Equal(got, f) {
+		t.Fatalf("frame at the limit: %v", err)
+	}
+	long := append(append([]byte(nil), f...), 0)
+	if err := d.Execute(ctx, long, &k, acts); err != nil {
+		t.Fatal(err)
+	}
+	var u datapath.Upcall
+	if err := sock.Receive(ctx, &u); err != nil || u.Kind != datapath.UpcallAction {
+		t.Fatalf("frame over the limit: upcall %v, %v", u.Kind, err)
+	}
+}

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/hivenet/hivenet/internal/proc"
 )
 
 // Errors of a Server; test them with errors.Is.
@@ -143,7 +145,7 @@ func (s *Server) Start() error {
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	cmd.Env = append(os.Environ(), "JAVA_TOOL_OPTIONS=")
-	err = spawn(cmd)
+	err = proc.Spawn(cmd)
 	logf.Close() // the child holds its own descriptor
 	if err != nil {
 		cds.finish(err)

@@ -1,6 +1,6 @@
 //go:build linux
 
-package ovsdbtest
+package proc
 
 import (
 	"os/exec"
@@ -12,7 +12,7 @@ import (
 // On Linux, PR_SET_PDEATHSIG delivers the signal when the *thread* that
 // forked the child exits, not the process. Go may retire threads, so every
 // server is forked from one goroutine locked to its thread for the life of
-// the process: the servers then die exactly when the test binary does.
+// the process: the servers then die exactly when this process does.
 
 type spawnReq struct {
 	cmd *exec.Cmd
@@ -31,8 +31,8 @@ func spawner() {
 	}
 }
 
-// spawn starts cmd so that the kernel kills it when this process exits.
-func spawn(cmd *exec.Cmd) error {
+// Spawn starts cmd so that the kernel kills it when this process exits.
+func Spawn(cmd *exec.Cmd) error {
 	spawnOnce.Do(func() {
 		spawnCh = make(chan spawnReq)
 		go spawner()
@@ -46,7 +46,5 @@ func spawn(cmd *exec.Cmd) error {
 	return <-r.res
 }
 
-// processGone reports whether no process has the given pid.
-func processGone(pid int) bool {
-	return syscall.Kill(pid, 0) == syscall.ESRCH
-}
+// Gone reports whether no process has the given pid.
+func Gone(pid int) bool { return syscall.Kill(pid, 0) == syscall.ESRCH }

@@ -1,4 +1,4 @@
-package zktest
+package proc
 
 import (
 	"fmt"
@@ -23,14 +23,15 @@ var handedOut = struct {
 	m map[netip.AddrPort]bool
 }{m: make(map[netip.AddrPort]bool)}
 
-// freePorts returns n distinct TCP ports that are currently free on addr.
-func freePorts(addr netip.Addr, n int) ([]uint16, error) {
+// FreePorts returns n distinct TCP ports that are free on addr now and that
+// this process has not handed out before.
+func FreePorts(addr netip.Addr, n int) ([]uint16, error) {
 	handedOut.Lock()
 	defer handedOut.Unlock()
 	ports := make([]uint16, 0, n)
 	for tries := 0; len(ports) < n; tries++ {
 		if tries > 1000 {
-			return nil, fmt.Errorf("zktest: no free port on %s", addr)
+			return nil, fmt.Errorf("proc: no free port on %s", addr)
 		}
 		ap := netip.AddrPortFrom(addr, uint16(portLow+rand.IntN(portHigh-portLow)))
 		if handedOut.m[ap] {

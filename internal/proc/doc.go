@@ -1,0 +1,6 @@
+// Package proc starts the child processes hivenet supervises (ZooKeeper and
+// ovsdb-server, for production and for tests) so that they die with their
+// parent, and finds free loopback ports for them. It is internal: the
+// server packages (nsdb/zookeeper/zkserver) and the test harnesses
+// (internal/zktest, internal/ovsdbtest) share it.
+package proc
