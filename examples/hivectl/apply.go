@@ -7,9 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 
+	"github.com/hivenet/hivenet/examples/topologies"
 	"github.com/hivenet/hivenet/nsdb/api"
 )
 
@@ -18,7 +18,7 @@ import (
 // as a file.
 
 func applyFlags(fs *flag.FlagSet) func(*env) error {
-	file := fs.String("f", "", "the topology `FILE` (\"-\" for standard input)")
+	file := fs.String("f", "", "the topology `FILE` (\"-\" for standard input, or an example's name: two-tenant-cloud)")
 	dry := fs.Bool("dry-run", false, "print the changes and write nothing")
 	scope := fs.String("scope", "", "the `scope` the file is the desired state of (default: every object)")
 	return func(e *env) error {
@@ -60,13 +60,7 @@ func applyFlags(fs *flag.FlagSet) func(*env) error {
 }
 
 func readFile(path string, stdin io.Reader) ([]byte, error) {
-	var data []byte
-	var err error
-	if path == "-" {
-		data, err = io.ReadAll(io.LimitReader(stdin, api.DefaultMaxTopologyBytes+1))
-	} else {
-		data, err = os.ReadFile(path)
-	}
+	data, _, err := topologies.Read(path, stdin, api.DefaultMaxTopologyBytes)
 	if err != nil {
 		return nil, fmt.Errorf("%w: -f: %w", errUsage, err)
 	}

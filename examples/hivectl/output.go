@@ -30,14 +30,27 @@ type printer struct {
 // writeTable writes rows under header, aligned; header is left out with
 // --no-headers.
 func (p *printer) writeTable(header []string, rows [][]string) error {
-	tw := tabwriter.NewWriter(p.out, 0, 4, 2, ' ', 0)
+	var b bytes.Buffer
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	if !p.g.noHeaders {
 		fmt.Fprintln(tw, strings.Join(header, "\t"))
 	}
 	for _, r := range rows {
 		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// Rows whose last cells are empty would end in padding.
+	var out bytes.Buffer
+	for _, l := range bytes.SplitAfter(b.Bytes(), []byte("\n")) {
+		if t := bytes.TrimRight(l, " \n"); len(l) > 0 {
+			out.Write(t)
+			out.WriteByte('\n')
+		}
+	}
+	_, err := p.out.Write(out.Bytes())
+	return err
 }
 
 // objectTable writes objects of kind k as a table: their name (or ID for
