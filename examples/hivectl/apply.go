@@ -88,6 +88,9 @@ func printDiff(w io.Writer, file string, res api.ApplyResult) error {
 		if c.Owner != "" {
 			fmt.Fprintf(&b, " (%s)", c.Owner)
 		}
+		if c.Consequence {
+			b.WriteString(" [consequence]") // not in the file: the NSDB's bindings make it
+		}
 		b.WriteString(" @@\n")
 		for _, f := range c.Fields {
 			if f.Old != nil {

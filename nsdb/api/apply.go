@@ -107,6 +107,15 @@ func (s *Server) applyTopology(w http.ResponseWriter, r *http.Request) error {
 			return newProblem(http.StatusConflict, classConflict, plural(len(p.conflicts), "object")+
 				" of the file belong to another scope", p.conflicts...)
 		}
+		// The transaction, planned here as the NSDB will: a dry run
+		// reports what the commit would refuse, and both report the
+		// writes the bindings add.
+		if err := p.check(ctx, stored); err != nil {
+			if pr := storeProblem(err, nil, nil); pr != nil {
+				return pr
+			}
+			return err
+		}
 		var version nsdb.Version
 		if ops := p.ops(); !dryRun && len(ops) > 0 {
 			version, err = s.store.Commit(ctx, ops...)
@@ -212,6 +221,7 @@ func applySchemas() map[string]schema {
 			"changes": array(object("One object created, updated or deleted.", schema{
 				"op": enum("", "create", "update", "delete"), "kind": str("the object's kind"),
 				"id": schema{"type": "string", "format": "uuid"}, "name": str(""), "owner": str("the object a part belongs to"),
+				"consequence": flag("a write the NSDB's bindings add (a cleared reference, a cascaded delete, a peer's other side)"),
 				"fields": array(object("One key of the object's JSON form that differs.", schema{
 					"field": str("the key, or key[i] for an element of a list of objects"), "old": anyValue, "new": anyValue},
 					"field"), "")}, "op", "kind", "id"), "in the transaction's order"),

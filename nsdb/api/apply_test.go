@@ -187,7 +187,26 @@ func testApply(t *testing.T, e *env) {
 	if p := r.problem(t); len(p.Errors) == 0 || p.Errors[0].Class != "duplicate-name" {
 		t.Errorf("a duplicate name: %+v", p)
 	}
+	// A dry run finds what the commit would refuse.
+	e.apply("tenant-b", tenantB+"  - name: b-net2\n  - {name: a-net, id: 0b0e7f0e-93a4-4c5e-9c3e-6c1b2f0b9d11}\n", true, 409)
 	e.unchanged(before, "refused applies")
+
+	// What the bindings do besides is part of the changes: a bridge of no
+	// scope filtering with a-sg loses its filter when tenant-a drops it.
+	e.must(call{method: "POST", path: "/v1/bridges", body: `{"name": "filtered", "inbound-filter": "a-sg"}`}, 201)
+	noSG := strings.Replace(strings.Replace(tenantA2, "outbound-filter: a-sg, ", "", 1),
+		"chains:\n  - name: a-sg\n    rules:\n      - {action: accept, nw-proto: tcp, tp-dst: 22}\n      - {action: reject}\n", "", 1)
+	res, _ = e.apply("tenant-a", noSG, true, 200)
+	want = []string{"delete chain a-sg", "update bridge filtered", "update port a-vm1"}
+	if got := changeList(res); !slices.Equal(got, want) || res.Updated != 2 || res.Deleted != 1 || res.Unchanged != 9 {
+		t.Errorf("dropping a-sg: %v (%+v), want %v", got, res, want)
+	}
+	for _, c := range res.Changes {
+		if c.Name == "filtered" && (!c.Consequence || len(c.Fields) != 1 || c.Fields[0].Field != "inbound-filter" || c.Fields[0].Old != "a-sg") {
+			t.Errorf("the filtered bridge's change: %+v", c)
+		}
+	}
+	e.must(call{method: "DELETE", path: "/v1/bridges/filtered"}, 204)
 
 	// Export: the scope as a file that applies to no change.
 	out := e.must(call{method: "GET", path: "/v1/topology?scope=tenant-a"}, 200)

@@ -41,6 +41,10 @@ type Change struct {
 	// Owner names the object a part belongs to ("router r1"), for parts
 	// such as routes that have no name.
 	Owner string `json:"owner,omitempty"`
+	// Consequence marks a change the file does not make itself but the
+	// NSDB's bindings do: a reference cleared or an object deleted with
+	// what it refers to, the other side of a peering.
+	Consequence bool `json:"consequence,omitempty"`
 	// Fields are the keys of the object's JSON form that differ (every key
 	// of a created or deleted object), references given by name.
 	Fields []FieldChange `json:"fields,omitempty"`
@@ -69,7 +73,7 @@ func (p *plan) result(dryRun bool, version nsdb.Version) ApplyResult {
 			res.Deleted++
 			o = c.before
 		}
-		ch := Change{Op: c.op, Kind: o.ObjectKind().String(), ID: o.ObjectID(), Name: o.ObjectName()}
+		ch := Change{Op: c.op, Kind: o.ObjectKind().String(), ID: o.ObjectID(), Name: o.ObjectName(), Consequence: c.consequence}
 		if k, id, ok := ownerOf(o); ok {
 			ch.Owner = k.String() + " " + p.nameOf(id)
 		}

@@ -3,10 +3,12 @@ package api
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"reflect"
 	"slices"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/internal/txn"
 	"github.com/hivenet/hivenet/topology"
 	"github.com/hivenet/hivenet/topology/topofile"
 )
@@ -26,6 +28,9 @@ type planned struct {
 	// (nil for a delete).
 	before, after topology.Object
 	version       nsdb.Version
+	// consequence marks a write the NSDB's bindings add (a cleared
+	// reference, a cascaded delete, a peer's other side), not in the file.
+	consequence bool
 }
 
 type plan struct {
@@ -36,13 +41,15 @@ type plan struct {
 	conflicts []ProblemError
 	// names maps every ID, stored or in the file, to its name.
 	names map[topology.ID]string
+	// same holds the file's objects that are stored as they are.
+	same map[objKey]bool
 }
 
 // makePlan compares want, the file's topology, with the stored objects.
 // It sets the Scope of want's objects to scope and keeps, in want's ports,
 // the tunnel keys agents stored when the file gives none.
 func makePlan(scope string, want *topology.Topology, stored []nsdb.Versioned) *plan {
-	p := &plan{scope: scope, names: map[topology.ID]string{}}
+	p := &plan{scope: scope, names: map[topology.ID]string{}, same: map[objKey]bool{}}
 	objs := make(map[objKey]topology.Object, len(stored))
 	versions := make(map[objKey]nsdb.Version, len(stored))
 	for _, v := range stored {
@@ -75,6 +82,7 @@ func makePlan(scope string, want *topology.Topology, stored []nsdb.Versioned) *p
 		keepTunnelKey(o, old)
 		if sameObject(old, o) {
 			p.unchanged++
+			p.same[k] = true
 			continue
 		}
 		p.changes = append(p.changes, planned{op: "update", before: old, after: o, version: versions[k]})
@@ -159,6 +167,9 @@ func deleteOrder(objs []topology.Object) []topology.Object {
 func (p *plan) ops() []nsdb.Op {
 	ops := make([]nsdb.Op, 0, len(p.changes))
 	for _, c := range p.changes {
+		if c.consequence {
+			continue // the NSDB writes it
+		}
 		switch c.op {
 		case "create":
 			ops = append(ops, nsdb.Create(c.after))
@@ -185,4 +196,51 @@ func inScope(scope string, stored []nsdb.Versioned) *topology.Topology {
 		}
 	}
 	return t
+}
+
+// check plans the plan's transaction as the NSDB will (package txn, on
+// the stored objects the plan was made from) and returns its error, if
+// any: what the commit would refuse, without writing. The writes the
+// bindings add become changes of their own, and the planned objects take
+// the state the transaction gives them (a peer set from the other side).
+func (p *plan) check(ctx context.Context, stored []nsdb.Versioned) error {
+	ix := txn.NewIndex()
+	objs := make(map[objKey]topology.Object, len(stored))
+	for _, v := range stored {
+		k := keyOf(v.Object)
+		ix.Set(txn.Key{Kind: k.kind, ID: k.id}, v.Object, v.Version)
+		objs[k] = v.Object
+	}
+	tp, err := txn.Build(ctx, ix, p.ops())
+	if err != nil {
+		return err
+	}
+	at := make(map[objKey]int, len(p.changes))
+	for i, c := range p.changes {
+		o := c.after
+		if o == nil {
+			o = c.before
+		}
+		at[keyOf(o)] = i
+	}
+	for _, w := range tp.Writes {
+		k := objKey{w.Key.Kind, w.Key.ID}
+		if i, ok := at[k]; ok {
+			if w.Object != nil {
+				p.changes[i].after = w.Object
+			}
+			continue
+		}
+		if p.same[k] {
+			p.unchanged--
+		}
+		c := planned{op: "update", before: objs[k], after: w.Object, version: w.Prev, consequence: true}
+		if w.Object == nil {
+			c.op = "delete"
+		}
+		if c.before != nil {
+			p.changes = append(p.changes, c)
+		}
+	}
+	return nil
 }
