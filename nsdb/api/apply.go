@@ -19,7 +19,8 @@ import (
 // the file no longer has — in one NSDB transaction; ?dry-run=true answers
 // the same changes and writes nothing. GET /v1/topology exports a scope
 // as a topology file. Without ?scope= the file is the desired state of
-// every object.
+// every object. A scope's file may name objects of other scopes (it is
+// validated with them); the export of a scope names them too.
 
 // applyRetries bounds the re-plans of an apply whose transaction met a
 // concurrent write.
@@ -92,15 +93,20 @@ func (s *Server) applyTopology(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	for attempt := 0; ; attempt++ {
-		// Loaded again on each attempt: the plan sets scopes and tunnel
-		// keys in it.
-		want, err := topofile.Load(bytes.NewReader(body), "body")
-		if err != nil {
-			return fileProblem(err)
-		}
 		stored, err := s.listAll(ctx)
 		if err != nil {
 			return err
+		}
+		// A scope's file may name the objects of other scopes. It is
+		// loaded again on each attempt: the plan sets scopes and tunnel
+		// keys in it.
+		opts := topofile.LoadOptions{}
+		if scope != "" {
+			_, opts.Outside = split(scope, stored)
+		}
+		want, err := topofile.LoadWith(bytes.NewReader(body), "body", opts)
+		if err != nil {
+			return fileProblem(err)
 		}
 		p := makePlan(scope, want, stored)
 		if len(p.conflicts) > 0 {
@@ -160,8 +166,11 @@ func (s *Server) exportTopology(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// References to other scopes' objects are written by name: the file
+	// applies back under its scope.
+	in, out := split(scope, stored)
 	var b bytes.Buffer
-	if err := topofile.Write(&b, inScope(scope, stored)); err != nil {
+	if err := topofile.WriteWith(&b, in, topofile.WriteOptions{Outside: out}); err != nil {
 		return err
 	}
 	h := w.Header()
@@ -192,11 +201,17 @@ func fileProblem(err error) *Problem {
 	if !errors.As(err, &list) {
 		return newProblem(http.StatusUnprocessableEntity, classInvalid, err.Error())
 	}
-	status, class := http.StatusUnprocessableEntity, classInvalid
+	// Conflicts with other scopes' objects alone are 409s, like those of
+	// single objects; anything else wrong with the file is a 422.
+	status, class := http.StatusConflict, classConflict
 	errs := make([]ProblemError, 0, len(list))
 	for _, e := range list {
-		if errors.Is(e.Err, topofile.ErrSyntax) {
+		var tp *topology.Problem
+		switch {
+		case errors.Is(e.Err, topofile.ErrSyntax):
 			status, class = http.StatusBadRequest, classBadRequest
+		case status == http.StatusConflict && !(errors.As(e.Err, &tp) && isConflict(tp)):
+			status, class = http.StatusUnprocessableEntity, classInvalid
 		}
 		detail := e.Err.Error()
 		if e.Line > 0 {

@@ -225,6 +225,28 @@ func testApply(t *testing.T, e *env) {
 		t.Errorf("applying the export: %v, want no change", changeList(res))
 	}
 
+	// A scope's file may name other scopes' objects; its export names
+	// them too, and applies back.
+	crossRef := tenantB + "  - name: b-net3\n    ports: [{name: b-vm3, host: h1, interface: tap-b3, outbound-filter: a-sg}]\n"
+	res, _ = e.apply("tenant-b", crossRef, false, 200)
+	if got := changeList(res); !slices.Equal(got, []string{"create bridge b-net3", "create port b-vm3"}) {
+		t.Errorf("a file naming tenant-a's host and chain: %v", got)
+	}
+	out = e.must(call{method: "GET", path: "/v1/topology?scope=tenant-b"}, 200)
+	if !strings.Contains(string(out.body), "host: h1") || !strings.Contains(string(out.body), "outbound-filter: a-sg") {
+		t.Errorf("the export of tenant-b does not name tenant-a's objects:\n%s", out.body)
+	}
+	if res, _ = e.apply("tenant-b", string(out.body), true, 200); len(res.Changes) != 0 {
+		t.Errorf("applying tenant-b's export: %v", changeList(res))
+	}
+	// Binding tap-a1 of h1 again, which tenant-a's a-vm1 holds: refused,
+	// placed in the file.
+	_, r = e.apply("tenant-b", strings.Replace(crossRef, "tap-b3", "tap-a1", 1), false, 409)
+	if p := r.problem(t); len(p.Errors) != 1 || p.Errors[0].Class != "duplicate-binding" || p.Errors[0].Field != "bridges[1].ports[0].interface" {
+		t.Errorf("a binding tenant-a holds: %+v", p)
+	}
+	e.apply("tenant-b", tenantB, false, 200)
+
 	// Adoption: an object created alone joins the scope whose file names
 	// it. Without a scope, the file is the desired state of everything.
 	e.must(call{method: "POST", path: "/v1/bridges", body: `{"name": "loose"}`}, 201)

@@ -39,7 +39,8 @@
 // answers the changes, field by field; ?dry-run=true answers them without
 // writing. An object is in a scope when its scope: names it (the kinds a
 // file holds at its top level carry one; the apply sets it) or its owner
-// is; a file may adopt objects in no scope, not another scope's. Without
+// is; a file may adopt objects in no scope, not another scope's, and may
+// name other scopes' objects (it is validated with them). Without
 // scope= the file is the desired state of every object. Ports keep the
 // tunnel key their agent stored unless the file sets one. GET
 // /v1/topology[?scope=] exports a scope (or everything) as a file.

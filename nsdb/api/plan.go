@@ -182,20 +182,22 @@ func (p *plan) ops() []nsdb.Op {
 	return ops
 }
 
-// inScope returns the stored objects of scope ("": every object) as a
-// topology.
-func inScope(scope string, stored []nsdb.Versioned) *topology.Topology {
+// split returns the stored objects of scope ("": every object) and the
+// others, as topologies.
+func split(scope string, stored []nsdb.Versioned) (in, out *topology.Topology) {
 	objs := make(map[objKey]topology.Object, len(stored))
 	for _, v := range stored {
 		objs[keyOf(v.Object)] = v.Object
 	}
-	t := &topology.Topology{}
+	in, out = &topology.Topology{}, &topology.Topology{}
 	for _, v := range stored {
 		if scope == "" || scopeOf(v.Object, objs) == scope {
-			t.Add(v.Object)
+			in.Add(v.Object)
+		} else {
+			out.Add(v.Object)
 		}
 	}
-	return t
+	return in, out
 }
 
 // check plans the plan's transaction as the NSDB will (package txn, on

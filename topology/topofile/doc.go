@@ -135,6 +135,13 @@
 // would derive and fields at their defaults, so that Load(Write(t)) equals t
 // for every topology Load returned.
 //
+// # Parts of a larger topology
+//
+// LoadWith loads a file that names objects it does not hold — one scope of
+// a store that holds others — resolving those names among the objects it
+// is given and validating the file's objects with them; WriteWith writes
+// references to such objects by name.
+//
 // YAML anchors and aliases are not accepted, and a file holds one YAML
 // document.
 //

@@ -28,7 +28,7 @@ func Load(r io.Reader, filename string) (*topology.Topology, error) {
 	if err != nil {
 		return nil, fmt.Errorf("topofile: reading %s: %w", filename, err)
 	}
-	return load(data, filename)
+	return loadWith(data, filename, nil)
 }
 
 // LoadFile is Load on the file at path.
@@ -37,15 +37,18 @@ func LoadFile(path string) (*topology.Topology, error) {
 	if err != nil {
 		return nil, fmt.Errorf("topofile: %w", err)
 	}
-	return load(data, path)
+	return loadWith(data, path, nil)
 }
 
-func load(data []byte, file string) (*topology.Topology, error) {
+func loadWith(data []byte, file string, outside *topology.Topology) (*topology.Topology, error) {
 	doc, err := parseYAML(data)
 	if err != nil {
 		return nil, ErrorList{{File: file, Line: syntaxLine(err.Error()), Err: err}}
 	}
 	d := newDecoder(file)
+	if outside != nil {
+		d.out = newOutsideIndex(outside)
+	}
 	if doc != nil {
 		d.document(doc)
 	}
@@ -57,7 +60,7 @@ func load(data []byte, file string) (*topology.Topology, error) {
 		sortErrors(d.errs)
 		return nil, d.errs
 	}
-	if err := d.t.Validate(); err != nil {
+	if err := d.validate(); err != nil {
 		var ve *topology.ValidationError
 		if !errors.As(err, &ve) {
 			return nil, ErrorList{{File: file, Err: err}}
@@ -374,7 +377,10 @@ func (d *decoder) resolvePeers() {
 			continue
 		}
 		claimed[b] = a
-		bi := portIdx[b]
+		bi, inFile := portIdx[b]
+		if !inFile {
+			continue // a port outside the file: the store sets its side
+		}
 		d.t.Ports[bi].Peer = a
 		for _, l := range d.locs[b] {
 			if l.kind == topology.KindPort {

@@ -270,12 +270,16 @@ func (d *decoder) oneID(m *mapping, id topology.ID, has bool, derive func() (top
 }
 
 // resolveOutside finds what a reference names among the objects outside a
-// single decoded object.
+// single decoded object, or outside a file (LoadWith).
 func (d *decoder) resolveOutside(k topology.Kind, s string) (topology.ID, bool) {
-	if d.one == nil || d.one.Resolve == nil || s == "" {
-		return topology.ID{}, false
+	switch {
+	case s == "":
+	case d.out != nil:
+		return d.out.resolve(k, s)
+	case d.one != nil && d.one.Resolve != nil:
+		return d.one.Resolve(k, s)
 	}
-	return d.one.Resolve(k, s)
+	return topology.ID{}, false
 }
 
 // scope reads an object's scope: (the JSON form only: a file's objects

@@ -25,8 +25,10 @@ import (
 // bridge or router, a route's router, a pool's load balancer, ...) is not
 // in t, bridge ports with addresses, router ports with a VLAN, rules whose
 // settings contradict their type, and values out of their enumerations.
-func Write(w io.Writer, t *topology.Topology) error {
-	root, err := encode(t)
+func Write(w io.Writer, t *topology.Topology) error { return write(w, t, nil) }
+
+func write(w io.Writer, t, outside *topology.Topology) error {
+	root, err := encode(t, outside)
 	if err != nil {
 		return err
 	}
@@ -226,8 +228,11 @@ func newWriter(t *topology.Topology) *writer {
 	return w
 }
 
-func encode(t *topology.Topology) (*yaml.Node, error) {
+func encode(t, outside *topology.Topology) (*yaml.Node, error) {
 	w := newWriter(t)
+	if outside != nil {
+		w.nameOutside(outside)
+	}
 	root := newMap()
 	root.seq("hosts", each(t.Hosts, w.host), false)
 	root.seq("tunnel-zones", each(t.TunnelZones, w.tunnelZone), false)
