@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/cluster"
 	"github.com/hivenet/hivenet/topology"
 	"github.com/hivenet/hivenet/topology/topofile"
 )
@@ -165,5 +166,37 @@ func TestTraceAndState(t *testing.T) {
 	if rows := lines(d.ok("arp-table", "provider")); len(rows) != 1 || rows[0][0] != "ADDR" {
 		t.Errorf("empty arp-table:\n%v", rows)
 	}
-	d.ok("status")
+}
+
+// status shows the cluster's nodes, their services and the leaders, as
+// the nodes publish them in the NSDB.
+func TestStatus(t *testing.T) {
+	d := newDeployment(t, "memory")
+	node, err := cluster.New(cluster.Config{Name: "cn1", NSDB: d.db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, err := cluster.NewHeartbeat(cluster.HeartbeatConfig{NSDB: d.db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := cluster.NewRecycler(cluster.RecyclerConfig{NSDB: d.db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node.Add(hb, cluster.EveryNode)
+	node.Add(rc, cluster.Leader)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- node.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	var out string
+	eventually(t, "cn1 to lead the recycler", func() bool {
+		out = d.ok("status")
+		return strings.Contains(out, "recycler  cn1")
+	})
+	rows := lines(out)
+	if !strings.HasPrefix(out, "NODE") || rows[1][0] != "cn1" || !strings.Contains(rows[1][len(rows[1])-1], "recycler:running(leader)") {
+		t.Errorf("status:\n%s", out)
+	}
 }
