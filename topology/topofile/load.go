@@ -114,7 +114,9 @@ func (d *decoder) document(doc *yaml.Node) {
 		root = doc.Content[0]
 	}
 	m := d.mapping(root, "", topKeys)
-	d.t.Ports = make([]topology.Port, 0, countPorts(root))
+	if n := countPorts(root); n > 0 {
+		d.t.Ports = make([]topology.Port, 0, n) // none: nil, as Load of an empty file gives
+	}
 	d.each(m, "hosts", hostKeys, d.host)
 	d.each(m, "tunnel-zones", zoneKeys, d.tunnelZone)
 	d.each(m, "port-groups", portGroupKeys, d.portGroup)
