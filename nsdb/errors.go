@@ -42,6 +42,9 @@ var (
 	// ErrUnavailable: the backend cannot be reached right now (connection
 	// loss); the operation may or may not have been applied. Retry.
 	ErrUnavailable = errors.New("nsdb: backend unavailable")
+	// ErrDenied: the backend refused the operation to the caller's
+	// credentials (a ZooKeeper ACL the client's identity is not in).
+	ErrDenied = errors.New("nsdb: access denied")
 )
 
 // ReferencedError is returned (wrapped) when deleting an object is refused

@@ -57,6 +57,10 @@ const (
 	TagKindFlowStateDevice
 	// TagKindMeter: a user meter, identified by its ID.
 	TagKindMeter
+	// TagKindTunnelSource: an underlay source address whose tunnelled
+	// packets a flow admits or drops (set by the agent; invalidated when
+	// the address's tunnel-zone membership changes).
+	TagKindTunnelSource
 )
 
 var tagKindNames = [...]string{
@@ -78,6 +82,7 @@ var tagKindNames = [...]string{
 	TagKindNAT:             "nat",
 	TagKindFlowStateDevice: "flow-state-device",
 	TagKindMeter:           "meter",
+	TagKindTunnelSource:    "tunnel-source",
 }
 
 // String returns the kind's name.
@@ -154,6 +159,12 @@ func TagTunnelKey(k uint32) Tag { return Tag{kind: TagKindTunnelKey, id2: number
 // TagTunnelRoute tags a flow tunnelled from src to dst (IPv4 underlay).
 func TagTunnelRoute(src, dst netip.Addr) Tag {
 	return Tag{kind: TagKindTunnelRoute, id2: packed(src, 0, dst, 0, 0)}
+}
+
+// TagTunnelSource tags a flow that admits, or drops, the packets tunnelled
+// in from underlay address src (IPv4 or IPv6).
+func TagTunnelSource(src netip.Addr) Tag {
+	return Tag{kind: TagKindTunnelSource, id2: topology.ID(src.Unmap().As16())}
 }
 
 // TagBridgePort tags a flow that a bridge sent to one of its ports because
@@ -244,9 +255,13 @@ func (t Tag) hasAddrs() bool {
 	return false
 }
 
-// Addr returns the address of a router-dst or ARP-entry tag, the source of
-// a tunnel-route, conntrack or NAT tag; the zero Addr otherwise.
+// Addr returns the address of a router-dst, ARP-entry or tunnel-source
+// tag, the source of a tunnel-route, conntrack or NAT tag; the zero Addr
+// otherwise.
 func (t Tag) Addr() netip.Addr {
+	if t.kind == TagKindTunnelSource {
+		return netip.AddrFrom16(t.id2).Unmap()
+	}
 	if !t.hasAddrs() {
 		return netip.Addr{}
 	}
@@ -322,6 +337,8 @@ func (t Tag) String() string {
 	case TagKindRouterDst, TagKindARPEntry:
 		b.WriteString(t.id.String())
 		b.WriteByte(',')
+		b.WriteString(t.Addr().String())
+	case TagKindTunnelSource:
 		b.WriteString(t.Addr().String())
 	case TagKindConntrack, TagKindNAT:
 		if t.kind == TagKindNAT {

@@ -17,7 +17,7 @@ func TestTags(t *testing.T) {
 		TagRouterDst(r, ip("10.0.0.1")), TagARPEntry(r, ip("10.0.0.2")),
 		TagConntrack(ip("10.0.0.1"), 1000, ip("10.0.0.2"), 80, 6, r),
 		TagNAT(3, ip("10.0.0.1"), 1000, ip("10.0.0.2"), 80, 6, r),
-		TagFlowStateDevice(p), TagMeter(r),
+		TagFlowStateDevice(p), TagMeter(r), TagTunnelSource(ip("192.0.2.1")), TagTunnelSource(ip("2001:db8::1")),
 	}
 	seen := map[Tag]bool{}
 	for _, tg := range tags {
@@ -56,6 +56,14 @@ func TestTags(t *testing.T) {
 	}
 	if TagDevice(b).FlowState() || TagRouterDst(r, ip("10.0.0.1")).Addr() != ip("10.0.0.1") {
 		t.Error("flow-state / addr")
+	}
+	for _, a := range []string{"192.0.2.1", "2001:db8::1"} {
+		if ts := TagTunnelSource(ip(a)); ts.Addr() != ip(a) || ts.String() != "tunnel-source:"+a {
+			t.Errorf("tunnel-source tag of %s: %v, %v", a, ts.Addr(), ts)
+		}
+	}
+	if TagTunnelSource(ip("192.0.2.1")) == TagTunnelSource(ip("192.0.2.2")) {
+		t.Error("tunnel-source tags of different addresses are equal")
 	}
 	if n := unsafe.Sizeof(Tag{}); n > 48 {
 		t.Errorf("Tag is %d bytes", n)

@@ -56,6 +56,8 @@
 //     invalidating the flows they affect.
 //   - l4.go, flowstate.go: the stateful services (connection tracking, NAT,
 //     load balancer) and the push and import of flow-state messages.
+//   - admission.go: which underlay sources tunnelled packets are taken
+//     from.
 //   - vtep.go: the VxLAN gateway's data plane: the bridges' VxLAN ports
 //     toward hardware VTEPs, tunnelled to the VTEP with the bridge's VNI,
 //     and frames from VTEPs entering their bridge there.
@@ -104,6 +106,15 @@
 //     with packet.Apply and executed output by output.
 //     Packets from the overlay are output to the local port their tunnel
 //     key names by a flow of their own, without simulation.
+//   - Underlay admission (admission.go): packets tunnelled in are taken
+//     only from the underlay addresses of the hosts sharing a tunnel zone
+//     with this one, on the overlay port of the zone's encapsulation; the
+//     flows delivering them match the outer source address besides the
+//     in-port and the key, so that the check costs nothing per packet once
+//     installed. A non-member source, a key of a port bound on another
+//     host and an unknown key are dropped (by a short drop flow) and
+//     counted by reason; a change of zone membership invalidates the flows
+//     of the addresses it admits or no longer admits.
 //   - VxLAN gateway: a bridge's VxLAN port toward a VTEP (Port.VTEP) is
 //     located at the VTEP's tunnel address (nsdb.KeyVTEPConfig, published
 //     by the VTEP's manager) with the bridge's VNI as tunnel key; a packet

@@ -49,10 +49,11 @@ type flowEntry struct {
 	// ufid identifies the flow in the datapath. Neither its key nor its
 	// mask is kept: each is 512 bytes of pointers for the GC to scan.
 	ufid datapath.UFID
-	// seen is what the megaflow mask was computed from (Megaflow), or
-	// tunnel marks a flow matching the in-port and tunnel key only.
+	// seen is what the megaflow mask was computed from (Megaflow), unless
+	// tunnel says the flow matches tunnelled-in packets by their outer
+	// header.
 	seen   packet.FieldSet
-	tunnel bool
+	tunnel tunnelMatch
 	// vtep marks a simulated flow of packets from a VTEP: its mask adds
 	// the tunnel key and source address to the megaflow's.
 	vtep    bool
@@ -67,12 +68,28 @@ type flowEntry struct {
 	dead     bool
 }
 
+// tunnelMatch is what a flow for tunnelled-in packets matches.
+type tunnelMatch uint8
+
+const (
+	// notTunnel: a flow simulated from a packet (translate.Megaflow).
+	notTunnel tunnelMatch = iota
+	// tunnelKeySource: the in-port, tunnel key and outer source
+	// (translate.TunnelMask).
+	tunnelKeySource
+	// tunnelSource: the in-port and outer source only
+	// (translate.TunnelSourceMask).
+	tunnelSource
+)
+
 // mask returns the megaflow mask of the flow installed for key.
 func (e *flowEntry) mask(key *datapath.FlowKey) datapath.FlowKey {
-	if e.tunnel {
+	switch {
+	case e.tunnel == tunnelKeySource:
 		return translate.TunnelMask(key)
-	}
-	if e.vtep {
+	case e.tunnel == tunnelSource:
+		return translate.TunnelSourceMask(key)
+	case e.tunnel == notTunnel && e.vtep:
 		return translate.VTEPMask(key, e.seen)
 	}
 	return translate.Megaflow(key, e.seen)

@@ -39,6 +39,7 @@ func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial boo
 		a.bindMu.Unlock()
 		return err
 	}
+	nw.admit = admitted(snap, a.host, nw.vxlan, nw.gre, nw.hasGRE)
 	nw.routes = hostRoutes(snap, a.host, nw.vxlan, nw.gre, nw.hasGRE)
 	nw.dhcp = old.dhcp
 	if initial || old.dhcp == nil || touches(evs, topology.KindDHCPSubnet) {
@@ -64,6 +65,7 @@ func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial boo
 			tags = append(tags, simulation.TagTunnelRoute(r.src, r.dst))
 		}
 	}
+	tags = append(tags, admissionTags(old.admit, nw.admit)...)
 	for p, vp := range old.vtepPorts {
 		if np, ok := nw.vtepPorts[p]; !ok || np != vp {
 			tags = append(tags, simulation.TagDevice(p))

@@ -13,6 +13,8 @@ import (
 const (
 	dropUnknownPort   = "unknown-port"
 	dropUnknownTunnel = "unknown-tunnel-key"
+	dropForeignTunnel = "tunnel-key-not-local"
+	dropTunnelSource  = "tunnel-source-not-member"
 	dropUnreachable   = "unreachable-port"
 	dropWaitTimeout   = "waiting-room-timeout"
 	dropQueueFull     = "upcall-queue-full"

@@ -34,8 +34,8 @@ func (a *Agent) dumpFlows(ctx context.Context) error {
 // others: a flow is kept when simulating a packet built from its key on
 // the current topology and state gives the same mask and actions (it is
 // then registered with fresh tags and a fresh hard timeout), or, for a
-// tunnelled-in flow, when its tunnel key still names the port it outputs
-// to. Nothing is flushed: traffic on kept flows never notices the restart.
+// tunnelled-in flow, when its source is still admitted and its tunnel key
+// still names the port it outputs to. Nothing is flushed: traffic on kept flows never notices the restart.
 func (a *Agent) reconcile(ctx context.Context) {
 	if len(a.dumped) == 0 {
 		return
@@ -71,14 +71,16 @@ func (a *Agent) revalidate(w *worker, f *datapath.Flow) bool {
 	now := a.now()
 	since := a.flows.begin()
 	if key.Fields&datapath.KeyTunnel != 0 && (key.InPort == wd.vxlan || (wd.hasGRE && key.InPort == wd.gre)) {
+		// Kept only if it still admits its source (admission.go) with the
+		// mask that says so, and outputs to the port its key names.
 		id := uint32(key.Tunnel.ID)
 		n, ok := wd.byKey[id]
 		want := datapath.Actions{datapath.Output{Port: n}}
-		if !ok || mask != translate.TunnelMask(&key) || !reflect.DeepEqual(f.Actions, want) {
+		if !ok || !wd.admits(key.InPort, key.Tunnel.Src) || mask != translate.TunnelMask(&key) || !reflect.DeepEqual(f.Actions, want) {
 			return false
 		}
-		e := &flowEntry{ufid: f.UFID, tunnel: true, actions: want, class: ClassTunnel,
-			tags: []simulation.Tag{simulation.TagTunnelKey(id), simulation.TagDPPort(uint32(n))}}
+		e := &flowEntry{ufid: f.UFID, tunnel: tunnelKeySource, actions: want, class: ClassTunnel,
+			tags: []simulation.Tag{simulation.TagTunnelKey(id), simulation.TagTunnelSource(key.Tunnel.Src.Unmap()), simulation.TagDPPort(uint32(n))}}
 		return a.flows.add(e, since, now)
 	}
 	port, ok := wd.byDP[key.InPort]

@@ -43,8 +43,10 @@ type world struct {
 	// keys are the tunnel keys of the local ports; byKey the reverse.
 	keys  map[topology.ID]uint32
 	byKey map[uint32]datapath.PortNumber
-	// routes are the tunnel routes to the other hosts sharing a zone.
+	// routes are the tunnel routes to the other hosts sharing a zone;
+	// admit the sources tunnelled packets are accepted from.
 	routes map[topology.ID]hostRoute
+	admit  admission
 	// vxlan and gre are the overlay tunnel ports (0 when absent), vtep
 	// the tunnel port toward VTEPs.
 	vxlan, gre, vtep datapath.PortNumber
@@ -69,7 +71,8 @@ func emptyWorld() *world {
 		byKey:     map[uint32]datapath.PortNumber{},
 		routes:    map[topology.ID]hostRoute{},
 		vtepPorts: map[topology.ID]vtepPort{}, vtepIn: map[vtepVNI]topology.ID{},
-		dhcp: dhcp.NewTable(nil),
+		admit: admission{},
+		dhcp:  dhcp.NewTable(nil),
 	}
 }
 
@@ -194,13 +197,8 @@ func hostRoutes(s *topology.Snapshot, self topology.ID, vxlan, gre datapath.Port
 		if !ok {
 			continue
 		}
-		var port datapath.PortNumber
-		switch {
-		case z.Type == topology.TunnelZoneVXLAN && vxlan != 0:
-			port = vxlan
-		case z.Type == topology.TunnelZoneGRE && hasGRE:
-			port = gre
-		default:
+		port, ok := zonePort(z, vxlan, gre, hasGRE)
+		if !ok {
 			continue
 		}
 		src, ok := z.MemberAddr(self)

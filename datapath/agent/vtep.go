@@ -153,10 +153,12 @@ func (w *worker) fromVTEP(ctx context.Context, u *datapath.Upcall) {
 	a.m.upcallMiss.Inc()
 	k := &u.Key
 	vtep, ok := a.vteps.vtep(k.Tunnel.Src)
-	var port topology.ID
-	if ok {
-		port, ok = w.v.w.vtepIn[vtepVNI{vtep, uint32(k.Tunnel.ID)}]
+	if !ok {
+		// Not the published address of a VTEP (underlay admission).
+		a.m.drop(dropTunnelSource)
+		return
 	}
+	port, ok := w.v.w.vtepIn[vtepVNI{vtep, uint32(k.Tunnel.ID)}]
 	if !ok {
 		a.m.drop(dropUnknownTunnel)
 		return

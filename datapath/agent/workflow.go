@@ -366,12 +366,17 @@ func (w *worker) park(r *simulation.Result, port topology.ID, frame []byte, key 
 	}
 }
 
-// tunnelled handles a packet received from the overlay: a
-// flow-state message, or a packet for the local port its tunnel key names,
-// output there by a flow without simulation.
+// tunnelled handles a packet received from the overlay: from a source
+// the agent does not admit, dropped (admission.go); else a flow-state
+// message, or a packet for the local port its tunnel key names, output
+// there by a flow without simulation.
 func (w *worker) tunnelled(ctx context.Context, u *datapath.Upcall) {
 	a := w.a
 	k := &u.Key
+	if !w.v.w.admits(k.InPort, k.Tunnel.Src) {
+		w.refuseSource(ctx, u)
+		return
+	}
 	id := uint32(k.Tunnel.ID)
 	if id == translate.FlowStateTunnelKey {
 		a.m.upcallState.Inc()
@@ -386,7 +391,7 @@ func (w *worker) tunnelled(ctx context.Context, u *datapath.Upcall) {
 		// that the next such packet comes up too.
 		n, ok := w.v.w.byKey[id&^translate.TunnelKeyUpcall]
 		if !ok {
-			a.m.drop(dropUnknownTunnel)
+			a.m.drop(a.unknownKeyReason(w.v.w.snap, id&^translate.TunnelKeyUpcall))
 			return
 		}
 		if err := a.dp.Execute(ctx, u.Packet, k, datapath.Actions{datapath.Output{Port: n}}); err != nil {
@@ -397,13 +402,14 @@ func (w *worker) tunnelled(ctx context.Context, u *datapath.Upcall) {
 	since := a.flows.begin()
 	now := a.now()
 	n, ok := w.v.w.byKey[id]
-	e := &flowEntry{tunnel: true, tags: []simulation.Tag{simulation.TagTunnelKey(id)}, class: ClassShort}
+	e := &flowEntry{tunnel: tunnelKeySource, class: ClassShort,
+		tags: []simulation.Tag{simulation.TagTunnelKey(id), simulation.TagTunnelSource(k.Tunnel.Src.Unmap())}}
 	if ok {
 		e.actions = datapath.Actions{datapath.Output{Port: n}}
 		e.class = ClassTunnel
 		e.tags = append(e.tags, simulation.TagDPPort(uint32(n)))
 	} else {
-		a.m.drop(dropUnknownTunnel)
+		a.m.drop(a.unknownKeyReason(w.v.w.snap, id))
 	}
 	a.install(ctx, e, k, since, now, &w.flow)
 	if ok {

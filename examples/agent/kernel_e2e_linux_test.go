@@ -97,6 +97,9 @@ func runRole(role string, args []string) int {
 	case "icmp-watch":
 		return roleErr(icmpWatch())
 	}
+	if code, ok := spoofRole(role, args); ok {
+		return code
+	}
 	fmt.Fprintf(os.Stderr, "%s=%s: bad role or arguments %q\n", roleEnv, role, args)
 	return 2
 }
@@ -385,18 +388,24 @@ func dpctl(ns *vmtest.NetNS, args ...string) string {
 	return string(out)
 }
 
-// TestKernelAgentsZooKeeper runs two agent processes, each in its own
-// "host" network namespace with its own openvswitch kernel datapath,
-// sharing a real ZooKeeper on the machine running the VM, and sends real
-// traffic between VM namespaces: L2 across the VXLAN tunnel, L3 through
-// three routers, SNAT to an external namespace behind the uplink, and a
-// TCP connection over the SNAT path.
-func TestKernelAgentsZooKeeper(t *testing.T) {
-	vmtest.Require(t)
+// e2eEnv is the kernel tier converged: the topology in ZooKeeper, both
+// host namespaces with their agents, the VM namespaces, and the tunnel
+// keys the agents announced (by VM name).
+type e2eEnv struct {
+	admin nsdb.Client
+	hosts []*e2eHost
+	vms   map[string]*e2eVM
+	keys  map[string]uint32
+	start time.Time
+}
+
+// startE2E builds the namespaces and links of the kernel tier, starts
+// one agent process per host and waits until every VM port is announced
+// active; everything is torn down when the test ends.
+func startE2E(ctx context.Context, t *testing.T) *e2eEnv {
+	t.Helper()
 	servers := zktest.Standalone(t)
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
 
 	// NSDB: the topology, written by the test from the root namespace.
 	root := zktest.UniquePath(t)
@@ -539,6 +548,22 @@ func TestKernelAgentsZooKeeper(t *testing.T) {
 		keys[name] = waitActive(ctx, t, admin, topology.NameID(topology.KindPort, vm.port), topology.NameID(topology.KindHost, hostOf[vm.port].name), name)
 	}
 	t.Logf("ports active (%v)", time.Since(start).Round(time.Millisecond))
+	return &e2eEnv{admin: admin, hosts: hosts, vms: vms, keys: keys, start: start}
+}
+
+// TestKernelAgentsZooKeeper runs two agent processes, each in its own
+// "host" network namespace with its own openvswitch kernel datapath,
+// sharing a real ZooKeeper on the machine running the VM, and sends real
+// traffic between VM namespaces: L2 across the VXLAN tunnel, L3 through
+// three routers, SNAT to an external namespace behind the uplink, and a
+// TCP connection over the SNAT path.
+func TestKernelAgentsZooKeeper(t *testing.T) {
+	vmtest.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	e := startE2E(ctx, t)
+	a, b, vms, keys, start := e.hosts[0], e.hosts[1], e.vms, e.keys, e.start
+	ext := vms["ext"]
 
 	t.Run("L2", func(t *testing.T) {
 		vm1, vm2 := vms["vm1"], vms["vm2"]

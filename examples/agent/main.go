@@ -22,6 +22,13 @@
 //	-nsdb KIND          memory (embedded, this process only) or zk
 //	-zk HOSTS           ZooKeeper servers, host:port[,host:port...]
 //	-zk-root PATH       ZooKeeper root (default nsdb/zookeeper's)
+//	-zk-auth-file F     ZooKeeper digest identity, "user:password" (mode
+//	                    600; see nsdb/zookeeper.ParseAuth): the agent
+//	                    authenticates with it, and the znodes it creates
+//	                    are closed to anyone without it
+//	-zk-tls-ca F        reach ZooKeeper over TLS (-zk naming the servers'
+//	                    secure client ports), trusting the CA certificates
+//	                    of this PEM file
 //	-f FILE             write a topology file into the NSDB at start
 //	-workers N          simulation workers, 1 or more (default 2)
 //	-no-flow-state      no connection tracking or NAT

@@ -6,6 +6,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,11 +75,45 @@ func TestRunUsage(t *testing.T) {
 		{"-host", "a", "-nsdb", "zk", "-zk", "nocolon"},
 		{"-host", "a", "-listen", "localhost"},
 		{"-host", "a", "-debug-token-file", "/nonexistent"},
+		{"-host", "a", "-debug-token-file", secretFile(t, "s3cret\n", 0o644)}, // others may read it
+		{"-host", "a", "-nsdb", "zk", "-zk", "127.0.0.1:2181", "-zk-auth-file", secretFile(t, "u:p\n", 0o640)}, // group may read it
+		{"-host", "a", "-zk-auth-file", secretFile(t, "u:p\n", 0o600)},                                         // without -nsdb zk
+		{"-host", "a", "-nsdb", "zk", "-zk", "127.0.0.1:2181", "-zk-tls-ca", secretFile(t, "not pem\n", 0o600)},
 	} {
 		var logs bytes.Buffer
 		if code := run(context.Background(), args, &logs, nil); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
+	}
+}
+
+// secretFile writes content to a new file with mode perm.
+func secretFile(t *testing.T, content string, perm os.FileMode) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, perm); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestListenDefaultLoopback: the operator endpoints listen on a loopback
+// address unless -listen says otherwise.
+func TestListenDefaultLoopback(t *testing.T) {
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"-h"}, &out, nil); code != 0 {
+		t.Fatalf("-h: exit %d", code)
+	}
+	m := regexp.MustCompile(`(?s)-listen ADDR\n.*?\(default "([^"]*)"\)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("-h shows no default for -listen:\n%s", out.String())
+	}
+	ap, err := netip.ParseAddrPort(m[1])
+	if err != nil || !ap.Addr().IsLoopback() {
+		t.Errorf("-listen defaults to %q, not a loopback address", m[1])
 	}
 }
 

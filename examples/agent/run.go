@@ -44,6 +44,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	nsdbKind := fs.String("nsdb", "memory", "NSDB backend: memory or zk")
 	zkServers := fs.String("zk", "", "ZooKeeper servers `host:port[,...]`")
 	zkRoot := fs.String("zk-root", "", "ZooKeeper root `path`")
+	zkAuthFile := fs.String("zk-auth-file", "", "ZooKeeper digest identity `file` (user:password, mode 600): authenticate, and create znodes only that identity may use")
+	zkTLSCA := fs.String("zk-tls-ca", "", "reach ZooKeeper over TLS (-zk naming its secure client ports), trusting the CA certificates of this PEM `file`")
 	load := fs.String("f", "", "topology `file` to write into the NSDB at start")
 	workers := fs.Int("workers", 2, "simulation `workers` (1 or more)")
 	noState := fs.Bool("no-flow-state", false, "no connection tracking or NAT")
@@ -104,6 +106,13 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 			return usage("-zk: %v", err)
 		}
 	}
+	zkAuth, zkTLS, err := cli.ZooKeeperSecurity(*zkAuthFile, *zkTLSCA)
+	if err != nil {
+		return usage("%v", err)
+	}
+	if (zkAuth != nil || zkTLS != nil) && *nsdbKind != "zk" {
+		return usage("-zk-auth-file and -zk-tls-ca need -nsdb zk")
+	}
 	debugToken := ""
 	if *debugTokenFile != "" {
 		t, err := cli.ReadSecret(*debugTokenFile)
@@ -131,8 +140,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 		if *zkServers == "" {
 			return usage("-nsdb zk needs -zk")
 		}
-		log.Info("connecting to ZooKeeper", "servers", *zkServers, "root", *zkRoot)
-		c, err := zookeeper.New(ctx, zookeeper.Config{Servers: zkList, Root: *zkRoot, Logger: log})
+		log.Info("connecting to ZooKeeper", "servers", *zkServers, "root", *zkRoot, "tls", zkTLS != nil, "auth", zkAuth != nil)
+		c, err := zookeeper.New(ctx, zookeeper.Config{Servers: zkList, Root: *zkRoot, Auth: zkAuth, TLS: zkTLS, Logger: log})
 		if err != nil {
 			return fail(fmt.Errorf("zookeeper: %w", err))
 		}

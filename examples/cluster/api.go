@@ -16,7 +16,8 @@ type apiTokens = api.Tokens
 // loadTokens reads the token file (CSV lines token,name,role).
 func loadTokens(path string) (*apiTokens, error) { return api.LoadTokens(path) }
 
-// newAPI returns the REST API's handler on the node's NSDB client.
-func newAPI(c nsdb.Client, t *apiTokens, log *slog.Logger, reg prometheus.Registerer) (http.Handler, error) {
-	return api.New(api.Config{NSDB: c, Tokens: t, Logger: log, Registerer: reg})
+// newAPI returns the REST API's handler on the node's NSDB client:
+// authenticated by t, or by nothing at all if insecure.
+func newAPI(c nsdb.Client, t *apiTokens, insecure bool, log *slog.Logger, reg prometheus.Registerer) (http.Handler, error) {
+	return api.New(api.Config{NSDB: c, Tokens: t, Insecure: insecure, Logger: log, Registerer: reg})
 }

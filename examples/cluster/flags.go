@@ -14,7 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hivenet/hivenet/internal/cli"
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/zookeeper"
 )
 
 // services names the built-in services, in the order they are added.
@@ -30,6 +32,9 @@ type options struct {
 	embeddedZKAddr   netip.AddrPort
 	listen           string
 	tokenFile        string
+	insecure         bool
+	zkAuth           *zookeeper.Auth
+	zkTLS            *tls.Config
 	tls              *tls.Config
 	services         []string
 	node             string
@@ -56,6 +61,9 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	zkAddr := fs.String("embedded-zk-addr", "127.0.0.1:2181", "the embedded ZooKeeper's client `address`")
 	fs.StringVar(&o.listen, "listen", "", "serve the API on http://`ADDR`/v1/, metrics on /metrics")
 	fs.StringVar(&o.tokenFile, "token-file", "", "API tokens `file` (CSV: token,name,role)")
+	fs.BoolVar(&o.insecure, "insecure", false, "serve the API WITHOUT AUTHENTICATION (no -token-file): anyone reaching it is an admin")
+	zkAuthFile := fs.String("zk-auth-file", "", "ZooKeeper digest identity `file` (user:password, mode 600): authenticate, and close hivenet's znodes to anyone without it")
+	zkTLSCA := fs.String("zk-tls-ca", "", "reach ZooKeeper over TLS (-zk naming its secure client ports), trusting the CA certificates of this PEM `file`")
 	cert := fs.String("tls-cert", "", "TLS certificate `file` (PEM)")
 	key := fs.String("tls-key", "", "TLS key `file` (PEM)")
 	svcs := fs.String("services", strings.Join(services, ","), "services to run, of "+strings.Join(services, ","))
@@ -92,6 +100,17 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 			o.zk = append(o.zk, s)
 		}
 	}
+	auth, ztls, err := cli.ZooKeeperSecurity(*zkAuthFile, *zkTLSCA)
+	if err != nil {
+		return bad("%v", err)
+	}
+	if (auth != nil || ztls != nil) && o.nsdb != "zk" {
+		return bad("-zk-auth-file and -zk-tls-ca need -nsdb zk")
+	}
+	if ztls != nil && o.embeddedZK != "" {
+		return bad("-zk-tls-ca: the embedded ZooKeeper serves no TLS")
+	}
+	o.zkAuth, o.zkTLS = auth, ztls
 	if o.embeddedZK != "" {
 		ap, err := netip.ParseAddrPort(*zkAddr)
 		if err != nil || ap.Port() == 0 {
@@ -125,12 +144,15 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 			return bad("-listen: %v", err)
 		}
 	}
-	if o.has("api") {
-		if o.listen == "" || o.tokenFile == "" {
-			return bad("the api service needs -listen and -token-file")
-		}
-	} else if o.tokenFile != "" {
-		return bad("-token-file serves the api service, which -services leaves out")
+	switch {
+	case o.has("api") && o.listen == "":
+		return bad("the api service needs -listen")
+	case o.has("api") && o.tokenFile == "" && !o.insecure:
+		return bad("the api service needs -token-file (or -insecure, to serve it without authentication)")
+	case o.has("api") && o.tokenFile != "" && o.insecure:
+		return bad("-token-file and -insecure are exclusive")
+	case !o.has("api") && (o.tokenFile != "" || o.insecure):
+		return bad("-token-file and -insecure serve the api service, which -services leaves out")
 	}
 	if o.listen == "" && *cert != "" {
 		return bad("-tls-cert and -tls-key need -listen")

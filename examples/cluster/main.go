@@ -24,7 +24,20 @@
 //	                       metrics on /metrics and /healthz; required with
 //	                       the api service
 //	-token-file FILE       API tokens, CSV lines token,name,role with role
-//	                       admin or reader; required with the api service
+//	                       admin or reader (mode 600 or 640); required with
+//	                       the api service unless -insecure
+//	-insecure              serve the API without authentication: every
+//	                       request is an admin (logged as insecure-anonymous);
+//	                       the node warns at start. For a demonstration only
+//	-zk-auth-file FILE     ZooKeeper digest identity, "user:password" (mode
+//	                       600; see nsdb/zookeeper.ParseAuth): the node
+//	                       authenticates with it and, at start, gives every
+//	                       znode under the root the ACL of that identity
+//	                       (zookeeper.Client.SecureRoot): anyone without it
+//	                       can neither read nor write
+//	-zk-tls-ca FILE        reach ZooKeeper over TLS (-zk naming the servers'
+//	                       secure client ports), trusting the CA
+//	                       certificates of this PEM file
 //	-tls-cert FILE         serve HTTPS with this certificate (PEM) ...
 //	-tls-key FILE          ... and key
 //	-services LIST         services to run, of api,heartbeat,recycler,vxgw

@@ -46,7 +46,13 @@ func TestUsage(t *testing.T) {
 		{[]string{"-nsdb", "zk", "-zk", "localhost"}, 2},
 		{[]string{"-nsdb", "zk", "-zk", "127.0.0.1:99999"}, 2},
 		{[]string{"-nsdb", "zk", "-embedded-zk", dir, "-embedded-zk-addr", "nope"}, 2},
-		{[]string{"-services", "api"}, 2},                                                  // no -listen, no -token-file
+		{[]string{"-services", "api"}, 2},                           // no -listen, no -token-file
+		{[]string{"-services", "api", "-listen", "127.0.0.1:0"}, 2}, // neither -token-file nor -insecure
+		{[]string{"-services", "api", "-listen", "127.0.0.1:0", "-token-file", tokens, "-insecure"}, 2},
+		{[]string{"-services", "heartbeat", "-insecure"}, 2},             // -insecure without api
+		{[]string{"-services", "heartbeat", "-zk-auth-file", tokens}, 2}, // needs -nsdb zk
+		{[]string{"-nsdb", "zk", "-zk", "127.0.0.1:2181", "-zk-auth-file", tokens + ".none"}, 2},
+		{[]string{"-nsdb", "zk", "-zk", "127.0.0.1:2181", "-zk-tls-ca", tokens}, 2},        // not PEM
 		{[]string{"-services", "api", "-listen", "127.0.0.1", "-token-file", tokens}, 2},   // no port
 		{[]string{"-services", "heartbeat", "-token-file", tokens}, 2},                     // -token-file without api
 		{[]string{"-services", "heartbeat", "-tls-cert", "x.pem", "-tls-key", "y.pem"}, 2}, // TLS without -listen

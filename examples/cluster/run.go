@@ -63,7 +63,7 @@ func serve(ctx context.Context, o *options, base *slog.Logger, onReady ready) er
 	// Inputs first (the token file), then the listener, so that a bad
 	// file or a taken port fails before ZooKeeper starts.
 	var tokens *apiTokens
-	if o.has("api") {
+	if o.has("api") && !o.insecure {
 		t, err := loadTokens(o.tokenFile)
 		if err != nil {
 			return fmt.Errorf("-token-file: %w", err)
@@ -103,7 +103,10 @@ func serve(ctx context.Context, o *options, base *slog.Logger, onReady ready) er
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 		name := "endpoint"
 		if o.has("api") {
-			h, err := newAPI(client, tokens, log, reg)
+			if o.insecure {
+				log.Warn("!!! -insecure: the API on " + ln.Addr().String() + " serves WITHOUT AUTHENTICATION: anyone who reaches it can read and rewrite the whole topology. Give -token-file instead. !!!")
+			}
+			h, err := newAPI(client, tokens, o.insecure, log, reg)
 			if err != nil {
 				return err
 			}
@@ -162,9 +165,22 @@ func openNSDB(ctx context.Context, o *options, log *slog.Logger) (nsdb.Client, e
 	}
 	cctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	c, err := zookeeper.New(cctx, zookeeper.Config{Servers: o.zk, Root: o.zkRoot, SessionTimeout: o.zkSessionTimeout, Logger: log})
+	c, err := zookeeper.New(cctx, zookeeper.Config{Servers: o.zk, Root: o.zkRoot, SessionTimeout: o.zkSessionTimeout,
+		Auth: o.zkAuth, TLS: o.zkTLS, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("zookeeper %v: %w", o.zk, err)
+	}
+	if o.zkAuth != nil {
+		// The bootstrap of access control: whatever was written before
+		// the cluster had an identity is closed to anyone without it.
+		n, err := c.SecureRoot(cctx)
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("zookeeper %v: securing the root: %w", o.zk, err)
+		}
+		log.Info("ZooKeeper access control in place", "user", o.zkAuth.Digest.User, "znodes_changed", n)
+	} else {
+		log.Warn("ZooKeeper without -zk-auth-file: anyone who reaches ZooKeeper can read and rewrite the topology")
 	}
 	return c, nil
 }

@@ -1,15 +1,19 @@
 // Package cli holds what the example commands share about their command
 // lines, so that they check the same flags the same way: ZooKeeper server
-// lists, listen addresses and secret files.
+// lists and credentials, listen addresses and secret files.
 package cli
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/hivenet/hivenet/nsdb/zookeeper"
 )
 
 // HostPorts parses a comma-separated list of HOST:PORT, as -zk takes it,
@@ -56,4 +60,33 @@ func ReadSecret(path string) (string, error) {
 		return "", fmt.Errorf("%s: want one token on one line", path)
 	}
 	return t, nil
+}
+
+// ZooKeeperSecurity loads what the -zk-auth-file and -zk-tls-ca flags
+// name: the digest identity to authenticate as (zookeeper.LoadAuth: a
+// mode-600 file, "user:password" then optional "grant" lines), and a TLS
+// configuration trusting the CA certificates of a PEM file. An empty path
+// gives nil.
+func ZooKeeperSecurity(authFile, caFile string) (*zookeeper.Auth, *tls.Config, error) {
+	var auth *zookeeper.Auth
+	if authFile != "" {
+		a, err := zookeeper.LoadAuth(authFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-zk-auth-file: %w", err)
+		}
+		auth = a
+	}
+	var tc *tls.Config
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-zk-tls-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, nil, fmt.Errorf("-zk-tls-ca: %s holds no PEM certificate", caFile)
+		}
+		tc = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return auth, tc, nil
 }

@@ -33,6 +33,11 @@ type Identity struct {
 	Role Role
 }
 
+// InsecureName is the name of the admin every request acts as when the
+// API serves without authentication (Config.Insecure): its writes are
+// logged with it.
+const InsecureName = "insecure-anonymous"
+
 // ErrBadTokenFile is wrapped by the errors of LoadTokens and ParseTokens.
 var ErrBadTokenFile = errors.New("api: bad token file")
 

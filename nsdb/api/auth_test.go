@@ -1,14 +1,18 @@
 package api_test
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hivenet/hivenet/nsdb/api"
+	"github.com/hivenet/hivenet/nsdb/memory"
 )
 
 // concrete fills a path template's parameters with plausible values.
@@ -140,5 +144,41 @@ func TestLoadTokens(t *testing.T) {
 		if _, err := api.LoadTokens(p); !errors.Is(err, api.ErrBadTokenFile) {
 			t.Errorf("LoadTokens(%s): %v, want ErrBadTokenFile", p, err)
 		}
+	}
+}
+
+// TestInsecure: the API refuses to start with neither tokens nor Insecure,
+// and with both; with Insecure it says so in its log, and every request
+// acts as an admin whose writes are logged as InsecureName.
+func TestInsecure(t *testing.T) {
+	db := memory.NewServer(memory.Config{}).NewClient()
+	defer db.Close()
+	tokens, err := api.ParseTokens(strings.NewReader(tokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.New(api.Config{NSDB: db}); err == nil {
+		t.Error("New without Tokens or Insecure succeeded")
+	}
+	if _, err := api.New(api.Config{NSDB: db, Tokens: tokens, Insecure: true}); err == nil {
+		t.Error("New with Tokens and Insecure succeeded")
+	}
+	var logs bytes.Buffer
+	s, err := api.New(api.Config{NSDB: db, Insecure: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "WITHOUT AUTHENTICATION") {
+		t.Errorf("no warning in the log:\n%s", logs.String())
+	}
+	req := httptest.NewRequest("POST", "/v1/bridges", strings.NewReader(`{"name": "net1"}`))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if rec.Code != http.StatusCreated {
+		t.Errorf("POST without a token: %d %s, want 201", rec.Code, rec.Body)
+	}
+	if !strings.Contains(logs.String(), "token="+api.InsecureName+" method=POST path=/v1/bridges status=201") {
+		t.Errorf("the write is not logged as %s:\n%s", api.InsecureName, logs.String())
 	}
 }

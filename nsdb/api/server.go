@@ -37,9 +37,14 @@ const (
 type Config struct {
 	// NSDB is the database the API serves. Required.
 	NSDB nsdb.Client
-	// Tokens authenticates requests (LoadTokens). Required: the API has no
-	// unauthenticated mode.
+	// Tokens authenticates requests (LoadTokens). Required unless
+	// Insecure.
 	Tokens *Tokens
+	// Insecure serves without authentication: every request, from anyone
+	// who can reach the API, acts as an admin named InsecureName (the
+	// name its writes are logged with). For a demonstration on a machine
+	// of one's own; New logs a warning. Exclusive with Tokens.
+	Insecure bool
 	// Logger receives one line per write (with the token's name) and per
 	// server-side failure; nil discards.
 	Logger *slog.Logger
@@ -68,6 +73,7 @@ type Server struct {
 	db      nsdb.Client
 	store   nsdb.Store
 	tokens  *Tokens
+	anon    bool // Config.Insecure
 	log     *slog.Logger
 	maxBody int64
 	maxTopo int64
@@ -86,16 +92,22 @@ func New(cfg Config) (*Server, error) {
 	if cfg.NSDB == nil {
 		return nil, errors.New("api: Config.NSDB is required")
 	}
-	if cfg.Tokens == nil {
-		return nil, errors.New("api: Config.Tokens is required")
+	switch {
+	case cfg.Tokens == nil && !cfg.Insecure:
+		return nil, errors.New("api: Config.Tokens is required (or Config.Insecure, to serve without authentication)")
+	case cfg.Tokens != nil && cfg.Insecure:
+		return nil, errors.New("api: Config.Tokens and Config.Insecure are exclusive")
 	}
 	if cfg.MaxBodyBytes < 0 || cfg.MaxTopologyBytes < 0 || cfg.PageSize < 0 || cfg.PageSize > MaxPageSize {
 		return nil, fmt.Errorf("api: MaxBodyBytes %d or PageSize %d out of range", cfg.MaxBodyBytes, cfg.PageSize)
 	}
-	s := &Server{db: cfg.NSDB, store: cfg.NSDB.Store(), tokens: cfg.Tokens, log: cfg.Logger,
+	s := &Server{db: cfg.NSDB, store: cfg.NSDB.Store(), tokens: cfg.Tokens, anon: cfg.Insecure, log: cfg.Logger,
 		maxBody: cfg.MaxBodyBytes, maxTopo: cfg.MaxTopologyBytes, page: cfg.PageSize, now: cfg.Now, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.anon {
+		s.log.Warn("api: serving WITHOUT AUTHENTICATION (insecure): anyone who reaches the API reads and rewrites the whole topology, as admin " + InsecureName)
 	}
 	if s.maxBody == 0 {
 		s.maxBody = DefaultMaxBodyBytes

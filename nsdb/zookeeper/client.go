@@ -2,6 +2,8 @@ package zookeeper
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -47,6 +49,17 @@ type Config struct {
 	// ErrInvalid. DefaultMaxTxnBytes if zero; raise it only together with
 	// the servers' jute.maxbuffer.
 	MaxTxnBytes int
+	// Auth, if set, is the digest identity the client authenticates as on
+	// every connection before using it, and gives every znode the client
+	// creates the ACL "all permissions for Auth's identities, none for
+	// anyone else" (see auth.go). Nil: no authentication, and znodes open
+	// to everyone (ZooKeeper's world ACL). Clients sharing a database
+	// share an identity or grant each other theirs (Auth.Grant).
+	Auth *Auth
+	// TLS, if set, encrypts the connections to the servers (their
+	// secureClientPort) with this configuration; its ServerName, if
+	// empty, is each server's host. Nil: plaintext.
+	TLS *tls.Config
 	// Logger receives connection, session and watch diagnostics; nil
 	// discards them.
 	Logger *slog.Logger
@@ -107,6 +120,13 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.MaxTxnBytes <= 0 {
 		cfg.MaxTxnBytes = DefaultMaxTxnBytes
 	}
+	acl := zk.WorldACL(zk.PermAll)
+	if cfg.Auth != nil {
+		if err := cfg.Auth.check(); err != nil {
+			return nil, fmt.Errorf("%w: %w", nsdb.ErrInvalid, err)
+		}
+		acl = cfg.Auth.acl()
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -115,7 +135,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		cfg:     cfg,
 		log:     log,
 		paths:   newPaths(cfg.Root),
-		acl:     zk.WorldACL(zk.PermAll),
+		acl:     acl,
 		changed: make(chan struct{}),
 		closers: make(map[closer]struct{}),
 		tables:  make(map[string]tableRef),
@@ -149,14 +169,21 @@ func (c *Client) ensureLayout(ctx context.Context) error {
 	for _, k := range topology.Kinds() {
 		dirs = append(dirs, c.paths.kindDir(k))
 	}
-	return c.retry(ctx, func(cn *conn) error {
+	err := c.retry(ctx, func(cn *conn) error {
 		for _, d := range dirs {
 			if err := cn.ensurePath(d); err != nil {
 				return err
 			}
 		}
-		return nil
+		// ZooKeeper answers exists without checking ACLs: a read tells
+		// whether this client may use the database at all.
+		_, _, err := cn.zk.Children(c.paths.models)
+		return err
 	})
+	if errors.Is(err, zk.ErrNoAuth) {
+		return fmt.Errorf("%w: zookeeper: the ACLs under %s refuse this client's identity (Config.Auth): %w", nsdb.ErrDenied, c.cfg.Root, err)
+	}
+	return mapErr("layout of "+c.cfg.Root, err)
 }
 
 // Session implements nsdb.Client: it returns the current session, waiting

@@ -1,6 +1,8 @@
 package zookeeper
 
 import (
+	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -25,6 +27,9 @@ type conn struct {
 	zk      *zk.Conn
 	retired atomic.Bool
 	hs      atomic.Pointer[handshake]
+	// authed: Config.Auth was accepted on this connection (go-zookeeper
+	// sends it again on every reconnection, before any other request).
+	authed atomic.Bool
 
 	// Guarded by c.mu.
 	sess      *session.Session
@@ -60,7 +65,13 @@ func (cn *conn) dialer(network, addr string, timeout time.Duration) (net.Conn, e
 	if cn.retired.Load() {
 		return nil, errRetired
 	}
-	nc, err := net.DialTimeout(network, addr, timeout)
+	var nc net.Conn
+	var err error
+	if tc := cn.c.cfg.TLS; tc != nil {
+		nc, err = dialTLS(network, addr, timeout, tc)
+	} else {
+		nc, err = net.DialTimeout(network, addr, timeout)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -168,19 +179,62 @@ func (l zkLogger) Printf(format string, args ...any) {
 	l.log.Debug("zookeeper: " + fmt.Sprintf(format, args...))
 }
 
-// ensurePath creates p and its missing parents as persistent empty nodes.
+// ensurePath creates p and its missing parents as persistent empty nodes:
+// those at or below the root with the client's ACL, the root's ancestors
+// (a namespace other databases may share) open to all.
 func (cn *conn) ensurePath(p string) error {
 	if ok, _, err := cn.zk.Exists(p); err != nil || ok {
 		return err
 	}
+	root := cn.c.cfg.Root
 	for i := 1; i <= len(p); i++ {
 		if i < len(p) && p[i] != '/' {
 			continue
 		}
-		_, err := cn.zk.Create(p[:i], nil, zk.FlagPersistent, cn.c.acl)
+		acl := cn.c.acl
+		if i < len(root) && root[i] == '/' && root[:i] == p[:i] {
+			acl = zk.WorldACL(zk.PermAll)
+		}
+		_, err := cn.zk.Create(p[:i], nil, zk.FlagPersistent, acl)
 		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
 			return err
 		}
 	}
 	return nil
+}
+
+// dialTLS opens a TLS connection to addr, completing the handshake within
+// timeout; an empty ServerName in tc becomes addr's host.
+func dialTLS(network, addr string, timeout time.Duration, tc *tls.Config) (net.Conn, error) {
+	if tc.ServerName == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		tc = tc.Clone()
+		tc.ServerName = host
+	}
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: tc}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return d.DialContext(ctx, network, addr)
+}
+
+// authenticate sends Config.Auth on cn's first connection with a session,
+// before the client uses it; false if it could not (the connection was
+// lost: its next connection with the session tries again). Later
+// connections need nothing: go-zookeeper re-sends the credentials before
+// any other request.
+func (c *Client) authenticate(cn *conn) bool {
+	a := c.cfg.Auth
+	if a == nil || cn.authed.Load() {
+		return true
+	}
+	if err := cn.zk.AddAuth("digest", []byte(a.Digest.User+":"+a.Digest.Password)); err != nil {
+		c.log.Warn("zookeeper: authentication not sent", "user", a.Digest.User, "server", cn.zk.Server(), "err", err)
+		return false
+	}
+	cn.authed.Store(true)
+	c.log.Debug("zookeeper: authenticated", "user", a.Digest.User)
+	return true
 }

@@ -112,6 +112,17 @@
 // table's znode, so Table.Lookup reads memory under a reader lock, with no
 // I/O and no allocation.
 //
+// # Access control and TLS
+//
+// With Config.Auth a client authenticates with a digest identity on every
+// connection before using it, and creates every znode at and below the
+// root with that identity's ACL (plus the identities Auth.Grant lists):
+// clients without them can neither read nor write there, and a hivenet
+// client the ACLs refuse fails New with nsdb.ErrDenied. Client.SecureRoot,
+// the bootstrap step, gives the ACL to a tree written before (LoadAuth
+// reads the identity from a mode-600 file). With Config.TLS the client
+// reaches the servers' secureClientPort over TLS.
+//
 // # Connection loss and session expiry
 //
 // A disconnection within the session timeout is transparent: go-zookeeper

@@ -20,8 +20,11 @@ func mapErr(what string, err error) error {
 		return err
 	case errors.Is(err, nsdb.ErrNotFound), errors.Is(err, nsdb.ErrExists), errors.Is(err, nsdb.ErrConflict),
 		errors.Is(err, nsdb.ErrReferenced), errors.Is(err, nsdb.ErrInvalid), errors.Is(err, nsdb.ErrNotOwner),
-		errors.Is(err, nsdb.ErrSessionExpired), errors.Is(err, nsdb.ErrClosed), errors.Is(err, nsdb.ErrUnavailable):
+		errors.Is(err, nsdb.ErrSessionExpired), errors.Is(err, nsdb.ErrClosed), errors.Is(err, nsdb.ErrUnavailable),
+		errors.Is(err, nsdb.ErrDenied):
 		return err
+	case errors.Is(err, zk.ErrNoAuth), errors.Is(err, zk.ErrAuthFailed):
+		return fmt.Errorf("%w: %s: %w", nsdb.ErrDenied, what, err)
 	case errors.Is(err, zk.ErrNoNode):
 		return fmt.Errorf("%w: %s: %w", nsdb.ErrNotFound, what, err)
 	case errors.Is(err, zk.ErrNodeExists):

@@ -102,7 +102,10 @@ func (c *Client) run() {
 			case it.check:
 				c.checkTimeout(it.cn)
 			case it.ev.Type == zk.EventSession:
-				c.onState(it.cn, it.ev.State, it.seq)
+				// A connection is used only once authenticated.
+				if it.ev.State != zk.StateHasSession || c.authenticate(it.cn) {
+					c.onState(it.cn, it.ev.State, it.seq)
+				}
 			case it.ev.Type == zk.EventNotWatching:
 				// Watches died with their session; the new session
 				// re-arms them all.

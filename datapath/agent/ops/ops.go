@@ -16,11 +16,13 @@
 //	                     installed, executed or written
 //
 // The debug endpoints need "Authorization: Bearer <Config.DebugToken>"
-// (compared in constant time); with no DebugToken they answer 403. Every
+// (compared in constant time: SHA-256 digests, so that not even the
+// token's length leaks); with no DebugToken they answer 403. Every
 // other path is 404.
 package ops
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
@@ -68,7 +70,7 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &server{cfg: cfg, now: datapath.MonotonicClock()}
+	s := &server{cfg: cfg, want: sha256.Sum256([]byte(cfg.DebugToken)), now: datapath.MonotonicClock()}
 	mux := http.NewServeMux()
 	if cfg.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
@@ -81,8 +83,9 @@ func New(cfg Config) (http.Handler, error) {
 }
 
 type server struct {
-	cfg Config
-	now func() time.Duration
+	cfg  Config
+	want [sha256.Size]byte // digest of cfg.DebugToken
+	now  func() time.Duration
 }
 
 func (s *server) ready(w http.ResponseWriter, _ *http.Request) {
@@ -107,7 +110,10 @@ func (s *server) debug(h http.HandlerFunc) http.Handler {
 			return
 		}
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.DebugToken)) != 1 {
+		// Digests of equal length: the comparison's time tells nothing,
+		// not even the token's length.
+		got := sha256.Sum256([]byte(tok))
+		if !ok || subtle.ConstantTimeCompare(got[:], s.want[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hivenet-agent"`)
 			http.Error(w, "a valid bearer token is required", http.StatusUnauthorized)
 			return

@@ -170,10 +170,20 @@ func TestDebugFlowsAndTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, tok := range []string{"", "wrong"} {
+	for _, tok := range []string{"", "wrong", "s3cre", "s3cret0", "S3CRET", " s3cret"} {
 		if code, _ := e.get(t, "/debug/flows", tok); code != http.StatusUnauthorized {
-			t.Errorf("debug with token %q: %d, want 401", tok, code)
+			t.Errorf("debug/flows with token %q: %d, want 401", tok, code)
 		}
+		if code, _ := e.do(t, "POST", "/debug/trace", tok, "{}"); code != http.StatusUnauthorized {
+			t.Errorf("debug/trace with token %q: %d, want 401", tok, code)
+		}
+	}
+	req0, _ := http.NewRequest("GET", e.srv.URL+"/debug/flows", nil)
+	req0.Header.Set("Authorization", "Basic s3cret")
+	if resp, err := http.DefaultClient.Do(req0); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("debug/flows with Basic auth: %v %v, want 401", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	code, body := e.get(t, "/debug/flows", "s3cret")
 	if code != 200 || !strings.Contains(body, "packets:") || !strings.Contains(body, ", actions:") || !strings.Contains(body, "class normal") {

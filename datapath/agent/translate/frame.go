@@ -73,13 +73,36 @@ func FrameFromKey(b []byte, k *datapath.FlowKey) ([]byte, error) {
 	return packet.AppendFrame(b, &m, nil)
 }
 
-// TunnelMask matches the input port and the tunnel key.
+// TunnelMask matches the input port, the tunnel key and the outer source
+// address: a flow for packets tunnelled in admits one sender only, so that
+// a packet from an address the agent did not admit misses it and comes up.
 func TunnelMask(k *datapath.FlowKey) datapath.FlowKey {
+	m := TunnelSourceMask(k)
+	m.Tunnel.ID = ^uint64(0)
+	m.Tunnel.Flags = k.Tunnel.Flags & datapath.TunnelKeyPresent
+	return m
+}
+
+// TunnelSourceMask matches the input port and the outer source address
+// only: the mask of a flow dropping everything one underlay address
+// tunnels in, whatever the key.
+func TunnelSourceMask(k *datapath.FlowKey) datapath.FlowKey {
 	return datapath.FlowKey{
 		Fields: datapath.KeyInPort | datapath.KeyTunnel,
 		InPort: ^datapath.PortNumber(0),
-		Tunnel: datapath.TunnelKey{ID: ^uint64(0), Flags: k.Tunnel.Flags & datapath.TunnelKeyPresent},
+		Tunnel: datapath.TunnelKey{Src: onesOf(k.Tunnel.Src)},
 	}
+}
+
+// onesOf returns the all-ones address of a's family, or the zero Addr.
+func onesOf(a netip.Addr) netip.Addr {
+	switch {
+	case a.Is4():
+		return ones4
+	case a.Is6():
+		return ones16
+	}
+	return netip.Addr{}
 }
 
 // VTEPMask is the megaflow mask of a simulated flow of packets received

@@ -49,6 +49,16 @@ type Config struct {
 	// stops gracefully), which cuts the CPU time of a start by about a
 	// third.
 	ClassDataSharing bool
+	// SecureClient, if valid, is a second address on which the server
+	// accepts clients over TLS (ZooKeeper's secureClientPort, served by
+	// its Netty connection factory), authenticating itself with the
+	// private key and certificate chain of the PEM file TLSKeyStore.
+	// Clients present no certificate (ssl.clientAuth=none): they
+	// authenticate with ZooKeeper's digest scheme.
+	SecureClient netip.AddrPort
+	// TLSKeyStore is the PEM file of SecureClient (key, then certificate
+	// chain); required with it.
+	TLSKeyStore string
 	// Runtime is the java binary and class path; FindRuntime's if zero.
 	Runtime Runtime
 }
@@ -96,6 +106,14 @@ func (c Config) render() string {
 	kv("maxClientCnxns", 0)
 	kv("admin.enableServer", false)
 	kv("4lw.commands.whitelist", "*")
+	if c.SecureClient.IsValid() {
+		kv("secureClientPort", c.SecureClient.Port())
+		kv("secureClientPortAddress", c.SecureClient.Addr())
+		kv("serverCnxnFactory", "org.apache.zookeeper.server.NettyServerCnxnFactory")
+		kv("ssl.keyStore.location", c.TLSKeyStore)
+		kv("ssl.keyStore.type", "PEM")
+		kv("ssl.clientAuth", "none")
+	}
 	if c.NoSync {
 		// Unknown keys become zookeeper.* system properties.
 		kv("forceSync", "no")

@@ -28,8 +28,9 @@
 //   - HIVENET_ZK_JAVA: the java binary (default: $JAVA_HOME/bin/java, then
 //     java on $PATH).
 //   - HIVENET_ZK_CLASSPATH: the JVM class path holding the ZooKeeper server
-//     (default: /usr/share/java/zookeeper.jar, plus slf4j-simple.jar when
-//     present so that the server log is readable).
+//     (default: /usr/share/java/zookeeper.jar, plus, when present,
+//     slf4j-simple.jar so that the server log is readable and
+//     netty-codec.jar and netty-resolver.jar, which TLS clients need).
 //   - HIVENET_ZK_CDS=0: do not use or create the JVM class-data-sharing
 //     archive (~/.cache/hivenet-zk/zk-<hash>.jsa) of servers whose
 //     Config.ClassDataSharing is set.

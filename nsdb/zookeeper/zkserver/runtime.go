@@ -18,6 +18,12 @@ const (
 	slf4jSimpleJar = "/usr/share/java/slf4j-simple.jar"
 )
 
+// optionalJars join the class path when present: a readable server log
+// (slf4j-simple), and the Netty classes that the connection factory of
+// TLS clients (Config.SecureClient) needs and zookeeper.jar's manifest
+// does not list.
+var optionalJars = []string{slf4jSimpleJar, "/usr/share/java/netty-codec.jar", "/usr/share/java/netty-resolver.jar"}
+
 // jvmFlags make the JVM start fast and stay small.
 var jvmFlags = []string{
 	"-Xmx128m",
@@ -71,8 +77,10 @@ func FindRuntime() (Runtime, error) {
 		return rt, fmt.Errorf("%w: %s not found (apt-get install zookeeper, or set HIVENET_ZK_CLASSPATH)", ErrUnavailable, debianJar)
 	}
 	rt.ClassPath = debianJar
-	if _, err := os.Stat(slf4jSimpleJar); err == nil {
-		rt.ClassPath += string(os.PathListSeparator) + slf4jSimpleJar
+	for _, jar := range optionalJars {
+		if _, err := os.Stat(jar); err == nil {
+			rt.ClassPath += string(os.PathListSeparator) + jar
+		}
 	}
 	return rt, nil
 }

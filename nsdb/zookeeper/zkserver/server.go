@@ -325,6 +325,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("zkserver: no directory")
 	}
 	cfg = cfg.withDefaults()
+	if cfg.SecureClient.IsValid() && cfg.TLSKeyStore == "" {
+		return nil, errors.New("zkserver: SecureClient needs TLSKeyStore")
+	}
 	if cfg.Runtime == (Runtime{}) {
 		rt, err := FindRuntime()
 		if err != nil {
