@@ -85,6 +85,8 @@ type decoder struct {
 	json bool
 	// one is set when decoding a single object (DecodeObject).
 	one *ObjectOptions
+	// out holds the objects outside a file it may refer to (LoadWith).
+	out *outsideIndex
 }
 
 func newDecoder(file string) *decoder {

@@ -28,7 +28,7 @@ func Load(r io.Reader, filename string) (*topology.Topology, error) {
 	if err != nil {
 		return nil, fmt.Errorf("topofile: reading %s: %w", filename, err)
 	}
-	return load(data, filename)
+	return loadWith(data, filename, nil)
 }
 
 // LoadFile is Load on the file at path.
@@ -37,15 +37,18 @@ func LoadFile(path string) (*topology.Topology, error) {
 	if err != nil {
 		return nil, fmt.Errorf("topofile: %w", err)
 	}
-	return load(data, path)
+	return loadWith(data, path, nil)
 }
 
-func load(data []byte, file string) (*topology.Topology, error) {
+func loadWith(data []byte, file string, outside *topology.Topology) (*topology.Topology, error) {
 	doc, err := parseYAML(data)
 	if err != nil {
 		return nil, ErrorList{{File: file, Line: syntaxLine(err.Error()), Err: err}}
 	}
 	d := newDecoder(file)
+	if outside != nil {
+		d.out = newOutsideIndex(outside)
+	}
 	if doc != nil {
 		d.document(doc)
 	}
@@ -57,7 +60,7 @@ func load(data []byte, file string) (*topology.Topology, error) {
 		sortErrors(d.errs)
 		return nil, d.errs
 	}
-	if err := d.t.Validate(); err != nil {
+	if err := d.validate(); err != nil {
 		var ve *topology.ValidationError
 		if !errors.As(err, &ve) {
 			return nil, ErrorList{{File: file, Err: err}}
@@ -112,7 +115,7 @@ func (d *decoder) document(doc *yaml.Node) {
 	}
 	m := d.mapping(root, "", topKeys)
 	if n := countPorts(root); n > 0 {
-		d.t.Ports = make([]topology.Port, 0, n)
+		d.t.Ports = make([]topology.Port, 0, n) // none: nil, as Load of an empty file gives
 	}
 	d.each(m, "hosts", hostKeys, d.host)
 	d.each(m, "tunnel-zones", zoneKeys, d.tunnelZone)
@@ -160,6 +163,7 @@ func countPorts(root *yaml.Node) int {
 func (d *decoder) host(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindHost)
 	h := topology.Host{ID: id, Name: name}
+	d.scope(m, &h.Scope)
 	if v, ok := get(m, "flooding-proxy-weight", uintValue(32)); ok {
 		h.FloodingProxyWeight = topology.Some(uint32(v))
 	}
@@ -170,6 +174,7 @@ func (d *decoder) tunnelZone(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindTunnelZone)
 	zi := len(d.t.TunnelZones)
 	z := topology.TunnelZone{ID: id, Name: name}
+	d.scope(m, &z.Scope)
 	if v, ok := get(m, "type", zoneTypes.value()); ok {
 		z.Type = v
 	}
@@ -205,19 +210,23 @@ func (d *decoder) tunnelZone(m *mapping, _ int) {
 func (d *decoder) portGroup(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindPortGroup)
 	g := topology.PortGroup{ID: id, Name: name}
+	d.scope(m, &g.Scope)
 	m.flag("stateful", &g.Stateful)
 	d.t.PortGroups = append(d.t.PortGroups, g)
 }
 
 func (d *decoder) addrGroup(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindIPAddrGroup)
-	d.t.IPAddrGroups = append(d.t.IPAddrGroups, topology.IPAddrGroup{ID: id, Name: name, Addrs: list(m, "addrs", addrValue)})
+	g := topology.IPAddrGroup{ID: id, Name: name, Addrs: list(m, "addrs", addrValue)}
+	d.scope(m, &g.Scope)
+	d.t.IPAddrGroups = append(d.t.IPAddrGroups, g)
 }
 
 func (d *decoder) bridge(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindBridge)
 	bi := len(d.t.Bridges)
 	b := topology.Bridge{ID: id, Name: name}
+	d.scope(m, &b.Scope)
 	m.flag("admin-down", &b.AdminDown)
 	getUint(m, "vni", &b.VNI, 32)
 	getUint(m, "tunnel-key", &b.TunnelKey, 32)
@@ -232,6 +241,7 @@ func (d *decoder) router(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindRouter)
 	ri := len(d.t.Routers)
 	r := topology.Router{ID: id, Name: name}
+	d.scope(m, &r.Scope)
 	m.flag("admin-down", &r.AdminDown)
 	getUint(m, "as-number", &r.ASNumber, 32)
 	m.ref("inbound-filter", topology.KindChain, func(x topology.ID) { d.t.Routers[ri].InboundFilter = x })
@@ -369,7 +379,10 @@ func (d *decoder) resolvePeers() {
 			continue
 		}
 		claimed[b] = a
-		bi := portIdx[b]
+		bi, inFile := portIdx[b]
+		if !inFile {
+			continue // a port outside the file: the store sets its side
+		}
 		d.t.Ports[bi].Peer = a
 		for _, l := range d.locs[b] {
 			if l.kind == topology.KindPort {
@@ -527,6 +540,7 @@ func (d *decoder) nested(m *mapping, key string, allowed keySet, fn func(*mappin
 func (d *decoder) loadBalancer(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindLoadBalancer)
 	lb := topology.LoadBalancer{ID: id, Name: name}
+	d.scope(m, &lb.Scope)
 	m.flag("admin-down", &lb.AdminDown)
 	d.t.LoadBalancers = append(d.t.LoadBalancers, lb)
 	d.each(m, "pools", poolKeys, func(pm *mapping, _ int) { d.pool(pm, id) })
@@ -586,6 +600,7 @@ func (d *decoder) healthMonitor(m *mapping, _ int) {
 		}
 	}
 	h := topology.HealthMonitor{ID: id}
+	d.scope(m, &h.Scope)
 	m.flag("admin-down", &h.AdminDown)
 	getUint(m, "delay", &h.Delay, 32)
 	getUint(m, "timeout", &h.Timeout, 32)
@@ -597,6 +612,7 @@ func (d *decoder) vtep(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindVTEP)
 	vi := len(d.t.VTEPs)
 	v := topology.VTEP{ID: id, Name: name}
+	d.scope(m, &v.Scope)
 	if a, ok := get(m, "management-ip", addrValue); ok {
 		v.ManagementIP = a
 	}

@@ -25,8 +25,10 @@ import (
 // bridge or router, a route's router, a pool's load balancer, ...) is not
 // in t, bridge ports with addresses, router ports with a VLAN, rules whose
 // settings contradict their type, and values out of their enumerations.
-func Write(w io.Writer, t *topology.Topology) error {
-	root, err := encode(t)
+func Write(w io.Writer, t *topology.Topology) error { return write(w, t, nil) }
+
+func write(w io.Writer, t, outside *topology.Topology) error {
+	root, err := encode(t, outside)
 	if err != nil {
 		return err
 	}
@@ -226,8 +228,11 @@ func newWriter(t *topology.Topology) *writer {
 	return w
 }
 
-func encode(t *topology.Topology) (*yaml.Node, error) {
+func encode(t, outside *topology.Topology) (*yaml.Node, error) {
 	w := newWriter(t)
+	if outside != nil {
+		w.nameOutside(outside)
+	}
 	root := newMap()
 	root.seq("hosts", each(t.Hosts, w.host), false)
 	root.seq("tunnel-zones", each(t.TunnelZones, w.tunnelZone), false)
@@ -326,6 +331,14 @@ func (w *writer) nameID(m mnode, k topology.Kind, name string, id topology.ID) {
 	}
 }
 
+// scope writes an object's scope, which only the JSON form has: a file is
+// applied under a scope, it does not name one.
+func (w *writer) scope(m mnode, s string) {
+	if w.api && s != "" {
+		m.str("scope", s)
+	}
+}
+
 func (w *writer) childID(m mnode, id, derived topology.ID) {
 	if id != derived || w.api {
 		m.add("id", plain(id.String()))
@@ -341,6 +354,7 @@ func (w *writer) refField(m mnode, key string, k topology.Kind, id topology.ID) 
 func (w *writer) host(h *topology.Host) *yaml.Node {
 	m := newMap()
 	w.nameID(m, topology.KindHost, h.Name, h.ID)
+	w.scope(m, h.Scope)
 	if h.FloodingProxyWeight.Set {
 		m.add("flooding-proxy-weight", uintNode(h.FloodingProxyWeight.Value))
 	}
@@ -350,6 +364,7 @@ func (w *writer) host(h *topology.Host) *yaml.Node {
 func (w *writer) tunnelZone(z *topology.TunnelZone) *yaml.Node {
 	m := newMap()
 	w.nameID(m, topology.KindTunnelZone, z.Name, z.ID)
+	w.scope(m, z.Scope)
 	if s, ok := zoneTypes.format(z.Type); ok {
 		m.add("type", plain(s))
 	} else if z.Type != topology.TunnelZoneInvalid {
@@ -373,6 +388,7 @@ func (w *writer) tunnelZone(z *topology.TunnelZone) *yaml.Node {
 func (w *writer) portGroup(g *topology.PortGroup) *yaml.Node {
 	m := newMap()
 	w.nameID(m, topology.KindPortGroup, g.Name, g.ID)
+	w.scope(m, g.Scope)
 	m.flag("stateful", g.Stateful)
 	return m.Node
 }
@@ -392,6 +408,7 @@ func (w *writer) addrs(what string, as []netip.Addr) []*yaml.Node {
 func (w *writer) addrGroup(g *topology.IPAddrGroup) *yaml.Node {
 	m := newMap()
 	w.nameID(m, topology.KindIPAddrGroup, g.Name, g.ID)
+	w.scope(m, g.Scope)
 	m.seq("addrs", w.addrs("address group "+w.ref(topology.KindIPAddrGroup, g.ID), g.Addrs), true)
 	return m.Node
 }
@@ -399,6 +416,7 @@ func (w *writer) addrGroup(g *topology.IPAddrGroup) *yaml.Node {
 func (w *writer) bridge(b *topology.Bridge) *yaml.Node {
 	m := newMap()
 	w.nameID(m, topology.KindBridge, b.Name, b.ID)
+	w.scope(m, b.Scope)
 	addUint(m, "vni", b.VNI)
 	addUint(m, "tunnel-key", b.TunnelKey)
 	w.refField(m, "inbound-filter", topology.KindChain, b.InboundFilter)
@@ -423,6 +441,7 @@ func (w *writer) bridge(b *topology.Bridge) *yaml.Node {
 func (w *writer) router(r *topology.Router) *yaml.Node {
 	m := newMap()
 	w.nameID(m, topology.KindRouter, r.Name, r.ID)
+	w.scope(m, r.Scope)
 	addUint(m, "as-number", r.ASNumber)
 	w.refField(m, "inbound-filter", topology.KindChain, r.InboundFilter)
 	w.refField(m, "outbound-filter", topology.KindChain, r.OutboundFilter)
@@ -618,6 +637,7 @@ func (w *writer) dhcp(s *topology.DHCPSubnet, bridge topology.ID, i int) *yaml.N
 func (w *writer) chain(c *topology.Chain) *yaml.Node {
 	m := newMap()
 	w.nameID(m, topology.KindChain, c.Name, c.ID)
+	w.scope(m, c.Scope)
 	var rules []*yaml.Node
 	for i := range c.Rules {
 		rm, err := ruleNode(w, &c.Rules[i])
@@ -731,6 +751,7 @@ func ruleNode(n namer, r *topology.Rule) (mnode, error) {
 func (w *writer) loadBalancer(lb *topology.LoadBalancer) *yaml.Node {
 	m := newMap()
 	w.nameID(m, topology.KindLoadBalancer, lb.Name, lb.ID)
+	w.scope(m, lb.Scope)
 	m.flag("admin-down", lb.AdminDown)
 	var pools []*yaml.Node
 	for i := range w.t.Pools {
@@ -814,6 +835,7 @@ func (w *writer) healthMonitor(h *topology.HealthMonitor) *yaml.Node {
 	if w.api || h.ID != topology.NameID(topology.KindHealthMonitor, handle) {
 		m.add("id", plain(h.ID.String()))
 	}
+	w.scope(m, h.Scope)
 	addUint(m, "delay", h.Delay)
 	addUint(m, "timeout", h.Timeout)
 	addUint(m, "max-retries", h.MaxRetries)
@@ -824,6 +846,7 @@ func (w *writer) healthMonitor(h *topology.HealthMonitor) *yaml.Node {
 func (w *writer) vtep(v *topology.VTEP) *yaml.Node {
 	m := newMap()
 	w.nameID(m, topology.KindVTEP, v.Name, v.ID)
+	w.scope(m, v.Scope)
 	m.addr("management-ip", v.ManagementIP)
 	addUint(m, "management-port", v.ManagementPort)
 	w.refField(m, "tunnel-zone", topology.KindTunnelZone, v.TunnelZone)
