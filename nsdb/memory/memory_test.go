@@ -31,3 +31,9 @@ func TestBlocksConformance(t *testing.T) {
 		return harness{memory.NewServer(memory.Config{})}
 	})
 }
+
+func TestSecretsConformance(t *testing.T) {
+	nsdbtest.RunSecrets(t, func(t *testing.T) nsdbtest.Harness {
+		return harness{memory.NewServer(memory.Config{})}
+	})
+}

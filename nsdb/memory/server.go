@@ -58,8 +58,9 @@ type Server struct {
 	elections map[string]*election
 	sequences map[string]uint64
 
-	blocks blockStore
-	now    func() time.Time
+	blocks  blockStore
+	secrets map[string]secret
+	now     func() time.Time
 }
 
 // NewServer returns an empty database.
@@ -82,6 +83,7 @@ func NewServer(cfg Config) *Server {
 		elections: make(map[string]*election),
 		sequences: make(map[string]uint64),
 		blocks:    blockStore{scopes: make(map[string]map[uint32]*blockState)},
+		secrets:   make(map[string]secret),
 		now:       now,
 	}
 	s.objects = watch.NewHub(&s.mu)

@@ -126,6 +126,7 @@ type paths struct {
 	tables    string
 	sequences string
 	elections string
+	secrets   string
 }
 
 func newPaths(root string) paths {
@@ -136,6 +137,7 @@ func newPaths(root string) paths {
 		tables:    root + "/tables",
 		sequences: root + "/sequences",
 		elections: root + "/elections",
+		secrets:   root + "/secrets",
 	}
 }
 
