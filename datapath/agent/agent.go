@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/flowstate/auth"
 	"github.com/hivenet/hivenet/flowstate/transfer"
 	"github.com/hivenet/hivenet/nat"
 	"github.com/hivenet/hivenet/nsdb"
@@ -39,6 +40,10 @@ type Agent struct {
 	// SharedStateStore; fetcher asks ports' previous hosts for theirs.
 	savers  []*stateSaver
 	fetcher *transfer.Client
+	// keys authenticate flow state; ownKeys says the agent reads them
+	// from the NSDB itself.
+	keys    *auth.Keyring
+	ownKeys bool
 
 	world  atomic.Pointer[world]
 	active activeMap
@@ -166,7 +171,11 @@ func New(cfg Config) (*Agent, error) {
 		if cfg.SharedStateStore != nil {
 			a.savers = append(a.savers, newStateSaver(sourceShared, cfg.SharedStateStore, a.m, a.log))
 		}
-		a.fetcher = &transfer.Client{}
+		a.keys = cfg.FlowStateKeys
+		if a.keys == nil {
+			a.keys, a.ownKeys = auth.NewKeyring(auth.KeySet{}), true
+		}
+		a.fetcher = &transfer.Client{Keys: a.keys, Now: a.now}
 	}
 	a.macs = &macLearner{
 		refs: make(map[simulation.MACLearning]*macRef), now: a.now, expiry: a.timeout.MACExpiry,
@@ -212,6 +221,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	// The NSDB first: reading it does not touch the datapath, so an agent
 	// taking over does it while the running one still forwards.
 	start := time.Now()
+	if err := a.loadKeys(ctx, &wg); err != nil {
+		return err
+	}
 	watch, err := a.db.Store().WatchKinds(ctx)
 	if err != nil {
 		return fmt.Errorf("agent: topology watch: %w", err)

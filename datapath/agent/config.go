@@ -10,6 +10,7 @@ import (
 
 	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/flowstate"
+	"github.com/hivenet/hivenet/flowstate/auth"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/simulation/dhcp"
@@ -111,6 +112,18 @@ type Config struct {
 	// previous host (default 3 s, the reference's budget); the port is
 	// announced only after it.
 	StateFetchTimeout time.Duration
+	// FlowStateKeys authenticates the flow-state messages this agent
+	// pushes and receives and its peer transfers (flowstate/auth). Nil:
+	// the agent reads the cluster's keys from the NSDB's secrets
+	// (nsdb.SecretKeeper) when it starts — creating them if no cluster
+	// node did yet — and re-reads them every FlowStateKeyRefresh, so a
+	// rotation reaches it. Messages without a valid MAC under one of the
+	// keys are refused and counted.
+	FlowStateKeys *auth.Keyring
+	// FlowStateKeyRefresh is how often the keys are re-read from the
+	// NSDB (default auth.DefaultRefresh, 5 s); keep it well under the
+	// rotations' activation delay.
+	FlowStateKeyRefresh time.Duration
 	// Handover, if set, makes Run take over from another agent process
 	// running on this host (a fast reboot): Run first reads the topology
 	// and loads the state of this host's ports from StateStore while the

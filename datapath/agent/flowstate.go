@@ -6,6 +6,7 @@ import (
 	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/datapath/agent/translate"
 	"github.com/hivenet/hivenet/flowstate"
+	"github.com/hivenet/hivenet/flowstate/auth"
 	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/simulation/packet"
 	"github.com/hivenet/hivenet/topology"
@@ -47,6 +48,11 @@ func (w *worker) pushState(ctx context.Context, r *simulation.Result, ingress to
 		}
 	}
 	delete(hosts, a.host)
+	mac := w.stateMAC()
+	if mac == nil || len(hosts) == 0 {
+		return false
+	}
+	now := a.now()
 	for h := range hosts {
 		rt, ok := w.v.w.routes[h]
 		if !ok {
@@ -55,8 +61,15 @@ func (w *worker) pushState(ctx context.Context, r *simulation.Result, ingress to
 		tun := translate.TunnelKeyFor(translate.FlowStateTunnelKey, rt.src, rt.dst)
 		tun.TOS = translate.ControlTOS
 		acts := datapath.Actions{datapath.Set[datapath.TunnelKey]{Value: tun}, datapath.Output{Port: rt.port}}
-		err := msg.AppendParts(w.buf[:0], flowstate.MaxPayload, func(part []byte) error {
-			f, err := translate.AppendFlowStateFrame(w.out[:0], part)
+		err := msg.AppendParts(w.buf[:0], flowstate.MaxPayload-auth.Overhead, func(part []byte) error {
+			sealed, err := mac.Seal(part, 0, auth.FlowStateMessage, nil, now)
+			if err != nil {
+				return err
+			}
+			if cap(sealed) > cap(w.buf) {
+				w.buf = sealed[:0]
+			}
+			f, err := translate.AppendFlowStateFrame(w.out[:0], sealed)
 			if err != nil {
 				return err
 			}
@@ -73,8 +86,19 @@ func (w *worker) pushState(ctx context.Context, r *simulation.Result, ingress to
 	return sent
 }
 
-// importState imports a flow-state message received from a peer and
-// invalidates the flows tagged with its keys.
+// stateMAC returns the worker's signer and verifier of flow-state
+// messages, made on first use; nil when the agent has no keys.
+func (w *worker) stateMAC() *auth.MAC {
+	if w.mac == nil && w.a.keys != nil {
+		w.mac = w.a.keys.NewMAC()
+	}
+	return w.mac
+}
+
+// importState imports a flow-state message received from a peer, provided
+// it carries a valid MAC under the cluster's flow-state keys, and
+// invalidates the flows tagged with its keys. A message that fails
+// verification changes nothing and is counted by reason.
 func (w *worker) importState(ctx context.Context, frame []byte) {
 	a := w.a
 	a.m.stateReceived.Inc()
@@ -91,7 +115,18 @@ func (w *worker) importState(ctx context.Context, frame []byte) {
 		a.m.drop(dropBadState)
 		return
 	}
-	if err := w.msg.UnmarshalBinary(frame[l.Payload:l.End]); err != nil {
+	mac := w.stateMAC()
+	if mac == nil {
+		a.m.stateRejected(auth.ErrNoKeys)
+		return
+	}
+	payload, err := mac.Open(frame[l.Payload:l.End], auth.FlowStateMessage, nil, a.now())
+	if err != nil {
+		a.m.stateRejected(err)
+		a.log.Debug("flow-state message refused", "reason", auth.Reason(err))
+		return
+	}
+	if err := w.msg.UnmarshalBinary(payload); err != nil {
 		a.m.drop(dropBadState)
 		a.log.Debug("bad flow-state message", "err", err)
 		return

@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/flowstate/auth"
 	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/simulation/dhcp"
 )
@@ -44,7 +45,10 @@ type metrics struct {
 	writesDropped prometheus.Counter
 	statePushed   prometheus.Counter
 	stateReceived prometheus.Counter
-	session       prometheus.Gauge
+	// stateRejects counts the flow-state messages and transfers that
+	// failed authentication, by reason (flowstate/auth.Reason).
+	stateRejects *prometheus.CounterVec
+	session      prometheus.Gauge
 	// Flow-state persistence: messages saved and dropped (queue full) by
 	// store, messages and ports restored by source, and how long the
 	// restore at start took.
@@ -89,6 +93,9 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows, tunnel
 		stateReceived: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hivenet_agent_flow_state_received_total", Help: "Flow-state messages received from peers.",
 		}),
+		stateRejects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hivenet_agent_flow_state_rejected_total", Help: "Flow-state messages (kind message) and peer transfers (kind transfer) refused for failing authentication, by reason: no-mac, unknown-key, bad-mac, stale (outside the replay window), no-keys (this agent has none). They change nothing.",
+		}, []string{"kind", "reason"}),
 		stateSaved: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hivenet_agent_flow_state_saved_total", Help: "Flow-state messages saved, by store (local, shared).",
 		}, []string{"store"}),
@@ -144,7 +151,7 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows, tunnel
 	}
 	cs := []prometheus.Collector{
 		m.upcalls, m.simulations, m.installed, m.removed, m.invalidations, m.drops,
-		m.writesDropped, m.statePushed, m.stateReceived, m.session, m.dhcpReqs, m.dhcpReps, m.dhcpNone,
+		m.writesDropped, m.statePushed, m.stateReceived, m.stateRejects, m.session, m.dhcpReqs, m.dhcpReps, m.dhcpNone,
 		m.stateSaved, m.stateDropped, m.stateRestored, m.portsRestored, m.restoreDuration,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hivenet_agent_tunnel_mtu", Help: "The largest IP packet the host's overlay tunnels carry unfragmented: the underlay interface MTU minus the encapsulation overhead (DHCP offers no larger interface MTU).",
@@ -177,6 +184,18 @@ func (m *metrics) simulated(r *simulation.Result) {
 }
 
 func (m *metrics) drop(reason string) { m.drops.WithLabelValues(reason).Inc() }
+
+// stateRejected counts a flow-state message refused with err (an error of
+// flowstate/auth).
+func (m *metrics) stateRejected(err error) {
+	m.stateRejects.WithLabelValues("message", auth.Reason(err)).Inc()
+}
+
+// transferRejected counts a peer transfer refused with err (one wrapping
+// flowstate/transfer.ErrUnauthorized), served or fetched.
+func (m *metrics) transferRejected(err error) {
+	m.stateRejects.WithLabelValues("transfer", auth.Reason(err)).Inc()
+}
 
 func (m *metrics) dhcpRequest(t dhcp.MessageType) {
 	if int(t) < len(m.dhcpReqBy) && t > 0 {

@@ -138,6 +138,9 @@ func (a *Agent) fetchFromPeer(ctx context.Context, nw *world, port, prev topolog
 	fctx, cancel := context.WithTimeout(ctx, a.stateTimeout())
 	defer cancel()
 	res, err := a.fetcher.Fetch(fctx, addr, port, fn)
+	if errors.Is(err, transfer.ErrUnauthorized) {
+		a.m.transferRejected(err)
+	}
 	if err != nil {
 		a.log.Warn("cannot fetch the port's flow state from its previous host: falling back to the stores", name, peer,
 			"addr", addr, "messages", res.Messages, "err", err)
@@ -181,7 +184,8 @@ func (a *Agent) serveState(ctx context.Context, wg *sync.WaitGroup) {
 	if a.cfg.StateStore == nil || a.cfg.NoStateTransfer || a.fs == nil {
 		return
 	}
-	srv, err := transfer.NewServer(transfer.ServerConfig{Store: a.cfg.StateStore, Logger: a.log})
+	srv, err := transfer.NewServer(transfer.ServerConfig{Store: a.cfg.StateStore, Logger: a.log,
+		Keys: a.keys, Now: a.now, OnRejected: a.m.transferRejected})
 	if err != nil {
 		a.log.Warn("no flow-state transfer service", "err", err)
 		return

@@ -9,6 +9,7 @@ import (
 	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/datapath/agent/translate"
 	"github.com/hivenet/hivenet/flowstate"
+	"github.com/hivenet/hivenet/flowstate/auth"
 	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/simulation/dhcp"
 	"github.com/hivenet/hivenet/simulation/packet"
@@ -37,6 +38,7 @@ type worker struct {
 	v     view
 	fs    FlowStateWorker
 	msg   flowstate.Message
+	mac   *auth.MAC
 	buf   []byte
 	out   []byte
 	acts  datapath.Actions
@@ -58,6 +60,7 @@ func newWorker(a *Agent, id int, s datapath.UpcallSocket) *worker {
 		eng:  simulation.New(a.cfg.Simulation),
 		v:    view{active: &a.active, vteps: &a.vteps, self: a.host},
 		dhcp: dhcp.New(a.cfg.DHCP),
+		buf:  make([]byte, 0, flowstate.MaxPayload),
 	}
 	if a.fs != nil {
 		w.fs = a.fs.NewWorker()

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/hivenet/hivenet/flowstate"
+	"github.com/hivenet/hivenet/flowstate/auth"
 	"github.com/hivenet/hivenet/flowstate/storetest"
 	"github.com/hivenet/hivenet/topology"
 )
@@ -13,7 +14,13 @@ import (
 // a one-connection message: a conntrack key and two NAT entries, as the
 // agent saves them) from a server on loopback, read from its local store,
 // to a client that decodes every message. One op is one whole transfer.
-func BenchmarkPeerTransfer100k(b *testing.B) {
+func BenchmarkPeerTransfer100k(b *testing.B) { benchmarkPeerTransfer(b, nil) }
+
+// BenchmarkPeerTransfer100kAuth is BenchmarkPeerTransfer100k authenticated:
+// every frame signed by the server and verified by the client.
+func BenchmarkPeerTransfer100kAuth(b *testing.B) { benchmarkPeerTransfer(b, testKeys(b, 1)) }
+
+func benchmarkPeerTransfer(b *testing.B, keys *auth.Keyring) {
 	st := localStore(b)
 	vm := topology.NameID(topology.KindPort, "vm")
 	for i := range 100_000 {
@@ -24,8 +31,8 @@ func BenchmarkPeerTransfer100k(b *testing.B) {
 	if err := st.Flush(); err != nil {
 		b.Fatal(err)
 	}
-	addr, _ := serve(b, ServerConfig{Store: st})
-	var c Client
+	addr, _ := serve(b, ServerConfig{Store: st, Keys: keys})
+	c := Client{Keys: keys}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hivenet/hivenet/flowstate"
+	"github.com/hivenet/hivenet/flowstate/auth"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -26,6 +27,14 @@ type Client struct {
 	Dialer interface {
 		DialContext(ctx context.Context, network, addr string) (net.Conn, error)
 	}
+	// Keys, when set, authenticate the transfer (protocol version 2): the
+	// request carries a MAC under the cluster's flow-state keys and every
+	// frame of the answer must carry one bound to the request, else Fetch
+	// stops with ErrUnauthorized. Nil: the unauthenticated version 1, for
+	// trusted networks and tests.
+	Keys *auth.Keyring
+	// Now returns the current time for the MACs (default time.Now).
+	Now func() time.Time
 }
 
 // Result says what a Fetch delivered.
@@ -57,14 +66,26 @@ func (c *Client) Fetch(ctx context.Context, addr netip.AddrPort, port topology.I
 	// the error names it).
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
 	defer stop()
-	if _, err := conn.Write(appendRequest(nil, port)); err != nil {
+	req := appendRequest(nil, port)
+	var sess *session
+	if c.Keys != nil {
+		nonce, err := newNonce()
+		if err != nil {
+			return Result{}, err
+		}
+		sess = newSession(c.Keys, c.Now, nonce)
+		if req, err = appendAuthRequest(nil, port, nonce, sess.mac, sess.now()); err != nil {
+			return Result{}, fmt.Errorf("%w: signing the request: %w", ErrUnauthorized, err)
+		}
+	}
+	if _, err := conn.Write(req); err != nil {
 		return Result{}, fmt.Errorf("flowstate/transfer: sending the request: %w", ctxErr(ctx, err))
 	}
 	max := c.MaxBytes
 	if max <= 0 {
 		max = DefaultMaxBytes
 	}
-	msgs, n, err := readResponse(bufio.NewReaderSize(conn, 64<<10), max, fn)
+	msgs, n, err := readResponse(bufio.NewReaderSize(conn, 64<<10), max, sess, fn)
 	res := Result{Messages: msgs, Bytes: n, Took: time.Since(start)}
 	if err != nil {
 		return res, ctxErr(ctx, err)

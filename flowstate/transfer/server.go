@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/hivenet/hivenet/flowstate"
+	"github.com/hivenet/hivenet/flowstate/auth"
+	"github.com/hivenet/hivenet/topology"
 )
 
 // ServerConfig configures a Server. Store is required; zero fields take
@@ -30,16 +32,28 @@ type ServerConfig struct {
 	Timeout time.Duration
 	// Logger receives the transfers served and refused; nil discards.
 	Logger *slog.Logger
+	// Keys, when set, make the server take only authenticated requests
+	// (Client.Keys) and sign every frame it sends; other requests are
+	// refused and counted (Stats, OnRejected). Nil: the unauthenticated
+	// version 1 only.
+	Keys *auth.Keyring
+	// Now returns the current time for the MACs (default time.Now).
+	Now func() time.Time
+	// OnRejected, if set, is called with each request refused for
+	// failing authentication (the error wraps ErrUnauthorized and the
+	// flowstate/auth reason).
+	OnRejected func(error)
 }
 
 // Server serves the flow state of ports to the hosts that take them over.
 type Server struct {
-	cfg  ServerConfig
-	log  *slog.Logger
-	sem  chan struct{}
-	wg   sync.WaitGroup
-	msgs atomic.Uint64
-	done atomic.Uint64
+	cfg      ServerConfig
+	log      *slog.Logger
+	sem      chan struct{}
+	wg       sync.WaitGroup
+	msgs     atomic.Uint64
+	done     atomic.Uint64
+	rejected atomic.Uint64
 }
 
 // NewServer returns a server for cfg.
@@ -55,6 +69,9 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -98,6 +115,58 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // Stats returns the number of transfers completed and of messages sent.
 func (s *Server) Stats() (transfers, messages uint64) { return s.done.Load(), s.msgs.Load() }
 
+// Rejected returns the number of requests refused for failing
+// authentication.
+func (s *Server) Rejected() uint64 { return s.rejected.Load() }
+
+// readRequest reads and checks a request: with Keys, an authenticated one
+// (returning its session), else a version-1 one. On error it has answered
+// the client.
+func (s *Server) readRequest(c net.Conn) (topology.ID, *session, error) {
+	var req [authRequestSize]byte
+	if _, err := io.ReadFull(c, req[:8]); err != nil {
+		return topology.ID{}, nil, err
+	}
+	if s.cfg.Keys == nil {
+		if _, err := io.ReadFull(c, req[8:requestSize]); err != nil {
+			return topology.ID{}, nil, err
+		}
+		port, err := parseRequest(req[:requestSize])
+		if err != nil {
+			_, _ = c.Write(reply(statusBadRequest))
+		}
+		return port, nil, err
+	}
+	if [4]byte(req[:4]) == magic && req[4] == version {
+		err := fmt.Errorf("%w: an unauthenticated request: %w", ErrUnauthorized, auth.ErrNoMAC)
+		s.reject(c, version, err)
+		return topology.ID{}, nil, err
+	}
+	if _, err := io.ReadFull(c, req[8:]); err != nil {
+		return topology.ID{}, nil, err
+	}
+	port, nonce, err := parseAuthRequest(req[:], s.cfg.Keys.NewMAC(), s.cfg.Now())
+	switch {
+	case errors.Is(err, ErrUnauthorized):
+		s.reject(c, versionAuth, err)
+		return topology.ID{}, nil, err
+	case err != nil:
+		_, _ = c.Write(replyV(versionAuth, statusBadRequest))
+		return topology.ID{}, nil, err
+	}
+	return port, newSession(s.cfg.Keys, s.cfg.Now, nonce), nil
+}
+
+// reject answers (in the request's version v) and counts a request that
+// failed authentication.
+func (s *Server) reject(c net.Conn, v byte, err error) {
+	s.rejected.Add(1)
+	if s.cfg.OnRejected != nil {
+		s.cfg.OnRejected(err)
+	}
+	_, _ = c.Write(replyV(v, statusUnauthorized))
+}
+
 func (s *Server) serve(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
@@ -106,30 +175,39 @@ func (s *Server) serve(ctx context.Context, c net.Conn) {
 	defer stop()
 	start := time.Now()
 	_ = c.SetReadDeadline(start.Add(s.cfg.ReadTimeout))
-	var req [requestSize]byte
-	if _, err := io.ReadFull(c, req[:]); err != nil {
-		s.log.Debug("flow-state transfer: no request", "peer", c.RemoteAddr(), "err", err)
-		return
-	}
-	port, err := parseRequest(req[:])
+	port, sess, err := s.readRequest(c)
 	if err != nil {
-		s.log.Warn("flow-state transfer: bad request", "peer", c.RemoteAddr(), "err", err)
-		_, _ = c.Write(reply(statusBadRequest))
+		s.log.Warn("flow-state transfer: request refused", "peer", c.RemoteAddr(), "err", err)
 		return
 	}
 	w := bufio.NewWriterSize(c, 64<<10)
-	_, _ = w.Write(reply(statusOK))
-	buf := make([]byte, 0, MaxFrame)
+	v := byte(version)
+	if sess != nil {
+		v = versionAuth
+	}
+	_, _ = w.Write(replyV(v, statusOK))
+	buf := make([]byte, 0, MaxFrame+auth.Overhead)
 	var lb [4]byte
 	n := 0
-	write := func(part []byte) error {
+	// frame writes one frame: part, its length and, if authenticated,
+	// its trailer.
+	frame := func(part []byte) error {
 		binary.LittleEndian.PutUint32(lb[:], uint32(len(part)))
 		if _, err := w.Write(lb[:]); err != nil {
 			return err
 		}
-		n++
+		if sess != nil {
+			var err error
+			if part, err = sess.seal(part, 0); err != nil {
+				return err
+			}
+		}
 		_, err := w.Write(part)
 		return err
+	}
+	write := func(part []byte) error {
+		n++
+		return frame(part)
 	}
 	err = s.cfg.Store.Load(ctx, port, func(m *flowstate.Message) error {
 		if m.Size() <= MaxFrame {
@@ -147,7 +225,10 @@ func (s *Server) serve(ctx context.Context, c net.Conn) {
 		s.log.Warn("flow-state transfer failed", "port", port, "peer", c.RemoteAddr(), "messages", n, "err", err)
 		return
 	}
-	_, _ = w.Write([]byte{0, 0, 0, 0})
+	if err := frame(buf[:0]); err != nil { // the end frame
+		s.log.Warn("flow-state transfer failed", "port", port, "peer", c.RemoteAddr(), "messages", n, "err", err)
+		return
+	}
 	if err := w.Flush(); err != nil {
 		s.log.Warn("flow-state transfer failed", "port", port, "peer", c.RemoteAddr(), "messages", n, "err", err)
 		return

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/hivenet/hivenet/flowstate"
+	"github.com/hivenet/hivenet/flowstate/auth"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -20,6 +21,7 @@ const (
 	MaxFrame = 64 << 10
 
 	version     = 1
+	versionAuth = 2
 	opFetch     = 1
 	requestSize = 24
 	replySize   = 8
@@ -31,6 +33,9 @@ const (
 	statusUnavailable = 1
 	statusBadRequest  = 2
 	statusBusy        = 3
+	// statusUnauthorized: the request's MAC did not verify (or the
+	// server takes only authenticated requests).
+	statusUnauthorized = 4
 )
 
 var magic = [4]byte{'H', 'V', 'S', 'T'}
@@ -49,6 +54,9 @@ var (
 	ErrBusy = errors.New("flowstate/transfer: peer busy")
 	// ErrTooLarge: the transfer exceeded Client.MaxBytes.
 	ErrTooLarge = errors.New("flowstate/transfer: transfer exceeds the size limit")
+	// ErrUnauthorized: a request or a frame failed authentication (the
+	// error wraps flowstate/auth's reason), or the peer refused ours.
+	ErrUnauthorized = errors.New("flowstate/transfer: authentication failed")
 )
 
 func appendRequest(b []byte, port topology.ID) []byte {
@@ -68,19 +76,27 @@ func parseRequest(b []byte) (topology.ID, error) {
 	return topology.ID(b[8:24]), nil
 }
 
-func reply(status byte) []byte {
-	return []byte{magic[0], magic[1], magic[2], magic[3], version, status, 0, 0}
+func reply(status byte) []byte { return replyV(version, status) }
+
+func replyV(v, status byte) []byte {
+	return []byte{magic[0], magic[1], magic[2], magic[3], v, status, 0, 0}
 }
 
 // readResponse reads a reply and its frames from r, calling fn with each
-// message (reused between calls), and stops after maxBytes of frames. It
-// returns the number of messages and bytes delivered.
-func readResponse(r *bufio.Reader, maxBytes int64, fn func(*flowstate.Message) error) (msgs int, bytes int64, err error) {
+// message (reused between calls), and stops after maxBytes of frames. With
+// a session, every frame (the end frame too) must carry a valid MAC bound
+// to the session's request. It returns the number of messages and bytes
+// delivered.
+func readResponse(r *bufio.Reader, maxBytes int64, sess *session, fn func(*flowstate.Message) error) (msgs int, bytes int64, err error) {
 	var hdr [replySize]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return 0, 0, fmt.Errorf("%w: no reply: %w", ErrIncomplete, err)
 	}
-	if [4]byte(hdr[:4]) != magic || hdr[4] != version || hdr[6]|hdr[7] != 0 {
+	v, trailer := byte(version), 0
+	if sess != nil {
+		v, trailer = versionAuth, auth.Overhead
+	}
+	if [4]byte(hdr[:4]) != magic || hdr[4] != v || hdr[6]|hdr[7] != 0 {
 		return 0, 0, fmt.Errorf("%w: bad reply header % x", ErrProtocol, hdr)
 	}
 	switch hdr[5] {
@@ -91,6 +107,8 @@ func readResponse(r *bufio.Reader, maxBytes int64, fn func(*flowstate.Message) e
 		return 0, 0, ErrBusy
 	case statusBadRequest:
 		return 0, 0, fmt.Errorf("%w: the peer refused the request", ErrProtocol)
+	case statusUnauthorized:
+		return 0, 0, fmt.Errorf("%w: the peer refused the request's credentials", ErrUnauthorized)
 	default:
 		return 0, 0, fmt.Errorf("%w: unknown status %d", ErrProtocol, hdr[5])
 	}
@@ -102,23 +120,29 @@ func readResponse(r *bufio.Reader, maxBytes int64, fn func(*flowstate.Message) e
 			return msgs, bytes, fmt.Errorf("%w after %d messages: %w", ErrIncomplete, msgs, err)
 		}
 		n := binary.LittleEndian.Uint32(lb)
-		if n == 0 {
-			return msgs, bytes, nil
-		}
 		if n > MaxFrame {
 			return msgs, bytes, fmt.Errorf("%w: frame of %d bytes (at most %d)", ErrProtocol, n, MaxFrame)
 		}
 		if bytes+int64(n) > maxBytes {
 			return msgs, bytes, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, maxBytes)
 		}
-		if cap(buf) < int(n) {
-			buf = make([]byte, n)
+		if cap(buf) < int(n)+trailer {
+			buf = make([]byte, int(n)+trailer)
 		}
-		buf = buf[:n]
+		buf = buf[:int(n)+trailer]
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return msgs, bytes, fmt.Errorf("%w after %d messages: %w", ErrIncomplete, msgs, err)
 		}
-		if err := msg.UnmarshalBinary(buf); err != nil {
+		payload := buf
+		if sess != nil {
+			if payload, err = sess.open(buf); err != nil {
+				return msgs, bytes, fmt.Errorf("%w: frame %d: %w", ErrUnauthorized, msgs, err)
+			}
+		}
+		if n == 0 {
+			return msgs, bytes, nil
+		}
+		if err := msg.UnmarshalBinary(payload); err != nil {
 			return msgs, bytes, fmt.Errorf("%w: frame %d: %w", ErrProtocol, msgs, err)
 		}
 		bytes += int64(n)
