@@ -37,3 +37,8 @@ func (a *Agent) loadKeys(ctx context.Context, wg *sync.WaitGroup) error {
 	}()
 	return nil
 }
+
+// FlowStateKeys returns the keyring that authenticates this agent's flow
+// state: Config.FlowStateKeys, or the one it reads from the NSDB; nil for
+// an agent without flow state.
+func (a *Agent) FlowStateKeys() *auth.Keyring { return a.keys }
