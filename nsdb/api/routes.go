@@ -163,5 +163,6 @@ func (s *Server) routeTable() []*route {
 	rs = append(rs, s.topologyRoutes()...)
 	rs = append(rs, s.watchRoutes()...)
 	rs = append(rs, s.vtepRoutes()...)
+	rs = append(rs, s.flowStateKeyRoutes()...)
 	return rs
 }

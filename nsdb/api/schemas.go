@@ -213,6 +213,9 @@ func componentSchemas() schema {
 	for name, s := range stateSchemas() {
 		all[name] = s
 	}
+	for name, s := range flowStateKeySchemas() {
+		all[name] = s
+	}
 	for name, s := range clusterSchemas() {
 		all[name] = s
 	}

@@ -32,6 +32,7 @@ var suite = []suiteCase{
 	{"ApplyBadInput", testApplyBadInput},
 	{"Watch", testWatch},
 	{"VTEPs", testVTEPs},
+	{"FlowStateKeys", testFlowStateKeys},
 	{"MetricsAndLogs", testMetricsAndLogs},
 	{"ProtocolErrors", testProtocolErrors},
 	{"OpenAPIDocument", testOpenAPIDocument},
