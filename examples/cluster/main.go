@@ -58,8 +58,10 @@
 //	-v                     debug logs
 //
 // Every address is checked, and the token file and certificate loaded,
-// before anything starts. SIGINT or SIGTERM stops the node: it gives up
-// its leaderships at once, then stops the embedded ZooKeeper.
+// before anything starts. At start the node creates the cluster's
+// flow-state keys (package flowstate/auth) if there are none; POST
+// /v1/flow-state-keys rotates them. SIGINT or SIGTERM stops the node: it
+// gives up its leaderships at once, then stops the embedded ZooKeeper.
 package main
 
 import (

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hivenet/hivenet/internal/zktest"
+	"github.com/hivenet/hivenet/flowstate/auth"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/cluster"
 )
@@ -79,12 +80,15 @@ func TestRunMemory(t *testing.T) {
 	var st cluster.Status
 	var rerr error
 	var metrics, health string
+	var keys auth.KeySet
+	var keysErr error
 	code := run(ctx, []string{"-nsdb", "memory", "-node", "demo", "-services", "heartbeat,recycler", "-listen", "127.0.0.1:0"}, &logs,
 		func(n *cluster.Node, c nsdb.Client, addr string) {
 			st, rerr = waitStatus(ctx, c, func(st cluster.Status) bool {
 				return len(st.Leaders) == 1 && st.Leaders[0].NodeName == "demo" && allRunning(st)
 			})
 			metrics, health = httpGet(t, "http://"+addr+"/metrics"), httpGet(t, "http://"+addr+"/healthz")
+			keys, _, keysErr = auth.Load(ctx, c.(nsdb.SecretKeeper).Secrets())
 			cancel()
 		})
 	if code != 0 {
@@ -107,6 +111,9 @@ func TestRunMemory(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "recycler: collection done") {
 		t.Errorf("the recycler did not collect:\n%s", logs.String())
+	}
+	if ks := keys; len(ks.Keys) != 1 || keysErr != nil {
+		t.Errorf("the node's flow-state keys: %+v, %v; want one created at its start", ks.Info(), keysErr)
 	}
 }
 

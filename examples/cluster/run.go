@@ -93,6 +93,9 @@ func serve(ctx context.Context, o *options, base *slog.Logger, onReady ready) er
 		return err
 	}
 	defer client.Close()
+	if err := bootstrapFlowStateKeys(ctx, client, log); err != nil {
+		return err
+	}
 
 	node, err := cluster.New(cluster.Config{Name: o.node, NSDB: client, Logger: base, Registerer: reg})
 	if err != nil {
