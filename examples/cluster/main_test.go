@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hivenet/hivenet/internal/zktest"
 	"github.com/hivenet/hivenet/flowstate/auth"
+	"github.com/hivenet/hivenet/internal/zktest"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/cluster"
 )
