@@ -11,4 +11,7 @@
 // agent's disk, flowstate/cassandra in a shared Cassandra cluster,
 // flowstate/transfer moves a port's state from its previous host, and
 // flowstate/storetest is the conformance suite every Store passes.
+//
+// flowstate/auth authenticates the in-band messages and the transfers with
+// the cluster's keys, kept in the NSDB.
 package flowstate
