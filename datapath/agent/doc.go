@@ -54,8 +54,9 @@
 //     announced in the NSDB session.
 //   - invalidation.go: folding topology changes into a new world and
 //     invalidating the flows they affect.
-//   - l4.go, flowstate.go: the stateful services (connection tracking, NAT,
-//     load balancer) and the push and import of flow-state messages.
+//   - l4.go, flowstate.go, statekeys.go: the stateful services (connection
+//     tracking, NAT, load balancer), the push and import of flow-state
+//     messages, and the keys that sign them.
 //   - statesave.go, restore.go: flow state that survives: messages saved
 //     off the packet path, ports' state restored when they are bound (from
 //     the previous host, the local store or the shared one), the transfer
@@ -169,8 +170,10 @@
 //     simulation's transaction created are pushed, before the data packet,
 //     to the hosts owning the ingress and egress ports (and the members of
 //     their stateful port groups) over the overlay with tunnel key
-//     0xFFFFFF; received messages are imported and the flows tagged with
-//     their keys invalidated. The data packet that follows a push is
+//     0xFFFFFF, each signed with the cluster's flow-state key
+//     (flowstate/auth; Config.FlowStateKeys, else read from the NSDB and
+//     refreshed); received messages that verify are imported and the flows
+//     tagged with their keys invalidated, the others counted and dropped. The data packet that follows a push is
 //     executed with TunnelKeyUpcall in its tunnel keys (the installed flow
 //     keeps the plain keys): receivers have no flow for such a key, so it
 //     comes up to the overlay worker behind the state and is delivered
@@ -189,7 +192,8 @@
 //     source-NAT ports of the connections that started on the port are
 //     reserved in the leaser, which claims their blocks back once no other
 //     session holds them. Each agent serves its local store to the hosts
-//     its ports move to.
+//     its ports move to; both ends of a transfer prove they hold the
+//     flow-state key.
 //   - Restart: the NSDB is read first; the flows found in the datapath are
 //     re-simulated from their keys after the bound ports' state is
 //     restored; those whose mask and actions are unchanged are kept (with
