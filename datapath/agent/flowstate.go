@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"time"
 
 	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/datapath/agent/translate"
@@ -53,6 +54,19 @@ func (w *worker) pushState(ctx context.Context, r *simulation.Result, ingress to
 		return false
 	}
 	now := a.now()
+	// A message that fits one part (the usual case) is encoded and signed
+	// once for every peer.
+	var single []byte
+	if msg.Size() <= flowstate.MaxPayload-auth.Overhead {
+		b, err := msg.AppendBinary(w.sbuf[:0])
+		if err == nil {
+			single, err = w.stateFrame(b, mac, now)
+		}
+		if err != nil {
+			a.log.Debug("flow-state push failed", "err", err)
+			return false
+		}
+	}
 	for h := range hosts {
 		rt, ok := w.v.w.routes[h]
 		if !ok {
@@ -61,22 +75,20 @@ func (w *worker) pushState(ctx context.Context, r *simulation.Result, ingress to
 		tun := translate.TunnelKeyFor(translate.FlowStateTunnelKey, rt.src, rt.dst)
 		tun.TOS = translate.ControlTOS
 		acts := datapath.Actions{datapath.Set[datapath.TunnelKey]{Value: tun}, datapath.Output{Port: rt.port}}
-		err := msg.AppendParts(w.buf[:0], flowstate.MaxPayload-auth.Overhead, func(part []byte) error {
-			sealed, err := mac.Seal(part, 0, auth.FlowStateMessage, nil, now)
-			if err != nil {
-				return err
-			}
-			if cap(sealed) > cap(w.buf) {
-				w.buf = sealed[:0]
-			}
-			f, err := translate.AppendFlowStateFrame(w.out[:0], sealed)
-			if err != nil {
-				return err
-			}
-			w.out = f
+		var err error
+		if single != nil {
 			a.m.statePushed.Inc()
-			return a.dp.Execute(ctx, f, nil, acts)
-		})
+			err = a.dp.Execute(ctx, single, nil, acts)
+		} else {
+			err = msg.AppendParts(w.buf[:0], flowstate.MaxPayload-auth.Overhead, func(part []byte) error {
+				f, err := w.stateFrame(part, mac, now)
+				if err != nil {
+					return err
+				}
+				a.m.statePushed.Inc()
+				return a.dp.Execute(ctx, f, nil, acts)
+			})
+		}
 		if err != nil {
 			a.log.Debug("flow-state push failed", a.named("peer", topology.KindHost, h), "err", err)
 			continue
@@ -84,6 +96,20 @@ func (w *worker) pushState(ctx context.Context, r *simulation.Result, ingress to
 		sent = true
 	}
 	return sent
+}
+
+// stateFrame signs the encoded message b with mac at now, appending the
+// trailer to b (which has room for it: a message part is at most
+// MaxPayload-Overhead bytes in a MaxPayload buffer), and returns its
+// flow-state frame, in w.out.
+func (w *worker) stateFrame(b []byte, mac *auth.MAC, now time.Time) ([]byte, error) {
+	b, err := mac.Seal(b, 0, auth.FlowStateMessage, nil, now)
+	if err != nil {
+		return nil, err
+	}
+	f, err := translate.AppendFlowStateFrame(w.out[:0], b)
+	w.out = f
+	return f, err
 }
 
 // stateMAC returns the worker's signer and verifier of flow-state

@@ -40,6 +40,7 @@ type worker struct {
 	msg   flowstate.Message
 	mac   *auth.MAC
 	buf   []byte
+	sbuf  []byte // a signed flow-state message
 	out   []byte
 	acts  datapath.Actions
 	flow  datapath.Flow
@@ -61,6 +62,7 @@ func newWorker(a *Agent, id int, s datapath.UpcallSocket) *worker {
 		v:    view{active: &a.active, vteps: &a.vteps, self: a.host},
 		dhcp: dhcp.New(a.cfg.DHCP),
 		buf:  make([]byte, 0, flowstate.MaxPayload),
+		sbuf: make([]byte, 0, flowstate.MaxPayload),
 	}
 	if a.fs != nil {
 		w.fs = a.fs.NewWorker()
