@@ -42,6 +42,10 @@ type options struct {
 	recycleInterval  time.Duration
 	providerRouter   string
 	verbose          bool
+	// rotateKeys: rotate the flow-state keys and exit, their new key
+	// signing after keyDelay.
+	rotateKeys bool
+	keyDelay   time.Duration
 }
 
 func (o *options) has(svc string) bool { return slices.Contains(o.services, svc) }
@@ -74,6 +78,8 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.recycleInterval, "recycle-interval", time.Hour, "time between garbage collections")
 	fs.StringVar(&o.providerRouter, "neutron-provider-router", neutronstore.DefaultProviderRouter, "the `name` of the router Neutron external networks are linked to")
 	fs.BoolVar(&o.verbose, "v", false, "debug logs")
+	fs.BoolVar(&o.rotateKeys, "rotate-flow-state-keys", false, "rotate the cluster's flow-state keys in the NSDB (create them if absent), print them and exit; no service runs")
+	fs.DurationVar(&o.keyDelay, "flow-state-key-delay", 30*time.Second, "with -rotate-flow-state-keys: how long agents have to read the new key before it signs")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -129,6 +135,15 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.recycleInterval <= 0 {
 		return bad("-recycle-interval must be positive")
+	}
+	if o.keyDelay < 0 || o.keyDelay > time.Hour {
+		return bad("-flow-state-key-delay must be from 0s to 1h")
+	}
+	if o.rotateKeys {
+		if o.listen != "" || o.embeddedZK != "" || o.tokenFile != "" || o.insecure {
+			return bad("-rotate-flow-state-keys runs no node: -listen, -embedded-zk, -token-file and -insecure do not apply")
+		}
+		return o, nil
 	}
 	for _, s := range strings.Split(*svcs, ",") {
 		s = strings.TrimSpace(s)

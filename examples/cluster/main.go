@@ -56,6 +56,13 @@
 //	                       the router Neutron external networks are linked
 //	                       to (default provider)
 //	-v                     debug logs
+//	-rotate-flow-state-keys
+//	                       rotate the cluster's flow-state keys in the NSDB
+//	                       (create them if absent) and exit, running no
+//	                       service: the new key signs after
+//	                       -flow-state-key-delay (default 30s), the previous
+//	                       one stays valid; refused while a rotation is
+//	                       pending
 //
 // Every address is checked, and the token file and certificate loaded,
 // before anything starts. At start the node creates the cluster's

@@ -63,6 +63,8 @@ func TestUsage(t *testing.T) {
 		{[]string{"-services", "api", "-listen", "127.0.0.1:0", "-token-file", tokens, "-tls-cert", "x.pem", "-tls-key", "y.pem"}, 2},
 		{[]string{"-services", "heartbeat", "extra"}, 2},
 		{[]string{"-services", "heartbeat", "-recycle-interval", "0s"}, 2},
+		{[]string{"-rotate-flow-state-keys", "-listen", "127.0.0.1:0"}, 2}, // runs no node
+		{[]string{"-rotate-flow-state-keys", "-flow-state-key-delay", "2h"}, 2},
 	} {
 		var out bytes.Buffer
 		if code := run(context.Background(), tc.args, &out, nil); code != tc.code {

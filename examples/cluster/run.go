@@ -93,6 +93,9 @@ func serve(ctx context.Context, o *options, base *slog.Logger, onReady ready) er
 		return err
 	}
 	defer client.Close()
+	if o.rotateKeys {
+		return rotateFlowStateKeys(ctx, client, o.keyDelay, log)
+	}
 	if err := bootstrapFlowStateKeys(ctx, client, log); err != nil {
 		return err
 	}
