@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/hivenet/hivenet/datapath"
@@ -149,7 +150,9 @@ func (w *worker) importState(ctx context.Context, frame []byte) {
 	payload, err := mac.Open(frame[l.Payload:l.End], auth.FlowStateMessage, nil, a.now())
 	if err != nil {
 		a.m.stateRejected(err)
-		a.log.Debug("flow-state message refused", "reason", auth.Reason(err))
+		if a.log.Enabled(ctx, slog.LevelDebug) {
+			a.log.Debug("flow-state message refused", "reason", auth.Reason(err))
+		}
 		return
 	}
 	if err := w.msg.UnmarshalBinary(payload); err != nil {

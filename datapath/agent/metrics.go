@@ -48,6 +48,9 @@ type metrics struct {
 	// stateRejects counts the flow-state messages and transfers that
 	// failed authentication, by reason (flowstate/auth.Reason).
 	stateRejects *prometheus.CounterVec
+	// rejectedMsg holds stateRejects' message counters by reason,
+	// resolved once: counting a refused message does not allocate.
+	rejectedMsg map[string]prometheus.Counter
 	session      prometheus.Gauge
 	// Flow-state persistence: messages saved and dropped (queue full) by
 	// store, messages and ports restored by source, and how long the
@@ -124,6 +127,10 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows, tunnel
 			Name: "hivenet_agent_nsdb_session_up", Help: "1 while the agent holds a live NSDB session (its host is alive and its ports announced), else 0.",
 		}),
 	}
+	m.rejectedMsg = make(map[string]prometheus.Counter)
+	for _, r := range []string{"no-mac", "unknown-key", "bad-mac", "stale", "no-keys", "other"} {
+		m.rejectedMsg[r] = m.stateRejects.WithLabelValues("message", r)
+	}
 	m.upcallMiss = m.upcalls.WithLabelValues("miss")
 	m.upcallAction = m.upcalls.WithLabelValues("action")
 	m.upcallTunnel = m.upcalls.WithLabelValues("tunnel")
@@ -188,7 +195,7 @@ func (m *metrics) drop(reason string) { m.drops.WithLabelValues(reason).Inc() }
 // stateRejected counts a flow-state message refused with err (an error of
 // flowstate/auth).
 func (m *metrics) stateRejected(err error) {
-	m.stateRejects.WithLabelValues("message", auth.Reason(err)).Inc()
+	m.rejectedMsg[auth.Reason(err)].Inc()
 }
 
 // transferRejected counts a peer transfer refused with err (one wrapping
