@@ -51,7 +51,7 @@ type metrics struct {
 	// rejectedMsg holds stateRejects' message counters by reason,
 	// resolved once: counting a refused message does not allocate.
 	rejectedMsg map[string]prometheus.Counter
-	session      prometheus.Gauge
+	session     prometheus.Gauge
 	// Flow-state persistence: messages saved and dropped (queue full) by
 	// store, messages and ports restored by source, and how long the
 	// restore at start took.
