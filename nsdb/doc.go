@@ -14,6 +14,9 @@
 //     ports, flooding proxies, VTEP managers).
 //   - [Elections]: leader election with session-bound leadership.
 //   - [Sequences]: shared counters (tunnel keys, VNIs).
+//   - [Secrets] (through [SecretKeeper]): small persistent cluster-wide
+//     secrets with versioned writes (the flow-state keys of package
+//     flowstate/auth), never shown as topology.
 //
 // A [Client] is one session with the database — one agent. Everything
 // ephemeral a client writes (learned table entries, state key values,
