@@ -408,3 +408,36 @@ func BenchmarkConntrackMemory(b *testing.B) {
 		b.ReportMetric(measureConntrack(1<<20), "bytes/entry")
 	}
 }
+
+// TestEncodedSize splits messages laid end to end, and refuses a cut one.
+func TestEncodedSize(t *testing.T) {
+	a, _ := sampleMessage(2, 3, 1).AppendBinary(nil)
+	b, _ := sampleMessage(1, 0, 0).AppendBinary(nil)
+	both := append(append([]byte(nil), a...), b...)
+	if n, err := EncodedSize(both); err != nil || n != len(a) {
+		t.Fatalf("EncodedSize of two messages = %d, %v; want the first's %d", n, err, len(a))
+	}
+	if n, err := EncodedSize(both[len(a):]); err != nil || n != len(b) {
+		t.Fatalf("EncodedSize of the second = %d, %v; want %d", n, err, len(b))
+	}
+	if _, err := EncodedSize(a[:len(a)-1]); !errors.Is(err, ErrShortMessage) {
+		t.Errorf("a cut message: %v, want ErrShortMessage", err)
+	}
+	if _, err := EncodedSize([]byte("not a flow-state message at all, but long enough")); !errors.Is(err, ErrBadMagic) {
+		t.Errorf("not a message: %v, want ErrBadMagic", err)
+	}
+}
+
+// FuzzEncodedSize: EncodedSize never panics, and a size it returns is
+// within the input and at least a header.
+func FuzzEncodedSize(f *testing.F) {
+	b, _ := sampleMessage(2, 3, 1).AppendBinary(nil)
+	f.Add(b)
+	f.Add(b[:HeaderSize])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n, err := EncodedSize(data)
+		if err == nil && (n < HeaderSize || n > len(data)) {
+			t.Fatalf("size %d for %d bytes", n, len(data))
+		}
+	})
+}

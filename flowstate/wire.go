@@ -165,6 +165,29 @@ func (m *Message) AppendParts(buf []byte, max int, emit func(part []byte) error)
 	return nil
 }
 
+// EncodedSize returns the size of the message b starts with, as its
+// header's counts say, so that messages laid end to end can be split
+// apart: ErrShortMessage if b is shorter than the header or than that
+// size, ErrBadMagic or ErrBadVersion if b does not start with a message.
+// It checks only the header; UnmarshalBinary checks the rest.
+func EncodedSize(b []byte) (int, error) {
+	if len(b) < HeaderSize {
+		return 0, fmt.Errorf("%w: %d bytes, the header alone is %d", ErrShortMessage, len(b), HeaderSize)
+	}
+	if [4]byte(b[0:4]) != magic {
+		return 0, ErrBadMagic
+	}
+	if b[4] != Version {
+		return 0, fmt.Errorf("%w: %d (this build reads %d)", ErrBadVersion, b[4], Version)
+	}
+	n := HeaderSize + 16*int(binary.LittleEndian.Uint16(b[10:])) + ConnKeySize*int(binary.LittleEndian.Uint16(b[6:])) +
+		NATEntrySize*int(binary.LittleEndian.Uint16(b[8:]))
+	if n > len(b) {
+		return 0, fmt.Errorf("%w: %d bytes, counts need %d", ErrShortMessage, len(b), n)
+	}
+	return n, nil
+}
+
 // UnmarshalBinary decodes one message into m, reusing m's slices. On error m
 // is left empty (Reset) and nothing else is changed.
 func (m *Message) UnmarshalBinary(b []byte) error {

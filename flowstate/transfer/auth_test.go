@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,6 +68,55 @@ func TestFetchAuthenticated(t *testing.T) {
 	if srv.Rejected() != 0 {
 		t.Errorf("%d requests rejected", srv.Rejected())
 	}
+
+	// Many small messages travel batched, several to a signed frame,
+	// and arrive one by one.
+	other := storetest.Port(t, "other")
+	for i := range 1000 {
+		if err := st.Save(context.Background(), storetest.Message(host, other, nil, router, 10_000+i, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	conns := map[flowstate.ConnKey]bool{}
+	wire := &countingDialer{}
+	c.Dialer = wire
+	res, err = c.Fetch(context.Background(), addr, other, func(m *flowstate.Message) error {
+		for _, k := range m.Conns {
+			conns[k] = true
+		}
+		return nil
+	})
+	if err != nil || res.Messages != 1000 || len(conns) != 1000 {
+		t.Fatalf("1,000 one-connection messages: %d messages, %d connections, %v", res.Messages, len(conns), err)
+	}
+	if unbatched := res.Bytes + 1000*(4+auth.Overhead); wire.read.Load() >= unbatched {
+		t.Errorf("%d bytes on the wire for %d of messages: not batched (one frame each would take %d)", wire.read.Load(), res.Bytes, unbatched)
+	}
+}
+
+// countingDialer dials TCP and counts the bytes read from its connections.
+type countingDialer struct{ read atomic.Int64 }
+
+func (d *countingDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c, &d.read}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c countingConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // TestForgedFlowStateTransferPeer: a server holding the cluster's keys

@@ -32,8 +32,9 @@
 // 24 bytes above with version 2, a random 16-byte nonce, and an auth
 // trailer (key ID, time, HMAC-SHA-256 tag) over both; the reply header
 // carries version 2, and every frame — the end frame too — is its length,
-// its message and a trailer whose tag also covers the nonce and the
-// frame's number. A server with keys answers any other request with
+// its messages (version 2 lays as many end to end as fit MaxFrame, so a
+// tag is computed per 64 KiB rather than per message) and a trailer whose
+// tag also covers the nonce and the frame's number. A server with keys answers any other request with
 // status 4 (unauthorized) and counts it; a client with keys stops at the
 // first frame that does not verify (ErrUnauthorized), so an impostor, a
 // replayed answer, reordered or missing frames deliver nothing further.

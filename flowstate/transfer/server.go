@@ -205,9 +205,29 @@ func (s *Server) serve(ctx context.Context, c net.Conn) {
 		_, err := w.Write(part)
 		return err
 	}
+	// Signed, messages are batched into frames of up to MaxFrame bytes,
+	// each signed once; unsigned, a frame is one message.
+	batch := make([]byte, 0, MaxFrame+auth.Overhead)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := frame(batch)
+		batch = batch[:0]
+		return err
+	}
 	write := func(part []byte) error {
 		n++
-		return frame(part)
+		if sess == nil {
+			return frame(part)
+		}
+		if len(batch)+len(part) > MaxFrame {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		batch = append(batch, part...)
+		return nil
 	}
 	err = s.cfg.Store.Load(ctx, port, func(m *flowstate.Message) error {
 		if m.Size() <= MaxFrame {
@@ -219,6 +239,10 @@ func (s *Server) serve(ctx context.Context, c net.Conn) {
 		}
 		return m.AppendParts(buf, MaxFrame, write)
 	})
+	// What was read is sent, even if the store then failed.
+	if ferr := flush(); err == nil {
+		err = ferr
+	}
 	if err != nil {
 		// No end frame: the client sees the transfer incomplete.
 		_ = w.Flush()

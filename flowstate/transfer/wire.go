@@ -142,13 +142,24 @@ func readResponse(r *bufio.Reader, maxBytes int64, sess *session, fn func(*flows
 		if n == 0 {
 			return msgs, bytes, nil
 		}
-		if err := msg.UnmarshalBinary(payload); err != nil {
-			return msgs, bytes, fmt.Errorf("%w: frame %d: %w", ErrProtocol, msgs, err)
-		}
 		bytes += int64(n)
-		msgs++
-		if err := fn(&msg); err != nil {
-			return msgs, bytes, err
+		// A version-1 frame is one message; a version-2 frame, messages
+		// laid end to end.
+		for len(payload) > 0 {
+			size := len(payload)
+			if sess != nil {
+				if size, err = flowstate.EncodedSize(payload); err != nil {
+					return msgs, bytes, fmt.Errorf("%w: after message %d: %w", ErrProtocol, msgs, err)
+				}
+			}
+			if err := msg.UnmarshalBinary(payload[:size]); err != nil {
+				return msgs, bytes, fmt.Errorf("%w: message %d: %w", ErrProtocol, msgs, err)
+			}
+			msgs++
+			if err := fn(&msg); err != nil {
+				return msgs, bytes, err
+			}
+			payload = payload[size:]
 		}
 	}
 }
