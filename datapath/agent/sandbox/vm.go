@@ -199,31 +199,6 @@ func (v *VM) reply(m *packet.View, tcpFlags uint16) {
 	}
 }
 
-// Expect waits for a received frame that satisfies match (frames
-// received before the call are not considered).
-func (v *VM) expect(ctx context.Context, match func(*Packet) bool, send func() error) (*Packet, error) {
-	w := &waiter{match: match, ch: make(chan *Packet, 1)}
-	v.mu.Lock()
-	v.waiters[w] = struct{}{}
-	v.mu.Unlock()
-	defer func() {
-		v.mu.Lock()
-		delete(v.waiters, w)
-		v.mu.Unlock()
-	}()
-	if send != nil {
-		if err := send(); err != nil {
-			return nil, err
-		}
-	}
-	select {
-	case p := <-w.ch:
-		return p, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: %s: %w", ErrTimeout, v.cfg.Name, ctx.Err())
-	}
-}
-
 // Resolve returns the MAC of next hop ip, asking with ARP every 200 ms
 // until ctx ends.
 func (v *VM) Resolve(ctx context.Context, ip netip.Addr) (topology.MAC, error) {
@@ -338,6 +313,22 @@ func (v *VM) SendUDP(ctx context.Context, dst netip.Addr, sport, dport uint16, w
 }
 
 func (v *VM) sendL4(ctx context.Context, proto uint8, dst netip.Addr, sport, dport, flags uint16, payload []byte, wait bool) (*Packet, error) {
+	f, err := v.l4Frame(ctx, proto, dst, sport, dport, flags, payload)
+	if err != nil {
+		return nil, err
+	}
+	if !wait {
+		return nil, v.send(f)
+	}
+	return v.expect(ctx, func(p *Packet) bool {
+		x := p.View()
+		return x.EtherType() == packet.EtherTypeIPv4 && x.IPProto() == proto && x.DstPort() == sport && x.IPDst() == v.Addr()
+	}, func() error { return v.send(f) })
+}
+
+// l4Frame builds a TCP or UDP frame from the VM to dst, addressed to the
+// MAC of its next hop (resolved first).
+func (v *VM) l4Frame(ctx context.Context, proto uint8, dst netip.Addr, sport, dport, flags uint16, payload []byte) ([]byte, error) {
 	mac, err := v.nextHop(ctx, dst)
 	if err != nil {
 		return nil, err
@@ -355,17 +346,7 @@ func (v *VM) sendL4(ctx context.Context, proto uint8, dst netip.Addr, sport, dpo
 	if proto == packet.ProtoTCP {
 		m.SetTCPFlags(flags)
 	}
-	f, err := packet.AppendFrame(nil, &m, payload)
-	if err != nil {
-		return nil, err
-	}
-	if !wait {
-		return nil, v.send(f)
-	}
-	return v.expect(ctx, func(p *Packet) bool {
-		x := p.View()
-		return x.EtherType() == packet.EtherTypeIPv4 && x.IPProto() == proto && x.DstPort() == sport && x.IPDst() == v.Addr()
-	}, func() error { return v.send(f) })
+	return packet.AppendFrame(nil, &m, payload)
 }
 
 // SendFrame sends a raw frame.
