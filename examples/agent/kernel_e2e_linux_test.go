@@ -236,10 +236,16 @@ func startHelper(t *testing.T, ns *vmtest.NetNS, name, role string, args ...stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	argv := ns.Command(append([]string{self}, args...)...)
+	return startProcess(t, name, ns.Command(append([]string{self}, args...)...), []string{roleEnv + "=" + role})
+}
+
+// startProcess runs argv with env added to the test's environment; it is
+// stopped (SIGTERM, then SIGKILL) when the test ends.
+func startProcess(t *testing.T, name string, argv, env []string) *helper {
+	t.Helper()
 	h := &helper{name: name, done: make(chan struct{})}
 	h.cmd = exec.Command(argv[0], argv[1:]...)
-	h.cmd.Env = append(os.Environ(), roleEnv+"="+role)
+	h.cmd.Env = append(os.Environ(), env...)
 	h.cmd.Stdout, h.cmd.Stderr = &h.out, &h.out
 	// ip netns exec execs the binary: the signal reaches it, and it dies
 	// with the test.
