@@ -6,6 +6,7 @@ package main
 // scripts/test-kernel.sh, with a ZooKeeper on the host):
 //
 //	root namespace (the test)            e2e-host-a                    e2e-host-b
+//	  cluster node (API), hivectl apply
 //	  ZooKeeper forwarder :P  <-- mg-a/mg0 172.30.1.0/30     mg-b/mg0 172.30.2.0/30
 //	  (to 10.0.2.2:PORT, the host)        agent process (kernel dp)     agent process (kernel dp)
 //	                                      ul-a 192.168.100.11 <-veth-> ul-b 192.168.100.12
@@ -15,7 +16,9 @@ package main
 //
 // The topology is examples/topologies/two-tenant-cloud.yaml with the
 // provider uplink (host-c's eth1 there) bound to host-a's tap-ext, so that
-// two hosts carry everything. Every "host" and "VM" is a network namespace
+// two hosts carry everything; it is created through a cluster node's REST
+// API with "hivectl apply -f" (kernel_apply_linux_test.go), as an operator
+// would. Every "host" and "VM" is a network namespace
 // of the VM; each host runs its own agent process (this test binary
 // re-executed with HIVENET_E2E_ROLE=agent under ip netns exec) on its own
 // openvswitch datapath, with the ZooKeeper NSDB. Host namespaces cannot
