@@ -59,41 +59,55 @@ func secret(t *testing.T, dir, name, content string) string {
 // with the address it listens on.
 var clusterUp = regexp.MustCompile(`msg="cluster node up".* listen=(\S+)`)
 
-// applyTopology writes e.topo as a topology file, starts a cluster node
-// (API only) on ZooKeeper servers under e.root and applies the file with
-// "hivectl apply -f", which must create every object in one transaction;
-// the node stops when the test ends.
-func (e *e2eEnv) applyTopology(ctx context.Context, t *testing.T, servers string) {
+// e2eCluster is the cluster node of an environment and hivectl's token.
+type e2eCluster struct {
+	node      *helper
+	dir       string
+	tokenFile string
+}
+
+// startCluster starts a cluster node (the API alone) on ZooKeeper servers
+// under e.root, listening on a loopback port of the VM's root namespace;
+// it stops when the test ends. applyTopology waits until it serves.
+func (e *e2eEnv) startCluster(t *testing.T, servers string) *e2eCluster {
 	t.Helper()
-	clusterCmd, hivectl := e2eCommand(t, "cluster"), e2eCommand(t, "hivectl")
-	dir := t.TempDir()
+	clusterCmd := e2eCommand(t, "cluster")
+	c := &e2eCluster{dir: t.TempDir()}
+	const token = "e2e-admin-token-0123456789abcdef"
+	tokens := secret(t, c.dir, "tokens.csv", token+",e2e-admin,admin")
+	c.tokenFile = secret(t, c.dir, "admin.token", token)
+	c.node = startProcess(t, "cluster node", []string{clusterCmd, "-nsdb", "zk", "-zk", servers, "-zk-root", e.root,
+		"-node", "e2e-cn1", "-services", "api", "-listen", "127.0.0.1:0", "-token-file", tokens}, nil)
+	return c
+}
+
+// applyTopology writes e.topo as a topology file and, once the cluster
+// node serves its API, applies the file with "hivectl apply -f", which
+// must create every object in one transaction.
+func (e *e2eEnv) applyTopology(ctx context.Context, t *testing.T, c *e2eCluster) {
+	t.Helper()
+	hivectl := e2eCommand(t, "hivectl")
 	var file bytes.Buffer
 	if err := topofile.Write(&file, e.topo); err != nil {
 		t.Fatalf("writing the topology file: %v", err)
 	}
-	topoFile := filepath.Join(dir, "two-tenant-cloud-e2e.yaml")
+	topoFile := filepath.Join(c.dir, "two-tenant-cloud-e2e.yaml")
 	if err := os.WriteFile(topoFile, file.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	const token = "e2e-admin-token-0123456789abcdef"
-	tokens := secret(t, dir, "tokens.csv", token+",e2e-admin,admin")
-	tokenFile := secret(t, dir, "admin.token", token)
-
-	node := startProcess(t, "cluster node", []string{clusterCmd, "-nsdb", "zk", "-zk", servers, "-zk-root", e.root,
-		"-node", "e2e-cn1", "-services", "api", "-listen", "127.0.0.1:0", "-token-file", tokens}, nil)
-	m, err := node.waitOutput(ctx, clusterUp)
+	m, err := c.node.waitOutput(ctx, clusterUp)
 	if err != nil {
-		t.Fatalf("%v\n%s", err, node.out.String())
+		t.Fatalf("%v\n%s", err, c.node.out.String())
 	}
 	api := "http://" + m[1]
 	if err := waitHealthy(ctx, api); err != nil {
-		t.Fatalf("cluster node on %s: %v\n%s", api, err, node.out.String())
+		t.Fatalf("cluster node on %s: %v\n%s", api, err, c.node.out.String())
 	}
 	t.Logf("cluster node e2e-cn1 serving the API on %s (%v)", api, e.since())
 
-	out, err := exec.CommandContext(ctx, hivectl, "--server", api, "--token-file", tokenFile, "apply", "-f", topoFile).CombinedOutput()
+	out, err := exec.CommandContext(ctx, hivectl, "--server", api, "--token-file", c.tokenFile, "apply", "-f", topoFile).CombinedOutput()
 	if err != nil {
-		t.Fatalf("hivectl apply -f %s: %v\n%s\ncluster node:\n%s", topoFile, err, out, tail(node.out.String(), 40))
+		t.Fatalf("hivectl apply -f %s: %v\n%s\ncluster node:\n%s", topoFile, err, out, tail(c.node.out.String(), 40))
 	}
 	summary := string(out)
 	if i := strings.LastIndexByte(strings.TrimRight(summary, "\n"), '\n'); i >= 0 {
