@@ -34,6 +34,7 @@ type Agent struct {
 	m       *metrics
 	fs      FlowState
 	ownFS   *L4
+	health  *memberHealth // the health monitors' verdicts (lbstatus.go)
 
 	world  atomic.Pointer[world]
 	active activeMap
@@ -133,10 +134,11 @@ func New(cfg Config) (*Agent, error) {
 		a.rand = rand.Uint64
 	}
 	a.active.m = make(map[topology.ID]nsdb.PortState)
+	a.health = newMemberHealth()
 	a.vteps.byVTEP, a.vteps.byAddr = make(map[topology.ID]netip.Addr), make(map[netip.Addr]topology.ID)
 	a.fs = cfg.FlowState
 	if a.fs == nil && cfg.Stateful {
-		lc := L4Config{Now: a.now, Logger: a.log}
+		lc := L4Config{Now: a.now, Health: a.health, Logger: a.log}
 		if bc, ok := cfg.NSDB.(nsdb.BlockClaimer); ok {
 			lc.Blocks = bc.Blocks()
 		} else {
@@ -226,6 +228,16 @@ func (a *Agent) Run(ctx context.Context) error {
 		return fmt.Errorf("agent: VTEP config watch: %w", err)
 	}
 	a.applyVTEPConfig(ctx, vevs)
+	healthW, err := a.db.StateKeys().WatchAll(ctx, nsdb.KeyPoolMemberStatus())
+	if err != nil {
+		return fmt.Errorf("agent: pool member status watch: %w", err)
+	}
+	defer healthW.Close()
+	hevs, err := healthW.Next(ctx)
+	if err != nil {
+		return fmt.Errorf("agent: pool member status watch: %w", err)
+	}
+	a.health.apply(hevs)
 	if err := a.dumpFlows(ctx); err != nil {
 		return fmt.Errorf("agent: dump datapath flows: %w", err)
 	}
@@ -236,7 +248,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.reconcile(ctx)
 
-	errc := make(chan error, 5)
+	errc := make(chan error, 6)
 	goFn := func(f func()) {
 		wg.Add(1)
 		go func() { defer wg.Done(); f() }()
@@ -275,6 +287,18 @@ func (a *Agent) Run(ctx context.Context) error {
 				return
 			}
 			a.applyVTEPConfig(ctx, evs)
+		}
+	})
+	goFn(func() {
+		for {
+			evs, err := healthW.Next(ctx)
+			if err != nil {
+				if ctx.Err() == nil && !errors.Is(err, nsdb.ErrClosed) {
+					errc <- fmt.Errorf("agent: pool member status watch: %w", err)
+				}
+				return
+			}
+			a.applyMemberStatus(ctx, evs)
 		}
 	})
 	goFn(func() {

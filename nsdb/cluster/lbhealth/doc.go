@@ -1,0 +1,48 @@
+// Package lbhealth is the load balancer's health monitor: a native TCP
+// checker (no haproxy) that probes the members of the pools a health
+// monitor watches and writes each member's status to the NSDB, where the
+// agents' load balancers read it (simulation/l4.MemberHealth).
+//
+// A [Monitor] is a cluster service with one instance per health monitor
+// (cluster.Node.AddPerEntity with nsdb.KeyHealthMonitorOwner): the node
+// that owns the monitor's first-write-wins owner key probes, and when its
+// NSDB session ends another node takes the key and probing over. The
+// instance follows the monitor, the pools that name it and their members
+// whose status is topology.MemberMonitored, and probes each member every
+// Delay seconds, each probe bounded by Timeout seconds. A member is marked
+// down (nsdb.MemberStatusInactive) after MaxRetries consecutive failed
+// probes and up again (nsdb.MemberStatusActive) after one successful
+// probe; a member nothing was known of takes the result of its first
+// probe. A member refusing connections is therefore marked down within
+// Delay × MaxRetries (max(Delay, Timeout) × MaxRetries when probes time
+// out). Status keys are written only when the status changes (and once
+// when a node takes a monitor over: the previous owner's values ended with
+// its session). A member no longer monitored has its key removed. An
+// administratively down monitor probes nothing.
+//
+// # Where probes come from
+//
+// The reference ran one haproxy per pool in a network namespace attached to
+// the load balancer's router by a link-local /30, so that probes travelled
+// the overlay from the router, SNATed to the VIP. This package does not do
+// that: probes are sent by a [Prober], and the shipped one, [TCPProber],
+// opens a real TCP connection from the cluster node's own network stack (a
+// net.Dialer: a successful handshake is "up", as haproxy's TCP check). It
+// suits deployments where cluster nodes reach the members' addresses (a
+// provider network, or a dialer bound into a namespace with the Dialer's
+// Control hook). Sending probes into the overlay from the router's port
+// needs a probe endpoint plugged into an agent's datapath with its own TCP
+// client; the Prober interface is where it plugs in, and it is not built
+// yet. The tests run TCPProber against real TCP listeners on loopback
+// (TCPProber.Resolve maps a member's address to its listener) and check on
+// in-process agents that a member marked down receives no new
+// connection.
+//
+// What agents do with the status is package simulation/l4's: members down
+// get no new connections; existing non-sticky connections to them go on,
+// sticky (source-IP) ones are re-balanced to an up member.
+//
+// The package lives under nsdb/cluster because it is a cluster service:
+// everything it coordinates goes through the NSDB. It imports nsdb,
+// nsdb/cluster and topology, never an agent or the simulator.
+package lbhealth
