@@ -13,12 +13,16 @@
 // down (nsdb.MemberStatusInactive) after MaxRetries consecutive failed
 // probes and up again (nsdb.MemberStatusActive) after one successful
 // probe; a member nothing was known of takes the result of its first
-// probe. A member refusing connections is therefore marked down within
-// Delay × MaxRetries (max(Delay, Timeout) × MaxRetries when probes time
-// out). Status keys are written only when the status changes (and once
-// when a node takes a monitor over: the previous owner's values ended with
-// its session). A member no longer monitored has its key removed. An
-// administratively down monitor probes nothing.
+// probe. Probes start Delay apart whatever their outcome (topology
+// validation keeps Timeout at most Delay; zeros count as 1), so a member
+// that stops answering is marked down within Delay × MaxRetries. Status
+// keys are written only when the status changes, and once when a node
+// takes a monitor over (the previous owner's values ended with its
+// session: until the new owner's first probes, a second or so after the
+// session timeout, agents see no status and treat the members as down). A
+// member no longer monitored (its status set to active or inactive, its
+// pool's monitor changed or the monitor administratively down) has its key
+// removed; to stop monitoring a pool, set its members' status too.
 //
 // # Where probes come from
 //
@@ -38,9 +42,13 @@
 // in-process agents that a member marked down receives no new
 // connection.
 //
-// What agents do with the status is package simulation/l4's: members down
-// get no new connections; existing non-sticky connections to them go on,
-// sticky (source-IP) ones are re-balanced to an up member.
+// What agents do with the status is package simulation/l4's, the
+// reference's rules: a member marked down gets no new connections, and
+// existing connections to it, sticky (source-IP) or not, are re-balanced
+// to an up member at their next packet (only an administratively disabled
+// member keeps its non-sticky connections); the agent (datapath/agent)
+// follows the status keys and invalidates the flows of the member's pool
+// when a status changes.
 //
 // The package lives under nsdb/cluster because it is a cluster service:
 // everything it coordinates goes through the NSDB. It imports nsdb,

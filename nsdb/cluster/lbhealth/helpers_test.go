@@ -32,14 +32,14 @@ func testLogger(t testing.TB) *slog.Logger {
 // accepts connections and closes them. Stop closes its listening socket
 // (connections are then refused); Start listens again on the same port.
 type backend struct {
-	t    *testing.T
+	t    testing.TB
 	addr netip.AddrPort
 	mu   sync.Mutex
 	ln   net.Listener
 	done chan struct{}
 }
 
-func newBackend(t *testing.T) *backend {
+func newBackend(t testing.TB) *backend {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
