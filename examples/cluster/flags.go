@@ -20,7 +20,7 @@ import (
 )
 
 // services names the built-in services, in the order they are added.
-var services = []string{"api", "heartbeat", "recycler", "vxgw"}
+var services = []string{"api", "heartbeat", "recycler", "vxgw", "lb-health"}
 
 // options are the command's validated flags.
 type options struct {

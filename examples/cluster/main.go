@@ -1,7 +1,8 @@
 // Command cluster runs one hivenet cluster node (package nsdb/cluster): the
 // REST API, the host-liveness view, the garbage collector of orphaned
-// NSDB state and the VxLAN gateway (vxgw/gateway, vxgw/floodproxy), placed
-// and failed over through the NSDB, optionally with an embedded ZooKeeper
+// NSDB state, the VxLAN gateway (vxgw/gateway, vxgw/floodproxy) and the
+// load balancers' health monitors (nsdb/cluster/lbhealth), placed and
+// failed over through the NSDB, optionally with an embedded ZooKeeper
 // server so that one command brings up a deployment.
 //
 //	go run ./examples/cluster -nsdb zk -embedded-zk /var/lib/hivenet/zk \
@@ -40,10 +41,13 @@
 //	                       certificates of this PEM file
 //	-tls-cert FILE         serve HTTPS with this certificate (PEM) ...
 //	-tls-key FILE          ... and key
-//	-services LIST         services to run, of api,heartbeat,recycler,vxgw
-//	                       (default all; vxgw is the VxLAN gateway: one
-//	                       synchroniser per VTEP on the node owning it, and
-//	                       the flooding-proxy manager on one node)
+//	-services LIST         services to run, of api,heartbeat,recycler,vxgw,
+//	                       lb-health (default all; vxgw is the VxLAN
+//	                       gateway: one synchroniser per VTEP on the node
+//	                       owning it, and the flooding-proxy manager on one
+//	                       node; lb-health probes pool members over TCP
+//	                       from the node, one checker per health monitor on
+//	                       the node owning it, and writes their status)
 //	-node NAME             the node's name in the cluster (default the host
 //	                       name); its ID is topology.NameID(host, NAME)
 //	-recycle-interval D    time between garbage collections (default 1h)
