@@ -88,6 +88,21 @@ func (v *VM) Addr() netip.Addr { return v.cfg.Addr.Addr() }
 // MAC returns the VM's MAC.
 func (v *VM) MAC() topology.MAC { return v.cfg.MAC }
 
+// SetTCPListen replaces the TCP ports the VM answers SYNs on
+// (VMConfig.TCPListen): a VM whose service stops, or starts again. SYNs to
+// other ports get no answer.
+func (v *VM) SetTCPListen(ports ...uint16) {
+	v.mu.Lock()
+	v.cfg.TCPListen = slices.Clone(ports)
+	v.mu.Unlock()
+}
+
+func (v *VM) listening(port uint16) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return slices.Contains(v.cfg.TCPListen, port)
+}
+
 // Run receives and answers frames until ctx ends or the port goes away.
 func (v *VM) Run(ctx context.Context) {
 	for {
@@ -159,7 +174,7 @@ func (v *VM) answer(p *Packet) {
 			if f, err := packet.AppendEchoReply(nil, p.Frame); err == nil {
 				_ = v.send(f)
 			}
-		case m.IPProto() == packet.ProtoTCP && m.TCPFlags()&0x12 == 0x02 && slices.Contains(v.cfg.TCPListen, m.DstPort()):
+		case m.IPProto() == packet.ProtoTCP && m.TCPFlags()&0x12 == 0x02 && v.listening(m.DstPort()):
 			v.reply(m, 0x12)
 		case m.IPProto() == packet.ProtoUDP && slices.Contains(v.cfg.UDPEcho, m.DstPort()):
 			v.reply(m, 0)

@@ -15,7 +15,9 @@
 // probe; a member nothing was known of takes the result of its first
 // probe. Probes start Delay apart whatever their outcome (topology
 // validation keeps Timeout at most Delay; zeros count as 1), so a member
-// that stops answering is marked down within Delay × MaxRetries. Status
+// that stops listening is marked down within Delay × MaxRetries when it
+// refuses connections, and within Delay × MaxRetries + Timeout when it
+// stops answering at all (its last probe waits out the timeout). Status
 // keys are written only when the status changes, and once when a node
 // takes a monitor over (the previous owner's values ended with its
 // session: until the new owner's first probes, a second or so after the
@@ -29,18 +31,21 @@
 // The reference ran one haproxy per pool in a network namespace attached to
 // the load balancer's router by a link-local /30, so that probes travelled
 // the overlay from the router, SNATed to the VIP. This package does not do
-// that: probes are sent by a [Prober], and the shipped one, [TCPProber],
+// that by itself: probes are sent by a [Prober], and the shipped one, [TCPProber],
 // opens a real TCP connection from the cluster node's own network stack (a
 // net.Dialer: a successful handshake is "up", as haproxy's TCP check). It
 // suits deployments where cluster nodes reach the members' addresses (a
 // provider network, or a dialer bound into a namespace with the Dialer's
 // Control hook). Sending probes into the overlay from the router's port
-// needs a probe endpoint plugged into an agent's datapath with its own TCP
-// client; the Prober interface is where it plugs in, and it is not built
-// yet. The tests run TCPProber against real TCP listeners on loopback
-// (TCPProber.Resolve maps a member's address to its listener) and check on
-// in-process agents that a member marked down receives no new
-// connection.
+// needs a probe endpoint plugged into an agent's datapath: in process,
+// datapath/agent/sandbox.Prober is one (a VM on a router port sending SYNs
+// that the agents route to the members, tested end to end); on a real
+// host it would be a network namespace whose interface is bound to a
+// router port, with TCPProber's Dialer entering it — not built: it needs
+// root and the kernel datapath. The tests run TCPProber against real TCP
+// listeners on loopback (TCPProber.Resolve maps a member's address to its
+// listener) and check on in-process agents that a member marked down
+// receives no new connection.
 //
 // What agents do with the status is package simulation/l4's, the
 // reference's rules: a member marked down gets no new connections, and
