@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -116,6 +117,7 @@ func (mon *Monitor) RunEntity(ctx context.Context, id topology.ID) error {
 		}
 		wg.Wait()
 	}()
+	defer mon.m.members.DeleteLabelValues(id.String())
 	log := mon.log.With("monitor", id)
 	log.Info("health monitor running")
 	for {
@@ -130,8 +132,10 @@ func (mon *Monitor) RunEntity(ctx context.Context, id topology.ID) error {
 			v.apply(ev)
 		}
 		want := v.targets()
+		changed := len(want) != len(loops)
 		for mid, r := range loops {
 			if s, ok := want[mid]; !ok || s != r.s {
+				changed = true
 				r.removed = !ok
 				r.cancel()
 				<-r.done
@@ -154,6 +158,9 @@ func (mon *Monitor) RunEntity(ctx context.Context, id topology.ID) error {
 			})
 		}
 		mon.m.members.WithLabelValues(id.String()).Set(float64(len(loops)))
+		if changed {
+			log.Info("probing", "members", len(loops), "pools", v.poolNames())
+		}
 	}
 }
 
@@ -189,6 +196,16 @@ func (v *view) apply(ev nsdb.Event) {
 			delete(v.members, ev.ID)
 		}
 	}
+}
+
+// poolNames returns the names of the monitor's pools, sorted.
+func (v *view) poolNames() []string {
+	names := make([]string, 0, len(v.pools))
+	for _, p := range v.pools {
+		names = append(names, p.Name)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // targets returns the members to probe, with their settings.
