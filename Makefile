@@ -25,6 +25,9 @@ export HIVENET_REQUIRE_ZK ?= 1
 # Likewise for ovsdb-server (internal/ovsdbtest, Debian openvswitch-common
 # and openvswitch-vtep).
 export HIVENET_REQUIRE_OVSDB ?= 1
+# Likewise for the openstack command (Debian python3-openstackclient) that
+# drives the Neutron API in examples/cluster.
+export HIVENET_REQUIRE_OPENSTACK ?= 1
 
 .PHONY: help all build provision test test-host test-kernel fuzz lint fmt-check vet staticcheck bench clean
 

@@ -96,8 +96,9 @@ func run(t *testing.T, dir, script string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
-	// Each command must succeed; the trap names the one that did not.
-	c := exec.CommandContext(ctx, "bash", "-c", "set -eE\ntrap 'echo \"FAILED: $BASH_COMMAND\" >&2' ERR\n"+script)
+	// Each command must succeed — every command of a pipeline too — and the
+	// trap names the one that did not.
+	c := exec.CommandContext(ctx, "bash", "-c", "set -eE -o pipefail\ntrap 'echo \"FAILED: $BASH_COMMAND\" >&2' ERR\n"+script)
 	c.Dir = dir
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// Whatever the block left running in the background dies with it.

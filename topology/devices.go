@@ -10,6 +10,11 @@ import "net/netip"
 type Bridge struct {
 	ID   ID
 	Name string
+	// Scope is the scope of the topology file the object was last applied
+	// from as a whole (nsdb/api's PUT /v1/topology), or "" for none. The
+	// objects it owns (a bridge's ports, a router's routes, ...) are in its
+	// scope too.
+	Scope string
 	// AdminDown takes the bridge out of service: every frame is dropped. The
 	// zero value is administratively up.
 	AdminDown bool
@@ -29,6 +34,7 @@ type Bridge struct {
 type Router struct {
 	ID        ID
 	Name      string
+	Scope     string // the declarative scope: see Bridge.Scope
 	AdminDown bool
 	// InboundFilter is the pre-routing chain, or the zero ID.
 	InboundFilter ID
@@ -224,6 +230,7 @@ func (r *Route) HasGateway() bool {
 type PortGroup struct {
 	ID       ID
 	Name     string
+	Scope    string // the declarative scope: see Bridge.Scope
 	Stateful bool
 }
 
@@ -231,13 +238,15 @@ type PortGroup struct {
 type IPAddrGroup struct {
 	ID    ID
 	Name  string
+	Scope string // the declarative scope: see Bridge.Scope
 	Addrs []netip.Addr
 }
 
 // Host is a machine that runs an agent.
 type Host struct {
-	ID   ID
-	Name string
+	ID    ID
+	Name  string
+	Scope string // the declarative scope: see Bridge.Scope
 	// FloodingProxyWeight is the host's weight when a flooding proxy is
 	// chosen for VTEP traffic; unset means 1 and 0 excludes the host.
 	FloodingProxyWeight Opt[uint32]
@@ -271,6 +280,7 @@ func (t TunnelZoneType) String() string {
 type TunnelZone struct {
 	ID      ID
 	Name    string
+	Scope   string // the declarative scope: see Bridge.Scope
 	Type    TunnelZoneType
 	Members []TunnelZoneMember
 }
@@ -295,6 +305,7 @@ func (z *TunnelZone) MemberAddr(host ID) (netip.Addr, bool) {
 type VTEP struct {
 	ID             ID
 	Name           string
+	Scope          string // the declarative scope: see Bridge.Scope
 	ManagementIP   netip.Addr
 	ManagementPort uint16
 	TunnelZone     ID

@@ -7,6 +7,7 @@ import "net/netip"
 type LoadBalancer struct {
 	ID        ID
 	Name      string
+	Scope     string // the declarative scope: see Bridge.Scope
 	AdminDown bool
 }
 
@@ -106,6 +107,7 @@ type VIP struct {
 // HealthMonitor probes pool members over TCP.
 type HealthMonitor struct {
 	ID        ID
+	Scope     string // the declarative scope: see Bridge.Scope
 	AdminDown bool
 	// Delay, Timeout are in seconds.
 	Delay      uint32

@@ -8,6 +8,7 @@ import "net/netip"
 type Chain struct {
 	ID    ID
 	Name  string
+	Scope string // the declarative scope: see Bridge.Scope
 	Rules []Rule
 }
 

@@ -111,7 +111,8 @@ func each[T any, P interface {
 	return true
 }
 
-// Add appends a copy of o to the slice of its kind.
+// Add appends a copy of o to the slice of its kind. A Topology holds the
+// device model only: Add ignores a *NeutronDoc.
 func (t *Topology) Add(o Object) {
 	switch v := o.Clone().(type) {
 	case *Bridge:
@@ -162,7 +163,8 @@ func (t *Topology) Len() int {
 	return n
 }
 
-// New returns a zero object of kind k, or nil for KindInvalid.
+// New returns a zero object of kind k (KindNeutron included), or nil for
+// KindInvalid.
 func New(k Kind) Object {
 	switch k {
 	case KindBridge:
@@ -201,6 +203,8 @@ func New(k Kind) Object {
 		return &BGPPeer{}
 	case KindBGPNetwork:
 		return &BGPNetwork{}
+	case KindNeutron:
+		return &NeutronDoc{}
 	}
 	return nil
 }

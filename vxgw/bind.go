@@ -146,7 +146,7 @@ func Prepare(ctx context.Context, c nsdb.Client, vtep topology.ID) (bool, error)
 				ops = append(ops, nsdb.Delete(topology.KindPort, p.ID, pv.Version))
 			}
 		}
-		if len(ops) == 1 {
+		if !slices.ContainsFunc(ops, func(op nsdb.Op) bool { return op.Type != nsdb.OpCheck }) {
 			return false, nil
 		}
 		_, err = c.Store().Commit(ctx, ops...)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/flowstate/transfer"
 	"github.com/hivenet/hivenet/nat"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation"
@@ -35,6 +36,10 @@ type Agent struct {
 	fs      FlowState
 	ownFS   *L4
 	health  *memberHealth // the health monitors' verdicts (lbstatus.go)
+	// savers save flow-state messages to Config.StateStore and
+	// SharedStateStore; fetcher asks ports' previous hosts for theirs.
+	savers  []*stateSaver
+	fetcher *transfer.Client
 
 	world  atomic.Pointer[world]
 	active activeMap
@@ -134,6 +139,7 @@ func New(cfg Config) (*Agent, error) {
 		a.rand = rand.Uint64
 	}
 	a.active.m = make(map[topology.ID]nsdb.PortState)
+	a.active.prev = make(map[topology.ID]topology.ID)
 	a.health = newMemberHealth()
 	a.vteps.byVTEP, a.vteps.byAddr = make(map[topology.ID]netip.Addr), make(map[netip.Addr]topology.ID)
 	a.fs = cfg.FlowState
@@ -155,6 +161,15 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a.m = m
 	a.writes = newWriter(1<<16, func() { a.m.writesDropped.Inc() })
+	if a.fs != nil {
+		if cfg.StateStore != nil {
+			a.savers = append(a.savers, newStateSaver(sourceLocal, cfg.StateStore, a.m, a.log))
+		}
+		if cfg.SharedStateStore != nil {
+			a.savers = append(a.savers, newStateSaver(sourceShared, cfg.SharedStateStore, a.m, a.log))
+		}
+		a.fetcher = &transfer.Client{}
+	}
 	a.macs = &macLearner{
 		refs: make(map[simulation.MACLearning]*macRef), now: a.now, expiry: a.timeout.MACExpiry,
 		tables: func(k bridgeVLAN) (macTable, bool) { t, ok := a.world.Load().macs[k]; return t, ok },
@@ -196,10 +211,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 
-	if err := a.setupDatapath(ctx); err != nil {
-		return err
-	}
-	defer a.closeWorkers()
+	// The NSDB first: reading it does not touch the datapath, so an agent
+	// taking over does it while the running one still forwards.
+	start := time.Now()
 	watch, err := a.db.Store().WatchKinds(ctx)
 	if err != nil {
 		return fmt.Errorf("agent: topology watch: %w", err)
@@ -227,7 +241,6 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("agent: VTEP config watch: %w", err)
 	}
-	a.applyVTEPConfig(ctx, vevs)
 	healthW, err := a.db.StateKeys().WatchAll(ctx, nsdb.KeyPoolMemberStatus())
 	if err != nil {
 		return fmt.Errorf("agent: pool member status watch: %w", err)
@@ -238,15 +251,35 @@ func (a *Agent) Run(ctx context.Context) error {
 		return fmt.Errorf("agent: pool member status watch: %w", err)
 	}
 	a.health.apply(hevs)
+	read := time.Now()
+	if a.cfg.Handover != nil {
+		// Taking over from a running agent: load the state while it
+		// still forwards, then let it stop.
+		a.preload(ctx, first)
+		a.preannounce(ctx, evs)
+		if err := a.cfg.Handover(ctx); err != nil {
+			return fmt.Errorf("agent: handover: %w", err)
+		}
+		a.log.Info("the previous agent has stopped: taking over", a.hostAttr())
+		start, read = time.Now(), time.Now()
+	}
+	if err := a.setupDatapath(ctx); err != nil {
+		return err
+	}
+	defer a.closeWorkers()
+	a.applyVTEPConfig(ctx, vevs)
 	if err := a.dumpFlows(ctx); err != nil {
 		return fmt.Errorf("agent: dump datapath flows: %w", err)
 	}
+	dp := time.Now()
 	a.recoverKeys(ctx, evs)
 	a.applyActive(ctx, evs)
 	if err := a.applyTopology(ctx, first, true); err != nil {
 		return err
 	}
+	bound := time.Now()
 	a.reconcile(ctx)
+	reconciled := time.Now()
 
 	errc := make(chan error, 6)
 	goFn := func(f func()) {
@@ -254,6 +287,14 @@ func (a *Agent) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); f() }()
 	}
 	goFn(func() { a.writes.run(ctx) })
+	for _, s := range a.savers {
+		n := 1
+		if s.name == sourceShared {
+			n = 4 // a network round trip per message
+		}
+		goFn(func() { s.run(ctx, n) })
+	}
+	a.serveState(ctx, &wg)
 	goFn(func() {
 		if err := a.sessionLoop(ctx); err != nil && ctx.Err() == nil {
 			errc <- err
@@ -319,7 +360,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	})
 	close(a.ready)
-	a.log.Info("agent running", a.hostAttr(), "workers", len(a.workers), "ports", len(a.world.Load().local))
+	a.log.Info("agent running", a.hostAttr(), "workers", len(a.workers), "ports", len(a.world.Load().local),
+		"took", time.Since(start).Round(time.Millisecond), "nsdb-read", read.Sub(start).Round(time.Millisecond),
+		"datapath", dp.Sub(read).Round(time.Millisecond), "bind-and-restore", bound.Sub(dp).Round(time.Millisecond),
+		"reconcile", reconciled.Sub(bound).Round(time.Millisecond))
 	select {
 	case <-ctx.Done():
 		return nil

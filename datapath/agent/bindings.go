@@ -86,6 +86,11 @@ func (a *Agent) applyActive(ctx context.Context, evs []nsdb.KeyEvent) {
 	for _, e := range evs {
 		var st nsdb.PortState
 		ok := false
+		for _, v := range e.Values {
+			if s, err := nsdb.ParsePortState(v.Value); err == nil && s.Host != a.host && !s.Host.IsZero() {
+				a.active.seen(e.ID, s.Host)
+			}
+		}
 		if n := len(e.Values); n > 0 {
 			s, err := nsdb.ParsePortState(e.Values[n-1].Value)
 			if err == nil {

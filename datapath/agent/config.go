@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/flowstate"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/simulation/dhcp"
@@ -83,6 +85,41 @@ type Config struct {
 	// services (NewL4) with the default idle timeout, leasing dynamic SNAT
 	// ports through the NSDB client's blocks (nsdb.BlockClaimer).
 	Stateful bool
+	// StateStore keeps this host's flow state (every message the agent
+	// pushes or receives, saved off the packet path) so that it survives
+	// a restart and a port's move: at start the agent loads the state of
+	// each bound port from it before handling any upcall, re-claiming the
+	// NAT port blocks of the connections that started on those ports; and
+	// it serves it to a port's next host (StatePort). Typically a
+	// flowstate/localstore.Store, which the caller opens and closes. Nil:
+	// nothing is kept, a restarted agent starts with empty tables.
+	StateStore flowstate.Store
+	// SharedStateStore, if set, also receives every message (from a
+	// queue of its own) and is where a port's state is read when neither
+	// its previous host nor StateStore has it (flowstate/cassandra).
+	SharedStateStore flowstate.Store
+	// StatePort is the TCP port of the flow-state transfer service
+	// (flowstate/transfer), served on this host's underlay addresses (its
+	// tunnel-zone addresses) when StateStore is set, and asked on the
+	// previous host's when a port moves here. Zero means
+	// transfer.DefaultPort.
+	StatePort uint16
+	// NoStateTransfer neither serves nor asks for ports' state over the
+	// network.
+	NoStateTransfer bool
+	// StateFetchTimeout bounds loading a moved port's state from its
+	// previous host (default 3 s, the reference's budget); the port is
+	// announced only after it.
+	StateFetchTimeout time.Duration
+	// Handover, if set, makes Run take over from another agent process
+	// running on this host (a fast reboot): Run first reads the topology
+	// and loads the state of this host's ports from StateStore while the
+	// other process still forwards, touching neither the datapath nor the
+	// NSDB; it then calls Handover, which returns once the other process
+	// has stopped (or fails, and Run with it); Run then starts as after a
+	// restart (reloading the state, to catch what the other process saved
+	// meanwhile).
+	Handover func(ctx context.Context) error
 	// Simulation configures the simulation engines.
 	Simulation simulation.Config
 	// Logger receives the agent's logs; nil discards them.

@@ -56,6 +56,10 @@
 //     invalidating the flows they affect.
 //   - l4.go, flowstate.go: the stateful services (connection tracking, NAT,
 //     load balancer) and the push and import of flow-state messages.
+//   - statesave.go, restore.go: flow state that survives: messages saved
+//     off the packet path, ports' state restored when they are bound (from
+//     the previous host, the local store or the shared one), the transfer
+//     service, and the preload of a takeover.
 //   - admission.go: which underlay sources tunnelled packets are taken
 //     from.
 //   - vtep.go: the VxLAN gateway's data plane: the bridges' VxLAN ports
@@ -175,11 +179,31 @@
 //     comes up to the overlay worker behind the state and is delivered
 //     only once the state is imported, and the destination's answer is
 //     simulated with it.
-//   - Restart: the flows found in the datapath are re-simulated from their
-//     keys; those whose mask and actions are unchanged are kept (with
-//     fresh tags and timeouts), the others deleted. Tunnel keys are
-//     recovered from the previous announcement or from the tunnelled-in
-//     flows, so remote hosts' flows stay valid.
+//   - Flow state that survives, with Config.StateStore (a
+//     flowstate/localstore.Store) and optionally Config.SharedStateStore
+//     (flowstate/cassandra): every message a worker pushes, and every one
+//     it imports, is handed to a queue without allocating and saved by a
+//     goroutine of its own. Before a newly bound port is published to the
+//     workers and announced, its state is restored into the tables: from
+//     the host that announced it last (flowstate/transfer, on that host's
+//     underlay address, Config.StatePort, within Config.StateFetchTimeout)
+//     when it moved here, falling back to the shared store, then the local
+//     one; else from the local store, falling back to the shared one. The
+//     source-NAT ports of the connections that started on the port are
+//     reserved in the leaser, which claims their blocks back once no other
+//     session holds them. Each agent serves its local store to the hosts
+//     its ports move to.
+//   - Restart: the NSDB is read first; the flows found in the datapath are
+//     re-simulated from their keys after the bound ports' state is
+//     restored; those whose mask and actions are unchanged are kept (with
+//     fresh tags and timeouts, and references on the flow state they use),
+//     the others deleted (why, at debug level). Tunnel keys are recovered
+//     from the previous announcement or from the tunnelled-in flows, so
+//     remote hosts' flows stay valid.
+//   - Takeover (Config.Handover, a fast reboot): a second agent reads the
+//     NSDB and loads its ports' state from the local store while the
+//     running agent forwards, then Handover stops the running one and the
+//     new agent takes the datapath over as after a restart.
 //
 // Metrics are registered on Config.Registerer (never the global registry)
 // under hivenet_agent_*: upcalls by kind, simulations by verdict, flows

@@ -11,16 +11,22 @@ import (
 	"github.com/hivenet/hivenet/topology"
 )
 
-// pushState sends the keys in w.msg to the hosts that may see the
-// connection's other packets, before the data packet is executed: the
-// owners of the ingress and egress ports and the members of their
-// stateful port groups.
+// stateHeader fills in w.msg's sender and ports for the simulation that
+// produced r from ingress.
+func (w *worker) stateHeader(r *simulation.Result, ingress topology.ID) {
+	msg := &w.msg
+	msg.Sender = w.a.host
+	msg.IngressPort = ingress
+	msg.EgressPorts = r.OutPorts(msg.EgressPorts[:0])
+}
+
+// pushState sends the keys in w.msg (its header filled in by stateHeader)
+// to the hosts that may see the connection's other packets, before the
+// data packet is executed: the owners of the ingress and egress ports and
+// the members of their stateful port groups.
 func (w *worker) pushState(ctx context.Context, r *simulation.Result, ingress topology.ID) (sent bool) {
 	a := w.a
 	msg := &w.msg
-	msg.Sender = a.host
-	msg.IngressPort = ingress
-	msg.EgressPorts = r.OutPorts(msg.EgressPorts[:0])
 	hosts := make(map[topology.ID]bool)
 	snap := w.v.w.snap
 	addPort := func(id topology.ID) {
@@ -91,4 +97,6 @@ func (w *worker) importState(ctx context.Context, frame []byte) {
 		return
 	}
 	a.invalidate(ctx, a.fs.Import(&w.msg)...)
+	// Kept here too: this host answers for these connections' ports.
+	a.saveState(&w.msg)
 }

@@ -105,6 +105,10 @@ func (a *Agent) AppliedRevision() nsdb.Version { return nsdb.Version(a.applied.L
 // Waiting returns the number of packets parked for missing state.
 func (a *Agent) Waiting() int { return a.arp.waiting() }
 
+// FlowState returns the agent's stateful services: Config.FlowState, or
+// the L4 it made for Config.Stateful; nil without.
+func (a *Agent) FlowState() FlowState { return a.fs }
+
 // SessionUp reports whether the agent holds a live NSDB session: its host
 // is announced alive and its ports active. It is false before Run has
 // registered them, while the client waits for a new session after an

@@ -46,6 +46,15 @@ func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial boo
 		nw.dhcp = dhcp.NewTable(snap)
 	}
 	a.updateTunnelMTU(snap)
+	if len(added) > 0 {
+		// Before the workers see the new ports and before they are
+		// announced: their connections' state first.
+		ports := make([]topology.ID, len(added))
+		for i, b := range added {
+			ports[i] = b.port
+		}
+		a.restorePorts(ctx, nw, ports, initial)
+	}
 	a.world.Store(nw)
 	for _, b := range added {
 		a.announce(ctx, b)

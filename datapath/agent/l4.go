@@ -50,6 +50,16 @@ type FlowStateWorker interface {
 	Waiting() Wait
 }
 
+// StateRestorer is implemented by FlowStates that take state loaded from
+// a store (Config.StateStore) or from a port's previous host: L4 does.
+// Restore imports msg's keys like FlowState.Import but returns no tags;
+// with reserve (the connections started on a port bound here) it also
+// keeps the source-NAT ports they use from being handed out again. Any
+// goroutine may call it. A FlowState without it gets Import.
+type StateRestorer interface {
+	Restore(msg *flowstate.Message, reserve bool)
+}
+
 // Wait is missing state a parked packet waits for: Ready is closed when it
 // may be available; Err then says whether it is (nil: simulate again).
 type Wait interface {
@@ -145,6 +155,27 @@ func (s *L4) Import(msg *flowstate.Message) []simulation.Tag {
 		func(k flowstate.NATKey) { tags = append(tags, NATTag(k)) })
 	return tags
 }
+
+// Restore implements StateRestorer: it imports msg's keys without
+// reference, like Import, and without collecting tags (restores happen
+// before the flows that would carry them are installed). With reserve,
+// the source-NAT bindings of TCP and UDP connections are reserved in the
+// port leaser (nat.Leaser.Reserve), which claims their blocks back.
+func (s *L4) Restore(msg *flowstate.Message, reserve bool) {
+	msg.Import(s.conns, s.nats, nil, nil)
+	if !reserve || s.leaser == nil {
+		return
+	}
+	for i := range msg.NATs {
+		e := &msg.NATs[i]
+		if e.Key.Type == flowstate.NATFwdSNAT && e.Key.Proto != flowstate.ProtoICMP {
+			s.leaser.Reserve(e.Key.Device, e.Binding, e.Key.DstIP, e.Key.DstPort)
+		}
+	}
+}
+
+// Leaser returns the NAT port leaser (nil without NSDB blocks).
+func (s *L4) Leaser() *nat.Leaser { return s.leaser }
 
 // Expire implements FlowState; it also releases, at most once a minute,
 // the NAT port blocks no connection used for a while.

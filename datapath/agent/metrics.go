@@ -45,11 +45,19 @@ type metrics struct {
 	statePushed   prometheus.Counter
 	stateReceived prometheus.Counter
 	session       prometheus.Gauge
-	dhcpReqs      *prometheus.CounterVec
-	dhcpReps      *prometheus.CounterVec
-	dhcpNone      *prometheus.CounterVec
-	dhcpReqBy     [9]prometheus.Counter
-	dhcpRepBy     [9]prometheus.Counter
+	// Flow-state persistence: messages saved and dropped (queue full) by
+	// store, messages and ports restored by source, and how long the
+	// restore at start took.
+	stateSaved      *prometheus.CounterVec
+	stateDropped    *prometheus.CounterVec
+	stateRestored   *prometheus.CounterVec
+	portsRestored   *prometheus.CounterVec
+	restoreDuration prometheus.Gauge
+	dhcpReqs        *prometheus.CounterVec
+	dhcpReps        *prometheus.CounterVec
+	dhcpNone        *prometheus.CounterVec
+	dhcpReqBy       [9]prometheus.Counter
+	dhcpRepBy       [9]prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows, tunnelMTU func() float64) (*metrics, error) {
@@ -80,6 +88,21 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows, tunnel
 		}),
 		stateReceived: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hivenet_agent_flow_state_received_total", Help: "Flow-state messages received from peers.",
+		}),
+		stateSaved: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hivenet_agent_flow_state_saved_total", Help: "Flow-state messages saved, by store (local, shared).",
+		}, []string{"store"}),
+		stateDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hivenet_agent_flow_state_save_dropped_total", Help: "Flow-state messages not saved because the store's queue was full or the save failed, by store.",
+		}, []string{"store"}),
+		stateRestored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hivenet_agent_flow_state_restored_messages_total", Help: "Flow-state messages restored into the tables, by source (local, peer, shared).",
+		}, []string{"source"}),
+		portsRestored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hivenet_agent_flow_state_ports_restored_total", Help: "Bound ports whose flow state was restored, by source (local, peer, shared, none).",
+		}, []string{"source"}),
+		restoreDuration: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hivenet_agent_flow_state_restore_seconds", Help: "How long the last restore of bound ports' flow state took.",
 		}),
 		dhcpReqs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hivenet_agent_dhcp_requests_total", Help: "DHCP client messages the agent served, by type (discover, request, inform, release, decline, ...).",
@@ -122,6 +145,7 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows, tunnel
 	cs := []prometheus.Collector{
 		m.upcalls, m.simulations, m.installed, m.removed, m.invalidations, m.drops,
 		m.writesDropped, m.statePushed, m.stateReceived, m.session, m.dhcpReqs, m.dhcpReps, m.dhcpNone,
+		m.stateSaved, m.stateDropped, m.stateRestored, m.portsRestored, m.restoreDuration,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hivenet_agent_tunnel_mtu", Help: "The largest IP packet the host's overlay tunnels carry unfragmented: the underlay interface MTU minus the encapsulation overhead (DHCP offers no larger interface MTU).",
 		}, tunnelMTU),

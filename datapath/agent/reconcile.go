@@ -45,10 +45,12 @@ func (a *Agent) reconcile(ctx context.Context) {
 	kept := 0
 	for i := range a.dumped {
 		f := &a.dumped[i]
-		if a.revalidate(w, f) {
+		ok, why := a.revalidate(w, f)
+		if ok {
 			kept++
 			continue
 		}
+		a.log.Debug("datapath flow not kept", "key", f.Match.Key.String(), "actions", f.Actions.String(), "why", why)
 		del := datapath.Flow{UFID: f.UFID, Match: datapath.Match{Key: f.Match.Key, Mask: f.Match.Mask}}
 		if _, err := a.dp.DeleteFlow(ctx, &del); err != nil && !errors.Is(err, datapath.ErrNotFound) {
 			a.log.Warn("cannot delete stale flow", "key", f.Match.Key.String(), "err", err)
@@ -59,12 +61,13 @@ func (a *Agent) reconcile(ctx context.Context) {
 	a.dumped = nil
 }
 
-// revalidate registers f if it is still what the agent would install.
-// Flows without a UFID were not installed by an agent: they go.
-func (a *Agent) revalidate(w *worker, f *datapath.Flow) bool {
+// revalidate registers f if it is still what the agent would install;
+// otherwise it says why not. Flows without a UFID were not installed by an
+// agent: they go.
+func (a *Agent) revalidate(w *worker, f *datapath.Flow) (kept bool, why string) {
 	wd := w.v.w
 	if f.UFID.IsZero() {
-		return false
+		return false, "no UFID"
 	}
 	key := f.Match.Key.Canonical()
 	mask := f.Match.Mask.Canonical()
@@ -77,56 +80,83 @@ func (a *Agent) revalidate(w *worker, f *datapath.Flow) bool {
 		n, ok := wd.byKey[id]
 		want := datapath.Actions{datapath.Output{Port: n}}
 		if !ok || !wd.admits(key.InPort, key.Tunnel.Src) || mask != translate.TunnelMask(&key) || !reflect.DeepEqual(f.Actions, want) {
-			return false
+			return false, "tunnel key no longer bound or source not admitted, or other mask or actions"
 		}
 		e := &flowEntry{ufid: f.UFID, tunnel: tunnelKeySource, actions: want, class: ClassTunnel,
 			tags: []simulation.Tag{simulation.TagTunnelKey(id), simulation.TagTunnelSource(key.Tunnel.Src.Unmap()), simulation.TagDPPort(uint32(n))}}
-		return a.flows.add(e, since, now)
+		return a.flows.add(e, since, now), "invalidated meanwhile"
 	}
 	port, ok := wd.byDP[key.InPort]
 	if !ok {
-		return false
+		return false, "input port not bound"
 	}
 	frame, err := translate.FrameFromKey(nil, &key)
 	if err != nil {
-		return false
+		return false, "no packet from its key: " + err.Error()
 	}
 	dc := w.checkDHCP(port, frame)
 	if dc.request {
-		return false
+		return false, "a DHCP request, answered by the agent"
 	}
 	in := simulation.Input{Snapshot: wd.snap, State: &w.v, InPort: port, Frame: frame, Now: now, Rand: a.rand()}
 	if w.fs != nil {
 		in.Stateful = w.fs.Begin(now)
-		defer w.fs.Abort()
 	}
-	// Flows that depend on flow state are not kept: the state may be gone.
+	abort := func(why string) (bool, string) {
+		if w.fs != nil {
+			w.fs.Abort()
+		}
+		return false, why
+	}
 	r := &w.res
 	if err := w.eng.Simulate(&in, r); err != nil || r.Flow == simulation.FlowNone || r.Verdict == simulation.NotYet {
-		return false
+		return abort("the simulation now installs no flow (" + r.Verdict.String() + ")")
 	}
 	dc.apply(r)
-	for _, t := range r.Tags {
-		if t.FlowState() {
-			return false
+	// Flows that depend on flow state are kept only when the state was
+	// restored (Config.StateStore): without it they would be kept on
+	// state that is gone.
+	if !a.persists() {
+		for _, t := range r.Tags {
+			if t.FlowState() {
+				return abort("it depends on flow state, which was not kept")
+			}
 		}
 	}
 	w.tr.Translate(r, &key, &w.v, &w.tl)
-	if w.tl.Userspace || w.tl.Mask.Canonical() != mask || !sameActions(w.tl.Actions, f.Actions) {
-		return false
+	switch {
+	case w.tl.Userspace:
+		return abort("now handled in userspace")
+	case w.tl.Mask.Canonical() != mask:
+		return abort("another mask now: " + w.tl.Mask.Canonical().String())
+	case !sameActions(w.tl.Actions, f.Actions):
+		return abort("other actions now: " + w.tl.Actions.String())
+	}
+	// The kept flow holds references on the keys it uses, as if it had
+	// just been installed.
+	var refs StateRefs
+	if w.fs != nil {
+		w.msg.Reset()
+		refs = w.fs.Finish(r, &w.msg)
 	}
 	class := ClassNormal
-	if r.Flow == simulation.FlowShort {
+	switch {
+	case r.Flow == simulation.FlowShort:
 		class = ClassShort
+	case refs != nil && r.Verdict == simulation.Forward:
+		class = ClassStateful
 	}
 	tags := append(append([]simulation.Tag(nil), r.Tags...), w.tl.Tags...)
 	e := &flowEntry{ufid: f.UFID, seen: w.tl.Seen, actions: append(datapath.Actions(nil), w.tl.Actions...),
-		tags: tags, learned: append([]simulation.MACLearning(nil), r.Learned...), class: class}
+		tags: tags, learned: append([]simulation.MACLearning(nil), r.Learned...), class: class, state: refs}
 	if !a.flows.add(e, since, now) {
-		return false
+		if refs != nil {
+			refs.Release()
+		}
+		return false, "invalidated meanwhile"
 	}
 	a.macs.ref(e.learned)
-	return true
+	return true, ""
 }
 
 func sameActions(a, b datapath.Actions) bool {

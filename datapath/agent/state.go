@@ -76,10 +76,38 @@ func emptyWorld() *world {
 	}
 }
 
-// activeMap mirrors the port "active" state keys of every port.
+// activeMap mirrors the port "active" state keys of every port, and
+// remembers, per port, the last other host seen announcing it: where a
+// port bound here comes from, to ask for its flow state.
 type activeMap struct {
-	mu sync.RWMutex
-	m  map[topology.ID]nsdb.PortState
+	mu   sync.RWMutex
+	m    map[topology.ID]nsdb.PortState
+	prev map[topology.ID]topology.ID
+}
+
+// seen records that host announced port.
+func (a *activeMap) seen(port, host topology.ID) {
+	a.mu.Lock()
+	a.prev[port] = host
+	a.mu.Unlock()
+}
+
+// consume forgets where port came from, once its state was restored: a
+// later binding here without another host announcing it in between
+// restores from this host's own store.
+func (a *activeMap) consume(port topology.ID) {
+	a.mu.Lock()
+	delete(a.prev, port)
+	a.mu.Unlock()
+}
+
+// previous returns the last host other than this one seen announcing
+// port.
+func (a *activeMap) previous(port topology.ID) (topology.ID, bool) {
+	a.mu.RLock()
+	h, ok := a.prev[port]
+	a.mu.RUnlock()
+	return h, ok
 }
 
 func (a *activeMap) get(port topology.ID) (nsdb.PortState, bool) {

@@ -185,7 +185,9 @@ func (w *worker) ingress(ctx context.Context, port topology.ID, frame []byte, ke
 	}
 	pushed := false
 	if w.fs != nil && len(w.msg.Conns)+len(w.msg.NATs) > 0 {
+		w.stateHeader(r, port)
 		pushed = w.pushState(ctx, r, port)
+		a.saveState(&w.msg)
 	}
 	w.tr.Translate(r, key, &w.v, &w.tl)
 	tl := &w.tl

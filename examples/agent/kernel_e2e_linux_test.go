@@ -43,13 +43,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hivenet/hivenet/datapath/agent/sandbox"
 	"github.com/hivenet/hivenet/internal/vmtest"
 	"github.com/hivenet/hivenet/internal/zktest"
 	"github.com/hivenet/hivenet/nsdb"
-	"github.com/hivenet/hivenet/nsdb/zookeeper"
 	"github.com/hivenet/hivenet/topology"
-	"github.com/hivenet/hivenet/topology/topofile"
 )
 
 // roleEnv makes the test binary act as a helper process instead of
@@ -74,6 +71,11 @@ func TestMain(m *testing.M) {
 //	                    half-close, check the echo; print the peer line
 //	icmp-watch          print "echo-request from IP" for every ICMP echo
 //	                    request this namespace receives
+//	tcp-stream ADDR S   connect to ADDR, read the peer line, then for S
+//	                    seconds send 4 KiB every 20 ms while checking the
+//	                    echo; print "progress N" (bytes echoed) four times
+//	                    a second, and at the end "echoed N bytes, longest
+//	                    stall D" (the longest wait between two reads)
 func runRole(role string, args []string) int {
 	switch role {
 	case "agent":
@@ -96,6 +98,15 @@ func runRole(role string, args []string) int {
 		return roleErr(tcpClient(args[0], n))
 	case "icmp-watch":
 		return roleErr(icmpWatch())
+	case "tcp-stream":
+		if len(args) != 2 {
+			break
+		}
+		n, err := strconv.Atoi(args[1])
+		if err != nil {
+			break
+		}
+		return roleErr(tcpStream(args[0], time.Duration(n)*time.Second))
 	}
 	if code, ok := spoofRole(role, args); ok {
 		return code
@@ -335,220 +346,6 @@ func forwardTCP(t *testing.T, ln net.Listener, dst string) {
 			}()
 		}
 	}()
-}
-
-// e2eHost is one simulated hypervisor.
-type e2eHost struct {
-	name     string // topology host name
-	ns       *vmtest.NetNS
-	underlay netip.Addr
-	mgmt     [2]netip.Prefix // root side, host side
-	agent    *helper
-}
-
-// e2eVM is a VM namespace plugged into a host's tap interface.
-type e2eVM struct {
-	port string // topology port
-	ns   *vmtest.NetNS
-	mac  string
-	addr netip.Prefix
-	gw   netip.Addr
-	mtu  int
-}
-
-// e2eTopology is two-tenant-cloud.yaml with provider-uplink on host-a.
-func e2eTopology(t *testing.T) *topology.Topology {
-	t.Helper()
-	topo, err := topofile.LoadFile("../topologies/two-tenant-cloud.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	moved := false
-	for i := range topo.Ports {
-		if p := &topo.Ports[i]; p.Name == "provider-uplink" {
-			p.Host, p.Interface = topology.NameID(topology.KindHost, "host-a"), "tap-ext"
-			moved = true
-		}
-	}
-	if !moved {
-		t.Fatal("two-tenant-cloud.yaml has no provider-uplink port")
-	}
-	return topo
-}
-
-// dpctl runs ovs-dpctl in a host namespace and returns its output (or the
-// error text).
-func dpctl(ns *vmtest.NetNS, args ...string) string {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := ns.Exec(ctx, append([]string{"ovs-dpctl"}, args...)...)
-	if err != nil {
-		return err.Error()
-	}
-	return string(out)
-}
-
-// e2eEnv is the kernel tier converged: the topology in ZooKeeper, both
-// host namespaces with their agents, the VM namespaces, and the tunnel
-// keys the agents announced (by VM name).
-type e2eEnv struct {
-	admin nsdb.Client
-	hosts []*e2eHost
-	vms   map[string]*e2eVM
-	keys  map[string]uint32
-	start time.Time
-}
-
-// startE2E builds the namespaces and links of the kernel tier, starts
-// one agent process per host and waits until every VM port is announced
-// active; everything is torn down when the test ends.
-func startE2E(ctx context.Context, t *testing.T) *e2eEnv {
-	t.Helper()
-	servers := zktest.Standalone(t)
-	start := time.Now()
-
-	// NSDB: the topology, written by the test from the root namespace.
-	root := zktest.UniquePath(t)
-	admin, err := zookeeper.New(ctx, zookeeper.Config{Servers: strings.Split(servers, ","), Root: root})
-	if err != nil {
-		t.Fatalf("ZooKeeper %s (from the VM; is HIVENET_ZK_SERVERS reachable with VM_NET=user?): %v", servers, err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	topo := e2eTopology(t)
-	if _, err := admin.Store().Commit(ctx, nsdb.PutAll(topo)...); err != nil {
-		t.Fatalf("loading the topology: %v", err)
-	}
-	t.Logf("topology loaded into ZooKeeper %s under %s (%v)", servers, root, time.Since(start).Round(time.Millisecond))
-
-	// ZooKeeper forwarder for the host namespaces.
-	fwd, err := net.Listen("tcp4", "0.0.0.0:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	forwardTCP(t, fwd, strings.Split(servers, ",")[0])
-	fwdPort := fwd.Addr().(*net.TCPAddr).Port
-
-	// Hosts, underlay and management links.
-	hosts := []*e2eHost{
-		{name: "host-a", underlay: netip.MustParseAddr("192.168.100.11"),
-			mgmt: [2]netip.Prefix{netip.MustParsePrefix("172.30.1.1/30"), netip.MustParsePrefix("172.30.1.2/30")}},
-		{name: "host-b", underlay: netip.MustParseAddr("192.168.100.12"),
-			mgmt: [2]netip.Prefix{netip.MustParsePrefix("172.30.2.1/30"), netip.MustParsePrefix("172.30.2.2/30")}},
-	}
-	for _, h := range hosts {
-		if m, ok := topo.TunnelZones[0].MemberAddr(topology.NameID(topology.KindHost, h.name)); !ok || m != h.underlay {
-			t.Fatalf("tunnel zone gives %s the address %v, want %v", h.name, m, h.underlay)
-		}
-		h.ns = vmtest.NewNetNS(t, "e2e-"+h.name)
-		side := h.name[len(h.name)-1:]
-		vmtest.Run(t, "ip", "link", "add", "name", "mg-"+side, "type", "veth", "peer", "name", "mg0", "netns", h.ns.Name())
-		vmtest.Run(t, "ip", "address", "add", h.mgmt[0].String(), "dev", "mg-"+side)
-		vmtest.Run(t, "ip", "link", "set", "mg-"+side, "up")
-		h.ns.Run(t, "ip", "address", "add", h.mgmt[1].String(), "dev", "mg0")
-		h.ns.Run(t, "ip", "link", "set", "mg0", "up")
-	}
-	a, b := hosts[0], hosts[1]
-	vmtest.Run(t, "ip", "link", "add", "name", "ul-a", "netns", a.ns.Name(), "type", "veth", "peer", "name", "ul-b", "netns", b.ns.Name())
-	for _, h := range hosts {
-		ifc := "ul-" + h.name[len(h.name)-1:]
-		h.ns.Run(t, "ip", "address", "add", netip.PrefixFrom(h.underlay, 24).String(), "dev", ifc)
-		h.ns.Run(t, "ip", "link", "set", ifc, "up")
-	}
-
-	// VMs: a veth per exterior port, the host end named after the port's
-	// interface, with the sandbox's VMs of this topology (the file's DHCP
-	// hosts) and the MTU of its DHCP option (room for the VXLAN header on
-	// a 1500-byte underlay). "ext", behind provider-uplink, is the outside
-	// world: it routes only 203.0.113.0/24 (the tenants' public blocks)
-	// back to the provider router, so only translated sources get replies.
-	vms := map[string]*e2eVM{}
-	for port, cfg := range sandbox.TwoTenantVMs {
-		vm := &e2eVM{port: port, mac: cfg.MAC.String(), addr: cfg.Addr, gw: cfg.Gateway, mtu: 1450}
-		if cfg.Internet {
-			vm.gw, vm.mtu = netip.Addr{}, 1500
-		}
-		vms[cfg.Name] = vm
-	}
-	hostOf := map[string]*e2eHost{}
-	for _, p := range topo.Ports {
-		for _, h := range hosts {
-			if p.Host == topology.NameID(topology.KindHost, h.name) {
-				hostOf[p.Name] = h
-			}
-		}
-	}
-	for _, name := range []string{"vm1", "vm2", "vm3", "vm4", "ext"} {
-		vm := vms[name]
-		if vm == nil {
-			t.Fatalf("sandbox.TwoTenantVMs has no %s", name)
-		}
-		h := hostOf[vm.port]
-		var ifc string
-		for _, p := range topo.Ports {
-			if p.Name == vm.port {
-				ifc = p.Interface
-			}
-		}
-		if h == nil || ifc == "" {
-			t.Fatalf("port %s is not bound to host-a or host-b", vm.port)
-		}
-		vm.ns = vmtest.NewNetNS(t, "e2e-"+name)
-		vmtest.Run(t, "ip", "link", "add", "name", ifc, "netns", h.ns.Name(), "type", "veth", "peer", "name", "eth0", "netns", vm.ns.Name())
-		h.ns.Run(t, "ip", "link", "set", ifc, "up")
-		vm.ns.Run(t, "ip", "link", "set", "eth0", "address", vm.mac, "mtu", strconv.Itoa(vm.mtu))
-		vm.ns.Run(t, "ip", "address", "add", vm.addr.String(), "dev", "eth0")
-		vm.ns.Run(t, "ip", "link", "set", "eth0", "up")
-		if vm.gw.IsValid() {
-			vm.ns.Run(t, "ip", "route", "add", "default", "via", vm.gw.String())
-		}
-	}
-	ext := vms["ext"]
-	ext.ns.Run(t, "ip", "route", "add", "203.0.113.0/24", "via", "198.51.100.2")
-	t.Logf("namespaces and links ready (%v)", time.Since(start).Round(time.Millisecond))
-
-	// The agents: one process per host namespace, kernel datapath,
-	// ZooKeeper NSDB through the forwarder.
-	// HIVENET_E2E_AGENT_FLAGS adds agent flags (e.g. "-v") when debugging.
-	extra := strings.Fields(os.Getenv("HIVENET_E2E_AGENT_FLAGS"))
-	for _, h := range hosts {
-		h.agent = startHelper(t, h.ns, "agent on "+h.name, "agent", append([]string{
-			"-host", h.name, "-datapath", "kernel", "-underlay", h.underlay.String(),
-			"-nsdb", "zk", "-zk", netip.AddrPortFrom(h.mgmt[0].Addr(), uint16(fwdPort)).String(), "-zk-root", root}, extra...)...)
-	}
-	t.Cleanup(func() {
-		if !t.Failed() {
-			return
-		}
-		for _, h := range hosts {
-			if os.Getenv("HIVENET_E2E_STACKS") != "" {
-				// SIGQUIT: the Go runtime prints every goroutine and exits.
-				_ = h.agent.cmd.Process.Signal(syscall.SIGQUIT)
-				select {
-				case <-h.agent.done:
-				case <-time.After(20 * time.Second):
-				}
-			}
-			t.Logf("=== agent on %s: log\n%s", h.name, tail(h.agent.out.String(), 80))
-			t.Logf("=== %s: ovs-dpctl show\n%s", h.name, dpctl(h.ns, "show"))
-			t.Logf("=== %s: ovs-dpctl dump-flows\n%s", h.name, dpctl(h.ns, "dump-flows"))
-		}
-	})
-	ready := regexp.MustCompile(`msg="agent ready"`)
-	for _, h := range hosts {
-		if _, err := h.agent.waitOutput(ctx, ready); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Logf("agents ready (%v)", time.Since(start).Round(time.Millisecond))
-
-	// Converged: every VM port is announced active by the agent of its
-	// host, with its tunnel key (each agent learns the others' from these).
-	keys := map[string]uint32{}
-	for name, vm := range vms {
-		keys[name] = waitActive(ctx, t, admin, topology.NameID(topology.KindPort, vm.port), topology.NameID(topology.KindHost, hostOf[vm.port].name), name)
-	}
-	t.Logf("ports active (%v)", time.Since(start).Round(time.Millisecond))
-	return &e2eEnv{admin: admin, hosts: hosts, vms: vms, keys: keys, start: start}
 }
 
 // TestKernelAgentsZooKeeper runs two agent processes, each in its own

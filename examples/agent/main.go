@@ -19,6 +19,8 @@
 //	                    binds its VXLAN socket to it (the kernel routes by
 //	                    itself)
 //	-vxlan-port N       overlay VXLAN UDP port (default 6677)
+//	-vtep-port N        UDP port of VXLAN to and from hardware VTEPs
+//	                    (default 4789)
 //	-nsdb KIND          memory (embedded, this process only) or zk
 //	-zk HOSTS           ZooKeeper servers, host:port[,host:port...]
 //	-zk-root PATH       ZooKeeper root (default nsdb/zookeeper's)
@@ -37,6 +39,19 @@
 //	                    /debug/flows, /debug/trace (see datapath/agent/ops)
 //	-debug-token-file F the bearer token the /debug/ endpoints require, one
 //	                    line, mode 600; without it /debug/ answers 403
+//	-state-dir DIR      keep flow state (conntrack, NAT, load balancer) in a
+//	                    local store in DIR: a restarted agent restores its
+//	                    ports' connections before handling packets, and
+//	                    serves them to the host a port moves to
+//	-state-port N       TCP port of that service, on the underlay address
+//	                    (default 6689)
+//	-cassandra HOSTS    also keep flow state in Cassandra, host:port[,...],
+//	                    read when a moved port's previous host cannot answer
+//	-cassandra-keyspace K  its keyspace (default hivenet_flowstate)
+//	-pid-file FILE      write the agent's PID to FILE once ready
+//	-takeover           take over from the agent whose PID -pid-file holds
+//	                    (a fast reboot): load the flow state it saved while
+//	                    it still forwards, stop it (SIGTERM), then start
 //	-v                  debug logs
 //
 // SIGINT or SIGTERM stops the agent; the datapath keeps its ports and

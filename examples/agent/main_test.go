@@ -34,8 +34,10 @@ func TestRunInproc(t *testing.T) {
 	}
 	port := strconv.Itoa(l.LocalAddr().(*net.UDPAddr).Port)
 	l.Close()
+	pidFile := t.TempDir() + "/agent.pid"
 	code := run(ctx, []string{"-host", "host-a", "-datapath", "inproc", "-underlay", "127.0.0.1", "-vxlan-port", port,
-		"-f", "../topologies/two-tenant-cloud.yaml", "-listen", "127.0.0.1:0"}, &logs,
+		"-f", "../topologies/two-tenant-cloud.yaml", "-listen", "127.0.0.1:0",
+		"-state-dir", t.TempDir(), "-state-port", port, "-pid-file", pidFile}, &logs,
 		func(a *agent.Agent, endpoint string) {
 			_, bound = a.LocalPort(topology.NameID(topology.KindPort, "vm1"))
 			body = httpGet(t, "http://"+endpoint+"/metrics", 200)
@@ -53,7 +55,11 @@ func TestRunInproc(t *testing.T) {
 	if !strings.Contains(logs.String(), "host=\"host-a (") {
 		t.Errorf("the logs do not name the host:\n%s", logs.String())
 	}
-	for _, m := range []string{"hivenet_agent_flows", "hivenet_agent_upcall_queue_depth", "hivenet_agent_upcall_queue_bytes"} {
+	if b, err := os.ReadFile(pidFile); err != nil || strings.TrimSpace(string(b)) != strconv.Itoa(os.Getpid()) {
+		t.Errorf("PID file: %q, %v; want this process's PID", b, err)
+	}
+	for _, m := range []string{"hivenet_agent_flows", "hivenet_agent_upcall_queue_depth", "hivenet_agent_upcall_queue_bytes",
+		"hivenet_agent_flow_state_ports_restored_total", "hivenet_flowstate_store_records_written_total"} {
 		if !strings.Contains(body, m) {
 			t.Errorf("metrics lack %s:\n%s", m, body)
 		}
@@ -75,6 +81,11 @@ func TestRunUsage(t *testing.T) {
 		{"-host", "a", "-nsdb", "zk", "-zk", "nocolon"},
 		{"-host", "a", "-listen", "localhost"},
 		{"-host", "a", "-debug-token-file", "/nonexistent"},
+		{"-host", "a", "-state-port", "0"},
+		{"-host", "a", "-state-port", "70000"},
+		{"-host", "a", "-cassandra", "nocolon"},
+		{"-host", "a", "-takeover", "-state-dir", "/tmp"},
+		{"-host", "a", "-takeover", "-pid-file", "/tmp/x.pid"},
 		{"-host", "a", "-debug-token-file", secretFile(t, "s3cret\n", 0o644)}, // others may read it
 		{"-host", "a", "-nsdb", "zk", "-zk", "127.0.0.1:2181", "-zk-auth-file", secretFile(t, "u:p\n", 0o640)}, // group may read it
 		{"-host", "a", "-zk-auth-file", secretFile(t, "u:p\n", 0o600)},                                         // without -nsdb zk

@@ -20,6 +20,8 @@ import (
 	"github.com/hivenet/hivenet/datapath/agent/ops"
 	"github.com/hivenet/hivenet/datapath/inproc"
 	"github.com/hivenet/hivenet/datapath/kernel"
+	"github.com/hivenet/hivenet/flowstate/cassandra"
+	"github.com/hivenet/hivenet/flowstate/transfer"
 	"github.com/hivenet/hivenet/internal/cli"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/memory"
@@ -43,6 +45,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	vxlanPort := fs.Uint("vxlan-port", agent.DefaultVXLANPort, "overlay VXLAN UDP `port`")
 	underlayMTU := fs.Int("underlay-mtu", 0, "underlay interface `MTU` (0: that of the interface holding the host's tunnel-zone address, else 1500)")
 	overhead := fs.Int("tunnel-overhead", agent.DefaultTunnelOverhead, "`bytes` the overlay encapsulation adds; the tunnel MTU DHCP offers is the underlay MTU less this")
+	vtepPort := fs.Uint("vtep-port", agent.DefaultVTEPPort, "UDP `port` of VXLAN to and from hardware VTEPs")
 	nsdbKind := fs.String("nsdb", "memory", "NSDB backend: memory or zk")
 	zkServers := fs.String("zk", "", "ZooKeeper servers `host:port[,...]`")
 	zkRoot := fs.String("zk-root", "", "ZooKeeper root `path`")
@@ -53,6 +56,13 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	noState := fs.Bool("no-flow-state", false, "no connection tracking or NAT")
 	listen := fs.String("listen", "127.0.0.1:9464", "serve /metrics, /healthz, /readyz and /debug/ on `ADDR` (\"\" for none)")
 	debugTokenFile := fs.String("debug-token-file", "", "`file` holding the bearer token /debug/ endpoints require (none: /debug/ is off)")
+	var sf stateFlags
+	fs.StringVar(&sf.dir, "state-dir", "", "keep flow state in a local store in `DIR` (restored at restart, served to ports' next hosts)")
+	fs.UintVar(&sf.port, "state-port", transfer.DefaultPort, "TCP `port` of the flow-state transfer service on the underlay address")
+	fs.StringVar(&sf.cassandra, "cassandra", "", "also keep flow state in Cassandra at `host:port[,...]` (the shared fallback)")
+	fs.StringVar(&sf.keyspace, "cassandra-keyspace", cassandra.DefaultKeyspace, "Cassandra `keyspace`")
+	fs.StringVar(&sf.pidFile, "pid-file", "", "write this agent's PID to `FILE` once ready")
+	fs.BoolVar(&sf.takeover, "takeover", false, "take over from the agent whose PID -pid-file holds: load its flow state while it forwards, then stop it")
 	verbose := fs.Bool("v", false, "debug logs")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -96,8 +106,14 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	if *underlayMTU < 0 || *underlayMTU > 65535 || *overhead < 1 || *overhead > 1000 {
 		return usage("-underlay-mtu %d / -tunnel-overhead %d out of range", *underlayMTU, *overhead)
 	}
+	if *vtepPort == 0 || *vtepPort > 65535 || *vtepPort == *vxlanPort {
+		return usage("-vtep-port %d out of range or equal to -vxlan-port", *vtepPort)
+	}
 	if *workers < 1 {
 		return usage("-workers %d: want 1 or more", *workers)
+	}
+	if err := sf.check(); err != nil {
+		return usage("%v", err)
 	}
 	if *listen != "" {
 		if err := cli.ListenAddr(*listen); err != nil {
@@ -191,34 +207,72 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	}
 
 	reg := prometheus.NewRegistry()
-	a, err := agent.New(agent.Config{
-		Host: host, NSDB: client, Datapath: dp, Workers: *workers, VXLANPort: uint16(*vxlanPort),
+	acfg := agent.Config{
+		Host: host, NSDB: client, Datapath: dp, Workers: *workers, VXLANPort: uint16(*vxlanPort), VTEPPort: uint16(*vtepPort),
 		Stateful: !*noState, Logger: log, Registerer: reg, UnderlayMTU: *underlayMTU, TunnelOverhead: *overhead,
-	})
+	}
+	closeStores, err := sf.open(ctx, &acfg, log)
+	defer closeStores()
+	if err != nil {
+		return fail(fmt.Errorf("flow-state store: %w", err))
+	}
+	var (
+		opsHandler http.Handler
+		opsServer  *http.Server
+		endpoint   string
+	)
+	serveOps := func() error {
+		if opsHandler == nil {
+			return nil
+		}
+		ln, err := net.Listen("tcp", *listen)
+		if err != nil {
+			return fmt.Errorf("-listen: %w", err)
+		}
+		endpoint = ln.Addr().String()
+		opsServer = &http.Server{Handler: opsHandler, ReadHeaderTimeout: 5 * time.Second}
+		go opsServer.Serve(ln)
+		return nil
+	}
+	if sf.takeover {
+		acfg.Handover = func(ctx context.Context) error {
+			if err := sf.handover(ctx, log); err != nil {
+				return err
+			}
+			return serveOps()
+		}
+	}
+	a, err := agent.New(acfg)
 	if err != nil {
 		return fail(err)
 	}
-	// Operator endpoints.
-	endpoint := ""
+	// Operator endpoints: at once, or, when taking over from a running
+	// agent, once it has stopped and freed the address.
 	if *listen != "" {
 		h, err := ops.New(ops.Config{Agent: a, Gatherer: reg, DebugToken: debugToken, Logger: log})
 		if err != nil {
 			return fail(err)
 		}
-		ln, err := net.Listen("tcp", *listen)
-		if err != nil {
-			return fail(fmt.Errorf("-listen: %w", err))
+		opsHandler = h
+	}
+	defer func() {
+		if opsServer != nil {
+			opsServer.Close()
 		}
-		endpoint = ln.Addr().String()
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-		go srv.Serve(ln)
-		defer srv.Close()
+	}()
+	if !sf.takeover {
+		if err := serveOps(); err != nil {
+			return fail(err)
+		}
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 	select {
 	case <-a.Ready():
 		log.Info("agent ready", "host", hostLabel(a, host), "datapath", *dpKind, "nsdb", *nsdbKind, "endpoints", endpoint)
+		if err := sf.writePID(); err != nil {
+			log.Warn("cannot write the PID file", "err", err)
+		}
 		if _, ok := a.Snapshot().Host(host); !ok {
 			log.Warn("this host is not in the topology: no port will be bound until it is added", "host", hostLabel(a, host))
 		}

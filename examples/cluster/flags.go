@@ -16,11 +16,12 @@ import (
 
 	"github.com/hivenet/hivenet/internal/cli"
 	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/nsdb/neutronstore"
 	"github.com/hivenet/hivenet/nsdb/zookeeper"
 )
 
 // services names the built-in services, in the order they are added.
-var services = []string{"api", "heartbeat", "recycler", "vxgw", "lb-health"}
+var services = []string{"api", "heartbeat", "recycler", "vxgw", "neutron-sync", "lb-health"}
 
 // options are the command's validated flags.
 type options struct {
@@ -39,6 +40,7 @@ type options struct {
 	services         []string
 	node             string
 	recycleInterval  time.Duration
+	providerRouter   string
 	verbose          bool
 }
 
@@ -70,6 +72,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	host, _ := os.Hostname()
 	fs.StringVar(&o.node, "node", host, "the node's `name` in the cluster")
 	fs.DurationVar(&o.recycleInterval, "recycle-interval", time.Hour, "time between garbage collections")
+	fs.StringVar(&o.providerRouter, "neutron-provider-router", neutronstore.DefaultProviderRouter, "the `name` of the router Neutron external networks are linked to")
 	fs.BoolVar(&o.verbose, "v", false, "debug logs")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

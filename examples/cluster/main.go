@@ -1,6 +1,8 @@
 // Command cluster runs one hivenet cluster node (package nsdb/cluster): the
-// REST API, the host-liveness view, the garbage collector of orphaned
-// NSDB state, the VxLAN gateway (vxgw/gateway, vxgw/floodproxy) and the
+// REST API (native under /v1/, OpenStack Neutron under /v2.0/ with a
+// Keystone v3 token endpoint under /v3/), the host-liveness view, the
+// garbage collector of orphaned NSDB state, the VxLAN gateway
+// (vxgw/gateway, vxgw/floodproxy), the Neutron translation's sync and the
 // load balancers' health monitors (nsdb/cluster/lbhealth), placed and
 // failed over through the NSDB, optionally with an embedded ZooKeeper
 // server so that one command brings up a deployment.
@@ -21,9 +23,9 @@
 //	                       package) keeping its data in DIR
 //	-embedded-zk-addr ADDR its client address (default 127.0.0.1:2181)
 //	-listen ADDR           the node's HTTP endpoint: the API on
-//	                       http://ADDR/v1/ (with the api service), Prometheus
-//	                       metrics on /metrics and /healthz; required with
-//	                       the api service
+//	                       http://ADDR/v1/, /v2.0/ and /v3/ (with the api
+//	                       service), Prometheus metrics on /metrics and
+//	                       /healthz; required with the api service
 //	-token-file FILE       API tokens, CSV lines token,name,role with role
 //	                       admin or reader (mode 600 or 640); required with
 //	                       the api service unless -insecure
@@ -42,15 +44,21 @@
 //	-tls-cert FILE         serve HTTPS with this certificate (PEM) ...
 //	-tls-key FILE          ... and key
 //	-services LIST         services to run, of api,heartbeat,recycler,vxgw,
-//	                       lb-health (default all; vxgw is the VxLAN
-//	                       gateway: one synchroniser per VTEP on the node
-//	                       owning it, and the flooding-proxy manager on one
-//	                       node; lb-health probes pool members over TCP
-//	                       from the node, one checker per health monitor on
-//	                       the node owning it, and writes their status)
+//	                       neutron-sync,lb-health (default all; vxgw is the
+//	                       VxLAN gateway: one synchroniser per VTEP on the
+//	                       node owning it, and the flooding-proxy manager on
+//	                       one node; neutron-sync keeps the Neutron
+//	                       translation in step with hosts and the provider
+//	                       router, on one node; lb-health probes pool
+//	                       members over TCP from the node, one checker per
+//	                       health monitor on the node owning it, and writes
+//	                       their status)
 //	-node NAME             the node's name in the cluster (default the host
 //	                       name); its ID is topology.NameID(host, NAME)
 //	-recycle-interval D    time between garbage collections (default 1h)
+//	-neutron-provider-router NAME
+//	                       the router Neutron external networks are linked
+//	                       to (default provider)
 //	-v                     debug logs
 //
 // Every address is checked, and the token file and certificate loaded,

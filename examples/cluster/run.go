@@ -18,6 +18,7 @@ import (
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/cluster"
 	"github.com/hivenet/hivenet/nsdb/memory"
+	"github.com/hivenet/hivenet/nsdb/neutronstore"
 	"github.com/hivenet/hivenet/nsdb/zookeeper"
 	"github.com/hivenet/hivenet/nsdb/zookeeper/zkserver"
 )
@@ -97,6 +98,7 @@ func serve(ctx context.Context, o *options, base *slog.Logger, onReady ready) er
 	if err != nil {
 		return err
 	}
+	var neutron *neutronstore.Store
 	if ln != nil {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -111,6 +113,14 @@ func serve(ctx context.Context, o *options, base *slog.Logger, onReady ready) er
 				return err
 			}
 			mux.Handle("/v1/", h)
+			if neutron == nil {
+				if neutron, err = newNeutronStore(client, o.providerRouter, log, reg); err != nil {
+					return err
+				}
+			}
+			if err := registerNeutron(mux, neutron, tokens, o.insecure, log, reg); err != nil {
+				return err
+			}
 			name = "api"
 		}
 		// The endpoint serves only while the node's NSDB session lives, so
@@ -129,6 +139,16 @@ func serve(ctx context.Context, o *options, base *slog.Logger, onReady ready) er
 			return err
 		}
 		if err := node.Add(hb, cluster.EveryNode); err != nil {
+			return err
+		}
+	}
+	if o.has("neutron-sync") {
+		if neutron == nil {
+			if neutron, err = newNeutronStore(client, o.providerRouter, log, reg); err != nil {
+				return err
+			}
+		}
+		if err := node.Add(&neutronstore.Syncer{Store: neutron}, cluster.Leader); err != nil {
 			return err
 		}
 	}

@@ -48,6 +48,16 @@ func Names() []string {
 // bytes are read (DefaultMaxSize when zero or less): a larger input is
 // ErrTooLarge.
 func Load(path string, stdin io.Reader, maxSize int64) (*topology.Topology, error) {
+	data, name, err := Read(path, stdin, maxSize)
+	if err != nil {
+		return nil, err
+	}
+	return topofile.Load(bytes.NewReader(data), name)
+}
+
+// Read returns the bytes of the topology file Load would read, and the
+// name errors give it.
+func Read(path string, stdin io.Reader, maxSize int64) ([]byte, string, error) {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxSize
 	}
@@ -65,22 +75,22 @@ func Load(path string, stdin io.Reader, maxSize int64) (*topology.Topology, erro
 			}
 			data, eerr := FS.ReadFile(emb)
 			if eerr != nil {
-				return nil, fmt.Errorf("%s: no such file, and no example of that name (examples: %s)", path, strings.Join(Names(), ", "))
+				return nil, "", fmt.Errorf("%s: no such file, and no example of that name (examples: %s)", path, strings.Join(Names(), ", "))
 			}
-			return topofile.Load(bytes.NewReader(data), emb)
+			return data, emb, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		defer f.Close()
 		r = f
 	}
 	data, err := io.ReadAll(io.LimitReader(r, maxSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, "", fmt.Errorf("%s: %w", name, err)
 	}
 	if int64(len(data)) > maxSize {
-		return nil, fmt.Errorf("%s: %w: over %d bytes (raise the limit with -max-size)", name, ErrTooLarge, maxSize)
+		return nil, "", fmt.Errorf("%s: %w: over %d bytes (raise the limit with -max-size)", name, ErrTooLarge, maxSize)
 	}
-	return topofile.Load(bytes.NewReader(data), name)
+	return data, name, nil
 }

@@ -275,23 +275,24 @@ func (e *Endpoint) learn(b binding, mac topology.MAC, f []byte) {
 		ip = netip.AddrFrom4([4]byte(f[28:32]))
 	}
 	row := vtep.UcastMac{MAC: mac[:], LogicalSwitch: b.ls, IP: ip}.Row()
-	var ops []ovsdb.Operation
-	var loc any
-	for u := range e.mon.Table(vtep.TablePhysicalLocator) {
-		if a, ok := e.locatorIP(u); ok && a == e.cfg.Addr.Addr() {
-			loc = u
-		}
-	}
-	if loc == nil {
-		ops = append(ops, ovsdb.Insert{Table: vtep.TablePhysicalLocator, Row: vtep.PhysicalLocator{DstIP: e.cfg.Addr.Addr()}.Row(), UUIDName: "loc"})
-		loc = ovsdb.NamedUUID("loc")
-	}
-	row["locator"] = loc
-	ops = append(ops, ovsdb.Insert{Table: vtep.TableUcastMacsLocal, Row: row})
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		if _, err := e.client.Transact(context.Background(), vtep.Database, ops...); err != nil {
+		ctx := context.Background()
+		// The server's locator, not the cache's: it deletes a locator as
+		// soon as nothing refers to it.
+		var ops []ovsdb.Operation
+		var loc any = ovsdb.NamedUUID("loc")
+		sel, err := e.client.Transact(ctx, vtep.Database, ovsdb.Select{Table: vtep.TablePhysicalLocator,
+			Where: []ovsdb.Condition{ovsdb.Cond("dst_ip", ovsdb.FuncEQ, e.cfg.Addr.Addr().String())}, Columns: []string{"_uuid"}})
+		if err == nil && len(sel[0].Rows) > 0 {
+			loc = sel[0].Rows[0]["_uuid"]
+		} else {
+			ops = append(ops, ovsdb.Insert{Table: vtep.TablePhysicalLocator, Row: vtep.PhysicalLocator{DstIP: e.cfg.Addr.Addr()}.Row(), UUIDName: "loc"})
+		}
+		row["locator"] = loc
+		ops = append(ops, ovsdb.Insert{Table: vtep.TableUcastMacsLocal, Row: row})
+		if _, err := e.client.Transact(ctx, vtep.Database, ops...); err != nil {
 			e.mu.Lock()
 			delete(e.learned, mac) // learn it again with the next frame
 			e.mu.Unlock()

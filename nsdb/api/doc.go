@@ -34,6 +34,24 @@
 // port blocks agents hold) and /v1/cluster (the cluster's nodes, their
 // services and leaders, as package nsdb/cluster publishes them).
 //
+// Declarative topology: PUT /v1/topology?scope=NAME applies a topology
+// file (package topofile's YAML) as the desired state of scope NAME — it
+// creates the file's new objects, updates those that differ and deletes
+// the scope's objects the file no longer has, in one transaction — and
+// answers the changes, field by field; ?dry-run=true answers them without
+// writing. An object is in a scope when its scope: names it (the kinds a
+// file holds at its top level carry one; the apply sets it) or its owner
+// is; a file may adopt objects in no scope, not another scope's, and may
+// name other scopes' objects (it is validated with them). Without
+// scope= the file is the desired state of every object. Ports keep the
+// tunnel key their agent stored unless the file sets one. GET
+// /v1/topology[?scope=] exports a scope (or everything) as a file.
+//
+// Change stream: GET /v1/watch[?kind=bridges,ports] answers server-sent
+// events: every current object, a sync event, then each change, with the
+// highest version delivered as the event id; Last-Event-ID (or ?since=)
+// resumes a stream.
+//
 // The VxLAN gateway: POST /v1/vteps/{id}/bindings binds a port and VLAN
 // of a VTEP to a bridge ({"port-name": "eth0", "vlan": 10, "bridge":
 // "net1"}; the bridge gets a VNI and a VxLAN port, see package vxgw),

@@ -83,6 +83,11 @@ var spec struct {
 
 func loadSpec(t testing.TB, h http.Handler) {
 	spec.once.Do(func() {
+		// A change stream's body is text, validated as a string.
+		openapi3filter.RegisterBodyDecoder("text/event-stream", func(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+			b, err := io.ReadAll(body)
+			return string(b), err
+		})
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/openapi.json", nil))
 		spec.raw = rec.Body.Bytes()
@@ -163,8 +168,10 @@ func (s *syncBuffer) String() string {
 // call is one request.
 type call struct {
 	method, path string
-	// body is sent as it is (a string) with Content-Type application/json.
+	// body is sent as it is (a string) with Content-Type ctype, default
+	// application/json.
 	body   string
+	ctype  string
 	noBody bool
 	// token defaults to the admin token; "-" sends none.
 	token  string
@@ -212,7 +219,11 @@ func (e *env) newRequest(c call) *http.Request {
 	}
 	req := httptest.NewRequest(c.method, c.path, body)
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		ct := c.ctype
+		if ct == "" {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
 	}
 	switch c.token {
 	case "":
@@ -242,7 +253,17 @@ func (e *env) do(c call) response {
 		}
 	}
 	rec := httptest.NewRecorder()
-	e.srv.ServeHTTP(rec, e.newRequest(c))
+	req := e.newRequest(c)
+	var w http.ResponseWriter = rec
+	if strings.HasPrefix(c.path, "/v1/watch") {
+		// A change stream never ends by itself: end it once its first
+		// part, up to the sync event, is out.
+		sctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		req = req.WithContext(sctx)
+		w = &untilSync{ResponseRecorder: rec, cancel: cancel}
+	}
+	e.srv.ServeHTTP(w, req)
 	res := response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
 	if findErr != nil {
 		if res.status != http.StatusNotFound && res.status != http.StatusMethodNotAllowed && res.status != http.StatusUnauthorized {
@@ -306,3 +327,18 @@ func (e *env) unchanged(before snapshot, what string) {
 }
 
 type apiProblemError = api.ProblemError
+
+// untilSync records a change stream and cancels its request once the
+// stream has sent its sync event.
+type untilSync struct {
+	*httptest.ResponseRecorder
+	cancel func()
+}
+
+func (u *untilSync) Write(b []byte) (int, error) {
+	n, err := u.ResponseRecorder.Write(b)
+	if bytes.Contains(u.Body.Bytes(), []byte("event: sync\n")) {
+		u.cancel()
+	}
+	return n, err
+}

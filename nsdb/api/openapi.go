@@ -113,7 +113,7 @@ func operation(rt *route) schema {
 	for _, p := range rt.params {
 		params = append(params, schema{"name": p.name, "in": "query", "required": p.required, "schema": p.schema, "description": p.desc})
 	}
-	if rt.write && (rt.method == http.MethodPut || rt.method == http.MethodDelete || hasStatus(rt.errors, 412)) {
+	if rt.write && ((rt.method == http.MethodPut || rt.method == http.MethodDelete) && strings.Contains(rt.path, "{") || hasStatus(rt.errors, 412)) {
 		params = append(params, schema{"name": "If-Match", "in": "header", "required": false, "schema": schema{"type": "string"},
 			"description": "the ETag the object must still have, or *"})
 	}
@@ -121,11 +121,22 @@ func operation(rt *route) schema {
 		op["parameters"] = params
 	}
 	if rt.body != nil {
-		op["requestBody"] = schema{"required": true, "content": schema{"application/json": schema{"schema": rt.body}}}
+		types, content := rt.bodyTypes, schema{}
+		if len(types) == 0 {
+			types = []string{"application/json"}
+		}
+		for _, t := range types {
+			content[t] = schema{"schema": rt.body}
+		}
+		op["requestBody"] = schema{"required": true, "content": content}
 	}
 	ok := schema{"description": http.StatusText(rt.status)}
 	if rt.resp != nil {
-		ok["content"] = schema{"application/json": schema{"schema": rt.resp}}
+		t := rt.respType
+		if t == "" {
+			t = "application/json"
+		}
+		ok["content"] = schema{t: schema{"schema": rt.resp}}
 	}
 	headers := schema{}
 	if rt.etag {

@@ -17,18 +17,25 @@ import (
 
 // readBody reads a JSON request body of at most the configured size.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	return readBodyOf(w, r, s.maxBody, "application/json")
+}
+
+// readBodyOf reads a request body of one of the media types (the first
+// is named in errors; no Content-Type is taken as any) and at most limit
+// bytes.
+func readBodyOf(w http.ResponseWriter, r *http.Request, limit int64, types ...string) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			return nil, newProblem(http.StatusUnsupportedMediaType, classMediaType, "send application/json, not "+ct)
+		if err != nil || !slices.Contains(types, mt) {
+			return nil, newProblem(http.StatusUnsupportedMediaType, classMediaType, "send "+strings.Join(types, " or ")+", not "+ct)
 		}
 	}
 	tooLarge := newProblem(http.StatusRequestEntityTooLarge, classTooLarge,
-		"the body is larger than "+strconv.FormatInt(s.maxBody, 10)+" bytes")
-	if r.ContentLength > s.maxBody {
+		"the body is larger than "+strconv.FormatInt(limit, 10)+" bytes")
+	if r.ContentLength > limit {
 		return nil, tooLarge
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -26,11 +26,15 @@ type route struct {
 	// public operations need no token.
 	public bool
 	params []param
-	// body is the request body's schema, nil for none.
-	body schema
-	// status is the success status; resp its body's schema (nil: none).
-	status int
-	resp   schema
+	// body is the request body's schema, nil for none; bodyTypes its
+	// media types (default application/json).
+	body      schema
+	bodyTypes []string
+	// status is the success status; resp its body's schema (nil: none)
+	// and respType its media type (default application/json).
+	status   int
+	resp     schema
+	respType string
 	// etag marks success responses that carry an ETag.
 	etag bool
 	// errors lists the error statuses the operation may answer besides
@@ -157,6 +161,8 @@ func (s *Server) routeTable() []*route {
 	rs = append(rs, s.natRoutes()...)
 	rs = append(rs, s.clusterRoutes()...)
 	rs = append(rs, s.traceRoutes()...)
+	rs = append(rs, s.topologyRoutes()...)
+	rs = append(rs, s.watchRoutes()...)
 	rs = append(rs, s.vtepRoutes()...)
 	return rs
 }

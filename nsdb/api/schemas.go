@@ -194,6 +194,10 @@ func kindSchemas() map[topology.Kind]schema {
 func componentSchemas() schema {
 	all := schema{"Rule": ruleSchema()}
 	ks := kindSchemas()
+	for _, k := range scopedKinds {
+		ks[k]["properties"].(schema)["scope"] = schema{"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$",
+			"description": "the scope of the topology file it was applied from (PUT /v1/topology?scope=); its parts (ports, routes, ...) are in it too"}
+	}
 	for _, c := range collections {
 		all[c.schema] = ks[c.kind]
 	}
@@ -213,6 +217,12 @@ func componentSchemas() schema {
 		all[name] = s
 	}
 	for name, s := range traceSchemas() {
+		all[name] = s
+	}
+	for name, s := range applySchemas() {
+		all[name] = s
+	}
+	for name, s := range watchSchemas() {
 		all[name] = s
 	}
 	for name, s := range vtepSchemas() {

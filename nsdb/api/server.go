@@ -28,6 +28,9 @@ const (
 	DefaultPageSize = 100
 	// MaxPageSize is the largest limit a list request may ask for.
 	MaxPageSize = 1000
+	// DefaultMaxTopologyBytes bounds topology files (PUT /v1/topology)
+	// when Config.MaxTopologyBytes is zero: 16 MiB, some 50,000 ports.
+	DefaultMaxTopologyBytes = 16 << 20
 )
 
 // Config configures a Server.
@@ -50,9 +53,15 @@ type Config struct {
 	// MaxBodyBytes bounds request bodies: larger ones are refused with
 	// 413. Zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxTopologyBytes bounds the topology files PUT /v1/topology takes.
+	// Zero means DefaultMaxTopologyBytes.
+	MaxTopologyBytes int64
 	// PageSize is the number of items of a list page when the request
 	// gives no limit. Zero means DefaultPageSize; at most MaxPageSize.
 	PageSize int
+	// WatchHeartbeat is the interval of keep-alive comments on idle change
+	// streams (GET /v1/watch). Zero means DefaultWatchHeartbeat.
+	WatchHeartbeat time.Duration
 	// Now is the clock (for ARP entry times); nil means time.Now.
 	Now func() time.Time
 }
@@ -67,12 +76,15 @@ type Server struct {
 	anon    bool // Config.Insecure
 	log     *slog.Logger
 	maxBody int64
+	maxTopo int64
 	page    int
-	now     func() time.Time
-	mux     *http.ServeMux
-	routes  []*route
-	spec    []byte
-	metrics *metrics
+	// heartbeat is the keep-alive interval of change streams.
+	heartbeat time.Duration
+	now       func() time.Time
+	mux       *http.ServeMux
+	routes    []*route
+	spec      []byte
+	metrics   *metrics
 }
 
 // New returns a Server for cfg.
@@ -86,11 +98,11 @@ func New(cfg Config) (*Server, error) {
 	case cfg.Tokens != nil && cfg.Insecure:
 		return nil, errors.New("api: Config.Tokens and Config.Insecure are exclusive")
 	}
-	if cfg.MaxBodyBytes < 0 || cfg.PageSize < 0 || cfg.PageSize > MaxPageSize {
+	if cfg.MaxBodyBytes < 0 || cfg.MaxTopologyBytes < 0 || cfg.PageSize < 0 || cfg.PageSize > MaxPageSize {
 		return nil, fmt.Errorf("api: MaxBodyBytes %d or PageSize %d out of range", cfg.MaxBodyBytes, cfg.PageSize)
 	}
 	s := &Server{db: cfg.NSDB, store: cfg.NSDB.Store(), tokens: cfg.Tokens, anon: cfg.Insecure, log: cfg.Logger,
-		maxBody: cfg.MaxBodyBytes, page: cfg.PageSize, now: cfg.Now, mux: http.NewServeMux()}
+		maxBody: cfg.MaxBodyBytes, maxTopo: cfg.MaxTopologyBytes, page: cfg.PageSize, now: cfg.Now, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -99,6 +111,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.maxBody == 0 {
 		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.heartbeat = cfg.WatchHeartbeat; s.heartbeat <= 0 {
+		s.heartbeat = DefaultWatchHeartbeat
+	}
+	if s.maxTopo == 0 {
+		s.maxTopo = DefaultMaxTopologyBytes
 	}
 	if s.page == 0 {
 		s.page = DefaultPageSize

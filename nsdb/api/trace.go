@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation/harness"
 	"github.com/hivenet/hivenet/topology"
+	"github.com/hivenet/hivenet/topology/topofile"
 )
 
 // Trace as a service: POST /v1/trace simulates one packet against the
@@ -43,6 +45,10 @@ type TraceResponse struct {
 	Notes []string `json:"notes,omitempty"`
 	// Trace is the step-by-step trace (simulation.Trace).
 	Trace any `json:"trace"`
+	// Rules holds the rules the trace's rule steps name as topology files
+	// write them ("accept if nw-proto tcp and tp-dst 22"), keyed
+	// "<chain UUID>/<index>": what the trace command prints for them.
+	Rules map[string]string `json:"rules,omitempty"`
 }
 
 func (s *Server) traceRoutes() []*route {
@@ -99,6 +105,21 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, d := range res.Delivered {
 		out.Delivered = append(out.Delivered, d.Port)
+	}
+	if res.Trace != nil {
+		f := topofile.NewFormatter(topo)
+		for _, st := range res.Trace.Steps {
+			id, err := topology.ParseID(st.Chain)
+			if st.Rule == nil || err != nil {
+				continue
+			}
+			if c, ok := h.Snapshot().Chain(id); ok && *st.Rule < len(c.Rules) {
+				if out.Rules == nil {
+					out.Rules = map[string]string{}
+				}
+				out.Rules[st.Chain+"/"+strconv.Itoa(*st.Rule)] = f.Rule(&c.Rules[*st.Rule])
+			}
+		}
 	}
 	b, err := json.Marshal(out)
 	if err != nil {
@@ -172,6 +193,8 @@ func traceSchemas() map[string]schema {
 			"verdict": str("forward, consumed, a drop, or not-yet"), "reason": str("the drop reason, if any"),
 			"delivered": array(str(""), "the ports the packet left by"), "notes": array(str(""), "what the simulation waited for"),
 			"trace": schema{"type": "object", "description": "the step-by-step trace"},
+			"rules": schema{"type": "object", "additionalProperties": str(""),
+				"description": "the rules of the trace's rule steps as topology files write them, by chain UUID/index"},
 		}, "verdict", "delivered", "trace"),
 	}
 }

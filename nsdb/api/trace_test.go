@@ -79,6 +79,10 @@ func testTrace(t *testing.T, e *env) {
 	if r["verdict"] == "forward" || r["reason"] != "filter-drop" {
 		t.Errorf("ssh to tvm2: %v %v, want a filter drop", r["verdict"], r["reason"])
 	}
+	noSSH := topology.NameID(topology.KindChain, "no-ssh").String()
+	if rules, _ := r["rules"].(map[string]any); rules[noSSH+"/0"] != "drop if nw-proto tcp and tp-dst 22" {
+		t.Errorf("the rule the packet met, as a file writes it: %v", r["rules"])
+	}
 	before := e.snapshot()
 	e.must(call{method: "POST", path: "/v1/trace", body: `{"from": "tvm1"}`}, 422)
 	e.must(call{method: "POST", path: "/v1/trace", body: `{"from": "nosuch", "udp": "10.9.0.2:53"}`}, 422)

@@ -173,7 +173,7 @@ func sameObject(a, b topology.Object) bool {
 func dump(t *testing.T, s nsdb.Reader) string {
 	t.Helper()
 	out := ""
-	for _, k := range topology.Kinds() {
+	for _, k := range topology.StoredKinds() {
 		vs, err := s.List(testContext(t), k)
 		if err != nil {
 			t.Fatalf("List(%s): %v", k, err)

@@ -22,6 +22,7 @@ var storeTests = []test{
 	{"TransactionSequential", testTransactionSequential},
 	{"CrossClient", testStoreCrossClient},
 	{"BadOps", testBadOps},
+	{"NeutronDocs", testNeutronDocs},
 }
 
 func testCRUD(t *testing.T, h Harness) {

@@ -49,7 +49,7 @@ func (st store) Commit(ctx context.Context, ops ...nsdb.Op) (nsdb.Version, error
 	if len(ops) == 0 {
 		return nsdb.AnyVersion, nil
 	}
-	if err := oc.ensure(ctx, topology.Kinds()); err != nil {
+	if err := oc.ensure(ctx, kindsOf(ops)); err != nil {
 		return nsdb.AnyVersion, mapErr("load objects", err)
 	}
 	var unknown []unresolved // commits whose reply was lost
@@ -277,4 +277,22 @@ func (oc *objectCache) requests(ops []nsdb.Op, plan *txn.Plan, models int32, his
 		reqs = append(reqs, &zk.CheckVersionRequest{Path: path, Version: oc.dv[k]})
 	}
 	return reqs, u, size, nil
+}
+
+// kindsOf returns the kinds a commit of ops needs in the object cache: the
+// device model's (any of them may hold a reference the bindings follow),
+// plus the kinds outside it that the ops name (Neutron documents, which
+// nothing refers to, so clients that never write them never load them).
+func kindsOf(ops []nsdb.Op) []topology.Kind {
+	ks := topology.Kinds()
+	for _, op := range ops {
+		k := op.Kind
+		if op.Object != nil {
+			k = op.Object.ObjectKind()
+		}
+		if k == topology.KindNeutron && !slices.Contains(ks, k) {
+			ks = append(ks, k)
+		}
+	}
+	return ks
 }

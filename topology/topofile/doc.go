@@ -146,6 +146,13 @@
 // would derive and fields at their defaults, so that Load(Write(t)) equals t
 // for every topology Load returned.
 //
+// # Parts of a larger topology
+//
+// LoadWith loads a file that names objects it does not hold — one scope of
+// a store that holds others — resolving those names among the objects it
+// is given and validating the file's objects with them; WriteWith writes
+// references to such objects by name.
+//
 // YAML anchors and aliases are not accepted, and a file holds one YAML
 // document.
 //
@@ -161,4 +168,7 @@
 // through the caller (ObjectOptions.Resolve), and validation problems are
 // placed at their JSON keys by Decoded.Locate. EncodeObject writes
 // references as UUIDs and always writes ids and router port MACs.
+// The kinds a file holds at its top level also take scope: in JSON (the
+// scope of the file they were applied from, topology.Bridge.Scope); a file
+// does not name a scope.
 package topofile

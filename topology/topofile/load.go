@@ -1,13 +1,10 @@
 package topofile
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -28,7 +25,7 @@ func Load(r io.Reader, filename string) (*topology.Topology, error) {
 	if err != nil {
 		return nil, fmt.Errorf("topofile: reading %s: %w", filename, err)
 	}
-	return load(data, filename)
+	return loadWith(data, filename, nil)
 }
 
 // LoadFile is Load on the file at path.
@@ -37,15 +34,18 @@ func LoadFile(path string) (*topology.Topology, error) {
 	if err != nil {
 		return nil, fmt.Errorf("topofile: %w", err)
 	}
-	return load(data, path)
+	return loadWith(data, path, nil)
 }
 
-func load(data []byte, file string) (*topology.Topology, error) {
+func loadWith(data []byte, file string, outside *topology.Topology) (*topology.Topology, error) {
 	doc, err := parseYAML(data)
 	if err != nil {
 		return nil, ErrorList{{File: file, Line: syntaxLine(err.Error()), Err: err}}
 	}
 	d := newDecoder(file)
+	if outside != nil {
+		d.out = newOutsideIndex(outside)
+	}
 	if doc != nil {
 		d.document(doc)
 	}
@@ -57,7 +57,7 @@ func load(data []byte, file string) (*topology.Topology, error) {
 		sortErrors(d.errs)
 		return nil, d.errs
 	}
-	if err := d.t.Validate(); err != nil {
+	if err := d.validate(); err != nil {
 		var ve *topology.ValidationError
 		if !errors.As(err, &ve) {
 			return nil, ErrorList{{File: file, Err: err}}
@@ -112,7 +112,7 @@ func (d *decoder) document(doc *yaml.Node) {
 	}
 	m := d.mapping(root, "", topKeys)
 	if n := countPorts(root); n > 0 {
-		d.t.Ports = make([]topology.Port, 0, n)
+		d.t.Ports = make([]topology.Port, 0, n) // none: nil, as Load of an empty file gives
 	}
 	d.each(m, "hosts", hostKeys, d.host)
 	d.each(m, "tunnel-zones", zoneKeys, d.tunnelZone)
@@ -160,6 +160,7 @@ func countPorts(root *yaml.Node) int {
 func (d *decoder) host(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindHost)
 	h := topology.Host{ID: id, Name: name}
+	d.scope(m, &h.Scope)
 	if v, ok := get(m, "flooding-proxy-weight", uintValue(32)); ok {
 		h.FloodingProxyWeight = topology.Some(uint32(v))
 	}
@@ -170,6 +171,7 @@ func (d *decoder) tunnelZone(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindTunnelZone)
 	zi := len(d.t.TunnelZones)
 	z := topology.TunnelZone{ID: id, Name: name}
+	d.scope(m, &z.Scope)
 	if v, ok := get(m, "type", zoneTypes.value()); ok {
 		z.Type = v
 	}
@@ -205,19 +207,23 @@ func (d *decoder) tunnelZone(m *mapping, _ int) {
 func (d *decoder) portGroup(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindPortGroup)
 	g := topology.PortGroup{ID: id, Name: name}
+	d.scope(m, &g.Scope)
 	m.flag("stateful", &g.Stateful)
 	d.t.PortGroups = append(d.t.PortGroups, g)
 }
 
 func (d *decoder) addrGroup(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindIPAddrGroup)
-	d.t.IPAddrGroups = append(d.t.IPAddrGroups, topology.IPAddrGroup{ID: id, Name: name, Addrs: list(m, "addrs", addrValue)})
+	g := topology.IPAddrGroup{ID: id, Name: name, Addrs: list(m, "addrs", addrValue)}
+	d.scope(m, &g.Scope)
+	d.t.IPAddrGroups = append(d.t.IPAddrGroups, g)
 }
 
 func (d *decoder) bridge(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindBridge)
 	bi := len(d.t.Bridges)
 	b := topology.Bridge{ID: id, Name: name}
+	d.scope(m, &b.Scope)
 	m.flag("admin-down", &b.AdminDown)
 	getUint(m, "vni", &b.VNI, 32)
 	getUint(m, "tunnel-key", &b.TunnelKey, 32)
@@ -232,6 +238,7 @@ func (d *decoder) router(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindRouter)
 	ri := len(d.t.Routers)
 	r := topology.Router{ID: id, Name: name}
+	d.scope(m, &r.Scope)
 	m.flag("admin-down", &r.AdminDown)
 	getUint(m, "as-number", &r.ASNumber, 32)
 	m.ref("inbound-filter", topology.KindChain, func(x topology.ID) { d.t.Routers[ri].InboundFilter = x })
@@ -245,370 +252,4 @@ func (d *decoder) router(m *mapping, _ int) {
 	for i, e := range elems {
 		d.bgpNetwork(e, index(p, i), id, i)
 	}
-}
-
-// peerDecl is a port's peer: key, resolved once every port is known.
-type peerDecl struct {
-	port topology.ID
-	idx  int
-	name string
-	node *yaml.Node
-	path string
-	loc  *objLoc
-}
-
-func (d *decoder) port(m *mapping, owner topology.ID, onRouter bool) {
-	id, name := d.named(m, topology.KindPort)
-	pi := len(d.t.Ports)
-	p := topology.Port{ID: id, Name: name}
-	if onRouter {
-		p.Router = owner
-	} else {
-		p.Bridge = owner
-	}
-	m.flag("admin-down", &p.AdminDown)
-	m.flag("service-container", &p.ServiceContainer)
-	getUint(m, "tunnel-key", &p.TunnelKey, 32)
-	getUint(m, "vlan", &p.VLAN, 16)
-	m.str("interface", &p.Interface)
-	m.ref("inbound-filter", topology.KindChain, func(x topology.ID) { d.t.Ports[pi].InboundFilter = x })
-	m.ref("outbound-filter", topology.KindChain, func(x topology.ID) { d.t.Ports[pi].OutboundFilter = x })
-	m.ref("host", topology.KindHost, func(x topology.ID) { d.t.Ports[pi].Host = x })
-	m.ref("vtep", topology.KindVTEP, func(x topology.ID) { d.t.Ports[pi].VTEP = x })
-	m.refList("port-groups", topology.KindPortGroup, func(x []topology.ID) { d.t.Ports[pi].PortGroups = x })
-	if d.one != nil {
-		m.ref("peer", topology.KindPort, func(x topology.ID) { d.t.Ports[pi].Peer = x })
-	} else if s, n, ok := m.scalar("peer", jsonString); ok {
-		d.peers = append(d.peers, peerDecl{port: id, idx: pi, name: s, node: n, path: join(m.path, "peer"), loc: m.loc})
-	}
-	if onRouter {
-		d.routerPortAddrs(m, &p)
-		getUint(m, "mtu", &p.MTU, 16)
-		p.MAC = DefaultMAC(id)
-		if v, ok := get(m, "mac", macValue); ok {
-			p.MAC = v
-		}
-	}
-	d.t.Ports = append(d.t.Ports, p)
-}
-
-// routerPortAddrs reads address: (a.b.c.d/n sets the address and the first
-// subnet; a bare address sets the address only) and subnets: (further
-// subnets).
-func (d *decoder) routerPortAddrs(m *mapping, p *topology.Port) {
-	if s, n, ok := m.scalar("address", jsonString); ok {
-		ap := join(m.path, "address")
-		if strings.Contains(s, "/") {
-			pfx, err := netip.ParsePrefix(s)
-			if err != nil {
-				d.fail(n, ap, badValue("%q is not an address with a prefix length (a.b.c.d/n)", s))
-			} else {
-				p.Address = pfx.Addr()
-				p.Subnets = append(p.Subnets, pfx.Masked())
-				m.loc.set("subnets[0]", ap, n)
-			}
-		} else if a, err := parseAddr(s); err != nil {
-			d.fail(n, ap, err)
-		} else {
-			p.Address = a
-		}
-	}
-	elems, sp := m.seq("subnets")
-	for i, e := range elems {
-		ep := index(sp, i)
-		if !d.expect(e, yaml.ScalarNode, ep) || !d.typed(e, ep, jsonString) {
-			continue
-		}
-		pfx, err := parsePrefix(scalarValue(e))
-		if err != nil {
-			d.fail(e, ep, err)
-			continue
-		}
-		m.loc.set(index("subnets", len(p.Subnets)), ep, e)
-		p.Subnets = append(p.Subnets, pfx)
-	}
-}
-
-// resolvePeers resolves every peer: key and makes peering symmetric: when
-// port a names b and b names no peer, b's peer becomes a. Two ports that
-// disagree are reported.
-func (d *decoder) resolvePeers() {
-	type resolved struct {
-		decl   peerDecl
-		target topology.ID
-	}
-	portIdx := make(map[topology.ID]int, len(d.t.Ports))
-	for i := len(d.t.Ports) - 1; i >= 0; i-- {
-		portIdx[d.t.Ports[i].ID] = i
-	}
-	var rs []resolved
-	declared := make(map[topology.ID]topology.ID, len(d.peers))
-	for _, pd := range d.peers {
-		if tid, ok := d.resolve(topology.KindPort, pd.name, pd.node, pd.path); ok {
-			rs = append(rs, resolved{pd, tid})
-			declared[pd.port] = tid
-		}
-	}
-	claimed := make(map[topology.ID]topology.ID)
-	for _, r := range rs {
-		a, b := r.decl.port, r.target
-		d.t.Ports[r.decl.idx].Peer = b
-		if a == b {
-			continue // self-peering: validation reports it
-		}
-		if bPeer, ok := declared[b]; ok {
-			if bPeer != a {
-				d.fail(r.decl.node, r.decl.path, fmt.Errorf("%w: port %q names %s as its peer, not this port",
-					ErrPeerConflict, r.decl.name, d.nameOf(bPeer)))
-			}
-			continue
-		}
-		if prev, ok := claimed[b]; ok && prev != a {
-			d.fail(r.decl.node, r.decl.path, fmt.Errorf("%w: port %q is already the peer of %s",
-				ErrPeerConflict, r.decl.name, d.nameOf(prev)))
-			continue
-		}
-		claimed[b] = a
-		bi := portIdx[b]
-		d.t.Ports[bi].Peer = a
-		for _, l := range d.locs[b] {
-			if l.kind == topology.KindPort {
-				l.set("peer", r.decl.path, r.decl.node)
-			}
-		}
-	}
-}
-
-// nameOf quotes the name of the object with id, or formats the ID.
-func (d *decoder) nameOf(id topology.ID) string {
-	for _, l := range d.locs[id] {
-		if l.name != "" {
-			return fmt.Sprintf("%q", l.name)
-		}
-	}
-	return id.String()
-}
-
-func (d *decoder) route(m *mapping, router topology.ID, i int) {
-	id := d.child(m, topology.KindRoute, router, i)
-	m.rename = map[string]string{"port": "next-hop-port"}
-	ri := len(d.t.Routes)
-	r := topology.Route{ID: id, Router: router}
-	if v, ok := get(m, "dst", prefixValue); ok {
-		r.Dst = v
-	}
-	if v, ok := get(m, "src", prefixValue); ok {
-		r.Src = v
-	}
-	if v, ok := get(m, "gateway", addrValue); ok {
-		r.Gateway = v
-	}
-	getUint(m, "weight", &r.Weight, 32)
-	switch {
-	case m.has("next-hop"):
-		if v, ok := get(m, "next-hop", nextHops.value()); ok {
-			r.NextHop = v
-		}
-	case m.has("port"):
-		r.NextHop = topology.NextHopPort
-	default:
-		d.fail(m.node, m.path, fmt.Errorf("%w: a route needs a port or a next-hop key", ErrMissing))
-	}
-	m.ref("port", topology.KindPort, func(x topology.ID) { d.t.Routes[ri].NextHopPort = x })
-	d.t.Routes = append(d.t.Routes, r)
-}
-
-func (d *decoder) bgpPeer(m *mapping, router topology.ID, i int) {
-	b := topology.BGPPeer{ID: d.child(m, topology.KindBGPPeer, router, i), Router: router}
-	getUint(m, "as-number", &b.ASNumber, 32)
-	if v, ok := get(m, "addr", addrValue); ok {
-		b.Addr = v
-	}
-	getUint(m, "keep-alive", &b.KeepAlive, 32)
-	getUint(m, "hold-time", &b.HoldTime, 32)
-	getUint(m, "connect-retry", &b.ConnectRetry, 32)
-	m.str("password", &b.Password)
-	d.t.BGPPeers = append(d.t.BGPPeers, b)
-}
-
-// bgpNetwork reads a BGP network: a bare prefix or {subnet, id}.
-func (d *decoder) bgpNetwork(n *yaml.Node, path string, router topology.ID, i int) {
-	if n.Kind == yaml.ScalarNode {
-		n = &yaml.Node{Kind: yaml.MappingNode, Line: n.Line, Column: n.Column,
-			Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: "subnet", Line: n.Line, Column: n.Column}, n}}
-	}
-	d.bgpNetworkFields(d.mapping(n, path, bgpNetworkKeys), router, i)
-}
-
-func (d *decoder) bgpNetworkFields(m *mapping, router topology.ID, i int) {
-	b := topology.BGPNetwork{ID: d.child(m, topology.KindBGPNetwork, router, i), Router: router}
-	if v, ok := get(m, "subnet", prefixValue); ok {
-		b.Subnet = v
-	}
-	d.t.BGPNetworks = append(d.t.BGPNetworks, b)
-}
-
-func (d *decoder) dhcp(m *mapping, bridge topology.ID, i int) {
-	s := topology.DHCPSubnet{ID: d.child(m, topology.KindDHCPSubnet, bridge, i), Bridge: bridge}
-	if v, ok := get(m, "subnet", prefixValue); ok {
-		s.Subnet = v
-	}
-	if v, ok := get(m, "server-addr", addrValue); ok {
-		s.ServerAddr = v
-	}
-	if v, ok := get(m, "gateway", addrValue); ok {
-		s.Gateway = v
-	}
-	s.DNSServers = list(m, "dns-servers", addrValue)
-	getUint(m, "mtu", &s.MTU, 16)
-	m.flag("disabled", &s.Disabled)
-	d.nested(m, "routes", dhcpRouteKeys, func(rm *mapping) {
-		var r topology.DHCPRoute
-		if v, ok := get(rm, "dst", prefixValue); ok {
-			r.Dst = v
-		}
-		if v, ok := get(rm, "gateway", addrValue); ok {
-			r.Gateway = v
-		}
-		s.Routes = append(s.Routes, r)
-	})
-	d.nested(m, "hosts", dhcpHostKeys, func(hm *mapping) {
-		var h topology.DHCPHost
-		if v, ok := get(hm, "mac", macValue); ok {
-			h.MAC = v
-		}
-		if v, ok := get(hm, "addr", addrValue); ok {
-			h.Addr = v
-		}
-		hm.str("name", &h.Name)
-		d.nested(hm, "options", dhcpOptionKeys, func(om *mapping) { h.Options = append(h.Options, d.dhcpOption(om)) })
-		s.Hosts = append(s.Hosts, h)
-	})
-	d.t.DHCPSubnets = append(d.t.DHCPSubnets, s)
-}
-
-// dhcpOption reads {code: N, value: text} or {code: N, hex: 0a0b...}.
-func (d *decoder) dhcpOption(m *mapping) topology.DHCPOption {
-	var o topology.DHCPOption
-	getUint(m, "code", &o.Code, 8)
-	text, _, hasText := m.scalar("value", jsonString)
-	h, hn, hasHex := m.scalar("hex", jsonString)
-	switch {
-	case hasText && hasHex:
-		d.fail(hn, join(m.path, "hex"), badValue("value and hex exclude each other"))
-	case hasText:
-		o.Value = []byte(text)
-	case hasHex:
-		b, err := hex.DecodeString(h)
-		if err != nil {
-			d.fail(hn, join(m.path, "hex"), badValue("%q is not hexadecimal bytes", h))
-		}
-		o.Value = b
-	default:
-		d.fail(nil, join(m.path, "value"), badValue("an option needs a value (text) or hex (bytes)"))
-	}
-	return o
-}
-
-// nested decodes a list of mappings that are parts of the object m
-// describes (not objects of their own): their fields are placed as
-// key[i].field of that object.
-func (d *decoder) nested(m *mapping, key string, allowed keySet, fn func(*mapping)) {
-	elems, p := m.seq(key)
-	for i, e := range elems {
-		f := index(m.modelName(key), i)
-		m.loc.set(f, index(p, i), e)
-		em := d.mapping(e, index(p, i), allowed)
-		em.loc, em.model = m.loc, f+"."
-		fn(em)
-	}
-}
-
-func (d *decoder) loadBalancer(m *mapping, _ int) {
-	id, name := d.named(m, topology.KindLoadBalancer)
-	lb := topology.LoadBalancer{ID: id, Name: name}
-	m.flag("admin-down", &lb.AdminDown)
-	d.t.LoadBalancers = append(d.t.LoadBalancers, lb)
-	d.each(m, "pools", poolKeys, func(pm *mapping, _ int) { d.pool(pm, id) })
-}
-
-func (d *decoder) pool(m *mapping, lb topology.ID) {
-	id, name := d.named(m, topology.KindPool)
-	pi := len(d.t.Pools)
-	p := topology.Pool{ID: id, Name: name, LoadBalancer: lb}
-	m.flag("admin-down", &p.AdminDown)
-	if v, ok := get(m, "method", lbMethods.value()); ok {
-		p.Method = v
-	}
-	if v, ok := get(m, "persistence", persistences.value()); ok {
-		p.Persistence = v
-	}
-	m.ref("health-monitor", topology.KindHealthMonitor, func(x topology.ID) { d.t.Pools[pi].HealthMonitor = x })
-	d.t.Pools = append(d.t.Pools, p)
-	d.each(m, "members", memberKeys, func(mm *mapping, i int) { d.poolMember(mm, id, i) })
-	d.each(m, "vips", vipKeys, func(vm *mapping, i int) { d.vip(vm, id, i) })
-}
-
-func (d *decoder) poolMember(m *mapping, pool topology.ID, i int) {
-	pm := topology.PoolMember{ID: d.child(m, topology.KindPoolMember, pool, i), Pool: pool, Weight: 1}
-	m.flag("admin-down", &pm.AdminDown)
-	if v, ok := get(m, "addr", addrValue); ok {
-		pm.Addr = v
-	}
-	getUint(m, "port", &pm.Port, 16)
-	getUint(m, "weight", &pm.Weight, 32)
-	if v, ok := get(m, "status", memberStatuses.value()); ok {
-		pm.Status = v
-	}
-	d.t.PoolMembers = append(d.t.PoolMembers, pm)
-}
-
-func (d *decoder) vip(m *mapping, pool topology.ID, i int) {
-	v := topology.VIP{ID: d.child(m, topology.KindVIP, pool, i), Pool: pool}
-	m.flag("admin-down", &v.AdminDown)
-	if a, ok := get(m, "addr", addrValue); ok {
-		v.Addr = a
-	}
-	getUint(m, "port", &v.Port, 16)
-	if x, ok := get(m, "persistence", persistences.value()); ok {
-		v.Persistence = x
-	}
-	d.t.VIPs = append(d.t.VIPs, v)
-}
-
-func (d *decoder) healthMonitor(m *mapping, _ int) {
-	id, _ := d.named(m, topology.KindHealthMonitor)
-	// The name is only the file's handle for the monitor: the model has
-	// none, and validation reports problems without one.
-	for _, l := range d.locs[id] {
-		if l.kind == topology.KindHealthMonitor {
-			l.name = ""
-		}
-	}
-	h := topology.HealthMonitor{ID: id}
-	m.flag("admin-down", &h.AdminDown)
-	getUint(m, "delay", &h.Delay, 32)
-	getUint(m, "timeout", &h.Timeout, 32)
-	getUint(m, "max-retries", &h.MaxRetries, 32)
-	d.t.HealthMonitors = append(d.t.HealthMonitors, h)
-}
-
-func (d *decoder) vtep(m *mapping, _ int) {
-	id, name := d.named(m, topology.KindVTEP)
-	vi := len(d.t.VTEPs)
-	v := topology.VTEP{ID: id, Name: name}
-	if a, ok := get(m, "management-ip", addrValue); ok {
-		v.ManagementIP = a
-	}
-	getUint(m, "management-port", &v.ManagementPort, 16)
-	m.ref("tunnel-zone", topology.KindTunnelZone, func(x topology.ID) { d.t.VTEPs[vi].TunnelZone = x })
-	d.nested(m, "bindings", vtepBindingKeys, func(bm *mapping) {
-		bi := len(v.Bindings)
-		var b topology.VTEPBinding
-		bm.str("port-name", &b.PortName)
-		getUint(bm, "vlan", &b.VLAN, 16)
-		bm.ref("bridge", topology.KindBridge, func(x topology.ID) { d.t.VTEPs[vi].Bindings[bi].Bridge = x })
-		v.Bindings = append(v.Bindings, b)
-	})
-	d.t.VTEPs = append(d.t.VTEPs, v)
 }

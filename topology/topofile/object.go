@@ -60,21 +60,22 @@ func (x *Decoded) Locate(p *topology.Problem) string {
 var (
 	// objectKeys are the keys of each kind's JSON form (ports: see
 	// portKeysOf).
+	// The kinds a file holds at its top level also take scope:.
 	objectKeys = map[topology.Kind]keySet{
-		topology.KindHost:          hostKeys,
-		topology.KindTunnelZone:    zoneKeys,
-		topology.KindBridge:        bridgeKeys.without("ports", "dhcp"),
-		topology.KindRouter:        routerKeys.without("ports", "routes", "bgp-peers", "bgp-networks"),
-		topology.KindChain:         chainKeys,
+		topology.KindHost:          hostKeys.with("scope"),
+		topology.KindTunnelZone:    zoneKeys.with("scope"),
+		topology.KindBridge:        bridgeKeys.without("ports", "dhcp").with("scope"),
+		topology.KindRouter:        routerKeys.without("ports", "routes", "bgp-peers", "bgp-networks").with("scope"),
+		topology.KindChain:         chainKeys.with("scope"),
 		topology.KindRoute:         routeKeys.with("router"),
-		topology.KindPortGroup:     portGroupKeys,
-		topology.KindIPAddrGroup:   addrGroupKeys,
-		topology.KindLoadBalancer:  lbKeys.without("pools"),
+		topology.KindPortGroup:     portGroupKeys.with("scope"),
+		topology.KindIPAddrGroup:   addrGroupKeys.with("scope"),
+		topology.KindLoadBalancer:  lbKeys.without("pools").with("scope"),
 		topology.KindPool:          poolKeys.without("members", "vips").with("load-balancer"),
 		topology.KindPoolMember:    memberKeys.with("pool"),
 		topology.KindVIP:           vipKeys.with("pool"),
-		topology.KindHealthMonitor: monitorKeys.without("name"),
-		topology.KindVTEP:          vtepKeys,
+		topology.KindHealthMonitor: monitorKeys.without("name").with("scope"),
+		topology.KindVTEP:          vtepKeys.with("scope"),
 		topology.KindDHCPSubnet:    dhcpKeys.with("bridge"),
 		topology.KindBGPPeer:       bgpPeerKeys.with("router"),
 		topology.KindBGPNetwork:    bgpNetworkKeys.with("router"),
@@ -269,12 +270,28 @@ func (d *decoder) oneID(m *mapping, id topology.ID, has bool, derive func() (top
 }
 
 // resolveOutside finds what a reference names among the objects outside a
-// single decoded object.
+// single decoded object, or outside a file (LoadWith).
 func (d *decoder) resolveOutside(k topology.Kind, s string) (topology.ID, bool) {
-	if d.one == nil || d.one.Resolve == nil || s == "" {
-		return topology.ID{}, false
+	switch {
+	case s == "":
+	case d.out != nil:
+		return d.out.resolve(k, s)
+	case d.one != nil && d.one.Resolve != nil:
+		return d.one.Resolve(k, s)
 	}
-	return d.one.Resolve(k, s)
+	return topology.ID{}, false
+}
+
+// scope reads an object's scope: (the JSON form only: a file's objects
+// take the scope the file is applied under).
+func (d *decoder) scope(m *mapping, dst *string) {
+	if s, n, ok := m.scalar("scope", jsonString); ok {
+		if !topology.ValidScope(s) {
+			d.fail(n, join(m.path, "scope"), badValue("scope %q: 1 to %d letters, digits, '-', '_' and '.'", s, topology.MaxScopeLen))
+			return
+		}
+		*dst = s
+	}
 }
 
 // owner reads the required reference to the object's owner.

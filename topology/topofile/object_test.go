@@ -1,6 +1,7 @@
 package topofile_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -125,6 +126,8 @@ func TestDecodeObjectErrors(t *testing.T) {
 		{"rule wrong types", topology.KindChain,
 			`{"name": "c", "rules": [{"action": "accept", "tp-dst": 22.5}, {"masquerade": "true"}, {"rev-snat": "yes"}, {"action": "drop", "nw-src": 10}]}`,
 			[]string{"rules[0].tp-dst: wrong JSON type", "rules[1].masquerade: bad value", "rules[2].rev-snat: bad value", "rules[3].nw-src: wrong JSON type"}},
+		{"bad scope", topology.KindBridge, `{"name": "b", "scope": "a b"}`, []string{"scope: bad value"}},
+		{"scope of a part", topology.KindPort, `{"name": "p", "bridge": "net", "scope": "s"}`, []string{"scope: unknown key"}},
 		{"deep nesting", topology.KindBridge, `{"name": ` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`, []string{": YAML syntax error"}},
 	}
 	for _, tc := range tests {
@@ -347,4 +350,30 @@ func FuzzDecodeObject(f *testing.F) {
 			t.Fatalf("round trip of %s:\n got  %+v\n want %+v", out, back.Object, d.Object)
 		}
 	})
+}
+
+// The kinds a file holds at its top level carry their scope in JSON; a
+// file cannot name one (it is applied under a scope).
+func TestObjectScope(t *testing.T) {
+	d, err := topofile.DecodeObject(topology.KindBridge, []byte(`{"name": "b", "scope": "tenant-a"}`), topofile.ObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := d.Object.(*topology.Bridge); b.Scope != "tenant-a" {
+		t.Fatalf("scope %q, want tenant-a", b.Scope)
+	}
+	out, err := topofile.EncodeObject(d.Object)
+	if err != nil || !strings.Contains(string(out), `"scope":"tenant-a"`) {
+		t.Fatalf("EncodeObject = %s, %v: want the scope", out, err)
+	}
+	if _, err := topofile.Load(strings.NewReader("bridges: [{name: b, scope: s}]\n"), "f.yaml"); !errors.Is(err, topofile.ErrUnknownKey) {
+		t.Fatalf("a file naming a scope: %v, want ErrUnknownKey", err)
+	}
+	var buf bytes.Buffer
+	if err := topofile.Write(&buf, &topology.Topology{Bridges: []topology.Bridge{{ID: topology.NameID(topology.KindBridge, "b"), Name: "b", Scope: "s"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "scope") {
+		t.Fatalf("Write wrote the scope:\n%s", buf.String())
+	}
 }

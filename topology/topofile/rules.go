@@ -217,6 +217,7 @@ func ruleRenames() map[string]string {
 func (d *decoder) chain(m *mapping, _ int) {
 	id, name := d.named(m, topology.KindChain)
 	c := topology.Chain{ID: id, Name: name}
+	d.scope(m, &c.Scope)
 	elems, p := m.seq("rules")
 	if len(elems) > 0 {
 		// Allocated once: fixups keep pointers into it.

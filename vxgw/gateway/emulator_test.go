@@ -23,7 +23,7 @@ import (
 func TestEmulatorLearnsIntoMACTable(t *testing.T) {
 	em := vteptest.StartEmulator(t, "ps1", netip.MustParseAddr("192.0.2.210"), "p0")
 	mem := memory.NewServer(memory.Config{})
-	e := newEnvWith(t, func(t *testing.T) nsdb.Client {
+	e := newEnvWith(t, func(t testing.TB) nsdb.Client {
 		c := mem.NewClient()
 		t.Cleanup(func() { c.Close() })
 		return c

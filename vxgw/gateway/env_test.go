@@ -50,7 +50,7 @@ var (
 // eth0 and eth1), an NSDB holding a topology that names it, and the
 // test's own OVSDB client watching the VTEP's database.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	srv *ovsdbtest.Server
 	// endpoint is the VTEP's database.
 	endpoint string
@@ -59,19 +59,19 @@ type env struct {
 	ovs      *ovsdb.Client
 	mon      *ovsdb.Monitor
 	// newClient opens another NSDB session on the same database.
-	newClient func(t *testing.T) nsdb.Client
+	newClient func(t testing.TB) nsdb.Client
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	srv := memory.NewServer(memory.Config{})
-	return newEnvOn(t, func(t *testing.T) nsdb.Client {
+	return newEnvOn(t, func(t testing.TB) nsdb.Client {
 		c := srv.NewClient()
 		t.Cleanup(func() { c.Close() })
 		return c
 	})
 }
 
-func newEnvOn(t *testing.T, newClient func(t *testing.T) nsdb.Client) *env {
+func newEnvOn(t testing.TB, newClient func(t testing.TB) nsdb.Client) *env {
 	t.Helper()
 	srv := ovsdbtest.StartServer(t)
 	ctx := context.Background()
@@ -89,7 +89,7 @@ func newEnvOn(t *testing.T, newClient func(t *testing.T) nsdb.Client) *env {
 }
 
 // newEnvWith is newEnvOn for a VTEP database someone else runs.
-func newEnvWith(t *testing.T, newClient func(t *testing.T) nsdb.Client, endpoint string) *env {
+func newEnvWith(t testing.TB, newClient func(t testing.TB) nsdb.Client, endpoint string) *env {
 	t.Helper()
 	e := &env{t: t, endpoint: endpoint, newClient: newClient, vtep: id(topology.KindVTEP, "vtep1")}
 	ctx := context.Background()
@@ -233,7 +233,7 @@ func (e *env) view() vtepView {
 }
 
 // until waits for cond, reporting what it last saw if it never holds.
-func until(t *testing.T, what string, cond func() (bool, string)) {
+func until(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for {
@@ -297,10 +297,15 @@ func (e *env) addLocal(ls, mac string, ip netip.Addr) ovsdb.UUID {
 	row := vtep.UcastMac{MAC: hw[:], LogicalSwitch: lsID, IP: ip}.Row()
 	ops := []ovsdb.Operation{}
 	var locRef any
-	for u, r := range e.mon.Table(vtep.TablePhysicalLocator) {
-		if l, _ := vtep.ParsePhysicalLocator(u, r); l.DstIP == vtepAddr {
-			locRef = u
-		}
+	// The server's locator, not the cache's: it deletes a locator as soon
+	// as nothing refers to it.
+	sel, err := e.ovs.Transact(context.Background(), vtep.Database, ovsdb.Select{Table: vtep.TablePhysicalLocator,
+		Where: []ovsdb.Condition{ovsdb.Cond("dst_ip", ovsdb.FuncEQ, vtepAddr.String())}, Columns: []string{"_uuid"}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if rows := sel[0].Rows; len(rows) > 0 {
+		locRef = rows[0]["_uuid"]
 	}
 	if locRef == nil {
 		ops = append(ops, ovsdb.Insert{Table: vtep.TablePhysicalLocator, Row: vtep.PhysicalLocator{DstIP: vtepAddr}.Row(), UUIDName: "loc"})

@@ -21,27 +21,27 @@ import (
 // a crash or a partition does.
 type backend struct {
 	name      string
-	newClient func(t *testing.T) nsdb.Client
+	newClient func(t testing.TB) nsdb.Client
 	// kill ends c's session for good: c never gets another one.
-	kill func(t *testing.T, c nsdb.Client)
+	kill func(t testing.TB, c nsdb.Client)
 }
 
-func backends(t *testing.T) []backend {
+func backends() []backend {
 	mem := memory.NewServer(memory.Config{})
 	var mu sync.Mutex
 	proxies := map[nsdb.Client]*zktest.Proxy{}
 	root := ""
 	return []backend{{
 		name: "memory",
-		newClient: func(t *testing.T) nsdb.Client {
+		newClient: func(t testing.TB) nsdb.Client {
 			c := mem.NewClient()
 			t.Cleanup(func() { c.Close() })
 			return c
 		},
-		kill: func(t *testing.T, c nsdb.Client) { c.Close() },
+		kill: func(t testing.TB, c nsdb.Client) { c.Close() },
 	}, {
 		name: "zookeeper",
-		newClient: func(t *testing.T) nsdb.Client {
+		newClient: func(t testing.TB) nsdb.Client {
 			p := zktest.NewProxy(t, zktest.Standalone(t))
 			mu.Lock()
 			if root == "" {
@@ -61,7 +61,7 @@ func backends(t *testing.T) []backend {
 			mu.Unlock()
 			return c
 		},
-		kill: func(t *testing.T, c nsdb.Client) {
+		kill: func(t testing.TB, c nsdb.Client) {
 			mu.Lock()
 			p := proxies[c]
 			mu.Unlock()
@@ -99,7 +99,7 @@ func (e *env) runNode(name string, c nsdb.Client) *cluster.Node {
 // takes the VTEP over and resynchronises it from scratch: MAC changes made
 // while nobody managed it arrive, rows nobody wants are removed.
 func TestOwnerFailover(t *testing.T) {
-	for _, b := range backends(t) {
+	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnvOn(t, b.newClient)
 			ctx := context.Background()

@@ -27,9 +27,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
-	"slices"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -37,6 +36,7 @@ import (
 
 	"github.com/hivenet/hivenet/datapath/agent"
 	"github.com/hivenet/hivenet/datapath/inproc"
+	"github.com/hivenet/hivenet/flowstate/localstore"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/memory"
 	"github.com/hivenet/hivenet/topology"
@@ -76,35 +76,12 @@ type Config struct {
 	// hardware VTEPs (agent.Config.VTEPPort); zero picks a free one, like
 	// VXLANPort.
 	VTEPPort uint16
-}
-
-// Host is one host of the cluster: its datapath, its agent and the
-// agent's NSDB client.
-type Host struct {
-	Name     string
-	ID       topology.ID
-	Underlay netip.Addr
-	Datapath *inproc.Datapath
-
-	mu     sync.Mutex
-	agent  *agent.Agent
-	client nsdb.Client
-	cancel context.CancelFunc
-	done   chan error
-}
-
-// Agent returns the host's current agent.
-func (h *Host) Agent() *agent.Agent {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.agent
-}
-
-// Client returns the NSDB client of the host's current agent.
-func (h *Host) Client() nsdb.Client {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.client
+	// FlowStateDir, with Stateful, gives every agent a local flow-state
+	// store (flowstate/localstore) in FlowStateDir/<host name>, kept
+	// across Restart, and the flow-state transfer service on its underlay
+	// address, at a TCP port free on every underlay address: connections
+	// survive agent restarts and moves of their ports (MoveVM).
+	FlowStateDir string
 }
 
 // Cluster is a set of agents sharing an NSDB.
@@ -119,12 +96,8 @@ type Cluster struct {
 	byName map[string]*VM // VMs started, by port name and by VM name
 	cancel context.CancelFunc
 	ctx    context.Context
-}
-
-// DefaultUnderlay maps a tunnel-zone address to 127.0.0.<last octet>.
-func DefaultUnderlay(a netip.Addr) netip.Addr {
-	b := a.As4()
-	return netip.AddrFrom4([4]byte{127, 0, 0, b[3]})
+	// statePort is the flow-state transfer port (Config.FlowStateDir).
+	statePort uint16
 }
 
 // Start loads cfg.Topology and starts the agents; it returns once every
@@ -173,8 +146,16 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		}
 		cfg.VTEPPort = p
 	}
+	var statePort uint16
+	if cfg.FlowStateDir != "" {
+		p, err := freeTCPPort(addrs)
+		if err != nil {
+			return nil, err
+		}
+		statePort = p
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	c := &Cluster{cfg: cfg, topo: t, hosts: make(map[string]*Host), byName: make(map[string]*VM), cancel: cancel, ctx: runCtx}
+	c := &Cluster{cfg: cfg, statePort: statePort, topo: t, hosts: make(map[string]*Host), byName: make(map[string]*VM), cancel: cancel, ctx: runCtx}
 	admin, err := cfg.NewClient(ctx)
 	if err != nil {
 		cancel()
@@ -216,7 +197,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		h.Datapath = inproc.New(inproc.Config{Name: name, TunnelAddr: addr, Logger: cfg.Logger.With("host", name)})
 		c.hosts[name] = h
 		c.order = append(c.order, name)
-		if err := c.startAgent(ctx, h); err != nil {
+		if err := c.startAgent(ctx, h, nil); err != nil {
 			c.Close()
 			return nil, err
 		}
@@ -230,7 +211,10 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	return c, nil
 }
 
-func (c *Cluster) startAgent(ctx context.Context, h *Host) error {
+// startAgent starts an agent for h. With handover, the agent takes over
+// from one still running (agent.Config.Handover): handover gets the new
+// agent once it has loaded its state, and must stop the running one.
+func (c *Cluster) startAgent(ctx context.Context, h *Host, handover func(ctx context.Context, next *agent.Agent) error) error {
 	client, err := c.cfg.NewClient(ctx)
 	if err != nil {
 		return fmt.Errorf("sandbox: nsdb for %s: %w", h.Name, err)
@@ -240,23 +224,42 @@ func (c *Cluster) startAgent(ctx context.Context, h *Host) error {
 		Stateful: c.cfg.Stateful,
 		Logger:   c.cfg.Logger.With("host", h.Name),
 	}
+	var store *localstore.Store
+	if c.cfg.FlowStateDir != "" && c.cfg.Stateful {
+		st, err := localstore.Open(localstore.Config{Dir: filepath.Join(c.cfg.FlowStateDir, h.Name), Logger: acfg.Logger})
+		if err != nil {
+			client.Close()
+			return fmt.Errorf("sandbox: flow-state store of %s: %w", h.Name, err)
+		}
+		store = st
+		acfg.StateStore, acfg.StatePort = st, c.statePort
+	}
+	var reg *registered
 	if c.cfg.Registerer != nil {
-		acfg.Registerer = prometheus.WrapRegistererWith(prometheus.Labels{"host": h.Name}, c.cfg.Registerer)
+		reg = &registered{reg: prometheus.WrapRegistererWith(prometheus.Labels{"host": h.Name}, c.cfg.Registerer)}
+		acfg.Registerer = reg
 	}
 	if c.cfg.Agent != nil {
 		c.cfg.Agent(h.Name, &acfg)
 	}
-	a, err := agent.New(acfg)
+	var a *agent.Agent
+	if handover != nil {
+		acfg.Handover = func(ctx context.Context) error { return handover(ctx, a) }
+	}
+	a, err = agent.New(acfg)
 	if err != nil {
 		client.Close()
+		if store != nil {
+			store.Close()
+		}
 		return fmt.Errorf("sandbox: agent %s: %w", h.Name, err)
 	}
 	actx, cancel := context.WithCancel(c.ctx)
 	done := make(chan error, 1)
-	go func() { done <- a.Run(actx) }()
 	h.mu.Lock()
-	h.agent, h.client, h.cancel, h.done = a, client, cancel, done
+	h.agent, h.client, h.store, h.cancel, h.done, h.reg = a, client, store, cancel, done, reg
 	h.mu.Unlock()
+	go func() { done <- a.Run(actx) }()
 	return nil
 }
 
@@ -275,57 +278,6 @@ func (c *Cluster) waitReady(ctx context.Context, h *Host) error {
 	}
 }
 
-// stopAgent stops h's agent and closes its NSDB client.
-func (h *Host) stopAgent() error {
-	h.mu.Lock()
-	cancel, done, client := h.cancel, h.done, h.client
-	h.cancel, h.client = nil, nil
-	h.mu.Unlock()
-	if cancel == nil {
-		return nil
-	}
-	cancel()
-	err := <-done
-	client.Close()
-	return err
-}
-
-// Restart stops host's agent (its NSDB session ends, its datapath keeps
-// its ports and flows) and starts a new one on the same datapath.
-func (c *Cluster) Restart(ctx context.Context, host string) error {
-	if err := c.StopAgent(host); err != nil {
-		return err
-	}
-	return c.StartAgent(ctx, host)
-}
-
-// StopAgent stops host's agent and closes its NSDB client, which ends its
-// session: its ephemeral state (host alive, ports active, learned
-// entries) vanishes. The host's datapath keeps its ports and flows.
-func (c *Cluster) StopAgent(host string) error {
-	h, ok := c.hosts[host]
-	if !ok {
-		return fmt.Errorf("sandbox: no host %q", host)
-	}
-	if err := h.stopAgent(); err != nil {
-		return fmt.Errorf("sandbox: stopping %s: %w", host, err)
-	}
-	return nil
-}
-
-// StartAgent starts a new agent for host, with a new NSDB client, on the
-// host's datapath, and waits until it is ready.
-func (c *Cluster) StartAgent(ctx context.Context, host string) error {
-	h, ok := c.hosts[host]
-	if !ok {
-		return fmt.Errorf("sandbox: no host %q", host)
-	}
-	if err := c.startAgent(ctx, h); err != nil {
-		return err
-	}
-	return c.waitReady(ctx, h)
-}
-
 // VXLANPort returns the overlay UDP port the hosts use.
 func (c *Cluster) VXLANPort() uint16 { return c.cfg.VXLANPort }
 
@@ -336,39 +288,6 @@ func (c *Cluster) VTEPPort() uint16 { return c.cfg.VTEPPort }
 // Stateful reports whether the agents run with connection tracking and NAT
 // (Config.Stateful).
 func (c *Cluster) Stateful() bool { return c.cfg.Stateful }
-
-// freeUDPPort returns a UDP port that can be bound on every address (a
-// host in several tunnel zones appears several times).
-func freeUDPPort(addrs []netip.Addr) (uint16, error) {
-	addrs = slices.Clone(addrs)
-	slices.SortFunc(addrs, netip.Addr.Compare)
-	addrs = slices.Compact(addrs)
-	for range 100 {
-		l, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			return 0, fmt.Errorf("sandbox: no free UDP port: %w", err)
-		}
-		port := uint16(l.LocalAddr().(*net.UDPAddr).Port)
-		l.Close()
-		ok := true
-		var open []*net.UDPConn
-		for _, a := range addrs {
-			c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, port)))
-			if err != nil {
-				ok = false
-				break
-			}
-			open = append(open, c)
-		}
-		for _, c := range open {
-			c.Close()
-		}
-		if ok {
-			return port, nil
-		}
-	}
-	return 0, errors.New("sandbox: no UDP port free on every underlay address")
-}
 
 // Commit writes ops to the store and waits until every agent has applied
 // the result (its topology updated, the affected flows invalidated).

@@ -105,8 +105,11 @@ func (v *VM) listening(port uint16) bool {
 
 // Run receives and answers frames until ctx ends or the port goes away.
 func (v *VM) Run(ctx context.Context) {
+	v.mu.Lock()
+	port := v.port
+	v.mu.Unlock()
 	for {
-		f, err := v.port.Receive(ctx)
+		f, err := port.Receive(ctx)
 		if err != nil {
 			return
 		}
@@ -129,6 +132,14 @@ func (v *VM) Run(ctx context.Context) {
 		}
 		v.mu.Unlock()
 	}
+}
+
+// plug moves the VM to port (a migration): the frames it sends from now on
+// leave through port; Run must be started again to receive from it.
+func (v *VM) plug(port Port) {
+	v.mu.Lock()
+	v.port = port
+	v.mu.Unlock()
 }
 
 // Received returns the frames received so far.
@@ -383,7 +394,10 @@ func (v *VM) send(f []byte) error {
 		v.sent = append(v.sent, p)
 		v.mu.Unlock()
 	}
-	return v.port.Send(f)
+	v.mu.Lock()
+	port := v.port
+	v.mu.Unlock()
+	return port.Send(f)
 }
 
 // Sent returns the frames the VM sent, ARP and automatic answers included.

@@ -112,9 +112,9 @@ func onesOf(a netip.Addr) netip.Addr {
 func VTEPMask(k *datapath.FlowKey, seen packet.FieldSet) datapath.FlowKey {
 	m := Megaflow(k, seen)
 	m.Fields |= datapath.KeyTunnel
-	src := netip.AddrFrom4([4]byte{0xff, 0xff, 0xff, 0xff})
+	src := ones4
 	if k.Tunnel.Src.Is6() {
-		src = netip.AddrFrom16([16]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+		src = ones16
 	}
 	m.Tunnel = datapath.TunnelKey{ID: ^uint64(0), Src: src, Flags: k.Tunnel.Flags & datapath.TunnelKeyPresent}
 	return m

@@ -336,6 +336,25 @@ func TestMegaflow(t *testing.T) {
 	}
 }
 
+// A flow from a VTEP matches the VNI and the VTEP's address besides what
+// the simulation examined: the tunnel port is shared by every VTEP and
+// bridge.
+func TestVTEPMask(t *testing.T) {
+	f := udpFrame(t, 1000, 2000)
+	k := keyOf(t, f, 3)
+	k.Fields |= datapath.KeyTunnel
+	k.Tunnel = datapath.TunnelKey{ID: 10000, Src: netip.MustParseAddr("192.0.2.10"), Dst: netip.MustParseAddr("192.0.2.1"),
+		TTL: 64, Flags: datapath.TunnelKeyPresent}
+	m := VTEPMask(&k, packet.FieldsOf(packet.FieldEthDst))
+	want := Megaflow(&k, packet.FieldsOf(packet.FieldEthDst))
+	if m.Fields != want.Fields|datapath.KeyTunnel || m.Ethernet != want.Ethernet || m.InPort != want.InPort {
+		t.Errorf("VTEPMask loses the megaflow: %v, want %v plus the tunnel", m.String(), want.String())
+	}
+	if m.Tunnel.ID != ^uint64(0) || m.Tunnel.Src != ones4 || m.Tunnel.Dst.IsValid() || m.Tunnel.TTL != 0 || m.Tunnel.Flags != datapath.TunnelKeyPresent {
+		t.Errorf("tunnel mask %+v: want the VNI, the source and the key flag only", m.Tunnel)
+	}
+}
+
 func TestFrameFromKeyRoundTrip(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
