@@ -56,9 +56,9 @@ func TestOwnerDeathMovesProbing(t *testing.T) {
 	commit(t, admin, ops...)
 
 	regA, regB := prometheus.NewRegistry(), prometheus.NewRegistry()
-	startNode(t, "node-a", ca, bs, regA)
+	startNode(t, "node-a", ca, bs, regA, nil)
 	waitOwner(t, admin, p.monitor, "node-a")
-	startNode(t, "node-b", cb, bs, regB)
+	startNode(t, "node-b", cb, bs, regB, nil)
 	for _, m := range p.members {
 		waitStatus(t, admin, m, nsdb.MemberStatusActive)
 	}
