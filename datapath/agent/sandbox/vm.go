@@ -88,21 +88,6 @@ func (v *VM) Addr() netip.Addr { return v.cfg.Addr.Addr() }
 // MAC returns the VM's MAC.
 func (v *VM) MAC() topology.MAC { return v.cfg.MAC }
 
-// SetTCPListen replaces the TCP ports the VM answers SYNs on
-// (VMConfig.TCPListen): a VM whose service stops, or starts again. SYNs to
-// other ports get no answer.
-func (v *VM) SetTCPListen(ports ...uint16) {
-	v.mu.Lock()
-	v.cfg.TCPListen = slices.Clone(ports)
-	v.mu.Unlock()
-}
-
-func (v *VM) listening(port uint16) bool {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return slices.Contains(v.cfg.TCPListen, port)
-}
-
 // Run receives and answers frames until ctx ends or the port goes away.
 func (v *VM) Run(ctx context.Context) {
 	v.mu.Lock()
@@ -147,71 +132,6 @@ func (v *VM) Received() []*Packet {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return slices.Clone(v.log)
-}
-
-func (v *VM) mine(dst netip.Addr, dmac topology.MAC) bool {
-	if dmac != v.cfg.MAC && !dmac.IsBroadcast() {
-		return false
-	}
-	return dst == v.Addr() || (v.cfg.Internet && dmac == v.cfg.MAC)
-}
-
-// answer replies to ARP requests, echo requests, SYNs and UDP echo.
-func (v *VM) answer(p *Packet) {
-	m := p.View()
-	switch m.EtherType() {
-	case packet.EtherTypeARP:
-		switch m.ARPOp() {
-		case 1:
-			// Gratuitous requests (sender = target) announce, they ask
-			// nothing.
-			if m.ARPTPA() == v.Addr() && m.ARPSPA() != m.ARPTPA() {
-				f, err := packet.AppendARPReply(nil, packet.VLAN{}, v.cfg.MAC, v.Addr(), m.ARPSHA(), m.ARPSPA())
-				if err == nil {
-					_ = v.send(f)
-				}
-			}
-		case 2:
-			v.mu.Lock()
-			v.arp[m.ARPSPA()] = m.ARPSHA()
-			v.mu.Unlock()
-		}
-	case packet.EtherTypeIPv4:
-		if !v.mine(m.IPDst(), m.EthDst()) {
-			return
-		}
-		switch {
-		case m.IPProto() == packet.ProtoICMP && m.ICMPType() == packet.ICMPEchoRequest:
-			if f, err := packet.AppendEchoReply(nil, p.Frame); err == nil {
-				_ = v.send(f)
-			}
-		case m.IPProto() == packet.ProtoTCP && m.TCPFlags()&0x12 == 0x02 && v.listening(m.DstPort()):
-			v.reply(m, 0x12)
-		case m.IPProto() == packet.ProtoUDP && slices.Contains(v.cfg.UDPEcho, m.DstPort()):
-			v.reply(m, 0)
-		}
-	}
-}
-
-// reply answers a TCP SYN (flags SYN|ACK) or a UDP datagram (empty),
-// addresses and ports swapped, to the sender's MAC.
-func (v *VM) reply(m *packet.View, tcpFlags uint16) {
-	var r packet.Match
-	r.SetEthSrc(v.cfg.MAC)
-	r.SetEthDst(m.EthSrc())
-	r.SetEtherType(packet.EtherTypeIPv4)
-	r.SetIPSrc(m.IPDst())
-	r.SetIPDst(m.IPSrc())
-	r.SetIPProto(m.IPProto())
-	r.SetIPTTL(64)
-	r.SetSrcPort(m.DstPort())
-	r.SetDstPort(m.SrcPort())
-	if m.IPProto() == packet.ProtoTCP {
-		r.SetTCPFlags(tcpFlags)
-	}
-	if f, err := packet.AppendFrame(nil, &r, nil); err == nil {
-		_ = v.send(f)
-	}
 }
 
 // Expect waits for a received frame that satisfies match (frames
