@@ -1,7 +1,6 @@
 package sandbox_test
 
 import (
-	"bytes"
 	"context"
 	"net/netip"
 	"strings"
@@ -89,16 +88,6 @@ func nats(h *sandbox.Host, typ flowstate.NATKeyType, src netip.Addr, sport uint1
 		return true
 	})
 	return out
-}
-
-func withPayload(dport uint16, data string) func(*sandbox.Packet) bool {
-	return func(p *sandbox.Packet) bool {
-		v := p.View()
-		if v.EtherType() != packet.EtherTypeIPv4 || v.IPProto() != packet.ProtoTCP || v.DstPort() != dport {
-			return false
-		}
-		return bytes.Contains(p.Frame, []byte(data))
-	}
 }
 
 // TestMigrationKeepsSNATConnection: vm2's TCP connection to the outside
