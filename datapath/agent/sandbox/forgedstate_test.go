@@ -178,10 +178,11 @@ func TestForgedFlowStateOpensNoSecurityGroup(t *testing.T) {
 	// the group.
 	sendState(t, e, seal(t, keys, stateMessage(e, control), time.Now()))
 	waitFor(t, "host-c importing the signed message", func() bool { return conns(e, "host-c").Contains(control) })
-	if _, err := ext.SendTCP(ctx, floatingIP, 443, controlPort, packet.TCPSyn|packet.TCPAck, false); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := vm1.WaitFor(ctx, func(p *sandbox.Packet) bool { return p.View().DstPort() == controlPort }); err != nil {
+	p, err := ext.DeliverTCPData(ctx, vm1, floatingIP, 443, controlPort, packet.TCPSyn|packet.TCPAck, []byte("control SYN-ACK"))
+	if err != nil {
 		t.Fatalf("ext's SYN-ACK after a signed message: %v", err)
+	}
+	if p.View().DstPort() != controlPort {
+		t.Fatalf("ext's SYN-ACK reached vm1 on port %d, want %d", p.View().DstPort(), controlPort)
 	}
 }

@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -26,15 +27,16 @@ func TestFlowStateKeyRotationUnderTraffic(t *testing.T) {
 	hosts := []string{"host-a", "host-b", "host-c"}
 	const delay = 500 * time.Millisecond
 
-	// answer sends data from ext on the connection of sport and waits for
-	// vm1 to receive it.
+	// answer sends data from ext on the connection of sport (again, as
+	// TCP retransmits) until vm1 receives it.
 	answer := func(sport uint16, data string) {
 		t.Helper()
-		if err := ext.SendTCPData(ctx, floatingIP, 443, sport, packet.TCPAck|packet.TCPPsh, []byte(data)); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := vm1.WaitFor(ctx, withPayload(sport, data)); err != nil {
+		p, err := ext.DeliverTCPData(ctx, vm1, floatingIP, 443, sport, packet.TCPAck|packet.TCPPsh, []byte(data+" "+strconv.Itoa(int(sport))))
+		if err != nil {
 			t.Fatalf("ext's %q on the connection from port %d: %v", data, sport, err)
+		}
+		if p.View().DstPort() != sport {
+			t.Fatalf("ext's %q for port %d reached vm1 on port %d", data, sport, p.View().DstPort())
 		}
 	}
 	// rotate rotates the key and waits until every agent has the new set
