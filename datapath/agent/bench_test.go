@@ -208,27 +208,32 @@ func BenchmarkFlowSetup(b *testing.B) {
 // zone; 800 bridges of 10 VM ports each (8,000 ports, bound round-robin to
 // the hosts, each bridge with a 4-rule security group); 100 routers each
 // linked to 8 bridges (1,600 link ports) with a route per subnet and 4
-// uplinks bound to hosts (400 ports).
-func largeTopology() *topology.Topology {
+// uplinks bound to hosts (400 ports). largeTopologyN(n) is the same
+// deployment n times larger (n*100 hosts, routers, ...; 84 ports per
+// host whatever n).
+func largeTopology() *topology.Topology { return largeTopologyN(1) }
+
+func largeTopologyN(scale int) *topology.Topology {
 	t := &topology.Topology{}
 	id := func(k topology.Kind, f string, a ...any) topology.ID { return topology.NameID(k, fmt.Sprintf(f, a...)) }
 	zone := topology.TunnelZone{ID: id(topology.KindTunnelZone, "z"), Name: "z", Type: topology.TunnelZoneVXLAN}
-	for h := range 100 {
+	hosts := 100 * scale
+	for h := range hosts {
 		hid := id(topology.KindHost, "h%d", h)
 		t.Hosts = append(t.Hosts, topology.Host{ID: hid, Name: fmt.Sprintf("h%d", h)})
 		zone.Members = append(zone.Members, topology.TunnelZoneMember{Host: hid, Addr: netip.AddrFrom4([4]byte{10, 255, byte(h / 256), byte(h%256 + 1)})})
 	}
 	t.TunnelZones = append(t.TunnelZones, zone)
 	port := 0
-	for r := range 100 {
+	for r := range 100 * scale {
 		rid := id(topology.KindRouter, "r%d", r)
 		t.Routers = append(t.Routers, topology.Router{ID: rid, Name: fmt.Sprintf("r%d", r)})
 		for k := range 4 {
-			h := (r*4 + k) % 100
-			sub := netip.PrefixFrom(netip.AddrFrom4([4]byte{172, 16, byte(r), byte(4 * k)}), 30)
+			h := (r*4 + k) % hosts
+			sub := netip.PrefixFrom(netip.AddrFrom4([4]byte{172, byte(16 + r/256), byte(r), byte(4 * k)}), 30)
 			t.Ports = append(t.Ports, topology.Port{ID: id(topology.KindPort, "r%d-up%d", r, k), Name: fmt.Sprintf("r%d-up%d", r, k),
 				Router: rid, Host: id(topology.KindHost, "h%d", h), Interface: fmt.Sprintf("up%d", r*4+k),
-				Subnets: []netip.Prefix{sub}, Address: sub.Addr().Next(), MAC: topology.MAC{2, 1, 0, byte(r), byte(k), 1}})
+				Subnets: []netip.Prefix{sub}, Address: sub.Addr().Next(), MAC: topology.MAC{2, 1, byte(r >> 8), byte(r), byte(k), 1}})
 		}
 		for j := range 8 {
 			b := r*8 + j
@@ -242,16 +247,16 @@ func largeTopology() *topology.Topology {
 			}})
 			t.Bridges = append(t.Bridges, topology.Bridge{ID: bid, Name: fmt.Sprintf("b%d", b)})
 			for v := range 10 {
-				h := port % 100
+				h := port % hosts
 				port++
 				t.Ports = append(t.Ports, topology.Port{ID: id(topology.KindPort, "b%d-vm%d", b, v), Name: fmt.Sprintf("b%d-vm%d", b, v),
 					Bridge: bid, Host: id(topology.KindHost, "h%d", h), Interface: fmt.Sprintf("tap%d", port), OutboundFilter: sg})
 			}
-			sub := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(b / 256), byte(b % 256), 0}), 24)
+			sub := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(10 + b/65536), byte(b / 256), byte(b % 256), 0}), 24)
 			rp, bp := id(topology.KindPort, "r%d-b%d", r, b), id(topology.KindPort, "b%d-r%d", b, r)
 			t.Ports = append(t.Ports,
 				topology.Port{ID: rp, Name: fmt.Sprintf("r%d-b%d", r, b), Router: rid, Peer: bp, Subnets: []netip.Prefix{sub},
-					Address: sub.Addr().Next(), MAC: topology.MAC{2, 0, 0, byte(b >> 8), byte(b), 1}},
+					Address: sub.Addr().Next(), MAC: topology.MAC{2, 0, byte(b >> 16), byte(b >> 8), byte(b), 1}},
 				topology.Port{ID: bp, Name: fmt.Sprintf("b%d-r%d", b, r), Bridge: bid, Peer: rp})
 			t.Routes = append(t.Routes, topology.Route{ID: id(topology.KindRoute, "r%d-b%d", r, b), Router: rid, Dst: sub,
 				NextHop: topology.NextHopPort, NextHopPort: rp})
