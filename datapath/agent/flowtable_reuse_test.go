@@ -44,7 +44,11 @@ func TestFlowTableSteadyStateAllocs(t *testing.T) {
 	if got := ft.len(); got != 100 {
 		t.Fatalf("%d flows after the fill, want 100", got)
 	}
-	if a := testing.AllocsPerRun(1000, cycle); a != 0 {
+	a := testing.AllocsPerRun(1000, cycle)
+	switch {
+	case raceEnabled:
+		t.Logf("add/expire/recycle: %v allocs per flow (not checked: the race detector makes pools drop objects)", a)
+	case a != 0:
 		t.Errorf("add/expire/recycle: %v allocs per flow, want 0", a)
 	}
 	if got := ft.len(); got != 100 {

@@ -53,7 +53,11 @@ func TestNewFlowPathAllocs(t *testing.T) {
 	if st := d.Stats(); st.Flows != 1 || st.Missed != 1 {
 		t.Fatalf("after one cycle: %+v", st)
 	}
-	if n := testing.AllocsPerRun(1000, cycle); n != 0 {
+	n := testing.AllocsPerRun(1000, cycle)
+	switch {
+	case raceEnabled:
+		t.Logf("new-flow cycle: %v allocs (not checked: the race detector makes pools drop objects)", n)
+	case n != 0:
 		t.Errorf("new-flow cycle: %v allocs, want 0", n)
 	}
 	if st := d.Stats(); st.Missed != 1002 || st.Hit != 0 || st.Flows != 1 {
