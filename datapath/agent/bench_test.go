@@ -318,12 +318,16 @@ func BenchmarkAgentMemory10kPorts(b *testing.B) {
 	b.ReportMetric(processBytes/float64(b.N), "process-bytes")
 }
 
-// loadBatched writes t in commits of a few hundred objects, in dependency
-// order, peered ports together, as an operator's tool would.
+// loadBatched writes t in commits of a few hundred objects (a 50th of the
+// ports for larger topologies), in dependency order, peered ports
+// together, as an operator's tool would.
 func loadBatched(ctx context.Context, st nsdb.Store, t *topology.Topology) error {
+	// A commit validates against the whole store: larger topologies go in
+	// larger commits (about 50 in all), not hundreds of small ones.
+	batch := max(300, len(t.Ports)/50)
 	var ops []nsdb.Op
 	flush := func(force bool) error {
-		if len(ops) == 0 || (!force && len(ops) < 300) {
+		if len(ops) == 0 || (!force && len(ops) < batch) {
 			return nil
 		}
 		_, err := st.Commit(ctx, ops...)
