@@ -92,10 +92,13 @@ staticcheck:
 # is replaced only when every benchmark succeeded.
 bench:
 	@mkdir -p bench
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./... | tee bench/latest.txt.tmp
+	@echo "# load before: $$(cat /proc/loadavg 2>/dev/null) on $$(nproc 2>/dev/null) cores" | tee bench/latest.txt.tmp
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./... | tee -a bench/latest.txt.tmp
 	scripts/test-kernel.sh --bench 2>&1 | grep -v '^vmtest/build:' | tee -a bench/latest.txt.tmp
+	@echo "# load after: $$(cat /proc/loadavg 2>/dev/null)" | tee -a bench/latest.txt.tmp
 	mv bench/latest.txt.tmp bench/latest.txt
 	@echo "bench: wrote bench/latest.txt"
+	@scripts/bench-ratios.sh bench/latest.txt
 
 clean:
 	rm -rf build bench/latest.txt.tmp

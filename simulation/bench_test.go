@@ -3,6 +3,7 @@ package simulation
 import (
 	"testing"
 
+	"github.com/hivenet/hivenet/internal/benchcpu"
 	"github.com/hivenet/hivenet/simulation/packet"
 	"github.com/hivenet/hivenet/topology"
 )
@@ -78,7 +79,9 @@ func runBench(b *testing.B, in *Input, out string) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	stop := benchcpu.Start(b)
 	for b.Loop() {
 		_ = e.Simulate(in, &r)
 	}
+	stop()
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/hivenet/hivenet/internal/benchcpu"
 	"github.com/hivenet/hivenet/simulation/packet"
 )
 
@@ -60,11 +61,13 @@ func BenchmarkGopacketDLP(b *testing.B) {
 	p.IgnoreUnsupported = true // the TCP payload has no decoder here
 	decoded := make([]gopacket.LayerType, 0, 4)
 	b.ReportAllocs()
+	stop := benchcpu.Start(b)
 	for b.Loop() {
 		if err := p.DecodeLayers(frame, &decoded); err != nil {
 			b.Fatal(err)
 		}
 	}
+	stop()
 	if len(decoded) != 3 || tcp.DstPort != 443 {
 		b.Fatalf("wrong decode: %v", decoded)
 	}

@@ -14,33 +14,51 @@ import (
 // install registers e and puts it into the datapath for the packets of
 // key (an upcall's key); it reports whether the flow is installed. f, if
 // not nil, is scratch space for the datapath request (workers pass theirs,
-// so that installing does not allocate it).
+// so that installing does not allocate it). install owns e: once added, e
+// belongs to the flow table (an invalidation may remove and recycle it at
+// any time), so everything the request needs is taken from e before.
 func (a *Agent) install(ctx context.Context, e *flowEntry, key *datapath.FlowKey, since uint64, now time.Time, f *datapath.Flow) bool {
 	e.ufid = a.flows.ufid(key)
-	if !a.flows.add(e, since, now) {
-		a.macs.touch(e.learned)
-		if e.state != nil {
-			e.state.Release()
-		}
-		return false
-	}
-	a.macs.ref(e.learned)
 	if f == nil {
 		f = new(datapath.Flow)
 	}
-	*f = datapath.Flow{UFID: e.ufid, Match: datapath.Match{Key: *key, Mask: e.mask(key)}, Actions: e.actions}
+	acts := append(f.Actions[:0], e.actions...) // f's capacity is reused
+	*f = datapath.Flow{UFID: e.ufid, Match: datapath.Match{Key: *key, Mask: e.mask(key)}, Actions: acts}
+	if e.actions == nil {
+		f.Actions = nil
+	}
+	class, gen := e.class, e.gen
+	a.macs.ref(e.learned)
+	if !a.flows.add(e, since, now) {
+		a.macs.unref(e.learned)
+		if e.state != nil {
+			e.state.Release()
+		}
+		a.flows.recycle(e)
+		return false
+	}
 	err := a.dp.PutFlow(ctx, f, datapath.PutCreate)
-	f.Actions = nil
+	clear(acts)
+	f.Actions = acts[:0]
 	if err != nil {
-		if a.flows.drop(e) {
+		if a.flows.drop(e, gen) {
 			a.release(e)
+			a.flows.recycle(e)
 		}
 		if !errors.Is(err, datapath.ErrExists) {
 			a.log.Debug("flow install failed", "key", key.String(), "err", err)
 		}
 		return false
 	}
-	a.m.installedBy[e.class].Inc()
+	if !a.flows.live(e, gen) {
+		// Invalidated (or expired) between add and PutFlow: the remover's
+		// delete came first, so the flow just installed is stale.
+		if _, err := a.dp.DeleteFlow(ctx, &datapath.Flow{UFID: f.UFID}); err != nil && !errors.Is(err, datapath.ErrNotFound) {
+			a.log.Debug("stale flow delete failed", "ufid", f.UFID, "err", err)
+		}
+		return false
+	}
+	a.m.installedBy[class].Inc()
 	a.installed.Add(1)
 	return true
 }
@@ -64,6 +82,7 @@ func (a *Agent) deleteFlows(ctx context.Context, es []*flowEntry, counter promet
 			a.log.Debug("flow delete failed", "ufid", e.ufid, "err", err)
 		}
 		a.release(e)
+		a.flows.recycle(e)
 		counter.Inc()
 	}
 }

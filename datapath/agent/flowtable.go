@@ -66,7 +66,21 @@ type flowEntry struct {
 	class    FlowClass
 	deadline time.Time
 	dead     bool
+	// gen counts the entry's reuses (recycle): the tag lists and class
+	// queues remember it, so that they skip an entry recycled since.
+	gen uint32
 }
+
+// entryRef is an entry as the tag lists and class queues hold it: it
+// stands for the flow while the entry has not been recycled since.
+type entryRef struct {
+	e   *flowEntry
+	gen uint32
+}
+
+// live reports whether the flow r stands for is installed. Caller holds
+// the table's mu.
+func (r entryRef) live() bool { return r.e.gen == r.gen && !r.e.dead }
 
 // tunnelMatch is what a flow for tunnelled-in packets matches.
 type tunnelMatch uint8
@@ -98,7 +112,7 @@ func (e *flowEntry) mask(key *datapath.FlowKey) datapath.FlowKey {
 // tagSet lists the entries carrying a tag; removed entries stay in list
 // (dead) until the list is compacted.
 type tagSet struct {
-	list []*flowEntry
+	list []entryRef
 	live int
 }
 
@@ -124,11 +138,14 @@ type flowTable struct {
 	seeds   [2]maphash.Seed
 	tags    map[simulation.Tag]*tagSet
 	dsts    map[topology.ID]map[netip.Addr]int
-	queues  [numClasses][]*flowEntry
+	queues  [numClasses][]entryRef
 	heads   [numClasses]int
 	seq     atomic.Uint64
 	log     [invalLogSize]simulation.Tag
 	timeout Timeouts
+	// free holds removed entries for reuse, with their slices' capacity:
+	// installing a flow does not allocate.
+	free sync.Pool
 }
 
 func newFlowTable(t Timeouts) *flowTable {
@@ -196,11 +213,32 @@ func (t *flowTable) add(e *flowEntry, since uint64, now time.Time) bool {
 				m[tag.Addr()]++
 			}
 		}
-		ts.list = append(ts.list, e)
+		ts.list = append(ts.list, entryRef{e, e.gen})
 		ts.live++
 	}
-	t.queues[e.class] = append(t.queues[e.class], e)
+	t.queues[e.class] = append(t.queues[e.class], entryRef{e, e.gen})
 	return true
+}
+
+// newEntry returns an empty entry, recycled if one is free.
+func (t *flowTable) newEntry() *flowEntry {
+	if e, ok := t.free.Get().(*flowEntry); ok {
+		return e
+	}
+	return new(flowEntry)
+}
+
+// recycle makes e, removed from the table (or never added) and released,
+// available to newEntry. The caller must not use e afterwards.
+func (t *flowTable) recycle(e *flowEntry) {
+	t.mu.Lock()
+	e.gen++
+	e.dead = true
+	t.mu.Unlock()
+	clear(e.actions) // interfaces: let what they point to go
+	e.ufid, e.seen, e.tunnel, e.vtep, e.state, e.class, e.deadline = datapath.UFID{}, 0, notTunnel, false, nil, 0, time.Time{}
+	e.actions, e.tags, e.learned = e.actions[:0], e.tags[:0], e.learned[:0]
+	t.free.Put(e)
 }
 
 // unindex removes e from every index but its class queue, which skips dead
@@ -233,7 +271,7 @@ func (t *flowTable) unindex(e *flowEntry) {
 				}
 			}
 		case len(ts.list) > 2*ts.live+8:
-			ts.list = slices.DeleteFunc(ts.list, func(x *flowEntry) bool { return x.dead })
+			ts.list = slices.DeleteFunc(ts.list, func(r entryRef) bool { return !r.live() })
 		}
 	}
 }
@@ -250,11 +288,19 @@ func (t *flowTable) remove(ufid datapath.UFID) *flowEntry {
 	return e
 }
 
-// drop unindexes e if it is still installed; it reports whether it was.
-func (t *flowTable) drop(e *flowEntry) bool {
+// live reports whether e, at generation gen, is installed.
+func (t *flowTable) live(e *flowEntry, gen uint32) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if e.dead {
+	return entryRef{e, gen}.live()
+}
+
+// drop unindexes e if it is still installed (and was not recycled since
+// generation gen); it reports whether it was.
+func (t *flowTable) drop(e *flowEntry, gen uint32) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !(entryRef{e, gen}).live() {
 		return false
 	}
 	t.unindex(e)
@@ -277,10 +323,10 @@ func (t *flowTable) invalidate(out []*flowEntry, tags ...simulation.Tag) []*flow
 		if ts == nil {
 			continue
 		}
-		for _, e := range slices.Clone(ts.list) {
-			if !e.dead {
-				t.unindex(e)
-				out = append(out, e)
+		for _, r := range slices.Clone(ts.list) {
+			if r.live() {
+				t.unindex(r.e)
+				out = append(out, r.e)
 			}
 		}
 	}
@@ -309,15 +355,15 @@ func (t *flowTable) expire(now time.Time, out []*flowEntry) []*flowEntry {
 	for c := range t.queues {
 		q, h := t.queues[c], t.heads[c]
 		for h < len(q) {
-			e := q[h]
-			if !e.dead && e.deadline.After(now) {
+			r := q[h]
+			if r.live() && r.e.deadline.After(now) {
 				break
 			}
-			if !e.dead {
-				t.unindex(e)
-				out = append(out, e)
+			if r.live() {
+				t.unindex(r.e)
+				out = append(out, r.e)
 			}
-			q[h] = nil
+			q[h] = entryRef{}
 			h++
 		}
 		if h > 1024 && h > len(q)/2 {
@@ -329,13 +375,16 @@ func (t *flowTable) expire(now time.Time, out []*flowEntry) []*flowEntry {
 	return out
 }
 
-// all returns every installed entry.
-func (t *flowTable) all() []*flowEntry {
+// all returns a copy of every installed entry (entries are recycled once
+// removed), without actions.
+func (t *flowTable) all() []flowEntry {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]*flowEntry, 0, len(t.byUFID))
+	out := make([]flowEntry, 0, len(t.byUFID))
 	for _, e := range t.byUFID {
-		out = append(out, e)
+		c := *e
+		c.actions, c.tags, c.learned = nil, slices.Clone(e.tags), slices.Clone(e.learned)
+		out = append(out, c)
 	}
 	return out
 }

@@ -49,7 +49,7 @@ func TestFlowTableInvalidate(t *testing.T) {
 	if gone := ft.invalidate(nil, dev); len(gone) != 0 {
 		t.Errorf("second invalidation removed %d", len(gone))
 	}
-	if ft.remove(e3.ufid) != e3 || ft.len() != 0 || ft.drop(e3) {
+	if ft.remove(e3.ufid) != e3 || ft.len() != 0 || ft.drop(e3, e3.gen) {
 		t.Error("remove")
 	}
 }
@@ -153,7 +153,7 @@ func TestFlowTableCompaction(t *testing.T) {
 		es = append(es, e)
 	}
 	for _, e := range es[:990] {
-		ft.drop(e)
+		ft.drop(e, e.gen)
 	}
 	ts := ft.tags[dev]
 	if ts.live != 10 || len(ts.list) > 2*ts.live+8 {

@@ -41,7 +41,8 @@ func (f *FlowInfo) Format(now time.Duration) string {
 func (a *Agent) Flows(ctx context.Context) []FlowInfo {
 	es := a.flows.all()
 	out := make([]FlowInfo, 0, len(es))
-	for _, e := range es {
+	for i := range es {
+		e := &es[i]
 		f, err := a.dp.GetFlow(ctx, &datapath.Flow{UFID: e.ufid})
 		if err != nil {
 			continue

@@ -155,7 +155,8 @@ func (a *Agent) revalidate(w *worker, f *datapath.Flow) (kept bool, why string) 
 		}
 		return false, "invalidated meanwhile"
 	}
-	a.macs.ref(e.learned)
+	// r.Learned, not e.learned: once added, e belongs to the table.
+	a.macs.ref(r.Learned)
 	return true, ""
 }
 

@@ -206,12 +206,11 @@ func (w *worker) ingress(ctx context.Context, port topology.ID, frame []byte, ke
 		case refs != nil && r.Verdict == simulation.Forward:
 			class = ClassStateful
 		}
-		tags := make([]simulation.Tag, 0, len(r.Tags)+len(tl.Tags))
-		tags = append(append(tags, r.Tags...), tl.Tags...)
-		e := &flowEntry{
-			seen: tl.Seen, vtep: w.v.w.isFromVTEP(key), actions: slices.Clone(tl.Actions),
-			tags: tags, learned: slices.Clone(r.Learned), state: refs, class: class,
-		}
+		e := a.flows.newEntry()
+		e.seen, e.vtep, e.state, e.class = tl.Seen, w.v.w.isFromVTEP(key), refs, class
+		e.tags = append(append(slices.Grow(e.tags, len(r.Tags)+len(tl.Tags)), r.Tags...), tl.Tags...)
+		e.actions = append(e.actions, tl.Actions...)
+		e.learned = append(e.learned, r.Learned...)
 		a.install(ctx, e, key, since, now, &w.flow)
 	} else {
 		a.macs.touch(r.Learned)
@@ -416,18 +415,22 @@ func (w *worker) tunnelled(ctx context.Context, u *datapath.Upcall) {
 	since := a.flows.begin()
 	now := a.now()
 	n, ok := w.v.w.byKey[id]
-	e := &flowEntry{tunnel: tunnelKeySource, class: ClassShort,
-		tags: []simulation.Tag{simulation.TagTunnelKey(id), simulation.TagTunnelSource(k.Tunnel.Src.Unmap())}}
+	e := a.flows.newEntry()
+	e.tunnel, e.class = tunnelKeySource, ClassShort
+	e.tags = append(e.tags, simulation.TagTunnelKey(id), simulation.TagTunnelSource(k.Tunnel.Src.Unmap()))
 	if ok {
-		e.actions = datapath.Actions{datapath.Output{Port: n}}
+		e.actions = append(e.actions, datapath.Output{Port: n})
 		e.class = ClassTunnel
 		e.tags = append(e.tags, simulation.TagDPPort(uint32(n)))
 	} else {
 		a.m.drop(a.unknownKeyReason(w.v.w.snap, id))
 	}
+	// e belongs to the flow table once installed: the packet is executed
+	// with a copy of its actions.
+	w.acts = append(w.acts[:0], e.actions...)
 	a.install(ctx, e, k, since, now, &w.flow)
 	if ok {
-		if err := a.dp.Execute(ctx, u.Packet, k, e.actions); err != nil {
+		if err := a.dp.Execute(ctx, u.Packet, k, w.acts); err != nil {
 			a.m.drop(dropExecute)
 		}
 	}

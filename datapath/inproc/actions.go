@@ -231,6 +231,19 @@ func cloneActions(acts datapath.Actions) datapath.Actions {
 	return out
 }
 
+// appendActions appends a deep copy of acts (as cloneActions) to dst.
+func appendActions(dst, acts datapath.Actions) datapath.Actions {
+	for _, a := range acts {
+		switch a.(type) {
+		case datapath.Userspace, datapath.Clone, datapath.CheckPktLen, datapath.Sample:
+			dst = append(dst, cloneActions(datapath.Actions{a})[0])
+		default:
+			dst = append(dst, a)
+		}
+	}
+	return dst
+}
+
 // pkt is a packet going through the actions.
 type pkt struct {
 	buf   []byte
@@ -567,7 +580,8 @@ func (d *Datapath) userspace(p *pkt, a *datapath.Userspace) {
 	}
 	m.actions = nil
 	if a.WithActions {
-		m.actions = p.acts
+		// A copy: the flow's own list is reused once the flow is gone.
+		m.actions = cloneActions(p.acts)
 	}
 	d.queueUpcall(a.PID, m)
 }

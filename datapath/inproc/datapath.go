@@ -69,6 +69,8 @@ type Datapath struct {
 	byUFID map[datapath.UFID]*flow
 	byKey  map[datapath.FlowKey]*flow
 	seq    uint64 // installation counter, orders dumps
+	// flowPool holds removed flows for reuse (recycle).
+	flowPool sync.Pool
 
 	// portMu serializes port changes; readers load ports without locking.
 	portMu sync.Mutex

@@ -24,6 +24,13 @@ type flow struct {
 	seq   uint64 // insertion order, for dumps
 
 	acts atomic.Pointer[datapath.Actions]
+	// own is the storage acts points to when the flow was installed; a
+	// recycled flow reuses its capacity (recycle).
+	own datapath.Actions
+	// pins counts the packets running this flow's actions outside the
+	// table lock (and dumps exporting it): a flow removed while pinned is
+	// left to the garbage collector instead of being recycled.
+	pins atomic.Int32
 
 	packets, bytes atomic.Uint64
 	used           atomic.Int64 // Monotonic() in ns at the last hit, 0 if never
@@ -80,8 +87,9 @@ func (f *flow) export() datapath.Flow {
 	return out
 }
 
-// prepareFlow validates f and builds the flow to install.
-func prepareFlow(f *datapath.Flow) (*flow, error) {
+// prepareFlow validates f and builds the flow to install, reusing a
+// recycled flow's memory: installing does not allocate.
+func (d *Datapath) prepareFlow(f *datapath.Flow) (*flow, error) {
 	key, mask, err := validateMatch(&f.Match)
 	if err != nil {
 		return nil, err
@@ -90,12 +98,37 @@ func prepareFlow(f *datapath.Flow) (*flow, error) {
 	if err := validateActions(f.Actions, &masked, 0); err != nil {
 		return nil, err
 	}
-	nf := &flow{ufid: f.UFID, byUFID: !f.UFID.IsZero(), match: datapath.Match{Key: key, Mask: mask}}
+	nf, _ := d.flowPool.Get().(*flow)
+	if nf == nil {
+		nf = new(flow)
+	}
+	nf.ufid, nf.byUFID = f.UFID, !f.UFID.IsZero()
+	nf.match.Key, nf.match.Mask = key, mask
+	nf.sub, nf.seq = nil, 0
+	nf.clearStats()
 	flatten(&key, &nf.kflat, false)
 	flatten(&mask, &nf.mflat, true)
-	acts := cloneActions(f.Actions)
-	nf.acts.Store(&acts)
+	nf.own = appendActions(nf.own[:0], f.Actions)
+	if f.Actions == nil {
+		nf.acts.Store(&noActions) // dumped back as nil, not empty
+	} else {
+		nf.acts.Store(&nf.own)
+	}
 	return nf, nil
+}
+
+// noActions is the action list of flows installed with nil actions. It is
+// never written.
+var noActions datapath.Actions
+
+// recycle returns f, no longer reachable from the table, for reuse unless
+// a packet or a dump still holds it. d.flowMu is held (pins only grow
+// under the read lock).
+func (d *Datapath) recycle(f *flow) {
+	if f.pins.Load() != 0 {
+		return // the garbage collector takes it
+	}
+	d.flowPool.Put(f)
 }
 
 // validateMatch checks a flow's key and mask as the kernel's
@@ -177,12 +210,14 @@ func (d *Datapath) PutFlow(ctx context.Context, f *datapath.Flow, mode datapath.
 	if err := d.checkOpen(ctx, op); err != nil {
 		return err
 	}
-	nf, err := prepareFlow(f)
+	nf, err := d.prepareFlow(f)
 	if err != nil {
 		return opErr(op, err)
 	}
 	d.flowMu.Lock()
-	err = d.put(nf, mode)
+	if err = d.put(nf, mode); err != nil {
+		d.recycle(nf)
+	}
 	d.flowMu.Unlock()
 	if err != nil {
 		return opErr(op, err)
@@ -203,7 +238,7 @@ func (d *Datapath) PutFlows(ctx context.Context, flows []datapath.Flow, mode dat
 	var berr datapath.BatchError
 	prepared := make([]*flow, len(flows))
 	for i := range flows {
-		nf, err := prepareFlow(&flows[i])
+		nf, err := d.prepareFlow(&flows[i])
 		if err != nil {
 			berr.Errs = append(berr.Errs, datapath.IndexError{Index: i, Err: opErr(op, err)})
 			continue
@@ -216,6 +251,7 @@ func (d *Datapath) PutFlows(ctx context.Context, flows []datapath.Flow, mode dat
 			continue
 		}
 		if err := d.put(nf, mode); err != nil {
+			d.recycle(nf)
 			berr.Errs = append(berr.Errs, datapath.IndexError{Index: i, Err: opErr(op, err)})
 		}
 	}
@@ -227,7 +263,8 @@ func (d *Datapath) PutFlows(ctx context.Context, flows []datapath.Flow, mode dat
 	return nil
 }
 
-// put installs or updates nf; d.flowMu is held.
+// put installs or updates nf; d.flowMu is held. When it fails, nf is
+// not referenced anywhere: the caller recycles it.
 func (d *Datapath) put(nf *flow, mode datapath.PutMode) error {
 	base := mode &^ datapath.PutClearStats
 	if base == datapath.PutModify {
@@ -329,8 +366,10 @@ func (d *Datapath) DeleteFlow(ctx context.Context, ref *datapath.Flow) (datapath
 	if err != nil {
 		return datapath.FlowStats{}, opErr(op, err)
 	}
+	st := f.stats()
 	d.remove(f)
-	return f.stats(), nil
+	d.recycle(f)
+	return st, nil
 }
 
 // GetFlow implements datapath.Datapath.
@@ -366,7 +405,15 @@ func (d *Datapath) Flows(ctx context.Context) iter.Seq2[datapath.Flow, error] {
 		for _, f := range d.byKey {
 			all = append(all, f)
 		}
+		for _, f := range all {
+			f.pins.Add(1) // exported outside the lock: not recycled meanwhile
+		}
 		d.flowMu.RUnlock()
+		defer func() {
+			for _, f := range all {
+				f.pins.Add(-1)
+			}
+		}()
 		slices.SortFunc(all, func(a, b *flow) int {
 			switch {
 			case a.seq < b.seq:

@@ -27,10 +27,12 @@ func (d *Datapath) receive(pt *port, frame []byte, tun *datapath.TunnelKey) {
 		pt.rxDropped.Add(1)
 		d.log.Debug("inproc: actions failed, packet dropped", "port", pt.no, "err", err)
 	}
+	f.pins.Add(-1)
 }
 
 // lookup finds the megaflow for a packet key, updating its statistics
-// (n bytes) when found. It does not allocate.
+// (n bytes) when found. The flow is returned pinned (the caller unpins it
+// once done with its actions). It does not allocate.
 func (d *Datapath) lookup(k *datapath.FlowKey, n int) (*flow, datapath.Actions) {
 	var fk flatKey
 	flatten(k, &fk, false)
@@ -39,6 +41,7 @@ func (d *Datapath) lookup(k *datapath.FlowKey, n int) (*flow, datapath.Actions) 
 	var acts datapath.Actions
 	if f != nil {
 		acts = *f.acts.Load()
+		f.pins.Add(1)
 		f.hit(n, k.TCPFlags, d.now())
 	}
 	d.flowMu.RUnlock()
