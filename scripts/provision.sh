@@ -14,6 +14,8 @@
 #                         datapath from openvswitch-switch; internal/vteptest)
 #      gcc libc6-dev make CGO_ENABLED=1 go test -race, the Makefile
 #      curl openssl       the README's commands, which a test runs
+#      bird2              the upstream BGP router of the BGP tests
+#                         (internal/birdtest), also put into the VM image
 #      linux-libc-dev     linux/openvswitch.h, which internal/ovsh's
 #                         constants are checked against
 # 2. Go tools, by exact version, through the Go module proxy, into
@@ -45,6 +47,7 @@ PACKAGES=(
 	make
 	curl
 	openssl
+	bird2
 )
 
 log() { echo "provision: $*" >&2; }
@@ -80,7 +83,8 @@ fi
 # What the harnesses use from those packages must actually be there.
 for f in /usr/share/java/zookeeper.jar /usr/bin/qemu-system-x86_64 /bin/busybox /usr/bin/ovs-dpctl /usr/sbin/ip \
 	/usr/sbin/ovsdb-server /usr/bin/ovsdb-tool /usr/bin/ovsdb-client /usr/bin/vtep-ctl /usr/share/openvswitch/vtep.ovsschema \
-	/usr/sbin/ovs-vswitchd /usr/share/openvswitch/scripts/ovs-vtep /usr/share/openvswitch/vswitch.ovsschema; do
+	/usr/sbin/ovs-vswitchd /usr/share/openvswitch/scripts/ovs-vtep /usr/share/openvswitch/vswitch.ovsschema \
+	/usr/sbin/bird /usr/sbin/birdc; do
 	[[ -e $f ]] || die "$f missing although its package is installed"
 done
 java_bin=$(command -v java) || die "no java on PATH (package zookeeper should bring default-jre)"
