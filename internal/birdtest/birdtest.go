@@ -166,6 +166,9 @@ func (d *Daemon) config() string {
 		}
 		fmt.Fprintf(&b, "protocol bgp %s {\n\tlocal %s port %d as %d;\n\tneighbor %s port %d as %d;\n",
 			n.Name, c.Local, lport, c.ASN, n.Addr, port, n.ASN)
+		// strict bind: listen on Local only, so that several daemons
+		// share a port on different loopback addresses.
+		b.WriteString("\tstrict bind;\n")
 		fmt.Fprintf(&b, "\thold time %d;\n\tkeepalive time %d;\n\tconnect retry time 1;\n\terror wait time 1, 2;\n", c.Hold, c.KeepAlive)
 		if n.Multihop {
 			b.WriteString("\tmultihop 2;\n")
@@ -215,6 +218,9 @@ func (d *Daemon) State(name string) (string, error) {
 // prefix learned from two neighbours), sorted as BIRD lists them.
 func (d *Daemon) Paths(prefix netip.Prefix) ([]netip.Addr, error) {
 	out, err := d.Birdc("show route " + prefix.String() + " all")
+	if strings.Contains(out, "Network not found") {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}

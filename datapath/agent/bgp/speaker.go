@@ -234,7 +234,6 @@ func (s *Speaker) Stop() {
 	if srv == nil {
 		return
 	}
-	_ = srv.StopBgp(context.Background(), &api.StopBgpRequest{})
 	srv.Stop()
 	cancel()
 	<-done
