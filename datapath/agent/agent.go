@@ -89,9 +89,10 @@ type Agent struct {
 	// worldMu serialises the writers of world: topology changes and
 	// learned routes (bgproutes.go); bgp runs the BGP speakers of the
 	// local uplink ports (bgpports.go).
-	worldMu sync.Mutex
-	learned learnedState
-	bgp     bgpPorts
+	worldMu  sync.Mutex
+	learned  learnedState
+	bgp      bgpPorts
+	bgpLinks bgpLinksPtr
 }
 
 // New returns an agent for cfg. It does nothing until Run.

@@ -31,9 +31,9 @@ type BGPSpeaker interface {
 }
 
 // BGPSpeakers starts the speaker of an uplink port with cfg (its OnUpdate
-// set by the agent).
+// set by the agent), in network namespace netns when it is not empty.
 type BGPSpeakers interface {
-	StartSpeaker(ctx context.Context, port topology.ID, cfg bgp.Config) (BGPSpeaker, error)
+	StartSpeaker(ctx context.Context, port topology.ID, netns string, cfg bgp.Config) (BGPSpeaker, error)
 }
 
 // BGPConfig configures the agent's BGP speakers. The zero value runs each
@@ -57,6 +57,11 @@ type BGPConfig struct {
 	// Disable runs no speaker (learned routes of other hosts are still
 	// applied).
 	Disable bool
+	// Attach, when set, wires each speaker to the datapath (bgpattach.go,
+	// bgpdivert.go): NetnsAttach runs it in a network namespace of its own
+	// behind a veth that becomes a datapath port. Nil runs speakers in the
+	// agent's namespace, unwired.
+	Attach BGPAttach
 }
 
 // InProcessSpeakers runs speakers in the agent's own process and network
@@ -68,11 +73,14 @@ type inProcess struct{}
 // childSpeakers runs each speaker in a child process.
 type childSpeakers struct{ interval time.Duration }
 
-func (c childSpeakers) StartSpeaker(ctx context.Context, _ topology.ID, cfg bgp.Config) (BGPSpeaker, error) {
-	return bgp.StartChild(ctx, cfg, bgp.ChildOptions{StatusInterval: c.interval})
+func (c childSpeakers) StartSpeaker(ctx context.Context, _ topology.ID, netns string, cfg bgp.Config) (BGPSpeaker, error) {
+	return bgp.StartChild(ctx, cfg, bgp.ChildOptions{StatusInterval: c.interval, Netns: netns})
 }
 
-func (inProcess) StartSpeaker(ctx context.Context, _ topology.ID, cfg bgp.Config) (BGPSpeaker, error) {
+func (inProcess) StartSpeaker(ctx context.Context, _ topology.ID, netns string, cfg bgp.Config) (BGPSpeaker, error) {
+	if netns != "" {
+		return nil, errors.New("agent: in-process BGP speakers cannot run in another network namespace")
+	}
 	s, err := bgp.New(cfg)
 	if err != nil {
 		return nil, err
@@ -105,6 +113,10 @@ type bgpPort struct {
 	session nsdb.SessionID
 	// states are the sessions' last states (runBGP's goroutine only).
 	states map[netip.Addr]string
+	// link is the speaker's wiring to the datapath, detach undoes it
+	// (with BGPConfig.Attach).
+	link   *bgpLink
+	detach func()
 }
 
 // bgpWanted returns the speaker configuration of every local BGP port.
@@ -240,12 +252,21 @@ func (a *Agent) syncSpeakers(ctx context.Context) {
 		}
 		bp := &bgpPort{port: id, cfg: cfg, written: map[string]bool{}, session: sess}
 		cfg.OnUpdate = func(us []bgp.Update) { a.writeRoutes(ctx, bp, us) }
-		sp, err := a.speakers().StartSpeaker(ctx, id, cfg)
+		netns, err := a.attachSpeaker(ctx, bp)
+		if err != nil {
+			a.log.Warn("cannot attach BGP speaker", a.named("port", topology.KindPort, id), "err", err)
+			continue
+		}
+		sp, err := a.speakers().StartSpeaker(ctx, id, netns, cfg)
 		if err != nil {
 			a.log.Warn("cannot start BGP speaker", a.named("port", topology.KindPort, id), "err", err)
+			a.detachSpeaker(ctx, bp)
 			continue
 		}
 		bp.sp = sp
+		if bp.link != nil {
+			a.setBGPLink(id, bp.link)
+		}
 		b.running[id] = bp
 		a.log.Info("BGP speaker running", a.named("port", topology.KindPort, id), "asn", cfg.ASN, "addr", cfg.RouterID, "peers", len(cfg.Peers))
 	}
@@ -281,6 +302,7 @@ func (a *Agent) stopSpeakers() {
 	for id, bp := range b.running {
 		bp.stopping.Store(true)
 		bp.sp.Stop()
+		a.detachSpeaker(context.Background(), bp)
 		delete(b.running, id)
 	}
 }
@@ -290,6 +312,7 @@ func (a *Agent) stopSpeakers() {
 func (a *Agent) stopSpeaker(ctx context.Context, bp *bgpPort, up bool) {
 	bp.stopping.Store(true)
 	bp.sp.Stop()
+	a.detachSpeaker(ctx, bp)
 	a.log.Info("BGP speaker stopped", a.named("port", topology.KindPort, bp.port), "session-up", up)
 	if !up {
 		return
