@@ -27,7 +27,7 @@ func (idleSpeaker) StartSpeaker(context.Context, topology.ID, string, bgp.Config
 	return idleSpeaker{}, nil
 }
 func (idleSpeaker) Status(context.Context) ([]bgp.PeerStatus, error) { return nil, nil }
-func (idleSpeaker) Stop()                                             {}
+func (idleSpeaker) Stop()                                            {}
 
 // TestBGPDiversion: with a speaker attached to the datapath, BGP (TCP 179)
 // from the configured peer to the uplink's address reaches the speaker's
