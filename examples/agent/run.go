@@ -54,6 +54,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	listen := fs.String("listen", "127.0.0.1:9464", "serve /metrics, /healthz, /readyz and /debug/ on `ADDR` (\"\" for none)")
 	debugTokenFile := fs.String("debug-token-file", "", "`file` holding the bearer token /debug/ endpoints require (none: /debug/ is off)")
 	verbose := fs.Bool("v", false, "debug logs")
+	bgpMode := fs.String("bgp", "netns", "BGP speakers of the host's uplink ports: netns (each in a network namespace of its own behind a veth datapath port; needs root), local (in the agent's namespace, unwired) or off")
+	bgpGrace := fs.Duration("bgp-grace", 5*time.Second, "keep BGP sessions this `long` after the NSDB session is lost")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -98,6 +100,16 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	}
 	if *workers < 1 {
 		return usage("-workers %d: want 1 or more", *workers)
+	}
+	bgpCfg := agent.BGPConfig{Grace: *bgpGrace}
+	switch *bgpMode {
+	case "netns":
+		bgpCfg.Attach = agent.NetnsAttach
+	case "local":
+	case "off":
+		bgpCfg.Disable = true
+	default:
+		return usage("-bgp %q: want netns, local or off", *bgpMode)
 	}
 	if *listen != "" {
 		if err := cli.ListenAddr(*listen); err != nil {
@@ -194,6 +206,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	a, err := agent.New(agent.Config{
 		Host: host, NSDB: client, Datapath: dp, Workers: *workers, VXLANPort: uint16(*vxlanPort),
 		Stateful: !*noState, Logger: log, Registerer: reg, UnderlayMTU: *underlayMTU, TunnelOverhead: *overhead,
+		BGP: bgpCfg,
 	})
 	if err != nil {
 		return fail(err)
