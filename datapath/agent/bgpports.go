@@ -233,8 +233,14 @@ func (a *Agent) syncSpeakers(ctx context.Context) {
 	}
 	for id, bp := range b.running {
 		if cfg, ok := want[id]; !ok || !sameSpeaker(cfg, bp.cfg) || exited(bp.sp) {
-			if exited(bp.sp) {
-				a.log.Warn("BGP speaker died: restarting it", a.named("port", topology.KindPort, id))
+			switch {
+			case exited(bp.sp):
+				_, err := bp.sp.Status(ctx)
+				a.log.Warn("BGP speaker died: restarting it", a.named("port", topology.KindPort, id), "err", err)
+			case !ok:
+				a.log.Info("BGP speaker no longer wanted", a.named("port", topology.KindPort, id), "session-up", up)
+			default:
+				a.log.Info("BGP speaker configuration changed", a.named("port", topology.KindPort, id))
 			}
 			a.stopSpeaker(ctx, bp, up)
 			delete(b.running, id)

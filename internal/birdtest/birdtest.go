@@ -45,6 +45,8 @@ type Neighbor struct {
 	// Multihop allows a neighbour that is not directly connected (loopback
 	// addresses).
 	Multihop bool
+	// Local is the session's local address (default Config.Local).
+	Local netip.Addr
 }
 
 // Config configures the daemon.
@@ -164,8 +166,12 @@ func (d *Daemon) config() string {
 		if lport == 0 {
 			lport = 179
 		}
+		local := c.Local
+		if n.Local.IsValid() {
+			local = n.Local
+		}
 		fmt.Fprintf(&b, "protocol bgp %s {\n\tlocal %s port %d as %d;\n\tneighbor %s port %d as %d;\n",
-			n.Name, c.Local, lport, c.ASN, n.Addr, port, n.ASN)
+			n.Name, local, lport, c.ASN, n.Addr, port, n.ASN)
 		// strict bind: listen on Local only, so that several daemons
 		// share a port on different loopback addresses.
 		b.WriteString("\tstrict bind;\n")
@@ -202,14 +208,18 @@ func (d *Daemon) State(name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	states := map[string]bool{"Idle": true, "Connect": true, "Active": true, "OpenSent": true, "OpenConfirm": true, "Established": true, "Close": true, "Down": true}
 	for _, l := range strings.Split(out, "\n") {
 		f := strings.Fields(l)
-		if len(f) >= 6 && f[0] == name {
-			return f[len(f)-1], nil
+		if len(f) < 4 || f[0] != name {
+			continue
 		}
-		if len(f) == 5 && f[0] == name {
-			return f[3], nil
+		for _, w := range f[3:] {
+			if states[w] {
+				return w, nil
+			}
 		}
+		return f[3], nil
 	}
 	return "", fmt.Errorf("birdtest: no protocol %s in:\n%s", name, out)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -118,6 +119,9 @@ func New(cfg Config) (*Speaker, error) {
 	if cfg.ASN == 0 || !cfg.RouterID.Is4() || len(cfg.Peers) == 0 {
 		return nil, fmt.Errorf("%w: ASN, an IPv4 RouterID and peers are required", ErrConfig)
 	}
+	// Defaults are filled in a copy: the caller's slices stay as they are.
+	cfg.Peers = slices.Clone(cfg.Peers)
+	cfg.Networks = slices.Clone(cfg.Networks)
 	seen := make(map[netip.Addr]bool, len(cfg.Peers))
 	for i := range cfg.Peers {
 		p := &cfg.Peers[i]
