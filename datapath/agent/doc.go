@@ -183,7 +183,6 @@
 //     fresh tags and timeouts), the others deleted. Tunnel keys are
 //     recovered from the previous announcement or from the tunnelled-in
 //     flows, so remote hosts' flows stay valid.
-//
 //   - BGP: a router port bound here whose router has an AS number and BGP
 //     peers in the port's subnets gets a speaker while the NSDB session is
 //     up and the port active (kept BGPConfig.Grace after a session loss),
