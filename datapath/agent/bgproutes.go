@@ -32,9 +32,9 @@ func learnedRouteID(port topology.ID, value string) topology.ID {
 }
 
 // learnedState is what the agent folded into its world, by port: the
-// route IDs of the port's current values.
+// routes of the port's current values, by value.
 type learnedState struct {
-	byPort map[topology.ID]map[topology.ID]*topology.Route
+	byPort map[topology.ID]map[string]*topology.Route
 }
 
 // followLearnedRoutes applies the KeyPortRoutes values of every port to
@@ -66,7 +66,7 @@ func (a *Agent) applyLearned(ctx context.Context, evs []nsdb.KeyEvent) {
 	old := a.world.Load()
 	st := &a.learned
 	if st.byPort == nil {
-		st.byPort = make(map[topology.ID]map[topology.ID]*topology.Route)
+		st.byPort = make(map[topology.ID]map[string]*topology.Route)
 	}
 	var changes []topology.Change
 	var tags []simulation.Tag
@@ -77,35 +77,35 @@ func (a *Agent) applyLearned(ctx context.Context, evs []nsdb.KeyEvent) {
 	}
 	for _, ev := range evs {
 		have := st.byPort[ev.ID]
-		want := make(map[topology.ID]*topology.Route, len(ev.Values))
+		want := make(map[string]*topology.Route, len(ev.Values))
 		p, ok := old.snap.Port(ev.ID)
 		if ok && p.IsRouterPort() {
 			for _, v := range ev.Values {
-				id := learnedRouteID(p.ID, v.Value)
-				if r, ok := have[id]; ok {
-					want[id] = r
+				if r, ok := have[v.Value]; ok {
+					want[v.Value] = r
 					continue
 				}
+				id := learnedRouteID(p.ID, v.Value)
 				lr, err := nsdb.ParseLearnedRoute(v.Value)
 				if err != nil {
 					a.log.Warn("bad learned route", a.named("port", topology.KindPort, p.ID), "err", err)
 					continue
 				}
-				want[id] = &topology.Route{ID: id, Router: p.Router, Dst: lr.Dst, NextHop: topology.NextHopPort,
+				want[v.Value] = &topology.Route{ID: id, Router: p.Router, Dst: lr.Dst, NextHop: topology.NextHopPort,
 					NextHopPort: p.ID, Gateway: lr.Gateway, Weight: LearnedRouteWeight}
 			}
 		} else if len(ev.Values) > 0 {
 			a.log.Warn("learned routes of a port that is not a router port: ignored", "port", ev.ID, "routes", len(ev.Values))
 		}
-		for id, r := range have {
-			if _, ok := want[id]; !ok {
+		for v, r := range have {
+			if _, ok := want[v]; !ok {
 				drop(r)
 			}
 		}
-		for id, r := range want {
-			if _, ok := have[id]; !ok {
+		for v, r := range want {
+			if _, ok := have[v]; !ok {
 				changes = append(changes, topology.Put(r))
-				tags = append(tags, simulation.TagRoute(id))
+				tags = append(tags, simulation.TagRoute(r.ID))
 				tags = append(tags, a.flows.routerDsts(r.Router, r.Dst)...)
 			}
 		}

@@ -218,3 +218,15 @@ func TestNewRejects(t *testing.T) {
 		}
 	}
 }
+
+// New fills defaults into its own copy: a caller comparing configurations
+// (the agent does, to restart changed speakers) sees its peers unchanged.
+func TestNewKeepsCallersPeers(t *testing.T) {
+	peers := []bgp.Peer{{Addr: netip.MustParseAddr("192.0.2.2"), ASN: 1}}
+	if _, err := bgp.New(bgp.Config{ASN: 2, RouterID: netip.MustParseAddr("192.0.2.1"), Peers: peers}); err != nil {
+		t.Fatal(err)
+	}
+	if p := peers[0]; p.Port != 0 || p.KeepAlive != 0 || p.HoldTime != 0 || p.ConnectRetry != 0 {
+		t.Fatalf("New changed the caller's peer: %+v", p)
+	}
+}
