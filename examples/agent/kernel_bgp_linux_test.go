@@ -6,16 +6,18 @@ package main
 // on the host):
 //
 //	bgp-compute (agent)        bgp-gw1 (agent)               bgp-gw2 (agent)
-//	  tap-vm1 -> bgp-vm1         eth-up: uplink1 198.51.100.2   eth-up: uplink2 198.51.100.6
+//	  tap-vm1 -> bgp-vm1         eth-up: uplink1 198.51.100.2   eth-up: uplink2 198.51.100.10
 //	  10.0.0.11/24                 speaker in hbgp-… (veth)       speaker in hbgp-…
 //	        \__ routed underlay: 192.168.100.21/.22/.23 on dummies __/
 //	                                   |                              |
-//	                        bgp-up: up1 198.51.100.1/30      up2 198.51.100.5/30
+//	                        bgp-up: up1 198.51.100.1/30      up2 198.51.100.9/29, .12/29
 //	                        BIRD (AS 65001), 203.0.113.100 on lo, ECMP kernel routes
 //
 // The provider router (AS 64512) has no static route: its default route
 // is learned from BIRD through both uplinks (ECMP), and BIRD learns the
 // VM subnet 10.0.0.0/24 (the router's BGP network) from both gateways.
+// uplink2 has two more peers: one nobody answers for, one whose TCP MD5
+// key BIRD does not share; both are reported in the status.
 
 import (
 	"context"
@@ -55,11 +57,15 @@ routers:
     as-number: 64512
     ports:
       - {name: uplink1, host: gw1, interface: eth-up, address: 198.51.100.2/30}
-      - {name: uplink2, host: gw2, interface: eth-up, address: 198.51.100.6/30}
+      - {name: uplink2, host: gw2, interface: eth-up, address: 198.51.100.10/29}
       - {name: provider-net, address: 10.0.0.1/24}
     bgp-peers:
       - {addr: 198.51.100.1, as-number: 65001, keep-alive: 1, hold-time: 3, connect-retry: 1}
-      - {addr: 198.51.100.5, as-number: 65001, keep-alive: 1, hold-time: 3, connect-retry: 1}
+      - {addr: 198.51.100.9, as-number: 65001, keep-alive: 1, hold-time: 3, connect-retry: 1}
+      # Nobody holds this address: a peer that never answers.
+      - {addr: 198.51.100.11, as-number: 65001, keep-alive: 1, hold-time: 3, connect-retry: 1}
+      # BIRD signs this session with another TCP MD5 key.
+      - {addr: 198.51.100.12, as-number: 65001, keep-alive: 1, hold-time: 3, connect-retry: 1, password: right}
     bgp-networks:
       - {subnet: 10.0.0.0/24}
 `
@@ -139,9 +145,10 @@ func TestKernelBGPGatewaysZooKeeper(t *testing.T) {
 		u := fmt.Sprintf("up%d", i+1)
 		vmtest.Run(t, "ip", "link", "add", "name", "eth-up", "netns", gw.ns.Name(), "type", "veth", "peer", "name", u, "netns", up.Name())
 		gw.ns.Run(t, "ip", "link", "set", "eth-up", "up")
-		up.Run(t, "ip", "address", "add", fmt.Sprintf("198.51.100.%d/30", 1+4*i), "dev", u)
+		up.Run(t, "ip", "address", "add", []string{"198.51.100.1/30", "198.51.100.9/29"}[i], "dev", u)
 		up.Run(t, "ip", "link", "set", u, "up")
 	}
+	up.Run(t, "ip", "address", "add", "198.51.100.12/29", "dev", "up2")
 	up.Run(t, "ip", "link", "set", "lo", "up")
 	up.Run(t, "ip", "address", "add", "203.0.113.100/32", "dev", "lo")
 	vm := vmtest.NewNetNS(t, "bgp-vm1")
@@ -158,7 +165,8 @@ func TestKernelBGPGatewaysZooKeeper(t *testing.T) {
 		Static: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")},
 		Neighbors: []birdtest.Neighbor{
 			{Name: "gw1", Addr: netip.MustParseAddr("198.51.100.2"), ASN: 64512},
-			{Name: "gw2", Addr: netip.MustParseAddr("198.51.100.6"), ASN: 64512, Local: netip.MustParseAddr("198.51.100.5")},
+			{Name: "gw2", Addr: netip.MustParseAddr("198.51.100.10"), ASN: 64512, Local: netip.MustParseAddr("198.51.100.9")},
+			{Name: "gw2md5", Addr: netip.MustParseAddr("198.51.100.10"), ASN: 64512, Local: netip.MustParseAddr("198.51.100.12"), Password: "other"},
 		},
 		Extra: "protocol kernel {\n\tipv4 { export where source = RTS_BGP; };\n\tmerge paths on;\n}\n",
 	})
@@ -207,6 +215,28 @@ func TestKernelBGPGatewaysZooKeeper(t *testing.T) {
 		ok := err == nil && len(st.Peers) == 1 && st.Peers[0].State == "established" && st.Peers[0].Received == 1 && st.Peers[0].Sent == 1
 		return ok, vs[0].Value
 	})
+	uplink2 := topology.NameID(topology.KindPort, "uplink2")
+	bgpWait(ctx, t, "uplink2's status: one session up, a silent peer and a password mismatch reported", func() (bool, string) {
+		vs, err := admin.StateKeys().Get(ctx, nsdb.KeyPortBGPStatus(), uplink2)
+		if err != nil || len(vs) == 0 {
+			return false, fmt.Sprint(err)
+		}
+		st, err := nsdb.ParseBGPStatus(vs[0].Value)
+		if err != nil || !st.Running || len(st.Peers) != 3 {
+			return false, vs[0].Value
+		}
+		want := map[string]bool{"198.51.100.9": true, "198.51.100.11": false, "198.51.100.12": false}
+		for _, p := range st.Peers {
+			if (p.State == "established") != want[p.Peer.String()] || (!want[p.Peer.String()] && p.Received != 0) {
+				return false, vs[0].Value
+			}
+		}
+		t.Logf("uplink2's status: %s", vs[0].Value)
+		return true, ""
+	})
+	if st, _ := bird.State("gw2md5"); st == "Established" {
+		t.Errorf("BIRD established the session signed with another key")
+	}
 	server := netip.MustParseAddr("203.0.113.100")
 	pingUntil(ctx, t, vm, server)
 	echo := startHelper(t, up, "tcp-echo behind BIRD", "tcp-echo", "203.0.113.100:7")
@@ -226,7 +256,7 @@ func TestKernelBGPGatewaysZooKeeper(t *testing.T) {
 	<-gw1.agent.done
 	bgpWait(ctx, t, "BIRD drops gw1's path", func() (bool, string) {
 		hops, err := bird.Paths(vmNet)
-		return len(hops) == 1 && hops[0] == netip.MustParseAddr("198.51.100.6"), fmt.Sprint(hops, err)
+		return len(hops) == 1 && hops[0] == netip.MustParseAddr("198.51.100.10"), fmt.Sprint(hops, err)
 	})
 	t.Logf("BIRD dropped gw1's path %v after its agent was killed", time.Since(kill).Round(time.Millisecond))
 	bgpWait(ctx, t, "gw1's learned routes vanish from the NSDB", func() (bool, string) {
