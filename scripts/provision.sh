@@ -16,6 +16,8 @@
 #      curl openssl       the README's commands, which a test runs
 #      python3-openstackclient  the openstack command the Neutron API's
 #                         tests drive a cluster node with (examples/cluster)
+#      bird2              the upstream BGP router of the BGP tests
+#                         (internal/birdtest), also put into the VM image
 #      linux-libc-dev     linux/openvswitch.h, which internal/ovsh's
 #                         constants are checked against
 # 2. Go tools, by exact version, through the Go module proxy, into
@@ -48,6 +50,7 @@ PACKAGES=(
 	curl
 	openssl
 	python3-openstackclient
+	bird2
 )
 
 log() { echo "provision: $*" >&2; }
@@ -84,7 +87,7 @@ fi
 for f in /usr/share/java/zookeeper.jar /usr/bin/qemu-system-x86_64 /bin/busybox /usr/bin/ovs-dpctl /usr/sbin/ip \
 	/usr/sbin/ovsdb-server /usr/bin/ovsdb-tool /usr/bin/ovsdb-client /usr/bin/vtep-ctl /usr/share/openvswitch/vtep.ovsschema \
 	/usr/sbin/ovs-vswitchd /usr/share/openvswitch/scripts/ovs-vtep /usr/share/openvswitch/vswitch.ovsschema \
-	/usr/bin/openstack; do
+	/usr/bin/openstack /usr/sbin/bird /usr/sbin/birdc; do
 	[[ -e $f ]] || die "$f missing although its package is installed"
 done
 java_bin=$(command -v java) || die "no java on PATH (package zookeeper should bring default-jre)"

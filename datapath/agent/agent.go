@@ -96,6 +96,14 @@ type Agent struct {
 	// only).
 	tunnelMTU atomic.Uint32
 	underlay  netip.Addr
+
+	// worldMu serialises the writers of world: topology changes and
+	// learned routes (bgproutes.go); bgp runs the BGP speakers of the
+	// local uplink ports (bgpports.go).
+	worldMu  sync.Mutex
+	learned  learnedState
+	bgp      bgpPorts
+	bgpLinks bgpLinksPtr
 }
 
 // New returns an agent for cfg. It does nothing until Run.
@@ -118,6 +126,7 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Tick <= 0 {
 		cfg.Tick = 100 * time.Millisecond
 	}
+	cfg.BGP = cfg.BGP.withDefaults()
 	a := &Agent{
 		cfg:         cfg,
 		log:         cfg.Logger,
@@ -318,6 +327,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	goFn(func() { a.retrier.retry(ctx) })
 	goFn(func() { a.housekeeping(ctx) })
 	goFn(func() { a.watchDispatch(ctx) })
+	goFn(func() {
+		if err := a.followLearnedRoutes(ctx); err != nil {
+			errc <- err
+		}
+	})
+	goFn(func() { a.runBGP(ctx) })
 	goFn(func() {
 		for {
 			evs, err := activeW.Next(ctx)

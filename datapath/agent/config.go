@@ -135,6 +135,9 @@ type Config struct {
 	Handover func(ctx context.Context) error
 	// Simulation configures the simulation engines.
 	Simulation simulation.Config
+	// BGP configures the BGP speakers of the host's uplink ports
+	// (bgpports.go); the zero value runs them in-process.
+	BGP BGPConfig
 	// Logger receives the agent's logs; nil discards them.
 	Logger *slog.Logger
 	// Registerer registers the agent's Prometheus metrics; nil registers

@@ -35,6 +35,9 @@ type dhcpCheck struct {
 	request bool
 	// parsed reports that w.pm holds the parsed frame.
 	parsed bool
+	// noFlow asks for no kernel flow (an ARP reply copied to a BGP
+	// speaker, bgpdivert.go).
+	noFlow bool
 	bridge topology.ID
 }
 
@@ -77,7 +80,7 @@ func (c *dhcpCheck) apply(r *simulation.Result) {
 		r.Original.MarkSeen(c.seen)
 		r.Seen |= c.seen
 	}
-	if c.request {
+	if c.request || c.noFlow {
 		r.Flow = simulation.FlowNone
 	}
 }

@@ -71,6 +71,12 @@
 //     the agent's own load balancer reads (Agent.MemberHealth for others).
 //   - dhcp.go, mtu.go: DHCP answered before simulation (the server itself is
 //     package simulation/dhcp) and the tunnel MTU it offers.
+//   - bgpports.go, bgpattach.go, bgpdivert.go, bgproutes.go: BGP on
+//     uplink ports: the speakers (package datapath/agent/bgp, in child
+//     processes) of the local BGP ports and their lifecycle, their
+//     network namespaces and veth datapath ports, the traffic passed
+//     between speaker and uplink, and the learned routes of every gateway
+//     folded into the routers (ECMP).
 //   - reconcile.go: the flows found in the datapath at start.
 //   - housekeeping.go, metrics.go, inspect.go: timers, Prometheus metrics,
 //     and what tests and operators can ask of a running agent.
@@ -208,6 +214,15 @@
 //     NSDB and loads its ports' state from the local store while the
 //     running agent forwards, then Handover stops the running one and the
 //     new agent takes the datapath over as after a restart.
+//   - BGP: a router port bound here whose router has an AS number and BGP
+//     peers in the port's subnets gets a speaker while the NSDB session is
+//     up and the port active (kept BGPConfig.Grace after a session loss),
+//     wired to the uplink through a veth datapath port (BGPConfig.Attach)
+//     that passes only TCP 179 to and from the peers, ICMP and ARP of the
+//     port's address. Learned routes are session-owned KeyPortRoutes
+//     values that every agent folds into its snapshot as routes through
+//     the port (equal weights: ECMP across gateways); the status is
+//     written to KeyPortBGPStatus every BGPConfig.StatusInterval.
 //
 // Metrics are registered on Config.Registerer (never the global registry)
 // under hivenet_agent_*: upcalls by kind, simulations by verdict, flows

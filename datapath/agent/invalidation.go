@@ -17,6 +17,8 @@ import (
 // the tunnel routes; it publishes it, then invalidates the flows the
 // changes affect.
 func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial bool) error {
+	a.worldMu.Lock()
+	defer a.worldMu.Unlock()
 	old := a.world.Load()
 	changes := make([]topology.Change, 0, len(evs))
 	for _, e := range evs {

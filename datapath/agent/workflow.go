@@ -124,6 +124,9 @@ func (w *worker) handle(ctx context.Context, u *datapath.Upcall) {
 	} else {
 		w.a.m.upcallMiss.Inc()
 	}
+	if w.fromSpeaker(ctx, u) {
+		return
+	}
 	port, ok := wd.byDP[k.InPort]
 	if !ok {
 		w.a.m.drop(dropUnknownPort)
@@ -142,6 +145,9 @@ func (w *worker) ingress(ctx context.Context, port topology.ID, frame []byte, ke
 	// any simulation.
 	dc := w.checkDHCP(port, frame)
 	if dc.request && w.answerDHCP(ctx, port, &dc, frame) {
+		return
+	}
+	if w.divertBGP(ctx, port, frame, &dc) {
 		return
 	}
 	now := a.now()

@@ -46,6 +46,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hivenet/hivenet/datapath/agent/bgp"
 	"github.com/hivenet/hivenet/internal/vmtest"
 	"github.com/hivenet/hivenet/internal/zktest"
 	"github.com/hivenet/hivenet/nsdb"
@@ -58,6 +59,8 @@ import (
 const roleEnv = "HIVENET_E2E_ROLE"
 
 func TestMain(m *testing.M) {
+	// Agents started by these tests run their BGP speakers as children.
+	bgp.MaybeServeChild()
 	if role := os.Getenv(roleEnv); role != "" {
 		os.Exit(runRole(role, os.Args[1:]))
 	}

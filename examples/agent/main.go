@@ -53,6 +53,14 @@
 //	                    (a fast reboot): load the flow state it saved while
 //	                    it still forwards, stop it (SIGTERM), then start
 //	-v                  debug logs
+//	-bgp MODE           BGP speakers of the host's BGP uplink ports: netns
+//	                    (default: each in a network namespace of its own,
+//	                    wired to the datapath by a veth; needs root), local
+//	                    (in the agent's namespace, unwired) or off. The
+//	                    speakers are this program re-executed.
+//	-bgp-grace D        keep BGP sessions D after the NSDB session is lost
+//	                    (default 5s), then stop them so the upstream
+//	                    reroutes
 //
 // SIGINT or SIGTERM stops the agent; the datapath keeps its ports and
 // flows, which the next agent reconciles.
@@ -63,9 +71,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/hivenet/hivenet/datapath/agent/bgp"
 )
 
 func main() {
+	// The agent re-executes itself as the BGP speaker of each uplink port.
+	bgp.MaybeServeChild()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stderr, nil)
 	stop()

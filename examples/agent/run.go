@@ -64,6 +64,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	fs.StringVar(&sf.pidFile, "pid-file", "", "write this agent's PID to `FILE` once ready")
 	fs.BoolVar(&sf.takeover, "takeover", false, "take over from the agent whose PID -pid-file holds: load its flow state while it forwards, then stop it")
 	verbose := fs.Bool("v", false, "debug logs")
+	bgpMode := fs.String("bgp", "netns", "BGP speakers of the host's uplink ports: netns (each in a network namespace of its own behind a veth datapath port; needs root), local (in the agent's namespace, unwired) or off")
+	bgpGrace := fs.Duration("bgp-grace", 5*time.Second, "keep BGP sessions this `long` after the NSDB session is lost")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -114,6 +116,16 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	}
 	if err := sf.check(); err != nil {
 		return usage("%v", err)
+	}
+	bgpCfg := agent.BGPConfig{Grace: *bgpGrace}
+	switch *bgpMode {
+	case "netns":
+		bgpCfg.Attach = agent.NetnsAttach
+	case "local":
+	case "off":
+		bgpCfg.Disable = true
+	default:
+		return usage("-bgp %q: want netns, local or off", *bgpMode)
 	}
 	if *listen != "" {
 		if err := cli.ListenAddr(*listen); err != nil {
@@ -210,6 +222,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 	acfg := agent.Config{
 		Host: host, NSDB: client, Datapath: dp, Workers: *workers, VXLANPort: uint16(*vxlanPort), VTEPPort: uint16(*vtepPort),
 		Stateful: !*noState, Logger: log, Registerer: reg, UnderlayMTU: *underlayMTU, TunnelOverhead: *overhead,
+		BGP: bgpCfg,
 	}
 	closeStores, err := sf.open(ctx, &acfg, log)
 	defer closeStores()

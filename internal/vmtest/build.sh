@@ -10,7 +10,8 @@
 #   3. extracts it, resolves the module closure of $MODS with modprobe;
 #   4. builds an initramfs: busybox-static (all applets except ip), iproute2's
 #      ip, ovs-dpctl, bash, iputils' ping as /usr/bin/iputils-ping (busybox
-#      ping has no -M do) and their shared libraries, the modules and ./init;
+#      ping has no -M do), bird and birdc (BIRD 2, for the BGP tests) and
+#      their shared libraries, the modules and ./init;
 #   5. extracts the uncompressed vmlinux (booted through PVH by qemu).
 #
 # Results live in $HIVENET_VM_CACHE (default <repo>/.cache/vm) under
@@ -59,6 +60,7 @@ command -v xz >/dev/null || need+=(xz-utils)
 command -v modprobe >/dev/null && command -v depmod >/dev/null || need+=(kmod)
 [[ -x /bin/bash ]] || need+=(bash)
 command -v timeout >/dev/null || need+=(coreutils)
+command -v bird >/dev/null && command -v birdc >/dev/null || need+=(bird2)
 iputils_ping() { dpkg -L iputils-ping 2>/dev/null | grep -E '/bin/ping$' | head -n1; }
 [[ -n $(iputils_ping) ]] || need+=(iputils-ping)
 if ((${#need[@]})); then
@@ -195,6 +197,9 @@ copy_bin /usr/sbin/ip /sbin/ip
 copy_bin "$(command -v ovs-dpctl)" /usr/bin/ovs-dpctl
 copy_bin /bin/bash /bin/bash
 copy_bin "$(iputils_ping)" /usr/bin/iputils-ping
+# BIRD 2, the upstream router of the BGP tests (internal/birdtest).
+copy_bin /usr/sbin/bird /usr/sbin/bird
+copy_bin /usr/sbin/birdc /usr/sbin/birdc
 # Every busybox applet except those provided by real binaries above; ip in
 # particular must be iproute2's (busybox ip lacks netns and veth).
 for a in $(/bin/busybox --list); do
