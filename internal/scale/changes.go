@@ -62,7 +62,9 @@ var changeKinds = []string{"rule", "route", "move"}
 func (c *changer) op(k string) nsdb.Op {
 	i := c.n[k]
 	c.n[k]++
-	id := func(kind topology.Kind, f string, a ...any) topology.ID { return topology.NameID(kind, fmt.Sprintf(f, a...)) }
+	id := func(kind topology.Kind, f string, a ...any) topology.ID {
+		return topology.NameID(kind, fmt.Sprintf(f, a...))
+	}
 	switch k {
 	case "rule":
 		// Insert a rule first in the shared security group, then remove it.

@@ -32,7 +32,6 @@ type stream struct {
 	id    uint8
 	in    *inproc.Endpoint
 	tmpl  []byte
-	plOff int // payload offset
 	// vary writes packet i's distinguishing fields into f.
 	vary func(f []byte, i int)
 	sent []atomic.Int64 // send time (ns since the driver's start) of packet i
