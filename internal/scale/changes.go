@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hivenet/hivenet/datapath/agent"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation/packet"
 	"github.com/hivenet/hivenet/topology"
@@ -58,8 +59,9 @@ type changer struct {
 
 var changeKinds = []string{"rule", "route", "move"}
 
-// op returns the write of the next change of kind k.
-func (c *changer) op(k string) nsdb.Op {
+// op returns the write of the next change of kind k and, for a delete, how
+// to tell that an agent applied it.
+func (c *changer) op(k string) (nsdb.Op, func(*agent.Agent) bool) {
 	i := c.n[k]
 	c.n[k]++
 	id := func(kind topology.Kind, f string, a ...any) topology.ID {
@@ -74,16 +76,17 @@ func (c *changer) op(k string) nsdb.Op {
 				Condition: topology.Condition{NwProto: topology.Is(packet.ProtoUDP), TpDst: topology.Is(topology.PortRange{Start: uint16(1000 + i%60000), End: uint16(1000 + i%60000)})}}
 			ch.Rules = append([]topology.Rule{r}, ch.Rules...)
 		}
-		return nsdb.Put(&ch)
+		return nsdb.Put(&ch), nil
 	case "route":
 		// Add a /32 route on r0, then delete it.
 		rid := id(topology.KindRoute, "x%d", i/2)
 		if i%2 == 1 {
-			return nsdb.Delete(topology.KindRoute, rid, nsdb.AnyVersion)
+			gone := func(a *agent.Agent) bool { _, ok := a.Snapshot().Route(rid); return !ok }
+			return nsdb.Delete(topology.KindRoute, rid, nsdb.AnyVersion), gone
 		}
 		return nsdb.Put(&topology.Route{ID: rid, Router: c.f.topo.Routers[0].ID,
 			Dst:     netip.PrefixFrom(netip.AddrFrom4([4]byte{192, 168, byte(i / 512), byte(i / 2)}), 32),
-			NextHop: topology.NextHopPort, NextHopPort: id(topology.KindPort, "r0-b0")})
+			NextHop: topology.NextHopPort, NextHopPort: id(topology.KindPort, "r0-b0")}), nil
 	default:
 		// Move h0-vm1 to h1 and back: a binding move.
 		var p topology.Port
@@ -95,7 +98,7 @@ func (c *changer) op(k string) nsdb.Op {
 		if i%2 == 0 && len(c.f.topo.Hosts) > 1 {
 			p.Host = c.f.topo.Hosts[1].ID
 		}
-		return nsdb.Put(&p)
+		return nsdb.Put(&p), nil
 	}
 }
 
@@ -111,9 +114,10 @@ func measurePropagation(ctx context.Context, f *fleet, changes int) (Propagation
 	b0 := f.cnt.down.Load()
 	for i := range changes {
 		k := changeKinds[i%len(changeKinds)]
-		c := &change{kind: k, start: time.Now()}
+		op, check := ch.op(k)
+		c := &change{kind: k, start: time.Now(), check: check}
 		w.add(c)
-		v, err := f.admin.Store().Commit(ctx, ch.op(k))
+		v, err := f.admin.Store().Commit(ctx, op)
 		w.written(c, v, err)
 		if err != nil {
 			return p, fmt.Errorf("change %d (%s): %w", i, k, err)

@@ -122,6 +122,11 @@ type change struct {
 	start   time.Time
 	written time.Time
 	version nsdb.Version
+	// check, if set, also counts an agent as having applied the change
+	// once it holds: a commit that only deletes does not advance the
+	// agents' applied revision on the ZooKeeper backend, so deletes are
+	// checked in the agent's snapshot.
+	check func(*agent.Agent) bool
 	// applied[i] is when agent i applied it (zero until then); all is
 	// when the last one did.
 	applied []time.Time
@@ -170,6 +175,11 @@ func (w *watcher) run() {
 		now := time.Now()
 		w.mu.Lock()
 		for i, a := range w.ags {
+			for _, c := range w.pending {
+				if c.check != nil && c.version != 0 && c.applied[i].IsZero() && c.check(a) {
+					c.applied[i] = now
+				}
+			}
 			v := a.AppliedRevision()
 			if v == w.seen[i] {
 				continue

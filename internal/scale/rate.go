@@ -13,7 +13,8 @@ import (
 
 // RatePoint is a fleet under a steady rate of changes.
 type RatePoint struct {
-	// Rate is the changes/s offered, Achieved the changes/s committed.
+	// Rate is the changes/s offered, Achieved the changes/s committed
+	// (over the window, or until the last commit if that took longer).
 	Rate     int
 	Achieved float64
 	Changes  int
@@ -50,7 +51,7 @@ func measureRate(ctx context.Context, f *fleet, rates []int, length time.Duratio
 			return rc, err
 		}
 		rc.Points = append(rc.Points, pt)
-		ok := pt.Lag.P99 <= rateLimit && pt.Achieved >= 0.9*float64(rate) && pt.Late == 0
+		ok := pt.Lag.P99 <= rateLimit && pt.Achieved >= 0.95*float64(rate) && pt.Late == 0
 		if !ok {
 			break
 		}
@@ -72,10 +73,10 @@ func ratePoint(ctx context.Context, f *fleet, rate int, length time.Duration, se
 	)
 	sem := make(chan struct{}, 64)
 	r0, link := f.topo.Routers[0].ID, topology.NameID(topology.KindPort, "r0-b0")
+	total := max(int(float64(rate)*length.Seconds()), 1)
 	start := time.Now()
-	sent := 0
-	for time.Since(start) < length && ctx.Err() == nil {
-		want := int(time.Since(start).Seconds() * float64(rate))
+	for sent := 0; sent < total && ctx.Err() == nil; {
+		want := min(total, int(time.Since(start).Seconds()*float64(rate))+1)
 		for ; sent < want; sent++ {
 			i := *seq
 			*seq++
@@ -103,7 +104,9 @@ func ratePoint(ctx context.Context, f *fleet, rate int, length time.Duration, se
 		time.Sleep(time.Millisecond) // pacing
 	}
 	wg.Wait()
-	wrote := time.Since(start)
+	// The writes kept up if the last one ended within the window (plus
+	// one interval).
+	wrote := max(time.Since(start), length)
 	if werr != nil {
 		return RatePoint{}, fmt.Errorf("rate %d/s: %w", rate, werr)
 	}

@@ -227,12 +227,16 @@ func statefulChild(ctx context.Context, j job) ([]StatefulStep, error) {
 	defer d.stop()
 	steps := []StatefulStep{{Feature: "idle", Memory: measureMemory()}}
 	for _, s := range order {
-		k := n
-		if s.name == "lb" {
+		k, window := n, 2048
+		switch s.name {
+		case "lb":
 			k = min(n, 60000)
+		case "snat":
+			// Packets wait while the agent leases port blocks.
+			window = 64
 		}
 		start := time.Now()
-		if err := d.closedLoop(ctx, s, k, 2048, 10*time.Second); err != nil {
+		if err := d.closedLoop(ctx, s, k, window, 10*time.Second); err != nil {
 			return nil, err
 		}
 		steps = append(steps, StatefulStep{Feature: s.name, Conns: k, Delivered: int(s.got.Load()), Took: time.Since(start), Memory: measureMemory()})

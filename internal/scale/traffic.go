@@ -143,10 +143,19 @@ func (d *driver) send(s *stream, buf []byte, i int) error {
 // at most window unanswered, and waits (up to wait) for the last answers.
 func (d *driver) closedLoop(ctx context.Context, s *stream, n, window int, wait time.Duration) error {
 	buf := make([]byte, 0, 256)
+	// lost counts packets given up on: when nothing arrives for a second,
+	// the packets in flight are taken as dropped.
+	var lost int64
 	for i := range n {
-		for int64(i)-s.got.Load() >= int64(window) {
+		last, since := s.got.Load(), time.Now()
+		for int64(i)-s.got.Load()-lost >= int64(window) {
 			if err := ctx.Err(); err != nil {
 				return err
+			}
+			if g := s.got.Load(); g != last {
+				last, since = g, time.Now()
+			} else if time.Since(since) > time.Second {
+				lost = int64(i) - g
 			}
 			time.Sleep(50 * time.Microsecond) // polling the receivers' count
 		}
