@@ -60,7 +60,7 @@ func report(r *Results) []byte {
 	p("- RSS and heap are read after a full garbage collection with memory returned to the OS (`debug.FreeOSMemory`); heap is live heap plus goroutine stacks. The in-process datapath's flow table and port queues live in the agent's process here (in production the kernel holds the flows).\n")
 	p("- Propagation runs every agent of a fleet in the harness process (no VMs, no datapath traffic: the agents bind their ports, hold their flow tables and invalidate by tag as usual). \"Applied\" is the agent's `AppliedRevision`: the store revision whose changes are folded into its world and whose affected flows are invalidated. A watcher polls every agent every 200 µs, so times carry up to that much error.\n")
 	p("- Latency of a change counts from the start of its commit (the write is part of it) to the last agent applying it. The agents, the ensemble and the harness share the machine's cores, so the fleet sizes compete with each other for CPU: the numbers are an upper bound of what separate hosts would see.\n")
-	p("- The ensemble runs with internal/zktest's tunings: no fsync of the transaction log (forceSync=no) and 200 ms ticks. A production ensemble on dedicated disks pays an fsync per write (about 1–10 ms on SSDs).\n")
+	p("- The ensemble's three members share the machine (and its disk: every write is fsynced by each member, as in production) with the agents; a production ensemble runs on dedicated machines and disks.\n")
 	p("- Roles: the load driver runs in the agent's process and its CPU is in the figure. \"Flooding\" sends frames to unknown MACs that the bridge floods; the VTEP tunnel leg of a real flooding proxy is not emulated.\n")
 	return b.Bytes()
 }

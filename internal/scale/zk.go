@@ -2,16 +2,19 @@ package scale
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hivenet/hivenet/internal/proc"
-	"github.com/hivenet/hivenet/internal/zktest"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/zookeeper"
+	"github.com/hivenet/hivenet/nsdb/zookeeper/zkserver"
 )
 
 // Ensemble is the ZooKeeper the harness measures against: either one it
@@ -24,15 +27,63 @@ type Ensemble struct {
 	stop    func()
 }
 
-// StartEnsemble starts an n-server ZooKeeper ensemble under dir with the
-// test harness's tunings (internal/zktest: short ticks, no fsync of the
-// transaction log) and waits until it serves.
+// StartEnsemble starts an n-server ZooKeeper ensemble under dir, on
+// 127.0.0.1, .2, .3 …, and waits until every member serves and one leads.
+// The servers keep ZooKeeper's production defaults (2 s ticks, an fsync of
+// the transaction log per write) but get a 1 GB heap: the largest
+// topologies hold over 100,000 znodes.
 func StartEnsemble(ctx context.Context, dir string, n int) (*Ensemble, error) {
-	e, err := zktest.StartEnsembleDir(ctx, dir, n)
-	if err != nil {
-		return nil, err
+	peers := make([]zkserver.Peer, n)
+	clients := make([]netip.AddrPort, n)
+	for i := range peers {
+		addr := netip.AddrFrom4([4]byte{127, 0, 0, byte(i + 1)})
+		ports, err := proc.FreePorts(addr, 3)
+		if err != nil {
+			return nil, err
+		}
+		peers[i] = zkserver.Peer{ID: i + 1, Addr: addr, Quorum: ports[1], Election: ports[2]}
+		clients[i] = netip.AddrPortFrom(addr, ports[0])
 	}
-	return &Ensemble{Servers: e.ConnectString(), Started: n, stop: func() { _ = e.Kill() }}, nil
+	var servers []*zkserver.Server
+	stop := func() {
+		for _, s := range servers {
+			_ = s.Kill()
+		}
+	}
+	var addrs []string
+	for i := range peers {
+		s, err := zkserver.New(zkserver.Config{Dir: filepath.Join(dir, fmt.Sprintf("server%d", i+1)), Client: clients[i],
+			ID: i + 1, Peers: peers, JVMFlags: []string{"-Xmx1g", "-XX:TieredStopAtLevel=4"}})
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		if err := s.Start(); err != nil {
+			stop()
+			return nil, err
+		}
+		servers = append(servers, s)
+		addrs = append(addrs, s.ConnectString())
+	}
+	for _, s := range servers {
+		if err := s.WaitServing(ctx); err != nil {
+			stop()
+			return nil, err
+		}
+	}
+	for {
+		for _, s := range servers {
+			if m, err := s.Mode(ctx); err == nil && m == "leader" {
+				return &Ensemble{Servers: strings.Join(addrs, ","), Started: n, stop: stop}, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			stop()
+			return nil, fmt.Errorf("no leader elected: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond): // polling the members' mode
+		}
+	}
 }
 
 // Close stops the servers the harness started.
