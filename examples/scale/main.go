@@ -24,6 +24,8 @@
 //	-hosts LIST     fleet sizes (default 10,50,100,250)
 //	-conns N        connections per stateful feature (default 100000)
 //	-v              print progress to stderr
+//	-from FILE      measure nothing: render the report again from the
+//	                scale.json a run wrote
 //
 // The measurement logic is package internal/scale; this command only reads
 // flags. It re-executes itself for the measurements that need a process of
@@ -67,6 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	hosts := fs.String("hosts", "", "fleet sizes, comma-separated `LIST`")
 	conns := fs.Int("conns", 0, "connections per stateful feature (`N`)")
 	verbose := fs.Bool("v", false, "print progress to stderr")
+	from := fs.String("from", "", "measure nothing: render the report again from a previous run's `FILE` (scale.json)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -76,6 +79,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() != 0 {
 		fmt.Fprintf(stderr, "scale: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
 		return 2
+	}
+	if *from != "" {
+		r, err := scale.Read(*from)
+		if err == nil {
+			err = scale.Write(*out, r)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "scale: wrote %s/scale.md from %s\n", *out, *from)
+		return 0
 	}
 	cfg := scale.Defaults(*quick)
 	cfg.Dir = *out

@@ -2,6 +2,7 @@ package scale
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -39,7 +40,7 @@ type Config struct {
 	RoleRate   int
 	RoleLength time.Duration
 	// Logf, if set, reports progress.
-	Logf func(format string, args ...any)
+	Logf func(format string, args ...any) `json:"-"`
 	// Quick marks a reduced run in the report.
 	Quick bool
 }
@@ -182,14 +183,37 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		}
 	}
 	r.Took, r.LoadAfter = time.Since(r.Started), loadAvg()
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return r, err
+	return r, Write(cfg.Dir, r)
+}
+
+// Write writes r to dir: scale.md, its SVG plots, and scale.json (the
+// results, which Read takes back to render the report again).
+func Write(dir string, r *Results) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
 	}
-	if err := writePlots(cfg.Dir, r); err != nil {
-		return r, fmt.Errorf("scale: plots: %w", err)
+	js, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
 	}
-	if err := os.WriteFile(filepath.Join(cfg.Dir, "scale.md"), report(r), 0o644); err != nil {
-		return r, err
+	if err := os.WriteFile(filepath.Join(dir, "scale.json"), append(js, '\n'), 0o644); err != nil {
+		return err
+	}
+	if err := writePlots(dir, r); err != nil {
+		return fmt.Errorf("scale: plots: %w", err)
+	}
+	return os.WriteFile(filepath.Join(dir, "scale.md"), report(r), 0o644)
+}
+
+// Read reads the results a run wrote to path (scale.json).
+func Read(path string) (*Results, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	r := new(Results)
+	if err := json.Unmarshal(b, r); err != nil {
+		return nil, fmt.Errorf("scale: %s: %w", path, err)
 	}
 	return r, nil
 }
