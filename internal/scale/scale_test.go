@@ -52,6 +52,10 @@ func TestRunQuick(t *testing.T) {
 			t.Errorf("scale.md lacks %q", want)
 		}
 	}
+	back, err := Read(filepath.Join(cfg.Dir, "scale.json"))
+	if err != nil || len(back.Propagation) != 1 || back.Propagation[0].All != r.Propagation[0].All {
+		t.Errorf("scale.json read back: %v, %+v", err, back)
+	}
 	for _, svg := range []string{"scale-footprint-memory.svg", "scale-rate.svg", "scale-roles.svg"} {
 		if b, err := os.ReadFile(filepath.Join(cfg.Dir, svg)); err != nil || !strings.Contains(string(b), "<svg") {
 			t.Errorf("%s: %v", svg, err)
