@@ -59,8 +59,8 @@ type changer struct {
 
 var changeKinds = []string{"rule", "route", "move"}
 
-// op returns the write of the next change of kind k and, for a delete, how
-// to tell that an agent applied it.
+// op returns the write of the next change of kind k and how to tell from
+// an agent's snapshot that it applied it.
 func (c *changer) op(k string) (nsdb.Op, func(*agent.Agent) bool) {
 	i := c.n[k]
 	c.n[k]++
@@ -76,17 +76,26 @@ func (c *changer) op(k string) (nsdb.Op, func(*agent.Agent) bool) {
 				Condition: topology.Condition{NwProto: topology.Is(packet.ProtoUDP), TpDst: topology.Is(topology.PortRange{Start: uint16(1000 + i%60000), End: uint16(1000 + i%60000)})}}
 			ch.Rules = append([]topology.Rule{r}, ch.Rules...)
 		}
-		return nsdb.Put(&ch), nil
+		first, n := ch.Rules[0].ID, len(ch.Rules)
+		return nsdb.Put(&ch), func(a *agent.Agent) bool {
+			got, ok := a.Snapshot().Chain(ch.ID)
+			return ok && len(got.Rules) == n && got.Rules[0].ID == first
+		}
 	case "route":
 		// Add a /32 route on r0, then delete it.
 		rid := id(topology.KindRoute, "x%d", i/2)
 		if i%2 == 1 {
-			gone := func(a *agent.Agent) bool { _, ok := a.Snapshot().Route(rid); return !ok }
-			return nsdb.Delete(topology.KindRoute, rid, nsdb.AnyVersion), gone
+			return nsdb.Delete(topology.KindRoute, rid, nsdb.AnyVersion), func(a *agent.Agent) bool {
+				_, ok := a.Snapshot().Route(rid)
+				return !ok
+			}
 		}
 		return nsdb.Put(&topology.Route{ID: rid, Router: c.f.topo.Routers[0].ID,
-			Dst:     netip.PrefixFrom(netip.AddrFrom4([4]byte{192, 168, byte(i / 512), byte(i / 2)}), 32),
-			NextHop: topology.NextHopPort, NextHopPort: id(topology.KindPort, "r0-b0")}), nil
+				Dst:     netip.PrefixFrom(netip.AddrFrom4([4]byte{192, 168, byte(i / 512), byte(i / 2)}), 32),
+				NextHop: topology.NextHopPort, NextHopPort: id(topology.KindPort, "r0-b0")}), func(a *agent.Agent) bool {
+				_, ok := a.Snapshot().Route(rid)
+				return ok
+			}
 	default:
 		// Move h0-vm1 to h1 and back: a binding move.
 		var p topology.Port
@@ -98,7 +107,10 @@ func (c *changer) op(k string) (nsdb.Op, func(*agent.Agent) bool) {
 		if i%2 == 0 && len(c.f.topo.Hosts) > 1 {
 			p.Host = c.f.topo.Hosts[1].ID
 		}
-		return nsdb.Put(&p), nil
+		return nsdb.Put(&p), func(a *agent.Agent) bool {
+			got, ok := a.Snapshot().Port(p.ID)
+			return ok && got.Host == p.Host
+		}
 	}
 }
 

@@ -48,6 +48,9 @@ func report(r *Results) []byte {
 	p("| agents | datapath/agent on the in-process datapath (datapath/inproc), each with its own ZooKeeper session |\n\n")
 	p("Everything in sections 1–5 is **measured** by driving real agents against a real ZooKeeper ensemble on one machine. ")
 	p("Section 6 is a **model**: arithmetic on the measured per-agent costs, not a measurement.\n\n")
+	for _, e := range r.Errors {
+		p("**Failed:** %s\n\n", e)
+	}
 	answers(&b, r)
 	footprintSection(&b, r)
 	statefulSection(&b, r)

@@ -112,6 +112,8 @@ type Results struct {
 	Roles       []RoleStage
 	Propagation []Propagation
 	Rates       []RateCurve
+	// Errors are the fleets whose measurement failed (the run goes on).
+	Errors []string
 }
 
 // Run measures what cfg says against real ZooKeeper servers and agents,
@@ -167,7 +169,8 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		cfg.Logf("propagation: %d agents", h)
 		f, err := startFleet(ctx, ens, fmt.Sprintf("%s/fleet%d", root, h), h)
 		if err != nil {
-			return nil, fmt.Errorf("scale: fleet of %d: %w", h, err)
+			r.Errors = append(r.Errors, fmt.Sprintf("fleet of %d: %v", h, err))
+			continue
 		}
 		p, err := measurePropagation(ctx, f, cfg.Changes)
 		if err == nil {
@@ -179,7 +182,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		}
 		f.close()
 		if err != nil {
-			return nil, fmt.Errorf("scale: fleet of %d: %w", h, err)
+			r.Errors = append(r.Errors, fmt.Sprintf("fleet of %d: %v", h, err))
 		}
 	}
 	r.Took, r.LoadAfter = time.Since(r.Started), loadAvg()

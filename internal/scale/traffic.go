@@ -28,10 +28,10 @@ const (
 // one endpoint, each with a new 5-tuple (and for flooding a new
 // destination MAC), received at one or more endpoints.
 type stream struct {
-	name  string
-	id    uint8
-	in    *inproc.Endpoint
-	tmpl  []byte
+	name string
+	id   uint8
+	in   *inproc.Endpoint
+	tmpl []byte
 	// vary writes packet i's distinguishing fields into f.
 	vary func(f []byte, i int)
 	sent []atomic.Int64 // send time (ns since the driver's start) of packet i
