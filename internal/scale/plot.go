@@ -17,7 +17,7 @@ type series struct {
 }
 
 // lines writes an SVG line plot of ss to path.
-func lines(path, title, xlabel, ylabel string, logX bool, ss []series, hline float64) error {
+func lines(path, title, xlabel, ylabel string, logX, logY bool, ss []series, hline float64) error {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = xlabel
@@ -25,6 +25,10 @@ func lines(path, title, xlabel, ylabel string, logX bool, ss []series, hline flo
 	if logX {
 		p.X.Scale = plot.LogScale{}
 		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	if logY {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	}
 	var args []any
 	for _, s := range ss {
@@ -70,11 +74,11 @@ func writePlots(dir string, r *Results) error {
 		bytesS.xy = append(bytesS.xy, plotter.XY{X: x, Y: mb(f.NSDBBytes)})
 	}
 	if err := lines(filepath.Join(dir, "scale-footprint-memory.svg"), "One agent's memory vs deployment size", "ports in the topology", "MB",
-		len(r.Footprints) > 1, []series{rssS, heapS, bytesS}, 0); err != nil {
+		len(r.Footprints) > 1, false, []series{rssS, heapS, bytesS}, 0); err != nil {
 		return err
 	}
 	if err := lines(filepath.Join(dir, "scale-footprint-time.svg"), "Load time vs deployment size", "ports in the topology", "seconds",
-		len(r.Footprints) > 1, []series{readyS, snapS}, 0); err != nil {
+		len(r.Footprints) > 1, false, []series{readyS, snapS}, 0); err != nil {
 		return err
 	}
 	var p50, p99, pmax, ag series
@@ -87,7 +91,7 @@ func writePlots(dir string, r *Results) error {
 		ag.xy = append(ag.xy, plotter.XY{X: x, Y: ms(p.Agent.P50)})
 	}
 	if err := lines(filepath.Join(dir, "scale-propagation.svg"), "Change propagation vs hosts", "agents (each its own ZooKeeper session)", "ms until applied",
-		false, []series{p50, p99, pmax, ag}, 0); err != nil {
+		false, false, []series{p50, p99, pmax, ag}, 0); err != nil {
 		return err
 	}
 	var rs []series
@@ -99,7 +103,7 @@ func writePlots(dir string, r *Results) error {
 		rs = append(rs, s)
 	}
 	if err := lines(filepath.Join(dir, "scale-rate.svg"), "p99 propagation lag vs change rate", "changes/s offered", "p99 lag (ms)",
-		true, rs, 1000); err != nil {
+		true, true, rs, 1000); err != nil {
 		return err
 	}
 	var sh, sr series
@@ -109,7 +113,7 @@ func writePlots(dir string, r *Results) error {
 		sr.xy = append(sr.xy, plotter.XY{X: float64(i), Y: mb(s.Memory.RSS)})
 	}
 	if err := lines(filepath.Join(dir, "scale-stateful.svg"), fmt.Sprintf("Agent memory as stateful features carry %d connections each", r.StatefulMax),
-		"step: 0 idle, 1 +conntrack, 2 +SNAT, 3 +LB", "MB", false, []series{sh, sr}, 0); err != nil {
+		"step: 0 idle, 1 +conntrack, 2 +SNAT, 3 +LB", "MB", false, false, []series{sh, sr}, 0); err != nil {
 		return err
 	}
 	var r50, r99, cpu series
@@ -120,5 +124,5 @@ func writePlots(dir string, r *Results) error {
 		cpu.xy = append(cpu.xy, plotter.XY{X: float64(i + 1), Y: s.CPU * 10})
 	}
 	return lines(filepath.Join(dir, "scale-roles.svg"), "One node, roles added under a new-flow load",
-		"roles: 1 compute, 2 +gateway, 3 +flooding", "", false, []series{r50, r99, cpu}, 0)
+		"roles: 1 compute, 2 +gateway, 3 +flooding", "ms; cores x 10 (log scale)", false, true, []series{r50, r99, cpu}, 0)
 }

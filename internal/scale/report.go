@@ -61,7 +61,7 @@ func report(r *Results) []byte {
 	p("## 7. How it is measured, and what it leaves out\n\n")
 	p("- Footprint, stateful and roles runs each start a **child process** holding one agent (the harness re-executes itself), so that RSS and CPU are that agent's; its ZooKeeper session goes through a byte-counting TCP proxy in that process.\n")
 	p("- RSS and heap are read after a full garbage collection with memory returned to the OS (`debug.FreeOSMemory`); heap is live heap plus goroutine stacks. The in-process datapath's flow table and port queues live in the agent's process here (in production the kernel holds the flows).\n")
-	p("- Propagation runs every agent of a fleet in the harness process (no VMs, no datapath traffic: the agents bind their ports, hold their flow tables and invalidate by tag as usual). \"Applied\" is the agent's `AppliedRevision`: the store revision whose changes are folded into its world and whose affected flows are invalidated. A watcher polls every agent every 200 µs, so times carry up to that much error.\n")
+	p("- Propagation runs every agent of a fleet in the harness process (no VMs, no datapath traffic: the agents bind their ports, hold their flow tables and invalidate by tag as usual). \"Applied\" is the agent's `AppliedRevision` (the store revision whose changes are folded into its world and whose affected flows are invalidated) reaching the commit's revision, or the change being visible in the world the agent published (`Agent.Snapshot`), whichever comes first: on the ZooKeeper backend the applied revision does not always reach a commit's revision (one that only deletes never advances it), so waiting for it alone could hang. A watcher polls every agent every 200 µs, so times carry up to that much error.\n")
 	p("- Latency of a change counts from the start of its commit (the write is part of it) to the last agent applying it. The agents, the ensemble and the harness share the machine's cores, so the fleet sizes compete with each other for CPU: the numbers are an upper bound of what separate hosts would see.\n")
 	p("- The ensemble's three members share the machine's cores with the agents and keep their data on tmpfs (`/dev/shm`) when there is one: ZooKeeper still fsyncs every write, but the fsync costs nothing, where a production ensemble on dedicated SSDs pays about 1–10 ms per write. On this shared VM's disk a commit of 500 objects took about 1.2 s, which would have measured the disk.\n")
 	p("- Roles: the load driver runs in the agent's process and its CPU is in the figure. \"Flooding\" sends frames to unknown MACs that the bridge floods; the VTEP tunnel leg of a real flooding proxy is not emulated.\n")
@@ -164,10 +164,19 @@ func rateSection(b *bytes.Buffer, r *Results) {
 			p("| %d | %d | %.0f | %d | %s | %s | %s | %d | %s |\n", rc.Hosts, pt.Rate, pt.Achieved, pt.Changes, dur(pt.Lag.P50), dur(pt.Lag.P99), dur(pt.Lag.Max), pt.Late, dur(pt.Write.P99))
 		}
 	}
-	p("\n| hosts | sustainable (p99 ≤ 1 s) |\n|---|---|\n")
+	p("\n| hosts | sustainable (p99 ≤ 1 s) | what gave out at the next rate |\n|---|---|---|\n")
 	for _, rc := range r.Rates {
-		p("| %d | %d changes/s |\n", rc.Hosts, rc.Sustainable)
+		why := "— (every rate tried held)"
+		if n := len(rc.Points); n > 0 && rc.Points[n-1].Rate != rc.Sustainable {
+			last := rc.Points[n-1]
+			why = "propagation to the agents (the writes kept up)"
+			if last.Achieved < 0.95*float64(last.Rate) {
+				why = fmt.Sprintf("the writes: %.0f of %d commits/s, write p99 %s", last.Achieved, last.Rate, dur(last.Write.P99))
+			}
+		}
+		p("| %d | %d changes/s | %s |\n", rc.Hosts, rc.Sustainable, why)
 	}
+	p("\nWhen the writes fall behind, the limit is the NSDB's write path, not the fan-out: the ZooKeeper backend serializes commits store-wide (each commit is a multi-op conditioned on the version of one models node, so concurrent writers conflict and retry, and every commit rewrites that node's 8 KiB token history), and every commit here competes for the same 2 cores with the agents and the ensemble. Rows of different fleets are not strictly ordered when the machine's other load varied during the run.\n")
 	p("\n![rate](scale-rate.svg)\n\n")
 }
 
@@ -190,4 +199,5 @@ func rolesSection(b *bytes.Buffer, r *Results) {
 		p("| %s | %d | %d | %d | %s | %s | %s | %.2f | %s |\n", s.Roles, s.Offered, s.Sent, s.Delivered, dur(s.P50), dur(s.P99), dur(s.Max), s.CPU, strings.Join(parts, "; "))
 	}
 	p("\n![roles](scale-roles.svg)\n\n")
+	p("The load average during the run (table at the top) says how much of the 2 cores the agent could get: the CPU column is what it got. Where fewer packets were delivered than sent, the agent fell behind the offered rate: the in-process datapath's upcall queues overflowed and the excess was lost, as a kernel's netlink sockets would lose it, and the latencies of the rest include the queueing.\n\n")
 }
