@@ -89,9 +89,23 @@ func KeyVTEPConnectionState() KeySpec {
 	return KeySpec{topology.KindVTEP, "connection_state", KeyLastWriteWins}
 }
 
-// KeyPoolMemberStatus is a pool member's health as set by its monitor.
+// KeyPoolMemberStatus is a pool member's health as set by its monitor:
+// MemberStatusActive or MemberStatusInactive. An empty key means no
+// monitor has judged the member (yet): agents treat it as down.
 func KeyPoolMemberStatus() KeySpec {
 	return KeySpec{topology.KindPoolMember, "status", KeyLastWriteWins}
+}
+
+// Values of KeyPoolMemberStatus, the reference's.
+const (
+	MemberStatusActive   = "ACTIVE"
+	MemberStatusInactive = "INACTIVE"
+)
+
+// KeyHealthMonitorOwner names the cluster node that runs a health
+// monitor's probes (first write wins: one prober per monitor).
+func KeyHealthMonitorOwner() KeySpec {
+	return KeySpec{topology.KindHealthMonitor, "owner", KeyFirstWriteWins}
 }
 
 // KeyClusterNode holds a cluster node's status report (JSON, written by

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # test-kernel.sh - run the TestKernel* tests inside throw-away QEMU VMs.
 #
-# Usage: scripts/test-kernel.sh [--bench] [go test flags...]
+# Usage: scripts/test-kernel.sh [--bench] [--pkg DIR]... [go test flags...]
 #
 # With --bench it runs the BenchmarkKernel* benchmarks instead (make bench).
+# With --pkg (repeatable; e.g. --pkg ./examples/agent) only those of the
+# packages below run.
 #
 # Packages are those with a `func TestKernel...` in a *_test.go file. The
 # VM kernel and initramfs come from internal/vmtest/build.sh (cached after
@@ -21,6 +23,11 @@
 # 127.0.0.1:PORT to 10.0.2.2:PORT, the host's loopback as seen from the
 # guest); the others run without a network. If the server cannot be
 # started the script fails (it never skips those tests).
+#
+# The commands the kernel tests run as a user would — examples/cluster
+# and examples/hivectl — are built (CGO_ENABLED=0) into a directory under
+# the repository (shared with the VM at the same path) named to the tests
+# by HIVENET_E2E_BIN; a test that needs them fails without it.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -30,6 +37,12 @@ if [[ ${1:-} == --bench ]]; then
 	what=BenchmarkKernel
 	shift
 fi
+only=()
+while [[ ${1:-} == --pkg ]]; do
+	(($# >= 2)) || { echo "test-kernel: --pkg needs a package directory" >&2; exit 2; }
+	only+=("./${2#./}")
+	shift 2
+done
 
 mapfile -t dirs < <(
 	find . \( -name .git -o -name .cache -o -name testdata -o -name vendor -o -name '_*' \) -prune -o \
@@ -42,7 +55,17 @@ if ((${#dirs[@]} == 0)); then
 	exit 0
 fi
 pkgs=()
-for d in "${dirs[@]}"; do pkgs+=("./${d#./}"); done
+for d in "${dirs[@]}"; do
+	d="./${d#./}"
+	if ((${#only[@]} > 0)) && [[ " ${only[*]%/} " != *" $d "* ]]; then
+		continue
+	fi
+	pkgs+=("$d")
+done
+if ((${#pkgs[@]} == 0)); then
+	echo "test-kernel: none of ${only[*]} has a $what" >&2
+	exit 1
+fi
 echo "test-kernel: packages with $what: ${pkgs[*]}"
 
 build=$repo/internal/vmtest/build.sh
@@ -59,6 +82,7 @@ echo "test-kernel: VM image ready in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEG
 zkpid=
 zkdir=
 zkservers=${HIVENET_ZK_SERVERS:-}
+bindir=
 stop_zk() {
 	if [[ -n $zkpid ]]; then
 		kill -TERM "$zkpid" 2>/dev/null
@@ -66,9 +90,18 @@ stop_zk() {
 		zkpid=
 	fi
 	[[ -n $zkdir ]] && rm -rf "$zkdir"
+	[[ -n $bindir ]] && rm -rf "$bindir"
 	return 0
 }
 trap stop_zk EXIT
+
+# The commands, for the tests that run them in the VM.
+mkdir -p "$repo/.cache"
+bindir=$(mktemp -d "$repo/.cache/e2e-bin.XXXXXX")
+t0=$(date +%s.%N)
+CGO_ENABLED=0 go build -o "$bindir/" ./examples/cluster ./examples/hivectl
+export HIVENET_E2E_BIN=$bindir
+echo "test-kernel: cluster and hivectl for the VM in $bindir ($(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1fs", b-a}'))"
 # Packages whose kernel tests need ZooKeeper run apart, with user networking.
 zkpkgs=()
 plain=()

@@ -35,6 +35,7 @@ type Agent struct {
 	m       *metrics
 	fs      FlowState
 	ownFS   *L4
+	health  *memberHealth // the health monitors' verdicts (lbstatus.go)
 	// savers save flow-state messages to Config.StateStore and
 	// SharedStateStore; fetcher asks ports' previous hosts for theirs.
 	savers  []*stateSaver
@@ -139,10 +140,11 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a.active.m = make(map[topology.ID]nsdb.PortState)
 	a.active.prev = make(map[topology.ID]topology.ID)
+	a.health = newMemberHealth()
 	a.vteps.byVTEP, a.vteps.byAddr = make(map[topology.ID]netip.Addr), make(map[netip.Addr]topology.ID)
 	a.fs = cfg.FlowState
 	if a.fs == nil && cfg.Stateful {
-		lc := L4Config{Now: a.now, Logger: a.log}
+		lc := L4Config{Now: a.now, Health: a.health, Logger: a.log}
 		if bc, ok := cfg.NSDB.(nsdb.BlockClaimer); ok {
 			lc.Blocks = bc.Blocks()
 		} else {
@@ -239,6 +241,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("agent: VTEP config watch: %w", err)
 	}
+	healthW, err := a.db.StateKeys().WatchAll(ctx, nsdb.KeyPoolMemberStatus())
+	if err != nil {
+		return fmt.Errorf("agent: pool member status watch: %w", err)
+	}
+	defer healthW.Close()
+	hevs, err := healthW.Next(ctx)
+	if err != nil {
+		return fmt.Errorf("agent: pool member status watch: %w", err)
+	}
+	a.health.apply(hevs)
 	read := time.Now()
 	if a.cfg.Handover != nil {
 		// Taking over from a running agent: load the state while it
@@ -269,7 +281,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.reconcile(ctx)
 	reconciled := time.Now()
 
-	errc := make(chan error, 5)
+	errc := make(chan error, 6)
 	goFn := func(f func()) {
 		wg.Add(1)
 		go func() { defer wg.Done(); f() }()
@@ -316,6 +328,18 @@ func (a *Agent) Run(ctx context.Context) error {
 				return
 			}
 			a.applyVTEPConfig(ctx, evs)
+		}
+	})
+	goFn(func() {
+		for {
+			evs, err := healthW.Next(ctx)
+			if err != nil {
+				if ctx.Err() == nil && !errors.Is(err, nsdb.ErrClosed) {
+					errc <- fmt.Errorf("agent: pool member status watch: %w", err)
+				}
+				return
+			}
+			a.applyMemberStatus(ctx, evs)
 		}
 	})
 	goFn(func() {

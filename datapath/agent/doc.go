@@ -65,6 +65,9 @@
 //   - vtep.go: the VxLAN gateway's data plane: the bridges' VxLAN ports
 //     toward hardware VTEPs, tunnelled to the VTEP with the bridge's VNI,
 //     and frames from VTEPs entering their bridge there.
+//   - lbstatus.go: the health monitors' verdicts on pool members
+//     (nsdb.KeyPoolMemberStatus, written by nsdb/cluster/lbhealth), which
+//     the agent's own load balancer reads (Agent.MemberHealth for others).
 //   - dhcp.go, mtu.go: DHCP answered before simulation (the server itself is
 //     package simulation/dhcp) and the tunnel MTU it offers.
 //   - reconcile.go: the flows found in the datapath at start.
@@ -157,8 +160,8 @@
 //   - Invalidation: every installed flow is indexed by its tags.
 //     Topology changes (device tags, routes, port links, exterior port
 //     sets), MAC table changes (learned, moved, removed), ARP entry
-//     changes, port active changes, tunnel route changes and flow-state
-//     imports invalidate the flows carrying the affected tags, which are
+//     changes, port active changes, tunnel route changes, pool member
+//     health changes (the member's pool) and flow-state imports invalidate the flows carrying the affected tags, which are
 //     deleted from the datapath. A flow whose simulation started before an
 //     invalidation of one of its tags is not installed.
 //   - Flow state, with Config.Stateful (NewL4 over package

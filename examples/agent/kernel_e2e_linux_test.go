@@ -6,6 +6,7 @@ package main
 // scripts/test-kernel.sh, with a ZooKeeper on the host):
 //
 //	root namespace (the test)            e2e-host-a                    e2e-host-b
+//	  cluster node (API), hivectl apply
 //	  ZooKeeper forwarder :P  <-- mg-a/mg0 172.30.1.0/30     mg-b/mg0 172.30.2.0/30
 //	  (to 10.0.2.2:PORT, the host)        agent process (kernel dp)     agent process (kernel dp)
 //	                                      ul-a 192.168.100.11 <-veth-> ul-b 192.168.100.12
@@ -15,7 +16,9 @@ package main
 //
 // The topology is examples/topologies/two-tenant-cloud.yaml with the
 // provider uplink (host-c's eth1 there) bound to host-a's tap-ext, so that
-// two hosts carry everything. Every "host" and "VM" is a network namespace
+// two hosts carry everything; it is created through a cluster node's REST
+// API with "hivectl apply -f" (kernel_apply_linux_test.go), as an operator
+// would. Every "host" and "VM" is a network namespace
 // of the VM; each host runs its own agent process (this test binary
 // re-executed with HIVENET_E2E_ROLE=agent under ip netns exec) on its own
 // openvswitch datapath, with the ZooKeeper NSDB. Host namespaces cannot
@@ -236,10 +239,16 @@ func startHelper(t *testing.T, ns *vmtest.NetNS, name, role string, args ...stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	argv := ns.Command(append([]string{self}, args...)...)
+	return startProcess(t, name, ns.Command(append([]string{self}, args...)...), []string{roleEnv + "=" + role})
+}
+
+// startProcess runs argv with env added to the test's environment; it is
+// stopped (SIGTERM, then SIGKILL) when the test ends.
+func startProcess(t *testing.T, name string, argv, env []string) *helper {
+	t.Helper()
 	h := &helper{name: name, done: make(chan struct{})}
 	h.cmd = exec.Command(argv[0], argv[1:]...)
-	h.cmd.Env = append(os.Environ(), roleEnv+"="+role)
+	h.cmd.Env = append(os.Environ(), env...)
 	h.cmd.Stdout, h.cmd.Stderr = &h.out, &h.out
 	// ip netns exec execs the binary: the signal reaches it, and it dies
 	// with the test.

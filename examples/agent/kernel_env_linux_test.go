@@ -94,8 +94,9 @@ type e2eEnv struct {
 	keys map[string]uint32
 }
 
-// newE2E loads the topology into ZooKeeper and builds the namespaces and
-// links; no agent runs yet.
+// newE2E builds the namespaces and links and creates the topology in
+// ZooKeeper through a cluster node's API with hivectl apply
+// (startCluster, applyTopology); no agent runs yet.
 func newE2E(ctx context.Context, t *testing.T) *e2eEnv {
 	servers := zktest.Standalone(t)
 	e := &e2eEnv{start: time.Now(), vms: map[string]*e2eVM{}, hostOf: map[string]*e2eHost{}, keys: map[string]uint32{}}
@@ -109,10 +110,9 @@ func newE2E(ctx context.Context, t *testing.T) *e2eEnv {
 	t.Cleanup(func() { admin.Close() })
 	e.admin = admin
 	e.topo = e2eTopology(t)
-	if _, err := admin.Store().Commit(ctx, nsdb.PutAll(e.topo)...); err != nil {
-		t.Fatalf("loading the topology: %v", err)
-	}
-	t.Logf("topology loaded into ZooKeeper %s under %s (%v)", servers, e.root, e.since())
+	// As an operator would: a cluster node's API, and hivectl apply once
+	// the namespaces are built (the node starts meanwhile).
+	node := e.startCluster(t, servers)
 
 	// ZooKeeper forwarder for the host namespaces.
 	fwd, err := net.Listen("tcp4", "0.0.0.0:0")
@@ -196,6 +196,7 @@ func newE2E(ctx context.Context, t *testing.T) *e2eEnv {
 	}
 	e.vms["ext"].ns.Run(t, "ip", "route", "add", "203.0.113.0/24", "via", "198.51.100.2")
 	t.Logf("namespaces and links ready (%v)", e.since())
+	e.applyTopology(ctx, t, node)
 
 	// On failure, what every agent said and what each datapath holds.
 	t.Cleanup(func() {

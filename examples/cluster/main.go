@@ -2,9 +2,10 @@
 // REST API (native under /v1/, OpenStack Neutron under /v2.0/ with a
 // Keystone v3 token endpoint under /v3/), the host-liveness view, the
 // garbage collector of orphaned NSDB state, the VxLAN gateway
-// (vxgw/gateway, vxgw/floodproxy) and the Neutron translation's sync,
-// placed and failed over through the NSDB, optionally with an embedded
-// ZooKeeper server so that one command brings up a deployment.
+// (vxgw/gateway, vxgw/floodproxy), the Neutron translation's sync and the
+// load balancers' health monitors (nsdb/cluster/lbhealth), placed and
+// failed over through the NSDB, optionally with an embedded ZooKeeper
+// server so that one command brings up a deployment.
 //
 //	go run ./examples/cluster -nsdb zk -embedded-zk /var/lib/hivenet/zk \
 //	    -listen 127.0.0.1:8080 -token-file tokens.csv
@@ -43,12 +44,15 @@
 //	-tls-cert FILE         serve HTTPS with this certificate (PEM) ...
 //	-tls-key FILE          ... and key
 //	-services LIST         services to run, of api,heartbeat,recycler,vxgw,
-//	                       neutron-sync (default all; vxgw is the VxLAN
-//	                       gateway: one synchroniser per VTEP on the node
-//	                       owning it, and the flooding-proxy manager on one
-//	                       node; neutron-sync keeps the Neutron translation
-//	                       in step with hosts and the provider router, on
-//	                       one node)
+//	                       neutron-sync,lb-health (default all; vxgw is the
+//	                       VxLAN gateway: one synchroniser per VTEP on the
+//	                       node owning it, and the flooding-proxy manager on
+//	                       one node; neutron-sync keeps the Neutron
+//	                       translation in step with hosts and the provider
+//	                       router, on one node; lb-health probes pool
+//	                       members over TCP from the node, one checker per
+//	                       health monitor on the node owning it, and writes
+//	                       their status)
 //	-node NAME             the node's name in the cluster (default the host
 //	                       name); its ID is topology.NameID(host, NAME)
 //	-recycle-interval D    time between garbage collections (default 1h)

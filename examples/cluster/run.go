@@ -166,6 +166,11 @@ func serve(ctx context.Context, o *options, base *slog.Logger, onReady ready) er
 			return err
 		}
 	}
+	if o.has("lb-health") {
+		if err := addLBHealth(node, client, log, reg); err != nil {
+			return err
+		}
+	}
 	httpAddr := ""
 	if ln != nil {
 		httpAddr = ln.Addr().String()

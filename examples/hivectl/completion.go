@@ -6,8 +6,9 @@ import (
 )
 
 // Shell completion: "hivectl completion bash" prints a script that
-// completes commands, kinds, flags and — asking the API with the same
-// --server and token — object names (hivectl list KIND -o name).
+// completes commands, kinds, flags, vtep subcommands and — asking the API
+// with the same --server and token — object names (hivectl list KIND -o
+// name) and a VTEP's bound ports (hivectl vtep bindings VTEP -o name).
 
 const bashCompletion = `# bash completion for hivectl; load with: source <(hivectl completion bash)
 _hivectl() {
@@ -16,13 +17,14 @@ _hivectl() {
     local commands="%s"
     local kinds="%s"
     local globals="%s"
-    local cmd="" kind="" i conn=()
+    local cmd="" kind="" i conn=() pos=()
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
         --server|-server|--token-file|-token-file|--cacert|-cacert) conn+=("${words[i]}" "${words[i+1]}"); ((i++)); continue ;;
         -o|--o|-f|--f|--scope|-scope|--vlan|-vlan|--state|-state) ((i++)); continue ;;
         -*) continue ;;
         esac
+        pos+=("${words[i]}")
         if [[ -z $cmd ]]; then cmd=${words[i]}; elif [[ -z $kind ]]; then kind=${words[i]}; fi
     done
     case "$prev" in
@@ -39,6 +41,14 @@ _hivectl() {
     mac-table) COMPREPLY=($(compgen -W "$(hivectl "${conn[@]}" list bridges -o name 2>/dev/null)" -- "$cur")) ;;
     arp-table) COMPREPLY=($(compgen -W "$(hivectl "${conn[@]}" list routers -o name 2>/dev/null)" -- "$cur")) ;;
     trace) [[ $prev == --from || $prev == -from ]] && COMPREPLY=($(compgen -W "$(hivectl "${conn[@]}" list ports -o name 2>/dev/null)" -- "$cur")) ;;
+    vtep)
+        # pos: vtep SUBCOMMAND VTEP PORT VLAN BRIDGE
+        case "${#pos[@]}/$kind" in
+        1/) COMPREPLY=($(compgen -W "%s" -- "$cur")) ;;
+        2/*|*/status) COMPREPLY=($(compgen -W "$(hivectl "${conn[@]}" list vteps -o name 2>/dev/null)" -- "$cur")) ;;
+        3/bind|3/unbind) COMPREPLY=($(compgen -W "$(hivectl "${conn[@]}" vtep bindings "${pos[2]}" -o name 2>/dev/null)" -- "$cur")) ;;
+        5/bind) COMPREPLY=($(compgen -W "$(hivectl "${conn[@]}" list bridges -o name 2>/dev/null)" -- "$cur")) ;;
+        esac ;;
     completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")) ;;
     esac
 }
@@ -61,7 +71,7 @@ func runCompletion(e *env) error {
 		ks = append(ks, k.coll, k.one)
 	}
 	flags := "--server --token-file --cacert -o --ids --no-headers -h -w -f --dry-run --scope --vlan --from --icmp-echo --tcp --udp --arp-request --src-mac --dst-mac --src-ip --ttl --state --tags"
-	script := fmt.Sprintf(bashCompletion, strings.Join(names, " "), strings.Join(ks, " "), flags)
+	script := fmt.Sprintf(bashCompletion, strings.Join(names, " "), strings.Join(ks, " "), flags, strings.Join(vtepSubcommands, " "))
 	switch e.args[0] {
 	case "bash":
 	case "zsh":

@@ -24,6 +24,13 @@
 //	trace --from PORT --tcp 'SRC:P->DST:P'  simulate a packet against the live network (also
 //	                                     --udp, --icmp-echo, --arp-request; --state FILE for
 //	                                     conntrack and NAT keys)
+//	vtep bind VTEP PORT VLAN BRIDGE      bind a VTEP's physical port and VLAN (0: untagged) to a
+//	                                     bridge: the bridge gets a VNI and a VxLAN port
+//	vtep unbind VTEP PORT VLAN           remove a binding
+//	vtep bindings VTEP                   a VTEP's bindings: bridge, VNI, VxLAN port
+//	vtep status [VTEP...]                the VxLAN gateway's view of VTEPs (all without names):
+//	                                     OVSDB connection, owner node, tunnel addresses, flooding
+//	                                     proxy, bindings
 //	completion bash|zsh                  print a completion script: source <(hivectl completion bash)
 //
 // KIND is a collection of the API, plural or singular: bridges, routers,

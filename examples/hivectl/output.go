@@ -149,6 +149,16 @@ func str(v any) string {
 // list says whether docs is a list (written as a JSON array or a YAML
 // sequence) or one document.
 func (p *printer) document(k *kind, docs [][]byte, list bool) error {
+	var fix func(*yaml.Node)
+	if k != nil {
+		fix = func(n *yaml.Node) { p.rename(k, n, true) }
+	}
+	return p.documentFunc(docs, list, fix)
+}
+
+// documentFunc writes API answers as document does, passing each one's
+// root to fix, if set, before writing it.
+func (p *printer) documentFunc(docs [][]byte, list bool, fix func(*yaml.Node)) error {
 	nodes := make([]*yaml.Node, 0, len(docs))
 	for _, d := range docs {
 		var n yaml.Node
@@ -159,8 +169,8 @@ func (p *printer) document(k *kind, docs [][]byte, list bool) error {
 		if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
 			root = n.Content[0]
 		}
-		if k != nil {
-			p.rename(k, root, true)
+		if fix != nil {
+			fix(root)
 		}
 		nodes = append(nodes, root)
 	}

@@ -79,9 +79,14 @@ func init() {
 		{"apply", "-f FILE", "apply a topology file as the desired state of a scope; prints the changes", applyFlags},
 		{"export", "", "print a scope (or everything) as a topology file", exportFlags},
 		{"trace", "--from PORT (--icmp-echo|--tcp|--udp|--arp-request) ...", "simulate a packet against the live network", traceFlags},
+		{"vtep", "bind|unbind|bindings|status ...", "a VTEP's bindings to bridges and its VxLAN gateway status", vtepFlags},
 		{"completion", "bash|zsh", "print a shell completion script", noFlags(runCompletion)},
 	}
 }
+
+// commandDetails are more lines of a command's usage, for commands with
+// subcommands.
+var commandDetails = map[string]string{"vtep": vtepUsage}
 
 func noFlags(run func(e *env) error) func(*flag.FlagSet) func(*env) error {
 	return func(*flag.FlagSet) func(*env) error { return run }
@@ -134,7 +139,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	g.register(fs)
 	runCmd := cmd.flags(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: hivectl %s %s\n  %s\n\nflags:\n", cmd.name, cmd.args, cmd.summary)
+		fmt.Fprintf(fs.Output(), "usage: hivectl %s %s\n  %s\n%s\nflags:\n", cmd.name, cmd.args, cmd.summary, commandDetails[cmd.name])
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterspersed(fs, gfs.Args()[1:])

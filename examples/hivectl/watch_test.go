@@ -68,8 +68,8 @@ func testGetWatch(t *testing.T, d *deployment) {
 	}
 }
 
-// The bash completion script completes commands, kinds and — asking the
-// API — names.
+// The bash completion script completes commands, kinds, vtep subcommands
+// and — asking the API — names and a VTEP's bound ports.
 func TestCompletion(t *testing.T) {
 	bash, err := exec.LookPath("bash")
 	if err != nil {
@@ -79,6 +79,8 @@ func TestCompletion(t *testing.T) {
 	d.ok("create", "bridge", "net1")
 	d.ok("create", "bridge", "net2")
 	d.ok("create", "router", "r1")
+	d.ok("create", "vtep", "tor1", "management-ip=192.0.2.1")
+	d.ok("vtep", "bind", "tor1", "eth7", "100", "net1")
 	bin := t.TempDir()
 	build := exec.Command("go", "build", "-o", filepath.Join(bin, "hivectl"), ".")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -112,6 +114,19 @@ func TestCompletion(t *testing.T) {
 	}
 	if got := complete(append(conn, "arp-table", "")...); !slices.Equal(got, []string{"r1"}) {
 		t.Errorf("hivectl arp-table <TAB>: %v", got)
+	}
+	for _, c := range []struct {
+		words []string
+		want  []string
+	}{
+		{[]string{"vtep", "b"}, []string{"bind", "bindings"}},
+		{[]string{"vtep", "status", ""}, []string{"tor1"}},
+		{[]string{"vtep", "unbind", "tor1", ""}, []string{"eth7"}},
+		{[]string{"vtep", "bind", "tor1", "eth8", "5", ""}, []string{"net1", "net2"}},
+	} {
+		if got := complete(append(conn, c.words...)...); !slices.Equal(got, c.want) {
+			t.Errorf("hivectl %s<TAB>: %v, want %v", strings.Join(c.words, " "), got, c.want)
+		}
 	}
 	if got := complete("hivectl", "list", "bridges", "-o", ""); !slices.Equal(got, []string{"json", "name", "table", "yaml"}) {
 		t.Errorf("-o <TAB>: %v", got)

@@ -270,3 +270,35 @@ func testClusterStatus(t *testing.T, e *env) {
 		t.Errorf("node status %v", n)
 	}
 }
+
+// testPoolMemberStatus reads pool members' health: what the monitor last
+// wrote (a status key another session owns) and whether the member takes
+// new connections.
+func testPoolMemberStatus(t *testing.T, e *env) {
+	e.buildWorld()
+	ctx := context.Background()
+	monitor := e.newConn(t)
+	id := e.ids["member1"]
+	st := e.get("/v1/pool-members/" + id + "/status").json(t)
+	if st["status"] != "active" || st["up"] != true || st["health"] != nil || st["addr"] != "10.0.0.11:80" || st["pool"] != e.ids["web-pool"] {
+		t.Errorf("member1 status before monitoring: %v", st)
+	}
+	e.must(call{method: "PUT", path: "/v1/pool-members/" + id, body: `{"pool": "web-pool", "addr": "10.0.0.11", "port": 80, "weight": 2, "status": "monitored"}`},
+		http.StatusOK)
+	eventually(t, "member1 monitored and down", func() bool {
+		st := e.get("/v1/pool-members/" + id + "/status").json(t)
+		return st["status"] == "monitored" && st["up"] == false
+	})
+	if err := monitor.StateKeys().Set(ctx, nsdb.KeyPoolMemberStatus(), mustID(t, id), nsdb.MemberStatusActive); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "member1 up", func() bool {
+		st := e.get("/v1/pool-members/" + id + "/status").json(t)
+		return st["health"] == nsdb.MemberStatusActive && st["up"] == true
+	})
+	items := e.get("/v1/status/pool-members").json(t)["items"].([]any)
+	if len(items) != 1 || items[0].(map[string]any)["health"] != nsdb.MemberStatusActive {
+		t.Errorf("pool member statuses %v", items)
+	}
+	e.must(call{method: "GET", path: "/v1/pool-members/" + e.ids["web-pool"] + "/status"}, http.StatusNotFound)
+}

@@ -24,6 +24,7 @@ var suite = []suiteCase{
 	{"ListFilters", testListFilters},
 	{"Rules", testRules},
 	{"HostAndPortStatus", testStatus},
+	{"PoolMemberStatus", testPoolMemberStatus},
 	{"Tables", testTables},
 	{"NATLeases", testNATLeases},
 	{"ClusterStatus", testClusterStatus},

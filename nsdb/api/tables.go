@@ -263,7 +263,8 @@ func stateSchemas() map[string]schema {
 		"IP4MACEntry": object("", schema{"addr": str(""), "mac": str("")}, "addr", "mac"),
 		"ARPEntry": object("An ARP table entry; mac is absent while the address is being resolved.", schema{
 			"addr": str(""), "mac": str(""), "expiry": t, "stale": t, "last-arp": t}, "addr"),
-		"ARPEntryRequest": object("A persistent ARP entry.", schema{"addr": str("IPv4 address"), "mac": str("unicast MAC")}, "addr", "mac"),
-		"NATLease":        natLeaseSchema(),
+		"ARPEntryRequest":  object("A persistent ARP entry.", schema{"addr": str("IPv4 address"), "mac": str("unicast MAC")}, "addr", "mac"),
+		"NATLease":         natLeaseSchema(),
+		"PoolMemberStatus": poolMemberStatusSchema(),
 	}
 }

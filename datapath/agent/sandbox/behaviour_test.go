@@ -189,6 +189,20 @@ func TestMACMove(t *testing.T) {
 		t.Fatal(err)
 	}
 	within(t, time.Second, "host-a's flows to vm2 on host-b removed from its datapath", func() bool { return !dpTunnelsTo(a, oldKey) })
+	// The bridge learns the move from the NSDB's MAC table, where the
+	// entry of the old port goes and that of the new one comes: in
+	// between, the MAC is unknown and a frame to it is flooded (to both).
+	// Wait until host-a's simulation sends vm1's echo to the moved port
+	// alone, then check that the traffic follows.
+	req, ok := vm1.LastSent(isEcho)
+	if !ok {
+		t.Fatal("vm1 sent no echo request")
+	}
+	p1, _ := c.Port("vm1")
+	within(t, 5*time.Second, "host-a's bridge sends vm2's MAC to the moved port", func() bool {
+		tr, err := a.Agent().Trace(p1.ID, req.Frame)
+		return err == nil && len(tr.Outputs) == 1 && tr.Outputs[0].Port == "vm2-moved"
+	})
 	ping(t, vm1, vm2m)
 	if n := vm2m.Count(isEcho); n == 0 {
 		t.Error("the moved VM got no echo request")

@@ -13,6 +13,9 @@
 // (by default 127.0.0.<last octet>), which every datapath binds its VXLAN
 // port to: Linux routes all of 127.0.0.0/8 to the loopback interface.
 //
+// [Prober] is a load-balancer health prober (nsdb/cluster/lbhealth) whose
+// probes leave from a VM on a router port and travel the overlay.
+//
 // It is a harness for users' tests: it holds no scenario of its own. The
 // VMs of the shipped two-tenant topology ([TwoTenantVMs]) are here because
 // several test suites use them; the demo scenarios that run on them are

@@ -1,7 +1,6 @@
 package sandbox_test
 
 import (
-	"bytes"
 	"context"
 	"net/netip"
 	"strings"
@@ -91,16 +90,6 @@ func nats(h *sandbox.Host, typ flowstate.NATKeyType, src netip.Addr, sport uint1
 	return out
 }
 
-func withPayload(dport uint16, data string) func(*sandbox.Packet) bool {
-	return func(p *sandbox.Packet) bool {
-		v := p.View()
-		if v.EtherType() != packet.EtherTypeIPv4 || v.IPProto() != packet.ProtoTCP || v.DstPort() != dport {
-			return false
-		}
-		return bytes.Contains(p.Frame, []byte(data))
-	}
-}
-
 // TestMigrationKeepsSNATConnection: vm2's TCP connection to the outside
 // goes through its router's source NAT (203.0.113.10, a port leased by
 // host-b). vm2 moves to host-new, which has never seen the connection:
@@ -122,10 +111,7 @@ func TestMigrationKeepsSNATConnection(t *testing.T) {
 	if _, err := vm2.SendTCP(ctx, ext.Addr(), sport, dport, packet.TCPSyn, true); err != nil {
 		t.Fatalf("the connection's SYN-ACK: %v", err)
 	}
-	if err := vm2.SendTCPData(ctx, ext.Addr(), sport, dport, packet.TCPAck|packet.TCPPsh, []byte("before the move")); err != nil {
-		t.Fatal(err)
-	}
-	before, err := ext.WaitFor(ctx, withPayload(dport, "before the move"))
+	before, err := vm2.DeliverTCPData(ctx, ext, ext.Addr(), sport, dport, packet.TCPAck|packet.TCPPsh, []byte("before the move"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,20 +135,14 @@ func TestMigrationKeepsSNATConnection(t *testing.T) {
 		t.Fatalf("host-new's NAT state for the connection after the move: %v, want its binding %s", got, nat)
 	}
 
-	if err := vm2.SendTCPData(ctx, ext.Addr(), sport, dport, packet.TCPAck|packet.TCPPsh, []byte("after the move")); err != nil {
-		t.Fatal(err)
-	}
-	after, err := ext.WaitFor(ctx, withPayload(dport, "after the move"))
+	after, err := vm2.DeliverTCPData(ctx, ext, ext.Addr(), sport, dport, packet.TCPAck|packet.TCPPsh, []byte("after the move"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if src := netip.AddrPortFrom(after.View().IPSrc(), after.View().SrcPort()); src != nat {
 		t.Fatalf("after the move the connection's segment came from %s, before from %s: the server sees another connection", src, nat)
 	}
-	if err := ext.SendTCPData(ctx, nat.Addr(), dport, nat.Port(), packet.TCPAck|packet.TCPPsh, []byte("answer after the move")); err != nil {
-		t.Fatal(err)
-	}
-	answer, err := vm2.WaitFor(ctx, withPayload(sport, "answer after the move"))
+	answer, err := ext.DeliverTCPData(ctx, vm2, nat.Addr(), dport, nat.Port(), packet.TCPAck|packet.TCPPsh, []byte("answer after the move"))
 	if err != nil {
 		t.Fatalf("the server's answer did not reach vm2 on host-new: %v", err)
 	}
@@ -237,10 +217,7 @@ func TestMigrationKeepsStickyBackend(t *testing.T) {
 	if got := nats(c.Host("host-new"), flowstate.NATFwdStickyDNAT, client.Addr(), 0); len(got) != 1 || got[0] != sticky[0] {
 		t.Fatalf("host-new's sticky entries for the client after the move: %v, want %v", got, sticky)
 	}
-	if err := client.SendTCPData(ctx, vip, sport, 80, packet.TCPAck|packet.TCPPsh, []byte("after the move")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := webs[backend].WaitFor(ctx, withPayload(80, "after the move")); err != nil {
+	if _, err := client.DeliverTCPData(ctx, webs[backend], vip, sport, 80, packet.TCPAck|packet.TCPPsh, []byte("after the move")); err != nil {
 		t.Fatalf("the connection's segment after the move did not reach its backend %s: %v", backend, err)
 	}
 	// A new connection from the same client sticks to the same backend.

@@ -39,10 +39,7 @@ func TestCrashRestartKeepsSNATConnection(t *testing.T) {
 	}
 	var natAddr netip.AddrPort
 	for i, data := range []string{"first segment", "second segment"} {
-		if err := vm2.SendTCPData(ctx, ext.Addr(), sport, dport, packet.TCPAck|packet.TCPPsh, []byte(data)); err != nil {
-			t.Fatal(err)
-		}
-		p, err := ext.WaitFor(ctx, withPayload(dport, data))
+		p, err := vm2.DeliverTCPData(ctx, ext, ext.Addr(), sport, dport, packet.TCPAck|packet.TCPPsh, []byte(data))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,10 +74,7 @@ func TestCrashRestartKeepsSNATConnection(t *testing.T) {
 	}
 
 	missed := b.Datapath.Stats().Missed
-	if err := vm2.SendTCPData(ctx, ext.Addr(), sport, dport, packet.TCPAck|packet.TCPPsh, []byte("after the restart")); err != nil {
-		t.Fatal(err)
-	}
-	after, err := ext.WaitFor(ctx, withPayload(dport, "after the restart"))
+	after, err := vm2.DeliverTCPData(ctx, ext, ext.Addr(), sport, dport, packet.TCPAck|packet.TCPPsh, []byte("after the restart"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,10 +84,7 @@ func TestCrashRestartKeepsSNATConnection(t *testing.T) {
 	if d := b.Datapath.Stats().Missed - missed; d != 0 {
 		t.Errorf("%d upcalls on host-b for the connection's segment after the restart, want 0 (its flows kept)", d)
 	}
-	if err := ext.SendTCPData(ctx, natAddr.Addr(), dport, natAddr.Port(), packet.TCPAck|packet.TCPPsh, []byte("answer after the restart")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := vm2.WaitFor(ctx, withPayload(sport, "answer after the restart")); err != nil {
+	if _, err := ext.DeliverTCPData(ctx, vm2, natAddr.Addr(), dport, natAddr.Port(), packet.TCPAck|packet.TCPPsh, []byte("answer after the restart")); err != nil {
 		t.Fatalf("the server's answer after the restart: %v", err)
 	}
 	// New connections are served while the dead session holds the block.
@@ -141,10 +132,7 @@ func TestTakeoverKeepsSNATConnection(t *testing.T) {
 	}
 	send := func(data string) netip.AddrPort {
 		t.Helper()
-		if err := vm2.SendTCPData(ctx, ext.Addr(), sport, dport, packet.TCPAck|packet.TCPPsh, []byte(data)); err != nil {
-			t.Fatal(err)
-		}
-		p, err := ext.WaitFor(ctx, withPayload(dport, data))
+		p, err := vm2.DeliverTCPData(ctx, ext, ext.Addr(), sport, dport, packet.TCPAck|packet.TCPPsh, []byte(data))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,10 +180,7 @@ func TestTakeoverKeepsSNATConnection(t *testing.T) {
 	if src := send("after the takeover"); src != natAddr {
 		t.Fatalf("after the takeover the connection's segment left as %s, before as %s", src, natAddr)
 	}
-	if err := ext.SendTCPData(ctx, natAddr.Addr(), dport, natAddr.Port(), packet.TCPAck|packet.TCPPsh, []byte("answer after the takeover")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := vm2.WaitFor(ctx, withPayload(sport, "answer after the takeover")); err != nil {
+	if _, err := ext.DeliverTCPData(ctx, vm2, natAddr.Addr(), dport, natAddr.Port(), packet.TCPAck|packet.TCPPsh, []byte("answer after the takeover")); err != nil {
 		t.Fatalf("the server's answer after the takeover: %v", err)
 	}
 	within(t, 10*time.Second, "the connection's block claimed by the new agent", func() bool {

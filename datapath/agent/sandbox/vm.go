@@ -134,96 +134,6 @@ func (v *VM) Received() []*Packet {
 	return slices.Clone(v.log)
 }
 
-func (v *VM) mine(dst netip.Addr, dmac topology.MAC) bool {
-	if dmac != v.cfg.MAC && !dmac.IsBroadcast() {
-		return false
-	}
-	return dst == v.Addr() || (v.cfg.Internet && dmac == v.cfg.MAC)
-}
-
-// answer replies to ARP requests, echo requests, SYNs and UDP echo.
-func (v *VM) answer(p *Packet) {
-	m := p.View()
-	switch m.EtherType() {
-	case packet.EtherTypeARP:
-		switch m.ARPOp() {
-		case 1:
-			// Gratuitous requests (sender = target) announce, they ask
-			// nothing.
-			if m.ARPTPA() == v.Addr() && m.ARPSPA() != m.ARPTPA() {
-				f, err := packet.AppendARPReply(nil, packet.VLAN{}, v.cfg.MAC, v.Addr(), m.ARPSHA(), m.ARPSPA())
-				if err == nil {
-					_ = v.send(f)
-				}
-			}
-		case 2:
-			v.mu.Lock()
-			v.arp[m.ARPSPA()] = m.ARPSHA()
-			v.mu.Unlock()
-		}
-	case packet.EtherTypeIPv4:
-		if !v.mine(m.IPDst(), m.EthDst()) {
-			return
-		}
-		switch {
-		case m.IPProto() == packet.ProtoICMP && m.ICMPType() == packet.ICMPEchoRequest:
-			if f, err := packet.AppendEchoReply(nil, p.Frame); err == nil {
-				_ = v.send(f)
-			}
-		case m.IPProto() == packet.ProtoTCP && m.TCPFlags()&0x12 == 0x02 && slices.Contains(v.cfg.TCPListen, m.DstPort()):
-			v.reply(m, 0x12)
-		case m.IPProto() == packet.ProtoUDP && slices.Contains(v.cfg.UDPEcho, m.DstPort()):
-			v.reply(m, 0)
-		}
-	}
-}
-
-// reply answers a TCP SYN (flags SYN|ACK) or a UDP datagram (empty),
-// addresses and ports swapped, to the sender's MAC.
-func (v *VM) reply(m *packet.View, tcpFlags uint16) {
-	var r packet.Match
-	r.SetEthSrc(v.cfg.MAC)
-	r.SetEthDst(m.EthSrc())
-	r.SetEtherType(packet.EtherTypeIPv4)
-	r.SetIPSrc(m.IPDst())
-	r.SetIPDst(m.IPSrc())
-	r.SetIPProto(m.IPProto())
-	r.SetIPTTL(64)
-	r.SetSrcPort(m.DstPort())
-	r.SetDstPort(m.SrcPort())
-	if m.IPProto() == packet.ProtoTCP {
-		r.SetTCPFlags(tcpFlags)
-	}
-	if f, err := packet.AppendFrame(nil, &r, nil); err == nil {
-		_ = v.send(f)
-	}
-}
-
-// Expect waits for a received frame that satisfies match (frames
-// received before the call are not considered).
-func (v *VM) expect(ctx context.Context, match func(*Packet) bool, send func() error) (*Packet, error) {
-	w := &waiter{match: match, ch: make(chan *Packet, 1)}
-	v.mu.Lock()
-	v.waiters[w] = struct{}{}
-	v.mu.Unlock()
-	defer func() {
-		v.mu.Lock()
-		delete(v.waiters, w)
-		v.mu.Unlock()
-	}()
-	if send != nil {
-		if err := send(); err != nil {
-			return nil, err
-		}
-	}
-	select {
-	case p := <-w.ch:
-		return p, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: %s: %w", ErrTimeout, v.cfg.Name, ctx.Err())
-	}
-}
-
 // Resolve returns the MAC of next hop ip, asking with ARP every 200 ms
 // until ctx ends.
 func (v *VM) Resolve(ctx context.Context, ip netip.Addr) (topology.MAC, error) {
@@ -338,6 +248,22 @@ func (v *VM) SendUDP(ctx context.Context, dst netip.Addr, sport, dport uint16, w
 }
 
 func (v *VM) sendL4(ctx context.Context, proto uint8, dst netip.Addr, sport, dport, flags uint16, payload []byte, wait bool) (*Packet, error) {
+	f, err := v.l4Frame(ctx, proto, dst, sport, dport, flags, payload)
+	if err != nil {
+		return nil, err
+	}
+	if !wait {
+		return nil, v.send(f)
+	}
+	return v.expect(ctx, func(p *Packet) bool {
+		x := p.View()
+		return x.EtherType() == packet.EtherTypeIPv4 && x.IPProto() == proto && x.DstPort() == sport && x.IPDst() == v.Addr()
+	}, func() error { return v.send(f) })
+}
+
+// l4Frame builds a TCP or UDP frame from the VM to dst, addressed to the
+// MAC of its next hop (resolved first).
+func (v *VM) l4Frame(ctx context.Context, proto uint8, dst netip.Addr, sport, dport, flags uint16, payload []byte) ([]byte, error) {
 	mac, err := v.nextHop(ctx, dst)
 	if err != nil {
 		return nil, err
@@ -355,17 +281,7 @@ func (v *VM) sendL4(ctx context.Context, proto uint8, dst netip.Addr, sport, dpo
 	if proto == packet.ProtoTCP {
 		m.SetTCPFlags(flags)
 	}
-	f, err := packet.AppendFrame(nil, &m, payload)
-	if err != nil {
-		return nil, err
-	}
-	if !wait {
-		return nil, v.send(f)
-	}
-	return v.expect(ctx, func(p *Packet) bool {
-		x := p.View()
-		return x.EtherType() == packet.EtherTypeIPv4 && x.IPProto() == proto && x.DstPort() == sport && x.IPDst() == v.Addr()
-	}, func() error { return v.send(f) })
+	return packet.AppendFrame(nil, &m, payload)
 }
 
 // SendFrame sends a raw frame.
