@@ -39,7 +39,7 @@ help:
 	@echo "make fuzz         every Fuzz* target for FUZZTIME (default 10s) each"
 	@echo "make lint         gofmt -l, go vet, staticcheck"
 	@echo "make bench        all benchmarks -> bench/latest.txt"
-	@echo "make scale        scale harness (3-node ZooKeeper, up to 250 agents) -> docs/scale.md + SVGs (about 16 min on 2 busy cores)"
+	@echo "make scale        scale harness (3-node ZooKeeper, up to 250 agents) -> docs/scale.md + SVGs (12-16 min on 2 busy cores)"
 	@echo "make provision    install Debian packages and Go tools (scripts/provision.sh)"
 	@echo "variables: FUZZTIME=10s (per fuzz target), TESTFLAGS= (extra go test flags for test-host/test-kernel)"
 

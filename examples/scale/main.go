@@ -12,7 +12,7 @@
 // rate each fleet sustains; one node's latency and CPU as it takes on the
 // compute, gateway and flooding roles. The report ends with an
 // extrapolation to 1,000 and 10,000 hosts from the measured costs. The
-// full run took about 16 minutes on 2 (busy) cores; -quick runs every
+// full run took 12 to 16 minutes on 2 (busy) cores; -quick runs every
 // measurement small and short (under a minute).
 //
 // Flags:

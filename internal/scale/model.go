@@ -60,7 +60,7 @@ func modelSection(b *bytes.Buffer, r *Results) {
 	p("Nothing in this section ran at these sizes; treat the numbers as orders of magnitude that say what to fix first.\n\n")
 	p("Measured costs used: one agent holds %.1f kB of heap, takes %.0f µs to start and reads %.0f B from ZooKeeper per port of the deployment (at %d ports); ",
 		m.HeapPerPort/1024, m.ReadyPerPort*1e6, m.BytesPerPort, m.Ports)
-	p("the p99 time for one change to reach every host was %s per host (at %d hosts; it grew faster than linearly from 100 to 250 hosts); each agent read %.0f B per change; ",
+	p("the p99 time for one change to reach every host was %s per host (at %d hosts); each agent read %.0f B per change; ",
 		time.Duration(m.LagPerHost*float64(time.Second)).Round(time.Microsecond), m.Hosts, m.BytesPerDelivery)
 	p("at most %.0f change deliveries per second (sustainable changes/s × agents) were kept up with on this machine.\n\n", m.Deliveries)
 	p("| | 1,000 hosts | 10,000 hosts |\n|---|---|---|\n")

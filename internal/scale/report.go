@@ -97,6 +97,10 @@ func answers(b *bytes.Buffer, r *Results) {
 	if len(r.Rates) > 0 {
 		var parts []string
 		for _, rc := range r.Rates {
+			if rc.Sustainable == 0 && len(rc.Points) > 0 {
+				parts = append(parts, fmt.Sprintf("%d hosts: below %d changes/s", rc.Hosts, rc.Points[0].Rate))
+				continue
+			}
 			parts = append(parts, fmt.Sprintf("%d hosts: %d changes/s", rc.Hosts, rc.Sustainable))
 		}
 		p("- **What change rate can it handle?** Highest rate tried with p99 propagation ≤ 1 s: %s (§4).\n", strings.Join(parts, "; "))
@@ -174,7 +178,11 @@ func rateSection(b *bytes.Buffer, r *Results) {
 				why = fmt.Sprintf("the writes: %.0f of %d commits/s, write p99 %s", last.Achieved, last.Rate, dur(last.Write.P99))
 			}
 		}
-		p("| %d | %d changes/s | %s |\n", rc.Hosts, rc.Sustainable, why)
+		sus := fmt.Sprintf("%d changes/s", rc.Sustainable)
+		if rc.Sustainable == 0 && len(rc.Points) > 0 {
+			sus = fmt.Sprintf("below %d changes/s (the lowest rate tried)", rc.Points[0].Rate)
+		}
+		p("| %d | %s | %s |\n", rc.Hosts, sus, why)
 	}
 	p("\nWhen the writes fall behind, the limit is the NSDB's write path, not the fan-out: the ZooKeeper backend serializes commits store-wide (each commit is a multi-op conditioned on the version of one models node, so concurrent writers conflict and retry, and every commit rewrites that node's 8 KiB token history), and every commit here competes for the same 2 cores with the agents and the ensemble. Rows of different fleets are not strictly ordered when the machine's other load varied during the run.\n")
 	p("\n![rate](scale-rate.svg)\n\n")

@@ -54,7 +54,7 @@ func Defaults(quick bool) Config {
 			RoleRate: 500, RoleLength: time.Second}
 	}
 	return Config{Ensemble: 3, Sizes: []int{1000, 10000, 100000}, Idle: 10 * time.Second, Conns: 100000,
-		Hosts: []int{10, 50, 100, 250}, Changes: 60, Rates: []int{5, 10, 20, 50, 100, 200, 500, 1000}, RateLength: 5 * time.Second,
+		Hosts: []int{10, 50, 100, 250}, Changes: 60, Rates: []int{2, 5, 10, 20, 50, 100, 200, 500}, RateLength: 5 * time.Second,
 		RoleRate: 5000, RoleLength: 5 * time.Second}
 }
 
