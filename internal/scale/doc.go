@@ -10,7 +10,7 @@
 // # Why internal/scale
 //
 // It sits at the top of the import graph (it starts ZooKeeper servers
-// through internal/zktest, agents through datapath/agent and its sandbox,
+// through nsdb/zookeeper/zkserver, agents through datapath/agent and its sandbox,
 // writes topologies through nsdb) and is no API for users: it is the
 // logic of the command examples/scale (make scale), which only reads
 // flags, kept in a package so that a test can run it (quick mode) under
