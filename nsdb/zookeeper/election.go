@@ -133,9 +133,18 @@ func (el elections) Campaign(ctx context.Context, name, value string) (nsdb.Lead
 	var guidb [8]byte
 	rand.Read(guidb[:])
 	guid := hex.EncodeToString(guidb[:])
-	sent := false
+	// The create may finish after ctx ends, in call's goroutine: sent and
+	// path, which it writes, are read under pmu.
+	var (
+		pmu  sync.Mutex
+		sent bool
+		path string
+	)
 	err = c.onSession(ctx, cn, func() error {
-		if sent {
+		pmu.Lock()
+		again := sent
+		pmu.Unlock()
+		if again {
 			// A lost reply: look for our node.
 			names, _, err := cn.zk.Children(dir)
 			if err != nil && !errors.Is(err, zk.ErrNoNode) {
@@ -143,30 +152,42 @@ func (el elections) Campaign(ctx context.Context, name, value string) (nsdb.Lead
 			}
 			for _, cd := range candidates(names) {
 				if cd.guid == guid {
-					l.path = dir + "/" + cd.name
+					pmu.Lock()
+					path = dir + "/" + cd.name
+					pmu.Unlock()
 					return nil
 				}
 			}
 		}
+		pmu.Lock()
 		sent = true
+		pmu.Unlock()
 		p, err := cn.zk.Create(dir+"/"+candidatePrefix+guid+"-", []byte(value), zk.FlagEphemeral|zk.FlagSequence, c.acl)
 		if errors.Is(err, zk.ErrNoNode) {
+			pmu.Lock()
 			sent = false
+			pmu.Unlock()
 			if err := cn.ensurePath(dir); err != nil {
 				return err
 			}
 			return errRetry
 		}
 		if err == nil {
-			l.path = p
+			pmu.Lock()
+			path = p
+			pmu.Unlock()
 		}
 		return err
 	})
+	pmu.Lock()
+	l.path = path
+	wasSent := sent
+	pmu.Unlock()
 	if err == nil {
 		err = el.await(ctx, l, dir)
 	}
 	if err != nil {
-		if ctx.Err() != nil && (l.path != "" || sent) {
+		if ctx.Err() != nil && (l.path != "" || wasSent) {
 			// Withdraw, even though ctx is over. A create whose reply ctx
 			// cut short may have made the node: find it by its guid, or it
 			// would lead for nobody until the session ends.
