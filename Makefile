@@ -29,7 +29,7 @@ export HIVENET_REQUIRE_OVSDB ?= 1
 # drives the Neutron API in examples/cluster.
 export HIVENET_REQUIRE_OPENSTACK ?= 1
 
-.PHONY: help all build provision test test-host test-kernel fuzz lint fmt-check vet staticcheck bench clean
+.PHONY: help all build provision test test-host test-kernel fuzz lint fmt-check vet staticcheck bench scale clean
 
 help:
 	@echo "make build        go build ./..."
@@ -39,6 +39,7 @@ help:
 	@echo "make fuzz         every Fuzz* target for FUZZTIME (default 10s) each"
 	@echo "make lint         gofmt -l, go vet, staticcheck"
 	@echo "make bench        all benchmarks -> bench/latest.txt"
+	@echo "make scale        scale harness (3-node ZooKeeper, up to 250 agents) -> docs/scale.md + SVGs (12-16 min on 2 busy cores)"
 	@echo "make provision    install Debian packages and Go tools (scripts/provision.sh)"
 	@echo "variables: FUZZTIME=10s (per fuzz target), TESTFLAGS= (extra go test flags for test-host/test-kernel)"
 
@@ -99,6 +100,12 @@ bench:
 	mv bench/latest.txt.tmp bench/latest.txt
 	@echo "bench: wrote bench/latest.txt"
 	@scripts/bench-ratios.sh bench/latest.txt
+
+# The scale harness (examples/scale, logic in internal/scale) starts its own
+# 3-node ZooKeeper ensemble and regenerates docs/scale.md and its plots. It
+# is not part of `make test`; internal/scale's test runs it in quick mode.
+scale:
+	$(GO) run ./examples/scale -v -o docs $(SCALEFLAGS)
 
 clean:
 	rm -rf build bench/latest.txt.tmp

@@ -103,6 +103,7 @@ type Agent struct {
 	worldMu  sync.Mutex
 	learned  learnedState
 	bgp      bgpPorts
+	bgpm     *bgpMetrics
 	bgpLinks bgpLinksPtr
 }
 
@@ -174,6 +175,9 @@ func New(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)
 	}
 	a.m = m
+	if a.bgpm, err = newBGPMetrics(cfg.Registerer); err != nil {
+		return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)
+	}
 	a.writes = newWriter(1<<16, func() { a.m.writesDropped.Inc() })
 	if a.fs != nil {
 		if cfg.StateStore != nil {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hivenet/hivenet/datapath/agent"
 	"github.com/hivenet/hivenet/datapath/agent/sandbox"
 	"github.com/hivenet/hivenet/internal/birdtest"
@@ -76,7 +78,8 @@ func TestAgentBGPGatewaysBIRD(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c, err := sandbox.Start(ctx, sandbox.Config{Topology: topo, Agent: func(_ string, cfg *agent.Config) {
+	reg := prometheus.NewRegistry()
+	c, err := sandbox.Start(ctx, sandbox.Config{Topology: topo, Registerer: reg, Agent: func(_ string, cfg *agent.Config) {
 		cfg.BGP = agent.BGPConfig{ListenPort: 1790, PeerPort: 1179, StatusInterval: 500 * time.Millisecond}
 	}})
 	if err != nil {
@@ -126,6 +129,12 @@ func TestAgentBGPGatewaysBIRD(t *testing.T) {
 		ok := err == nil && st.Running && len(st.Peers) == 1 && st.Peers[0].State == "established" &&
 			st.Peers[0].Received == 2 && st.Peers[0].Sent == 1
 		return ok, fmt.Sprintf("%+v %v", st, err)
+	})
+	// The same, per peer, in the agent's metrics.
+	waitFor(t, 10*time.Second, "gw1's BGP metrics", func() (bool, string) {
+		est := peerGauge(t, reg, "hivenet_agent_bgp_peer_established", "uplink1", "127.0.43.2")
+		recv := peerGauge(t, reg, "hivenet_agent_bgp_peer_prefixes_received", "uplink1", "127.0.43.2")
+		return est == 1 && recv == 2, fmt.Sprintf("established %v, received %v", est, recv)
 	})
 
 	// gw1's agent stops: its session ends, its routes vanish everywhere,
@@ -204,4 +213,33 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() (bool, stri
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// peerGauge returns the value of gauge name for port and peer, or -1.
+func peerGauge(t *testing.T, reg *prometheus.Registry, name, port, peer string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var p, q string
+			for _, l := range m.GetLabel() {
+				switch l.GetName() {
+				case "port":
+					p = l.GetValue()
+				case "peer":
+					q = l.GetValue()
+				}
+			}
+			if p == port && q == peer {
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	return -1
 }

@@ -111,8 +111,10 @@ type bgpPort struct {
 	mu      sync.Mutex
 	written map[string]bool
 	session nsdb.SessionID
-	// states are the sessions' last states (runBGP's goroutine only).
-	states map[netip.Addr]string
+	// states are the sessions' last states (runBGP's goroutine only);
+	// metricPort the port label its metrics were last recorded under.
+	states     map[netip.Addr]string
+	metricPort string
 	// link is the speaker's wiring to the datapath, detach undoes it
 	// (with BGPConfig.Attach).
 	link   *bgpLink
@@ -320,6 +322,9 @@ func (a *Agent) stopSpeaker(ctx context.Context, bp *bgpPort, up bool) {
 	bp.sp.Stop()
 	a.detachSpeaker(ctx, bp)
 	a.log.Info("BGP speaker stopped", a.named("port", topology.KindPort, bp.port), "session-up", up)
+	if bp.metricPort != "" {
+		a.bgpm.forget(bp.metricPort)
+	}
 	if !up {
 		return
 	}
@@ -406,7 +411,14 @@ func (a *Agent) writeBGPStatus(ctx context.Context) {
 		if bp.states == nil {
 			bp.states = map[netip.Addr]string{}
 		}
+		if name := a.portName(bp.port); name != bp.metricPort {
+			if bp.metricPort != "" {
+				a.bgpm.forget(bp.metricPort)
+			}
+			bp.metricPort = name
+		}
 		for _, p := range ps {
+			a.bgpm.observe(bp.metricPort, p)
 			if old := bp.states[p.Peer]; old != p.State {
 				bp.states[p.Peer] = p.State
 				a.log.Info("BGP session", a.named("port", topology.KindPort, bp.port), "peer", p.Peer, "state", p.State,

@@ -26,3 +26,11 @@ func namedIn(s *topology.Snapshot, key string, k topology.Kind, id topology.ID) 
 
 // hostAttr names this agent's host.
 func (a *Agent) hostAttr() slog.Attr { return a.named("host", topology.KindHost, a.host) }
+
+// portName is port's name in the current topology, or its ID.
+func (a *Agent) portName(port topology.ID) string {
+	if o, ok := a.world.Load().snap.Object(topology.KindPort, port); ok && o.ObjectName() != "" {
+		return o.ObjectName()
+	}
+	return port.String()
+}

@@ -85,7 +85,15 @@ func TestOwnerDeathMovesProbing(t *testing.T) {
 	bs[2].Stop()
 	down := waitStatus(t, admin, p.members[2], nsdb.MemberStatusInactive).Sub(stop)
 	t.Logf("node-b marked a member down %v after it stopped listening", down.Round(time.Millisecond))
-	if n := counter(t, regB, "hivenet_lbhealth_status_changes_total", map[string]string{"status": nsdb.MemberStatusInactive}); n != 1 {
+	// The checker counts the write once the NSDB has answered it, which
+	// may be after the watch above saw the value.
+	inactive := func() float64 {
+		return counter(t, regB, "hivenet_lbhealth_status_changes_total", map[string]string{"status": nsdb.MemberStatusInactive})
+	}
+	for deadline := time.Now().Add(wait); inactive() == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := inactive(); n != 1 {
 		t.Errorf("node-b wrote %v INACTIVE statuses, want 1", n)
 	}
 }

@@ -61,6 +61,11 @@ type Config struct {
 	TLSKeyStore string
 	// Runtime is the java binary and class path; FindRuntime's if zero.
 	Runtime Runtime
+	// JVMFlags are passed to the JVM after the defaults, which keep it
+	// small (a 128 MB heap, the client compiler only), so that they
+	// override them: a server holding a large tree needs a larger heap
+	// ("-Xmx1g"). The JVM then does not use the class-data-sharing archive.
+	JVMFlags []string
 }
 
 // Peer is one member of an ensemble, as every member's zoo.cfg lists it.

@@ -55,6 +55,7 @@ type Server struct {
 	cfgPath string
 	logPath string
 	cds     bool
+	jvm     []string // Config.JVMFlags
 
 	mu     sync.Mutex
 	client netip.AddrPort // set before the first start, fixed afterwards
@@ -139,6 +140,7 @@ func (s *Server) Start() error {
 	if cds.flag != "" {
 		args = append(args, cds.flag)
 	}
+	args = append(args, s.jvm...)
 	args = append(args, "-Dzookeeper.log.dir="+s.dir, "-cp", s.rt.ClassPath, s.main, s.cfgPath)
 	cmd := exec.Command(s.rt.Java, args...)
 	cmd.Dir = s.dir
@@ -352,7 +354,8 @@ func New(cfg Config) (*Server, error) {
 		cfgPath: filepath.Join(dir, "zoo.cfg"),
 		logPath: filepath.Join(dir, "zookeeper.log"),
 		client:  cfg.Client,
-		cds:     cfg.ClassDataSharing,
+		cds:     cfg.ClassDataSharing && len(cfg.JVMFlags) == 0,
+		jvm:     cfg.JVMFlags,
 	}
 	if len(cfg.Peers) > 0 {
 		s.id = cfg.ID

@@ -112,3 +112,35 @@ func TestSuperviseRestartsZooKeeper(t *testing.T) {
 		t.Error("server still runs after the supervisor stopped")
 	}
 }
+
+// Config.JVMFlags reach the JVM after the defaults, so that a larger heap
+// overrides the default one.
+func TestJVMFlagsOverrideDefaults(t *testing.T) {
+	dir := t.TempDir()
+	args := filepath.Join(dir, "args")
+	java := filepath.Join(dir, "java")
+	if err := os.WriteFile(java, []byte("#!/bin/sh\necho \"$@\" > "+args+".tmp && mv "+args+".tmp "+args+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := zkserver.New(zkserver.Config{Dir: filepath.Join(dir, "zk"), Runtime: zkserver.Runtime{Java: java, ClassPath: "x.jar"},
+		ClassDataSharing: true, JVMFlags: []string{"-Xmx1g"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.Exited()
+	b, err := os.ReadFile(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(b)
+	def, over := strings.Index(got, "-Xmx128m"), strings.Index(got, "-Xmx1g")
+	if def < 0 || over < def || over > strings.Index(got, "-cp") {
+		t.Errorf("JVM arguments %q: want -Xmx1g after the default -Xmx128m, before the class path", got)
+	}
+	if strings.Contains(got, "SharedArchiveFile") || strings.Contains(got, "ArchiveClassesAtExit") {
+		t.Errorf("JVM arguments %q use the class-data-sharing archive with custom flags", got)
+	}
+}
