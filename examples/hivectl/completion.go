@@ -6,7 +6,7 @@ import (
 )
 
 // Shell completion: "hivectl completion bash" prints a script that
-// completes commands, kinds, flags, vtep subcommands and — asking the API
+// completes commands, kinds, flags, vtep subcommands, BGP ports and — asking the API
 // with the same --server and token — object names (hivectl list KIND -o
 // name) and a VTEP's bound ports (hivectl vtep bindings VTEP -o name).
 
@@ -49,6 +49,7 @@ _hivectl() {
         3/bind|3/unbind) COMPREPLY=($(compgen -W "$(hivectl "${conn[@]}" vtep bindings "${pos[2]}" -o name 2>/dev/null)" -- "$cur")) ;;
         5/bind) COMPREPLY=($(compgen -W "$(hivectl "${conn[@]}" list bridges -o name 2>/dev/null)" -- "$cur")) ;;
         esac ;;
+    bgp) COMPREPLY=($(compgen -W "$(hivectl "${conn[@]}" bgp -o name 2>/dev/null)" -- "$cur")) ;;
     completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")) ;;
     esac
 }
@@ -70,7 +71,7 @@ func runCompletion(e *env) error {
 	for _, k := range kinds {
 		ks = append(ks, k.coll, k.one)
 	}
-	flags := "--server --token-file --cacert -o --ids --no-headers -h -w -f --dry-run --scope --vlan --from --icmp-echo --tcp --udp --arp-request --src-mac --dst-mac --src-ip --ttl --state --tags"
+	flags := "--server --token-file --cacert -o --ids --no-headers -h -w -f --dry-run --scope --vlan --from --icmp-echo --tcp --udp --arp-request --src-mac --dst-mac --src-ip --ttl --state --tags --routes"
 	script := fmt.Sprintf(bashCompletion, strings.Join(names, " "), strings.Join(ks, " "), flags, strings.Join(vtepSubcommands, " "))
 	switch e.args[0] {
 	case "bash":

@@ -36,26 +36,42 @@ type deployment struct {
 	flags []string
 	// reader are the flags of a read-only token.
 	reader []string
+	// open opens another session on the database (an agent's).
+	open func(t *testing.T) nsdb.Client
+}
+
+// newSession opens another session on the deployment's database, closed
+// when the test ends (or earlier by the test).
+func (d *deployment) newSession(t *testing.T) nsdb.Client {
+	t.Helper()
+	c := d.open(t)
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // newDeployment starts an API server on a fresh database of the backend
 // ("memory" or "zookeeper", a real ZooKeeper server).
 func newDeployment(t *testing.T, backend string) *deployment {
 	t.Helper()
-	var db nsdb.Client
+	var open func(t *testing.T) nsdb.Client
 	switch backend {
 	case "memory":
-		db = memory.NewServer(memory.Config{}).NewClient()
+		srv := memory.NewServer(memory.Config{})
+		open = func(*testing.T) nsdb.Client { return srv.NewClient() }
 	case "zookeeper":
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := zookeeper.New(ctx, zookeeper.Config{Servers: strings.Split(zktest.Standalone(t), ","),
-			Root: zktest.UniquePath(t), SessionTimeout: 4 * time.Second})
-		if err != nil {
-			t.Fatalf("zookeeper.New: %v", err)
+		servers, root := strings.Split(zktest.Standalone(t), ","), zktest.UniquePath(t)
+		open = func(t *testing.T) nsdb.Client {
+			t.Helper()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			c, err := zookeeper.New(ctx, zookeeper.Config{Servers: servers, Root: root, SessionTimeout: 4 * time.Second})
+			if err != nil {
+				t.Fatalf("zookeeper.New: %v", err)
+			}
+			return c
 		}
-		db = c
 	}
+	db := open(t)
 	t.Cleanup(func() { db.Close() })
 	tokens, err := api.ParseTokens(strings.NewReader(adminToken + ",alice,admin\n" + readerToken + ",rita,reader\n"))
 	if err != nil {
@@ -67,7 +83,7 @@ func newDeployment(t *testing.T, backend string) *deployment {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	d := &deployment{t: t, db: db, url: srv.URL}
+	d := &deployment{t: t, db: db, url: srv.URL, open: open}
 	d.flags = []string{"--server", srv.URL, "--token-file", secretFile(t, "admin.token", adminToken)}
 	d.reader = []string{"--server", srv.URL, "--token-file", secretFile(t, "reader.token", readerToken)}
 	return d

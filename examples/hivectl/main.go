@@ -31,6 +31,9 @@
 //	vtep status [VTEP...]                the VxLAN gateway's view of VTEPs (all without names):
 //	                                     OVSDB connection, owner node, tunnel addresses, flooding
 //	                                     proxy, bindings
+//	bgp [PORT...] [--routes]             BGP uplink ports (all without names): each session's peer,
+//	                                     state, uptime, prefixes received and sent, last error;
+//	                                     --routes the routes each port learned
 //	completion bash|zsh                  print a completion script: source <(hivectl completion bash)
 //
 // KIND is a collection of the API, plural or singular: bridges, routers,

@@ -13,7 +13,7 @@ import (
 // -h exits 0, everywhere; bad command lines exit 2 and say why.
 func TestUsage(t *testing.T) {
 	ctx := context.Background()
-	for _, args := range [][]string{{"-h"}, {"--help"}, {"list", "-h"}, {"apply", "-h"}, {"trace", "--help"}, {"completion", "-h"}, {"vtep", "-h"}} {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"list", "-h"}, {"apply", "-h"}, {"trace", "--help"}, {"completion", "-h"}, {"vtep", "-h"}, {"bgp", "-h"}} {
 		if r := hivectl(ctx, "", args...); r.code != 0 || !strings.Contains(r.out+r.err, "usage: hivectl") {
 			t.Errorf("hivectl %v: exit %d\n%s%s", args, r.code, r.out, r.err)
 		}

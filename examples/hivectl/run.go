@@ -80,6 +80,7 @@ func init() {
 		{"export", "", "print a scope (or everything) as a topology file", exportFlags},
 		{"trace", "--from PORT (--icmp-echo|--tcp|--udp|--arp-request) ...", "simulate a packet against the live network", traceFlags},
 		{"vtep", "bind|unbind|bindings|status ...", "a VTEP's bindings to bridges and its VxLAN gateway status", vtepFlags},
+		{"bgp", "[PORT...] [--routes]", "BGP uplink ports: sessions (state, uptime, prefixes), or learned routes", bgpFlags},
 		{"completion", "bash|zsh", "print a shell completion script", noFlags(runCompletion)},
 	}
 }

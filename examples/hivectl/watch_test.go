@@ -69,7 +69,7 @@ func testGetWatch(t *testing.T, d *deployment) {
 }
 
 // The bash completion script completes commands, kinds, vtep subcommands
-// and — asking the API — names and a VTEP's bound ports.
+// and — asking the API — names, a VTEP's bound ports and BGP ports.
 func TestCompletion(t *testing.T) {
 	bash, err := exec.LookPath("bash")
 	if err != nil {
@@ -81,6 +81,10 @@ func TestCompletion(t *testing.T) {
 	d.ok("create", "router", "r1")
 	d.ok("create", "vtep", "tor1", "management-ip=192.0.2.1")
 	d.ok("vtep", "bind", "tor1", "eth7", "100", "net1")
+	d.ok("create", "host", "gw1")
+	d.ok("create", "router", "edge", "as-number:=64512")
+	d.ok("create", "port", "uplink1", "router=edge", "address=198.51.100.2/30", "host=gw1", "interface=eth-up")
+	d.ok("create", "bgp-peer", "router=edge", "addr=198.51.100.1", "as-number:=65001")
 	bin := t.TempDir()
 	build := exec.Command("go", "build", "-o", filepath.Join(bin, "hivectl"), ".")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -112,7 +116,10 @@ func TestCompletion(t *testing.T) {
 	if got := complete(append(conn, "get", "bridges", "")...); !slices.Equal(got, []string{"net1", "net2"}) {
 		t.Errorf("hivectl get bridges <TAB>: %v", got)
 	}
-	if got := complete(append(conn, "arp-table", "")...); !slices.Equal(got, []string{"r1"}) {
+	if got := complete(append(conn, "bgp", "")...); !slices.Equal(got, []string{"uplink1"}) {
+		t.Errorf("hivectl bgp <TAB>: %v", got)
+	}
+	if got := complete(append(conn, "arp-table", "")...); !slices.Equal(got, []string{"edge", "r1"}) {
 		t.Errorf("hivectl arp-table <TAB>: %v", got)
 	}
 	for _, c := range []struct {

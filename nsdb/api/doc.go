@@ -28,6 +28,8 @@
 // /v1/status/ports and /v1/ports/{id}/status (where a port is active),
 // /v1/status/pool-members and /v1/pool-members/{id}/status (a member's
 // health as its monitor last wrote it, and whether it takes connections),
+// /v1/status/bgp (each BGP uplink port's sessions as its agent last
+// reported them, and the routes its speaker learned),
 // /v1/bridges/{id}/mac-table, /v1/bridges/{id}/vlans/{vlan}/mac-table,
 // /v1/bridges/{id}/ip4-mac-table, and /v1/routers/{id}/arp-table (whose
 // persistent entries can be added and removed), /v1/nat-leases (the NAT

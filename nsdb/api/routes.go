@@ -157,6 +157,7 @@ func (s *Server) routeTable() []*route {
 	rs = append(rs, s.ruleRoutes()...)
 	rs = append(rs, s.statusRoutes()...)
 	rs = append(rs, s.poolMemberStatusRoutes()...)
+	rs = append(rs, s.bgpStatusRoutes()...)
 	rs = append(rs, s.tableRoutes()...)
 	rs = append(rs, s.natRoutes()...)
 	rs = append(rs, s.clusterRoutes()...)

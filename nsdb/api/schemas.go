@@ -231,5 +231,8 @@ func componentSchemas() schema {
 	for name, s := range vtepSchemas() {
 		all[name] = s
 	}
+	for name, s := range bgpStatusSchemas() {
+		all[name] = s
+	}
 	return all
 }

@@ -25,6 +25,7 @@ var suite = []suiteCase{
 	{"Rules", testRules},
 	{"HostAndPortStatus", testStatus},
 	{"PoolMemberStatus", testPoolMemberStatus},
+	{"BGPStatus", testBGPStatus},
 	{"Tables", testTables},
 	{"NATLeases", testNATLeases},
 	{"ClusterStatus", testClusterStatus},
