@@ -10,7 +10,7 @@ SHELL       := bash
 .DEFAULT_GOAL := help
 
 GO          ?= go
-FUZZTIME    ?= 10s
+FUZZTIME    ?= 7s
 TESTFLAGS   ?=
 GOBIN_DIR   := $(shell $(GO) env GOPATH 2>/dev/null | cut -d: -f1)/bin
 STATICCHECK ?= $(GOBIN_DIR)/staticcheck
@@ -36,12 +36,12 @@ help:
 	@echo "make test         provision, lint, host tests (-race, real ZooKeeper), fuzz, kernel tests (CI)"
 	@echo "make test-host    host tests only: go test -race -skip '^TestKernel' ./..."
 	@echo "make test-kernel  TestKernel* tests in QEMU VMs (internal/vmtest)"
-	@echo "make fuzz         every Fuzz* target for FUZZTIME (default 10s) each"
+	@echo "make fuzz         every Fuzz* target for FUZZTIME (default 7s) each"
 	@echo "make lint         gofmt -l, go vet, staticcheck"
 	@echo "make bench        all benchmarks -> bench/latest.txt"
 	@echo "make scale        scale harness (3-node ZooKeeper, up to 250 agents) -> docs/scale.md + SVGs (12-16 min on 2 busy cores)"
 	@echo "make provision    install Debian packages and Go tools (scripts/provision.sh)"
-	@echo "variables: FUZZTIME=10s (per fuzz target), TESTFLAGS= (extra go test flags for test-host/test-kernel)"
+	@echo "variables: FUZZTIME=7s (per fuzz target), TESTFLAGS= (extra go test flags for test-host/test-kernel)"
 
 all: build test
 

@@ -2,7 +2,7 @@
 # fuzz.sh - run every native Go fuzz target of the module.
 #
 # Usage: scripts/fuzz.sh [PACKAGE...]     (default ./...)
-# Environment: FUZZTIME (default 10s) - the -fuzztime of each target.
+# Environment: FUZZTIME (default 7s) - the -fuzztime of each target.
 #
 # Targets are discovered with `go test -list '^Fuzz'`; since `go test -fuzz`
 # accepts one target per invocation, each runs on its own. All targets run
@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-FUZZTIME=${FUZZTIME:-10s}
+FUZZTIME=${FUZZTIME:-7s}
 pkgs=("$@")
 ((${#pkgs[@]})) || pkgs=(./...)
 
