@@ -14,6 +14,8 @@ type bgpMetrics struct {
 	established, received, sent, flaps, uptime *prometheus.GaugeVec
 }
 
+// newBGPMetrics registers the gauges on reg; with reg nil they are kept
+// but registered nowhere, as the agent's other metrics are.
 func newBGPMetrics(reg prometheus.Registerer) (*bgpMetrics, error) {
 	gauge := func(name, help string) *prometheus.GaugeVec {
 		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, []string{"port", "peer"})
@@ -24,6 +26,9 @@ func newBGPMetrics(reg prometheus.Registerer) (*bgpMetrics, error) {
 		sent:        gauge("hivenet_agent_bgp_peer_prefixes_sent", "Prefixes advertised to the peer."),
 		flaps:       gauge("hivenet_agent_bgp_peer_flaps", "Times the session left the established state since the speaker started."),
 		uptime:      gauge("hivenet_agent_bgp_peer_uptime_seconds", "How long the session has been established (0 when it is not)."),
+	}
+	if reg == nil {
+		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.established, m.received, m.sent, m.flaps, m.uptime} {
 		if err := reg.Register(c); err != nil {
