@@ -191,9 +191,11 @@ func TestStatus(t *testing.T) {
 	go func() { done <- node.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	var out string
-	eventually(t, "cn1 to lead the recycler", func() bool {
+	// The election shows the leader before the node republishes its
+	// services' states: wait for both.
+	eventually(t, "cn1 to lead the recycler and say so", func() bool {
 		out = d.ok("status")
-		return strings.Contains(out, "recycler  cn1")
+		return strings.Contains(out, "recycler  cn1") && strings.Contains(out, "recycler:running(leader)")
 	})
 	rows := lines(out)
 	if !strings.HasPrefix(out, "NODE") || rows[1][0] != "cn1" || !strings.Contains(rows[1][len(rows[1])-1], "recycler:running(leader)") {
