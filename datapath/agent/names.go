@@ -15,13 +15,18 @@ func (a *Agent) named(key string, k topology.Kind, id topology.ID) slog.Attr {
 
 // namedIn is named on snapshot s.
 func namedIn(s *topology.Snapshot, key string, k topology.Kind, id topology.ID) slog.Attr {
-	name := id.String()
+	return slog.Group("", slog.String(key, nameIn(s, k, id)), slog.String(key+"-id", id.String()))
+}
+
+// nameIn is object k/id's name in s, or its ID when it has none (or is
+// no longer in s).
+func nameIn(s *topology.Snapshot, k topology.Kind, id topology.ID) string {
 	if o, ok := s.Object(k, id); ok {
 		if n := o.ObjectName(); n != "" {
-			name = n
+			return n
 		}
 	}
-	return slog.Group("", slog.String(key, name), slog.String(key+"-id", id.String()))
+	return id.String()
 }
 
 // hostAttr names this agent's host.
@@ -29,8 +34,5 @@ func (a *Agent) hostAttr() slog.Attr { return a.named("host", topology.KindHost,
 
 // portName is port's name in the current topology, or its ID.
 func (a *Agent) portName(port topology.ID) string {
-	if o, ok := a.world.Load().snap.Object(topology.KindPort, port); ok && o.ObjectName() != "" {
-		return o.ObjectName()
-	}
-	return port.String()
+	return nameIn(a.world.Load().snap, topology.KindPort, port)
 }
