@@ -184,24 +184,36 @@ func TestMigrationKeepsStickyBackend(t *testing.T) {
 	if _, err := client.SendTCP(ctx, vip, sport, 80, packet.TCPSyn, true); err != nil {
 		t.Fatalf("the VIP's SYN-ACK: %v", err)
 	}
-	fromClient := func(sp uint16) func(*sandbox.Packet) bool {
+	// A VM's NIC takes only frames addressed to its MAC: until the
+	// backends' bridge learns where a backend's MAC is, it floods frames
+	// to it, and the other backend sees (and drops) them too.
+	fromClient := func(vm *sandbox.VM, sp uint16) func(*sandbox.Packet) bool {
 		return func(p *sandbox.Packet) bool {
 			v := p.View()
-			return v.IPProto() == packet.ProtoTCP && v.IPSrc() == client.Addr() && v.SrcPort() == sp && v.DstPort() == 80
+			return len(p.Frame) >= 6 && topology.MAC(p.Frame[:6]) == vm.MAC() &&
+				v.IPProto() == packet.ProtoTCP && v.IPSrc() == client.Addr() && v.SrcPort() == sp && v.DstPort() == 80
 		}
-	}
-	backend := ""
-	for name, vm := range webs {
-		if vm.Count(fromClient(sport)) > 0 {
-			backend = name
-		}
-	}
-	if backend == "" {
-		t.Fatal("no backend received the client's SYN")
 	}
 	sticky := nats(c.Host("host-a"), flowstate.NATFwdStickyDNAT, client.Addr(), 0)
 	if len(sticky) != 1 {
 		t.Fatalf("host-a's sticky entries for the client: %v, want one", sticky)
+	}
+	backend := ""
+	for name, vm := range webs {
+		if vm.Addr() == sticky[0].Binding.IP.Addr() {
+			backend = name
+		}
+	}
+	if backend == "" {
+		t.Fatalf("the client's sticky entry %v names no backend", sticky[0])
+	}
+	if n := webs[backend].Count(fromClient(webs[backend], sport)); n == 0 {
+		t.Fatalf("the client's sticky backend %s received none of its SYNs", backend)
+	}
+	for name, vm := range webs {
+		if name != backend && vm.Count(fromClient(vm, sport)) > 0 {
+			t.Fatalf("%s, not the sticky backend %s, received the client's SYN", name, backend)
+		}
 	}
 	if got := nats(c.Host("host-new"), flowstate.NATFwdStickyDNAT, client.Addr(), 0); len(got) != 0 {
 		t.Fatalf("host-new holds the client's sticky entry before the move: %v", got)
@@ -225,12 +237,14 @@ func TestMigrationKeepsStickyBackend(t *testing.T) {
 		t.Fatalf("a new connection after the move: %v", err)
 	}
 	for name, vm := range webs {
-		if n := vm.Count(fromClient(sport + 1)); (n > 0) != (name == backend) {
+		if n := vm.Count(fromClient(vm, sport+1)); (n > 0) != (name == backend) {
 			t.Errorf("%s received %d SYNs of the new connection; the sticky backend is %s", name, n, backend)
 		}
 	}
 	for name, vm := range webs {
-		if name != backend && vm.Count(func(p *sandbox.Packet) bool { return strings.Contains(string(p.Frame), "after the move") }) > 0 {
+		if name != backend && vm.Count(func(p *sandbox.Packet) bool {
+			return topology.MAC(p.Frame[:6]) == vm.MAC() && strings.Contains(string(p.Frame), "after the move")
+		}) > 0 {
 			t.Errorf("%s, not the connection's backend, received its segment", name)
 		}
 	}
