@@ -209,10 +209,12 @@ type Event struct {
 	// Object is the new state, owned by the receiver; nil when the object
 	// was deleted (or, in a single-object watch's first batch, is absent).
 	Object topology.Object
-	// Version is Object's version. For a deletion it is the revision of the
-	// delete when the backend knows it, otherwise the version of the last
-	// state delivered; in both cases it is not below any version delivered
-	// before for the object.
+	// Version is Object's version. For a deletion it is not below the
+	// revision of the delete (it is that revision while nothing was
+	// committed after it; a backend that learns of deletions late may give
+	// a later revision), so a reader's highest version seen reaches a
+	// delete-only commit's revision. It is never below any version
+	// delivered before for the object.
 	Version Version
 }
 

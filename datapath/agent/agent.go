@@ -175,6 +175,9 @@ func New(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)
 	}
 	a.m = m
+	if err := registerApplied(cfg.Registerer, func() float64 { return float64(a.applied.Load()) }); err != nil {
+		return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)
+	}
 	if a.bgpm, err = newBGPMetrics(cfg.Registerer); err != nil {
 		return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)
 	}

@@ -181,6 +181,18 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows, tunnel
 	return m, nil
 }
 
+// registerApplied registers the gauge of the agent's applied revision
+// (reg nil: none).
+func registerApplied(reg prometheus.Registerer, applied func() float64) error {
+	if reg == nil {
+		return nil
+	}
+	return reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hivenet_agent_nsdb_applied_revision",
+		Help: "The highest NSDB store revision the agent has applied (Agent.AppliedRevision): a write is applied once this reaches its ETag, or a deletion's Hivenet-Revision.",
+	}, applied))
+}
+
 func (m *metrics) simulated(r *simulation.Result) {
 	if int(r.Verdict) < len(m.byVerdict) && m.byVerdict[r.Verdict] != nil {
 		m.byVerdict[r.Verdict].Inc()

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hivenet/hivenet/datapath/agent/sandbox"
 	"github.com/hivenet/hivenet/internal/zktest"
 	"github.com/hivenet/hivenet/nsdb"
@@ -39,7 +41,8 @@ func apiOn(t testing.TB, client nsdb.Client) *httptest.Server {
 }
 
 // call sends an authenticated request and returns the status, the body and
-// the ETag (the version written).
+// the revision written: the ETag, or for a deletion the api.RevisionHeader
+// (as a quoted entity tag, like an ETag).
 func call(t testing.TB, srv *httptest.Server, method, path, body string) (int, string, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
@@ -56,6 +59,9 @@ func call(t testing.TB, srv *httptest.Server, method, path, body string) (int, s
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	if rev := resp.Header.Get(api.RevisionHeader); rev != "" {
+		return resp.StatusCode, string(b), `"` + rev + `"`
+	}
 	return resp.StatusCode, string(b), resp.Header.Get("ETag")
 }
 
@@ -148,7 +154,10 @@ func BenchmarkAPIWriteToAgentsZooKeeper(b *testing.B) {
 	})
 }
 
-func benchWriteToAgents(b *testing.B, newClient func(context.Context) (nsdb.Client, error)) {
+// writeTopology returns a topology of 10 hosts, each binding one port of
+// bridge net, whose outbound filter is chain sg.
+func writeTopology(tb testing.TB) *topology.Topology {
+	tb.Helper()
 	var sb strings.Builder
 	sb.WriteString("hosts:\n")
 	for i := range 10 {
@@ -165,10 +174,99 @@ func benchWriteToAgents(b *testing.B, newClient func(context.Context) (nsdb.Clie
 	for i := range 10 {
 		fmt.Fprintf(&sb, "      - {name: p%d, host: h%d, interface: tap%d, outbound-filter: sg}\n", i, i, i)
 	}
-	topo, err := topofile.Load(strings.NewReader(sb.String()), "bench.yaml")
+	topo, err := topofile.Load(strings.NewReader(sb.String()), "agents.yaml")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
+	return topo
+}
+
+// etagVersion returns the store revision an API ETag names.
+func etagVersion(tb testing.TB, etag string) nsdb.Version {
+	tb.Helper()
+	var v uint64
+	if _, err := fmt.Sscanf(strings.Trim(etag, `W/"`), "%d", &v); err != nil {
+		tb.Fatalf("ETag %q: %v", etag, err)
+	}
+	return nsdb.Version(v)
+}
+
+// TestAgentsApplyDeletionZooKeeper: a bridge deleted through the API is a
+// commit that only deletes; on ZooKeeper, where a deletion is seen
+// through a watch that carries no revision, every agent's applied
+// revision still reaches the revision the API answered, and the bridge is
+// gone from every agent's world.
+func TestAgentsApplyDeletionZooKeeper(t *testing.T) {
+	servers, root := zktest.Standalone(t), zktest.UniquePath(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	reg := prometheus.NewRegistry()
+	c, err := sandbox.Start(ctx, sandbox.Config{Topology: writeTopology(t), Registerer: reg, NewClient: func(ctx context.Context) (nsdb.Client, error) {
+		return zookeeper.New(ctx, zookeeper.Config{Servers: []string{servers}, Root: root})
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	srv := apiOn(t, c.Client())
+	code, body, etag := call(t, srv, "POST", "/v1/bridges", `{"name": "spare"}`)
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	id := topology.NameID(topology.KindBridge, "spare")
+	waitApplied(ctx, t, c, etagVersion(t, etag))
+	for i, h := range c.Hosts() {
+		if _, ok := h.Agent().Snapshot().Bridge(id); !ok {
+			t.Fatalf("agent %d applied the create's revision without the bridge", i)
+		}
+	}
+	code, body, etag = call(t, srv, "DELETE", "/v1/bridges/spare", "")
+	if code != http.StatusNoContent || etag == "" {
+		t.Fatalf("delete: %d %s (ETag %q)", code, body, etag)
+	}
+	v := etagVersion(t, etag)
+	waitApplied(ctx, t, c, v)
+	for i, h := range c.Hosts() {
+		if _, ok := h.Agent().Snapshot().Bridge(id); ok {
+			t.Errorf("agent %d applied the deletion's revision and still holds the bridge", i)
+		}
+	}
+	// Operators read the same revision from each agent's metrics.
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, mf := range mfs {
+		if mf.GetName() == "hivenet_agent_nsdb_applied_revision" {
+			for _, m := range mf.GetMetric() {
+				if n++; m.GetGauge().GetValue() < float64(v) {
+					t.Errorf("an agent's hivenet_agent_nsdb_applied_revision is %v, below the deletion's %d", m.GetGauge().GetValue(), v)
+				}
+			}
+		}
+	}
+	if n != len(c.Hosts()) {
+		t.Errorf("%d agents export hivenet_agent_nsdb_applied_revision, want %d", n, len(c.Hosts()))
+	}
+}
+
+// waitApplied waits until every agent of c has applied revision v.
+func waitApplied(ctx context.Context, t *testing.T, c *sandbox.Cluster, v nsdb.Version) {
+	t.Helper()
+	for _, h := range c.Hosts() {
+		for h.Agent().AppliedRevision() < v {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("an agent never applied revision %d (it is at %d)", v, h.Agent().AppliedRevision())
+			case <-time.After(5 * time.Millisecond): // polling the observable revision
+			}
+		}
+	}
+}
+
+func benchWriteToAgents(b *testing.B, newClient func(context.Context) (nsdb.Client, error)) {
+	topo := writeTopology(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	c, err := sandbox.Start(ctx, sandbox.Config{Topology: topo, NewClient: newClient})
@@ -178,12 +276,9 @@ func benchWriteToAgents(b *testing.B, newClient func(context.Context) (nsdb.Clie
 	defer c.Close()
 	srv := apiOn(b, c.Client())
 	wait := func(etag string) {
-		var v uint64
-		if _, err := fmt.Sscanf(strings.Trim(etag, `W/"`), "%d", &v); err != nil {
-			b.Fatalf("ETag %q: %v", etag, err)
-		}
+		v := etagVersion(b, etag)
 		for _, h := range c.Hosts() {
-			for uint64(h.Agent().AppliedRevision()) < v {
+			for h.Agent().AppliedRevision() < v {
 				if ctx.Err() != nil {
 					b.Fatal(ctx.Err())
 				}
@@ -204,8 +299,6 @@ func benchWriteToAgents(b *testing.B, newClient func(context.Context) (nsdb.Clie
 		if code != http.StatusNoContent {
 			b.Fatalf("delete: %d %s", code, body)
 		}
-		if etag != "" {
-			wait(etag)
-		}
+		wait(etag)
 	}
 }

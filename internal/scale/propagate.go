@@ -123,11 +123,8 @@ type change struct {
 	written time.Time
 	version nsdb.Version
 	// check, if set, also counts an agent as having applied the change
-	// once it holds of the agent's snapshot: the agents' applied revision
-	// does not always reach the revision of a commit on the ZooKeeper
-	// backend (a commit that only deletes never advances it; a rule
-	// removal was once seen not to within 60 s), so the world the agent
-	// publishes is checked too.
+	// once it holds of the agent's snapshot: a second witness, the world
+	// the agent publishes, besides its applied revision.
 	check func(*agent.Agent) bool
 	// applied[i] is when agent i applied it (zero until then); all is
 	// when the last one did.

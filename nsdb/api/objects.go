@@ -88,7 +88,7 @@ func (s *Server) objectRoutes(c *collection) []*route {
 		{name: "replace" + op, method: http.MethodPut, path: item, tag: c.name, summary: "Replace a " + n + " (If-Match: its ETag)", write: true,
 			body: ref, status: http.StatusOK, resp: ref, etag: true, errors: []int{400, 404, 409, 412, 413, 415, 422}, h: s.replaceObject(c)},
 		{name: "delete" + op, method: http.MethodDelete, path: item, tag: c.name, summary: "Delete a " + n + " (If-Match: its ETag)", write: true,
-			status: http.StatusNoContent, errors: []int{400, 404, 409, 412}, h: s.deleteObject(c)},
+			status: http.StatusNoContent, revision: true, errors: []int{400, 404, 409, 412}, h: s.deleteObject(c)},
 	}
 }
 
@@ -252,10 +252,11 @@ func (s *Server) deleteObject(c *collection) handlerFunc {
 		if err != nil {
 			return err
 		}
-		if _, err := s.commit(r, nsdb.Delete(c.kind, id, ifv), nil); err != nil {
+		v, err := s.commit(r, nsdb.Delete(c.kind, id, ifv), nil)
+		if err != nil {
 			return err
 		}
-		w.WriteHeader(http.StatusNoContent)
+		writeDeleted(w, v)
 		return nil
 	}
 }

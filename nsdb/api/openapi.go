@@ -142,6 +142,9 @@ func operation(rt *route) schema {
 	if rt.etag {
 		headers["ETag"] = schema{"description": "the object's version", "schema": schema{"type": "string"}}
 	}
+	if rt.revision {
+		headers[RevisionHeader] = schema{"description": "the store revision of the commit that deleted", "schema": schema{"type": "string"}}
+	}
 	if rt.status == http.StatusCreated {
 		headers["Location"] = schema{"description": "the new object's URL", "schema": schema{"type": "string"}}
 	}

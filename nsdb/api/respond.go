@@ -70,6 +70,20 @@ func ifMatch(r *http.Request) (nsdb.Version, error) {
 	return nsdb.Version(v), nil
 }
 
+// RevisionHeader, on the answer to a deletion, names the store revision of
+// the commit that deleted: a client waits for agents to apply a deletion
+// (their applied revision to reach it) as it does for a write whose ETag
+// names the revision.
+const RevisionHeader = "Hivenet-Revision"
+
+// writeDeleted answers a deletion committed at revision v.
+func writeDeleted(w http.ResponseWriter, v nsdb.Version) {
+	if v != nsdb.AnyVersion {
+		w.Header().Set(RevisionHeader, strconv.FormatUint(uint64(v), 10))
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // writeJSON sends a JSON body.
 func writeJSON(w http.ResponseWriter, status int, body []byte, version nsdb.Version) {
 	h := w.Header()

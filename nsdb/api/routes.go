@@ -37,6 +37,8 @@ type route struct {
 	respType string
 	// etag marks success responses that carry an ETag.
 	etag bool
+	// revision marks success responses that carry RevisionHeader.
+	revision bool
 	// errors lists the error statuses the operation may answer besides
 	// those every operation may (401, 500, 503) and writes may (403).
 	errors []int

@@ -30,7 +30,7 @@ func (s *Server) ruleRoutes() []*route {
 		{name: "replaceRule", method: http.MethodPut, path: item, tag: "chains", write: true, summary: "Replace a rule of a chain",
 			body: rule, status: http.StatusOK, resp: rule, etag: true, errors: edit, h: s.replaceRule},
 		{name: "deleteRule", method: http.MethodDelete, path: item, tag: "chains", write: true, summary: "Delete a rule of a chain",
-			status: http.StatusNoContent, errors: []int{400, 404, 409, 412}, h: s.deleteRule},
+			status: http.StatusNoContent, revision: true, errors: []int{400, 404, 409, 412}, h: s.deleteRule},
 	}
 }
 
@@ -195,7 +195,7 @@ func (s *Server) replaceRule(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request) error {
-	_, _, err := s.editChain(r, func(c *topology.Chain) (*topofile.Decoded, error) {
+	_, v, err := s.editChain(r, func(c *topology.Chain) (*topofile.Decoded, error) {
 		i, err := ruleIndex(r, c)
 		if err != nil {
 			return nil, err
@@ -206,6 +206,6 @@ func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	writeDeleted(w, v)
 	return nil
 }

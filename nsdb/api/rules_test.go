@@ -2,8 +2,11 @@ package api_test
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hivenet/hivenet/nsdb/api"
 )
 
 // ruleList returns the actions (or jump targets) of a chain's rules.
@@ -95,10 +98,18 @@ func testRules(t *testing.T, e *env) {
 		t.Errorf("deleting a jump target: %+v", p)
 	}
 	// Delete the jump, with the current ETag; then deny can go.
-	e.must(call{method: "DELETE", path: base + "/" + appended, header: map[string]string{"If-Match": etag}}, http.StatusNoContent)
+	del := e.must(call{method: "DELETE", path: base + "/" + appended, header: map[string]string{"If-Match": etag}}, http.StatusNoContent)
 	e.must(call{method: "GET", path: base + "/" + appended}, http.StatusNotFound)
+	// The deletion names its revision: the chain's new version.
+	ruleRev, _ := strconv.ParseUint(del.header.Get(api.RevisionHeader), 10, 64)
+	if rev, chain := del.header.Get(api.RevisionHeader), e.must(call{method: "GET", path: "/v1/chains/sg"}, http.StatusOK).header.Get("ETag"); chain != `"`+rev+`"` {
+		t.Errorf("the rule deletion's %s is %q; the chain is now at ETag %s", api.RevisionHeader, rev, chain)
+	}
 	if rules, _ = e.ruleList("sg"); len(rules) != 4 {
 		t.Errorf("%d rules after a delete, want 4", len(rules))
 	}
-	e.must(call{method: "DELETE", path: "/v1/chains/deny"}, http.StatusNoContent)
+	del = e.must(call{method: "DELETE", path: "/v1/chains/deny"}, http.StatusNoContent)
+	if rev, err := strconv.ParseUint(del.header.Get(api.RevisionHeader), 10, 64); err != nil || rev <= ruleRev {
+		t.Errorf("the chain deletion's %s is %q, want a revision after the rule deletion's %d", api.RevisionHeader, del.header.Get(api.RevisionHeader), ruleRev)
+	}
 }

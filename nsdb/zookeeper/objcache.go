@@ -175,12 +175,24 @@ func (oc *objectCache) refreshObject(key txn.Key, s *sub) refreshFunc {
 			return err
 		})
 		if errors.Is(err, zk.ErrNoNode) {
+			// Every commit sets the models node, so its Mzxid, read after
+			// the object was seen gone, is not below the deletion's
+			// revision: the deletion is reported there, and a
+			// delete-only commit advances a reader's revision too.
+			var ms *zk.Stat
+			if err := call(ctx, func() error {
+				var err error
+				_, ms, err = cn.zk.Exists(oc.c.paths.models)
+				return err
+			}); err != nil {
+				return err
+			}
 			oc.mu.Lock()
 			defer oc.mu.Unlock()
 			if oc.c.eng.removeIfClean(s) {
 				delete(oc.subs[key.Kind], key.ID)
 			}
-			oc.applyLocked(key, nil, nil)
+			oc.applyLocked(key, nil, ms)
 			return nil
 		}
 		if err != nil {
@@ -200,7 +212,10 @@ func (oc *objectCache) refreshObject(key txn.Key, s *sub) refreshFunc {
 }
 
 // applyLocked records a read of key (o nil: absent) and notifies watches
-// of changes; states never go backwards. The caller holds oc.mu.
+// of changes; states never go backwards. For a present object st is its
+// node's stat; for an absent one, the models node's stat read after the
+// absence was seen (nil: unknown), whose Mzxid dates the deletion. The
+// caller holds oc.mu.
 func (oc *objectCache) applyLocked(key txn.Key, o topology.Object, st *zk.Stat) {
 	_, ver, had := oc.idx.Lookup(key)
 	if o == nil {
@@ -209,6 +224,9 @@ func (oc *objectCache) applyLocked(key txn.Key, o topology.Object, st *zk.Stat) 
 		}
 		oc.idx.Set(key, nil, 0)
 		delete(oc.dv, key)
+		if st != nil {
+			ver = max(ver, nsdb.Version(st.Mzxid))
+		}
 		oc.watches.Notify(nsdb.Event{Kind: key.Kind, ID: key.ID, Version: ver})
 		return
 	}
