@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"sync"
 
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation"
@@ -36,6 +37,18 @@ func (a *Agent) syncTables(ctx context.Context, old, nw *world, evs []nsdb.Event
 		}
 	}
 	var closing []func()
+	// The tables of existing devices, by bridge, in one pass: a deployment
+	// has thousands of bridges.
+	vlansOf := make(map[topology.ID][]uint16)
+	for k := range nw.macs {
+		if bridges[k.bridge] {
+			vlansOf[k.bridge] = append(vlansOf[k.bridge], k.vlan)
+		}
+	}
+	// Opening a table costs a few NSDB round trips: tables are opened
+	// concurrently, the world's maps filled under mu.
+	var mu sync.Mutex
+	var opens []func(context.Context) error
 	tables := a.db.Tables()
 	for b := range bridges {
 		_, exists := nw.snap.Bridge(b)
@@ -43,10 +56,10 @@ func (a *Agent) syncTables(ctx context.Context, old, nw *world, evs []nsdb.Event
 		for _, v := range macVLANs(nw.snap, b) {
 			want[v] = true
 		}
-		for k, t := range nw.macs {
-			if k.bridge == b && !want[k.vlan] {
+		for _, v := range vlansOf[b] {
+			if k := (bridgeVLAN{b, v}); !want[v] {
+				closing = append(closing, a.closeTable(k, nw.macs[k]))
 				delete(nw.macs, k)
-				closing = append(closing, a.closeTable(k, t))
 			}
 		}
 		for v := range want {
@@ -54,23 +67,33 @@ func (a *Agent) syncTables(ctx context.Context, old, nw *world, evs []nsdb.Event
 			if _, ok := nw.macs[k]; ok {
 				continue
 			}
-			t, err := tables.MACTable(ctx, b, v)
-			if err != nil {
-				return nil, fmt.Errorf("agent: MAC table of bridge %v vlan %d: %w", b, v, err)
-			}
-			nw.macs[k] = t
-			a.watchMAC(k, t)
+			opens = append(opens, func(ctx context.Context) error {
+				t, err := tables.MACTable(ctx, b, v)
+				if err != nil {
+					return fmt.Errorf("agent: MAC table of bridge %v vlan %d: %w", b, v, err)
+				}
+				mu.Lock()
+				nw.macs[k] = t
+				mu.Unlock()
+				a.watchMAC(k, t)
+				return nil
+			})
 		}
 		if t, ok := nw.ip4[b]; ok && !exists {
 			delete(nw.ip4, b)
 			closing = append(closing, a.closeTable(ip4Key(b), t))
 		} else if !ok && exists {
-			t, err := tables.IP4MACTable(ctx, b)
-			if err != nil {
-				return nil, fmt.Errorf("agent: IPv4-MAC table of bridge %v: %w", b, err)
-			}
-			nw.ip4[b] = t
-			a.watchIP4(b, t)
+			opens = append(opens, func(ctx context.Context) error {
+				t, err := tables.IP4MACTable(ctx, b)
+				if err != nil {
+					return fmt.Errorf("agent: IPv4-MAC table of bridge %v: %w", b, err)
+				}
+				mu.Lock()
+				nw.ip4[b] = t
+				mu.Unlock()
+				a.watchIP4(b, t)
+				return nil
+			})
 		}
 	}
 	for r := range routers {
@@ -79,15 +102,56 @@ func (a *Agent) syncTables(ctx context.Context, old, nw *world, evs []nsdb.Event
 			delete(nw.arp, r)
 			closing = append(closing, a.closeTable(arpKey(r), t))
 		} else if !ok && exists {
-			t, err := tables.ARPTable(ctx, r)
-			if err != nil {
-				return nil, fmt.Errorf("agent: ARP table of router %v: %w", r, err)
-			}
-			nw.arp[r] = t
-			a.watchARP(r, t)
+			opens = append(opens, func(ctx context.Context) error {
+				t, err := tables.ARPTable(ctx, r)
+				if err != nil {
+					return fmt.Errorf("agent: ARP table of router %v: %w", r, err)
+				}
+				mu.Lock()
+				nw.arp[r] = t
+				mu.Unlock()
+				a.watchARP(r, t)
+				return nil
+			})
 		}
 	}
+	if err := concurrently(ctx, tableOpeners, opens); err != nil {
+		return nil, err
+	}
 	return closing, nil
+}
+
+// tableOpeners bounds the state tables opened at once.
+const tableOpeners = 256
+
+// concurrently runs fns, at most n at a time, and returns the first error
+// once all have returned.
+func concurrently(ctx context.Context, n int, fns []func(context.Context) error) error {
+	if len(fns) == 1 {
+		return fns[0](ctx)
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	sem := make(chan struct{}, n)
+	for _, fn := range fns {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := fn(ctx); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }
 
 type (

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -181,24 +182,35 @@ func (l zkLogger) Printf(format string, args ...any) {
 
 // ensurePath creates p and its missing parents as persistent empty nodes:
 // those at or below the root with the client's ACL, the root's ancestors
-// (a namespace other databases may share) open to all.
+// (a namespace other databases may share) open to all. Creates are
+// writes, so only the missing levels are created: the deepest first,
+// its parents only when ZooKeeper says they are missing.
 func (cn *conn) ensurePath(p string) error {
 	if ok, _, err := cn.zk.Exists(p); err != nil || ok {
 		return err
 	}
-	root := cn.c.cfg.Root
-	for i := 1; i <= len(p); i++ {
-		if i < len(p) && p[i] != '/' {
-			continue
-		}
-		acl := cn.c.acl
-		if i < len(root) && root[i] == '/' && root[:i] == p[:i] {
-			acl = zk.WorldACL(zk.PermAll)
-		}
-		_, err := cn.zk.Create(p[:i], nil, zk.FlagPersistent, acl)
-		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
+	return cn.createPath(p)
+}
+
+// createPath creates p, and its parents if missing.
+func (cn *conn) createPath(p string) error {
+	acl := cn.c.acl
+	if root := cn.c.cfg.Root; len(p) < len(root) && root[len(p)] == '/' && root[:len(p)] == p {
+		acl = zk.WorldACL(zk.PermAll)
+	}
+	_, err := cn.zk.Create(p, nil, zk.FlagPersistent, acl)
+	if errors.Is(err, zk.ErrNoNode) {
+		i := strings.LastIndexByte(p, '/')
+		if i <= 0 {
 			return err
 		}
+		if err := cn.createPath(p[:i]); err != nil {
+			return err
+		}
+		_, err = cn.zk.Create(p, nil, zk.FlagPersistent, acl)
+	}
+	if err != nil && !errors.Is(err, zk.ErrNodeExists) {
+		return err
 	}
 	return nil
 }
