@@ -17,7 +17,7 @@ import (
 // rules of their filters, chains with one rule per line, load balancers,
 // groups and VTEPs.
 func Summarize(w io.Writer, t *topology.Topology) error {
-	s := &summary{t: t, f: NewFormatter(t), snap: topology.NewSnapshot(t), x: newSummaryIndex(t),
+	s := &summary{t: t, f: NewFormatter(t), snap: topology.NewSnapshot(withoutVMPorts(t)), x: newSummaryIndex(t),
 		tw: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)}
 	s.header()
 	s.hosts()
@@ -28,6 +28,21 @@ func Summarize(w io.Writer, t *topology.Topology) error {
 	s.groups()
 	s.vteps()
 	return s.tw.Flush()
+}
+
+// withoutVMPorts returns t without its exterior bridge ports: the summary
+// reads its snapshot for routing tables, chains, tunnel zones, health
+// monitors and interior ports' peers, none of which depends on them, and
+// they are most of a large deployment's objects.
+func withoutVMPorts(t *topology.Topology) *topology.Topology {
+	sub := *t
+	sub.Ports = make([]topology.Port, 0, len(t.Ports)/8)
+	for i := range t.Ports {
+		if p := &t.Ports[i]; p.Bridge.IsZero() || p.Kind() != topology.PortExterior {
+			sub.Ports = append(sub.Ports, *p)
+		}
+	}
+	return &sub
 }
 
 type summary struct {
