@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/netip"
 	"time"
 
 	"github.com/hivenet/hivenet/simulation/packet"
@@ -362,52 +361,6 @@ func (e *Engine) label(obj any) string {
 	return ""
 }
 
-func (e *Engine) tag(t Tag) { *e.newTag() = t }
-
-// newTag appends a zero tag to the flow and returns it to be filled in
-// place. The hot paths build their tags this way (tagID, tagIDs, ...):
-// building a 42-byte Tag in one place and copying it to another reloads
-// bytes just stored by differently sized stores, and those store-to-load
-// forwarding stalls made tagging a third of a routed simulation's time.
-func (e *Engine) newTag() *Tag {
-	r := e.r
-	n := len(r.Tags)
-	if n < cap(r.Tags) {
-		r.Tags = r.Tags[:n+1]
-		r.Tags[n] = Tag{}
-	} else {
-		r.Tags = append(r.Tags, Tag{})
-	}
-	return &r.Tags[n]
-}
-
-// tagID tags the flow with a tag of kind on id (device, port-rx, port-tx,
-// route, broadcast, ARP requests).
-func (e *Engine) tagID(kind TagKind, id topology.ID) {
-	t := e.newTag()
-	t.kind, t.id = kind, id
-}
-
-// tagIDs tags the flow with a tag of kind on id and id2 (bridge port).
-func (e *Engine) tagIDs(kind TagKind, id, id2 topology.ID) {
-	t := e.newTag()
-	t.kind, t.id, t.id2 = kind, id, id2
-}
-
-// tagMAC tags the flow with a bridge-MAC or flooded-to tag.
-func (e *Engine) tagMAC(kind TagKind, bridge topology.ID, mac topology.MAC, vlan uint16, port topology.ID) {
-	t := e.newTag()
-	t.kind, t.id, t.mac, t.vlan, t.id2 = kind, bridge, mac, vlan, port
-}
-
-// tagAddr tags the flow with a router-dst or ARP-entry tag.
-func (e *Engine) tagAddr(kind TagKind, router topology.ID, a netip.Addr) {
-	t := e.newTag()
-	t.kind, t.id = kind, router
-	s := as4(a) // the packed form of id2 (see packed), the rest zero
-	t.id2[0], t.id2[1], t.id2[2], t.id2[3] = s[0], s[1], s[2], s[3]
-}
-
 // rand returns the next value of a splitmix64 stream seeded by Input.Rand.
 func (e *Engine) rand() uint64 {
 	e.rng += 0x9e3779b97f4a7c15
@@ -441,88 +394,4 @@ func (e *Engine) isForward() bool {
 		}
 	}
 	return !e.returnFlow
-}
-
-// fork runs the egress of every port of a, then b, then extra (skipping the
-// zero ID and skip), each on a copy of the state at the fork point, and
-// merges the results: ErrorDrop and NotYet dominate, a forward beats drops.
-func (e *Engine) fork(a, b []topology.ID, extra, skip topology.ID) Verdict {
-	saved := e.m
-	savedIn, savedOut, savedDev, savedRew := e.curIn, e.curOut, e.devices, e.nwDstRewritten
-	best, bestReason := Verdict(0), ReasonNone
-	n := 0
-	total := len(a) + len(b) + 1
-	for i := 0; i < total; i++ {
-		var id topology.ID
-		switch {
-		case i < len(a):
-			id = a[i]
-		case i < len(a)+len(b):
-			id = b[i-len(a)]
-		default:
-			id = extra
-		}
-		if id.IsZero() || id == skip {
-			continue
-		}
-		p, ok := e.idx.port(id)
-		if !ok {
-			continue
-		}
-		if n > 0 {
-			e.seen |= e.m.Seen()
-			e.m = saved
-			e.curIn, e.curOut, e.devices, e.nwDstRewritten = savedIn, savedOut, savedDev, savedRew
-		}
-		n++
-		if e.tracing {
-			e.note("fork", portLabel(p.Port), "branch")
-		}
-		v := e.egress(p)
-		if v.rank() > best.rank() {
-			best, bestReason = v, e.reason
-		}
-		if v == ErrorDrop || v == NotYet {
-			break
-		}
-	}
-	if n == 0 {
-		return e.fail(Drop, ReasonNoOutput, nil, "no port to send to")
-	}
-	e.reason = bestReason
-	return best
-}
-
-// materialize returns the frame of m: a copy of the input frame with m's
-// rewrites applied. The result lives in e.scratch until the next call.
-func (e *Engine) materialize(m *packet.Match) ([]byte, error) {
-	e.scratch = append(e.scratch[:0], e.in.Frame...)
-	f, err := packet.Apply(e.scratch, e.orig, m)
-	if err != nil {
-		return nil, err
-	}
-	e.scratch = f
-	return f, nil
-}
-
-// addGenerated records a frame appended to the result buffer at start, or
-// rolls the buffer back when building it failed.
-func (e *Engine) addGenerated(port topology.ID, start int, b []byte, err error, what string) {
-	if err != nil {
-		e.r.buf = e.r.buf[:start]
-		if e.tracing {
-			e.note("generate", "", "could not build "+what+": "+err.Error())
-		}
-		return
-	}
-	e.r.buf = b
-	e.r.gens = append(e.r.gens, genSpan{port: port, start: start, end: len(b)})
-	if e.tracing {
-		var m packet.Match
-		text := what
-		if m.Parse(b[start:]) == nil {
-			text = what + ": " + describe(m.Peek())
-		}
-		e.note("generate", e.portName(port), text)
-	}
 }

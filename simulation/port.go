@@ -150,3 +150,53 @@ func (e *Engine) emit(p *portInfo) Verdict {
 	}
 	return Forward
 }
+
+// fork runs the egress of every port of a, then b, then extra (skipping the
+// zero ID and skip), each on a copy of the state at the fork point, and
+// merges the results: ErrorDrop and NotYet dominate, a forward beats drops.
+func (e *Engine) fork(a, b []topology.ID, extra, skip topology.ID) Verdict {
+	saved := e.m
+	savedIn, savedOut, savedDev, savedRew := e.curIn, e.curOut, e.devices, e.nwDstRewritten
+	best, bestReason := Verdict(0), ReasonNone
+	n := 0
+	total := len(a) + len(b) + 1
+	for i := 0; i < total; i++ {
+		var id topology.ID
+		switch {
+		case i < len(a):
+			id = a[i]
+		case i < len(a)+len(b):
+			id = b[i-len(a)]
+		default:
+			id = extra
+		}
+		if id.IsZero() || id == skip {
+			continue
+		}
+		p, ok := e.idx.port(id)
+		if !ok {
+			continue
+		}
+		if n > 0 {
+			e.seen |= e.m.Seen()
+			e.m = saved
+			e.curIn, e.curOut, e.devices, e.nwDstRewritten = savedIn, savedOut, savedDev, savedRew
+		}
+		n++
+		if e.tracing {
+			e.note("fork", portLabel(p.Port), "branch")
+		}
+		v := e.egress(p)
+		if v.rank() > best.rank() {
+			best, bestReason = v, e.reason
+		}
+		if v == ErrorDrop || v == NotYet {
+			break
+		}
+	}
+	if n == 0 {
+		return e.fail(Drop, ReasonNoOutput, nil, "no port to send to")
+	}
+	e.reason = bestReason
+	return best
+}

@@ -395,3 +395,37 @@ func (r *Result) HasTag(t Tag) bool {
 	}
 	return false
 }
+
+// materialize returns the frame of m: a copy of the input frame with m's
+// rewrites applied. The result lives in e.scratch until the next call.
+func (e *Engine) materialize(m *packet.Match) ([]byte, error) {
+	e.scratch = append(e.scratch[:0], e.in.Frame...)
+	f, err := packet.Apply(e.scratch, e.orig, m)
+	if err != nil {
+		return nil, err
+	}
+	e.scratch = f
+	return f, nil
+}
+
+// addGenerated records a frame appended to the result buffer at start, or
+// rolls the buffer back when building it failed.
+func (e *Engine) addGenerated(port topology.ID, start int, b []byte, err error, what string) {
+	if err != nil {
+		e.r.buf = e.r.buf[:start]
+		if e.tracing {
+			e.note("generate", "", "could not build "+what+": "+err.Error())
+		}
+		return
+	}
+	e.r.buf = b
+	e.r.gens = append(e.r.gens, genSpan{port: port, start: start, end: len(b)})
+	if e.tracing {
+		var m packet.Match
+		text := what
+		if m.Parse(b[start:]) == nil {
+			text = what + ": " + describe(m.Peek())
+		}
+		e.note("generate", e.portName(port), text)
+	}
+}
