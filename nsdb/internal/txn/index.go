@@ -13,9 +13,9 @@ import (
 // plans from. It is not safe for concurrent use; callers lock.
 type Index struct {
 	objs      map[Key]stored
-	referrers map[topology.ID]map[Key]int // target ID → referrer → reference count
-	names     map[nameKey]map[topology.ID]struct{}
-	holders   map[topology.ID]map[Key]int
+	referrers map[topology.ID]keyCounts // target ID → referrer → reference count
+	names     map[nameKey]keyCounts // every key's count is 1
+	holders   map[topology.ID]keyCounts
 }
 
 type stored struct {
@@ -32,9 +32,9 @@ type nameKey struct {
 func NewIndex() *Index {
 	return &Index{
 		objs:      make(map[Key]stored),
-		referrers: make(map[topology.ID]map[Key]int),
-		names:     make(map[nameKey]map[topology.ID]struct{}),
-		holders:   make(map[topology.ID]map[Key]int),
+		referrers: make(map[topology.ID]keyCounts),
+		names:     make(map[nameKey]keyCounts),
+		holders:   make(map[topology.ID]keyCounts),
 	}
 }
 
@@ -83,21 +83,6 @@ func (ix *Index) Apply(p *Plan, v nsdb.Version) {
 	}
 }
 
-func bump(m map[topology.ID]map[Key]int, id topology.ID, k Key, d int) {
-	s := m[id]
-	if s == nil {
-		s = make(map[Key]int)
-		m[id] = s
-	}
-	s[k] += d
-	if s[k] <= 0 {
-		delete(s, k)
-		if len(s) == 0 {
-			delete(m, id)
-		}
-	}
-}
-
 func (ix *Index) index(k Key, o topology.Object) { ix.walk(k, o, 1) }
 
 func (ix *Index) unindex(k Key, o topology.Object) { ix.walk(k, o, -1) }
@@ -113,18 +98,7 @@ func (ix *Index) walk(k Key, o topology.Object, d int) {
 		}
 	}
 	if n := o.ObjectName(); n != "" {
-		nk := nameKey{k.Kind, n}
-		if d > 0 {
-			if ix.names[nk] == nil {
-				ix.names[nk] = make(map[topology.ID]struct{})
-			}
-			ix.names[nk][k.ID] = struct{}{}
-		} else {
-			delete(ix.names[nk], k.ID)
-			if len(ix.names[nk]) == 0 {
-				delete(ix.names, nk)
-			}
-		}
+		bump(ix.names, nameKey{k.Kind, n}, k, d)
 	}
 }
 
@@ -136,27 +110,18 @@ func (ix *Index) Get(_ context.Context, k Key) (topology.Object, nsdb.Version, b
 
 // Referrers implements Source.
 func (ix *Index) Referrers(_ context.Context, id topology.ID) ([]Key, error) {
-	out := make([]Key, 0, len(ix.referrers[id]))
-	for k := range ix.referrers[id] {
-		out = append(out, k)
-	}
-	return out, nil
+	c := ix.referrers[id]
+	return c.appendKeys(make([]Key, 0, c.len())), nil
 }
 
 // Named implements Source.
 func (ix *Index) Named(_ context.Context, kind topology.Kind, name string) ([]Key, error) {
-	var out []Key
-	for id := range ix.names[nameKey{kind, name}] {
-		out = append(out, Key{kind, id})
-	}
-	return out, nil
+	c := ix.names[nameKey{kind, name}]
+	return c.appendKeys(nil), nil
 }
 
 // Holders implements Source.
 func (ix *Index) Holders(_ context.Context, id topology.ID) ([]Key, error) {
-	out := make([]Key, 0, len(ix.holders[id]))
-	for k := range ix.holders[id] {
-		out = append(out, k)
-	}
-	return out, nil
+	c := ix.holders[id]
+	return c.appendKeys(make([]Key, 0, c.len())), nil
 }
