@@ -50,7 +50,7 @@ type engine struct {
 	c *Client
 
 	mu       sync.Mutex
-	subs     map[string]map[*sub]struct{}
+	subs     map[string]*subSet
 	bySeq    map[uint64]int // pending sequence → number of subs pending at it
 	disp     uint64         // last event dispatched
 	progress chan struct{}  // closed and replaced on progress
@@ -61,7 +61,7 @@ type engine struct {
 func newEngine(c *Client) *engine {
 	return &engine{
 		c:        c,
-		subs:     make(map[string]map[*sub]struct{}),
+		subs:     make(map[string]*subSet),
 		bySeq:    make(map[uint64]int),
 		progress: make(chan struct{}),
 		sem:      make(chan struct{}, 256),
@@ -104,10 +104,10 @@ func (e *engine) add(s *sub, seq uint64) {
 	defer e.mu.Unlock()
 	m := e.subs[s.path]
 	if m == nil {
-		m = make(map[*sub]struct{})
+		m = &subSet{}
 		e.subs[s.path] = m
 	}
-	m[s] = struct{}{}
+	m.add(s)
 	e.markLocked(s, seq, true)
 }
 
@@ -157,11 +157,8 @@ func (e *engine) removeLocked(s *sub) {
 	s.removed = true
 	s.dirty = false
 	e.setPendingLocked(s, 0)
-	if m := e.subs[s.path]; m != nil {
-		delete(m, s)
-		if len(m) == 0 {
-			delete(e.subs, s.path)
-		}
+	if m := e.subs[s.path]; m != nil && m.remove(s) {
+		delete(e.subs, s.path)
 	}
 }
 
@@ -181,8 +178,10 @@ func (e *engine) removeIfClean(s *sub) bool {
 func (e *engine) dispatch(path string, seq uint64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for s := range e.subs[path] {
-		e.markLocked(s, seq, true)
+	if m := e.subs[path]; m != nil {
+		for s := range m.all() {
+			e.markLocked(s, seq, true)
+		}
 	}
 }
 
@@ -191,7 +190,7 @@ func (e *engine) markAll(seq uint64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, m := range e.subs {
-		for s := range m {
+		for s := range m.all() {
 			e.markLocked(s, seq, true)
 		}
 	}
