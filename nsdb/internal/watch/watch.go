@@ -152,9 +152,20 @@ func (w *Watch[K, E]) takeLocked() []E {
 		}
 		batch = append(batch, e)
 	}
-	clear(w.pending)
+	if len(batch) > shrinkAfter {
+		// A map keeps the buckets of its largest size: after a first batch
+		// of a whole deployment, a cleared map would hold tens of MB for
+		// the watch's life.
+		w.pending = make(map[K]E)
+	} else {
+		clear(w.pending)
+	}
 	return batch
 }
+
+// shrinkAfter is the batch size above which the pending map is replaced
+// rather than cleared.
+const shrinkAfter = 1024
 
 // Close implements nsdb.Watch: Next returns nsdb.ErrClosed from now on, and
 // the functions given to OnClose run. Idempotent.
