@@ -55,8 +55,17 @@ type engine struct {
 	disp     uint64         // last event dispatched
 	progress chan struct{}  // closed and replaced on progress
 
-	sem chan struct{} // bounds concurrent refreshes
+	// Subs to refresh wait in queue for one of at most maxRefreshers
+	// goroutines. A goroutine per sub would do: but an agent starts with
+	// a sub per object of the deployment, and the runtime keeps the
+	// descriptor of every goroutine it ever ran at once for reuse, never
+	// freeing it (about 60 MB after a 100,000-port start).
+	queue      []*sub
+	refreshers int
 }
+
+// maxRefreshers bounds the refreshes running at once.
+const maxRefreshers = 256
 
 func newEngine(c *Client) *engine {
 	return &engine{
@@ -64,7 +73,6 @@ func newEngine(c *Client) *engine {
 		subs:     make(map[string]*subSet),
 		bySeq:    make(map[uint64]int),
 		progress: make(chan struct{}),
-		sem:      make(chan struct{}, 256),
 	}
 }
 
@@ -139,7 +147,11 @@ func (e *engine) markLocked(s *sub, seq uint64, arm bool) {
 	e.setPendingLocked(s, minSeq(s.pending, seq))
 	if !s.running {
 		s.running = true
-		go e.run(s)
+		e.queue = append(e.queue, s)
+		if e.refreshers < maxRefreshers {
+			e.refreshers++
+			go e.refresher()
+		}
 	}
 }
 
@@ -206,8 +218,31 @@ func (e *engine) dispatched(seq uint64) {
 	e.mu.Unlock()
 }
 
-func (e *engine) run(s *sub) {
-	backoff := 10 * time.Millisecond
+// refresher runs queued subs until the queue is empty.
+func (e *engine) refresher() {
+	for {
+		e.mu.Lock()
+		if len(e.queue) == 0 {
+			e.queue = nil // let a large backing array go
+			e.refreshers--
+			e.mu.Unlock()
+			return
+		}
+		s := e.queue[0]
+		e.queue[0] = nil
+		e.queue = e.queue[1:]
+		e.mu.Unlock()
+		e.run(s, 0)
+	}
+}
+
+// run refreshes s until it is clean (or removed, or the client closed).
+// A refresher calls it with backoff 0: when a read fails it hands s to a
+// goroutine of its own, which waits backoff (doubling up to a second) or
+// for a new connection between attempts, so that subs failing for long
+// (a lost connection, a node the client may not read) never hold the
+// refreshers.
+func (e *engine) run(s *sub, backoff time.Duration) {
 	for {
 		e.mu.Lock()
 		if s.removed || !s.dirty {
@@ -227,15 +262,7 @@ func (e *engine) run(s *sub) {
 
 		cn, err := e.c.live(e.c.ctx)
 		if err == nil {
-			select {
-			case e.sem <- struct{}{}:
-			case <-e.c.ctx.Done():
-				err = e.c.ctx.Err()
-			}
-		}
-		if err == nil {
 			err = s.refresh(e.c.ctx, cn, seq, arm)
-			<-e.sem
 		}
 
 		e.mu.Lock()
@@ -251,6 +278,10 @@ func (e *engine) run(s *sub) {
 			s.next = minSeq(s.next, s.pending)
 			e.mu.Unlock()
 			e.c.log.Debug("zookeeper: watch refresh failed", "path", s.path, "err", err)
+			if backoff == 0 {
+				go e.run(s, 10*time.Millisecond)
+				return
+			}
 			if e.c.waitChange(e.c.ctx, backoff) != nil {
 				e.mu.Lock()
 				s.running = false
@@ -260,7 +291,7 @@ func (e *engine) run(s *sub) {
 			backoff = min(2*backoff, time.Second)
 			continue
 		}
-		backoff = 10 * time.Millisecond
+		backoff = min(backoff, 10*time.Millisecond)
 		if s.dirty {
 			e.setPendingLocked(s, s.next)
 		} else {

@@ -161,7 +161,7 @@ func (oc *objectCache) refreshDir(k topology.Kind) refreshFunc {
 
 // refreshObject reads one object with a data watch.
 func (oc *objectCache) refreshObject(key txn.Key, s *sub) refreshFunc {
-	p := oc.c.paths.object(key.Kind, key.ID)
+	p := s.path // the sub's: one copy of the path per object
 	return func(ctx context.Context, cn *conn, _ uint64, arm bool) error {
 		var data []byte
 		var st *zk.Stat
