@@ -14,7 +14,7 @@ import (
 type Index struct {
 	objs      map[Key]stored
 	referrers map[topology.ID]keyCounts // target ID → referrer → reference count
-	names     map[nameKey]keyCounts // every key's count is 1
+	names     map[nameKey]keyCounts     // every key's count is 1
 	holders   map[topology.ID]keyCounts
 }
 
