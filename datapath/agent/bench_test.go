@@ -3,7 +3,6 @@ package agent_test
 import (
 	"context"
 	"encoding/binary"
-	"fmt"
 	"net/netip"
 	"runtime"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/hivenet/hivenet/datapath/agent"
 	"github.com/hivenet/hivenet/datapath/inproc"
 	"github.com/hivenet/hivenet/internal/benchcpu"
+	"github.com/hivenet/hivenet/internal/topogen"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/memory"
 	"github.com/hivenet/hivenet/simulation/packet"
@@ -204,66 +204,13 @@ func BenchmarkFlowSetup(b *testing.B) {
 	}
 }
 
-// largeTopology returns a 10,000-port topology: 100 hosts in one VXLAN
-// zone; 800 bridges of 10 VM ports each (8,000 ports, bound round-robin to
-// the hosts, each bridge with a 4-rule security group); 100 routers each
-// linked to 8 bridges (1,600 link ports) with a route per subnet and 4
-// uplinks bound to hosts (400 ports). largeTopologyN(n) is the same
-// deployment n times larger (n*100 hosts, routers, ...; 84 ports per
-// host whatever n).
-func largeTopology() *topology.Topology { return largeTopologyN(1) }
-
-func largeTopologyN(scale int) *topology.Topology {
-	t := &topology.Topology{}
-	id := func(k topology.Kind, f string, a ...any) topology.ID { return topology.NameID(k, fmt.Sprintf(f, a...)) }
-	zone := topology.TunnelZone{ID: id(topology.KindTunnelZone, "z"), Name: "z", Type: topology.TunnelZoneVXLAN}
-	hosts := 100 * scale
-	for h := range hosts {
-		hid := id(topology.KindHost, "h%d", h)
-		t.Hosts = append(t.Hosts, topology.Host{ID: hid, Name: fmt.Sprintf("h%d", h)})
-		zone.Members = append(zone.Members, topology.TunnelZoneMember{Host: hid, Addr: netip.AddrFrom4([4]byte{10, 255, byte(h / 256), byte(h%256 + 1)})})
-	}
-	t.TunnelZones = append(t.TunnelZones, zone)
-	port := 0
-	for r := range 100 * scale {
-		rid := id(topology.KindRouter, "r%d", r)
-		t.Routers = append(t.Routers, topology.Router{ID: rid, Name: fmt.Sprintf("r%d", r)})
-		for k := range 4 {
-			h := (r*4 + k) % hosts
-			sub := netip.PrefixFrom(netip.AddrFrom4([4]byte{172, byte(16 + r/256), byte(r), byte(4 * k)}), 30)
-			t.Ports = append(t.Ports, topology.Port{ID: id(topology.KindPort, "r%d-up%d", r, k), Name: fmt.Sprintf("r%d-up%d", r, k),
-				Router: rid, Host: id(topology.KindHost, "h%d", h), Interface: fmt.Sprintf("up%d", r*4+k),
-				Subnets: []netip.Prefix{sub}, Address: sub.Addr().Next(), MAC: topology.MAC{2, 1, byte(r >> 8), byte(r), byte(k), 1}})
-		}
-		for j := range 8 {
-			b := r*8 + j
-			bid := id(topology.KindBridge, "b%d", b)
-			sg := id(topology.KindChain, "sg%d", b)
-			t.Chains = append(t.Chains, topology.Chain{ID: sg, Name: fmt.Sprintf("sg%d", b), Rules: []topology.Rule{
-				{ID: id(topology.KindChain, "sg%d-0", b), Action: topology.ActionAccept, Condition: topology.Condition{MatchReturnFlow: true}},
-				{ID: id(topology.KindChain, "sg%d-1", b), Action: topology.ActionAccept, Condition: topology.Condition{NwProto: topology.Is(packet.ProtoICMP)}},
-				{ID: id(topology.KindChain, "sg%d-2", b), Action: topology.ActionAccept, Condition: topology.Condition{NwProto: topology.Is(packet.ProtoTCP), TpDst: topology.Is(topology.PortRange{Start: 22, End: 22})}},
-				{ID: id(topology.KindChain, "sg%d-3", b), Action: topology.ActionDrop},
-			}})
-			t.Bridges = append(t.Bridges, topology.Bridge{ID: bid, Name: fmt.Sprintf("b%d", b)})
-			for v := range 10 {
-				h := port % hosts
-				port++
-				t.Ports = append(t.Ports, topology.Port{ID: id(topology.KindPort, "b%d-vm%d", b, v), Name: fmt.Sprintf("b%d-vm%d", b, v),
-					Bridge: bid, Host: id(topology.KindHost, "h%d", h), Interface: fmt.Sprintf("tap%d", port), OutboundFilter: sg})
-			}
-			sub := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(10 + b/65536), byte(b / 256), byte(b % 256), 0}), 24)
-			rp, bp := id(topology.KindPort, "r%d-b%d", r, b), id(topology.KindPort, "b%d-r%d", b, r)
-			t.Ports = append(t.Ports,
-				topology.Port{ID: rp, Name: fmt.Sprintf("r%d-b%d", r, b), Router: rid, Peer: bp, Subnets: []netip.Prefix{sub},
-					Address: sub.Addr().Next(), MAC: topology.MAC{2, 0, byte(b >> 16), byte(b >> 8), byte(b), 1}},
-				topology.Port{ID: bp, Name: fmt.Sprintf("b%d-r%d", b, r), Bridge: bid, Peer: rp})
-			t.Routes = append(t.Routes, topology.Route{ID: id(topology.KindRoute, "r%d-b%d", r, b), Router: rid, Dst: sub,
-				NextHop: topology.NextHopPort, NextHopPort: rp})
-		}
-	}
-	return t
-}
+// largeTopologyN returns the deployment internal/topogen generates with
+// n×10,000 ports: n×100 hosts in one VXLAN zone; n×800 bridges of 10 VM
+// ports each (bound round-robin to the hosts, each bridge with a 4-rule
+// security group); n×100 routers each linked to 8 bridges with a route per
+// subnet and 4 uplinks bound to hosts. Each host binds 84 ports whatever
+// n.
+func largeTopologyN(n int) *topology.Topology { return topogen.Generate(n * 10_000) }
 
 // BenchmarkAgentMemory10kPorts reports what one agent holds with a
 // 10,000-port topology loaded (84 of the ports bound to its host): the
@@ -272,7 +219,7 @@ func largeTopologyN(scale int) *topology.Topology {
 // (process-bytes; with ZooKeeper the NSDB client's cache takes that place).
 func BenchmarkAgentMemory10kPorts(b *testing.B) {
 	ctx := context.Background()
-	topo := largeTopology()
+	topo := largeTopologyN(1)
 	if n := len(topo.Ports); n != 10000 {
 		b.Fatalf("%d ports", n)
 	}
@@ -318,71 +265,11 @@ func BenchmarkAgentMemory10kPorts(b *testing.B) {
 	b.ReportMetric(processBytes/float64(b.N), "process-bytes")
 }
 
-// loadBatched writes t in commits of a few hundred objects (a 50th of the
-// ports for larger topologies), in dependency order, peered ports
-// together, as an operator's tool would.
+// loadBatched writes t as an operator's tool would (topogen.Load). A
+// commit validates against the whole store: larger topologies go in
+// larger commits (a 50th of the ports, about 50 in all), not hundreds of
+// small ones.
 func loadBatched(ctx context.Context, st nsdb.Store, t *topology.Topology) error {
-	// A commit validates against the whole store: larger topologies go in
-	// larger commits (about 50 in all), not hundreds of small ones.
-	batch := max(300, len(t.Ports)/50)
-	var ops []nsdb.Op
-	flush := func(force bool) error {
-		if len(ops) == 0 || (!force && len(ops) < batch) {
-			return nil
-		}
-		_, err := st.Commit(ctx, ops...)
-		ops = ops[:0]
-		return err
-	}
-	add := func(o topology.Object) error {
-		ops = append(ops, nsdb.Put(o))
-		return flush(false)
-	}
-	var objs []topology.Object
-	for i := range t.Hosts {
-		objs = append(objs, &t.Hosts[i])
-	}
-	for i := range t.TunnelZones {
-		objs = append(objs, &t.TunnelZones[i])
-	}
-	for i := range t.Chains {
-		objs = append(objs, &t.Chains[i])
-	}
-	for i := range t.Bridges {
-		objs = append(objs, &t.Bridges[i])
-	}
-	for i := range t.Routers {
-		objs = append(objs, &t.Routers[i])
-	}
-	for _, o := range objs {
-		if err := add(o); err != nil {
-			return err
-		}
-	}
-	byID := make(map[topology.ID]*topology.Port, len(t.Ports))
-	for i := range t.Ports {
-		byID[t.Ports[i].ID] = &t.Ports[i]
-	}
-	done := make(map[topology.ID]bool)
-	for i := range t.Ports {
-		p := &t.Ports[i]
-		if done[p.ID] {
-			continue
-		}
-		done[p.ID] = true
-		ops = append(ops, nsdb.Put(p))
-		if peer, ok := byID[p.Peer]; ok && !done[peer.ID] {
-			done[peer.ID] = true
-			ops = append(ops, nsdb.Put(peer))
-		}
-		if err := flush(false); err != nil {
-			return err
-		}
-	}
-	for i := range t.Routes {
-		if err := add(&t.Routes[i]); err != nil {
-			return err
-		}
-	}
-	return flush(true)
+	_, err := topogen.Load(ctx, st, t, max(300, len(t.Ports)/50))
+	return err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hivenet/hivenet/datapath/agent"
 	"github.com/hivenet/hivenet/datapath/inproc"
+	"github.com/hivenet/hivenet/internal/topogen"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -44,7 +45,7 @@ type Footprint struct {
 // a fresh root of ens and measures, in a child process, the agent of host
 // h0.
 func measureFootprint(ctx context.Context, ens *Ensemble, root string, ports int, idle time.Duration) (Footprint, error) {
-	t := Generate(ports)
+	t := topogen.Generate(ports)
 	var fp Footprint
 	fp.Ports, fp.Routers, fp.Bridges, fp.Chains, fp.Routes, fp.Hosts = len(t.Ports), len(t.Routers), len(t.Bridges), len(t.Chains), len(t.Routes), len(t.Hosts)
 	h0 := topology.NameID(topology.KindHost, "h0")
@@ -64,7 +65,7 @@ func measureFootprint(ctx context.Context, ens *Ensemble, root string, ports int
 		return fp, err
 	}
 	start = time.Now()
-	fp.Commits, err = Load(ctx, admin.Store(), t, 500)
+	fp.Commits, err = topogen.Load(ctx, admin.Store(), t, 500)
 	fp.Write = time.Since(start)
 	admin.Close()
 	if err != nil {

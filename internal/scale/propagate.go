@@ -10,6 +10,7 @@ import (
 
 	"github.com/hivenet/hivenet/datapath/agent"
 	"github.com/hivenet/hivenet/datapath/agent/sandbox"
+	"github.com/hivenet/hivenet/internal/topogen"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/topology"
 )
@@ -26,7 +27,7 @@ func fleetTopology(hosts int) *topology.Topology {
 	for h := range hosts {
 		hid := id(topology.KindHost, "h%d", h)
 		t.Hosts = append(t.Hosts, topology.Host{ID: hid, Name: fmt.Sprintf("h%d", h)})
-		zone.Members = append(zone.Members, topology.TunnelZoneMember{Host: hid, Addr: hostAddr(h)})
+		zone.Members = append(zone.Members, topology.TunnelZoneMember{Host: hid, Addr: topogen.HostAddr(h)})
 	}
 	t.TunnelZones = append(t.TunnelZones, zone)
 	sg := id(topology.KindChain, "sg")
@@ -83,7 +84,7 @@ func startFleet(ctx context.Context, ens *Ensemble, root string, hosts int) (*fl
 		cnt.Close()
 		return nil, err
 	}
-	if _, err := Load(ctx, admin.Store(), t, 500); err != nil {
+	if _, err := topogen.Load(ctx, admin.Store(), t, 500); err != nil {
 		admin.Close()
 		cnt.Close()
 		return nil, err

@@ -118,7 +118,7 @@ func answers(b *bytes.Buffer, r *Results) {
 func footprintSection(b *bytes.Buffer, r *Results) {
 	p := func(f string, a ...any) { fmt.Fprintf(b, f, a...) }
 	p("## 1. One agent's footprint vs deployment size\n\n")
-	p("Topologies from `scale.Generate`: per 100 ports one router, 8 bridges of 10 VM ports (each bridge with a 4-rule security group), 16 link ports, 8 routes and 4 uplinks; one host per 100 ports, so the measured host (h0) binds about the same number of ports at every size.\n\n")
+	p("Topologies from `topogen.Generate`: per 100 ports one router, 8 bridges of 10 VM ports (each bridge with a 4-rule security group), 16 link ports, 8 routes and 4 uplinks; one host per 100 ports, so the measured host (h0) binds about the same number of ports at every size.\n\n")
 	p("| ports | routers | bridges | chains / rules | routes | hosts | bound on h0 | snapshot build | write to ZK (commits) | agent ready | RSS | heap | read from ZK until ready | idle CPU (cores) | idle ZK traffic |\n")
 	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, f := range r.Footprints {

@@ -1,4 +1,4 @@
-package scale
+package topogen
 
 import (
 	"context"
@@ -36,7 +36,7 @@ func Generate(ports int) *topology.Topology {
 	for h := range hosts {
 		hid := id(topology.KindHost, "h%d", h)
 		t.Hosts = append(t.Hosts, topology.Host{ID: hid, Name: fmt.Sprintf("h%d", h)})
-		zone.Members = append(zone.Members, topology.TunnelZoneMember{Host: hid, Addr: hostAddr(h)})
+		zone.Members = append(zone.Members, topology.TunnelZoneMember{Host: hid, Addr: HostAddr(h)})
 	}
 	t.TunnelZones = append(t.TunnelZones, zone)
 	port := 0
@@ -80,8 +80,9 @@ func Generate(ports int) *topology.Topology {
 	return t
 }
 
-// hostAddr is host h's tunnel-zone address, in 100.64.0.0/10.
-func hostAddr(h int) netip.Addr {
+// HostAddr is host h's tunnel-zone address (of Generate's host "h<h>"),
+// in 100.64.0.0/10.
+func HostAddr(h int) netip.Addr {
 	return netip.AddrFrom4([4]byte{100, byte(64 + h>>16), byte(h >> 8), byte(h)})
 }
 
