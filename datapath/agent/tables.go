@@ -10,6 +10,7 @@ import (
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/topology"
+	"golang.org/x/sync/errgroup"
 )
 
 // syncTables opens the state tables of the bridges and routers the events
@@ -115,7 +116,12 @@ func (a *Agent) syncTables(ctx context.Context, old, nw *world, evs []nsdb.Event
 			})
 		}
 	}
-	if err := concurrently(ctx, tableOpeners, opens); err != nil {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(tableOpeners)
+	for _, open := range opens {
+		g.Go(func() error { return open(gctx) })
+	}
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	return closing, nil
@@ -123,36 +129,6 @@ func (a *Agent) syncTables(ctx context.Context, old, nw *world, evs []nsdb.Event
 
 // tableOpeners bounds the state tables opened at once.
 const tableOpeners = 256
-
-// concurrently runs fns, at most n at a time, and returns the first error
-// once all have returned.
-func concurrently(ctx context.Context, n int, fns []func(context.Context) error) error {
-	if len(fns) == 1 {
-		return fns[0](ctx)
-	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	sem := make(chan struct{}, n)
-	for _, fn := range fns {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := fn(ctx); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	return first
-}
 
 type (
 	ip4Key topology.ID
