@@ -3,13 +3,13 @@ package ovsdbtest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
-	"os"
 	"slices"
 	"syscall"
 	"time"
+
+	"github.com/hivenet/hivenet/internal/proc"
 )
 
 // Stop stops the server gracefully (SIGTERM, after a SIGCONT in case it is
@@ -47,23 +47,9 @@ func (s *Server) signal(sig syscall.Signal, timeout time.Duration) error {
 	if p == nil {
 		return nil
 	}
-	select {
-	case <-p.done:
-		return nil
-	default:
+	if err := proc.Stop(p.cmd.Process, p.done, sig, timeout); err != nil {
+		return fmt.Errorf("ovsdbtest: %w", err)
 	}
-	if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("ovsdbtest: signal %v: %w", sig, err)
-	}
-	select {
-	case <-p.done:
-		return nil
-	case <-time.After(timeout):
-	}
-	if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("ovsdbtest: kill: %w", err)
-	}
-	<-p.done
 	return nil
 }
 

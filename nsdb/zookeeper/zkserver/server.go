@@ -182,23 +182,9 @@ func (s *Server) signal(sig syscall.Signal, timeout time.Duration) error {
 	if p == nil {
 		return nil
 	}
-	select {
-	case <-p.done:
-		return nil
-	default:
+	if err := proc.Stop(p.cmd.Process, p.done, sig, timeout); err != nil {
+		return fmt.Errorf("zkserver: %w", err)
 	}
-	if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("zkserver: signal %v: %w", sig, err)
-	}
-	select {
-	case <-p.done:
-		return nil
-	case <-time.After(timeout):
-	}
-	if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("zkserver: kill: %w", err)
-	}
-	<-p.done
 	return nil
 }
 
