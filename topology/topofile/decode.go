@@ -15,40 +15,96 @@ import (
 	"github.com/hivenet/hivenet/topology"
 )
 
+// place is where a node is in the file. Locations keep a place rather
+// than the node, so that the parse tree of the part of a file already
+// decoded can be collected while the rest is decoded.
+type place struct{ line, col int }
+
+func at(n *yaml.Node) place {
+	if n == nil {
+		return place{}
+	}
+	return place{n.Line, n.Column}
+}
+
 // fieldLoc is where a field is in the file.
 type fieldLoc struct {
 	path string
-	node *yaml.Node
+	at   place
 }
 
 // objLoc is where an object is in the file, with the places of its fields
 // keyed by their topology.Problem field names.
 type objLoc struct {
-	kind   topology.Kind
-	name   string
-	path   string
-	node   *yaml.Node
-	fields map[string]fieldLoc
+	kind topology.Kind
+	name string
+	path string
+	at   place
+	// The first place recorded for each field: in a short list, as most
+	// objects have a few fields, or once it grows (a chain places every
+	// field of its rules) in an index.
+	fields []namedLoc
+	index  map[string]fieldLoc
 }
 
+// namedLoc is the place of one field.
+type namedLoc struct {
+	field string
+	loc   fieldLoc
+}
+
+// maxFieldList is the number of places an objLoc keeps in its list before
+// it moves them to an index.
+const maxFieldList = 16
+
 func (l *objLoc) set(field, path string, n *yaml.Node) {
+	l.setAt(field, path, at(n))
+}
+
+func (l *objLoc) setAt(field, path string, pl place) {
 	if l == nil {
 		return
 	}
-	if _, ok := l.fields[field]; !ok {
-		l.fields[field] = fieldLoc{path, n}
+	if _, ok := l.get(field); ok {
+		return
 	}
+	if l.index != nil {
+		l.index[field] = fieldLoc{path, pl}
+		return
+	}
+	l.fields = append(l.fields, namedLoc{field, fieldLoc{path, pl}})
+	if len(l.fields) > maxFieldList {
+		l.index = make(map[string]fieldLoc, 2*len(l.fields))
+		for _, f := range l.fields {
+			l.index[f.field] = f.loc
+		}
+		l.fields = nil
+	}
+}
+
+// get returns the place recorded for field.
+func (l *objLoc) get(field string) (fieldLoc, bool) {
+	if l.index != nil {
+		fl, ok := l.index[field]
+		return fl, ok
+	}
+	for _, f := range l.fields {
+		if f.field == field {
+			return f.loc, true
+		}
+	}
+	return fieldLoc{}, false
 }
 
 // find returns the place of field, or of its closest recorded parent, or of
 // the object.
 func (l *objLoc) find(field string) fieldLoc {
 	for f := field; f != ""; f = parentField(f) {
-		if fl, ok := l.fields[f]; ok {
+		if fl, ok := l.get(f); ok {
 			return fl
 		}
 	}
-	return fieldLoc{l.path, l.node}
+	return fieldLoc{l.path, l.at}
 }
 
 // parentField strips the last ".name" or "[i]" of a field path.
@@ -99,11 +155,11 @@ func newDecoder(file string) *decoder {
 }
 
 func (d *decoder) fail(n *yaml.Node, path string, err error) {
-	e := &Error{File: d.file, Path: path, Err: err}
-	if n != nil {
-		e.Line, e.Column = n.Line, n.Column
-	}
-	d.errs = append(d.errs, e)
+	d.failAt(at(n), path, err)
+}
+
+func (d *decoder) failAt(pl place, path string, err error) {
+	d.errs = append(d.errs, &Error{File: d.file, Path: path, Err: err, Line: pl.line, Column: pl.col})
 }
 
 func kindName(k yaml.Kind) string {
@@ -148,7 +204,7 @@ func scalarValue(n *yaml.Node) string {
 }
 
 // resolve finds the object of kind k named s, or whose ID s is.
-func (d *decoder) resolve(k topology.Kind, s string, n *yaml.Node, path string) (topology.ID, bool) {
+func (d *decoder) resolve(k topology.Kind, s string, pl place, path string) (topology.ID, bool) {
 	if id, ok := d.names[k][s]; ok {
 		return id, true
 	}
@@ -158,7 +214,7 @@ func (d *decoder) resolve(k topology.Kind, s string, n *yaml.Node, path string) 
 	if id, ok := d.resolveOutside(k, s); ok {
 		return id, true
 	}
-	d.fail(n, path, fmt.Errorf("%s %q %w", k, s, ErrNotFound))
+	d.failAt(pl, path, fmt.Errorf("%s %q %w", k, s, ErrNotFound))
 	return topology.ID{}, false
 }
 
@@ -192,7 +248,7 @@ func (d *decoder) register(k topology.Kind, name string, id topology.ID, l *objL
 }
 
 func (d *decoder) newLoc(m *mapping, k topology.Kind, name string) *objLoc {
-	l := &objLoc{kind: k, name: name, path: m.path, node: m.node, fields: map[string]fieldLoc{}}
+	l := &objLoc{kind: k, name: name, path: m.path, at: at(m.node)}
 	m.loc = l
 	return l
 }

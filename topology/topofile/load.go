@@ -38,7 +38,13 @@ func LoadFile(path string) (*topology.Topology, error) {
 }
 
 func loadWith(data []byte, file string, outside *topology.Topology) (*topology.Topology, error) {
-	doc, err := parseYAML(data)
+	return loadSplit(data, file, outside, splitMin)
+}
+
+// loadSplit is loadWith, parsing data in pieces when it is at least
+// splitAt bytes (see split.go).
+func loadSplit(data []byte, file string, outside *topology.Topology, splitAt int) (*topology.Topology, error) {
+	doc, sp, err := parseDocument(data, splitAt)
 	if err != nil {
 		return nil, ErrorList{{File: file, Line: syntaxLine(err.Error()), Err: err}}
 	}
@@ -46,7 +52,13 @@ func loadWith(data []byte, file string, outside *topology.Topology) (*topology.T
 	if outside != nil {
 		d.out = newOutsideIndex(outside)
 	}
-	if doc != nil {
+	if sp != nil {
+		ok := d.documentSplit(sp)
+		sp.close()
+		if !ok { // a piece does not parse: the whole file gives the error
+			return loadSplit(data, file, outside, len(data)+1)
+		}
+	} else if doc != nil {
 		d.document(doc)
 	}
 	for _, f := range d.fixes {
@@ -64,7 +76,7 @@ func loadWith(data []byte, file string, outside *topology.Topology) (*topology.T
 		}
 		for _, p := range ve.Problems {
 			l := d.locate(p)
-			d.fail(l.node, l.path, p)
+			d.failAt(l.at, l.path, p)
 		}
 		sortErrors(d.errs)
 		return nil, d.errs
@@ -102,6 +114,25 @@ var (
 	vtepBindingKeys = keys("port-name", "vlan", "bridge")
 )
 
+// sections are the top-level lists of a file, in the order they are
+// decoded.
+var sections = []struct {
+	key    string
+	keys   keySet
+	decode func(*decoder, *mapping, int)
+}{
+	{"hosts", hostKeys, (*decoder).host},
+	{"tunnel-zones", zoneKeys, (*decoder).tunnelZone},
+	{"port-groups", portGroupKeys, (*decoder).portGroup},
+	{"ip-addr-groups", addrGroupKeys, (*decoder).addrGroup},
+	{"chains", chainKeys, (*decoder).chain},
+	{"bridges", bridgeKeys, (*decoder).bridge},
+	{"routers", routerKeys, (*decoder).router},
+	{"load-balancers", lbKeys, (*decoder).loadBalancer},
+	{"health-monitors", monitorKeys, (*decoder).healthMonitor},
+	{"vteps", vtepKeys, (*decoder).vtep},
+}
+
 func (d *decoder) document(doc *yaml.Node) {
 	root := doc
 	if doc.Kind == yaml.DocumentNode {
@@ -111,19 +142,40 @@ func (d *decoder) document(doc *yaml.Node) {
 		root = doc.Content[0]
 	}
 	m := d.mapping(root, "", topKeys)
-	if n := countPorts(root); n > 0 {
-		d.t.Ports = make([]topology.Port, 0, n) // none: nil, as Load of an empty file gives
+	d.sizeFor(countPorts(root))
+	for _, sec := range sections {
+		d.each(m, sec.key, sec.keys, func(e *mapping, i int) { sec.decode(d, e, i) })
 	}
-	d.each(m, "hosts", hostKeys, d.host)
-	d.each(m, "tunnel-zones", zoneKeys, d.tunnelZone)
-	d.each(m, "port-groups", portGroupKeys, d.portGroup)
-	d.each(m, "ip-addr-groups", addrGroupKeys, d.addrGroup)
-	d.each(m, "chains", chainKeys, d.chain)
-	d.each(m, "bridges", bridgeKeys, d.bridge)
-	d.each(m, "routers", routerKeys, d.router)
-	d.each(m, "load-balancers", lbKeys, d.loadBalancer)
-	d.each(m, "health-monitors", monitorKeys, d.healthMonitor)
-	d.each(m, "vteps", vtepKeys, d.vtep)
+}
+
+// documentSplit decodes a document parsed in pieces, each list's items as
+// their pieces are parsed; ok is false when a piece failed to parse.
+// Its top-level keys were checked when it was split.
+func (d *decoder) documentSplit(sp *split) (ok bool) {
+	d.sizeFor(sp.ports)
+	for _, sec := range sections {
+		i := 0
+		ok := sp.items(sec.key, func(n *yaml.Node) {
+			sec.decode(d, d.mapping(n, index(sec.key, i), sec.keys), i)
+			i++
+		})
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// sizeFor sizes the port slice and indexes for n ports, rather than
+// growing them a dozen times on the way to 100,000.
+func (d *decoder) sizeFor(n int) {
+	if n == 0 {
+		return // none: nil ports, as Load of an empty file gives
+	}
+	d.t.Ports = make([]topology.Port, 0, n)
+	d.names[topology.KindPort] = make(map[string]topology.ID, n)
+	d.ids[topology.KindPort] = make(map[topology.ID]bool, n)
+	d.locs = make(map[topology.ID][]*objLoc, n)
 }
 
 // countPorts counts the ports the bridges and routers of a document
@@ -193,9 +245,9 @@ func (d *decoder) tunnelZone(m *mapping, _ int) {
 			m.loc.set(f+".host", kp, k)
 			m.loc.set(f+".addr", kp, v)
 			z.Members = append(z.Members, topology.TunnelZoneMember{Addr: a})
-			host := scalarValue(k)
+			host, kat := scalarValue(k), at(k)
 			d.fixes = append(d.fixes, func() {
-				if hid, ok := d.resolve(topology.KindHost, host, k, kp); ok {
+				if hid, ok := d.resolve(topology.KindHost, host, kat, kp); ok {
 					d.t.TunnelZones[zi].Members[mi].Host = hid
 				}
 			})

@@ -18,7 +18,7 @@ type peerDecl struct {
 	port topology.ID
 	idx  int
 	name string
-	node *yaml.Node
+	at   place
 	path string
 	loc  *objLoc
 }
@@ -45,7 +45,7 @@ func (d *decoder) port(m *mapping, owner topology.ID, onRouter bool) {
 	if d.one != nil {
 		m.ref("peer", topology.KindPort, func(x topology.ID) { d.t.Ports[pi].Peer = x })
 	} else if s, n, ok := m.scalar("peer", jsonString); ok {
-		d.peers = append(d.peers, peerDecl{port: id, idx: pi, name: s, node: n, path: join(m.path, "peer"), loc: m.loc})
+		d.peers = append(d.peers, peerDecl{port: id, idx: pi, name: s, at: at(n), path: join(m.path, "peer"), loc: m.loc})
 	}
 	if onRouter {
 		d.routerPortAddrs(m, &p)
@@ -110,7 +110,7 @@ func (d *decoder) resolvePeers() {
 	var rs []resolved
 	declared := make(map[topology.ID]topology.ID, len(d.peers))
 	for _, pd := range d.peers {
-		if tid, ok := d.resolve(topology.KindPort, pd.name, pd.node, pd.path); ok {
+		if tid, ok := d.resolve(topology.KindPort, pd.name, pd.at, pd.path); ok {
 			rs = append(rs, resolved{pd, tid})
 			declared[pd.port] = tid
 		}
@@ -124,13 +124,13 @@ func (d *decoder) resolvePeers() {
 		}
 		if bPeer, ok := declared[b]; ok {
 			if bPeer != a {
-				d.fail(r.decl.node, r.decl.path, fmt.Errorf("%w: port %q names %s as its peer, not this port",
+				d.failAt(r.decl.at, r.decl.path, fmt.Errorf("%w: port %q names %s as its peer, not this port",
 					ErrPeerConflict, r.decl.name, d.nameOf(bPeer)))
 			}
 			continue
 		}
 		if prev, ok := claimed[b]; ok && prev != a {
-			d.fail(r.decl.node, r.decl.path, fmt.Errorf("%w: port %q is already the peer of %s",
+			d.failAt(r.decl.at, r.decl.path, fmt.Errorf("%w: port %q is already the peer of %s",
 				ErrPeerConflict, r.decl.name, d.nameOf(prev)))
 			continue
 		}
@@ -142,7 +142,7 @@ func (d *decoder) resolvePeers() {
 		d.t.Ports[bi].Peer = a
 		for _, l := range d.locs[b] {
 			if l.kind == topology.KindPort {
-				l.set("peer", r.decl.path, r.decl.node)
+				l.setAt("peer", r.decl.path, r.decl.at)
 			}
 		}
 	}

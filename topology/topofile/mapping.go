@@ -35,8 +35,10 @@ type mapping struct {
 	d    *decoder
 	node *yaml.Node
 	path string
-	vals map[string]*yaml.Node
-	keys map[string]*yaml.Node
+	// ents holds the checked keys in file order. A mapping has a dozen
+	// keys at most, and a large file has one mapping per object: a slice
+	// searched in order costs less than two maps per object.
+	ents []entry
 	// loc receives the place of every field read; model prefixes the field
 	// names and rename maps file keys to model field names where they
 	// differ.
@@ -45,11 +47,19 @@ type mapping struct {
 	rename map[string]string
 }
 
+// entry is a key of a mapping and its value.
+type entry struct {
+	key  *yaml.Node
+	val  *yaml.Node
+	name string
+}
+
 func (d *decoder) mapping(n *yaml.Node, path string, allowed keySet) *mapping {
-	m := &mapping{d: d, node: n, path: path, vals: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
+	m := &mapping{d: d, node: n, path: path}
 	if !d.expect(n, yaml.MappingNode, path) {
 		return m
 	}
+	m.ents = make([]entry, 0, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
@@ -61,16 +71,42 @@ func (d *decoder) mapping(n *yaml.Node, path string, allowed keySet) *mapping {
 			d.fail(k, kp, fmt.Errorf("%w %q", ErrUnknownKey, k.Value))
 			continue
 		}
-		if _, dup := m.vals[k.Value]; dup {
+		if m.has(k.Value) {
 			d.fail(k, kp, fmt.Errorf("%w %q", ErrDuplicateKey, k.Value))
 			continue
 		}
-		m.vals[k.Value], m.keys[k.Value] = v, k
+		m.ents = append(m.ents, entry{key: k, val: v, name: k.Value})
 	}
 	return m
 }
 
-func (m *mapping) has(key string) bool { _, ok := m.vals[key]; return ok }
+// lookup returns the entry of key, or nil.
+func (m *mapping) lookup(key string) *entry {
+	for i := range m.ents {
+		if m.ents[i].name == key {
+			return &m.ents[i]
+		}
+	}
+	return nil
+}
+
+func (m *mapping) has(key string) bool { return m.lookup(key) != nil }
+
+// keyNode returns the key node of key, or nil.
+func (m *mapping) keyNode(key string) *yaml.Node {
+	if e := m.lookup(key); e != nil {
+		return e.key
+	}
+	return nil
+}
+
+// valNode returns the value node of key, or nil.
+func (m *mapping) valNode(key string) *yaml.Node {
+	if e := m.lookup(key); e != nil {
+		return e.val
+	}
+	return nil
+}
 
 func (m *mapping) modelName(key string) string {
 	if r, ok := m.rename[key]; ok {
@@ -81,8 +117,8 @@ func (m *mapping) modelName(key string) string {
 
 // value returns the value node of key and records its place.
 func (m *mapping) value(key string) (*yaml.Node, string, bool) {
-	v, ok := m.vals[key]
-	if !ok {
+	v := m.valNode(key)
+	if v == nil {
 		return nil, "", false
 	}
 	p := join(m.path, key)
@@ -171,9 +207,11 @@ func (m *mapping) ref(key string, k topology.Kind, set func(topology.ID)) {
 	if !ok {
 		return
 	}
-	p := join(m.path, key)
-	m.d.fixes = append(m.d.fixes, func() {
-		if id, ok := m.d.resolve(k, s, n, p); ok {
+	// The fix keeps the decoder and the place, not the mapping or its
+	// nodes: the parse tree is collected once decoded.
+	d, p, pl := m.d, join(m.path, key), at(n)
+	d.fixes = append(d.fixes, func() {
+		if id, ok := d.resolve(k, s, pl, p); ok {
 			set(id)
 		}
 	})
@@ -183,21 +221,22 @@ func (m *mapping) ref(key string, k topology.Kind, set func(topology.ID)) {
 func (m *mapping) refList(key string, k topology.Kind, set func([]topology.ID)) {
 	elems, p := m.seq(key)
 	var names []string
-	var nodes []*yaml.Node
+	var places []place
 	for i, e := range elems {
 		ep := index(p, i)
 		m.loc.set(index(m.modelName(key), i), ep, e)
 		if m.d.expect(e, yaml.ScalarNode, ep) && m.d.typed(e, ep, jsonString) {
-			names, nodes = append(names, scalarValue(e)), append(nodes, e)
+			names, places = append(names, scalarValue(e)), append(places, at(e))
 		}
 	}
-	if _, present := m.vals[key]; !present {
+	if !m.has(key) {
 		return
 	}
-	m.d.fixes = append(m.d.fixes, func() {
+	d := m.d
+	d.fixes = append(d.fixes, func() {
 		var ids []topology.ID // nil when empty, as everywhere in loaded topologies
 		for i, s := range names {
-			if id, ok := m.d.resolve(k, s, nodes[i], index(p, i)); ok {
+			if id, ok := d.resolve(k, s, places[i], index(p, i)); ok {
 				ids = append(ids, id)
 			}
 		}

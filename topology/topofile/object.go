@@ -249,7 +249,7 @@ func (d *decoder) oneID(m *mapping, id topology.ID, has bool, derive func() (top
 	want := d.one.ID
 	switch {
 	case has && !want.IsZero() && id != want:
-		d.fail(m.vals["id"], join(m.path, "id"), badValue("id %s is not the object's ID %s", id, want))
+		d.fail(m.valNode("id"), join(m.path, "id"), badValue("id %s is not the object's ID %s", id, want))
 		return want, true
 	case has:
 		return id, true
@@ -314,7 +314,7 @@ func DecodeRule(data []byte, chain topology.ID, pos int, opts ObjectOptions) (*t
 	}
 	f := index("rules", pos)
 	m := d.mapping(doc, "", ruleKeys)
-	l := &objLoc{kind: topology.KindChain, path: "", node: doc, fields: map[string]fieldLoc{}}
+	l := &objLoc{kind: topology.KindChain, path: "", at: at(doc)}
 	d.locs[chain] = append(d.locs[chain], l)
 	m.loc, m.model = l, f+"."
 	r := new(topology.Rule)
@@ -367,7 +367,7 @@ func AppendRule(b []byte, r *topology.Rule) ([]byte, error) {
 
 func newAPIWriter() *writer {
 	return &writer{t: &topology.Topology{}, names: map[topology.Kind]map[topology.ID]string{},
-		handles: map[topology.ID]string{}, kinds: map[topology.ID][]topology.Kind{},
+		handles: map[topology.ID]string{}, kinds: map[topology.ID]kindSet{},
 		peered: map[topology.ID]bool{}, api: true}
 }
 

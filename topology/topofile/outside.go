@@ -156,7 +156,7 @@ func (w *writer) nameOutside(out *topology.Topology) {
 	}
 	for k, names := range x.names {
 		for n, id := range names {
-			if taken[k][n] || len(w.kinds[id]) > 0 {
+			if taken[k][n] || w.kinds[id] != 0 {
 				continue
 			}
 			if w.names[k] == nil {

@@ -162,18 +162,18 @@ func decodeTraversed(d *decoder, m *mapping, key string, inv bool, c *topology.C
 	if !ok {
 		return
 	}
-	p := join(m.path, key)
+	p, pl := join(m.path, key), at(n)
 	d.fixes = append(d.fixes, func() {
 		inBridges, inRouters := d.exists(topology.KindBridge, s), d.exists(topology.KindRouter, s)
 		var id topology.ID
 		switch {
 		case inBridges && inRouters:
-			d.fail(n, p, fmt.Errorf("%w: both a bridge and a router are %q", ErrAmbiguous, s))
+			d.failAt(pl, p, fmt.Errorf("%w: both a bridge and a router are %q", ErrAmbiguous, s))
 			return
 		case inBridges:
-			id, _ = d.resolve(topology.KindBridge, s, n, p)
+			id, _ = d.resolve(topology.KindBridge, s, pl, p)
 		case inRouters:
-			id, _ = d.resolve(topology.KindRouter, s, n, p)
+			id, _ = d.resolve(topology.KindRouter, s, pl, p)
 		default:
 			d.fail(n, p, fmt.Errorf("bridge or router %q %w", s, ErrNotFound))
 			return
@@ -245,7 +245,7 @@ func (d *decoder) rule(m *mapping, r *topology.Rule, chain topology.ID, i int) {
 			continue
 		}
 		if kind != "" {
-			d.fail(m.keys[k], join(m.path, k), badValue("a rule has only one of jump, snat, dnat, rev-snat, rev-dnat and masquerade; %s and %s given", kind, k))
+			d.fail(m.keyNode(k), join(m.path, k), badValue("a rule has only one of jump, snat, dnat, rev-snat, rev-dnat and masquerade; %s and %s given", kind, k))
 			continue
 		}
 		kind = k
@@ -261,7 +261,7 @@ func (d *decoder) rule(m *mapping, r *topology.Rule, chain topology.ID, i int) {
 	case "rev-snat", "rev-dnat":
 		r.Type, r.Action = topology.RuleNAT, topology.ActionAccept
 		r.NAT.DNAT, r.NAT.Reverse = kind == "rev-dnat", true
-		if v := m.vals[kind]; d.isBool(v) {
+		if v := m.valNode(kind); d.isBool(v) {
 			m.value(kind)
 			if v.Value == "false" {
 				d.fail(v, join(m.path, kind), badValue("%s: false makes no rule; remove the rule", kind))
@@ -334,7 +334,7 @@ func (d *decoder) condition(m *mapping, c *topology.Condition) {
 	for _, f := range condFields {
 		pos, neg := m.has(f.name), f.invertible && m.has("not-"+f.name)
 		if pos && neg {
-			d.fail(m.keys["not-"+f.name], join(m.path, "not-"+f.name), badValue("%s and not-%s exclude each other", f.name, f.name))
+			d.fail(m.keyNode("not-"+f.name), join(m.path, "not-"+f.name), badValue("%s and not-%s exclude each other", f.name, f.name))
 			continue
 		}
 		switch {

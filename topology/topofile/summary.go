@@ -1,6 +1,7 @@
 package topofile
 
 import (
+	"bufio"
 	"cmp"
 	"fmt"
 	"io"
@@ -17,8 +18,11 @@ import (
 // rules of their filters, chains with one rule per line, load balancers,
 // groups and VTEPs.
 func Summarize(w io.Writer, t *topology.Topology) error {
+	// The tab writer writes a line in several pieces: buffered, they
+	// cost one system call per 64 KiB rather than a few per line.
+	bw := bufio.NewWriterSize(w, 64<<10)
 	s := &summary{t: t, f: NewFormatter(t), snap: topology.NewSnapshot(withoutVMPorts(t)), x: newSummaryIndex(t),
-		tw: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)}
+		tw: tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)}
 	s.header()
 	s.hosts()
 	s.bridges()
@@ -27,7 +31,10 @@ func Summarize(w io.Writer, t *topology.Topology) error {
 	s.loadBalancers()
 	s.groups()
 	s.vteps()
-	return s.tw.Flush()
+	if err := s.tw.Flush(); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // withoutVMPorts returns t without its exterior bridge ports: the summary

@@ -152,7 +152,7 @@ type writer struct {
 	names map[topology.Kind]map[topology.ID]string
 	// handles names health monitors, which have no name of their own.
 	handles map[topology.ID]string
-	kinds   map[topology.ID][]topology.Kind
+	kinds   map[topology.ID]kindSet
 	peered  map[topology.ID]bool
 	errs    []error
 	// api writes single objects in JSON (EncodeObject): references by
@@ -177,8 +177,8 @@ func (w *writer) ref(k topology.Kind, id topology.ID) string {
 }
 
 func (w *writer) device(id topology.ID) string {
-	for _, k := range w.kinds[id] {
-		if k != topology.KindBridge && k != topology.KindRouter {
+	for _, k := range [...]topology.Kind{topology.KindBridge, topology.KindRouter} {
+		if !w.kinds[id].has(k) {
 			continue
 		}
 		s := w.ref(k, id)
@@ -197,16 +197,19 @@ func (w *writer) device(id topology.ID) string {
 }
 
 func newWriter(t *topology.Topology) *writer {
+	// Maps are sized up front: a large topology's ports would otherwise
+	// rehash them a dozen times.
 	w := &writer{t: t, names: map[topology.Kind]map[topology.ID]string{}, handles: map[topology.ID]string{},
-		kinds: map[topology.ID][]topology.Kind{}, peered: map[topology.ID]bool{}}
+		kinds: make(map[topology.ID]kindSet, t.Len()), peered: map[topology.ID]bool{}}
 	count := map[topology.Kind]map[string]int{}
 	for o := range t.Objects() {
-		w.kinds[o.ObjectID()] = append(w.kinds[o.ObjectID()], o.ObjectKind())
+		k := o.ObjectKind()
+		w.kinds[o.ObjectID()] |= kindSet(1) << k
 		if n := o.ObjectName(); n != "" {
-			if count[o.ObjectKind()] == nil {
-				count[o.ObjectKind()] = map[string]int{}
+			if count[k] == nil {
+				count[k] = make(map[string]int, kindLen(t, k))
 			}
-			count[o.ObjectKind()][n]++
+			count[k][n]++
 		}
 	}
 	for o := range t.Objects() {
@@ -215,7 +218,7 @@ func newWriter(t *topology.Topology) *writer {
 			continue
 		}
 		if w.names[k] == nil {
-			w.names[k] = map[topology.ID]string{}
+			w.names[k] = make(map[topology.ID]string, len(count[k]))
 		}
 		w.names[k][o.ObjectID()] = n
 	}
@@ -263,12 +266,7 @@ func each[T any](s []T, fn func(*T) *yaml.Node) []*yaml.Node {
 func (w *writer) checkOwned() {
 	t := w.t
 	has := func(k topology.Kind, id topology.ID) bool {
-		for _, x := range w.kinds[id] {
-			if x == k {
-				return true
-			}
-		}
-		return false
+		return w.kinds[id].has(k)
 	}
 	for i := range t.Ports {
 		p := &t.Ports[i]
@@ -348,4 +346,22 @@ func (w *writer) refField(m mnode, key string, k topology.Kind, id topology.ID) 
 	if !id.IsZero() {
 		m.add(key, str(w.ref(k, id)))
 	}
+}
+
+// kindSet is a set of object kinds, one bit per kind: an ID is almost
+// always of one kind, and a bit set costs no allocation per object.
+type kindSet uint32
+
+// The device kinds fit in a kindSet.
+var _ [31 - topology.KindBGPNetwork]struct{}
+
+func (s kindSet) has(k topology.Kind) bool { return s&(kindSet(1)<<k) != 0 }
+
+// kindLen is a size hint for a map of the objects of kind k: the ports,
+// the bulk of a large topology, are counted; other kinds grow as needed.
+func kindLen(t *topology.Topology, k topology.Kind) int {
+	if k == topology.KindPort {
+		return len(t.Ports)
+	}
+	return 0
 }
