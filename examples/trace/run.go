@@ -123,7 +123,7 @@ func trace(o *options, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	h, err := harness.New(topo, harness.Config{Cold: o.learned != ""})
+	h, err := harness.New(topo, harness.Config{Cold: o.learned != "", Validated: true})
 	if err != nil {
 		return err
 	}

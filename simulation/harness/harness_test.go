@@ -264,3 +264,16 @@ func TestUpdateTopology(t *testing.T) {
 	h.Update(topology.Put(&down))
 	send(t, h, "vm1", harness.Ping("vm2")).ExpectDropped(t, simulation.ReasonPortDown)
 }
+
+// TestNewValidates: New refuses an invalid topology unless told it was
+// validated already.
+func TestNewValidates(t *testing.T) {
+	id := topology.NameID(topology.KindBridge, "b")
+	bad := &topology.Topology{Bridges: []topology.Bridge{{ID: id, Name: "b"}, {ID: id, Name: "b"}}}
+	if _, err := harness.New(bad, harness.Config{}); err == nil {
+		t.Error("New accepted a topology with a duplicate bridge")
+	}
+	if _, err := harness.New(bad, harness.Config{Validated: true}); err != nil {
+		t.Errorf("New validated a topology said to be validated: %v", err)
+	}
+}
