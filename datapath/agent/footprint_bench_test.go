@@ -1,20 +1,17 @@
 package agent_test
 
 import (
-	"bufio"
 	"context"
 	"net/netip"
-	"os"
 	"runtime"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/hivenet/hivenet/datapath/agent"
 	"github.com/hivenet/hivenet/datapath/inproc"
 	"github.com/hivenet/hivenet/internal/benchcpu"
+	"github.com/hivenet/hivenet/internal/proc"
 	"github.com/hivenet/hivenet/nsdb/memory"
 	"github.com/hivenet/hivenet/topology"
 )
@@ -76,7 +73,7 @@ func BenchmarkAgentLoad100kPorts(b *testing.B) {
 		runtime.ReadMemStats(&after)
 		agentBytes += float64(after.HeapAlloc+after.StackInuse) - float64(before.HeapAlloc+before.StackInuse)
 		processBytes += float64(after.HeapAlloc + after.StackInuse)
-		rss += float64(residentBytes())
+		rss += float64(proc.SelfMemory("VmRSS"))
 		cancel()
 		<-done
 		client.Close()
@@ -91,25 +88,4 @@ func BenchmarkAgentLoad100kPorts(b *testing.B) {
 	if rss > 0 {
 		b.ReportMetric(rss/n, "rss-bytes")
 	}
-}
-
-// residentBytes returns the process's resident set (VmRSS), 0 where
-// unknown.
-func residentBytes() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb << 10
-		}
-	}
-	return 0
 }

@@ -1,7 +1,6 @@
 package scale
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,10 +9,11 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hivenet/hivenet/internal/proc"
 )
 
 // EnvChild names the environment variable that turns a process running the
@@ -118,25 +118,7 @@ func measureMemory() memory {
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return memory{RSS: rss(), Heap: int64(ms.HeapAlloc + ms.StackInuse)}
-}
-
-// rss returns this process's resident set size in bytes (0 where /proc is
-// missing).
-func rss() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
+	return memory{RSS: proc.SelfMemory("VmRSS"), Heap: int64(ms.HeapAlloc + ms.StackInuse)}
 }
 
 // cpuTime returns the CPU time (user + system) this process used so far.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation/packet"
 	"github.com/hivenet/hivenet/topology"
+	"github.com/hivenet/hivenet/topology/topofile"
 )
 
 // PortsPerRouter is the number of ports Generate creates per router: 8
@@ -134,4 +136,44 @@ func Load(ctx context.Context, st nsdb.Store, t *topology.Topology, batch int) (
 		}
 	}
 	return commits, flush(true)
+}
+
+// Flat returns a flat topology of bridges×ports VM ports: bridges "net-<b>"
+// of ports "vm-<b>-<p>" (interface "tap-vm-<b>-<p>", no address) bound
+// round-robin to 100 hosts "host-<h>" in one VXLAN zone; no router, chain
+// or route. It is the simplest large file: its size is all ports.
+func Flat(bridges, ports int) *topology.Topology {
+	id := topology.NameID
+	t := &topology.Topology{}
+	z := topology.TunnelZone{ID: id(topology.KindTunnelZone, "underlay"), Name: "underlay", Type: topology.TunnelZoneVXLAN}
+	for h := range 100 {
+		name := fmt.Sprintf("host-%d", h)
+		t.Hosts = append(t.Hosts, topology.Host{ID: id(topology.KindHost, name), Name: name})
+		z.Members = append(z.Members, topology.TunnelZoneMember{Host: id(topology.KindHost, name), Addr: netip.AddrFrom4([4]byte{10, 255, byte(h >> 8), byte(h)})})
+	}
+	t.TunnelZones = []topology.TunnelZone{z}
+	t.Ports = make([]topology.Port, 0, bridges*ports)
+	for b := range bridges {
+		bname := fmt.Sprintf("net-%d", b)
+		t.Bridges = append(t.Bridges, topology.Bridge{ID: id(topology.KindBridge, bname), Name: bname})
+		for p := range ports {
+			pname := fmt.Sprintf("vm-%d-%d", b, p)
+			t.Ports = append(t.Ports, topology.Port{ID: id(topology.KindPort, pname), Name: pname, Bridge: id(topology.KindBridge, bname),
+				Host: t.Hosts[(b*ports+p)%len(t.Hosts)].ID, Interface: "tap-" + pname})
+		}
+	}
+	return t
+}
+
+// WriteFile writes t to a topology file at path (see topology/topofile).
+func WriteFile(path string, t *topology.Topology) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := topofile.Write(f, t); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
