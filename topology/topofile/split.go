@@ -60,7 +60,10 @@ type split struct {
 	// ports is the number of ports the bridges and routers declare, as
 	// counted from the text: a size hint.
 	ports int
-	stop  atomic.Bool
+	// ahead holds a token for each piece parsed and not yet read; quit
+	// stops the parsers.
+	ahead chan struct{}
+	quit  chan struct{}
 }
 
 // parseDocument parses data as parseYAML does, as a whole when it is
@@ -227,13 +230,24 @@ func startSplit(lists []*topList, ports int) *split {
 	for _, p := range all {
 		p.done = make(chan struct{})
 	}
+	workers := min(runtime.GOMAXPROCS(0), len(all))
+	// The parsers run at most a few pieces ahead of the decoder, which
+	// frees each piece's nodes as it goes: the whole tree is never held.
+	s.ahead, s.quit = make(chan struct{}, 2*workers), make(chan struct{})
 	var next atomic.Int64
-	for range min(runtime.GOMAXPROCS(0), len(all)) {
+	for range workers {
 		go func() {
-			for i := int(next.Add(1)) - 1; i < len(all); i = int(next.Add(1)) - 1 {
-				if !s.stop.Load() {
-					all[i].parse()
+			for {
+				select {
+				case s.ahead <- struct{}{}:
+				case <-s.quit:
+					return
 				}
+				i := int(next.Add(1)) - 1
+				if i >= len(all) {
+					return
+				}
+				all[i].parse()
 				close(all[i].done)
 			}
 		}()
@@ -259,28 +273,47 @@ func (s *split) items(key string, yield func(*yaml.Node)) (ok bool) {
 			yield(n)
 		}
 		p.items = nil
+		<-s.ahead
 	}
 	return true
 }
 
-// close stops the parsing of pieces not yet started.
-func (s *split) close() { s.stop.Store(true) }
+// close stops the parsers; call it once done with the pieces.
+func (s *split) close() { close(s.quit) }
 
 // document waits for every piece and returns the whole document, as
 // parseYAML returns it; ok is false when a piece failed to parse.
+// The lists are read in the decoder's order, the order they are parsed
+// in.
 func (s *split) document() (*yaml.Node, bool) {
+	defer s.close()
 	root := s.skeleton.Content[0]
-	for i := 0; i < len(root.Content); i += 2 {
-		seq := root.Content[i+1]
-		if !s.items(root.Content[i].Value, func(n *yaml.Node) { seq.Content = append(seq.Content, n) }) {
-			return nil, false
+	for _, sec := range sections {
+		for i := 0; i < len(root.Content); i += 2 {
+			if root.Content[i].Value != sec.key {
+				continue
+			}
+			seq := root.Content[i+1]
+			if !s.items(sec.key, func(n *yaml.Node) { seq.Content = append(seq.Content, n) }) {
+				return nil, false
+			}
 		}
 	}
 	return s.skeleton, true
 }
 
-// parse parses a piece into its items, placed at their lines in the file.
+// parse parses a piece into its items, placed at their lines in the file:
+// with fastParse, or else the YAML library.
 func (p *piece) parse() {
+	if items, ok := fastParse(p.text, p.line); ok {
+		p.items, p.ok = items, true
+		return
+	}
+	p.parseWithLibrary()
+}
+
+// parseWithLibrary parses a piece with the YAML library.
+func (p *piece) parseWithLibrary() {
 	doc, err := parseYAML(p.text)
 	if err != nil || doc == nil || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.SequenceNode {
 		return
