@@ -14,8 +14,10 @@ import (
 // bindings. It returns nil or a *ValidationError listing every problem.
 func (t *Topology) Validate() error {
 	var ps problems
-	byID := make(map[ID]Object, 64)
-	names := make(map[Kind]map[string]bool)
+	// Sized up front: growing to a large topology's 100,000 ports would
+	// rehash them a dozen times.
+	byID := make(map[ID]Object, t.Len())
+	names := map[Kind]map[string]bool{KindPort: make(map[string]bool, len(t.Ports))}
 	for o := range t.Objects() {
 		o.(selfValidator).validate(&ps)
 		id := o.ObjectID()
@@ -87,7 +89,7 @@ func (t *Topology) Validate() error {
 		host ID
 		ifc  string
 	}
-	bound := make(map[binding]*Port)
+	bound := make(map[binding]*Port, len(t.Ports))
 	routerSubnets := make(map[ID][]portSubnet)
 	for i := range t.Ports {
 		p := &t.Ports[i]

@@ -34,7 +34,7 @@ func VMs(s *topology.Snapshot) []VM {
 			hosts[d.Bridge][h.Name] = h
 		}
 	}
-	var vms []VM
+	vms := make([]VM, 0, s.Len(topology.KindPort))
 	for o := range s.Objects(topology.KindPort) {
 		p := o.(*topology.Port)
 		if p.IsRouterPort() || p.Kind() != topology.PortExterior || !p.VTEP.IsZero() {
@@ -56,7 +56,12 @@ type names struct {
 }
 
 func newNames(s *topology.Snapshot) *names {
-	n := &names{ids: map[topology.Kind]map[string]topology.ID{}, names: map[topology.ID]string{}}
+	total := 0
+	for _, k := range topology.Kinds() {
+		total += s.Len(k)
+	}
+	// Sized up front: 100,000 ports would rehash them a dozen times.
+	n := &names{ids: map[topology.Kind]map[string]topology.ID{}, names: make(map[topology.ID]string, total)}
 	for _, k := range topology.Kinds() {
 		for o := range s.Objects(k) {
 			name := o.ObjectName()
@@ -64,7 +69,7 @@ func newNames(s *topology.Snapshot) *names {
 				continue
 			}
 			if n.ids[k] == nil {
-				n.ids[k] = map[string]topology.ID{}
+				n.ids[k] = make(map[string]topology.ID, s.Len(k))
 			}
 			n.ids[k][name] = o.ObjectID()
 			n.names[o.ObjectID()] = name

@@ -36,14 +36,16 @@ func childID(parent topology.ID, what string, index int) topology.ID {
 	return id
 }
 
+// macSeed prefixes a port's ID in the hash its default MAC comes from.
+const macSeed = "hivenet-mac"
+
 // DefaultMAC returns the MAC a file gives to a router port that has no
 // explicit mac: 02:xx:xx:xx:xx:xx, a locally administered unicast address
 // whose last five octets are the first five of SHA-1("hivenet-mac" || port
 // ID). The same port ID always gets the same MAC.
 func DefaultMAC(port topology.ID) topology.MAC {
-	h := sha1.New()
-	h.Write([]byte("hivenet-mac"))
-	h.Write(port[:])
-	sum := h.Sum(nil)
+	var b [len(macSeed) + len(port)]byte
+	copy(b[copy(b[:], macSeed):], port[:])
+	sum := sha1.Sum(b[:])
 	return topology.MAC{0x02, sum[0], sum[1], sum[2], sum[3], sum[4]}
 }

@@ -2,6 +2,7 @@ package topofile_test
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"errors"
 	"net/netip"
 	"os"
@@ -407,5 +408,22 @@ vteps: [{name: v, management-ip: 10.0.0.9, bindings: []}]
 	if !reflect.DeepEqual(top, back) {
 		t.Errorf("round trip differs:\n%s", out)
 		diffTopologies(t, top, back)
+	}
+}
+
+// TestDefaultMACIsDocumented: the MAC is what the documentation says, so
+// that files loaded by any release give a port the same MAC.
+func TestDefaultMACIsDocumented(t *testing.T) {
+	id := topology.NameID(topology.KindPort, "r1-left")
+	h := sha1.New()
+	h.Write([]byte("hivenet-mac"))
+	h.Write(id[:])
+	sum := h.Sum(nil)
+	want := topology.MAC{0x02, sum[0], sum[1], sum[2], sum[3], sum[4]}
+	if got := topofile.DefaultMAC(id); got != want {
+		t.Errorf("DefaultMAC = %v, want %v", got, want)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { topofile.DefaultMAC(id) }); allocs != 0 {
+		t.Errorf("DefaultMAC allocates %v times", allocs)
 	}
 }
