@@ -11,6 +11,7 @@ import (
 
 	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/datapath/agent/translate"
+	"github.com/hivenet/hivenet/datapath/internal/ufidmap"
 	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/simulation/packet"
 	"github.com/hivenet/hivenet/topology"
@@ -134,7 +135,7 @@ type flowTable struct {
 	// byUFID indexes the flows. A UFID is a 128-bit hash of the flow's
 	// key (ufid): a map keyed by the 512-byte FlowKey itself would store,
 	// and allocate, each key indirectly.
-	byUFID  map[datapath.UFID]*flowEntry
+	byUFID  ufidmap.Map[flowEntry]
 	seeds   [2]maphash.Seed
 	tags    map[simulation.Tag]*tagSet
 	dsts    map[topology.ID]map[netip.Addr]int
@@ -150,7 +151,6 @@ type flowTable struct {
 
 func newFlowTable(t Timeouts) *flowTable {
 	return &flowTable{
-		byUFID:  make(map[datapath.UFID]*flowEntry),
 		seeds:   [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		tags:    make(map[simulation.Tag]*tagSet),
 		dsts:    make(map[topology.ID]map[netip.Addr]int),
@@ -173,7 +173,7 @@ func (t *flowTable) begin() uint64 { return t.seq.Load() }
 func (t *flowTable) len() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.byUFID)
+	return t.byUFID.Len()
 }
 
 // add registers e, installed at now, unless a flow with its key exists or
@@ -182,7 +182,7 @@ func (t *flowTable) len() int {
 func (t *flowTable) add(e *flowEntry, since uint64, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, dup := t.byUFID[e.ufid]; dup {
+	if t.byUFID.Get(e.ufid) != nil {
 		return false
 	}
 	if cur := t.seq.Load(); cur != since {
@@ -198,7 +198,7 @@ func (t *flowTable) add(e *flowEntry, since uint64, now time.Time) bool {
 	e.tags = indexedTags(e.tags)
 	e.deadline = now.Add(t.timeout.of(e.class))
 	e.dead = false
-	t.byUFID[e.ufid] = e
+	t.byUFID.Add(e.ufid, e)
 	for _, tag := range e.tags {
 		ts := t.tags[tag]
 		if ts == nil {
@@ -248,8 +248,8 @@ func (t *flowTable) unindex(e *flowEntry) {
 		return
 	}
 	e.dead = true
-	if t.byUFID[e.ufid] == e {
-		delete(t.byUFID, e.ufid)
+	if t.byUFID.Get(e.ufid) == e {
+		t.byUFID.Delete(e.ufid)
 	}
 	for _, tag := range e.tags {
 		ts := t.tags[tag]
@@ -280,7 +280,7 @@ func (t *flowTable) unindex(e *flowEntry) {
 func (t *flowTable) remove(ufid datapath.UFID) *flowEntry {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e := t.byUFID[ufid]
+	e := t.byUFID.Get(ufid)
 	if e == nil {
 		return nil
 	}
@@ -380,8 +380,8 @@ func (t *flowTable) expire(now time.Time, out []*flowEntry) []*flowEntry {
 func (t *flowTable) all() []flowEntry {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]flowEntry, 0, len(t.byUFID))
-	for _, e := range t.byUFID {
+	out := make([]flowEntry, 0, t.byUFID.Len())
+	for _, e := range t.byUFID.All() {
 		c := *e
 		c.actions, c.tags, c.learned = nil, slices.Clone(e.tags), slices.Clone(e.learned)
 		out = append(out, c)

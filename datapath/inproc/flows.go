@@ -271,7 +271,7 @@ func (d *Datapath) put(nf *flow, mode datapath.PutMode) error {
 		// OVS_FLOW_CMD_SET.
 		var target *flow
 		if nf.byUFID {
-			target = d.byUFID[nf.ufid]
+			target = d.byUFID.Get(nf.ufid)
 		} else {
 			target = d.byKey[nf.match.Key]
 		}
@@ -289,7 +289,7 @@ func (d *Datapath) put(nf *flow, mode datapath.PutMode) error {
 	// installed megaflow matching the new flow's key.
 	var existing *flow
 	if nf.byUFID {
-		existing = d.byUFID[nf.ufid]
+		existing = d.byUFID.Get(nf.ufid)
 	}
 	if existing == nil {
 		existing, _, _ = d.cls.lookup(&nf.kflat)
@@ -320,7 +320,7 @@ func (d *Datapath) insert(nf *flow) {
 	nf.seq = d.seq
 	d.cls.insert(nf)
 	if nf.byUFID {
-		d.byUFID[nf.ufid] = nf
+		d.byUFID.Add(nf.ufid, nf)
 	} else {
 		d.byKey[nf.match.Key] = nf
 	}
@@ -329,7 +329,7 @@ func (d *Datapath) insert(nf *flow) {
 func (d *Datapath) remove(f *flow) {
 	d.cls.remove(f)
 	if f.byUFID {
-		delete(d.byUFID, f.ufid)
+		d.byUFID.Delete(f.ufid)
 	} else {
 		delete(d.byKey, f.match.Key)
 	}
@@ -339,7 +339,7 @@ func (d *Datapath) remove(f *flow) {
 // d.flowMu is held.
 func (d *Datapath) find(ref *datapath.Flow) (*flow, error) {
 	if !ref.UFID.IsZero() {
-		if f := d.byUFID[ref.UFID]; f != nil {
+		if f := d.byUFID.Get(ref.UFID); f != nil {
 			return f, nil
 		}
 		return nil, errno(syscall.ENOENT)
@@ -398,8 +398,8 @@ func (d *Datapath) Flows(ctx context.Context) iter.Seq2[datapath.Flow, error] {
 			return
 		}
 		d.flowMu.RLock()
-		all := make([]*flow, 0, len(d.byUFID)+len(d.byKey))
-		for _, f := range d.byUFID {
+		all := make([]*flow, 0, d.byUFID.Len()+len(d.byKey))
+		for _, f := range d.byUFID.All() {
 			all = append(all, f)
 		}
 		for _, f := range d.byKey {
@@ -442,7 +442,7 @@ func (d *Datapath) FlushFlows(ctx context.Context) error {
 	}
 	d.flowMu.Lock()
 	d.cls.reset()
-	clear(d.byUFID)
+	d.byUFID.Clear()
 	clear(d.byKey)
 	d.flowMu.Unlock()
 	return nil
