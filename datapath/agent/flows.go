@@ -23,7 +23,11 @@ func (a *Agent) install(ctx context.Context, e *flowEntry, key *datapath.FlowKey
 		f = new(datapath.Flow)
 	}
 	acts := append(f.Actions[:0], e.actions...) // f's capacity is reused
-	*f = datapath.Flow{UFID: e.ufid, Match: datapath.Match{Key: *key, Mask: e.mask(key)}, Actions: acts}
+	// Field by field: a datapath.Flow literal would be built, 1 KB, then
+	// copied.
+	f.UFID, f.Actions, f.Stats, f.Used, f.TCPFlags = e.ufid, acts, datapath.FlowStats{}, 0, 0
+	f.Match.Key = *key
+	f.Match.Mask = e.mask(key)
 	if e.actions == nil {
 		f.Actions = nil
 	}

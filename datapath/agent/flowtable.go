@@ -11,6 +11,7 @@ import (
 
 	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/datapath/agent/translate"
+	"github.com/hivenet/hivenet/datapath/internal/ufidmap"
 	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/simulation/packet"
 	"github.com/hivenet/hivenet/topology"
@@ -59,6 +60,9 @@ type flowEntry struct {
 	vtep    bool
 	actions datapath.Actions
 	tags    []simulation.Tag
+	// links holds the entry's place in the set of each of its tags,
+	// links[i] for tags[i], while it is installed.
+	links   []tagLink
 	learned []simulation.MACLearning
 	// state is what the stateful services hold for the flow, released
 	// when it goes.
@@ -66,13 +70,13 @@ type flowEntry struct {
 	class    FlowClass
 	deadline time.Time
 	dead     bool
-	// gen counts the entry's reuses (recycle): the tag lists and class
-	// queues remember it, so that they skip an entry recycled since.
+	// gen counts the entry's reuses (recycle): the class queues remember
+	// it, so that they skip an entry recycled since.
 	gen uint32
 }
 
-// entryRef is an entry as the tag lists and class queues hold it: it
-// stands for the flow while the entry has not been recycled since.
+// entryRef is an entry as the class queues hold it: it stands for the
+// flow while the entry has not been recycled since.
 type entryRef struct {
 	e   *flowEntry
 	gen uint32
@@ -109,12 +113,53 @@ func (e *flowEntry) mask(key *datapath.FlowKey) datapath.FlowKey {
 	return translate.Megaflow(key, e.seen)
 }
 
-// tagSet lists the entries carrying a tag; removed entries stay in list
-// (dead) until the list is compacted.
+// tagSet is the set of installed entries carrying a tag: a doubly linked
+// list, in installation order, threaded through the entries' links, so
+// that adding or removing a flow neither allocates nor copies a list.
 type tagSet struct {
-	list []entryRef
-	live int
+	head, tail *tagLink
+	// gone: the set's last entry went and the set left the table's map.
+	gone bool
 }
+
+// tagLink is an entry's place in the set of one of its tags.
+type tagLink struct {
+	set        *tagSet
+	e          *flowEntry
+	prev, next *tagLink
+}
+
+// link appends l, standing for e, to ts.
+func (ts *tagSet) link(l *tagLink, e *flowEntry) {
+	*l = tagLink{set: ts, e: e, prev: ts.tail}
+	if ts.tail != nil {
+		ts.tail.next = l
+	} else {
+		ts.head = l
+	}
+	ts.tail = l
+}
+
+// unlink removes l from its set and reports whether the set is empty.
+func (l *tagLink) unlink() (empty bool) {
+	ts := l.set
+	if l.prev != nil {
+		l.prev.next = l.next
+	} else {
+		ts.head = l.next
+	}
+	if l.next != nil {
+		l.next.prev = l.prev
+	} else {
+		ts.tail = l.prev
+	}
+	*l = tagLink{}
+	return ts.head == nil
+}
+
+// recentTags is how many of the last added flow's tags flowTable.recent
+// remembers.
+const recentTags = 8
 
 // invalLogSize bounds the invalidation log: an installation whose
 // simulation started more than this many invalidations ago is refused.
@@ -134,7 +179,7 @@ type flowTable struct {
 	// byUFID indexes the flows. A UFID is a 128-bit hash of the flow's
 	// key (ufid): a map keyed by the 512-byte FlowKey itself would store,
 	// and allocate, each key indirectly.
-	byUFID  map[datapath.UFID]*flowEntry
+	byUFID  ufidmap.Map[flowEntry]
 	seeds   [2]maphash.Seed
 	tags    map[simulation.Tag]*tagSet
 	dsts    map[topology.ID]map[netip.Addr]int
@@ -143,6 +188,13 @@ type flowTable struct {
 	seq     atomic.Uint64
 	log     [invalLogSize]simulation.Tag
 	timeout Timeouts
+	// recent caches the sets of the last added flow's tags, by position:
+	// consecutive flows mostly carry the same tags, and a hit saves
+	// hashing a tag. A set that left tags (gone) is not used.
+	recent [recentTags]struct {
+		tag simulation.Tag
+		set *tagSet
+	}
 	// free holds removed entries for reuse, with their slices' capacity:
 	// installing a flow does not allocate.
 	free sync.Pool
@@ -150,7 +202,6 @@ type flowTable struct {
 
 func newFlowTable(t Timeouts) *flowTable {
 	return &flowTable{
-		byUFID:  make(map[datapath.UFID]*flowEntry),
 		seeds:   [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		tags:    make(map[simulation.Tag]*tagSet),
 		dsts:    make(map[topology.ID]map[netip.Addr]int),
@@ -173,7 +224,7 @@ func (t *flowTable) begin() uint64 { return t.seq.Load() }
 func (t *flowTable) len() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.byUFID)
+	return t.byUFID.Len()
 }
 
 // add registers e, installed at now, unless a flow with its key exists or
@@ -182,7 +233,7 @@ func (t *flowTable) len() int {
 func (t *flowTable) add(e *flowEntry, since uint64, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, dup := t.byUFID[e.ufid]; dup {
+	if t.byUFID.Get(e.ufid) != nil {
 		return false
 	}
 	if cur := t.seq.Load(); cur != since {
@@ -198,26 +249,40 @@ func (t *flowTable) add(e *flowEntry, since uint64, now time.Time) bool {
 	e.tags = indexedTags(e.tags)
 	e.deadline = now.Add(t.timeout.of(e.class))
 	e.dead = false
-	t.byUFID[e.ufid] = e
-	for _, tag := range e.tags {
-		ts := t.tags[tag]
-		if ts == nil {
-			ts = &tagSet{}
-			t.tags[tag] = ts
-			if tag.Kind() == simulation.TagKindRouterDst {
-				m := t.dsts[tag.ID()]
-				if m == nil {
-					m = make(map[netip.Addr]int)
-					t.dsts[tag.ID()] = m
-				}
-				m[tag.Addr()]++
-			}
-		}
-		ts.list = append(ts.list, entryRef{e, e.gen})
-		ts.live++
+	t.byUFID.Add(e.ufid, e)
+	e.links = slices.Grow(e.links[:0], len(e.tags))[:len(e.tags)]
+	for i, tag := range e.tags {
+		t.setOf(i, tag).link(&e.links[i], e)
 	}
 	t.queues[e.class] = append(t.queues[e.class], entryRef{e, e.gen})
 	return true
+}
+
+// setOf returns the set of tag, the i-th tag of the flow being added,
+// creating it if needed. Caller holds mu.
+func (t *flowTable) setOf(i int, tag simulation.Tag) *tagSet {
+	if i < recentTags {
+		if r := &t.recent[i]; r.set != nil && !r.set.gone && r.tag == tag {
+			return r.set
+		}
+	}
+	ts := t.tags[tag]
+	if ts == nil {
+		ts = &tagSet{}
+		t.tags[tag] = ts
+		if tag.Kind() == simulation.TagKindRouterDst {
+			m := t.dsts[tag.ID()]
+			if m == nil {
+				m = make(map[netip.Addr]int)
+				t.dsts[tag.ID()] = m
+			}
+			m[tag.Addr()]++
+		}
+	}
+	if i < recentTags {
+		t.recent[i].tag, t.recent[i].set = tag, ts
+	}
+	return ts
 }
 
 // newEntry returns an empty entry, recycled if one is free.
@@ -236,8 +301,9 @@ func (t *flowTable) recycle(e *flowEntry) {
 	e.dead = true
 	t.mu.Unlock()
 	clear(e.actions) // interfaces: let what they point to go
+	clear(e.links)
 	e.ufid, e.seen, e.tunnel, e.vtep, e.state, e.class, e.deadline = datapath.UFID{}, 0, notTunnel, false, nil, 0, time.Time{}
-	e.actions, e.tags, e.learned = e.actions[:0], e.tags[:0], e.learned[:0]
+	e.actions, e.tags, e.links, e.learned = e.actions[:0], e.tags[:0], e.links[:0], e.learned[:0]
 	t.free.Put(e)
 }
 
@@ -248,30 +314,27 @@ func (t *flowTable) unindex(e *flowEntry) {
 		return
 	}
 	e.dead = true
-	if t.byUFID[e.ufid] == e {
-		delete(t.byUFID, e.ufid)
+	if t.byUFID.Get(e.ufid) == e {
+		t.byUFID.Delete(e.ufid)
 	}
-	for _, tag := range e.tags {
-		ts := t.tags[tag]
-		if ts == nil {
+	for i := range e.links {
+		l := &e.links[i]
+		ts := l.set
+		if ts == nil || !l.unlink() {
 			continue
 		}
-		ts.live--
-		switch {
-		case ts.live <= 0:
-			delete(t.tags, tag)
-			if tag.Kind() == simulation.TagKindRouterDst {
-				if m := t.dsts[tag.ID()]; m != nil {
-					if m[tag.Addr()]--; m[tag.Addr()] <= 0 {
-						delete(m, tag.Addr())
-					}
-					if len(m) == 0 {
-						delete(t.dsts, tag.ID())
-					}
+		tag := e.tags[i]
+		ts.gone = true
+		delete(t.tags, tag)
+		if tag.Kind() == simulation.TagKindRouterDst {
+			if m := t.dsts[tag.ID()]; m != nil {
+				if m[tag.Addr()]--; m[tag.Addr()] <= 0 {
+					delete(m, tag.Addr())
+				}
+				if len(m) == 0 {
+					delete(t.dsts, tag.ID())
 				}
 			}
-		case len(ts.list) > 2*ts.live+8:
-			ts.list = slices.DeleteFunc(ts.list, func(r entryRef) bool { return !r.live() })
 		}
 	}
 }
@@ -280,7 +343,7 @@ func (t *flowTable) unindex(e *flowEntry) {
 func (t *flowTable) remove(ufid datapath.UFID) *flowEntry {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e := t.byUFID[ufid]
+	e := t.byUFID.Get(ufid)
 	if e == nil {
 		return nil
 	}
@@ -323,11 +386,13 @@ func (t *flowTable) invalidate(out []*flowEntry, tags ...simulation.Tag) []*flow
 		if ts == nil {
 			continue
 		}
-		for _, r := range slices.Clone(ts.list) {
-			if r.live() {
-				t.unindex(r.e)
-				out = append(out, r.e)
-			}
+		// Every entry in a set is installed. Unindexing one unlinks it
+		// (each entry is in a set once), never the next one.
+		for l := ts.head; l != nil; {
+			next, e := l.next, l.e
+			t.unindex(e)
+			out = append(out, e)
+			l = next
 		}
 	}
 	return out
@@ -380,10 +445,10 @@ func (t *flowTable) expire(now time.Time, out []*flowEntry) []*flowEntry {
 func (t *flowTable) all() []flowEntry {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]flowEntry, 0, len(t.byUFID))
-	for _, e := range t.byUFID {
+	out := make([]flowEntry, 0, t.byUFID.Len())
+	for _, e := range t.byUFID.All() {
 		c := *e
-		c.actions, c.tags, c.learned = nil, slices.Clone(e.tags), slices.Clone(e.learned)
+		c.actions, c.tags, c.links, c.learned = nil, slices.Clone(e.tags), nil, slices.Clone(e.learned)
 		out = append(out, c)
 	}
 	return out

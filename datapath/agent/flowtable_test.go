@@ -2,6 +2,7 @@ package agent
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -141,9 +142,10 @@ func TestFlowTableRouterDsts(t *testing.T) {
 	}
 }
 
-// Many flows share a tag; removing most of them one by one keeps the tag's
-// list compact.
-func TestFlowTableCompaction(t *testing.T) {
+// Many flows share a tag; removing most of them one by one leaves exactly
+// the others in the tag's set, in installation order, and invalidating the
+// tag removes those.
+func TestFlowTableTagSet(t *testing.T) {
 	ft := newFlowTable(Timeouts{}.withDefaults())
 	dev := simulation.TagDevice(bridge)
 	var es []*flowEntry
@@ -155,11 +157,25 @@ func TestFlowTableCompaction(t *testing.T) {
 	for _, e := range es[:990] {
 		ft.drop(e, e.gen)
 	}
-	ts := ft.tags[dev]
-	if ts.live != 10 || len(ts.list) > 2*ts.live+8 {
-		t.Errorf("tag list: %d live, %d long", ts.live, len(ts.list))
+	var inSet []*flowEntry
+	var prev *tagLink
+	for l := ft.tags[dev].head; l != nil; prev, l = l, l.next {
+		if l.prev != prev {
+			t.Fatal("tag set: broken back link")
+		}
+		inSet = append(inSet, l.e)
 	}
-	if gone := ft.invalidate(nil, dev); len(gone) != 10 {
-		t.Errorf("invalidated %d, want 10", len(gone))
+	if ft.tags[dev].tail != prev {
+		t.Error("tag set: tail is not the last link")
+	}
+	if !slices.Equal(inSet, es[990:]) {
+		t.Errorf("tag set holds %d entries, want the 10 not dropped, in order", len(inSet))
+	}
+	gone := ft.invalidate(nil, dev)
+	if !slices.Equal(gone, es[990:]) {
+		t.Errorf("invalidated %d, want the 10 not dropped, in order", len(gone))
+	}
+	if ft.hasTag(dev) || ft.len() != 0 {
+		t.Error("the tag or a flow is still indexed after the invalidation")
 	}
 }

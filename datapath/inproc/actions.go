@@ -13,25 +13,54 @@ import (
 // clone and sample actions.
 const maxActionDepth = 16
 
+// actionKey is what validateActions reads of a key: the exactly matched
+// ethertype, and the IP protocol and fragment type.
+type actionKey struct {
+	ethType uint16
+	proto   uint8
+	frag    datapath.FragType
+}
+
+// actionKeyOf returns the actionKey of key.
+func actionKeyOf(key *datapath.FlowKey) actionKey {
+	var k actionKey
+	if key.Fields&datapath.KeyEtherType != 0 {
+		k.ethType = key.EtherType
+	}
+	switch k.ethType {
+	case ethIPv4:
+		k.proto, k.frag = key.IPv4.Proto, key.IPv4.Frag
+	case ethIPv6:
+		k.proto, k.frag = key.IPv6.Proto, key.IPv6.Frag
+	}
+	return k
+}
+
+// maskedActionKey returns the actionKey of key.Masked(mask) without
+// building the masked key.
+func maskedActionKey(key, mask *datapath.FlowKey) actionKey {
+	var k actionKey
+	f := key.Fields & mask.Fields
+	if f&datapath.KeyEtherType != 0 {
+		k.ethType = key.EtherType & mask.EtherType
+	}
+	switch {
+	case k.ethType == ethIPv4 && f&datapath.KeyIPv4 != 0:
+		k.proto, k.frag = key.IPv4.Proto&mask.IPv4.Proto, key.IPv4.Frag&mask.IPv4.Frag
+	case k.ethType == ethIPv6 && f&datapath.KeyIPv6 != 0:
+		k.proto, k.frag = key.IPv6.Proto&mask.IPv6.Proto, key.IPv6.Frag&mask.IPv6.Frag
+	}
+	return k
+}
+
 // validateActions checks acts as the kernel's ovs_nla_copy_actions would
-// for a flow whose masked key is key (for Execute, the packet's key), and
-// rejects what this datapath cannot execute.
-func validateActions(acts datapath.Actions, key *datapath.FlowKey, depth int) error {
+// for a flow whose masked key's actionKey is key (for Execute, the
+// packet's key), and rejects what this datapath cannot execute.
+func validateActions(acts datapath.Actions, key actionKey, depth int) error {
 	if depth > maxActionDepth {
 		return fmt.Errorf("actions nested deeper than %d: %w", maxActionDepth, errno(syscall.EOVERFLOW))
 	}
-	var ethType uint16
-	if key.Fields&datapath.KeyEtherType != 0 {
-		ethType = key.EtherType
-	}
-	var proto uint8
-	var frag datapath.FragType
-	switch ethType {
-	case ethIPv4:
-		proto, frag = key.IPv4.Proto, key.IPv4.Frag
-	case ethIPv6:
-		proto, frag = key.IPv6.Proto, key.IPv6.Frag
-	}
+	ethType, proto, frag := key.ethType, key.proto, key.frag
 	needIP := func(what string, et uint16) error {
 		if ethType != et {
 			return invalid("%s without an exact match on ethertype %#04x", what, et)

@@ -350,3 +350,29 @@ func TestCheckPktLen(t *testing.T) {
 		t.Errorf("check_pkt_len of size 0: %v, want EINVAL", err)
 	}
 }
+
+// maskedActionKey reads what validateActions would read of the masked key,
+// for masks that match all, part or none of the ethertype and IP fields.
+func TestMaskedActionKey(t *testing.T) {
+	v4 := datapath.FlowKey{Fields: datapath.KeyEtherType | datapath.KeyIPv4, EtherType: ethIPv4,
+		IPv4: datapath.IPv4Key{Proto: 17, Frag: datapath.FragLater}}
+	v6 := datapath.FlowKey{Fields: datapath.KeyEtherType | datapath.KeyIPv6, EtherType: ethIPv6,
+		IPv6: datapath.IPv6Key{Proto: 6, Frag: datapath.FragFirst}}
+	masks := []datapath.FlowKey{
+		datapath.ExactMask(v4), datapath.ExactMask(v6),
+		{Fields: datapath.KeyEtherType, EtherType: 0xffff},
+		{Fields: datapath.KeyEtherType | datapath.KeyIPv4 | datapath.KeyIPv6, EtherType: 0xffff,
+			IPv4: datapath.IPv4Key{Proto: 0x0f}, IPv6: datapath.IPv6Key{Frag: 0xff}},
+		{Fields: datapath.KeyEtherType | datapath.KeyIPv4, EtherType: 0xff00, IPv4: datapath.IPv4Key{Proto: 0xff}},
+		{Fields: datapath.KeyIPv4 | datapath.KeyIPv6, IPv4: datapath.IPv4Key{Proto: 0xff}, IPv6: datapath.IPv6Key{Proto: 0xff}},
+		{},
+	}
+	for _, key := range []datapath.FlowKey{v4, v6} {
+		for i, mask := range masks {
+			masked := key.Masked(&mask)
+			if got, want := maskedActionKey(&key, &mask), actionKeyOf(&masked); got != want {
+				t.Errorf("key %#04x mask %d: %+v, want %+v", key.EtherType, i, got, want)
+			}
+		}
+	}
+}

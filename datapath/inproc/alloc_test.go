@@ -92,7 +92,7 @@ func TestRemovedFlowReuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.flowMu.RLock()
-	reused := d.byUFID[f2.UFID] == pinned
+	reused := d.byUFID.Get(f2.UFID) == pinned
 	d.flowMu.RUnlock()
 	if reused {
 		t.Fatal("a pinned flow was reused")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/datapath/internal/ufidmap"
 )
 
 // Config configures a Datapath. The zero value is valid.
@@ -66,7 +67,7 @@ type Datapath struct {
 	// statistics are atomics updated under it.
 	flowMu sync.RWMutex
 	cls    *classifier
-	byUFID map[datapath.UFID]*flow
+	byUFID ufidmap.Map[flow]
 	byKey  map[datapath.FlowKey]*flow
 	seq    uint64 // installation counter, orders dumps
 	// flowPool holds removed flows for reuse (recycle).
@@ -94,15 +95,14 @@ var (
 // cfg.Name) and no flows.
 func New(cfg Config) *Datapath {
 	d := &Datapath{
-		name:   cfg.Name,
-		log:    cfg.Logger,
-		now:    cfg.Monotonic,
-		tunIP:  cfg.TunnelAddr,
-		upQ:    cfg.UpcallQueue,
-		epQ:    cfg.EndpointQueue,
-		cls:    newClassifier(cacheSize(cfg.MaskCache)),
-		byUFID: make(map[datapath.UFID]*flow),
-		byKey:  make(map[datapath.FlowKey]*flow),
+		name:  cfg.Name,
+		log:   cfg.Logger,
+		now:   cfg.Monotonic,
+		tunIP: cfg.TunnelAddr,
+		upQ:   cfg.UpcallQueue,
+		epQ:   cfg.EndpointQueue,
+		cls:   newClassifier(cacheSize(cfg.MaskCache)),
+		byKey: make(map[datapath.FlowKey]*flow),
 	}
 	if d.name == "" {
 		d.name = "inproc"

@@ -90,24 +90,25 @@ func (f *flow) export() datapath.Flow {
 // prepareFlow validates f and builds the flow to install, reusing a
 // recycled flow's memory: installing does not allocate.
 func (d *Datapath) prepareFlow(f *datapath.Flow) (*flow, error) {
-	key, mask, err := validateMatch(&f.Match)
-	if err != nil {
-		return nil, err
-	}
-	masked := key.Masked(&mask)
-	if err := validateActions(f.Actions, &masked, 0); err != nil {
-		return nil, err
-	}
 	nf, _ := d.flowPool.Get().(*flow)
 	if nf == nil {
 		nf = new(flow)
 	}
+	// The canonical key and mask are built in place: each is 512 bytes.
+	key, mask := &nf.match.Key, &nf.match.Mask
+	err := validateMatch(&f.Match, key, mask)
+	if err == nil {
+		err = validateActions(f.Actions, maskedActionKey(key, mask), 0)
+	}
+	if err != nil {
+		d.flowPool.Put(nf) // not referenced anywhere
+		return nil, err
+	}
 	nf.ufid, nf.byUFID = f.UFID, !f.UFID.IsZero()
-	nf.match.Key, nf.match.Mask = key, mask
 	nf.sub, nf.seq = nil, 0
 	nf.clearStats()
-	flatten(&key, &nf.kflat, false)
-	flatten(&mask, &nf.mflat, true)
+	flatten(key, &nf.kflat, false)
+	flatten(mask, &nf.mflat, true)
 	nf.own = appendActions(nf.own[:0], f.Actions)
 	if f.Actions == nil {
 		nf.acts.Store(&noActions) // dumped back as nil, not empty
@@ -132,47 +133,47 @@ func (d *Datapath) recycle(f *flow) {
 }
 
 // validateMatch checks a flow's key and mask as the kernel's
-// ovs_nla_get_match would reject them, and returns them canonical, the mask
-// explicit (a zero mask means exact match on the key).
-func validateMatch(m *datapath.Match) (key, mask datapath.FlowKey, err error) {
-	key = m.Key.Canonical()
+// ovs_nla_get_match would reject them, and writes them canonical to key
+// and mask, the mask explicit (a zero mask means exact match on the key).
+func validateMatch(m *datapath.Match, key, mask *datapath.FlowKey) error {
+	*key = m.Key.Canonical()
 	if key.Fields == 0 {
-		return key, mask, invalid("flow without key")
+		return invalid("flow without key")
 	}
-	mask = m.Mask.Canonical()
+	*mask = m.Mask.Canonical()
 	if mask.Fields == 0 {
-		mask = datapath.ExactMask(key)
+		*mask = datapath.ExactMask(*key)
 		if key.Unknown != "" || key.UnknownEncap != "" {
 			mask.Unknown = exthdrsAttr(0xffff)
 		}
 	}
-	for _, k := range []*datapath.FlowKey{&key, &mask} {
+	for _, k := range []*datapath.FlowKey{key, mask} {
 		// The only raw attribute understood is the IPv6 extension-header
 		// pseudo-field, alone at one level.
 		_, hasTop, okTop := parseExthdrs(k.Unknown)
 		_, hasEncap, okEncap := parseExthdrs(k.UnknownEncap)
 		if !okTop || !okEncap || (hasTop && hasEncap) || k.Tunnel.Unknown != "" {
-			return key, mask, unsupported("a key attribute outside the FlowKey model (MPLS, NSH, ...)")
+			return unsupported("a key attribute outside the FlowKey model (MPLS, NSH, ...)")
 		}
 		if k.Tunnel.GeneveOpts != "" {
-			return key, mask, unsupported("Geneve options")
+			return unsupported("Geneve options")
 		}
 	}
 	if extra := mask.Fields &^ key.Fields; extra != 0 {
-		return key, mask, invalid("mask matches groups %#x absent from the key", uint64(extra))
+		return invalid("mask matches groups %#x absent from the key", uint64(extra))
 	}
 	if key.Fields&datapath.KeyInPort != 0 && key.InPort >= maxPorts {
-		return key, mask, invalid("in_port %d", key.InPort)
+		return invalid("in_port %d", key.InPort)
 	}
 	if t := key.Tunnel; t.Src.IsValid() && t.Dst.IsValid() && t.Src.Is4() != t.Dst.Is4() {
-		return key, mask, invalid("tunnel addresses of different families")
+		return invalid("tunnel addresses of different families")
 	}
 	for _, v := range []datapath.VLANKey{key.VLAN, key.CVLAN} {
 		if v.TCI != 0 && v.TCI&vlanCFI == 0 {
-			return key, mask, invalid("VLAN TCI %#04x without the CFI (tag present) bit", v.TCI)
+			return invalid("VLAN TCI %#04x without the CFI (tag present) bit", v.TCI)
 		}
 	}
-	return key, mask, nil
+	return nil
 }
 
 func putOp(mode datapath.PutMode) (string, error) {
@@ -271,7 +272,7 @@ func (d *Datapath) put(nf *flow, mode datapath.PutMode) error {
 		// OVS_FLOW_CMD_SET.
 		var target *flow
 		if nf.byUFID {
-			target = d.byUFID[nf.ufid]
+			target = d.byUFID.Get(nf.ufid)
 		} else {
 			target = d.byKey[nf.match.Key]
 		}
@@ -289,7 +290,7 @@ func (d *Datapath) put(nf *flow, mode datapath.PutMode) error {
 	// installed megaflow matching the new flow's key.
 	var existing *flow
 	if nf.byUFID {
-		existing = d.byUFID[nf.ufid]
+		existing = d.byUFID.Get(nf.ufid)
 	}
 	if existing == nil {
 		existing, _, _ = d.cls.lookup(&nf.kflat)
@@ -320,7 +321,7 @@ func (d *Datapath) insert(nf *flow) {
 	nf.seq = d.seq
 	d.cls.insert(nf)
 	if nf.byUFID {
-		d.byUFID[nf.ufid] = nf
+		d.byUFID.Add(nf.ufid, nf)
 	} else {
 		d.byKey[nf.match.Key] = nf
 	}
@@ -329,7 +330,7 @@ func (d *Datapath) insert(nf *flow) {
 func (d *Datapath) remove(f *flow) {
 	d.cls.remove(f)
 	if f.byUFID {
-		delete(d.byUFID, f.ufid)
+		d.byUFID.Delete(f.ufid)
 	} else {
 		delete(d.byKey, f.match.Key)
 	}
@@ -339,7 +340,7 @@ func (d *Datapath) remove(f *flow) {
 // d.flowMu is held.
 func (d *Datapath) find(ref *datapath.Flow) (*flow, error) {
 	if !ref.UFID.IsZero() {
-		if f := d.byUFID[ref.UFID]; f != nil {
+		if f := d.byUFID.Get(ref.UFID); f != nil {
 			return f, nil
 		}
 		return nil, errno(syscall.ENOENT)
@@ -398,8 +399,8 @@ func (d *Datapath) Flows(ctx context.Context) iter.Seq2[datapath.Flow, error] {
 			return
 		}
 		d.flowMu.RLock()
-		all := make([]*flow, 0, len(d.byUFID)+len(d.byKey))
-		for _, f := range d.byUFID {
+		all := make([]*flow, 0, d.byUFID.Len()+len(d.byKey))
+		for _, f := range d.byUFID.All() {
 			all = append(all, f)
 		}
 		for _, f := range d.byKey {
@@ -442,7 +443,7 @@ func (d *Datapath) FlushFlows(ctx context.Context) error {
 	}
 	d.flowMu.Lock()
 	d.cls.reset()
-	clear(d.byUFID)
+	d.byUFID.Clear()
 	clear(d.byKey)
 	d.flowMu.Unlock()
 	return nil

@@ -111,7 +111,7 @@ func (d *Datapath) Execute(ctx context.Context, packet []byte, key *datapath.Flo
 		p.key.Fields = k.Fields&metadataFields | metaFields
 	}
 	extractHeaders(packet, &p.key)
-	if err := validateActions(actions, &p.key, 0); err != nil {
+	if err := validateActions(actions, actionKeyOf(&p.key), 0); err != nil {
 		return opErr(op, err)
 	}
 	p.acts = actions
