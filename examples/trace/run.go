@@ -123,6 +123,9 @@ func trace(o *options, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The formatter reads topo only: it is built while the harness is.
+	formatter := make(chan *topofile.Formatter, 1)
+	go func() { formatter <- topofile.NewFormatter(topo) }()
 	h, err := harness.New(topo, harness.Config{Cold: o.learned != "", Validated: true})
 	if err != nil {
 		return err
@@ -155,7 +158,7 @@ func trace(o *options, stdout io.Writer) error {
 	for _, n := range r.Notes {
 		fmt.Fprintln(stdout, "harness:", n)
 	}
-	f := topofile.NewFormatter(topo)
+	f := <-formatter
 	ruleText := func(chain string, i int) (string, bool) {
 		id, err := topology.ParseID(chain)
 		if err != nil {
