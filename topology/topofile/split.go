@@ -20,9 +20,12 @@ import (
 // parses to the same nodes, at the same lines and columns, as in the whole
 // file: a multi-line quoted string or flow collection cut by a piece
 // boundary leaves the piece unterminated, which fails. Any other shape
-// (flow style at the top, tabs, carriage returns, document markers, a key
-// twice, a key with no list) is parsed whole, as is a file when any piece
-// fails, so that errors are always those of the whole file.
+// (flow style at the top, tabs, carriage returns, control characters or
+// invalid UTF-8 anywhere, document markers, a key twice, a key with no
+// list) is parsed whole, as is a file when any piece fails, so that errors
+// are always those of the whole file. Each piece is read by fastParse
+// (fastyaml.go), or by the YAML library when it is not in Write's plain
+// style.
 
 const (
 	// splitMin is the smallest file parsed in pieces: below it a
@@ -60,16 +63,17 @@ type split struct {
 	// ports is the number of ports the bridges and routers declare, as
 	// counted from the text: a size hint.
 	ports int
-	// ahead holds a token for each piece parsed and not yet read; quit
-	// stops the parsers.
+	// ahead holds a token for each piece taken by a parser and not yet
+	// read by the decoder; quit stops the parsers.
 	ahead chan struct{}
 	quit  chan struct{}
 }
 
 // parseDocument parses data as parseYAML does, as a whole when it is
-// under min bytes or does not split; else in pieces, in the background.
-func parseDocument(data []byte, min int) (*yaml.Node, *split, error) {
-	if len(data) >= min {
+// under splitAt bytes or does not split; else in pieces, in the
+// background.
+func parseDocument(data []byte, splitAt int) (*yaml.Node, *split, error) {
+	if len(data) >= splitAt {
 		if lists, ports, ok := splitTop(data); ok {
 			return nil, startSplit(lists, ports), nil
 		}
