@@ -169,10 +169,14 @@ var vipPlain, vipSticky = netip.MustParseAddr("203.0.113.80"), netip.MustParseAd
 // SYN-ACK and returns the web server that got the SYN.
 func (e *lbEnv) connect(ctx context.Context, t *testing.T, vip netip.Addr, sport uint16) int {
 	t.Helper()
+	// A VM's NIC takes only frames addressed to its MAC: until the web
+	// servers' bridge learns where a server's MAC is, it floods frames to
+	// it, so every server sees the first SYNs.
 	syns := func(w *sandbox.VM) int {
 		return w.Count(func(p *sandbox.Packet) bool {
 			v := p.View()
-			return v.IPProto() == packet.ProtoTCP && v.IPSrc() == e.client.Addr() && v.SrcPort() == sport && v.TCPFlags() == 0x02
+			return len(p.Frame) >= 6 && topology.MAC(p.Frame[:6]) == w.MAC() &&
+				v.IPProto() == packet.ProtoTCP && v.IPSrc() == e.client.Addr() && v.SrcPort() == sport && v.TCPFlags() == 0x02
 		})
 	}
 	var before [3]int
