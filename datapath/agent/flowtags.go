@@ -1,0 +1,104 @@
+package agent
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/hivenet/hivenet/simulation"
+)
+
+// The flow table's index by tag: which installed flows carry each tag, so
+// that invalidating a tag finds its flows without a scan.
+
+// tagSet is the set of installed entries carrying a tag: a doubly linked
+// list, in installation order, threaded through the entries' links, so
+// that adding or removing a flow neither allocates nor copies a list.
+type tagSet struct {
+	head, tail *tagLink
+	// gone: the set's last entry went and the set left the table's map.
+	gone bool
+}
+
+// tagLink is an entry's place in the set of one of its tags.
+type tagLink struct {
+	set        *tagSet
+	e          *flowEntry
+	prev, next *tagLink
+}
+
+// link appends l, standing for e, to ts.
+func (ts *tagSet) link(l *tagLink, e *flowEntry) {
+	*l = tagLink{set: ts, e: e, prev: ts.tail}
+	if ts.tail != nil {
+		ts.tail.next = l
+	} else {
+		ts.head = l
+	}
+	ts.tail = l
+}
+
+// unlink removes l from its set and reports whether the set is empty.
+func (l *tagLink) unlink() (empty bool) {
+	ts := l.set
+	if l.prev != nil {
+		l.prev.next = l.next
+	} else {
+		ts.head = l.next
+	}
+	if l.next != nil {
+		l.next.prev = l.prev
+	} else {
+		ts.tail = l.prev
+	}
+	*l = tagLink{}
+	return ts.head == nil
+}
+
+// recentTags is how many of the last added flow's tags flowTable.recent
+// remembers.
+const recentTags = 8
+
+// setOf returns the set of tag, the i-th tag of the flow being added,
+// creating it if needed. Caller holds mu.
+func (t *flowTable) setOf(i int, tag simulation.Tag) *tagSet {
+	if i < recentTags {
+		if r := &t.recent[i]; r.set != nil && !r.set.gone && r.tag == tag {
+			return r.set
+		}
+	}
+	ts := t.tags[tag]
+	if ts == nil {
+		ts = &tagSet{}
+		t.tags[tag] = ts
+		if tag.Kind() == simulation.TagKindRouterDst {
+			m := t.dsts[tag.ID()]
+			if m == nil {
+				m = make(map[netip.Addr]int)
+				t.dsts[tag.ID()] = m
+			}
+			m[tag.Addr()]++
+		}
+	}
+	if i < recentTags {
+		t.recent[i].tag, t.recent[i].set = tag, ts
+	}
+	return ts
+}
+
+// indexedTags removes, in place, repeated tags and the tags of kinds the
+// agent never invalidates (port-rx: port changes invalidate the port's
+// device tag; flow-state-device and meter: no trigger yet).
+func indexedTags(tags []simulation.Tag) []simulation.Tag {
+	n := 0
+	for i, tag := range tags {
+		switch tag.Kind() {
+		case simulation.TagKindPortRx, simulation.TagKindFlowStateDevice, simulation.TagKindMeter:
+			continue
+		}
+		if !slices.Contains(tags[:n], tag) {
+			tags[n] = tags[i]
+			n++
+		}
+	}
+	return tags[:n]
+}
