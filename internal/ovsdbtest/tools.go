@@ -48,15 +48,7 @@ func (s *Server) Tool(ctx context.Context, program string, args ...string) (stri
 
 // LogTail returns the last n lines of the server's log.
 func (s *Server) LogTail(n int) string {
-	b, err := os.ReadFile(s.logPath)
-	if err != nil {
-		return fmt.Sprintf("(no log: %v)", err)
-	}
-	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
+	return proc.LogTail(s.logPath, n)
 }
 
 // FreePort returns a TCP port of 127.0.0.1 that is free now and that this
