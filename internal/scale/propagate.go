@@ -21,15 +21,8 @@ import (
 // change of sg, of r0's routes or of any port's binding concerns every
 // host.
 func fleetTopology(hosts int) *topology.Topology {
-	t := &topology.Topology{}
+	t := topogen.Hosts(hosts)
 	id := func(k topology.Kind, f string, a ...any) topology.ID { return topology.NameID(k, fmt.Sprintf(f, a...)) }
-	zone := topology.TunnelZone{ID: id(topology.KindTunnelZone, "z"), Name: "z", Type: topology.TunnelZoneVXLAN}
-	for h := range hosts {
-		hid := id(topology.KindHost, "h%d", h)
-		t.Hosts = append(t.Hosts, topology.Host{ID: hid, Name: fmt.Sprintf("h%d", h)})
-		zone.Members = append(zone.Members, topology.TunnelZoneMember{Host: hid, Addr: topogen.HostAddr(h)})
-	}
-	t.TunnelZones = append(t.TunnelZones, zone)
 	sg := id(topology.KindChain, "sg")
 	t.Chains = append(t.Chains, topology.Chain{ID: sg, Name: "sg", Rules: []topology.Rule{
 		{ID: id(topology.KindChain, "sg-0"), Action: topology.ActionAccept, Condition: topology.Condition{MatchReturnFlow: true}},

@@ -32,15 +32,8 @@ const PortsPerRouter = 100
 func Generate(ports int) *topology.Topology {
 	routers := max(ports/PortsPerRouter, 1)
 	hosts := routers
-	t := &topology.Topology{}
+	t := Hosts(hosts)
 	id := func(k topology.Kind, f string, a ...any) topology.ID { return topology.NameID(k, fmt.Sprintf(f, a...)) }
-	zone := topology.TunnelZone{ID: id(topology.KindTunnelZone, "z"), Name: "z", Type: topology.TunnelZoneVXLAN}
-	for h := range hosts {
-		hid := id(topology.KindHost, "h%d", h)
-		t.Hosts = append(t.Hosts, topology.Host{ID: hid, Name: fmt.Sprintf("h%d", h)})
-		zone.Members = append(zone.Members, topology.TunnelZoneMember{Host: hid, Addr: HostAddr(h)})
-	}
-	t.TunnelZones = append(t.TunnelZones, zone)
 	port := 0
 	for r := range routers {
 		rid := id(topology.KindRouter, "r%d", r)
@@ -79,6 +72,21 @@ func Generate(ports int) *topology.Topology {
 				NextHop: topology.NextHopPort, NextHopPort: rp})
 		}
 	}
+	return t
+}
+
+// Hosts returns a topology of n hosts "h<h>" in one VXLAN tunnel zone
+// "z", each at HostAddr(h): the underlay of Generate's deployments.
+func Hosts(n int) *topology.Topology {
+	t := &topology.Topology{Hosts: make([]topology.Host, 0, n)}
+	zone := topology.TunnelZone{ID: topology.NameID(topology.KindTunnelZone, "z"), Name: "z", Type: topology.TunnelZoneVXLAN}
+	for h := range n {
+		name := fmt.Sprintf("h%d", h)
+		hid := topology.NameID(topology.KindHost, name)
+		t.Hosts = append(t.Hosts, topology.Host{ID: hid, Name: name})
+		zone.Members = append(zone.Members, topology.TunnelZoneMember{Host: hid, Addr: HostAddr(h)})
+	}
+	t.TunnelZones = []topology.TunnelZone{zone}
 	return t
 }
 
