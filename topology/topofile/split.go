@@ -54,12 +54,11 @@ type piece struct {
 	ok    bool
 }
 
-// split is a document parsed in pieces: a skeleton whose top-level lists
-// fill in as their pieces are parsed, in the order the decoder reads the
-// lists, on every core but the decoder's share.
+// split is a document being parsed in pieces: its top-level lists fill
+// in as their pieces are parsed, in the order the decoder reads the lists,
+// on every core but the decoder's share.
 type split struct {
-	skeleton *yaml.Node
-	lists    map[string]*topList
+	lists map[string]*topList
 	// ports is the number of ports the bridges and routers declare, as
 	// counted from the text: a size hint.
 	ports int
@@ -213,18 +212,12 @@ func keyLine(text []byte) (string, bool) {
 }
 
 // startSplit starts parsing the pieces of lists, in the order the decoder
-// reads the lists, and returns the document's skeleton: its root mapping
-// with every key, each with an empty list.
+// reads the lists.
 func startSplit(lists []*topList, ports int) *split {
 	s := &split{lists: make(map[string]*topList, len(lists)), ports: ports}
-	root := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: lists[0].line, Column: 1}
 	for _, l := range lists {
 		s.lists[l.key] = l
-		key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: l.key, Line: l.line, Column: 1}
-		seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: l.pieces[0].line, Column: l.indent + 1}
-		root.Content = append(root.Content, key, seq)
 	}
-	s.skeleton = &yaml.Node{Kind: yaml.DocumentNode, Line: root.Line, Column: 1, Content: []*yaml.Node{root}}
 	var all []*piece
 	for _, sec := range sections {
 		if l := s.lists[sec.key]; l != nil {
@@ -284,27 +277,6 @@ func (s *split) items(key string, yield func(*yaml.Node)) (ok bool) {
 
 // close stops the parsers; call it once done with the pieces.
 func (s *split) close() { close(s.quit) }
-
-// document waits for every piece and returns the whole document, as
-// parseYAML returns it; ok is false when a piece failed to parse.
-// The lists are read in the decoder's order, the order they are parsed
-// in.
-func (s *split) document() (*yaml.Node, bool) {
-	defer s.close()
-	root := s.skeleton.Content[0]
-	for _, sec := range sections {
-		for i := 0; i < len(root.Content); i += 2 {
-			if root.Content[i].Value != sec.key {
-				continue
-			}
-			seq := root.Content[i+1]
-			if !s.items(sec.key, func(n *yaml.Node) { seq.Content = append(seq.Content, n) }) {
-				return nil, false
-			}
-		}
-	}
-	return s.skeleton, true
-}
 
 // parse parses a piece into its items, placed at their lines in the file:
 // with fastParse, or else the YAML library.

@@ -61,7 +61,7 @@ func TestSplitParsesAsWhole(t *testing.T) {
 			if name == "generated" && pieces < 10 {
 				t.Fatalf("%d pieces, want several", pieces)
 			}
-			doc, ok := startSplit(lists, ports).document()
+			doc, ok := wholeDocument(lists, startSplit(lists, ports))
 			if !ok {
 				t.Fatal("a piece failed to parse")
 			}
@@ -73,6 +73,27 @@ func TestSplitParsesAsWhole(t *testing.T) {
 			}
 		})
 	}
+}
+
+// wholeDocument waits for every piece of sp and assembles the document
+// the whole file parses to, its keys in file order; ok is false when a
+// piece failed to parse. The lists are read in the decoder's order, the
+// order they are parsed in.
+func wholeDocument(lists []*topList, sp *split) (*yaml.Node, bool) {
+	defer sp.close()
+	root := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: lists[0].line, Column: 1}
+	seqs := map[string]*yaml.Node{}
+	for _, l := range lists {
+		key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: l.key, Line: l.line, Column: 1}
+		seqs[l.key] = &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: l.pieces[0].line, Column: l.indent + 1}
+		root.Content = append(root.Content, key, seqs[l.key])
+	}
+	for _, sec := range sections {
+		if seq := seqs[sec.key]; seq != nil && !sp.items(sec.key, func(n *yaml.Node) { seq.Content = append(seq.Content, n) }) {
+			return nil, false
+		}
+	}
+	return &yaml.Node{Kind: yaml.DocumentNode, Line: root.Line, Column: 1, Content: []*yaml.Node{root}}, true
 }
 
 // sameNodes compares two trees, comments aside (the decoder reads none).
