@@ -16,6 +16,17 @@ type FlowBatcher interface {
 	PutFlows(ctx context.Context, flows []Flow, mode PutMode) error
 }
 
+// FlowDeleter is implemented by datapaths that remove many flows with few
+// system calls (datapath/kernel) or lock acquisitions (datapath/inproc).
+// Without it the agent removes expired and invalidated flows one
+// DeleteFlow at a time.
+type FlowDeleter interface {
+	// DeleteFlows removes the flows installed with ufids. The returned
+	// error, if any, is a *BatchError listing the failed indexes (a flow
+	// already gone fails with ErrNotFound); flows not listed were removed.
+	DeleteFlows(ctx context.Context, ufids []UFID) error
+}
+
 // DispatchKeeper is implemented by datapaths whose upcall dispatch another
 // program can change behind the agent's back: ovs-dpctl switches the kernel
 // datapath to per-CPU dispatch, and every upcall sent to the agent's port

@@ -76,19 +76,40 @@ func (a *Agent) release(e *flowEntry) {
 	}
 }
 
-// deleteFlows removes entries (already unindexed) from the datapath.
+// deleteFlows removes entries (already unindexed) from the datapath, in
+// batches when it is a datapath.FlowDeleter, then releases and recycles
+// them.
 func (a *Agent) deleteFlows(ctx context.Context, es []*flowEntry, counter prometheus.Counter) {
-	// One Flow for the batch: it escapes to the datapath, and is large.
-	f := new(datapath.Flow)
-	for _, e := range es {
-		*f = datapath.Flow{UFID: e.ufid}
-		if _, err := a.dp.DeleteFlow(ctx, f); err != nil && !errors.Is(err, datapath.ErrNotFound) {
-			a.log.Debug("flow delete failed", "ufid", e.ufid, "err", err)
+	if fd, ok := a.dp.(datapath.FlowDeleter); ok {
+		ufids := make([]datapath.UFID, len(es))
+		for i, e := range es {
+			ufids[i] = e.ufid
 		}
-		a.release(e)
-		a.flows.recycle(e)
-		counter.Inc()
+		var berr *datapath.BatchError
+		if err := fd.DeleteFlows(ctx, ufids); errors.As(err, &berr) {
+			for _, ie := range berr.Errs {
+				if !errors.Is(ie.Err, datapath.ErrNotFound) {
+					a.log.Debug("flow delete failed", "ufid", ufids[ie.Index], "err", ie.Err)
+				}
+			}
+		} else if err != nil {
+			a.log.Debug("flow delete failed", "flows", len(es), "err", err)
+		}
+	} else {
+		// One Flow for the batch: it escapes to the datapath, and is large.
+		f := new(datapath.Flow)
+		for _, e := range es {
+			*f = datapath.Flow{UFID: e.ufid}
+			if _, err := a.dp.DeleteFlow(ctx, f); err != nil && !errors.Is(err, datapath.ErrNotFound) {
+				a.log.Debug("flow delete failed", "ufid", e.ufid, "err", err)
+			}
+		}
 	}
+	for _, e := range es {
+		a.release(e)
+	}
+	a.flows.recycleAll(es)
+	counter.Add(float64(len(es)))
 }
 
 // invalidate removes every flow carrying one of tags.

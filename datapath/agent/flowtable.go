@@ -225,6 +225,24 @@ func (t *flowTable) recycle(e *flowEntry) {
 	e.gen++
 	e.dead = true
 	t.mu.Unlock()
+	t.reset(e)
+}
+
+// recycleAll is recycle for many entries, with one acquisition of the lock.
+func (t *flowTable) recycleAll(es []*flowEntry) {
+	t.mu.Lock()
+	for _, e := range es {
+		e.gen++
+		e.dead = true
+	}
+	t.mu.Unlock()
+	for _, e := range es {
+		t.reset(e)
+	}
+}
+
+// reset empties e, keeping its slices' capacity, and makes it free.
+func (t *flowTable) reset(e *flowEntry) {
 	clear(e.actions) // interfaces: let what they point to go
 	clear(e.links)
 	e.ufid, e.seen, e.tunnel, e.vtep, e.state, e.class, e.deadline = datapath.UFID{}, 0, notTunnel, false, nil, 0, time.Time{}

@@ -51,7 +51,7 @@ type Config struct {
 const maxPorts = 1 << 16
 
 // Datapath is an in-process Open vSwitch datapath. It implements
-// datapath.Datapath and datapath.FlowBatcher. It is safe for concurrent
+// datapath.Datapath, datapath.FlowBatcher and datapath.FlowDeleter. It is safe for concurrent
 // use: packets are processed in the goroutine that delivers them (an
 // Endpoint's Send, a VXLAN port's receive loop, Execute) and flow lookups
 // share a read lock, so they run in parallel with each other.
@@ -89,6 +89,7 @@ type Datapath struct {
 var (
 	_ datapath.Datapath    = (*Datapath)(nil)
 	_ datapath.FlowBatcher = (*Datapath)(nil)
+	_ datapath.FlowDeleter = (*Datapath)(nil)
 )
 
 // New returns a datapath with its local port 0 (an internal port named

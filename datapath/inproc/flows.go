@@ -226,44 +226,6 @@ func (d *Datapath) PutFlow(ctx context.Context, f *datapath.Flow, mode datapath.
 	return nil
 }
 
-// PutFlows implements datapath.FlowBatcher: every flow is validated, then
-// all are installed under one acquisition of the table lock.
-func (d *Datapath) PutFlows(ctx context.Context, flows []datapath.Flow, mode datapath.PutMode) error {
-	const op = "flow put batch"
-	if _, err := putOp(mode); err != nil {
-		return opErr(op, err)
-	}
-	if err := d.checkOpen(ctx, op); err != nil {
-		return err
-	}
-	var berr datapath.BatchError
-	prepared := make([]*flow, len(flows))
-	for i := range flows {
-		nf, err := d.prepareFlow(&flows[i])
-		if err != nil {
-			berr.Errs = append(berr.Errs, datapath.IndexError{Index: i, Err: opErr(op, err)})
-			continue
-		}
-		prepared[i] = nf
-	}
-	d.flowMu.Lock()
-	for i, nf := range prepared {
-		if nf == nil {
-			continue
-		}
-		if err := d.put(nf, mode); err != nil {
-			d.recycle(nf)
-			berr.Errs = append(berr.Errs, datapath.IndexError{Index: i, Err: opErr(op, err)})
-		}
-	}
-	d.flowMu.Unlock()
-	if len(berr.Errs) > 0 {
-		slices.SortFunc(berr.Errs, func(a, b datapath.IndexError) int { return a.Index - b.Index })
-		return &berr
-	}
-	return nil
-}
-
 // put installs or updates nf; d.flowMu is held. When it fails, nf is
 // not referenced anywhere: the caller recycles it.
 func (d *Datapath) put(nf *flow, mode datapath.PutMode) error {

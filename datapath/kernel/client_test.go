@@ -449,6 +449,52 @@ func TestPutFlowsBatch(t *testing.T) {
 	}
 }
 
+// DeleteFlows sends one OVS_FLOW_CMD_DEL per UFID, naming the flow by its
+// UFID alone; a zero UFID (which would flush the table) never leaves, and
+// the kernel's refusals come back by index.
+func TestDeleteFlowsBatch(t *testing.T) {
+	ufids := make([]datapath.UFID, 150)
+	for i := range ufids {
+		ufids[i] = datapath.UFID{0xdd, byte(i)}
+	}
+	ufids[5] = datapath.UFID{}
+	dp, fk := testDatapath(t, func(r fakeReq) ([][]byte, error) {
+		if r.cmd != ovsh.FlowCmdDel {
+			return nil, unix.EOPNOTSUPP
+		}
+		var f datapath.Flow
+		if err := decodeFlow(r.attrs, &f); err != nil || f.UFID.IsZero() || f.Match.Key.Fields != 0 {
+			return nil, unix.EINVAL
+		}
+		if f.UFID[1] == 99 {
+			return nil, unix.ENOENT
+		}
+		return nil, nil
+	})
+	err := dp.DeleteFlows(context.Background(), ufids)
+	var be *datapath.BatchError
+	if !errors.As(err, &be) || len(be.Errs) != 2 {
+		t.Fatalf("got %v, want a BatchError of 2", err)
+	}
+	if e := be.Errs[0]; e.Index != 5 || !errors.Is(e.Err, datapath.ErrInvalid) {
+		t.Errorf("failure %d: %v, want 5: EINVAL (refused locally)", e.Index, e.Err)
+	}
+	if e := be.Errs[1]; e.Index != 99 || !errors.Is(e.Err, datapath.ErrNotFound) {
+		t.Errorf("failure %d: %v, want 99: ENOENT", e.Index, e.Err)
+	}
+	reqs := fk.requests()
+	if len(reqs) != 149 {
+		t.Fatalf("%d requests reached the kernel, want 149", len(reqs))
+	}
+	if want := appendAttr(nil, ovsh.FlowAttrUFID, ufids[0][:]); !bytes.Equal(reqs[0].attrs, want) {
+		t.Errorf("request attributes %x, want the UFID alone %x", reqs[0].attrs, want)
+	}
+	// The client is still in sync: a following request works.
+	if err := dp.DeleteFlows(context.Background(), ufids[:1]); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestExecute(t *testing.T) {
 	dp, fk := testDatapath(t, func(fakeReq) ([][]byte, error) { return nil, nil })
 	k := datapath.FlowKey{Fields: datapath.KeyInPort, InPort: 1}

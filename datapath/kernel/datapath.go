@@ -216,7 +216,7 @@ func (c *Client) handle(info DatapathInfo) *Datapath {
 }
 
 // Datapath is a handle to one kernel datapath. It implements
-// datapath.Datapath and datapath.FlowBatcher.
+// datapath.Datapath, datapath.FlowBatcher and datapath.FlowDeleter.
 type Datapath struct {
 	c       *Client
 	name    string
@@ -226,6 +226,7 @@ type Datapath struct {
 var (
 	_ datapath.Datapath    = (*Datapath)(nil)
 	_ datapath.FlowBatcher = (*Datapath)(nil)
+	_ datapath.FlowDeleter = (*Datapath)(nil)
 )
 
 // Name returns the datapath's name.

@@ -8,7 +8,7 @@
 // error matching os.ErrNotExist and datapath.ErrNotSupported). The Client
 // manages datapaths (CreateDatapath with user-feature negotiation,
 // OpenDatapath, GetDatapath, Datapaths, DeleteDatapath); a *Datapath handle
-// implements datapath.Datapath and datapath.FlowBatcher.
+// implements datapath.Datapath, datapath.FlowBatcher and datapath.FlowDeleter.
 //
 // # Wire format
 //

@@ -291,6 +291,16 @@ func TestKernelFlowsPing(t *testing.T) {
 	if err != nil || f.Stats.Packets < count {
 		t.Errorf("GetFlow = %+v, %v", f, err)
 	}
+	// A batch delete: the flow already gone is reported by index, the
+	// others leave the kernel's table.
+	err = dp.DeleteFlows(ctx, []datapath.UFID{flows[0].UFID, flows[1].UFID, flows[2].UFID})
+	var be *datapath.BatchError
+	if !errors.As(err, &be) || len(be.Errs) != 1 || be.Errs[0].Index != 1 || !errors.Is(be.Errs[0].Err, datapath.ErrNotFound) {
+		t.Errorf("DeleteFlows with a deleted flow: %v, want ENOENT for #1 alone", err)
+	}
+	if left := strings.TrimSpace(vmtest.Run(t, "ovs-dpctl", "dump-flows", "hvk-dp")); strings.Count(left, "\n") != 0 || !strings.Contains(left, "in_port(2)") || !strings.Contains(left, "0x0800") {
+		t.Errorf("ovs-dpctl dump-flows after DeleteFlows, want flow 4 alone:\n%s", left)
+	}
 	if err := dp.FlushFlows(ctx); err != nil {
 		t.Fatal(err)
 	}
