@@ -75,7 +75,9 @@ type Agent struct {
 	onePID  atomic.Bool
 	nextPID atomic.Uint32
 	// ticks counts housekeeping ticks (KeepVportDispatch every second).
-	ticks   uint64
+	ticks uint64
+	// expired is housekeeping's buffer of the flows expired in a chunk.
+	expired []*flowEntry
 	ready   chan struct{}
 	running atomic.Bool
 	// sessionUp is true while the agent holds a live NSDB session.

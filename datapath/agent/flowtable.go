@@ -355,14 +355,21 @@ func (t *flowTable) routerDsts(router topology.ID, p netip.Prefix) []simulation.
 	return tags
 }
 
-// expire removes the flows whose hard timeout passed at now, appending
-// them to out.
+// expireChunk is the most entries expire removes per call: it holds the
+// table's lock for one chunk, not for a whole tick's worth of flows, so
+// installing workers wait for at most a chunk.
+const expireChunk = 256
+
+// expire unindexes up to expireChunk flows whose deadline passed at now,
+// oldest first per class, and appends them to out. The caller deletes them
+// and calls again while it gets a full chunk.
 func (t *flowTable) expire(now time.Time, out []*flowEntry) []*flowEntry {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	n := 0
 	for c := range t.queues {
 		q, h := t.queues[c], t.heads[c]
-		for h < len(q) {
+		for h < len(q) && n < expireChunk {
 			r := q[h]
 			if r.live() && r.e.deadline.After(now) {
 				break
@@ -370,6 +377,7 @@ func (t *flowTable) expire(now time.Time, out []*flowEntry) []*flowEntry {
 			if r.live() {
 				t.unindex(r.e)
 				out = append(out, r.e)
+				n++
 			}
 			q[h] = entryRef{}
 			h++

@@ -26,8 +26,16 @@ func (a *Agent) tick(ctx context.Context) {
 		a.keepDispatch(ctx)
 	}
 	now := a.now()
-	if gone := a.flows.expire(now, nil); len(gone) > 0 {
-		a.deleteFlows(ctx, gone, a.m.removedExpire)
+	for {
+		a.expired = a.flows.expire(now, a.expired[:0])
+		if len(a.expired) == 0 {
+			break
+		}
+		a.deleteFlows(ctx, a.expired, a.m.removedExpire)
+		clear(a.expired) // recycled entries
+		if len(a.expired) < expireChunk {
+			break
+		}
 	}
 	a.macs.sweep()
 	w := a.world.Load()

@@ -623,7 +623,8 @@ func TestKernelVXLAN(t *testing.T) {
 }
 
 // BenchmarkKernelPutFlow compares installing flows one request at a time
-// with PutFlows batches, on the real datapath (VM only).
+// with PutFlows batches, and removing them with DeleteFlow and DeleteFlows,
+// on the real datapath (VM only).
 func BenchmarkKernelPutFlow(b *testing.B) {
 	vmtest.Require(b)
 	c, err := Dial(nil)
@@ -677,6 +678,35 @@ func BenchmarkKernelPutFlow(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/flow")
 	})
+	ufids := make([]datapath.UFID, n)
+	for i := range flows {
+		ufids[i] = flows[i].UFID
+	}
+	deleteBench := func(name string, del func() error) {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				if err := dp.PutFlows(ctx, flows, datapath.PutCreate); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if err := del(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/flow")
+		})
+	}
+	deleteBench("delete-single", func() error {
+		for i := range flows {
+			if _, err := dp.DeleteFlow(ctx, &datapath.Flow{UFID: ufids[i]}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	deleteBench("delete-batch", func() error { return dp.DeleteFlows(ctx, ufids) })
 	b.Run("dump", func(b *testing.B) {
 		if err := dp.PutFlows(ctx, flows, datapath.PutCreate); err != nil {
 			b.Fatal(err)
