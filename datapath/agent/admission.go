@@ -109,7 +109,7 @@ func (w *worker) refuseSource(ctx context.Context, u *datapath.Upcall) {
 	src := u.Key.Tunnel.Src.Unmap()
 	a.log.Debug("tunnelled packet from a non-member dropped", "src", src, "key", u.Key.Tunnel.ID, "in_port", u.Key.InPort)
 	e := &flowEntry{tunnel: tunnelSource, tags: []simulation.Tag{simulation.TagTunnelSource(src)}, class: ClassShort}
-	a.install(ctx, e, &u.Key, a.flows.begin(), a.now(), &w.flow)
+	a.install(ctx, e, &u.Key, a.flows.begin(), a.now(), &w.req)
 }
 
 // unknownKeyReason names the drop of a packet a member tunnelled in with a

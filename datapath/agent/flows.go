@@ -11,18 +11,42 @@ import (
 	"github.com/hivenet/hivenet/simulation"
 )
 
+// request is scratch space for installing one flow: the datapath request,
+// and the capacity of its actions (a drop flow's request has nil ones).
+type request struct {
+	f    datapath.Flow
+	acts datapath.Actions
+}
+
 // install registers e and puts it into the datapath for the packets of
-// key (an upcall's key); it reports whether the flow is installed. f, if
+// key (an upcall's key); it reports whether the flow is installed. rq, if
 // not nil, is scratch space for the datapath request (workers pass theirs,
 // so that installing does not allocate it). install owns e: once added, e
 // belongs to the flow table (an invalidation may remove and recycle it at
 // any time), so everything the request needs is taken from e before.
-func (a *Agent) install(ctx context.Context, e *flowEntry, key *datapath.FlowKey, since uint64, now time.Time, f *datapath.Flow) bool {
-	e.ufid = a.flows.ufid(key)
-	if f == nil {
-		f = new(datapath.Flow)
+func (a *Agent) install(ctx context.Context, e *flowEntry, key *datapath.FlowKey, since uint64, now time.Time, rq *request) bool {
+	if rq == nil {
+		rq = new(request)
 	}
-	acts := append(f.Actions[:0], e.actions...) // f's capacity is reused
+	class, gen, ok := a.register(e, key, since, now, &rq.f, &rq.acts)
+	if !ok {
+		return false
+	}
+	err := a.dp.PutFlow(ctx, &rq.f, datapath.PutCreate)
+	done := a.complete(ctx, class, e, gen, &rq.f, err)
+	emptyRequest(&rq.f, &rq.acts)
+	return done
+}
+
+// register is the first half of install: it fills the request f with e's
+// flow for key (its actions in acts, whose capacity is reused) and adds e
+// to the flow table, returning what complete needs once the datapath
+// answered. If it reports false, e is recycled and there is nothing to
+// install (f still holds the flow's actions).
+func (a *Agent) register(e *flowEntry, key *datapath.FlowKey, since uint64, now time.Time, f *datapath.Flow, buf *datapath.Actions) (FlowClass, uint32, bool) {
+	e.ufid = a.flows.ufid(key)
+	*buf = append((*buf)[:0], e.actions...)
+	acts := *buf
 	// Field by field: a datapath.Flow literal would be built, 1 KB, then
 	// copied.
 	f.UFID, f.Actions, f.Stats, f.Used, f.TCPFlags = e.ufid, acts, datapath.FlowStats{}, 0, 0
@@ -39,18 +63,22 @@ func (a *Agent) install(ctx context.Context, e *flowEntry, key *datapath.FlowKey
 			e.state.Release()
 		}
 		a.flows.recycle(e)
-		return false
+		return 0, 0, false
 	}
-	err := a.dp.PutFlow(ctx, f, datapath.PutCreate)
-	clear(acts)
-	f.Actions = acts[:0]
+	return class, gen, true
+}
+
+// complete is the second half of install: the datapath answered err to
+// the request f for e, added at generation gen. It reports whether the
+// flow is installed.
+func (a *Agent) complete(ctx context.Context, class FlowClass, e *flowEntry, gen uint32, f *datapath.Flow, err error) bool {
 	if err != nil {
 		if a.flows.drop(e, gen) {
 			a.release(e)
 			a.flows.recycle(e)
 		}
 		if !errors.Is(err, datapath.ErrExists) {
-			a.log.Debug("flow install failed", "key", key.String(), "err", err)
+			a.log.Debug("flow install failed", "key", f.Match.Key.String(), "err", err)
 		}
 		return false
 	}
@@ -65,6 +93,13 @@ func (a *Agent) install(ctx context.Context, e *flowEntry, key *datapath.FlowKey
 	a.m.installedBy[class].Inc()
 	a.installed.Add(1)
 	return true
+}
+
+// emptyRequest drops what a request's actions point to, keeping their
+// capacity in buf.
+func emptyRequest(f *datapath.Flow, buf *datapath.Actions) {
+	clear(*buf)
+	*buf, f.Actions = (*buf)[:0], nil
 }
 
 // release drops what a removed flow held.

@@ -26,25 +26,28 @@ const maxGenDepth = 4
 // One more worker, without a socket, simulates the packets handed back by
 // the waiting room.
 type worker struct {
-	a     *Agent
-	id    int
-	sock  datapath.UpcallSocket
-	up    datapath.Upcall
-	eng   *simulation.Engine
-	res   simulation.Result
-	gen   []*simulation.Result
-	tr    translate.Translator
-	tl    translate.Translation
-	v     view
-	fs    FlowStateWorker
-	msg   flowstate.Message
-	mac   *auth.MAC
-	buf   []byte
-	sbuf  []byte // a signed flow-state message
-	out   []byte
-	acts  datapath.Actions
-	flow  datapath.Flow
-	input simulation.Input
+	a    *Agent
+	id   int
+	sock datapath.UpcallSocket
+	up   datapath.Upcall
+	eng  *simulation.Engine
+	res  simulation.Result
+	gen  []*simulation.Result
+	tr   translate.Translator
+	tl   translate.Translation
+	v    view
+	fs   FlowStateWorker
+	msg  flowstate.Message
+	mac  *auth.MAC
+	buf  []byte
+	sbuf []byte // a signed flow-state message
+	out  []byte
+	acts datapath.Actions
+	req  request
+	// batch holds simulated flows not installed yet (batching).
+	batch   installBatch
+	batches bool
+	input   simulation.Input
 	// pm is the packet parsed by the DHCP check, handed to the
 	// simulation; dhcp answers DHCP requests into dbuf, executed with
 	// dkey and dacts.
@@ -72,11 +75,13 @@ func newWorker(a *Agent, id int, s datapath.UpcallSocket) *worker {
 		// worker (check_pkt_len).
 		w.tr.UpcallPID = s.PID()
 	}
+	w.batches = w.batching()
 	return w
 }
 
 // run receives and processes upcalls until ctx ends or the socket closes.
 func (w *worker) run(ctx context.Context) {
+	defer w.flush(ctx)
 	for {
 		if err := w.sock.Receive(ctx, &w.up); err != nil {
 			if ctx.Err() != nil || errors.Is(err, datapath.ErrClosed) {
@@ -86,6 +91,9 @@ func (w *worker) run(ctx context.Context) {
 			continue
 		}
 		w.handle(ctx, &w.up)
+		if w.batch.n > 0 && w.sock.(datapath.PendingCounter).Pending() == 0 {
+			w.flush(ctx) // nothing more to batch with
+		}
 	}
 }
 
@@ -202,6 +210,10 @@ func (w *worker) ingress(ctx context.Context, port topology.ID, frame []byte, ke
 	}
 	w.tr.Translate(r, key, &w.v, &w.tl)
 	tl := &w.tl
+	batch := w.batches && r.Flow != simulation.FlowNone && !tl.Userspace && !pushed && len(r.Generated) == 0
+	if !batch {
+		w.flush(ctx) // what was simulated before leaves before this packet
+	}
 	if r.Flow != simulation.FlowNone && !tl.Userspace {
 		class := ClassNormal
 		switch {
@@ -217,7 +229,14 @@ func (w *worker) ingress(ctx context.Context, port topology.ID, frame []byte, ke
 		e.tags = append(append(slices.Grow(e.tags, len(r.Tags)+len(tl.Tags)), r.Tags...), tl.Tags...)
 		e.actions = append(e.actions, tl.Actions...)
 		e.learned = append(e.learned, r.Learned...)
-		a.install(ctx, e, key, since, now, &w.flow)
+		if batch {
+			if tl.Unreachable > 0 {
+				a.m.drop(dropUnreachable)
+			}
+			w.deferInstall(ctx, e, key, since, now, frame, r.Verdict == simulation.Forward)
+			return
+		}
+		a.install(ctx, e, key, since, now, &w.req)
 	} else {
 		a.macs.touch(r.Learned)
 		if refs != nil {
@@ -434,7 +453,7 @@ func (w *worker) tunnelled(ctx context.Context, u *datapath.Upcall) {
 	// e belongs to the flow table once installed: the packet is executed
 	// with a copy of its actions.
 	w.acts = append(w.acts[:0], e.actions...)
-	a.install(ctx, e, k, since, now, &w.flow)
+	a.install(ctx, e, k, since, now, &w.req)
 	if ok {
 		if err := a.dp.Execute(ctx, u.Packet, k, w.acts); err != nil {
 			a.m.drop(dropExecute)

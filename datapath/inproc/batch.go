@@ -19,14 +19,17 @@ func (d *Datapath) PutFlows(ctx context.Context, flows []datapath.Flow, mode dat
 		return err
 	}
 	var berr datapath.BatchError
-	prepared := make([]*flow, len(flows))
+	var buf [64]*flow // the agent's batches fit: no allocation
+	prepared := buf[:0]
+	if len(flows) > len(buf) {
+		prepared = make([]*flow, 0, len(flows))
+	}
 	for i := range flows {
 		nf, err := d.prepareFlow(&flows[i])
 		if err != nil {
 			berr.Errs = append(berr.Errs, datapath.IndexError{Index: i, Err: opErr(op, err)})
-			continue
 		}
-		prepared[i] = nf
+		prepared = append(prepared, nf) // nil if refused
 	}
 	d.flowMu.Lock()
 	for i, nf := range prepared {

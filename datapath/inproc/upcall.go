@@ -31,7 +31,10 @@ type UpcallSocket struct {
 	once sync.Once
 }
 
-var _ datapath.UpcallSocket = (*UpcallSocket)(nil)
+var (
+	_ datapath.UpcallSocket   = (*UpcallSocket)(nil)
+	_ datapath.PendingCounter = (*UpcallSocket)(nil)
+)
 
 // OpenUpcalls implements datapath.Datapath. PIDs are assigned from 1 and
 // never reused by one datapath.
@@ -56,6 +59,10 @@ func (d *Datapath) OpenUpcallSocket() (*UpcallSocket, error) {
 	d.sockMu.Unlock()
 	return s, nil
 }
+
+// Pending implements datapath.PendingCounter: the number of upcalls
+// queued and not received yet.
+func (s *UpcallSocket) Pending() int { return len(s.q) }
 
 // PID implements datapath.UpcallSocket.
 func (s *UpcallSocket) PID() uint32 { return s.pid }

@@ -1,0 +1,123 @@
+package agent_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hivenet/hivenet/datapath"
+	"github.com/hivenet/hivenet/datapath/agent"
+	"github.com/hivenet/hivenet/datapath/inproc"
+	"github.com/hivenet/hivenet/topology"
+)
+
+// refusingPuts is an in-process datapath whose flow installs fail for UDP
+// source port 3000 (batched or not).
+type refusingPuts struct {
+	*inproc.Datapath
+	batches *int
+}
+
+func refused(f *datapath.Flow) bool { return f.Match.Key.UDP.Src == 3000 }
+
+func (d refusingPuts) PutFlow(ctx context.Context, f *datapath.Flow, mode datapath.PutMode) error {
+	if refused(f) {
+		return &datapath.OpError{Op: "flow new", Err: fmt.Errorf("%w: refused by the test", datapath.ErrNotSupported)}
+	}
+	return d.Datapath.PutFlow(ctx, f, mode)
+}
+
+func (d refusingPuts) PutFlows(ctx context.Context, flows []datapath.Flow, mode datapath.PutMode) error {
+	*d.batches++
+	var be datapath.BatchError
+	for i := range flows {
+		if err := d.PutFlow(ctx, &flows[i], mode); err != nil {
+			be.Errs = append(be.Errs, datapath.IndexError{Index: i, Err: err})
+		}
+	}
+	if len(be.Errs) > 0 {
+		return &be
+	}
+	return nil
+}
+
+// noPutBatch is refusingPuts without datapath.FlowBatcher.
+type noPutBatch struct {
+	refusingPuts
+	PutFlows struct{}
+}
+
+// A burst of new flows is installed in batches (one PutFlows for many
+// flows) or, on a datapath without FlowBatcher, one by one: every packet is
+// delivered, every flow installed but the one the datapath refuses, whose
+// entry leaves the agent's table while its packet still goes out.
+func TestBatchedInstalls(t *testing.T) {
+	for _, batched := range []bool{true, false} {
+		name := map[bool]string{true: "PutFlows", false: "PutFlow"}[batched]
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			in := inproc.New(inproc.Config{UpcallQueue: 4096, EndpointQueue: 4096})
+			defer in.Close()
+			batches := 0
+			var dp datapath.Datapath = refusingPuts{in, &batches}
+			if !batched {
+				dp = noPutBatch{refusingPuts: refusingPuts{in, &batches}}
+			}
+			ag, _ := runAgent(t, ctx, benchTopology, dp, agent.Config{Workers: 1})
+			ep := func(name string) *inproc.Endpoint {
+				n, ok := ag.LocalPort(topology.NameID(topology.KindPort, name))
+				if !ok {
+					t.Fatalf("%s not bound", name)
+				}
+				e, err := in.Endpoint(n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return e
+			}
+			vm1, vm2 := ep("vm1"), ep("vm2")
+			frame, l4 := udpTemplate(t)
+			const flows = 500
+			for i := range flows {
+				binary.BigEndian.PutUint16(frame[l4:], uint16(2800+i)) // 3000 among them
+				binary.BigEndian.PutUint16(frame[l4+2:], 5000)         // past the ACL
+				if err := vm1.Send(frame); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := map[uint16]bool{}
+			for range flows {
+				f, err := vm2.Receive(ctx)
+				if err != nil {
+					t.Fatalf("vm2 after %d packets: %v", len(got), err)
+				}
+				got[binary.BigEndian.Uint16(f[l4:])] = true
+			}
+			if len(got) != flows || !got[3000] {
+				t.Fatalf("vm2 received %d distinct packets (port 3000: %v), want %d", len(got), got[3000], flows)
+			}
+			installed := ag.Flows(ctx)
+			for _, f := range installed {
+				if f.Key.UDP.Src == 3000 {
+					t.Errorf("the refused flow is in the agent's table: %+v", f.UFID)
+				}
+			}
+			if len(installed) != flows-1 || in.Stats().Flows != flows-1 {
+				t.Errorf("%d flows in the agent, %d in the datapath, want %d", len(installed), in.Stats().Flows, flows-1)
+			}
+			switch {
+			case batched && (batches == 0 || batches >= flows/2):
+				t.Errorf("%d PutFlows calls for %d flows, want a few batches", batches, flows)
+			case !batched && batches != 0:
+				t.Errorf("%d PutFlows calls on a datapath without them", batches)
+			}
+			if _, ok := dp.(datapath.FlowBatcher); ok != batched {
+				t.Errorf("datapath is a FlowBatcher: %v", ok)
+			}
+			t.Logf("%d flows, %d PutFlows calls", flows, batches)
+		})
+	}
+}
