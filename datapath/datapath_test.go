@@ -122,6 +122,10 @@ func TestCanonical(t *testing.T) {
 	if c != tcpKey() {
 		t.Error("canonical key differs from the clean one")
 	}
+	k.Canonicalize()
+	if k != c {
+		t.Errorf("Canonicalize = %+v, want Canonical's %+v", k, c)
+	}
 }
 
 func TestMaskedAllocs(t *testing.T) {

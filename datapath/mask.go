@@ -166,6 +166,10 @@ func (k FlowKey) Canonical() FlowKey {
 	return k
 }
 
+// Canonicalize is Canonical in place: it zeroes the fields of k's absent
+// groups without copying the key (512 bytes) twice.
+func (k *FlowKey) Canonicalize() { k.clearAbsent() }
+
 // andAddr returns a&m; the zero Addr if either is invalid or they differ in
 // family.
 func andAddr(a, m netip.Addr) netip.Addr {

@@ -103,22 +103,26 @@ func (w *worker) putBatch(ctx context.Context) []error {
 		}
 		return errs
 	}
-	err := fb.PutFlows(ctx, b.flows[:b.n], datapath.PutCreate)
+	if err := fb.PutFlows(ctx, b.flows[:b.n], datapath.PutCreate); err != nil {
+		batchErrors(err, errs)
+	}
+	return errs
+}
+
+// batchErrors spreads the error of a PutFlows over errs, one per flow.
+func batchErrors(err error, errs []error) {
 	var be *datapath.BatchError
-	switch {
-	case err == nil:
-	case errors.As(err, &be):
-		for _, ie := range be.Errs {
-			if ie.Index >= 0 && ie.Index < b.n {
-				errs[ie.Index] = ie.Err
-			}
-		}
-	default:
+	if !errors.As(err, &be) {
 		for i := range errs {
 			errs[i] = err
 		}
+		return
 	}
-	return errs
+	for _, ie := range be.Errs {
+		if ie.Index >= 0 && ie.Index < len(errs) {
+			errs[ie.Index] = ie.Err
+		}
+	}
 }
 
 // executeActions executes a packet with a flow's actions.

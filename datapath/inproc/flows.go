@@ -136,11 +136,13 @@ func (d *Datapath) recycle(f *flow) {
 // ovs_nla_get_match would reject them, and writes them canonical to key
 // and mask, the mask explicit (a zero mask means exact match on the key).
 func validateMatch(m *datapath.Match, key, mask *datapath.FlowKey) error {
-	*key = m.Key.Canonical()
+	*key = m.Key
+	key.Canonicalize()
 	if key.Fields == 0 {
 		return invalid("flow without key")
 	}
-	*mask = m.Mask.Canonical()
+	*mask = m.Mask
+	mask.Canonicalize()
 	if mask.Fields == 0 {
 		*mask = datapath.ExactMask(*key)
 		if key.Unknown != "" || key.UnknownEncap != "" {
