@@ -39,10 +39,27 @@ type pendingFlow struct {
 }
 
 // batching reports whether the worker batches installs: its upcall socket
-// can tell when its queue is empty (datapath.PendingCounter).
+// can tell when its queue is empty (datapath.PendingCounter, or
+// datapath.QueuedByteCounter: the kernel's socket memory).
 func (w *worker) batching() bool {
-	_, ok := w.sock.(datapath.PendingCounter)
-	return ok
+	switch w.sock.(type) {
+	case datapath.PendingCounter, datapath.QueuedByteCounter:
+		return true
+	}
+	return false
+}
+
+// queueEmpty reports whether the worker's upcall socket has nothing
+// waiting (or cannot tell).
+func (w *worker) queueEmpty() bool {
+	switch s := w.sock.(type) {
+	case datapath.PendingCounter:
+		return s.Pending() == 0
+	case datapath.QueuedByteCounter:
+		n, err := s.QueuedBytes()
+		return err != nil || n == 0
+	}
+	return true
 }
 
 // deferInstall registers e, the flow of the packet frame with key, and

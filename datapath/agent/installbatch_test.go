@@ -49,23 +49,57 @@ type noPutBatch struct {
 	PutFlows struct{}
 }
 
-// A burst of new flows is installed in batches (one PutFlows for many
-// flows) or, on a datapath without FlowBatcher, one by one: every packet is
-// delivered, every flow installed but the one the datapath refuses, whose
-// entry leaves the agent's table while its packet still goes out.
+// socketWrap is refusingPuts whose upcall sockets are wrapped.
+type socketWrap struct {
+	refusingPuts
+	wrap func(*inproc.UpcallSocket) datapath.UpcallSocket
+}
+
+func (d socketWrap) OpenUpcalls() (datapath.UpcallSocket, error) {
+	s, err := d.OpenUpcallSocket()
+	if err != nil {
+		return nil, err
+	}
+	return d.wrap(s), nil
+}
+
+// bytesSocket tells its backlog in bytes only, as the kernel's does.
+type bytesSocket struct{ *inproc.UpcallSocket }
+
+func (s bytesSocket) QueuedBytes() (int, error) { return 300 * s.Pending(), nil }
+
+// plainSocket tells nothing of its backlog.
+type plainSocket struct{ datapath.UpcallSocket }
+
+// A burst of new flows is installed in batches when the upcall socket can
+// tell its backlog (in upcalls or in bytes): one PutFlows for many flows,
+// or, on a datapath without FlowBatcher, one PutFlow each. Without a
+// backlog to tell, every flow is installed as it is simulated. Whatever
+// the path, every packet is delivered and every flow installed but the
+// one the datapath refuses, whose entry leaves the agent's table while its
+// packet still goes out.
 func TestBatchedInstalls(t *testing.T) {
-	for _, batched := range []bool{true, false} {
-		name := map[bool]string{true: "PutFlows", false: "PutFlow"}[batched]
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		dp      func(refusingPuts) datapath.Datapath
+		batches bool // PutFlows calls expected
+	}{
+		{"PutFlows", func(d refusingPuts) datapath.Datapath { return d }, true},
+		{"PutFlow", func(d refusingPuts) datapath.Datapath { return noPutBatch{refusingPuts: d} }, false},
+		{"QueuedBytes", func(d refusingPuts) datapath.Datapath {
+			return socketWrap{d, func(s *inproc.UpcallSocket) datapath.UpcallSocket { return bytesSocket{s} }}
+		}, true},
+		{"no backlog", func(d refusingPuts) datapath.Datapath {
+			return socketWrap{d, func(s *inproc.UpcallSocket) datapath.UpcallSocket { return plainSocket{s} }}
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			in := inproc.New(inproc.Config{UpcallQueue: 4096, EndpointQueue: 4096})
 			defer in.Close()
 			batches := 0
-			var dp datapath.Datapath = refusingPuts{in, &batches}
-			if !batched {
-				dp = noPutBatch{refusingPuts: refusingPuts{in, &batches}}
-			}
+			dp := tc.dp(refusingPuts{in, &batches})
 			ag, _ := runAgent(t, ctx, benchTopology, dp, agent.Config{Workers: 1})
 			ep := func(name string) *inproc.Endpoint {
 				n, ok := ag.LocalPort(topology.NameID(topology.KindPort, name))
@@ -109,13 +143,10 @@ func TestBatchedInstalls(t *testing.T) {
 				t.Errorf("%d flows in the agent, %d in the datapath, want %d", len(installed), in.Stats().Flows, flows-1)
 			}
 			switch {
-			case batched && (batches == 0 || batches >= flows/2):
+			case tc.batches && (batches == 0 || batches >= flows/2):
 				t.Errorf("%d PutFlows calls for %d flows, want a few batches", batches, flows)
-			case !batched && batches != 0:
-				t.Errorf("%d PutFlows calls on a datapath without them", batches)
-			}
-			if _, ok := dp.(datapath.FlowBatcher); ok != batched {
-				t.Errorf("datapath is a FlowBatcher: %v", ok)
+			case !tc.batches && batches != 0:
+				t.Errorf("%d PutFlows calls, want none", batches)
 			}
 			t.Logf("%d flows, %d PutFlows calls", flows, batches)
 		})

@@ -91,7 +91,7 @@ func (w *worker) run(ctx context.Context) {
 			continue
 		}
 		w.handle(ctx, &w.up)
-		if w.batch.n > 0 && w.sock.(datapath.PendingCounter).Pending() == 0 {
+		if w.batch.n > 0 && w.queueEmpty() {
 			w.flush(ctx) // nothing more to batch with
 		}
 	}
