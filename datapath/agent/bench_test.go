@@ -130,7 +130,8 @@ func udpTemplate(tb testing.TB) (frame []byte, sport int) {
 // (bridge, security group), translated, installed as a megaflow and
 // executed to vm2, where it is received. What it covers: the in-process
 // datapath (not the kernel: no netlink install), two workers pipelined with
-// up to 4096 packets in flight, the bridge's MACs pre-seeded as persistent
+// up to 4096 packets in flight (so their installs are batched, up to 64
+// per PutFlows), the bridge's MACs pre-seeded as persistent
 // table entries (no learning writes), flows expiring after a second (the
 // expiry is part of the cost). flows/s counts the packets delivered per
 // second, each with a new flow; cpu-ns/op is the CPU time the whole
