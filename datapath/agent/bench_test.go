@@ -82,18 +82,7 @@ func startBenchAgent(tb testing.TB, workers int, normal time.Duration) *benchAge
 	done := make(chan struct{})
 	go func() { a.Run(ctx); close(done) }()
 	<-a.Ready()
-	ep := func(name string) *inproc.Endpoint {
-		n, ok := a.LocalPort(topology.NameID(topology.KindPort, name))
-		if !ok {
-			tb.Fatalf("%s not bound", name)
-		}
-		e, err := dp.Endpoint(n)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return e
-	}
-	b := &benchAgent{agent: a, dp: dp, vm1: ep("vm1"), vm2: ep("vm2")}
+	b := &benchAgent{agent: a, dp: dp, vm1: localEndpoint(tb, a, dp, "vm1"), vm2: localEndpoint(tb, a, dp, "vm2")}
 	b.stop = func() {
 		cancel()
 		<-done
@@ -102,6 +91,21 @@ func startBenchAgent(tb testing.TB, workers int, normal time.Duration) *benchAge
 		dp.Close()
 	}
 	return b
+}
+
+// localEndpoint returns the endpoint of the in-process datapath port the
+// agent bound VM port name to.
+func localEndpoint(tb testing.TB, a *agent.Agent, dp *inproc.Datapath, name string) *inproc.Endpoint {
+	tb.Helper()
+	n, ok := a.LocalPort(topology.NameID(topology.KindPort, name))
+	if !ok {
+		tb.Fatalf("%s not bound", name)
+	}
+	e, err := dp.Endpoint(n)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return e
 }
 
 // udpTemplate returns a UDP frame vm1 -> vm2 and the offsets of its ports.

@@ -9,7 +9,6 @@ import (
 	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/datapath/agent"
 	"github.com/hivenet/hivenet/datapath/inproc"
-	"github.com/hivenet/hivenet/topology"
 )
 
 // noDeleteBatch is an in-process datapath without datapath.FlowDeleter:
@@ -17,6 +16,31 @@ import (
 type noDeleteBatch struct {
 	*inproc.Datapath
 	DeleteFlows struct{}
+}
+
+// burst sends n UDP packets from vm1 to vm2 of benchTopology, each a new
+// flow (source ports from first, destination port past the ACL), and
+// returns the source ports of the n packets vm2 receives.
+func burst(t *testing.T, ctx context.Context, ag *agent.Agent, in *inproc.Datapath, first, n int) map[uint16]bool {
+	t.Helper()
+	vm1, vm2 := localEndpoint(t, ag, in, "vm1"), localEndpoint(t, ag, in, "vm2")
+	frame, l4 := udpTemplate(t)
+	for i := range n {
+		binary.BigEndian.PutUint16(frame[l4:], uint16(first+i))
+		binary.BigEndian.PutUint16(frame[l4+2:], 5000)
+		if err := vm1.Send(frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make(map[uint16]bool, n)
+	for range n {
+		f, err := vm2.Receive(ctx)
+		if err != nil {
+			t.Fatalf("vm2 after %d packets: %v", len(got), err)
+		}
+		got[binary.BigEndian.Uint16(f[l4:])] = true
+	}
+	return got
 }
 
 // Expired flows leave the datapath, removed in batches (FlowDeleter) or
@@ -39,32 +63,8 @@ func TestExpiredFlowsLeaveTheDatapath(t *testing.T) {
 			ag, _ := runAgent(t, ctx, benchTopology, dp, agent.Config{
 				Timeouts: agent.Timeouts{Normal: 300 * time.Millisecond}, Tick: 20 * time.Millisecond,
 			})
-			ep := func(name string) *inproc.Endpoint {
-				n, ok := ag.LocalPort(topology.NameID(topology.KindPort, name))
-				if !ok {
-					t.Fatalf("%s not bound", name)
-				}
-				e, err := in.Endpoint(n)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return e
-			}
-			vm1, vm2 := ep("vm1"), ep("vm2")
-			frame, l4 := udpTemplate(t)
 			const flows = 700 // more than two of the in-process datapath's delete chunks
-			for i := range flows {
-				binary.BigEndian.PutUint16(frame[l4:], uint16(2000+i))
-				binary.BigEndian.PutUint16(frame[l4+2:], 5000) // past the ACL
-				if err := vm1.Send(frame); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for range flows {
-				if _, err := vm2.Receive(ctx); err != nil {
-					t.Fatalf("vm2: %v", err)
-				}
-			}
+			burst(t, ctx, ag, in, 2000, flows)
 			if got := in.Stats().Flows; got < flows {
 				t.Fatalf("%d datapath flows after %d new flows", got, flows)
 			}

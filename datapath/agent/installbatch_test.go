@@ -2,7 +2,6 @@ package agent_test
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"testing"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/datapath/agent"
 	"github.com/hivenet/hivenet/datapath/inproc"
-	"github.com/hivenet/hivenet/topology"
 )
 
 // refusingPuts is an in-process datapath whose flow installs fail for UDP
@@ -101,35 +99,8 @@ func TestBatchedInstalls(t *testing.T) {
 			batches := 0
 			dp := tc.dp(refusingPuts{in, &batches})
 			ag, _ := runAgent(t, ctx, benchTopology, dp, agent.Config{Workers: 1})
-			ep := func(name string) *inproc.Endpoint {
-				n, ok := ag.LocalPort(topology.NameID(topology.KindPort, name))
-				if !ok {
-					t.Fatalf("%s not bound", name)
-				}
-				e, err := in.Endpoint(n)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return e
-			}
-			vm1, vm2 := ep("vm1"), ep("vm2")
-			frame, l4 := udpTemplate(t)
 			const flows = 500
-			for i := range flows {
-				binary.BigEndian.PutUint16(frame[l4:], uint16(2800+i)) // 3000 among them
-				binary.BigEndian.PutUint16(frame[l4+2:], 5000)         // past the ACL
-				if err := vm1.Send(frame); err != nil {
-					t.Fatal(err)
-				}
-			}
-			got := map[uint16]bool{}
-			for range flows {
-				f, err := vm2.Receive(ctx)
-				if err != nil {
-					t.Fatalf("vm2 after %d packets: %v", len(got), err)
-				}
-				got[binary.BigEndian.Uint16(f[l4:])] = true
-			}
+			got := burst(t, ctx, ag, in, 2800, flows) // 3000 among them
 			if len(got) != flows || !got[3000] {
 				t.Fatalf("vm2 received %d distinct packets (port 3000: %v), want %d", len(got), got[3000], flows)
 			}
