@@ -71,8 +71,10 @@ func (w *worker) deferInstall(ctx context.Context, e *flowEntry, key *datapath.F
 	class, gen, ok := w.a.register(e, key, since, now, f, acts)
 	if !ok {
 		// Not installed (a flow with the key exists, or a tag it read was
-		// invalidated): the packet still goes out.
+		// invalidated): the packet still goes out, after the batch, which
+		// may hold an earlier packet of the same flow.
 		if execute {
+			w.flush(ctx)
 			w.executeActions(ctx, frame, key, f.Actions)
 		}
 		emptyRequest(f, acts)
