@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"time"
 
@@ -150,39 +149,6 @@ type claimKey struct {
 	portStart, portEnd uint16
 }
 
-// ipBlocks holds the blocks leased for one (device, IP); order lists them
-// by index so allocation walks only the blocks it holds.
-type ipBlocks struct {
-	blocks map[uint16]*leasedBlock
-	order  []*leasedBlock
-}
-
-func (ib *ipBlocks) add(lb *leasedBlock) {
-	i, _ := slices.BinarySearchFunc(ib.order, lb.block.Index, func(b *leasedBlock, idx uint16) int { return int(b.block.Index) - int(idx) })
-	ib.order = slices.Insert(ib.order, i, lb)
-	ib.blocks[lb.block.Index] = lb
-}
-
-func (ib *ipBlocks) remove(idx uint16) {
-	delete(ib.blocks, idx)
-	ib.order = slices.DeleteFunc(ib.order, func(b *leasedBlock) bool { return b.block.Index == idx })
-}
-
-// leasedBlock tracks which destinations use each port of a block. A
-// destination ("uniquifier") is dstIP<<16 | dstPort; the set is keyed by
-// offset<<48 | uniquifier.
-type leasedBlock struct {
-	block     Block
-	start     uint8
-	used      map[uint64]struct{}
-	refs      int
-	idleSince time.Time
-	// reserved is set while the block holds bindings handed out before
-	// (Reserve) but is not claimed by this leaser yet: it hands out no
-	// new port until the claim succeeds.
-	reserved bool
-}
-
 // NewLeaser returns a leaser. Close it to wait for in-flight claims.
 func NewLeaser(cfg LeaserConfig) *Leaser {
 	l := &Leaser{alloc: cfg.Allocator, idle: cfg.IdleBlockTimeout, now: cfg.Now, log: cfg.Logger, rnd: cfg.Rand,
@@ -244,14 +210,8 @@ func (l *Leaser) Allocate(device topology.ID, dst flowstate.IPv4, dstPort uint16
 	for _, t := range targets {
 		for ip := t.IPStart; ipLE(ip, t.IPEnd); ip = ipNext(ip) {
 			if ib := l.leased[devIP{device, ip}]; ib != nil {
-				lo, hi := t.PortStart/BlockSize, t.PortEnd/BlockSize
-				for _, lb := range ib.order {
-					if lb.block.Index < lo || lb.block.Index > hi || lb.reserved {
-						continue
-					}
-					if port, ok := lb.take(u, t.PortStart, t.PortEnd); ok {
-						return flowstate.NATBinding{IP: ip, Port: port}, nil
-					}
+				if port, ok := ib.take(u, t.PortStart, t.PortEnd); ok {
+					return flowstate.NATBinding{IP: ip, Port: port}, nil
 				}
 			}
 			if ip == t.IPEnd {
@@ -263,27 +223,6 @@ func (l *Leaser) Allocate(device topology.ID, dst flowstate.IPv4, dstPort uint16
 		return flowstate.NATBinding{}, ErrExhausted
 	}
 	return flowstate.NATBinding{}, &NotYetError{p: l.claimLocked(device, targets)}
-}
-
-// take finds a port of the block in [lo, hi] not yet used toward u.
-func (lb *leasedBlock) take(u uint64, lo, hi uint16) (uint16, bool) {
-	first, _ := lb.block.Ports()
-	for i := range BlockSize {
-		off := (int(lb.start) + i) % BlockSize
-		port := first + uint16(off)
-		if port < lo || port > hi {
-			continue
-		}
-		k := uint64(off)<<48 | u
-		if _, taken := lb.used[k]; taken {
-			continue
-		}
-		lb.used[k] = struct{}{}
-		lb.refs++
-		lb.start = uint8((int(lb.start) + i + 31) % BlockSize)
-		return port, true
-	}
-	return 0, false
 }
 
 func (l *Leaser) claimLocked(device topology.ID, targets []flowstate.NATTarget) *pending {
@@ -344,7 +283,7 @@ func (l *Leaser) addBlock(b Block) {
 		lb.reserved = false
 		return
 	}
-	ib.add(&leasedBlock{block: b, start: uint8(l.rnd.IntN(BlockSize)), used: make(map[uint64]struct{}), idleSince: l.now()})
+	ib.add(newLeasedBlock(b, uint8(l.rnd.IntN(BlockSize)), l.now(), false))
 }
 
 // Free returns a binding handed out by Allocate for the same device and
@@ -360,12 +299,9 @@ func (l *Leaser) Free(device topology.ID, b flowstate.NATBinding, dst flowstate.
 	if lb == nil {
 		return
 	}
-	k := uint64(b.Port%BlockSize)<<48 | uniquifier(dst, dstPort)
-	if _, ok := lb.used[k]; !ok {
+	if !lb.unuse(b.Port%BlockSize, uniquifier(dst, dstPort)) {
 		return
 	}
-	delete(lb.used, k)
-	lb.refs--
 	if lb.refs == 0 {
 		lb.idleSince = l.now()
 	}

@@ -35,16 +35,12 @@ func (l *Leaser) Reserve(device topology.ID, b flowstate.NATBinding, dst flowsta
 	idx := b.Port / BlockSize
 	lb := ib.blocks[idx]
 	if lb == nil {
-		lb = &leasedBlock{block: Block{Device: device, IP: b.IP, Index: idx}, start: uint8(l.rnd.IntN(BlockSize)),
-			used: make(map[uint64]struct{}), idleSince: l.now(), reserved: true}
+		lb = newLeasedBlock(Block{Device: device, IP: b.IP, Index: idx}, uint8(l.rnd.IntN(BlockSize)), l.now(), true)
 		ib.add(lb)
 	}
-	u := uint64(b.Port%BlockSize)<<48 | uniquifier(dst, dstPort)
-	if _, ok := lb.used[u]; ok {
+	if !lb.use(b.Port%BlockSize, uniquifier(dst, dstPort)) {
 		return false
 	}
-	lb.used[u] = struct{}{}
-	lb.refs++
 	if lb.reserved && !l.reclaiming {
 		l.reclaiming = true
 		l.wg.Add(1)
