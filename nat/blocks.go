@@ -35,8 +35,10 @@ func (ib *ipBlocks) remove(idx uint16) {
 }
 
 // take finds a port in [lo, hi] of a block claimed (not only reserved)
-// that is not used toward the destination u, and marks it used.
-func (ib *ipBlocks) take(u uint64, lo, hi uint16) (uint16, bool) {
+// that is not used toward the destination u, and marks it used. low
+// reports that u is running out of ports: the block now has fewer than
+// lowWater ports left toward it, and no other block has lowWater.
+func (ib *ipBlocks) take(u uint64, lo, hi uint16) (port uint16, ok, low bool) {
 	n := len(ib.order)
 	start, hinted := ib.hint[u]
 	if start >= n {
@@ -48,7 +50,7 @@ func (ib *ipBlocks) take(u uint64, lo, hi uint16) (uint16, bool) {
 		if lb.block.Index < lo/BlockSize || lb.block.Index > hi/BlockSize || lb.reserved {
 			continue
 		}
-		port, ok := lb.take(u, lo, hi)
+		port, left, ok := lb.take(u, lo, hi)
 		if !ok {
 			continue
 		}
@@ -58,10 +60,32 @@ func (ib *ipBlocks) take(u uint64, lo, hi uint16) (uint16, bool) {
 			}
 			ib.hint[u] = i
 		}
-		return port, true
+		// Once per block and destination, as the block crosses the mark.
+		low = left == lowWater-1 && !ib.room(u, i, lo, hi)
+		return port, true, low
 	}
-	return 0, false
+	return 0, false, false
 }
+
+// room reports whether a block other than order[skip] has at least
+// lowWater ports in [lo, hi] free toward u.
+func (ib *ipBlocks) room(u uint64, skip int, lo, hi uint16) bool {
+	for i, lb := range ib.order {
+		if i == skip || lb.block.Index < lo/BlockSize || lb.block.Index > hi/BlockSize || lb.reserved {
+			continue
+		}
+		if lb.inRange(lo, hi)-int(lb.perDst[u]) >= lowWater {
+			return true
+		}
+	}
+	return false
+}
+
+// lowWater is the number of ports left toward a destination, in the block
+// it is being allocated from after others filled up, below which the
+// leaser claims another block ahead of need (unless another block still
+// has room toward it).
+const lowWater = BlockSize / 2
 
 // leasedBlock tracks which destinations use each port of a block. A
 // destination ("uniquifier") is dstIP<<16 | dstPort; the set is keyed by
@@ -86,11 +110,13 @@ func newLeasedBlock(b Block, start uint8, now time.Time, reserved bool) *leasedB
 		idleSince: now, reserved: reserved}
 }
 
-// take finds a port of the block in [lo, hi] not yet used toward u.
-func (lb *leasedBlock) take(u uint64, lo, hi uint16) (uint16, bool) {
-	first, last := lb.block.Ports()
-	if int(lb.perDst[u]) >= int(min(last, hi))-int(max(first, lo))+1 {
-		return 0, false // every port of the block in range is used toward u
+// take finds a port of the block in [lo, hi] not yet used toward u, and
+// returns how many of those ports are left toward u.
+func (lb *leasedBlock) take(u uint64, lo, hi uint16) (port uint16, left int, ok bool) {
+	first, _ := lb.block.Ports()
+	inRange := lb.inRange(lo, hi)
+	if int(lb.perDst[u]) >= inRange {
+		return 0, 0, false // every port of the block in range is used toward u
 	}
 	for i := range BlockSize {
 		off := (int(lb.start) + i) % BlockSize
@@ -99,9 +125,15 @@ func (lb *leasedBlock) take(u uint64, lo, hi uint16) (uint16, bool) {
 			continue
 		}
 		lb.start = uint8((int(lb.start) + i + 31) % BlockSize)
-		return port, true
+		return port, inRange - int(lb.perDst[u]), true
 	}
-	return 0, false
+	return 0, 0, false
+}
+
+// inRange returns the number of the block's ports in [lo, hi].
+func (lb *leasedBlock) inRange(lo, hi uint16) int {
+	first, last := lb.block.Ports()
+	return max(0, int(min(last, hi))-int(max(first, lo))+1)
 }
 
 // use marks the port at offset off used toward u; it reports false if it

@@ -1,10 +1,14 @@
 package nat
 
 import (
+	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hivenet/hivenet/flowstate"
+	"github.com/hivenet/hivenet/topology"
 )
 
 // popular allocates n bindings toward dst:80 from one address's ports
@@ -86,5 +90,112 @@ func BenchmarkNATAllocatePopular(b *testing.B) {
 			b.Fatal(err)
 		}
 		l.Free(dev, bd, dst, 80)
+	}
+}
+
+// While connections toward one destination fill the leased blocks, the
+// leaser claims the next block ahead of need: allocations that find no
+// claim under way never wait for one (NotYet), except the very first ones.
+func TestPopularDestinationClaimsAhead(t *testing.T) {
+	l := newLeaser(t, newAgents(t).Allocator("a"), nil)
+	ts := []flowstate.NATTarget{target(1, 1, 1024, 65535)}
+	const n = 2000
+	notYet := 0
+	for got := 0; got < n; {
+		waitClaims(l)
+		_, err := l.Allocate(dev, dst, 80, ts)
+		var ny *NotYetError
+		if errors.As(err, &ny) {
+			notYet++
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got++
+	}
+	if notYet > 2 {
+		t.Errorf("%d allocations waited for a claim over %d bindings (%d blocks), want at most 2", notYet, n, n/BlockSize)
+	}
+	// At most one block claimed ahead.
+	if got, want := len(l.Leased()), (n+BlockSize-1)/BlockSize; got > want+1 {
+		t.Errorf("%d blocks leased for %d bindings, want at most %d", got, n, want+1)
+	}
+}
+
+// countingAllocator counts the claims made through it.
+type countingAllocator struct {
+	BlockAllocator
+	claims atomic.Int32
+}
+
+func (c *countingAllocator) Claim(ctx context.Context, device topology.ID, ip flowstate.IPv4, lo, hi uint16) (Block, error) {
+	c.claims.Add(1)
+	return c.BlockAllocator.Claim(ctx, device, ip, lo, hi)
+}
+
+// When every block of the range is leased, claims ahead of need stop
+// after one fails: a popular destination's allocations do not each start
+// a claim that cannot succeed.
+func TestClaimAheadBacksOff(t *testing.T) {
+	ca := &countingAllocator{BlockAllocator: newAgents(t).Allocator("a")}
+	c := &clock{t: time.Unix(1000, 0)}
+	l := newLeaser(t, ca, c)
+	ts := []flowstate.NATTarget{target(1, 1, 1024, 1151)} // two blocks
+	var live []flowstate.NATBinding
+	for range 2 * BlockSize {
+		b, err := allocate(t, l, dst, 80, ts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		live = append(live, b)
+	}
+	if _, err := allocate(t, l, dst, 80, ts); !errors.Is(err, ErrExhausted) {
+		t.Fatalf("allocation past the range: %v, want ErrExhausted", err)
+	}
+	// Leave one block 16 ports toward dst, then churn: each allocation
+	// takes the block below lowWater, each free brings it back.
+	blk := live[0].Port / BlockSize
+	freed := 0
+	for _, b := range live {
+		if b.Port/BlockSize == blk && freed < lowWater {
+			l.Free(dev, b, dst, 80)
+			freed++
+		}
+	}
+	c.Add(2 * time.Second) // past the back-off of the fill's last claim ahead
+	before := ca.claims.Load()
+	for range 100 {
+		b, err := l.Allocate(dev, dst, 80, ts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitClaims(l)
+		l.Free(dev, b, dst, 80)
+	}
+	if n := ca.claims.Load() - before; n != 1 {
+		t.Errorf("%d claims during churn on an exhausted range, want 1 (then none for a second)", n)
+	}
+	c.Add(2 * time.Second)
+	b, err := l.Allocate(dev, dst, 80, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitClaims(l)
+	l.Free(dev, b, dst, 80)
+	if n := ca.claims.Load() - before; n != 2 {
+		t.Errorf("%d claims in all, want one more a second after the failed one", n)
+	}
+}
+
+func waitClaims(l *Leaser) {
+	for {
+		l.mu.Lock()
+		n := len(l.pending)
+		l.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		time.Sleep(100 * time.Microsecond)
 	}
 }

@@ -136,6 +136,8 @@ type Leaser struct {
 	// runs; reclaimEvery is its retry interval.
 	reclaiming   bool
 	reclaimEvery time.Duration
+	// noPrefetchUntil holds claims ahead of need back after one failed.
+	noPrefetchUntil time.Time
 }
 
 type devIP struct {
@@ -210,7 +212,10 @@ func (l *Leaser) Allocate(device topology.ID, dst flowstate.IPv4, dstPort uint16
 	for _, t := range targets {
 		for ip := t.IPStart; ipLE(ip, t.IPEnd); ip = ipNext(ip) {
 			if ib := l.leased[devIP{device, ip}]; ib != nil {
-				if port, ok := ib.take(u, t.PortStart, t.PortEnd); ok {
+				if port, ok, low := ib.take(u, t.PortStart, t.PortEnd); ok {
+					if low {
+						l.prefetchLocked(device, targets)
+					}
 					return flowstate.NATBinding{IP: ip, Port: port}, nil
 				}
 			}
@@ -222,10 +227,23 @@ func (l *Leaser) Allocate(device topology.ID, dst flowstate.IPv4, dstPort uint16
 	if len(targets) == 0 {
 		return flowstate.NATBinding{}, ErrExhausted
 	}
-	return flowstate.NATBinding{}, &NotYetError{p: l.claimLocked(device, targets)}
+	return flowstate.NATBinding{}, &NotYetError{p: l.claimLocked(device, targets, false)}
 }
 
-func (l *Leaser) claimLocked(device topology.ID, targets []flowstate.NATTarget) *pending {
+// prefetchLocked starts claiming a block ahead of need for a destination
+// whose connections are filling the leased blocks, so that its next
+// allocations do not wait for the claim. After a prefetch fails (every
+// block may be taken) none starts for a second.
+func (l *Leaser) prefetchLocked(device topology.ID, targets []flowstate.NATTarget) {
+	if l.now().Before(l.noPrefetchUntil) {
+		return
+	}
+	l.claimLocked(device, targets, true)
+}
+
+// claimLocked starts claiming a block for targets, unless a claim for the
+// same first target is under way, and returns the claim.
+func (l *Leaser) claimLocked(device topology.ID, targets []flowstate.NATTarget, prefetch bool) *pending {
 	t0 := targets[0]
 	key := claimKey{device, t0.IPStart, t0.PortStart, t0.PortEnd}
 	if p, ok := l.pending[key]; ok {
@@ -241,6 +259,9 @@ func (l *Leaser) claimLocked(device topology.ID, targets []flowstate.NATTarget) 
 		l.mu.Lock()
 		delete(l.pending, key)
 		p.err = err
+		if err != nil && prefetch {
+			l.noPrefetchUntil = l.now().Add(time.Second)
+		}
 		l.mu.Unlock()
 		close(p.done)
 	}()
