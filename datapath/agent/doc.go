@@ -45,6 +45,8 @@
 //   - workflow.go: the packet workflow of one worker: upcall → simulate →
 //     translate → install → execute, generated packets, packets from the
 //     overlay.
+//   - installbatch.go: a worker's batch of flows simulated but not yet
+//     installed, put with one PutFlows when its upcall queue runs dry.
 //   - flowtable.go, flows.go: the flow table (classes, tags, expiry,
 //     invalidation index) and the agent's install, delete and invalidate.
 //   - learning.go, arp.go, tables.go: the state tables: MAC learning,
@@ -116,7 +118,14 @@
 //     become set_masked actions computed with packet.Changed), install the
 //     megaflow (key = the upcall key, mask = Megaflow of the examined
 //     fields) under a UFID (a 128-bit hash of the key) with the hard
-//     timeout of its class, then execute the packet. Results whose
+//     timeout of its class, then execute the packet. When its upcall
+//     socket can tell its backlog (datapath.PendingCounter or
+//     QueuedByteCounter), a worker queues plain forwarded or dropped
+//     packets' flows and installs up to 64 with one PutFlows (and one
+//     acquisition of the in-process table lock, or one sendmsg) once its
+//     queue is empty, then executes their packets in order; anything else
+//     empties the queue first. Expired and invalidated flows are removed
+//     in batches too (datapath.FlowDeleter). Results whose
 //     rewrites the datapath cannot express (ICMP identifiers) and decisions
 //     on userspace-only fields install nothing: the packet is rewritten
 //     with packet.Apply and executed output by output.
