@@ -47,7 +47,7 @@ func (ib *ipBlocks) take(u uint64, lo, hi uint16) (port uint16, ok, low bool) {
 	for j := range n {
 		i := (start + j) % n
 		lb := ib.order[i]
-		if lb.block.Index < lo/BlockSize || lb.block.Index > hi/BlockSize || lb.reserved {
+		if !lb.usable(lo, hi) {
 			continue
 		}
 		port, left, ok := lb.take(u, lo, hi)
@@ -71,7 +71,7 @@ func (ib *ipBlocks) take(u uint64, lo, hi uint16) (port uint16, ok, low bool) {
 // lowWater ports in [lo, hi] free toward u.
 func (ib *ipBlocks) room(u uint64, skip int, lo, hi uint16) bool {
 	for i, lb := range ib.order {
-		if i == skip || lb.block.Index < lo/BlockSize || lb.block.Index > hi/BlockSize || lb.reserved {
+		if i == skip || !lb.usable(lo, hi) {
 			continue
 		}
 		if lb.inRange(lo, hi)-int(lb.perDst[u]) >= lowWater {
@@ -81,10 +81,9 @@ func (ib *ipBlocks) room(u uint64, skip int, lo, hi uint16) bool {
 	return false
 }
 
-// lowWater is the number of ports left toward a destination, in the block
-// it is being allocated from after others filled up, below which the
-// leaser claims another block ahead of need (unless another block still
-// has room toward it).
+// lowWater is the number of ports left toward a destination in the block
+// it is allocated from below which the leaser claims another block ahead
+// of need (unless another block still has that many).
 const lowWater = BlockSize / 2
 
 // leasedBlock tracks which destinations use each port of a block. A
@@ -128,6 +127,12 @@ func (lb *leasedBlock) take(u uint64, lo, hi uint16) (port uint16, left int, ok 
 		return port, inRange - int(lb.perDst[u]), true
 	}
 	return 0, 0, false
+}
+
+// usable reports whether the block is claimed (not only reserved) and
+// holds ports in [lo, hi].
+func (lb *leasedBlock) usable(lo, hi uint16) bool {
+	return !lb.reserved && lb.block.Index >= lo/BlockSize && lb.block.Index <= hi/BlockSize
 }
 
 // inRange returns the number of the block's ports in [lo, hi].

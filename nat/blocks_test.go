@@ -153,8 +153,8 @@ func TestClaimAheadBacksOff(t *testing.T) {
 	if _, err := allocate(t, l, dst, 80, ts); !errors.Is(err, ErrExhausted) {
 		t.Fatalf("allocation past the range: %v, want ErrExhausted", err)
 	}
-	// Leave one block 16 ports toward dst, then churn: each allocation
-	// takes the block below lowWater, each free brings it back.
+	// Leave one block lowWater ports toward dst, then churn: each
+	// allocation takes the block below lowWater, each free brings it back.
 	blk := live[0].Port / BlockSize
 	freed := 0
 	for _, b := range live {
@@ -163,9 +163,7 @@ func TestClaimAheadBacksOff(t *testing.T) {
 			freed++
 		}
 	}
-	c.Add(2 * time.Second) // past the back-off of the fill's last claim ahead
-	before := ca.claims.Load()
-	for range 100 {
+	churn := func() {
 		b, err := l.Allocate(dev, dst, 80, ts)
 		if err != nil {
 			t.Fatal(err)
@@ -173,21 +171,22 @@ func TestClaimAheadBacksOff(t *testing.T) {
 		waitClaims(l)
 		l.Free(dev, b, dst, 80)
 	}
+	c.Add(2 * time.Second) // past the back-off of the fill's last claim ahead
+	before := ca.claims.Load()
+	for range 100 {
+		churn()
+	}
 	if n := ca.claims.Load() - before; n != 1 {
 		t.Errorf("%d claims during churn on an exhausted range, want 1 (then none for a second)", n)
 	}
 	c.Add(2 * time.Second)
-	b, err := l.Allocate(dev, dst, 80, ts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitClaims(l)
-	l.Free(dev, b, dst, 80)
+	churn()
 	if n := ca.claims.Load() - before; n != 2 {
 		t.Errorf("%d claims in all, want one more a second after the failed one", n)
 	}
 }
 
+// waitClaims waits until no block claim of l is under way.
 func waitClaims(l *Leaser) {
 	for {
 		l.mu.Lock()

@@ -43,8 +43,9 @@
 //   - dispatch.go: datapath setup (overlay ports, upcall sockets and
 //     their PIDs) and keeping the upcall dispatch the agent set.
 //   - workflow.go: the packet workflow of one worker: upcall → simulate →
-//     translate → install → execute, generated packets, packets from the
-//     overlay.
+//     translate → install → execute, packets from the overlay.
+//   - generated.go: the packets a simulation generated (ARP requests,
+//     ICMP errors and replies), simulated from their port's egress.
 //   - installbatch.go: a worker's batch of flows simulated but not yet
 //     installed, put with one PutFlows when its upcall queue runs dry.
 //   - flowtable.go, flows.go: the flow table (classes, tags, expiry,

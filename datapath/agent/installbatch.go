@@ -38,28 +38,22 @@ type pendingFlow struct {
 	frame   []byte
 }
 
-// batching reports whether the worker batches installs: its upcall socket
-// can tell when its queue is empty (datapath.PendingCounter, or
-// datapath.QueuedByteCounter: the kernel's socket memory).
-func (w *worker) batching() bool {
-	switch w.sock.(type) {
-	case datapath.PendingCounter, datapath.QueuedByteCounter:
-		return true
-	}
-	return false
-}
-
-// queueEmpty reports whether the worker's upcall socket has nothing
-// waiting (or cannot tell).
-func (w *worker) queueEmpty() bool {
-	switch s := w.sock.(type) {
+// backlogCheck returns a function reporting whether upcall socket s has
+// nothing waiting, or nil when s cannot tell (then the worker installs
+// each flow as it is simulated): datapath.PendingCounter counts the
+// upcalls, datapath.QueuedByteCounter (the kernel's socket memory) their
+// bytes.
+func backlogCheck(s datapath.UpcallSocket) func() bool {
+	switch s := s.(type) {
 	case datapath.PendingCounter:
-		return s.Pending() == 0
+		return func() bool { return s.Pending() == 0 }
 	case datapath.QueuedByteCounter:
-		n, err := s.QueuedBytes()
-		return err != nil || n == 0
+		return func() bool {
+			n, err := s.QueuedBytes()
+			return err != nil || n == 0
+		}
 	}
-	return true
+	return nil
 }
 
 // deferInstall registers e, the flow of the packet frame with key, and
@@ -141,16 +135,5 @@ func batchErrors(err error, errs []error) {
 		if ie.Index >= 0 && ie.Index < len(errs) {
 			errs[ie.Index] = ie.Err
 		}
-	}
-}
-
-// executeActions executes a packet with a flow's actions.
-func (w *worker) executeActions(ctx context.Context, frame []byte, key *datapath.FlowKey, acts datapath.Actions) {
-	if len(acts) == 0 {
-		return
-	}
-	if err := w.a.dp.Execute(ctx, frame, key, acts); err != nil {
-		w.a.m.drop(dropExecute)
-		w.a.log.Debug("packet execute failed", "err", err)
 	}
 }

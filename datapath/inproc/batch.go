@@ -70,12 +70,12 @@ func (d *Datapath) DeleteFlows(ctx context.Context, ufids []datapath.UFID) error
 				berr.Errs = append(berr.Errs, datapath.IndexError{Index: i, Err: opErr(op, invalid("zero UFID"))})
 				continue
 			}
-			f := d.byUFID.Get(ufids[i])
+			f := d.byUFID.Delete(ufids[i]) // remove's UFID half, in the same lookup
 			if f == nil {
 				berr.Errs = append(berr.Errs, datapath.IndexError{Index: i, Err: opErr(op, errno(syscall.ENOENT))})
 				continue
 			}
-			d.remove(f)
+			d.cls.remove(f)
 			d.recycle(f)
 		}
 		d.flowMu.Unlock()
