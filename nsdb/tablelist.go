@@ -63,9 +63,12 @@ func (t TableID) String() string {
 // collector finds the tables of deleted devices, whose IDs nobody else
 // remembers.
 type TableLister interface {
-	// ListTables returns every table that was ever opened in the database
-	// and not dropped by the backend, with or without entries, sorted by
-	// type, device and VLAN. Tables of devices that no longer exist are
-	// included: deleting a device does not delete its tables.
+	// ListTables returns every table an entry was ever added to (learned
+	// or persistent) and not dropped by the backend, with or without
+	// entries now, sorted by type, device and VLAN. Opening a table does
+	// not list it: a table nobody wrote to holds nothing to collect, and
+	// every agent opens the tables of every device. Tables of devices that
+	// no longer exist are included: deleting a device does not delete its
+	// tables.
 	ListTables(ctx context.Context) ([]TableID, error)
 }

@@ -9,14 +9,18 @@ import (
 
 var _ nsdb.TableLister = (*Client)(nil)
 
-// ListTables implements nsdb.TableLister: every table any client opened.
+// ListTables implements nsdb.TableLister: every table an entry was ever
+// added to.
 func (c *Client) ListTables(ctx context.Context) ([]nsdb.TableID, error) {
 	if err := c.beginRead(ctx); err != nil {
 		return nil, err
 	}
 	defer c.srv.mu.RUnlock()
 	ids := make([]nsdb.TableID, 0, len(c.srv.tables))
-	for k := range c.srv.tables {
+	for k, t := range c.srv.tables {
+		if w, ok := t.(interface{ wasWritten() bool }); !ok || !w.wasWritten() {
+			continue
+		}
 		id := nsdb.TableID{Device: k.id, VLAN: k.vlan}
 		switch k.name {
 		case "mac_table":

@@ -48,7 +48,14 @@ type table[K comparable, V any] struct {
 	// Guarded by srv.mu.
 	entries map[K]*tableEntry[V]
 	watches map[*tableWatch[K, V]]struct{}
+	// written is set by the first entry added: ListTables lists the
+	// tables written, not those only opened.
+	written bool
 }
+
+// wasWritten reports whether an entry was ever added; the caller holds
+// srv.mu.
+func (t *table[K, V]) wasWritten() bool { return t.written }
 
 // recompute sets the current value of k from its entries and notifies
 // watchers if it changed; the caller holds srv.mu.
@@ -144,6 +151,7 @@ func (h *tableHandle[K, V]) Add(ctx context.Context, k K, v V) error {
 	defer s.mu.Unlock()
 	e := h.entry(k)
 	e.hasLearned, e.learned, e.owner = true, v, h.c.sess.ID()
+	h.t.written = true
 	s.sessions[h.c.sess.ID()].tables[h.t] = struct{}{}
 	h.t.recompute(k)
 	return nil
@@ -183,6 +191,7 @@ func (h *tableHandle[K, V]) AddPersistent(ctx context.Context, k K, v V) error {
 	defer h.t.srv.mu.Unlock()
 	e := h.entry(k)
 	e.hasPersistent, e.persistent = true, v
+	h.t.written = true
 	h.t.recompute(k)
 	return nil
 }

@@ -60,22 +60,36 @@ type table[K comparable, V any] struct {
 	dropped bool
 }
 
-// list lists the table and applies the listing; with arm it re-arms the
-// children watch.
-func (t *table[K, V]) list(cn *conn, arm bool) error {
+// listMode says how list reads a table and what it does when the table's
+// node does not exist: no write created it yet, and opening a table creates
+// nothing (an agent opens the tables of every device of the deployment,
+// and ZooKeeper pays far more for a create than for a read).
+type listMode int
+
+const (
+	// listWatch (re-)arms the watch: the children watch, or, when the
+	// node is absent, an exists watch, so that its creation refreshes
+	// the view.
+	listWatch listMode = iota
+	// listRead reads without watching; an absent node is an empty table.
+	listRead
+	// listToWrite is listRead for a write that needs the node: it
+	// creates an absent node, then asks for a retry.
+	listToWrite
+)
+
+// list lists the table and applies the listing.
+func (t *table[K, V]) list(cn *conn, mode listMode) error {
 	var names []string
 	var st *zk.Stat
 	var err error
-	if arm {
+	if mode == listWatch {
 		names, st, _, err = cn.zk.ChildrenW(t.path)
 	} else {
 		names, st, err = cn.zk.Children(t.path)
 	}
 	if errors.Is(err, zk.ErrNoNode) {
-		if err := cn.ensurePath(t.path); err != nil {
-			return err
-		}
-		return errRetry
+		return t.absent(cn, mode)
 	}
 	if err != nil {
 		return err
@@ -89,8 +103,34 @@ func (t *table[K, V]) list(cn *conn, arm bool) error {
 	return nil
 }
 
+// absent handles a listing that found no node for the table.
+func (t *table[K, V]) absent(cn *conn, mode listMode) error {
+	switch mode {
+	case listToWrite:
+		if err := cn.ensurePath(t.path); err != nil {
+			return err
+		}
+		return errRetry
+	case listWatch:
+		ok, _, _, err := cn.zk.ExistsW(t.path)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return errRetry // created meanwhile: list it
+		}
+	}
+	t.mu.Lock()
+	drop := t.applyLocked(cn, nil, t.pzxid) // empty now, whatever was listed before
+	t.mu.Unlock()
+	if drop {
+		t.maybeDrop()
+	}
+	return nil
+}
+
 func (t *table[K, V]) refresh(ctx context.Context, cn *conn, _ uint64, _ bool) error {
-	return call(ctx, func() error { return t.list(cn, true) })
+	return call(ctx, func() error { return t.list(cn, listWatch) })
 }
 
 // apply installs a listing taken at pzxid, unless a newer one was applied.

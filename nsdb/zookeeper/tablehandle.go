@@ -81,7 +81,7 @@ func (h *handle[K, V]) Add(ctx context.Context, k K, v V) error {
 		}
 		own[lastSegment(res[0].String)] = struct{}{}
 		t.mu.Unlock()
-		return t.list(cn, false)
+		return t.list(cn, listRead)
 	})
 	return mapErr("add to "+t.path, err)
 }
@@ -122,7 +122,7 @@ func (h *handle[K, V]) Remove(ctx context.Context, k K, v V) error {
 	t := h.t
 	tried := ""
 	err = t.c.retry(ctx, func(cn *conn) error {
-		if err := t.list(cn, false); err != nil {
+		if err := t.list(cn, listRead); err != nil {
 			return err
 		}
 		t.mu.Lock()
@@ -163,7 +163,7 @@ func (h *handle[K, V]) Remove(ctx context.Context, k K, v V) error {
 		t.mu.Lock()
 		delete(t.own, e.name)
 		t.mu.Unlock()
-		return t.list(cn, false)
+		return t.list(cn, listRead)
 	})
 	return mapErr("remove from "+t.path, err)
 }
@@ -177,7 +177,7 @@ func (h *handle[K, V]) AddPersistent(ctx context.Context, k K, v V) error {
 	t := h.t
 	name := h.name(k, v, strconv.Itoa(persistentVersion))
 	err = t.c.retry(ctx, func(cn *conn) error {
-		if err := t.list(cn, false); err != nil {
+		if err := t.list(cn, listToWrite); err != nil {
 			return err
 		}
 		var reqs []any
@@ -199,7 +199,7 @@ func (h *handle[K, V]) AddPersistent(ctx context.Context, k K, v V) error {
 			}
 			return errRetry // raced: re-read and redo
 		}
-		return t.list(cn, false)
+		return t.list(cn, listRead)
 	})
 	return mapErr("add to "+t.path, err)
 }
@@ -213,7 +213,7 @@ func (h *handle[K, V]) RemovePersistent(ctx context.Context, k K, v V) error {
 	t := h.t
 	tried := false
 	err = t.c.retry(ctx, func(cn *conn) error {
-		if err := t.list(cn, false); err != nil {
+		if err := t.list(cn, listRead); err != nil {
 			return err
 		}
 		t.mu.Lock()
@@ -234,7 +234,7 @@ func (h *handle[K, V]) RemovePersistent(ctx context.Context, k K, v V) error {
 		if err := cn.zk.Delete(t.path+"/"+name, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
 			return err
 		}
-		return t.list(cn, false)
+		return t.list(cn, listRead)
 	})
 	return mapErr("remove from "+t.path, err)
 }

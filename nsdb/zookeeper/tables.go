@@ -38,10 +38,6 @@ func open[K comparable, V any](ctx context.Context, c *Client, path string, cd c
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	err := c.retry(ctx, func(cn *conn) error { return cn.ensurePath(path) })
-	if err != nil {
-		return nil, mapErr("open "+path, err)
-	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
