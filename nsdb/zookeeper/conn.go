@@ -1,6 +1,7 @@
 package zookeeper
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/binary"
@@ -76,7 +77,7 @@ func (cn *conn) dialer(network, addr string, timeout time.Duration) (net.Conn, e
 	if err != nil {
 		return nil, err
 	}
-	sc := &sniffConn{Conn: nc, cn: cn}
+	sc := &sniffConn{Conn: nc, cn: cn, rd: bufio.NewReaderSize(nc, readBuffer)}
 	if cn.hs.Load() != nil {
 		sc.gate = make(chan struct{}) // a reconnection: see sniffConn
 	}
@@ -92,9 +93,15 @@ func (cn *conn) timeout() time.Duration {
 	return cn.c.cfg.SessionTimeout
 }
 
-// sniffConn records the server's connect response — the first frame it
-// reads — for the negotiated session timeout (go-zookeeper does not expose
-// it) and the session's credentials.
+// readBuffer is the size of a connection's read buffer. go-zookeeper reads
+// each reply as a 4-byte length, then the rest, with a system call each:
+// buffered, a stream of replies (an agent starting reads a znode per
+// object of the deployment) takes one call per buffer instead.
+const readBuffer = 64 << 10
+
+// sniffConn buffers reads (see readBuffer) and records the server's
+// connect response — the first frame it reads — for the negotiated session
+// timeout (go-zookeeper does not expose it) and the session's credentials.
 //
 // On a reconnection it also holds back the replies that follow the
 // handshake until go-zookeeper has written its SetWatches request (or
@@ -103,6 +110,7 @@ func (cn *conn) timeout() time.Duration {
 // (go-zookeeper/zk#35), a data race; gating the replies orders the two.
 type sniffConn struct {
 	net.Conn
+	rd   *bufio.Reader // reads the Conn
 	cn   *conn
 	buf  []byte
 	done bool
@@ -131,7 +139,7 @@ func (s *sniffConn) Read(p []byte) (int, error) {
 	if s.done && s.gate != nil {
 		<-s.gate
 	}
-	n, err := s.Conn.Read(p)
+	n, err := s.rd.Read(p)
 	if !s.done && n > 0 {
 		s.buf = append(s.buf, p[:n]...)
 		if len(s.buf) >= 4 {

@@ -51,9 +51,9 @@ type engine struct {
 
 	mu       sync.Mutex
 	subs     map[string]*subSet
-	bySeq    map[uint64]int // pending sequence → number of subs pending at it
-	disp     uint64         // last event dispatched
-	progress chan struct{}  // closed and replaced on progress
+	pending  pendingSeqs   // the subs pending at each sequence number
+	disp     uint64        // last event dispatched
+	progress chan struct{} // closed and replaced on progress
 
 	// Subs to refresh wait in queue for one of at most maxRefreshers
 	// goroutines. A goroutine per sub would do: but an agent starts with
@@ -71,7 +71,7 @@ func newEngine(c *Client) *engine {
 	return &engine{
 		c:        c,
 		subs:     make(map[string]*subSet),
-		bySeq:    make(map[uint64]int),
+		pending:  newPendingSeqs(),
 		progress: make(chan struct{}),
 	}
 }
@@ -85,18 +85,19 @@ func (e *engine) setPendingLocked(s *sub, v uint64) {
 	if s.pending == v {
 		return
 	}
+	before := e.pending.lowest()
 	if s.pending != 0 {
-		if n := e.bySeq[s.pending] - 1; n > 0 {
-			e.bySeq[s.pending] = n
-		} else {
-			delete(e.bySeq, s.pending)
-		}
+		e.pending.done(s.pending)
 	}
 	s.pending = v
 	if v != 0 {
-		e.bySeq[v]++
+		e.pending.add(v)
 	}
-	e.wakeLocked()
+	// Barriers wait for the lowest pending number to pass theirs: wake
+	// them only when it rose (or nothing is pending any more).
+	if after := e.pending.lowest(); before != 0 && (after == 0 || after > before) {
+		e.wakeLocked()
+	}
 }
 
 func minSeq(a, b uint64) uint64 {
@@ -306,15 +307,8 @@ func (e *engine) run(s *sub, backoff time.Duration) {
 func (e *engine) barrier(ctx context.Context, n uint64) error {
 	for {
 		e.mu.Lock()
-		ok := e.disp >= n
-		if ok {
-			for seq := range e.bySeq {
-				if seq <= n {
-					ok = false
-					break
-				}
-			}
-		}
+		low := e.pending.lowest()
+		ok := e.disp >= n && (low == 0 || low > n)
 		ch := e.progress
 		e.mu.Unlock()
 		if ok {
