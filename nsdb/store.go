@@ -195,6 +195,17 @@ type Watcher interface {
 	WatchKinds(ctx context.Context, kinds ...topology.Kind) (Watch[Event], error)
 }
 
+// SharedWatcher is implemented by stores whose watches can hand out the
+// store's own objects instead of copies (nsdb/memory and nsdb/zookeeper
+// do). An agent holds every object of the deployment: sharing them with
+// its NSDB client's cache, instead of holding a copy of each, saves it
+// the copies' memory and the copying (see topology.Adopt).
+type SharedWatcher interface {
+	// WatchKindsShared is WatchKinds whose events carry objects shared
+	// with the store and with other watches: nobody may modify them.
+	WatchKindsShared(ctx context.Context, kinds ...topology.Kind) (Watch[Event], error)
+}
+
 // Store is the topology object store.
 type Store interface {
 	Reader

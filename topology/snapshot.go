@@ -84,10 +84,21 @@ type Change struct {
 	// Object is the new value, or nil to delete Kind/ID. For a put, the
 	// object's own kind and ID are used.
 	Object Object
+	// adopted: the snapshot keeps Object itself rather than a copy.
+	adopted bool
 }
 
-// Put returns a Change that creates or replaces o.
+// Put returns a Change that creates or replaces o. The snapshot keeps a
+// copy: the caller may modify o afterwards.
 func Put(o Object) Change { return Change{Kind: o.ObjectKind(), ID: o.ObjectID(), Object: o} }
+
+// Adopt is Put for an object that nobody modifies any more, such as one a
+// store shares read-only (nsdb.SharedWatcher): the snapshot keeps o itself,
+// saving a copy of every object of the deployment. Modifying o afterwards
+// corrupts every snapshot holding it.
+func Adopt(o Object) Change {
+	return Change{Kind: o.ObjectKind(), ID: o.ObjectID(), Object: o, adopted: true}
+}
 
 // Delete returns a Change that deletes the object of kind k with id.
 func Delete(k Kind, id ID) Change { return Change{Kind: k, ID: id} }
@@ -173,7 +184,11 @@ func (s *Snapshot) Apply(changes ...Change) *Snapshot {
 	for _, c := range changes {
 		if c.Object != nil {
 			if k := c.Object.ObjectKind(); k != KindInvalid && k < numKinds {
-				b.put(c.Object.Clone())
+				o := c.Object
+				if !c.adopted {
+					o = o.Clone()
+				}
+				b.put(o)
 			}
 			continue
 		}

@@ -102,7 +102,10 @@ type Agent struct {
 	// worldMu serialises the writers of world: topology changes and
 	// learned routes (bgproutes.go); bgp runs the BGP speakers of the
 	// local uplink ports (bgpports.go).
-	worldMu  sync.Mutex
+	worldMu sync.Mutex
+	// adopt: the topology watch shares the store's objects
+	// (nsdb.SharedWatcher), which snapshots adopt instead of copying.
+	adopt    bool
 	learned  learnedState
 	bgp      bgpPorts
 	bgpm     *bgpMetrics
@@ -244,7 +247,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.loadKeys(ctx, &wg); err != nil {
 		return err
 	}
-	watch, err := a.db.Store().WatchKinds(ctx)
+	var watch nsdb.Watch[nsdb.Event]
+	var err error
+	if sw, ok := a.db.Store().(nsdb.SharedWatcher); ok {
+		// The snapshot adopts the store's objects (applyTopology):
+		// one copy of the deployment in the process, not two.
+		watch, err = sw.WatchKindsShared(ctx)
+		a.adopt = true
+	} else {
+		watch, err = a.db.Store().WatchKinds(ctx)
+	}
 	if err != nil {
 		return fmt.Errorf("agent: topology watch: %w", err)
 	}

@@ -24,6 +24,8 @@ func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial boo
 	for _, e := range evs {
 		if e.Deleted() {
 			changes = append(changes, topology.Delete(e.Kind, e.ID))
+		} else if a.adopt {
+			changes = append(changes, topology.Adopt(e.Object))
 		} else {
 			changes = append(changes, topology.Put(e.Object))
 		}

@@ -79,7 +79,19 @@ func (st store) Watch(ctx context.Context, k topology.Kind, id topology.ID) (nsd
 	return w, nil
 }
 
+var _ nsdb.SharedWatcher = store{}
+
 func (st store) WatchKinds(ctx context.Context, kinds ...topology.Kind) (nsdb.Watch[nsdb.Event], error) {
+	return st.watchKinds(ctx, kinds, false)
+}
+
+// WatchKindsShared implements nsdb.SharedWatcher: the server's objects are
+// never modified once stored (a commit stores new ones).
+func (st store) WatchKindsShared(ctx context.Context, kinds ...topology.Kind) (nsdb.Watch[nsdb.Event], error) {
+	return st.watchKinds(ctx, kinds, true)
+}
+
+func (st store) watchKinds(ctx context.Context, kinds []topology.Kind, shared bool) (nsdb.Watch[nsdb.Event], error) {
 	kinds, err := validate.Kinds(kinds)
 	if err != nil {
 		return nil, err
@@ -89,7 +101,7 @@ func (st store) WatchKinds(ctx context.Context, kinds ...topology.Kind) (nsdb.Wa
 	}
 	s := st.c.srv
 	defer s.mu.Unlock()
-	w := s.objects.WatchKinds(s.idx, kinds)
+	w := s.objects.WatchKinds(s.idx, kinds, shared)
 	w.OnClose(func() { st.c.untrack(w) })
 	st.c.track(w)
 	return w, nil

@@ -23,6 +23,7 @@ var watchTests = []test{
 	{"SlowConsumerDoesNotBlockWriters", testWatchSlowConsumer},
 	{"CancelAndClose", testWatchCancelClose},
 	{"ClientCloseEndsWatches", testWatchClientClose},
+	{"SharedObjects", testWatchShared},
 }
 
 func testWatchObjectAbsent(t *testing.T, h Harness) {
@@ -393,4 +394,35 @@ func testWatchClientClose(t *testing.T, h Harness) {
 	}
 	_, err := c.Store().Get(testContext(t), topology.KindBridge, bridge("x").ID)
 	wantErr(t, "Get after Close", err, nsdb.ErrClosed)
+}
+
+// testWatchShared: both backends implement nsdb.SharedWatcher; a shared
+// watch sees what WatchKinds sees, and the objects it hands out are never
+// modified by the store afterwards (an update brings a new object).
+func testWatchShared(t *testing.T, h Harness) {
+	s := h.NewClient(t).Store()
+	a := bridge("a")
+	commit(t, s, nsdb.Create(a))
+	sw, ok := h.NewClient(t).Store().(nsdb.SharedWatcher)
+	if !ok {
+		t.Fatalf("%T does not implement nsdb.SharedWatcher", s)
+	}
+	w := must[nsdb.Watch[nsdb.Event]](t, "WatchKindsShared")(sw.WatchKindsShared(testContext(t), topology.KindBridge))
+	defer w.Close()
+	state := map[topology.ID]nsdb.Event{}
+	collect(t, w, state, func(m map[topology.ID]nsdb.Event) bool { return len(m) == 1 })
+	first := state[a.ID].Object
+	if !sameObject(first, a) {
+		t.Fatalf("shared watch's first state of a = %+v", first)
+	}
+	a2 := clone(a)
+	a2.VNI = 10007
+	va := commit(t, s, nsdb.Update(a2, nsdb.AnyVersion))
+	collect(t, w, state, func(m map[topology.ID]nsdb.Event) bool { return m[a.ID].Version == va })
+	if !sameObject(state[a.ID].Object, a2) {
+		t.Fatalf("shared watch's latest state of a = %+v", state[a.ID].Object)
+	}
+	if !sameObject(first, a) {
+		t.Fatalf("the store modified a shared object in place: %+v", first)
+	}
 }

@@ -135,7 +135,22 @@ func (st store) WatchKinds(ctx context.Context, kinds ...topology.Kind) (nsdb.Wa
 		return nil, err
 	}
 	return st.watch(ctx, kinds, func(oc *objectCache) *watch.ObjectWatch {
-		return oc.watches.WatchKinds(oc.idx, kinds)
+		return oc.watches.WatchKinds(oc.idx, kinds, false)
+	})
+}
+
+var _ nsdb.SharedWatcher = store{}
+
+// WatchKindsShared implements nsdb.SharedWatcher: the cache's objects are
+// decoded from what was read and never modified (a change is a new read,
+// decoded into a new object).
+func (st store) WatchKindsShared(ctx context.Context, kinds ...topology.Kind) (nsdb.Watch[nsdb.Event], error) {
+	kinds, err := validate.Kinds(kinds)
+	if err != nil {
+		return nil, err
+	}
+	return st.watch(ctx, kinds, func(oc *objectCache) *watch.ObjectWatch {
+		return oc.watches.WatchKinds(oc.idx, kinds, true)
 	})
 }
 

@@ -18,6 +18,12 @@ func Objects(multi bool) Config[nsdb.Event] {
 	return Config[nsdb.Event]{Multi: multi, Deleted: nsdb.Event.Deleted, Deliver: deliverEvent, Order: eventOrder}
 }
 
+// SharedObjects is Objects for nsdb.SharedWatcher: events carry the stored
+// objects themselves, read-only.
+func SharedObjects(multi bool) Config[nsdb.Event] {
+	return Config[nsdb.Event]{Multi: multi, Deleted: nsdb.Event.Deleted, Order: eventOrder}
+}
+
 func eventOrder(a, b nsdb.Event) int {
 	if c := cmp.Compare(a.Version, b.Version); c != 0 {
 		return c

@@ -61,9 +61,14 @@ func (h *Hub) Watch(idx *txn.Index, k topology.Kind, id topology.ID) *ObjectWatc
 
 // WatchKinds opens a watch on every object of kinds (valid, without
 // duplicates) whose first batch holds one event per object of those kinds
-// in idx.
-func (h *Hub) WatchKinds(idx *txn.Index, kinds []topology.Kind) *ObjectWatch {
-	w := New[txn.Key](Objects(true))
+// in idx. With shared, events carry the stored objects themselves
+// (nsdb.SharedWatcher) instead of copies.
+func (h *Hub) WatchKinds(idx *txn.Index, kinds []topology.Kind, shared bool) *ObjectWatch {
+	cfg := Objects(true)
+	if shared {
+		cfg = SharedObjects(true)
+	}
+	w := New[txn.Key](cfg)
 	for _, k := range kinds {
 		for _, v := range idx.All(k) {
 			id := v.Object.ObjectID()

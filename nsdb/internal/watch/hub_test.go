@@ -40,7 +40,7 @@ func TestHubRoutesChangesToObjectAndKindWatches(t *testing.T) {
 	r := &topology.Router{ID: topology.NameID(topology.KindRouter, "r"), Name: "r"}
 
 	one := h.Watch(idx, topology.KindBridge, b1.ID)
-	kinds := h.WatchKinds(idx, []topology.Kind{topology.KindBridge})
+	kinds := h.WatchKinds(idx, []topology.Kind{topology.KindBridge}, false)
 	next(t, one)
 	if got := next(t, kinds); len(got) != 1 || got[0].ID != b1.ID {
 		t.Fatalf("kinds first batch %v, want b1", got)
@@ -63,7 +63,7 @@ func TestHubUnsubscribesOnCloseUnderItsLock(t *testing.T) {
 	idx := txn.NewIndex()
 	b := bridge("b", 1)
 	one := h.Watch(idx, topology.KindBridge, b.ID)
-	kinds := h.WatchKinds(idx, []topology.Kind{topology.KindBridge, topology.KindRouter})
+	kinds := h.WatchKinds(idx, []topology.Kind{topology.KindBridge, topology.KindRouter}, false)
 	one.Close()
 	kinds.Close()
 	mu.Lock() // the unsubscriptions released the lock
