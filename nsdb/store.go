@@ -195,6 +195,20 @@ type Watcher interface {
 	WatchKinds(ctx context.Context, kinds ...topology.Kind) (Watch[Event], error)
 }
 
+// Notifier is implemented by the watches of both backends (objects, state
+// keys, tables). It lets a consumer serve many watches from a few
+// goroutines, where blocking one goroutine in Next per watch would cost a
+// goroutine's stack per watch: an agent follows a state table per device
+// of the deployment.
+type Notifier interface {
+	// Notify makes the watch call f whenever a batch may be ready — after
+	// each change, and at once if one is ready already — until the watch
+	// is closed. f runs on the writer's goroutine: it must return quickly
+	// and not block. Next with a context that has already ended returns
+	// the ready batch, or the context's error if there is none.
+	Notify(f func())
+}
+
 // SharedWatcher is implemented by stores whose watches can hand out the
 // store's own objects instead of copies (nsdb/memory and nsdb/zookeeper
 // do). An agent holds every object of the deployment: sharing them with

@@ -59,7 +59,11 @@ type Agent struct {
 	bindings map[topology.ID]*binding
 	// tableWatch stops the watchers of the tables of the current world.
 	tableMu     sync.Mutex
-	tableCancel map[any]context.CancelFunc
+	tableCancel map[any]func() // stops a table's watch
+	// feeds serves the table watches (tablefeed.go); ended is a context
+	// that has ended, for taking ready batches without waiting.
+	feeds feedQueue
+	ended context.Context
 
 	traceMu  sync.Mutex
 	traceEng *simulation.Engine
@@ -143,12 +147,15 @@ func New(cfg Config) (*Agent, error) {
 		rand:        cfg.Rand,
 		timeout:     cfg.Timeouts.withDefaults(),
 		bindings:    make(map[topology.ID]*binding),
-		tableCancel: make(map[any]context.CancelFunc),
+		tableCancel: make(map[any]func()),
 		recovered:   make(map[topology.ID]uint32),
 		recovKey:    make(map[datapath.PortNumber]uint32),
 		resubmit:    make(chan *parked, 1024),
 		ready:       make(chan struct{}),
 	}
+	ended, end := context.WithCancel(context.Background())
+	end()
+	a.ended = ended
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}

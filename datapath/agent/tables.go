@@ -171,29 +171,20 @@ func (a *Agent) closeTables() {
 	}
 }
 
-// watchTable runs a table watcher until the table is closed.
+// watchTable follows a table until the table is closed: fn gets its
+// batches (see serveWatch).
 func watchTable[K comparable, V any](a *Agent, k any, t nsdb.Table[K, V], fn func(ctx context.Context, evs []nsdb.TableEvent[K, V], first bool)) {
 	ctx, cancel := context.WithCancel(context.Background())
-	a.tableMu.Lock()
-	a.tableCancel[k] = cancel
-	a.tableMu.Unlock()
 	w, err := t.Watch(ctx)
 	if err != nil {
+		cancel()
 		a.log.Warn("cannot watch state table", "err", err)
 		return
 	}
-	go func() {
-		defer w.Close()
-		first := true
-		for {
-			evs, err := w.Next(ctx)
-			if err != nil {
-				return
-			}
-			fn(ctx, evs, first)
-			first = false
-		}
-	}()
+	stop := serveWatch(a, ctx, cancel, w, fn)
+	a.tableMu.Lock()
+	a.tableCancel[k] = stop
+	a.tableMu.Unlock()
 }
 
 // watchMAC follows a MAC table: a MAC learned invalidates the flows that

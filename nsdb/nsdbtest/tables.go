@@ -280,17 +280,39 @@ func testTableWatch(t *testing.T, h Harness) {
 	lookupIs(t, "entry", tr, mac1, portID("p1"), true)
 	w := must[nsdb.Watch[nsdb.TableEvent[topology.MAC, topology.ID]]](t, "Watch")(tr.Watch(ctx))
 	defer w.Close()
+	notifier, ok := w.(nsdb.Notifier)
+	if !ok {
+		t.Fatalf("%T does not implement nsdb.Notifier", w)
+	}
+	ready := make(chan struct{}, 8)
+	notifier.Notify(func() {
+		select {
+		case ready <- struct{}{}:
+		default:
+		}
+	})
+	select {
+	case <-ready:
+	default:
+		t.Fatal("Notify did not call f for the ready first batch")
+	}
 	first := next(t, w)
 	if len(first) != 1 || first[0].Key != mac1 || first[0].Value != portID("p1") || first[0].Deleted {
 		t.Fatalf("initial batch = %+v", first)
 	}
 	state := map[topology.MAC]topology.ID{mac1: portID("p1")}
+	for len(ready) > 0 {
+		<-ready
+	}
 	for i := range 20 {
 		if err := tw.Add(ctx, mac2, portID("p"+string(rune('a'+i)))); err != nil {
 			t.Fatal(err)
 		}
 	}
 	tableState(t, w, state, func(m map[topology.MAC]topology.ID) bool { return m[mac2] == portID("pt") })
+	if len(ready) == 0 {
+		t.Fatal("Notify did not call f for the changes")
+	}
 	if err := tw.Remove(ctx, mac1, portID("p1")); err != nil {
 		t.Fatal(err)
 	}

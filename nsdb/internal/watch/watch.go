@@ -37,6 +37,7 @@ type Watch[K comparable, E any] struct {
 	deliver func(E) E
 	order   func(a, b E) int
 	onClose []func()
+	notify  func() // see Notify
 }
 
 // Config says how a Watch treats its events. The zero Config hands events
@@ -100,10 +101,28 @@ func (w *Watch[K, E]) Push(k K, e E) {
 		}
 	}
 	w.pending[k] = e
+	notify := w.notify
 	w.mu.Unlock()
 	select {
 	case w.signal <- struct{}{}:
 	default:
+	}
+	if notify != nil {
+		notify()
+	}
+}
+
+var _ nsdb.Notifier = (*Watch[int, int])(nil)
+
+// Notify implements nsdb.Notifier: f is called after every Push, and at
+// once if a batch is ready (the first one always is), without w's lock.
+func (w *Watch[K, E]) Notify(f func()) {
+	w.mu.Lock()
+	w.notify = f
+	ready := !w.closed && (w.first || len(w.pending) > 0)
+	w.mu.Unlock()
+	if ready {
+		f()
 	}
 }
 

@@ -174,3 +174,45 @@ func TestRegistry(t *testing.T) {
 		t.Fatalf("b has %v", got)
 	}
 }
+
+// TestNotify: the function is called at once when a batch is ready (the
+// first always is), after every push, and never after Close; Next with an
+// ended context then takes the ready batch.
+func TestNotify(t *testing.T) {
+	w := New[string](Config[int]{})
+	calls := 0
+	w.Notify(func() { calls++ })
+	if calls != 1 {
+		t.Fatalf("%d calls for the ready first batch, want 1", calls)
+	}
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := w.Next(done); err != nil {
+		t.Fatalf("Next(ended context) with the first batch ready: %v", err)
+	}
+	w.Push("a", 1)
+	w.Push("b", 2)
+	if calls != 3 {
+		t.Fatalf("%d calls after two pushes, want 3", calls)
+	}
+	got, err := w.Next(done)
+	slices.Sort(got)
+	if err != nil || !slices.Equal(got, []int{1, 2}) {
+		t.Fatalf("Next(ended context) = %v, %v; want [1 2]", got, err)
+	}
+	if _, err := w.Next(done); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Next(ended context) with nothing ready: %v, want context.Canceled", err)
+	}
+	w2 := New[string](Config[int]{})
+	next(t, w2)
+	n2 := 0
+	w2.Notify(func() { n2++ })
+	if n2 != 0 {
+		t.Fatal("Notify called f with nothing ready")
+	}
+	w2.Close()
+	w2.Push("a", 1)
+	if n2 != 0 {
+		t.Fatal("f called after Close")
+	}
+}
