@@ -44,6 +44,9 @@ type sub struct {
 	next    uint64 // oldest mark since the running read was issued
 	removed bool
 	watch   bool // the next read must arm the watch
+	// loaded, when set, is closed the first time the sub is clean: its
+	// first read (issued after it was added) has been applied.
+	loaded chan struct{}
 }
 
 type engine struct {
@@ -92,6 +95,9 @@ func (e *engine) setPendingLocked(s *sub, v uint64) {
 	s.pending = v
 	if v != 0 {
 		e.pending.add(v)
+	} else if s.loaded != nil {
+		close(s.loaded)
+		s.loaded = nil
 	}
 	// Barriers wait for the lowest pending number to pass theirs: wake
 	// them only when it rose (or nothing is pending any more).

@@ -244,10 +244,14 @@ func (h *handle[K, V]) Watch(ctx context.Context) (nsdb.Watch[nsdb.TableEvent[K,
 	if h.Closed() {
 		return nil, nsdb.ErrClosed
 	}
-	t := h.t
-	if err := t.c.settle(ctx); err != nil {
-		return nil, mapErr("watch "+t.path, err)
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
+	// The first batch is the cache, loaded when the handle was opened and
+	// followed since: no read of its own (an agent watches a table per
+	// device of the deployment). A write another client made just before
+	// may come in a later batch, as nsdb.Table allows.
+	t := h.t
 	t.mu.Lock()
 	w := t.view.Watch()
 	t.watches[w] = struct{}{}

@@ -44,10 +44,12 @@ func open[K comparable, V any](ctx context.Context, c *Client, path string, cd c
 		return nil, nsdb.ErrClosed
 	}
 	t, ok := c.tables[path].(*table[K, V])
+	var loaded chan struct{}
 	if !ok {
 		t = &table[K, V]{c: c, path: path, codec: cd, view: statetable.NewView[K, V](), keys: make(map[K]*keyEntries[V]),
 			watches: make(map[*watch.Watch[K, nsdb.TableEvent[K, V]]]struct{})}
-		t.sub = &sub{path: path, refresh: t.refresh}
+		loaded = make(chan struct{})
+		t.sub = &sub{path: path, refresh: t.refresh, loaded: loaded}
 		c.tables[path] = t
 	}
 	t.mu.Lock()
@@ -62,7 +64,22 @@ func open[K comparable, V any](ctx context.Context, c *Client, path string, cd c
 		h.Close()
 		return nil, nsdb.ErrClosed
 	}
-	if err := c.settle(ctx); err != nil {
+	// A new cache is loaded by its first read, issued after this call
+	// began: waiting for it is enough. A cache other handles share is
+	// brought up to date by a settle, a read of its own.
+	var err error
+	if loaded != nil {
+		select {
+		case <-loaded:
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-c.ctx.Done():
+			err = nsdb.ErrClosed
+		}
+	} else {
+		err = c.settle(ctx)
+	}
+	if err != nil {
 		h.Close()
 		return nil, mapErr("open "+path, err)
 	}
