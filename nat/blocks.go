@@ -35,10 +35,12 @@ func (ib *ipBlocks) remove(idx uint16) {
 }
 
 // take finds a port in [lo, hi] of a block claimed (not only reserved)
-// that is not used toward the destination u, and marks it used. low
-// reports that u is running out of ports: the block now has fewer than
-// lowWater ports left toward it, and no other block has lowWater.
-func (ib *ipBlocks) take(u uint64, lo, hi uint16) (port uint16, ok, low bool) {
+// that is not used toward the destination u, and marks it used. urgency
+// says how many block claims should be under way for u (0: none needed):
+// 1 as the block falls below lowWater ports left toward it, one more each
+// time what is left halves again (see claimsFor), when no other block
+// has lowWater.
+func (ib *ipBlocks) take(u uint64, lo, hi uint16) (port uint16, ok bool, urgency int) {
 	n := len(ib.order)
 	start, hinted := ib.hint[u]
 	if start >= n {
@@ -60,12 +62,35 @@ func (ib *ipBlocks) take(u uint64, lo, hi uint16) (port uint16, ok, low bool) {
 			}
 			ib.hint[u] = i
 		}
-		// Once per block and destination, as the block crosses the mark.
-		low = left == lowWater-1 && !ib.room(u, i, lo, hi)
-		return port, true, low
+		// Once per block, destination and mark, as the block crosses it.
+		if n := claimsFor(left); n > 0 && !ib.room(u, i, lo, hi) {
+			urgency = n
+		}
+		return port, true, urgency
 	}
-	return 0, false, false
+	return 0, false, 0
 }
+
+// claimsFor returns how many claims should be under way for a destination
+// when its block has just come down to left ports toward it: 1 at
+// lowWater-1, 2 at half that, and so on up to maxClaims; 0 between marks.
+// A destination taking ports slowly gets its next block from the first
+// claim before reaching the second mark; one taking them faster than a
+// claim completes (a claim is a ZooKeeper write, 10 ms or more) reaches
+// the next marks while claims are under way, and claims run side by side.
+func claimsFor(left int) int {
+	mark := lowWater - 1
+	for n := 1; n <= maxClaims; n++ {
+		if left == mark {
+			return n
+		}
+		mark /= 2
+	}
+	return 0
+}
+
+// maxClaims bounds the claims under way for one target at once.
+const maxClaims = 4
 
 // room reports whether a block other than order[skip] has at least
 // lowWater ports in [lo, hi] free toward u.

@@ -49,9 +49,11 @@ func TestPopularDestination(t *testing.T) {
 		}
 		seen[b] = true
 	}
+	// Allocations here come faster than claims complete, so claims run
+	// side by side and up to maxClaims-1 blocks may be claimed ahead.
 	blocks := len(l.Leased())
-	if want := (n + BlockSize - 1) / BlockSize; blocks != want {
-		t.Errorf("%d blocks leased for %d bindings, want %d", blocks, n, want)
+	if want := (n + BlockSize - 1) / BlockSize; blocks < want || blocks > want+maxClaims-1 {
+		t.Errorf("%d blocks leased for %d bindings, want %d to %d", blocks, n, want, want+maxClaims-1)
 	}
 	// Free 100 bindings of the first blocks: 100 new connections fit in
 	// the leased blocks (the freed ports and the last block's free ones)
@@ -196,5 +198,82 @@ func waitClaims(l *Leaser) {
 			return
 		}
 		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// gatedAllocator holds each claim until the test lets one through, and
+// records how many were under way at once.
+type gatedAllocator struct {
+	BlockAllocator
+	gate          chan struct{}
+	inflight, max atomic.Int32
+}
+
+func (g *gatedAllocator) Claim(ctx context.Context, device topology.ID, ip flowstate.IPv4, lo, hi uint16) (Block, error) {
+	n := g.inflight.Add(1)
+	for m := g.max.Load(); n > m && !g.max.CompareAndSwap(m, n); m = g.max.Load() {
+	}
+	defer g.inflight.Add(-1)
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return Block{}, ctx.Err()
+	}
+	return g.BlockAllocator.Claim(ctx, device, ip, lo, hi)
+}
+
+// A destination taking ports faster than a claim completes gets claims
+// side by side, one more at each halving of what its block has left, up
+// to maxClaims; one taking them slowly gets one claim at a time.
+func TestFastDrainClaimsSideBySide(t *testing.T) {
+	g := &gatedAllocator{BlockAllocator: newAgents(t).Allocator("a"), gate: make(chan struct{}, 16)}
+	l := newLeaser(t, g, nil)
+	ts := []flowstate.NATTarget{target(1, 1, 1024, 65535)}
+	g.gate <- struct{}{} // the first block
+	if _, err := allocate(t, l, dst, 80, ts); err != nil {
+		t.Fatal(err)
+	}
+	waitClaims(l)
+	taken := 1
+	for {
+		_, err := l.Allocate(dev, dst, 80, ts)
+		var ny *NotYetError
+		if errors.As(err, &ny) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		taken++
+	}
+	if taken != BlockSize {
+		t.Fatalf("%d ports taken before waiting, want the block's %d", taken, BlockSize)
+	}
+	// The claims' goroutines reach the allocator in their own time.
+	for deadline := time.Now().Add(5 * time.Second); g.inflight.Load() < maxClaims && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if got := g.max.Load(); got != maxClaims {
+		t.Fatalf("%d claims under way at most while the block drained, want %d", got, maxClaims)
+	}
+	for range maxClaims {
+		g.gate <- struct{}{}
+	}
+	waitClaims(l)
+	if got := len(l.Leased()); got != 1+maxClaims {
+		t.Fatalf("%d blocks leased, want %d", got, 1+maxClaims)
+	}
+
+	slow := &gatedAllocator{BlockAllocator: newAgents(t).Allocator("b"), gate: make(chan struct{})}
+	close(slow.gate) // claims complete at once
+	ls := newLeaser(t, slow, nil)
+	for range 5 * BlockSize {
+		if _, err := allocate(t, ls, dst, 80, ts); err != nil {
+			t.Fatal(err)
+		}
+		waitClaims(ls) // each claim completes before the next allocation
+	}
+	if got := slow.max.Load(); got != 1 {
+		t.Fatalf("%d claims under way at once for a slow destination, want 1", got)
 	}
 }

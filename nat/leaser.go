@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -130,7 +131,7 @@ type Leaser struct {
 	mu      sync.Mutex
 	rnd     *rand.Rand
 	leased  map[devIP]*ipBlocks
-	pending map[claimKey]*pending
+	pending map[claimKey][]*pending // the claims under way, oldest first
 	closed  bool
 	// reclaiming is set while the goroutine claiming reserved blocks
 	// runs; reclaimEvery is its retry interval.
@@ -154,7 +155,7 @@ type claimKey struct {
 // NewLeaser returns a leaser. Close it to wait for in-flight claims.
 func NewLeaser(cfg LeaserConfig) *Leaser {
 	l := &Leaser{alloc: cfg.Allocator, idle: cfg.IdleBlockTimeout, now: cfg.Now, log: cfg.Logger, rnd: cfg.Rand,
-		leased: make(map[devIP]*ipBlocks), pending: make(map[claimKey]*pending)}
+		leased: make(map[devIP]*ipBlocks), pending: make(map[claimKey][]*pending)}
 	if l.idle <= 0 {
 		l.idle = DefaultIdleBlockTimeout
 	}
@@ -212,9 +213,9 @@ func (l *Leaser) Allocate(device topology.ID, dst flowstate.IPv4, dstPort uint16
 	for _, t := range targets {
 		for ip := t.IPStart; ipLE(ip, t.IPEnd); ip = ipNext(ip) {
 			if ib := l.leased[devIP{device, ip}]; ib != nil {
-				if port, ok, low := ib.take(u, t.PortStart, t.PortEnd); ok {
-					if low {
-						l.prefetchLocked(device, targets)
+				if port, ok, urgency := ib.take(u, t.PortStart, t.PortEnd); ok {
+					if urgency > 0 {
+						l.prefetchLocked(device, targets, urgency)
 					}
 					return flowstate.NATBinding{IP: ip, Port: port}, nil
 				}
@@ -227,45 +228,57 @@ func (l *Leaser) Allocate(device topology.ID, dst flowstate.IPv4, dstPort uint16
 	if len(targets) == 0 {
 		return flowstate.NATBinding{}, ErrExhausted
 	}
-	return flowstate.NATBinding{}, &NotYetError{p: l.claimLocked(device, targets, false)}
+	return flowstate.NATBinding{}, &NotYetError{p: l.claimLocked(device, targets, false, 1)}
 }
 
 // prefetchLocked starts claiming a block ahead of need for a destination
 // whose connections are filling the leased blocks, so that its next
-// allocations do not wait for the claim. After a prefetch fails (every
-// block may be taken) none starts for a second.
-func (l *Leaser) prefetchLocked(device topology.ID, targets []flowstate.NATTarget) {
+// allocations do not wait for the claim, unless want claims are under way
+// already. After a prefetch fails (every block may be taken) none starts
+// for a second.
+func (l *Leaser) prefetchLocked(device topology.ID, targets []flowstate.NATTarget, want int) {
 	if l.now().Before(l.noPrefetchUntil) {
 		return
 	}
-	l.claimLocked(device, targets, true)
+	l.claimLocked(device, targets, true, want)
 }
 
-// claimLocked starts claiming a block for targets, unless a claim for the
-// same first target is under way, and returns the claim.
-func (l *Leaser) claimLocked(device topology.ID, targets []flowstate.NATTarget, prefetch bool) *pending {
+// claimLocked starts claiming a block for targets unless want claims for
+// the same first target are under way, and returns the oldest claim under
+// way (the one to wait for).
+func (l *Leaser) claimLocked(device topology.ID, targets []flowstate.NATTarget, prefetch bool, want int) *pending {
 	t0 := targets[0]
 	key := claimKey{device, t0.IPStart, t0.PortStart, t0.PortEnd}
-	if p, ok := l.pending[key]; ok {
-		return p
+	if ps := l.pending[key]; len(ps) >= want {
+		return ps[0]
 	}
 	p := &pending{done: make(chan struct{})}
-	l.pending[key] = p
+	l.pending[key] = append(l.pending[key], p)
 	ts := append([]flowstate.NATTarget(nil), targets...)
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
 		err := l.claim(device, ts)
 		l.mu.Lock()
-		delete(l.pending, key)
-		p.err = err
-		if err != nil && prefetch {
-			l.noPrefetchUntil = l.now().Add(time.Second)
+		ps := slices.DeleteFunc(l.pending[key], func(q *pending) bool { return q == p })
+		if len(ps) == 0 {
+			delete(l.pending, key)
+		} else {
+			l.pending[key] = ps
 		}
+		if err != nil && prefetch {
+			// A claim ahead of need failing says nothing of the
+			// allocation waiting for it (another claim, or a free,
+			// may serve it): it retries, and a claim of its own
+			// reports exhaustion.
+			l.noPrefetchUntil = l.now().Add(time.Second)
+			err = nil
+		}
+		p.err = err
 		l.mu.Unlock()
 		close(p.done)
 	}()
-	return p
+	return l.pending[key][0]
 }
 
 // claim tries each target and IP in turn until the allocator grants a block.
