@@ -280,22 +280,7 @@ func testTableWatch(t *testing.T, h Harness) {
 	lookupIs(t, "entry", tr, mac1, portID("p1"), true)
 	w := must[nsdb.Watch[nsdb.TableEvent[topology.MAC, topology.ID]]](t, "Watch")(tr.Watch(ctx))
 	defer w.Close()
-	notifier, ok := w.(nsdb.Notifier)
-	if !ok {
-		t.Fatalf("%T does not implement nsdb.Notifier", w)
-	}
-	ready := make(chan struct{}, 8)
-	notifier.Notify(func() {
-		select {
-		case ready <- struct{}{}:
-		default:
-		}
-	})
-	select {
-	case <-ready:
-	default:
-		t.Fatal("Notify did not call f for the ready first batch")
-	}
+	ready := notified(t, w)
 	first := next(t, w)
 	if len(first) != 1 || first[0].Key != mac1 || first[0].Value != portID("p1") || first[0].Deleted {
 		t.Fatalf("initial batch = %+v", first)
