@@ -120,7 +120,9 @@ func TestTransactUpdateMutateWaitDelete(t *testing.T) {
 	if !errors.Is(err, ovsdb.ErrTimedOut) || !errors.Is(err, ovsdb.ErrOperation) || !errors.As(err, &oe) || oe.Index != 0 || oe.Op != "wait" {
 		t.Fatalf("failed wait = %v", err)
 	}
-	if len(res) != 2 || res[1].Count != 0 || time.Since(start) < 50*time.Millisecond {
+	// ovsdb-server times the wait with the clock its poll loop read last,
+	// which may be a little older than the request: allow it 5 ms early.
+	if len(res) != 2 || res[1].Count != 0 || time.Since(start) < 45*time.Millisecond {
 		t.Fatalf("failed wait results %+v after %v", res, time.Since(start))
 	}
 	res, err = c.Transact(ctx, db, ovsdb.Select{Table: "Logical_Switch", Where: byUUID(u), Columns: []string{"description"}})
