@@ -277,3 +277,35 @@ func TestFastDrainClaimsSideBySide(t *testing.T) {
 		t.Fatalf("%d claims under way at once for a slow destination, want 1", got)
 	}
 }
+
+// Allocations waiting for a claim are demand too: with a block's worth of
+// them waiting, another claim starts, up to maxClaims (a gateway's first
+// second, when a busy destination's connections wait for its first block).
+func TestWaitingAllocationsClaimSideBySide(t *testing.T) {
+	g := &gatedAllocator{BlockAllocator: newAgents(t).Allocator("a"), gate: make(chan struct{}, 16)}
+	l := newLeaser(t, g, nil)
+	ts := []flowstate.NATTarget{target(1, 1, 1024, 65535)}
+	for i := range 1000 {
+		_, err := l.Allocate(dev, dst, uint16(1000+i), ts)
+		var ny *NotYetError
+		if !errors.As(err, &ny) {
+			t.Fatalf("allocation %d with no block leased: %v, want NotYetError", i, err)
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); g.inflight.Load() < maxClaims && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	l.mu.Lock()
+	n := len(l.pending[keyOf(dev, ts)])
+	l.mu.Unlock()
+	if got := g.max.Load(); got != maxClaims || n != maxClaims {
+		t.Fatalf("%d claims under way (%d reached the allocator) for 1000 waiting allocations, want %d", n, got, maxClaims)
+	}
+	for range maxClaims {
+		g.gate <- struct{}{}
+	}
+	waitClaims(l)
+	if got := len(l.Leased()); got != maxClaims {
+		t.Fatalf("%d blocks leased, want %d", got, maxClaims)
+	}
+}

@@ -92,6 +92,8 @@ func (e *NotYetError) Err() error { return e.p.err }
 type pending struct {
 	done chan struct{}
 	err  error
+	// waiters counts the allocations told to wait for this claim.
+	waiters int
 }
 
 // LeaserConfig configures a Leaser.
@@ -228,7 +230,27 @@ func (l *Leaser) Allocate(device topology.ID, dst flowstate.IPv4, dstPort uint16
 	if len(targets) == 0 {
 		return flowstate.NATBinding{}, ErrExhausted
 	}
-	return flowstate.NATBinding{}, &NotYetError{p: l.claimLocked(device, targets, false, 1)}
+	// Allocations already waiting are demand the claims under way will
+	// not meet: a claim more for every block's worth of them.
+	p := l.claimLocked(device, targets, false, min(maxClaims, 1+l.waitingLocked(device, targets)/BlockSize))
+	p.waiters++
+	return flowstate.NATBinding{}, &NotYetError{p: p}
+}
+
+// waitingLocked returns the number of allocations waiting for the claims
+// under way for targets.
+func (l *Leaser) waitingLocked(device topology.ID, targets []flowstate.NATTarget) int {
+	n := 0
+	for _, p := range l.pending[keyOf(device, targets)] {
+		n += p.waiters
+	}
+	return n
+}
+
+// keyOf returns the key of the claims for targets (by their first).
+func keyOf(device topology.ID, targets []flowstate.NATTarget) claimKey {
+	t0 := targets[0]
+	return claimKey{device, t0.IPStart, t0.PortStart, t0.PortEnd}
 }
 
 // prefetchLocked starts claiming a block ahead of need for a destination
@@ -247,8 +269,7 @@ func (l *Leaser) prefetchLocked(device topology.ID, targets []flowstate.NATTarge
 // the same first target are under way, and returns the oldest claim under
 // way (the one to wait for).
 func (l *Leaser) claimLocked(device topology.ID, targets []flowstate.NATTarget, prefetch bool, want int) *pending {
-	t0 := targets[0]
-	key := claimKey{device, t0.IPStart, t0.PortStart, t0.PortEnd}
+	key := keyOf(device, targets)
 	if ps := l.pending[key]; len(ps) >= want {
 		return ps[0]
 	}
