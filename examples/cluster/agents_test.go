@@ -106,8 +106,30 @@ func TestAgentsFollowAPIWrites(t *testing.T) {
 		t.Fatalf("vm1 -> vm2 before any API write: %v", err)
 	}
 
+	// An API write returns once committed; agents apply it a moment
+	// later: wait for every agent to reach the revision it answered.
+	applied := func(etag string) {
+		t.Helper()
+		v := etagVersion(t, etag)
+		err := sandbox.Eventually(ctx, "agents applying revision "+etag, func() bool {
+			for _, h := range c.Hosts() {
+				if h.Agent().AppliedRevision() < v {
+					return false
+				}
+			}
+			return true
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// A rule inserted first in vm2's security group drops ICMP.
-	body := mustCall(t, srv, http.StatusCreated, "POST", "/v1/chains/tenant-a-sg/rules?position=0", `{"action": "drop", "nw-proto": "icmp"}`)
+	code, body, etag := call(t, srv, "POST", "/v1/chains/tenant-a-sg/rules?position=0", `{"action": "drop", "nw-proto": "icmp"}`)
+	if code != http.StatusCreated {
+		t.Fatalf("insert: %d %s", code, body)
+	}
+	applied(etag)
 	if err := ping(); err == nil {
 		t.Fatal("vm1's ping reached vm2 after the API inserted a rule dropping ICMP")
 	}
@@ -118,7 +140,11 @@ func TestAgentsFollowAPIWrites(t *testing.T) {
 	if ruleID == "" {
 		t.Fatalf("no rule id in %s", body)
 	}
-	mustCall(t, srv, http.StatusNoContent, "DELETE", "/v1/chains/tenant-a-sg/rules/"+ruleID, "")
+	code, body, etag = call(t, srv, "DELETE", "/v1/chains/tenant-a-sg/rules/"+ruleID, "")
+	if code != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", code, body)
+	}
+	applied(etag)
 	if err := ping(); err != nil {
 		t.Fatalf("vm1 -> vm2 after the API removed the rule: %v", err)
 	}
