@@ -22,6 +22,10 @@ type fastLine struct {
 	text []byte // comment and trailing spaces removed
 }
 
+// maxFastLine is the longest line the fast parse takes: well under YAML's
+// 1024-character limit on an implicit key, far over what Write writes.
+const maxFastLine = 512
+
 type fastParser struct {
 	lines []fastLine
 	i     int
@@ -46,6 +50,11 @@ func fastParse(text []byte, first int) (items []*yaml.Node, ok bool) {
 			ind++
 		}
 		content := line[ind:]
+		if len(line) > maxFastLine {
+			// The library refuses a key more than 1024 characters
+			// from its ':'; lines that long are left to it.
+			return nil, false
+		}
 		for _, c := range content {
 			if c >= 0x80 || c < 0x20 || c == 0x7f {
 				return nil, false // columns count characters; tabs separate; controls are refused
