@@ -9,7 +9,10 @@
 // destination succeeded, so allocating stays O(1) however many connections
 // share it; when a destination has used half of the last block with room,
 // the leaser claims the next block ahead of need, so that allocations do
-// not wait for the claim's NSDB write.
+// not wait for the claim's NSDB write. A destination taking ports faster
+// than a claim completes gets claims side by side (up to 4): one more each
+// time its block's remaining ports halve, and one more per block's worth
+// of allocations waiting.
 //
 // NAT rule evaluation belongs to package simulation; NAT state tables and
 // the compact NAT target type belong to package flowstate. The pure

@@ -232,19 +232,13 @@ func (l *Leaser) Allocate(device topology.ID, dst flowstate.IPv4, dstPort uint16
 	}
 	// Allocations already waiting are demand the claims under way will
 	// not meet: a claim more for every block's worth of them.
-	p := l.claimLocked(device, targets, false, min(maxClaims, 1+l.waitingLocked(device, targets)/BlockSize))
+	waiting := 0
+	for _, p := range l.pending[keyOf(device, targets)] {
+		waiting += p.waiters
+	}
+	p := l.claimLocked(device, targets, false, min(maxClaims, 1+waiting/BlockSize))
 	p.waiters++
 	return flowstate.NATBinding{}, &NotYetError{p: p}
-}
-
-// waitingLocked returns the number of allocations waiting for the claims
-// under way for targets.
-func (l *Leaser) waitingLocked(device topology.ID, targets []flowstate.NATTarget) int {
-	n := 0
-	for _, p := range l.pending[keyOf(device, targets)] {
-		n += p.waiters
-	}
-	return n
 }
 
 // keyOf returns the key of the claims for targets (by their first).
@@ -270,11 +264,13 @@ func (l *Leaser) prefetchLocked(device topology.ID, targets []flowstate.NATTarge
 // way (the one to wait for).
 func (l *Leaser) claimLocked(device topology.ID, targets []flowstate.NATTarget, prefetch bool, want int) *pending {
 	key := keyOf(device, targets)
-	if ps := l.pending[key]; len(ps) >= want {
+	ps := l.pending[key]
+	if len(ps) >= want {
 		return ps[0]
 	}
 	p := &pending{done: make(chan struct{})}
-	l.pending[key] = append(l.pending[key], p)
+	ps = append(ps, p)
+	l.pending[key] = ps
 	ts := append([]flowstate.NATTarget(nil), targets...)
 	l.wg.Add(1)
 	go func() {
@@ -299,7 +295,7 @@ func (l *Leaser) claimLocked(device topology.ID, targets []flowstate.NATTarget, 
 		l.mu.Unlock()
 		close(p.done)
 	}()
-	return l.pending[key][0]
+	return ps[0]
 }
 
 // claim tries each target and IP in turn until the allocator grants a block.

@@ -48,7 +48,7 @@ type Server struct {
 	idx     *txn.Index
 	objects *watch.Hub // guarded by mu
 
-	tables map[tableKey]any
+	tables map[tableKey]tableRecord
 
 	keys        map[keyAddr][]nsdb.KeyValue
 	keyTypes    map[keyClass]nsdb.KeyType
@@ -77,7 +77,7 @@ func NewServer(cfg Config) *Server {
 		log:       log,
 		sessions:  make(map[nsdb.SessionID]*sessionState),
 		idx:       txn.NewIndex(),
-		tables:    make(map[tableKey]any),
+		tables:    make(map[tableKey]tableRecord),
 		keys:      make(map[keyAddr][]nsdb.KeyValue),
 		keyTypes:  make(map[keyClass]nsdb.KeyType),
 		elections: make(map[string]*election),

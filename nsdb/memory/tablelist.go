@@ -18,7 +18,7 @@ func (c *Client) ListTables(ctx context.Context) ([]nsdb.TableID, error) {
 	defer c.srv.mu.RUnlock()
 	ids := make([]nsdb.TableID, 0, len(c.srv.tables))
 	for k, t := range c.srv.tables {
-		if w, ok := t.(interface{ wasWritten() bool }); !ok || !w.wasWritten() {
+		if !t.wasWritten() {
 			continue
 		}
 		id := nsdb.TableID{Device: k.id, VLAN: k.vlan}

@@ -53,8 +53,13 @@ type table[K comparable, V any] struct {
 	written bool
 }
 
-// wasWritten reports whether an entry was ever added; the caller holds
-// srv.mu.
+// tableRecord is a server's table, whatever its types.
+type tableRecord interface {
+	// wasWritten reports whether an entry was ever added; the caller
+	// holds srv.mu.
+	wasWritten() bool
+}
+
 func (t *table[K, V]) wasWritten() bool { return t.written }
 
 // recompute sets the current value of k from its entries and notifies

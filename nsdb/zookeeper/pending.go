@@ -21,8 +21,9 @@ func newPendingSeqs() pendingSeqs { return pendingSeqs{count: make(map[uint64]in
 
 // add counts one more sub pending at seq.
 func (p *pendingSeqs) add(seq uint64) {
-	p.count[seq]++
-	if p.count[seq] == 1 {
+	n := p.count[seq] + 1
+	p.count[seq] = n
+	if n == 1 {
 		heap.Push(&p.low, seq)
 	}
 }

@@ -130,13 +130,7 @@ func (st store) Watch(ctx context.Context, k topology.Kind, id topology.ID) (nsd
 
 // WatchKinds implements nsdb.Watcher, like Watch.
 func (st store) WatchKinds(ctx context.Context, kinds ...topology.Kind) (nsdb.Watch[nsdb.Event], error) {
-	kinds, err := validate.Kinds(kinds)
-	if err != nil {
-		return nil, err
-	}
-	return st.watch(ctx, kinds, func(oc *objectCache) *watch.ObjectWatch {
-		return oc.watches.WatchKinds(oc.idx, kinds, false)
-	})
+	return st.watchKinds(ctx, kinds, false)
 }
 
 var _ nsdb.SharedWatcher = store{}
@@ -145,12 +139,16 @@ var _ nsdb.SharedWatcher = store{}
 // decoded from what was read and never modified (a change is a new read,
 // decoded into a new object).
 func (st store) WatchKindsShared(ctx context.Context, kinds ...topology.Kind) (nsdb.Watch[nsdb.Event], error) {
+	return st.watchKinds(ctx, kinds, true)
+}
+
+func (st store) watchKinds(ctx context.Context, kinds []topology.Kind, shared bool) (nsdb.Watch[nsdb.Event], error) {
 	kinds, err := validate.Kinds(kinds)
 	if err != nil {
 		return nil, err
 	}
 	return st.watch(ctx, kinds, func(oc *objectCache) *watch.ObjectWatch {
-		return oc.watches.WatchKinds(oc.idx, kinds, true)
+		return oc.watches.WatchKinds(oc.idx, kinds, shared)
 	})
 }
 
