@@ -153,6 +153,13 @@ func BenchmarkFlowSetup(b *testing.B) {
 	var received atomic.Int64
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	const window = 4096
+	sent := 0
+	// A full window makes the sender wait on room, which the receiver
+	// signals when half the window is free again. (Sleeping on a timer
+	// instead left both cores idle whenever the timer fired late.)
+	var waiting atomic.Int64 // the count the sender waits for, 0 if none
+	room := make(chan struct{}, 1)
 	go func() {
 		for {
 			f, err := ba.vm2.Receive(ctx)
@@ -160,14 +167,35 @@ func BenchmarkFlowSetup(b *testing.B) {
 				return
 			}
 			ba.vm2.Release(f)
-			received.Add(1)
+			if n := received.Add(1); n == waiting.Load() {
+				select {
+				case room <- struct{}{}:
+				default:
+				}
+			}
 		}
 	}()
-	const window = 4096
-	sent := 0
-	send := func() {
+	stuck := time.NewTimer(time.Hour)
+	defer stuck.Stop()
+	waitRoom := func() {
+		stuck.Reset(30 * time.Second)
+		defer waiting.Store(0)
 		for int64(sent)-received.Load() >= window {
-			time.Sleep(20 * time.Microsecond)
+			target := int64(sent) - window/2
+			waiting.Store(target)
+			if received.Load() >= target {
+				return
+			}
+			select {
+			case <-room: // a stale signal only makes the loop check again
+			case <-stuck.C:
+				b.Fatalf("vm2 received %d of %d packets", received.Load(), sent)
+			}
+		}
+	}
+	send := func() {
+		if int64(sent)-received.Load() >= window {
+			waitRoom()
 		}
 		binary.BigEndian.PutUint16(frame[l4:], uint16(1024+sent%60000))
 		binary.BigEndian.PutUint16(frame[l4+2:], uint16(1024+(sent/60000)%60000))
