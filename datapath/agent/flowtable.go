@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"encoding/binary"
 	"hash/maphash"
 	"net/netip"
 	"slices"
@@ -129,7 +128,7 @@ const invalLogSize = 4096
 type flowTable struct {
 	mu sync.Mutex
 	// byUFID indexes the flows. A UFID is a 128-bit hash of the flow's
-	// key (ufid): a map keyed by the 512-byte FlowKey itself would store,
+	// key (ufidOf): a map keyed by the 512-byte FlowKey itself would store,
 	// and allocate, each key indirectly.
 	byUFID  ufidmap.Map[flowEntry]
 	seeds   [2]maphash.Seed
@@ -163,10 +162,7 @@ func newFlowTable(t Timeouts) *flowTable {
 
 // ufid returns the UFID of the flow installed for key.
 func (t *flowTable) ufid(key *datapath.FlowKey) datapath.UFID {
-	var u datapath.UFID
-	binary.LittleEndian.PutUint64(u[0:8], maphash.Comparable(t.seeds[0], *key))
-	binary.LittleEndian.PutUint64(u[8:16], maphash.Comparable(t.seeds[1], *key))
-	return u
+	return ufidOf(key, &t.seeds)
 }
 
 // begin returns the invalidation sequence number a simulation starts at.
