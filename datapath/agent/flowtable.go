@@ -181,9 +181,6 @@ func (t *flowTable) len() int {
 func (t *flowTable) add(e *flowEntry, since uint64, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.byUFID.Get(e.ufid) != nil {
-		return false
-	}
 	if cur := t.seq.Load(); cur != since {
 		if cur-since > invalLogSize {
 			return false
@@ -194,10 +191,15 @@ func (t *flowTable) add(e *flowEntry, since uint64, now time.Time) bool {
 			}
 		}
 	}
+	// One probe of the index both finds a flow with the key and, if there
+	// is none, adds e: the probe is a cache miss in a table of a few
+	// hundred thousand flows.
+	if _, added := t.byUFID.Add(e.ufid, e); !added {
+		return false
+	}
 	e.tags = indexedTags(e.tags)
 	e.deadline = now.Add(t.timeout.of(e.class))
 	e.dead = false
-	t.byUFID.Add(e.ufid, e)
 	e.links = slices.Grow(e.links[:0], len(e.tags))[:len(e.tags)]
 	for i, tag := range e.tags {
 		t.setOf(i, tag).link(&e.links[i], e)
