@@ -221,10 +221,14 @@ func (c *classifier) lookup(k *flatKey) (f *flow, probes int, cached bool) {
 // nothing: the caller checked that no flow of the same subtable has the same
 // masked key.
 func (c *classifier) insert(f *flow) {
-	s := c.byMask[f.mflat]
+	// The flattened mask is built here, in the cache, rather than kept in
+	// every flow: it is 296 bytes the flow's subtable already holds.
+	var mflat flatKey
+	flatten(&f.match.Mask, &mflat, true)
+	s := c.byMask[mflat]
 	if s == nil {
-		s = newSubtable(&f.match.Mask, &f.mflat, c.seed.Uint64())
-		c.byMask[f.mflat] = s
+		s = newSubtable(&f.match.Mask, &mflat, c.seed.Uint64())
+		c.byMask[mflat] = s
 		c.subs = append(c.subs, s)
 	}
 	s.add(f)

@@ -339,12 +339,10 @@ func TestSubtableDelete(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	c := newClassifier(64) // small: stale and colliding hints are exercised
 	mask := l4Mask()
-	var mflat flatKey
-	flatten(&mask, &mflat, true)
 	var live []*flow
 	mk := func() *flow {
 		k := randomPacket(r).Without(metaFields | datapath.KeyTCPFlags)
-		f := &flow{match: datapath.Match{Key: k, Mask: mask}, mflat: mflat}
+		f := &flow{match: datapath.Match{Key: k, Mask: mask}}
 		flatten(&k, &f.kflat, false)
 		return f
 	}

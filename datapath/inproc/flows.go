@@ -18,7 +18,6 @@ type flow struct {
 	// match holds the canonical unmasked key and the canonical (explicit)
 	// mask.
 	match datapath.Match
-	mflat flatKey // the mask, flattened
 	kflat flatKey // the unmasked key, flattened
 	sub   *subtable
 	seq   uint64 // insertion order, for dumps
@@ -108,7 +107,6 @@ func (d *Datapath) prepareFlow(f *datapath.Flow) (*flow, error) {
 	nf.sub, nf.seq = nil, 0
 	nf.clearStats()
 	flatten(key, &nf.kflat, false)
-	flatten(mask, &nf.mflat, true)
 	nf.own = appendActions(nf.own[:0], f.Actions)
 	if f.Actions == nil {
 		nf.acts.Store(&noActions) // dumped back as nil, not empty
