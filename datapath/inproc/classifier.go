@@ -221,14 +221,10 @@ func (c *classifier) lookup(k *flatKey) (f *flow, probes int, cached bool) {
 // nothing: the caller checked that no flow of the same subtable has the same
 // masked key.
 func (c *classifier) insert(f *flow) {
-	// The flattened mask is built here, in the cache, rather than kept in
-	// every flow: it is 296 bytes the flow's subtable already holds.
-	var mflat flatKey
-	flatten(&f.match.Mask, &mflat, true)
-	s := c.byMask[mflat]
+	s := c.byMask[f.mask.flat]
 	if s == nil {
-		s = newSubtable(&f.match.Mask, &mflat, c.seed.Uint64())
-		c.byMask[mflat] = s
+		s = newSubtable(&f.mask.mask, &f.mask.flat, c.seed.Uint64())
+		c.byMask[f.mask.flat] = s
 		c.subs = append(c.subs, s)
 	}
 	s.add(f)

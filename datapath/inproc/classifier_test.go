@@ -82,8 +82,8 @@ func TestMegaflowWildcards(t *testing.T) {
 		got, _ := d.lookup(&p, 64)
 		switch {
 		case tc.want == nil && got != nil:
-			t.Errorf("%s:%d matched %v", tc.dst, tc.port, got.match.Key.IPv4.Dst)
-		case tc.want != nil && (got == nil || got.match.Key != tc.want.Key.Canonical()):
+			t.Errorf("%s:%d matched %v", tc.dst, tc.port, got.key.IPv4.Dst)
+		case tc.want != nil && (got == nil || got.key != tc.want.Key.Canonical()):
 			t.Errorf("%s:%d: wrong flow %v", tc.dst, tc.port, got)
 		}
 	}
@@ -181,7 +181,7 @@ func TestClassifierAgreesWithMatches(t *testing.T) {
 		}
 		if got != nil {
 			nhit++
-			if !got.match.Matches(&p) {
+			if m := got.match(); !m.Matches(&p) {
 				t.Fatalf("lookup returned a flow that does not match %+v", p)
 			}
 		}
@@ -223,7 +223,7 @@ func TestClassifierAgreesWithMatches(t *testing.T) {
 				break
 			}
 		}
-		if (got != nil) != any || (got != nil && !got.match.Matches(&p)) {
+		if (got != nil) != any || (got != nil && !matches(got, &p)) {
 			t.Fatalf("after deletions: lookup hit=%v, reference=%v", got != nil, any)
 		}
 	}
@@ -339,10 +339,12 @@ func TestSubtableDelete(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	c := newClassifier(64) // small: stale and colliding hints are exercised
 	mask := l4Mask()
+	me := &maskEntry{mask: mask}
+	flatten(&me.mask, &me.flat, true)
 	var live []*flow
 	mk := func() *flow {
 		k := randomPacket(r).Without(metaFields | datapath.KeyTCPFlags)
-		f := &flow{match: datapath.Match{Key: k, Mask: mask}}
+		f := &flow{key: k, mask: me}
 		flatten(&k, &f.kflat, false)
 		return f
 	}
@@ -381,4 +383,9 @@ func TestSubtableDelete(t *testing.T) {
 	if len(c.subs) != 0 || len(c.byMask) != 0 {
 		t.Errorf("empty classifier keeps %d subtables", len(c.subs))
 	}
+}
+
+func matches(f *flow, p *datapath.FlowKey) bool {
+	m := f.match()
+	return m.Matches(p)
 }

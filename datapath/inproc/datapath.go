@@ -72,6 +72,8 @@ type Datapath struct {
 	seq    uint64 // installation counter, orders dumps
 	// flowPool holds removed flows for reuse (recycle).
 	flowPool sync.Pool
+	// masks shares the masks of the flows installed (masks.go).
+	masks maskCache
 
 	// portMu serializes port changes; readers load ports without locking.
 	portMu sync.Mutex

@@ -15,9 +15,10 @@ import (
 type flow struct {
 	ufid   datapath.UFID
 	byUFID bool // identified by UFID, else by its unmasked key
-	// match holds the canonical unmasked key and the canonical (explicit)
-	// mask.
-	match datapath.Match
+	// key is the canonical unmasked key, mask the canonical (explicit)
+	// mask, shared with other flows (masks.go).
+	key   datapath.FlowKey
+	mask  *maskEntry
 	kflat flatKey // the unmasked key, flattened
 	sub   *subtable
 	seq   uint64 // insertion order, for dumps
@@ -35,6 +36,9 @@ type flow struct {
 	used           atomic.Int64 // Monotonic() in ns at the last hit, 0 if never
 	tcpFlags       atomic.Uint32
 }
+
+// match returns the flow's key and mask.
+func (f *flow) match() datapath.Match { return datapath.Match{Key: f.key, Mask: f.mask.mask} }
 
 func (f *flow) hit(n int, tcpFlags uint16, now time.Duration) {
 	f.packets.Add(1)
@@ -61,7 +65,7 @@ func (f *flow) stats() datapath.FlowStats {
 func (f *flow) export() datapath.Flow {
 	out := datapath.Flow{
 		UFID:     f.ufid,
-		Match:    f.match,
+		Match:    f.match(),
 		Actions:  slices.Clone(*f.acts.Load()),
 		Stats:    f.stats(),
 		TCPFlags: uint8(f.tcpFlags.Load()),
@@ -70,12 +74,12 @@ func (f *flow) export() datapath.Flow {
 		out.Used = time.Duration(u).Truncate(time.Millisecond)
 	}
 	if f.byUFID {
-		mk := f.match.Key.Masked(&f.match.Mask)
-		mk.Fields = f.match.Key.Fields
+		mk := f.key.Masked(&f.mask.mask)
+		mk.Fields = f.key.Fields
 		zeroAddrs(&mk) // masked-out addresses read back as 0.0.0.0 / ::
-		if f.match.Key.Unknown != "" || f.match.Key.UnknownEncap != "" {
-			h := exthdrsOf(&f.match.Key) & exthdrsOf(&f.match.Mask)
-			if f.match.Key.Unknown != "" {
+		if f.key.Unknown != "" || f.key.UnknownEncap != "" {
+			h := exthdrsOf(&f.key) & exthdrsOf(&f.mask.mask)
+			if f.key.Unknown != "" {
 				mk.Unknown = exthdrsAttr(h)
 			} else {
 				mk.UnknownEncap = exthdrsAttr(h)
@@ -93,17 +97,20 @@ func (d *Datapath) prepareFlow(f *datapath.Flow) (*flow, error) {
 	if nf == nil {
 		nf = new(flow)
 	}
-	// The canonical key and mask are built in place: each is 512 bytes.
-	key, mask := &nf.match.Key, &nf.match.Mask
-	err := validateMatch(&f.Match, key, mask)
+	// The canonical key is built in place, the mask on the stack, then
+	// shared (masks.go): each is 512 bytes.
+	var mask datapath.FlowKey
+	key := &nf.key
+	err := validateMatch(&f.Match, key, &mask)
 	if err == nil {
-		err = validateActions(f.Actions, maskedActionKey(key, mask), 0)
+		err = validateActions(f.Actions, maskedActionKey(key, &mask), 0)
 	}
 	if err != nil {
 		d.flowPool.Put(nf) // not referenced anywhere
 		return nil, err
 	}
 	nf.ufid, nf.byUFID = f.UFID, !f.UFID.IsZero()
+	nf.mask = d.masks.intern(&mask)
 	nf.sub, nf.seq = nil, 0
 	nf.clearStats()
 	flatten(key, &nf.kflat, false)
@@ -236,7 +243,7 @@ func (d *Datapath) put(nf *flow, mode datapath.PutMode) error {
 		if nf.byUFID {
 			target = d.byUFID.Get(nf.ufid)
 		} else {
-			target = d.byKey[nf.match.Key]
+			target = d.byKey[nf.key]
 		}
 		if target == nil {
 			return errno(syscall.ENOENT)
@@ -266,11 +273,11 @@ func (d *Datapath) put(nf *flow, mode datapath.PutMode) error {
 	}
 	// Create-or-modify: the flow found must be the same flow.
 	if existing.byUFID {
-		if existing.match.Key.Masked(&existing.match.Mask) != nf.match.Key.Masked(&nf.match.Mask) {
+		if existing.key.Masked(&existing.mask.mask) != nf.key.Masked(&nf.mask.mask) {
 			return errno(syscall.ENOENT) // UFID matches but key is different, or an overlap
 		}
-	} else if existing.match.Key != nf.match.Key {
-		if existing = d.byKey[nf.match.Key]; existing == nil {
+	} else if existing.key != nf.key {
+		if existing = d.byKey[nf.key]; existing == nil {
 			return errno(syscall.ENOENT)
 		}
 	}
@@ -285,7 +292,7 @@ func (d *Datapath) insert(nf *flow) {
 	if nf.byUFID {
 		d.byUFID.Add(nf.ufid, nf)
 	} else {
-		d.byKey[nf.match.Key] = nf
+		d.byKey[nf.key] = nf
 	}
 }
 
@@ -294,7 +301,7 @@ func (d *Datapath) remove(f *flow) {
 	if f.byUFID {
 		d.byUFID.Delete(f.ufid)
 	} else {
-		delete(d.byKey, f.match.Key)
+		delete(d.byKey, f.key)
 	}
 }
 
