@@ -82,8 +82,8 @@ func TestMegaflowWildcards(t *testing.T) {
 		got, _ := d.lookup(&p, 64)
 		switch {
 		case tc.want == nil && got != nil:
-			t.Errorf("%s:%d matched %v", tc.dst, tc.port, got.key.IPv4.Dst)
-		case tc.want != nil && (got == nil || got.key != tc.want.Key.Canonical()):
+			t.Errorf("%s:%d matched %v", tc.dst, tc.port, got.match().Key.IPv4.Dst)
+		case tc.want != nil && (got == nil || got.match().Key != tc.want.Key.Canonical()):
 			t.Errorf("%s:%d: wrong flow %v", tc.dst, tc.port, got)
 		}
 	}
@@ -344,7 +344,8 @@ func TestSubtableDelete(t *testing.T) {
 	var live []*flow
 	mk := func() *flow {
 		k := randomPacket(r).Without(metaFields | datapath.KeyTCPFlags)
-		f := &flow{key: k, mask: me}
+		f := &flow{mask: me}
+		f.key.set(&k)
 		flatten(&k, &f.kflat, false)
 		return f
 	}

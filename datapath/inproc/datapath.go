@@ -68,8 +68,8 @@ type Datapath struct {
 	flowMu sync.RWMutex
 	cls    *classifier
 	byUFID ufidmap.Map[flow]
-	byKey  map[datapath.FlowKey]*flow
-	seq    uint64 // installation counter, orders dumps
+	byKey  map[string]*flow // flows without UFID, by packed key
+	seq    uint64           // installation counter, orders dumps
 	// flowPool holds removed flows for reuse (recycle).
 	flowPool sync.Pool
 	// masks shares the masks of the flows installed (masks.go).
@@ -105,7 +105,7 @@ func New(cfg Config) *Datapath {
 		upQ:   cfg.UpcallQueue,
 		epQ:   cfg.EndpointQueue,
 		cls:   newClassifier(cacheSize(cfg.MaskCache)),
-		byKey: make(map[datapath.FlowKey]*flow),
+		byKey: make(map[string]*flow),
 	}
 	if d.name == "" {
 		d.name = "inproc"

@@ -1,6 +1,7 @@
 package inproc
 
 import (
+	"bytes"
 	"context"
 	"iter"
 	"slices"
@@ -15,9 +16,9 @@ import (
 type flow struct {
 	ufid   datapath.UFID
 	byUFID bool // identified by UFID, else by its unmasked key
-	// key is the canonical unmasked key, mask the canonical (explicit)
-	// mask, shared with other flows (masks.go).
-	key   datapath.FlowKey
+	// key is the canonical unmasked key, packed (packedkey.go); mask the
+	// canonical (explicit) mask, shared with other flows (masks.go).
+	key   packedKey
 	mask  *maskEntry
 	kflat flatKey // the unmasked key, flattened
 	sub   *subtable
@@ -38,7 +39,11 @@ type flow struct {
 }
 
 // match returns the flow's key and mask.
-func (f *flow) match() datapath.Match { return datapath.Match{Key: f.key, Mask: f.mask.mask} }
+func (f *flow) match() datapath.Match {
+	m := datapath.Match{Mask: f.mask.mask}
+	f.key.get(&m.Key)
+	return m
+}
 
 func (f *flow) hit(n int, tcpFlags uint16, now time.Duration) {
 	f.packets.Add(1)
@@ -74,12 +79,13 @@ func (f *flow) export() datapath.Flow {
 		out.Used = time.Duration(u).Truncate(time.Millisecond)
 	}
 	if f.byUFID {
-		mk := f.key.Masked(&f.mask.mask)
-		mk.Fields = f.key.Fields
+		key := &out.Match.Key
+		mk := key.Masked(&f.mask.mask)
+		mk.Fields = key.Fields
 		zeroAddrs(&mk) // masked-out addresses read back as 0.0.0.0 / ::
-		if f.key.Unknown != "" || f.key.UnknownEncap != "" {
-			h := exthdrsOf(&f.key) & exthdrsOf(&f.mask.mask)
-			if f.key.Unknown != "" {
+		if key.Unknown != "" || key.UnknownEncap != "" {
+			h := exthdrsOf(key) & exthdrsOf(&f.mask.mask)
+			if key.Unknown != "" {
 				mk.Unknown = exthdrsAttr(h)
 			} else {
 				mk.UnknownEncap = exthdrsAttr(h)
@@ -97,13 +103,12 @@ func (d *Datapath) prepareFlow(f *datapath.Flow) (*flow, error) {
 	if nf == nil {
 		nf = new(flow)
 	}
-	// The canonical key is built in place, the mask on the stack, then
-	// shared (masks.go): each is 512 bytes.
-	var mask datapath.FlowKey
-	key := &nf.key
-	err := validateMatch(&f.Match, key, &mask)
+	// The canonical key and mask are built on the stack, 512 bytes each;
+	// the flow keeps the key packed and the mask shared (masks.go).
+	var key, mask datapath.FlowKey
+	err := validateMatch(&f.Match, &key, &mask)
 	if err == nil {
-		err = validateActions(f.Actions, maskedActionKey(key, &mask), 0)
+		err = validateActions(f.Actions, maskedActionKey(&key, &mask), 0)
 	}
 	if err != nil {
 		d.flowPool.Put(nf) // not referenced anywhere
@@ -113,7 +118,8 @@ func (d *Datapath) prepareFlow(f *datapath.Flow) (*flow, error) {
 	nf.mask = d.masks.intern(&mask)
 	nf.sub, nf.seq = nil, 0
 	nf.clearStats()
-	flatten(key, &nf.kflat, false)
+	flatten(&key, &nf.kflat, false)
+	nf.key.set(&key)
 	nf.own = appendActions(nf.own[:0], f.Actions)
 	if f.Actions == nil {
 		nf.acts.Store(&noActions) // dumped back as nil, not empty
@@ -243,7 +249,7 @@ func (d *Datapath) put(nf *flow, mode datapath.PutMode) error {
 		if nf.byUFID {
 			target = d.byUFID.Get(nf.ufid)
 		} else {
-			target = d.byKey[nf.key]
+			target = d.byKey[string(nf.key.bytes())]
 		}
 		if target == nil {
 			return errno(syscall.ENOENT)
@@ -273,11 +279,12 @@ func (d *Datapath) put(nf *flow, mode datapath.PutMode) error {
 	}
 	// Create-or-modify: the flow found must be the same flow.
 	if existing.byUFID {
-		if existing.key.Masked(&existing.mask.mask) != nf.key.Masked(&nf.mask.mask) {
+		ek, nk := existing.match().Key, nf.match().Key
+		if ek.Masked(&existing.mask.mask) != nk.Masked(&nf.mask.mask) {
 			return errno(syscall.ENOENT) // UFID matches but key is different, or an overlap
 		}
-	} else if existing.key != nf.key {
-		if existing = d.byKey[nf.key]; existing == nil {
+	} else if !bytes.Equal(existing.key.bytes(), nf.key.bytes()) { // packing is injective
+		if existing = d.byKey[string(nf.key.bytes())]; existing == nil {
 			return errno(syscall.ENOENT)
 		}
 	}
@@ -292,7 +299,7 @@ func (d *Datapath) insert(nf *flow) {
 	if nf.byUFID {
 		d.byUFID.Add(nf.ufid, nf)
 	} else {
-		d.byKey[nf.key] = nf
+		d.byKey[string(nf.key.bytes())] = nf
 	}
 }
 
@@ -301,7 +308,7 @@ func (d *Datapath) remove(f *flow) {
 	if f.byUFID {
 		d.byUFID.Delete(f.ufid)
 	} else {
-		delete(d.byKey, f.key)
+		delete(d.byKey, string(f.key.bytes()))
 	}
 }
 
@@ -317,7 +324,9 @@ func (d *Datapath) find(ref *datapath.Flow) (*flow, error) {
 	if ref.Match.Key.Fields == 0 {
 		return nil, invalid("flow without UFID or key")
 	}
-	if f := d.byKey[ref.Match.Key.Canonical()]; f != nil {
+	var buf [512]byte
+	k := ref.Match.Key.Canonical()
+	if f := d.byKey[string(appendKey(buf[:0], &k))]; f != nil {
 		return f, nil
 	}
 	return nil, errno(syscall.ENOENT)
