@@ -62,22 +62,51 @@ func (d *Datapath) DeleteFlows(ctx context.Context, ufids []datapath.UFID) error
 		return err
 	}
 	var berr datapath.BatchError
+	var (
+		fs [deleteChunk]*flow
+		hs [deleteChunk]uint64
+	)
 	for start := 0; start < len(ufids); start += deleteChunk {
-		end := min(start+deleteChunk, len(ufids))
+		chunk := ufids[start:min(start+deleteChunk, len(ufids))]
 		d.flowMu.Lock()
-		for i := start; i < end; i++ {
-			if ufids[i].IsZero() {
-				berr.Errs = append(berr.Errs, datapath.IndexError{Index: i, Err: opErr(op, invalid("zero UFID"))})
-				continue
-			}
-			f := d.byUFID.Delete(ufids[i]) // remove's UFID half, in the same lookup
-			if f == nil {
-				berr.Errs = append(berr.Errs, datapath.IndexError{Index: i, Err: opErr(op, errno(syscall.ENOENT))})
-				continue
-			}
-			d.cls.remove(f)
-			d.recycle(f)
+		// Each step reads what the next needs for every flow of the chunk
+		// before the next step starts: the UFID slots, then the flows,
+		// then their subtable slots. Each read is a cache miss in a large
+		// table, and misses that do not wait on one another overlap.
+		var sink byte
+		for i := range chunk {
+			sink ^= d.byUFID.Touch(&chunk[i])
 		}
+		for i := range chunk {
+			fs[i] = nil
+			if !chunk[i].IsZero() {
+				fs[i] = d.byUFID.Delete(chunk[i]) // remove's UFID half
+			}
+		}
+		for i, f := range fs[:len(chunk)] {
+			if f != nil && f.sub != nil {
+				hs[i] = f.sub.hash(&f.kflat)
+			}
+		}
+		for i, f := range fs[:len(chunk)] {
+			if f != nil && f.sub != nil {
+				sink ^= d.cls.touch(f, hs[i])
+			}
+		}
+		for i, f := range fs[:len(chunk)] {
+			switch {
+			case chunk[i].IsZero():
+				berr.Errs = append(berr.Errs, datapath.IndexError{Index: start + i, Err: opErr(op, invalid("zero UFID"))})
+			case f == nil:
+				berr.Errs = append(berr.Errs, datapath.IndexError{Index: start + i, Err: opErr(op, errno(syscall.ENOENT))})
+			default:
+				if f.sub != nil {
+					d.cls.removeHashed(f, hs[i])
+				}
+				d.recycle(f)
+			}
+		}
+		d.touched += uint64(sink) // keeps the touches
 		d.flowMu.Unlock()
 	}
 	if len(berr.Errs) > 0 {

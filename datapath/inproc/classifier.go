@@ -115,11 +115,11 @@ func (s *subtable) place(e slot) {
 	s.slots[i] = e
 }
 
-// del removes f, shifting later entries of its probe run back (no
-// tombstones).
-func (s *subtable) del(f *flow) {
+// delHashed removes f, whose hash is h, shifting later entries of its
+// probe run back (no tombstones).
+func (s *subtable) delHashed(f *flow, h uint64) {
 	m := uint64(len(s.slots) - 1)
-	i := s.hash(&f.kflat) & m
+	i := h & m
 	for s.slots[i].f != f {
 		if s.slots[i].h == 0 {
 			return
@@ -235,11 +235,22 @@ func (c *classifier) insert(f *flow) {
 // remove deletes f; a subtable left empty is dropped, like a kernel mask
 // whose reference count falls to zero.
 func (c *classifier) remove(f *flow) {
-	s := f.sub
-	if s == nil {
-		return
+	if f.sub != nil {
+		c.removeHashed(f, f.sub.hash(&f.kflat))
 	}
-	s.del(f)
+}
+
+// touch reads the slot of f (installed) in its subtable, whose hash is h,
+// and returns a byte of it (see ufidmap.Map.Touch).
+func (c *classifier) touch(f *flow, h uint64) byte {
+	s := f.sub
+	return byte(s.slots[h&uint64(len(s.slots)-1)].h)
+}
+
+// removeHashed is remove for f, installed, whose hash in its subtable is h.
+func (c *classifier) removeHashed(f *flow, h uint64) {
+	s := f.sub
+	s.delHashed(f, h)
 	f.sub = nil
 	c.flows--
 	if s.len() == 0 {

@@ -70,6 +70,9 @@ type Datapath struct {
 	byUFID ufidmap.Map[flow]
 	byKey  map[string]*flow // flows without UFID, by packed key
 	seq    uint64           // installation counter, orders dumps
+	// touched accumulates what DeleteFlows reads ahead, so that the
+	// compiler keeps the reads; its value means nothing.
+	touched uint64
 	// flowPool holds removed flows for reuse (recycle).
 	flowPool sync.Pool
 	// masks shares the masks of the flows installed (masks.go).

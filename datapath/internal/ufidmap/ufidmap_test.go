@@ -173,3 +173,24 @@ func BenchmarkGoMapChurn(b *testing.B) {
 		delete(m, ufid(i*0x9e3779b97f4a7c15))
 	}
 }
+
+// TestTouchChangesNothing: Touch reads, on an empty map too, and leaves
+// every entry where it was.
+func TestTouchChangesNothing(t *testing.T) {
+	var m Map[int]
+	u := ufid(1)
+	if m.Touch(&u) != 0 {
+		t.Fatal("Touch on an empty map returned a slot byte")
+	}
+	model := map[datapath.UFID]*int{}
+	for i := range 100 {
+		v := new(int)
+		m.Add(ufid(uint64(i)), v)
+		model[ufid(uint64(i))] = v
+	}
+	for i := range 200 {
+		u := ufid(uint64(i))
+		m.Touch(&u)
+	}
+	check(t, &m, model)
+}
