@@ -31,7 +31,11 @@
 // hash table per distinct mask, probed in turn with the packet key masked by
 // that mask; flows are expected not to overlap. Lookups take a read lock and
 // do not allocate. Stats reports hits, misses, lost upcalls and the masks
-// probed per lookup; Rebalance orders the masks by use.
+// probed per lookup; Rebalance orders the masks by use. A flow stores
+// little (576 bytes): its key packed, only the groups present; its mask
+// shared with the other flows of its shape; the key flattened into the
+// words the classifier matches. Under a steady new-flow load most of the
+// table is out of the cache, and what an install writes is what it costs.
 //
 // # Actions
 //
