@@ -55,8 +55,9 @@ type table[K comparable, V any] struct {
 	known   bool // a listing was applied
 	watches map[*watch.Watch[K, nsdb.TableEvent[K, V]]]struct{}
 	handles int
-	own     map[string]struct{} // learned entries created by ownSess
+	own     map[string]uint64 // learned entries created by ownSess, with lists when recorded
 	ownSess nsdb.SessionID
+	lists   uint64 // listings started: orders them against own's records
 	dropped bool
 }
 
@@ -80,6 +81,10 @@ const (
 
 // list lists the table and applies the listing.
 func (t *table[K, V]) list(cn *conn, mode listMode) error {
+	t.mu.Lock()
+	t.lists++
+	seq := t.lists
+	t.mu.Unlock()
 	var names []string
 	var st *zk.Stat
 	var err error
@@ -89,7 +94,7 @@ func (t *table[K, V]) list(cn *conn, mode listMode) error {
 		names, st, err = cn.zk.Children(t.path)
 	}
 	if errors.Is(err, zk.ErrNoNode) {
-		return t.absent(cn, mode)
+		return t.absent(cn, mode, seq)
 	}
 	if err != nil {
 		return err
@@ -99,12 +104,12 @@ func (t *table[K, V]) list(cn *conn, mode listMode) error {
 		n += int64(len(name))
 	}
 	t.c.bytesRead.Add(n)
-	t.apply(cn, names, st.Pzxid)
+	t.apply(cn, names, st.Pzxid, seq)
 	return nil
 }
 
 // absent handles a listing that found no node for the table.
-func (t *table[K, V]) absent(cn *conn, mode listMode) error {
+func (t *table[K, V]) absent(cn *conn, mode listMode, seq uint64) error {
 	switch mode {
 	case listToWrite:
 		if err := cn.ensurePath(t.path); err != nil {
@@ -121,7 +126,7 @@ func (t *table[K, V]) absent(cn *conn, mode listMode) error {
 		}
 	}
 	t.mu.Lock()
-	drop := t.applyLocked(cn, nil, t.pzxid) // empty now, whatever was listed before
+	drop := t.applyLocked(cn, nil, t.pzxid, seq) // empty now, whatever was listed before
 	t.mu.Unlock()
 	if drop {
 		t.maybeDrop()
@@ -133,10 +138,11 @@ func (t *table[K, V]) refresh(ctx context.Context, cn *conn, _ uint64, _ bool) e
 	return call(ctx, func() error { return t.list(cn, listWatch) })
 }
 
-// apply installs a listing taken at pzxid, unless a newer one was applied.
-func (t *table[K, V]) apply(cn *conn, names []string, pzxid int64) {
+// apply installs a listing taken at pzxid, unless a newer one was applied;
+// seq is the listing's number, taken when it was started.
+func (t *table[K, V]) apply(cn *conn, names []string, pzxid int64, seq uint64) {
 	t.mu.Lock()
-	drop := t.applyLocked(cn, names, pzxid)
+	drop := t.applyLocked(cn, names, pzxid, seq)
 	t.mu.Unlock()
 	if drop {
 		t.maybeDrop()
@@ -145,7 +151,7 @@ func (t *table[K, V]) apply(cn *conn, names []string, pzxid int64) {
 
 // applyLocked is apply with t.mu held; it reports whether the cache may no
 // longer be needed.
-func (t *table[K, V]) applyLocked(cn *conn, names []string, pzxid int64) bool {
+func (t *table[K, V]) applyLocked(cn *conn, names []string, pzxid int64, seq uint64) bool {
 	if t.known && pzxid < t.pzxid {
 		return false
 	}
@@ -213,9 +219,15 @@ func (t *table[K, V]) applyLocked(cn *conn, names []string, pzxid int64) bool {
 	if cn.sess.ID() != t.ownSess {
 		t.own = nil // entries of an ended session are gone with it
 	}
-	for name := range t.own {
+	for name, since := range t.own {
 		if !present[name] {
-			delete(t.own, name)
+			// Only a listing started after the entry was recorded
+			// proves it gone: one started before its create returned
+			// may not hold it yet, and forgetting it then would leave
+			// it undeleted once superseded.
+			if seq > since {
+				delete(t.own, name)
+			}
 			continue
 		}
 		if ke := keys[parsed[name].k]; ke != nil && len(ke.learned) > 0 && ke.learned[len(ke.learned)-1].name != name {
@@ -278,11 +290,12 @@ func sortLearned[V any](ls []learned[V]) {
 	}
 }
 
-// ownLocked returns the set of entries this session created, resetting it
-// when the session changed; the caller holds t.mu.
-func (t *table[K, V]) ownLocked(cn *conn) map[string]struct{} {
+// ownLocked returns the entries this session created, resetting them when
+// the session changed; the caller holds t.mu. Each maps to the number of
+// listings started when it was recorded (see applyLocked).
+func (t *table[K, V]) ownLocked(cn *conn) map[string]uint64 {
 	if t.ownSess != cn.sess.ID() {
-		t.own = make(map[string]struct{})
+		t.own = make(map[string]uint64)
 		t.ownSess = cn.sess.ID()
 	}
 	return t.own

@@ -79,7 +79,7 @@ func (h *handle[K, V]) Add(ctx context.Context, k K, v V) error {
 		for _, o := range olds {
 			delete(own, o)
 		}
-		own[lastSegment(res[0].String)] = struct{}{}
+		own[lastSegment(res[0].String)] = t.lists
 		t.mu.Unlock()
 		return t.list(cn, listRead)
 	})
@@ -106,7 +106,7 @@ func (t *table[K, V]) adoptLost(cn *conn, prefix string) error {
 		}
 		if ok && st.EphemeralOwner == int64(cn.sess.ID()) {
 			t.mu.Lock()
-			t.ownLocked(cn)[name] = struct{}{}
+			t.ownLocked(cn)[name] = t.lists
 			t.mu.Unlock()
 		}
 	}
