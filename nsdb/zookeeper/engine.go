@@ -47,6 +47,10 @@ type sub struct {
 	// loaded, when set, is closed the first time the sub is clean: its
 	// first read (issued after it was added) has been applied.
 	loaded chan struct{}
+
+	// listed, for an object's sub, is the number of the last listing of
+	// its kind that saw the object; guarded by objectCache.mu.
+	listed uint64
 }
 
 type engine struct {

@@ -25,6 +25,7 @@ type objectCache struct {
 	kinds   map[topology.Kind]*sub
 	kindSeq map[topology.Kind]uint64 // when each kind's view was started
 	subs    map[topology.Kind]map[topology.ID]*sub
+	lists   uint64     // kind listings started: orders them against object reads
 	stale   bool       // reconnected since the last full re-read
 	watches *watch.Hub // guarded by mu
 }
@@ -103,6 +104,10 @@ func (oc *objectCache) commitBarrier(ctx context.Context, n uint64) error {
 func (oc *objectCache) refreshDir(k topology.Kind) refreshFunc {
 	dir := oc.c.paths.kindDir(k)
 	return func(ctx context.Context, cn *conn, seq uint64, arm bool) error {
+		oc.mu.Lock()
+		oc.lists++
+		ls := oc.lists
+		oc.mu.Unlock()
 		var names []string
 		err := call(ctx, func() error {
 			var err error
@@ -142,13 +147,15 @@ func (oc *objectCache) refreshDir(k topology.Kind) refreshFunc {
 			oc.subs[k] = m
 		}
 		for id := range present {
-			if m[id] == nil {
+			s := m[id]
+			if s == nil {
 				key := txn.Key{Kind: k, ID: id}
-				s := &sub{path: oc.c.paths.object(k, id)}
+				s = &sub{path: oc.c.paths.object(k, id)}
 				s.refresh = oc.refreshObject(key, s)
 				m[id] = s
 				oc.c.eng.add(s, seq)
 			}
+			s.listed = max(s.listed, ls)
 		}
 		for id, s := range m {
 			if !present[id] {
@@ -162,7 +169,10 @@ func (oc *objectCache) refreshDir(k topology.Kind) refreshFunc {
 // refreshObject reads one object with a data watch.
 func (oc *objectCache) refreshObject(key txn.Key, s *sub) refreshFunc {
 	p := s.path // the sub's: one copy of the path per object
-	return func(ctx context.Context, cn *conn, _ uint64, arm bool) error {
+	return func(ctx context.Context, cn *conn, seq uint64, arm bool) error {
+		oc.mu.Lock()
+		start := oc.lists
+		oc.mu.Unlock()
 		var data []byte
 		var st *zk.Stat
 		err := call(ctx, func() error {
@@ -189,7 +199,14 @@ func (oc *objectCache) refreshObject(key txn.Key, s *sub) refreshFunc {
 			}
 			oc.mu.Lock()
 			defer oc.mu.Unlock()
-			if oc.c.eng.removeIfClean(s) {
+			switch {
+			case s.listed > start:
+				// A listing started after this read saw the object:
+				// it was created again, and no watch of this read
+				// will tell (a read of an absent node arms none).
+				// The listing kept this sub, so it must read again.
+				oc.c.eng.mark(s, seq)
+			case oc.c.eng.removeIfClean(s):
 				delete(oc.subs[key.Kind], key.ID)
 			}
 			oc.applyLocked(key, nil, ms)
