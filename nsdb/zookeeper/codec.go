@@ -122,6 +122,7 @@ func decodeObject(k topology.Kind, id topology.ID, data []byte) (topology.Object
 type paths struct {
 	root      string
 	models    string // <root>/models: data = commit tokens; version guards commits
+	changelog string // <root>/changelog: what each commit wrote, by models version
 	state     string
 	tables    string
 	sequences string
@@ -133,6 +134,7 @@ func newPaths(root string) paths {
 	return paths{
 		root:      root,
 		models:    root + "/models",
+		changelog: root + "/changelog",
 		state:     root + "/state",
 		tables:    root + "/tables",
 		sequences: root + "/sequences",

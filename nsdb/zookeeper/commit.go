@@ -129,6 +129,7 @@ func (st store) Commit(ctx context.Context, ops ...nsdb.Op) (nsdb.Version, error
 		})
 		switch {
 		case err == nil:
+			go c.trimChangelog(cn, stat.Version+1)
 			return nsdb.Version(res[0].Stat.Mzxid), nil
 		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 			return nsdb.AnyVersion, err
@@ -141,6 +142,14 @@ func (st store) Commit(ctx context.Context, ops ...nsdb.Op) (nsdb.Version, error
 		failed := failedOp(res)
 		if failed < 0 || failed >= len(reqs) {
 			return nsdb.AnyVersion, mapErr("commit", err)
+		}
+		if failed == changelogOp {
+			// A root laid out before the change log, or an entry left
+			// by a models node that was since recreated.
+			if err := c.fixChangelog(ctx, cn, stat.Version+1, err); err != nil {
+				return nsdb.AnyVersion, mapErr("commit", err)
+			}
+			continue
 		}
 		if failed > 0 {
 			// The cache was behind a writer that bypassed the models
@@ -220,9 +229,13 @@ func failedOp(res []zk.MultiResponse) int {
 // objects the writes refer to and of the objects ops Check.
 func (oc *objectCache) requests(ops []nsdb.Op, plan *txn.Plan, models int32, hist []byte) ([]any, unresolved, int, error) {
 	p := oc.c.paths
-	reqs := []any{&zk.SetDataRequest{Path: p.models, Data: hist, Version: models}}
+	log := encodeChangelog(plan.Writes)
+	reqs := []any{
+		&zk.SetDataRequest{Path: p.models, Data: hist, Version: models},
+		&zk.CreateRequest{Path: p.changelog + "/" + changelogName(models+1), Data: log, Acl: oc.c.acl, Flags: zk.FlagPersistent},
+	}
 	u := unresolved{models: models, token: hist[:tokenLen], writes: make(map[string][]byte)}
-	size := len(p.models) + len(hist) + 32
+	size := len(p.models) + len(hist) + len(p.changelog) + len(log) + 64
 	for _, w := range plan.Writes {
 		path := p.object(w.Key.Kind, w.Key.ID)
 		size += len(path) + 32

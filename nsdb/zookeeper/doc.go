@@ -16,6 +16,7 @@
 // under Config.Root (default "/hivenet"):
 //
 //	<root>/models                              commit guard (see Transactions)
+//	<root>/changelog/<v>                       keys written by the commit that made models version v
 //	<root>/models/<kind>/<id>                  objects (persistent)
 //	<root>/state/<kind>/<id>/<key>             single-valued state keys (ephemeral, data = value)
 //	<root>/state/<kind>/<id>/<key>/v-<value>   KeyMultiple values (ephemeral, data = value)
@@ -78,9 +79,10 @@
 // models node's data at exactly the version read, so that any concurrent
 // commit makes it fail and the client re-plans on the new state (this also
 // guards the planner's index queries — who refers to an object, which
-// objects bear a name — that no per-object check could), (2) creates,
-// updates and deletes every written object with a check of the data version
-// it was planned from, and (3) checks the version of every object the
+// objects bear a name — that no per-object check could), and creates the
+// change log entry of the new version (see Watches), (2) creates, updates
+// and deletes every written object with a check of the data version it was
+// planned from, and (3) checks the version of every object the
 // written objects refer to and of every object the caller's Check ops name. Commits are thus serialised through the models node: correct
 // for a control plane, and the reason for the store-wide revision.
 //
@@ -106,6 +108,20 @@
 // first, then changes, coalesced per item; object versions (mzxids) never
 // decrease. A deletion carries the version of the last state the client saw
 // (ZooKeeper does not tell the zxid of a delete).
+//
+// The object cache holds no watch per object: ZooKeeper keeps each watch
+// in every server's memory and fires each on its own, so per-object
+// watches would cost the ensemble the deployment's size for every agent.
+// Each commit's multi-op also creates <root>/changelog/<v>, v the models
+// node's new version, listing "<kind>/<id>" of every object it created,
+// updated or deleted. A client lists a kind and reads its objects once,
+// when it first uses the kind; then one exists watch on the models node
+// tells it of each commit, and it reads the log entries since the version
+// it had applied and re-reads the objects they name. A missing entry (the
+// client fell more than 4,096 commits behind and the log was trimmed, or a
+// client that predates the log committed) makes it re-list and re-read
+// every cached kind. Each committer deletes the entry 4,096 versions older
+// than its own, and every 512 versions sweeps older leftovers.
 //
 // Object watches are served by the client's object cache; table handles
 // share one cache per table and client, fed by a children watch on the

@@ -47,10 +47,6 @@ type sub struct {
 	// loaded, when set, is closed the first time the sub is clean: its
 	// first read (issued after it was added) has been applied.
 	loaded chan struct{}
-
-	// listed, for an object's sub, is the number of the last listing of
-	// its kind that saw the object; guarded by objectCache.mu.
-	listed uint64
 }
 
 type engine struct {
@@ -58,6 +54,7 @@ type engine struct {
 
 	mu       sync.Mutex
 	subs     map[string]*subSet
+	subsPeak int           // the most entries subs held since it was made
 	pending  pendingSeqs   // the subs pending at each sequence number
 	disp     uint64        // last event dispatched
 	progress chan struct{} // closed and replaced on progress
@@ -125,6 +122,7 @@ func (e *engine) add(s *sub, seq uint64) {
 	if m == nil {
 		m = &subSet{}
 		e.subs[s.path] = m
+		e.subsPeak = max(e.subsPeak, len(e.subs))
 	}
 	m.add(s)
 	e.markLocked(s, seq, true)
@@ -182,6 +180,13 @@ func (e *engine) removeLocked(s *sub) {
 	e.setPendingLocked(s, 0)
 	if m := e.subs[s.path]; m != nil && m.remove(s) {
 		delete(e.subs, s.path)
+		if e.subsPeak > shrinkAbove && len(e.subs) < e.subsPeak/8 {
+			small := make(map[string]*subSet, len(e.subs))
+			for p, m := range e.subs {
+				small[p] = m
+			}
+			e.subs, e.subsPeak = small, len(small)
+		}
 	}
 }
 

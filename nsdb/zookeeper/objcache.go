@@ -13,9 +13,11 @@ import (
 	"github.com/hivenet/hivenet/topology"
 )
 
-// objectCache is a client's watch-driven copy of the object store, loaded
-// kind by kind on demand: the source of transaction plans and of object
-// watches.
+// objectCache is a client's copy of the object store, loaded kind by kind
+// on demand: the source of transaction plans and of object watches. It
+// follows the store with one watch, on the models node, and the change log
+// (see changelog.go): a kind is listed once when first used, and an object
+// is read when the listing or a log entry names it.
 type objectCache struct {
 	c *Client
 
@@ -24,10 +26,12 @@ type objectCache struct {
 	dv      map[txn.Key]int32 // ZooKeeper data version of each cached object
 	kinds   map[topology.Kind]*sub
 	kindSeq map[topology.Kind]uint64 // when each kind's view was started
-	subs    map[topology.Kind]map[topology.ID]*sub
-	lists   uint64     // kind listings started: orders them against object reads
-	stale   bool       // reconnected since the last full re-read
-	watches *watch.Hub // guarded by mu
+	reads   map[txn.Key]*sub         // objects with a read pending or running
+	peak    int                      // the most entries reads held since it was made
+	feed    *sub                     // the models node's watch; nil until a kind is used
+	applied int32                    // the models node version whose changes were requested
+	stale   bool                     // reconnected since the last full re-read
+	watches *watch.Hub               // guarded by mu
 }
 
 // objects returns the client's object cache, creating it.
@@ -44,7 +48,7 @@ func (c *Client) objects() (*objectCache, error) {
 			dv:      make(map[txn.Key]int32),
 			kinds:   make(map[topology.Kind]*sub),
 			kindSeq: make(map[topology.Kind]uint64),
-			subs:    make(map[topology.Kind]map[topology.ID]*sub),
+			reads:   make(map[txn.Key]*sub),
 		}
 		oc.watches = watch.NewHub(&oc.mu)
 		c.objs = oc
@@ -54,6 +58,9 @@ func (c *Client) objects() (*objectCache, error) {
 
 // ensure starts the views of kinds and waits until they are loaded.
 func (oc *objectCache) ensure(ctx context.Context, kinds []topology.Kind) error {
+	if err := oc.startFeed(ctx); err != nil {
+		return err
+	}
 	var n uint64
 	oc.mu.Lock()
 	for _, k := range kinds {
@@ -70,6 +77,38 @@ func (oc *objectCache) ensure(ctx context.Context, kinds []topology.Kind) error 
 	return oc.c.eng.barrier(ctx, n)
 }
 
+// startFeed starts the models node's watch, once: it first reads the
+// node's version, from which the feed follows the change log, so that
+// every commit after that read reaches the cache through the log, and the
+// kinds listed afterwards hold every commit before it.
+func (oc *objectCache) startFeed(ctx context.Context) error {
+	oc.mu.Lock()
+	started := oc.feed != nil
+	oc.mu.Unlock()
+	if started {
+		return nil
+	}
+	var v int32
+	err := oc.c.retry(ctx, func(cn *conn) error {
+		_, st, err := cn.zk.Exists(oc.c.paths.models)
+		if err == nil {
+			v = st.Version
+		}
+		return err
+	})
+	if err != nil {
+		return mapErr("read "+oc.c.paths.models, err)
+	}
+	oc.mu.Lock()
+	defer oc.mu.Unlock()
+	if oc.feed == nil {
+		oc.applied = v
+		oc.feed = &sub{path: oc.c.paths.models, refresh: oc.refreshFeed}
+		oc.c.eng.add(oc.feed, max(oc.c.q.now(), 1))
+	}
+	return nil
+}
+
 func (oc *objectCache) markStale() {
 	oc.mu.Lock()
 	oc.stale = true
@@ -78,44 +117,61 @@ func (oc *objectCache) markStale() {
 
 // commitBarrier waits until the cache reflects every commit the servers
 // had applied when event n was received; after a reconnection it first
-// re-reads every view, since events missed while disconnected may arrive
-// after later replies.
+// reads the models node and the change log again, since events missed
+// while disconnected may arrive after later replies.
 func (oc *objectCache) commitBarrier(ctx context.Context, n uint64) error {
 	oc.mu.Lock()
-	if oc.stale {
+	if oc.stale && oc.feed != nil {
 		oc.stale = false
 		seq := max(oc.c.q.now(), 1)
-		for _, s := range oc.kinds {
-			oc.c.eng.reread(s, seq)
-		}
-		for _, m := range oc.subs {
-			for _, s := range m {
-				oc.c.eng.reread(s, seq)
-			}
-		}
+		oc.c.eng.reread(oc.feed, seq)
 		n = max(n, seq)
 	}
 	oc.mu.Unlock()
 	return oc.c.eng.barrier(ctx, n)
 }
 
-// refreshDir lists a kind's objects: new ones get a view, vanished ones
-// are re-read (and so deleted).
+// readLocked has key's object read (again), covering event seq; the
+// caller holds oc.mu. Reads of one object never overlap, so that what they
+// apply never goes backwards.
+func (oc *objectCache) readLocked(key txn.Key, seq uint64) {
+	if s := oc.reads[key]; s != nil {
+		oc.c.eng.mark(s, seq)
+		return
+	}
+	s := &sub{path: oc.c.paths.object(key.Kind, key.ID)}
+	s.refresh = oc.refreshObject(key, s)
+	oc.reads[key] = s
+	oc.peak = max(oc.peak, len(oc.reads))
+	oc.c.eng.add(s, seq)
+}
+
+// readDoneLocked forgets key's read once no other read of it is due; the
+// caller holds oc.mu.
+func (oc *objectCache) readDoneLocked(key txn.Key, s *sub) {
+	if oc.c.eng.removeIfClean(s) && oc.reads[key] == s {
+		delete(oc.reads, key)
+		if len(oc.reads) == 0 && oc.peak > shrinkAbove {
+			// A Go map keeps its largest size: let a load's go.
+			oc.reads, oc.peak = make(map[txn.Key]*sub), 0
+		}
+	}
+}
+
+// shrinkAbove is the size above which a map of transient entries is made
+// anew once it has emptied (or, for the engine's views, shrunk to an
+// eighth), since a Go map never gives back the memory of its largest size.
+const shrinkAbove = 1024
+
+// refreshDir lists a kind's objects and has every one read, as well as
+// every cached one the listing lacks (its read finds it deleted).
 func (oc *objectCache) refreshDir(k topology.Kind) refreshFunc {
 	dir := oc.c.paths.kindDir(k)
-	return func(ctx context.Context, cn *conn, seq uint64, arm bool) error {
-		oc.mu.Lock()
-		oc.lists++
-		ls := oc.lists
-		oc.mu.Unlock()
+	return func(ctx context.Context, cn *conn, seq uint64, _ bool) error {
 		var names []string
 		err := call(ctx, func() error {
 			var err error
-			if arm {
-				names, _, _, err = cn.zk.ChildrenW(dir)
-			} else {
-				names, _, err = cn.zk.Children(dir)
-			}
+			names, _, err = cn.zk.Children(dir)
 			return err
 		})
 		if errors.Is(err, zk.ErrNoNode) {
@@ -141,47 +197,27 @@ func (oc *objectCache) refreshDir(k topology.Kind) refreshFunc {
 		oc.c.bytesRead.Add(n)
 		oc.mu.Lock()
 		defer oc.mu.Unlock()
-		m := oc.subs[k]
-		if m == nil {
-			m = make(map[topology.ID]*sub)
-			oc.subs[k] = m
-		}
 		for id := range present {
-			s := m[id]
-			if s == nil {
-				key := txn.Key{Kind: k, ID: id}
-				s = &sub{path: oc.c.paths.object(k, id)}
-				s.refresh = oc.refreshObject(key, s)
-				m[id] = s
-				oc.c.eng.add(s, seq)
-			}
-			s.listed = max(s.listed, ls)
+			oc.readLocked(txn.Key{Kind: k, ID: id}, seq)
 		}
-		for id, s := range m {
-			if !present[id] {
-				oc.c.eng.mark(s, seq)
+		for _, v := range oc.idx.All(k) {
+			if id := v.Object.ObjectID(); !present[id] {
+				oc.readLocked(txn.Key{Kind: k, ID: id}, seq)
 			}
 		}
 		return nil
 	}
 }
 
-// refreshObject reads one object with a data watch.
+// refreshObject reads one object, without a watch: the change log tells
+// when to read it again.
 func (oc *objectCache) refreshObject(key txn.Key, s *sub) refreshFunc {
-	p := s.path // the sub's: one copy of the path per object
-	return func(ctx context.Context, cn *conn, seq uint64, arm bool) error {
-		oc.mu.Lock()
-		start := oc.lists
-		oc.mu.Unlock()
+	return func(ctx context.Context, cn *conn, _ uint64, _ bool) error {
 		var data []byte
 		var st *zk.Stat
 		err := call(ctx, func() error {
 			var err error
-			if arm {
-				data, st, _, err = cn.zk.GetW(p)
-			} else {
-				data, st, err = cn.zk.Get(p)
-			}
+			data, st, err = cn.zk.Get(s.path)
 			return err
 		})
 		if errors.Is(err, zk.ErrNoNode) {
@@ -199,17 +235,8 @@ func (oc *objectCache) refreshObject(key txn.Key, s *sub) refreshFunc {
 			}
 			oc.mu.Lock()
 			defer oc.mu.Unlock()
-			switch {
-			case s.listed > start:
-				// A listing started after this read saw the object:
-				// it was created again, and no watch of this read
-				// will tell (a read of an absent node arms none).
-				// The listing kept this sub, so it must read again.
-				oc.c.eng.mark(s, seq)
-			case oc.c.eng.removeIfClean(s):
-				delete(oc.subs[key.Kind], key.ID)
-			}
 			oc.applyLocked(key, nil, ms)
+			oc.readDoneLocked(key, s)
 			return nil
 		}
 		if err != nil {
@@ -217,13 +244,14 @@ func (oc *objectCache) refreshObject(key txn.Key, s *sub) refreshFunc {
 		}
 		oc.c.bytesRead.Add(int64(len(data)))
 		o, err := decodeObject(key.Kind, key.ID, data)
-		if err != nil {
-			oc.c.log.Warn("zookeeper: ignoring undecodable object", "path", p, "err", err)
-			return nil
-		}
 		oc.mu.Lock()
-		oc.applyLocked(key, o, st)
-		oc.mu.Unlock()
+		defer oc.mu.Unlock()
+		if err != nil {
+			oc.c.log.Warn("zookeeper: ignoring undecodable object", "path", s.path, "err", err)
+		} else {
+			oc.applyLocked(key, o, st)
+		}
+		oc.readDoneLocked(key, s)
 		return nil
 	}
 }
