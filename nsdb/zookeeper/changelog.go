@@ -13,17 +13,21 @@ import (
 	"github.com/hivenet/hivenet/topology"
 )
 
-// The change log tells clients which objects each commit wrote, so that a
-// client's object cache follows the store with one watch (on the models
-// node) instead of one per object: ZooKeeper keeps every watch in the
-// server's memory and fires each separately, so per-object watches cost
-// the ensemble the deployment's size times the number of agents.
+// The change log tells clients what each commit wrote, so that a client's
+// object cache follows the store with one watch (on the models node)
+// instead of one per object: ZooKeeper keeps every watch in the server's
+// memory and fires each separately, so per-object watches cost the
+// ensemble the deployment's size times the number of agents.
 //
 // Every commit's multi-op sets the models node at version v and creates
-// <root>/changelog/<v+1>, whose data lists the keys the commit created,
-// updated or deleted, one "<kind>/<id>" per line. A reader that has
-// applied the log up to version a and sees the models node at version b
-// reads entries a+1 … b and re-reads the objects they name. If an entry is
+// <root>/changelog/<v+1>, whose data holds every object the commit
+// created, updated or deleted: a header line "<kind>/<id> <data version>
+// <length>" then, for a created or updated object, its new data (the
+// znode's, length bytes) and a newline; a deletion has data version -1 and
+// length 0. The entry's czxid is the commit's zxid, which is each written
+// object's new mzxid: a reader applies the entry as it is, with no read of
+// the objects. A reader that has applied the log up to version a and sees
+// the models node at version b reads entries a+1 … b. If an entry is
 // missing — trimmed because the reader fell more than changelogKeep
 // commits behind, or never written by a client that predates the log — or
 // unreadable (written by an identity that does not grant the reader's), the
@@ -46,58 +50,120 @@ const maxChangelogEntry = 1 << 20
 // changelogName is the name of the entry of models version v.
 func changelogName(v int32) string { return fmt.Sprintf("%010d", v) }
 
-// encodeChangelog returns the data of the entry of a commit writing keys.
-func encodeChangelog(writes []txn.Write) []byte {
-	var b bytes.Buffer
-	for _, w := range writes {
-		b.WriteString(w.Key.Kind.String())
-		b.WriteByte('/')
-		b.WriteString(w.Key.ID.String())
-		b.WriteByte('\n')
+// change is one object a commit wrote: its new data and data version, or
+// its deletion (dv -1, no data).
+type change struct {
+	key  txn.Key
+	dv   int32
+	data []byte
+}
+
+// appendChange appends c's record to an entry.
+func appendChange(b []byte, c change) []byte {
+	b = append(b, c.key.Kind.String()...)
+	b = append(b, '/')
+	b = append(b, c.key.ID.String()...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(c.dv), 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(len(c.data)), 10)
+	b = append(b, '\n')
+	if c.dv >= 0 {
+		b = append(b, c.data...)
+		b = append(b, '\n')
 	}
-	return b.Bytes()
+	return b
 }
 
 // errBadChangelog reports an entry a reader cannot decode; the reader then
 // re-reads everything, as for a missing entry.
 var errBadChangelog = errors.New("zookeeper: undecodable change log entry")
 
-// decodeChangelog returns the keys an entry lists.
-func decodeChangelog(data []byte) ([]txn.Key, error) {
+// decodeChangelog returns the changes an entry holds; their data alias
+// data.
+func decodeChangelog(data []byte) ([]change, error) {
 	if len(data) > maxChangelogEntry {
 		return nil, fmt.Errorf("%w: %d bytes", errBadChangelog, len(data))
 	}
-	var keys []txn.Key
+	var out []change
 	for len(data) > 0 {
 		line, rest, ok := bytes.Cut(data, []byte{'\n'})
 		if !ok {
-			return nil, fmt.Errorf("%w: unterminated line", errBadChangelog)
+			return nil, fmt.Errorf("%w: unterminated header", errBadChangelog)
 		}
 		data = rest
-		kind, id, ok := bytes.Cut(line, []byte{'/'})
-		if !ok {
-			return nil, fmt.Errorf("%w: line %q has no kind", errBadChangelog, line)
-		}
-		k := topology.ParseKind(string(kind))
-		if k == topology.KindInvalid {
-			return nil, fmt.Errorf("%w: unknown kind %q", errBadChangelog, kind)
-		}
-		parsed, err := topology.ParseID(string(id))
+		c, n, err := parseChangeHeader(line)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", errBadChangelog, err)
+			return nil, err
 		}
-		keys = append(keys, txn.Key{Kind: k, ID: parsed})
+		if c.dv >= 0 {
+			if n >= len(data) || data[n] != '\n' {
+				return nil, fmt.Errorf("%w: %s: %d bytes of data announced, %d left", errBadChangelog, line, n, len(data))
+			}
+			c.data, data = data[:n:n], data[n+1:]
+		}
+		out = append(out, c)
 	}
-	return keys, nil
+	return out, nil
+}
+
+// parseChangeHeader parses "<kind>/<id> <dv> <length>".
+func parseChangeHeader(line []byte) (change, int, error) {
+	var c change
+	f := bytes.Fields(line)
+	if len(f) != 3 {
+		return c, 0, fmt.Errorf("%w: header %q", errBadChangelog, line)
+	}
+	kind, id, ok := bytes.Cut(f[0], []byte{'/'})
+	if !ok {
+		return c, 0, fmt.Errorf("%w: header %q has no kind", errBadChangelog, line)
+	}
+	if c.key.Kind = topology.ParseKind(string(kind)); c.key.Kind == topology.KindInvalid {
+		return c, 0, fmt.Errorf("%w: unknown kind %q", errBadChangelog, kind)
+	}
+	var err error
+	if c.key.ID, err = topology.ParseID(string(id)); err != nil {
+		return c, 0, fmt.Errorf("%w: %w", errBadChangelog, err)
+	}
+	dv, err := strconv.ParseInt(string(f[1]), 10, 32)
+	if err != nil || dv < -1 {
+		return c, 0, fmt.Errorf("%w: data version %q", errBadChangelog, f[1])
+	}
+	n, err := strconv.Atoi(string(f[2]))
+	if err != nil || n < 0 || (dv < 0 && n != 0) {
+		return c, 0, fmt.Errorf("%w: length %q", errBadChangelog, f[2])
+	}
+	c.dv = int32(dv)
+	return c, n, nil
+}
+
+// entry is a change log entry as read: its changes and the commit's zxid.
+type entry struct {
+	changes []change
+	zxid    int64
 }
 
 // refreshFeed is the refresh of the cache's one watch: it reads the models
 // node's version with an exists watch (its data, the commit tokens, is not
-// needed), reads the log entries since the version applied and has the
-// objects they name read again; when the log cannot cover the gap, it
-// re-lists every cached kind.
+// needed) and the log entries since the version applied, and applies them;
+// when the log cannot cover the gap, it re-lists every cached kind. The
+// first entry due is read alongside the exists, so that a commit reaches
+// the cache one round trip after its event.
 func (oc *objectCache) refreshFeed(ctx context.Context, cn *conn, seq uint64, arm bool) error {
 	p := oc.c.paths
+	oc.mu.Lock()
+	from := oc.applied
+	oc.mu.Unlock()
+	type reply struct {
+		data []byte
+		st   *zk.Stat
+		err  error
+	}
+	ahead := make(chan reply, 1) // never blocks the read's goroutine
+	go func() {
+		data, st, err := cn.zk.Get(p.changelog + "/" + changelogName(from+1))
+		ahead <- reply{data, st, err}
+	}()
 	var st *zk.Stat
 	err := call(ctx, func() error {
 		var err error
@@ -111,54 +177,94 @@ func (oc *objectCache) refreshFeed(ctx context.Context, cn *conn, seq uint64, ar
 	if err != nil {
 		return err
 	}
-	oc.mu.Lock()
-	from := oc.applied
-	oc.mu.Unlock()
-	var keys []txn.Key
+	var first reply
+	select {
+	case first = <-ahead:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	var entries []entry
 	gap := false
 	for v := from + 1; v <= st.Version && !gap; v++ {
-		var data []byte
-		err := call(ctx, func() error {
-			var err error
-			data, _, err = cn.zk.Get(p.changelog + "/" + changelogName(v))
-			return err
-		})
+		r := first
+		if v != from+1 || errors.Is(r.err, zk.ErrNoNode) {
+			// A read issued before the exists may have preceded the
+			// commit; only one issued after it proves the entry gone.
+			r.err = call(ctx, func() error {
+				var err error
+				r.data, r.st, err = cn.zk.Get(p.changelog + "/" + changelogName(v))
+				return err
+			})
+		}
 		switch {
-		case errors.Is(err, zk.ErrNoNode):
+		case errors.Is(r.err, zk.ErrNoNode):
 			gap = true
-		case errors.Is(err, zk.ErrNoAuth):
+		case errors.Is(r.err, zk.ErrNoAuth):
 			// Written by an identity that does not grant this one
 			// (Auth.Grant): what this client may read, it reads again.
-			oc.c.log.Warn("zookeeper: cannot read a change log entry; re-reading every object", "entry", v, "err", err)
+			oc.c.log.Warn("zookeeper: cannot read a change log entry; re-reading every object", "entry", v, "err", r.err)
 			gap = true
-		case err != nil:
-			return err
+		case r.err != nil:
+			return r.err
 		default:
-			oc.c.bytesRead.Add(int64(len(data)))
-			ks, err := decodeChangelog(data)
+			oc.c.bytesRead.Add(int64(len(r.data)))
+			cs, err := decodeChangelog(r.data)
 			if err != nil {
 				oc.c.log.Warn("zookeeper: re-reading every object", "entry", v, "err", err)
 				gap = true
 			}
-			keys = append(keys, ks...)
+			entries = append(entries, entry{changes: cs, zxid: r.st.Czxid})
+		}
+	}
+	if st.Version <= from {
+		return nil
+	}
+	return oc.applyEntries(entries, gap, from, st.Version, seq)
+}
+
+// applyEntries applies the entries read for models versions from+1 … to
+// (or, with gap, has every cached kind re-listed).
+func (oc *objectCache) applyEntries(entries []entry, gap bool, from, to int32, seq uint64) error {
+	// Decode outside the lock.
+	objs := make([][]topology.Object, len(entries))
+	for i, e := range entries {
+		objs[i] = make([]topology.Object, len(e.changes))
+		for j, c := range e.changes {
+			if c.dv >= 0 {
+				o, err := decodeObject(c.key.Kind, c.key.ID, c.data)
+				if err != nil {
+					oc.c.log.Warn("zookeeper: undecodable object in the change log; reading it", "kind", c.key.Kind, "id", c.key.ID, "err", err)
+				}
+				objs[i][j] = o
+			}
 		}
 	}
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
-	if st.Version <= oc.applied {
+	if to <= oc.applied {
 		return nil
 	}
-	oc.applied = st.Version
+	oc.applied = to
 	if gap {
-		oc.c.log.Debug("zookeeper: the change log does not cover the versions missed; re-listing", "from", from, "to", st.Version)
+		oc.c.log.Debug("zookeeper: the change log does not cover the versions missed; re-listing", "from", from, "to", to)
 		for _, s := range oc.kinds {
 			oc.c.eng.mark(s, seq)
 		}
 		return nil
 	}
-	for _, k := range keys {
-		if oc.kinds[k.Kind] != nil {
-			oc.readLocked(k, seq)
+	for i, e := range entries {
+		for j, c := range e.changes {
+			switch {
+			case oc.kinds[c.key.Kind] == nil:
+			case oc.reads[c.key] != nil || (c.dv >= 0 && objs[i][j] == nil):
+				// A read in flight might apply an older state after
+				// this one: read again after it instead.
+				oc.readLocked(c.key, seq)
+			case c.dv < 0:
+				oc.applyLocked(c.key, nil, &zk.Stat{Mzxid: e.zxid})
+			default:
+				oc.applyLocked(c.key, objs[i][j], &zk.Stat{Mzxid: e.zxid, Version: c.dv})
+			}
 		}
 	}
 	return nil

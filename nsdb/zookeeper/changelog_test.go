@@ -18,61 +18,74 @@ import (
 	"github.com/hivenet/hivenet/topology"
 )
 
-func TestChangelogCodec(t *testing.T) {
-	writes := []txn.Write{
-		{Key: txn.Key{Kind: topology.KindBridge, ID: topology.NameID(topology.KindBridge, "b")}},
-		{Key: txn.Key{Kind: topology.KindPort, ID: topology.NameID(topology.KindPort, "p")}},
-		{Key: txn.Key{Kind: topology.KindNeutron, ID: topology.NameID(topology.KindNeutron, "n")}},
+func encodeChanges(cs []change) []byte {
+	var b []byte
+	for _, c := range cs {
+		b = appendChange(b, c)
 	}
-	data := encodeChangelog(writes)
-	keys, err := decodeChangelog(data)
+	return b
+}
+
+func sameChanges(a, b []change) bool {
+	return slices.EqualFunc(a, b, func(x, y change) bool {
+		return x.key == y.key && x.dv == y.dv && bytes.Equal(x.data, y.data)
+	})
+}
+
+func TestChangelogCodec(t *testing.T) {
+	cs := []change{
+		{key: txn.Key{Kind: topology.KindBridge, ID: topology.NameID(topology.KindBridge, "b")}, data: []byte(`{"name":"b"}`)},
+		{key: txn.Key{Kind: topology.KindPort, ID: topology.NameID(topology.KindPort, "p")}, dv: 7, data: []byte("two\nlines\n")},
+		{key: txn.Key{Kind: topology.KindNeutron, ID: topology.NameID(topology.KindNeutron, "n")}, dv: -1},
+		{key: txn.Key{Kind: topology.KindRouter, ID: topology.NameID(topology.KindRouter, "r")}, dv: 2, data: []byte{}},
+	}
+	got, err := decodeChangelog(encodeChanges(cs))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want []txn.Key
-	for _, w := range writes {
-		want = append(want, w.Key)
+	if !sameChanges(got, cs) {
+		t.Fatalf("decoded %+v, want %+v", got, cs)
 	}
-	if !slices.Equal(keys, want) {
-		t.Fatalf("decoded %v, want %v", keys, want)
-	}
-	if keys, err := decodeChangelog(nil); err != nil || len(keys) != 0 {
-		t.Fatalf("empty entry: %v, %v", keys, err)
+	if got, err := decodeChangelog(nil); err != nil || len(got) != 0 {
+		t.Fatalf("empty entry: %v, %v", got, err)
 	}
 	id := topology.NameID(topology.KindBridge, "b").String()
 	for _, bad := range []string{
-		"bridge/" + id,                     // unterminated
-		"bridge\n",                         // no kind separator
-		"nokind/" + id + "\n",              // unknown kind
-		"bridge/not-a-uuid\n",              // bad ID
-		"bridge/" + id + "\n" + "port/x\n", // a bad line after a good one
+		"bridge/" + id + " 0 2\n{}",     // data not terminated
+		"bridge/" + id + " 0 5\n{}\n",   // shorter than announced
+		"bridge/" + id + " 0 1\n{}\n",   // longer than announced
+		"bridge/" + id + " 0 2",         // unterminated header
+		"bridge/" + id + " 0\n",         // missing length
+		"bridge/" + id + " -1 3\nabc\n", // deletion with data
+		"bridge/" + id + " -2 0\n",      // bad data version
+		"bridge/" + id + " 0 -1\n",      // bad length
+		"bridge " + id + " 0 0\n\n",     // no kind separator
+		"nokind/" + id + " 0 0\n\n",     // unknown kind
+		"bridge/not-a-uuid 0 0\n\n",     // bad ID
+		"bridge/" + id + " x 0\n\n",     // data version not a number
 		strings.Repeat("x", maxChangelogEntry+1),
 	} {
 		if _, err := decodeChangelog([]byte(bad)); !errors.Is(err, errBadChangelog) {
-			t.Errorf("decodeChangelog(%.40q) = %v, want errBadChangelog", bad, err)
+			t.Errorf("decodeChangelog(%.60q) = %v, want errBadChangelog", bad, err)
 		}
 	}
 }
 
 func FuzzDecodeChangelog(f *testing.F) {
-	f.Add(encodeChangelog([]txn.Write{{Key: txn.Key{Kind: topology.KindPort, ID: topology.NameID(topology.KindPort, "p")}}}))
-	f.Add([]byte("bridge/x\n"))
-	f.Add([]byte("\n\n"))
+	f.Add(encodeChanges([]change{{key: txn.Key{Kind: topology.KindPort, ID: topology.NameID(topology.KindPort, "p")}, dv: 3, data: []byte(`{"a":1}`)}}))
+	f.Add(encodeChanges([]change{{key: txn.Key{Kind: topology.KindChain, ID: topology.NameID(topology.KindChain, "c")}, dv: -1}}))
+	f.Add([]byte("bridge/x 0 0\n\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		keys, err := decodeChangelog(data)
+		cs, err := decodeChangelog(data)
 		if err != nil {
 			if !errors.Is(err, errBadChangelog) {
 				t.Fatalf("error %v does not wrap errBadChangelog", err)
 			}
 			return
 		}
-		writes := make([]txn.Write, len(keys))
-		for i, k := range keys {
-			writes[i].Key = k
-		}
-		again, err := decodeChangelog(encodeChangelog(writes))
-		if err != nil || !slices.Equal(again, keys) {
-			t.Fatalf("re-encoded entry decodes to %v, %v; want %v", again, err, keys)
+		again, err := decodeChangelog(encodeChanges(cs))
+		if err != nil || !sameChanges(again, cs) {
+			t.Fatalf("re-encoded entry decodes to %+v, %v; want %+v", again, err, cs)
 		}
 	})
 }

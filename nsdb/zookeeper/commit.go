@@ -229,32 +229,38 @@ func failedOp(res []zk.MultiResponse) int {
 // objects the writes refer to and of the objects ops Check.
 func (oc *objectCache) requests(ops []nsdb.Op, plan *txn.Plan, models int32, hist []byte) ([]any, unresolved, int, error) {
 	p := oc.c.paths
-	log := encodeChangelog(plan.Writes)
-	reqs := []any{
-		&zk.SetDataRequest{Path: p.models, Data: hist, Version: models},
-		&zk.CreateRequest{Path: p.changelog + "/" + changelogName(models+1), Data: log, Acl: oc.c.acl, Flags: zk.FlagPersistent},
-	}
+	logEntry := &zk.CreateRequest{Path: p.changelog + "/" + changelogName(models+1), Acl: oc.c.acl, Flags: zk.FlagPersistent}
+	reqs := []any{&zk.SetDataRequest{Path: p.models, Data: hist, Version: models}, logEntry}
 	u := unresolved{models: models, token: hist[:tokenLen], writes: make(map[string][]byte)}
-	size := len(p.models) + len(hist) + len(p.changelog) + len(log) + 64
+	var log []byte
 	for _, w := range plan.Writes {
 		path := p.object(w.Key.Kind, w.Key.ID)
-		size += len(path) + 32
 		switch {
 		case w.Object == nil:
 			reqs = append(reqs, &zk.DeleteRequest{Path: path, Version: oc.dv[w.Key]})
+			log = appendChange(log, change{key: w.Key, dv: -1})
 		default:
 			data, err := encodeObject(w.Object)
 			if err != nil {
 				return nil, u, 0, err
 			}
-			size += len(data)
 			u.writes[path] = data
 			if w.Prev == nsdb.AnyVersion {
 				reqs = append(reqs, &zk.CreateRequest{Path: path, Data: data, Acl: oc.c.acl, Flags: zk.FlagPersistent})
+				log = appendChange(log, change{key: w.Key, data: data})
 			} else {
 				reqs = append(reqs, &zk.SetDataRequest{Path: path, Data: data, Version: oc.dv[w.Key]})
+				log = appendChange(log, change{key: w.Key, dv: oc.dv[w.Key] + 1, data: data})
 			}
 		}
+	}
+	logEntry.Data = log
+	size := len(p.models) + len(hist) + len(logEntry.Path) + len(log) + 64
+	for _, w := range plan.Writes {
+		size += len(p.object(w.Key.Kind, w.Key.ID)) + 32
+	}
+	for _, data := range u.writes {
+		size += len(data)
 	}
 	// Version checks for what the writes refer to and what the caller
 	// pinned with Check ops; the rest of what the planner read (siblings,
