@@ -121,9 +121,10 @@ func TestRunAPI(t *testing.T) {
 				if err := json.Unmarshal(api.must("GET", "/v1/cluster", readerToken, "", nil, 200).body, &st); err != nil {
 					t.Errorf("GET /v1/cluster: %v", err)
 				}
-				// Every service by default: recycler, vxgw-flooding-proxy
-				// and neutron-sync are the leader-placed ones.
-				leaders := len(st.Leaders) == 3
+				// Every service by default: recycler, snapshots,
+				// vxgw-flooding-proxy and neutron-sync are the
+				// leader-placed ones.
+				leaders := len(st.Leaders) == 4
 				for _, l := range st.Leaders {
 					leaders = leaders && l.NodeName == "api-node"
 				}

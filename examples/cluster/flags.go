@@ -21,7 +21,7 @@ import (
 )
 
 // services names the built-in services, in the order they are added.
-var services = []string{"api", "heartbeat", "recycler", "vxgw", "neutron-sync", "lb-health"}
+var services = []string{"api", "heartbeat", "recycler", "snapshots", "vxgw", "neutron-sync", "lb-health"}
 
 // options are the command's validated flags.
 type options struct {

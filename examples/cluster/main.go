@@ -43,8 +43,11 @@
 //	                       certificates of this PEM file
 //	-tls-cert FILE         serve HTTPS with this certificate (PEM) ...
 //	-tls-key FILE          ... and key
-//	-services LIST         services to run, of api,heartbeat,recycler,vxgw,
-//	                       neutron-sync,lb-health (default all; vxgw is the
+//	-services LIST         services to run, of api,heartbeat,recycler,
+//	                       snapshots,vxgw,neutron-sync,lb-health (default
+//	                       all; snapshots keeps a snapshot of the object
+//	                       store in ZooKeeper for starting agents, written
+//	                       every 1,000 commits, on one node; vxgw is the
 //	                       VxLAN gateway: one synchroniser per VTEP on the
 //	                       node owning it, and the flooding-proxy manager on
 //	                       one node; neutron-sync keeps the Neutron

@@ -167,6 +167,15 @@ func serve(ctx context.Context, o *options, base *slog.Logger, onReady ready) er
 			return err
 		}
 	}
+	if o.has("snapshots") {
+		sn, err := cluster.NewSnapshots(cluster.SnapshotsConfig{NSDB: client, Logger: log, Registerer: reg})
+		if err != nil {
+			return err
+		}
+		if err := node.Add(sn, cluster.Leader); err != nil {
+			return err
+		}
+	}
 	if o.has("vxgw") {
 		if err := addGateway(node, client, log, reg); err != nil {
 			return err

@@ -127,7 +127,7 @@ func footprintSection(b *bytes.Buffer, r *Results) {
 			dur(f.Ready), mib(f.Memory.RSS), mib(f.Memory.Heap), kb(float64(f.NSDBBytes)), f.IdleCPU, kb(f.IdleBytes))
 	}
 	p("\n![memory](scale-footprint-memory.svg)\n\n![time](scale-footprint-time.svg)\n\n")
-	p("Snapshot build is `topology.NewSnapshot` over the whole topology in the harness (no I/O); agent ready is `Run` to `Ready`: reading every object from ZooKeeper, building the world, binding and announcing h0's ports.\n\n")
+	p("Snapshot build is `topology.NewSnapshot` over the whole topology in the harness (no I/O); agent ready is `Run` to `Ready`: reading the whole topology from ZooKeeper (the harness wrote it in the commits shown, so the agent replays the store's change log, a read per commit, with no snapshot to start from; see nsdb/zookeeper), building the world, binding and announcing h0's ports.\n\n")
 }
 
 func statefulSection(b *bytes.Buffer, r *Results) {

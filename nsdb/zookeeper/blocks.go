@@ -41,7 +41,7 @@ type blocks struct{ c *Client }
 // the root, which no block namespace may use.
 func (p paths) reserved(name string) bool {
 	q := p.root + "/" + name
-	return q == p.models || q == p.changelog || q == p.state || q == p.tables || q == p.sequences || q == p.elections || q == p.secrets
+	return q == p.models || q == p.changelog || q == p.snapshot || q == p.state || q == p.tables || q == p.sequences || q == p.elections || q == p.secrets
 }
 
 // scopePath returns the znode of a scope.

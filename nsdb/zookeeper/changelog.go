@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/go-zookeeper/zk"
 
@@ -42,6 +43,10 @@ const changelogKeep = 4096
 // deletes every entry older than changelogKeep, catching what the
 // per-commit trim missed (a client that stopped right after committing).
 const changelogSweep = 512
+
+// changelogReaders is the number of entries a client reads at a time
+// when it catches up.
+const changelogReaders = 32
 
 // maxChangelogEntry bounds an entry a reader decodes: ZooKeeper's request
 // limit bounds what a commit can write.
@@ -183,19 +188,34 @@ func (oc *objectCache) refreshFeed(ctx context.Context, cn *conn, seq uint64, ar
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	var entries []entry
-	gap := false
-	for v := from + 1; v <= st.Version && !gap; v++ {
-		r := first
-		if v != from+1 || errors.Is(r.err, zk.ErrNoNode) {
+	// The entries after the first are read side by side: a client
+	// starting on a store whose log reaches back to its first commit
+	// replays it all.
+	n := max(int(st.Version-from), 0)
+	replies := make([]reply, n)
+	if n > 0 {
+		replies[0] = first
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, changelogReaders)
+	for i := range n {
+		if i == 0 && !errors.Is(first.err, zk.ErrNoNode) {
 			// A read issued before the exists may have preceded the
 			// commit; only one issued after it proves the entry gone.
-			r.err = call(ctx, func() error {
-				var err error
-				r.data, r.st, err = cn.zk.Get(p.changelog + "/" + changelogName(v))
-				return err
-			})
+			continue
 		}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			r := &replies[i]
+			r.data, r.st, r.err = cn.zk.Get(p.changelog + "/" + changelogName(from+1+int32(i)))
+		})
+	}
+	wg.Wait()
+	var entries []entry
+	gap := false
+	for i := 0; i < n && !gap; i++ {
+		r, v := replies[i], from+1+int32(i)
 		switch {
 		case errors.Is(r.err, zk.ErrNoNode):
 			gap = true

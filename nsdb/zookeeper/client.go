@@ -165,7 +165,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 
 // ensureLayout creates the root and the fixed directories below it.
 func (c *Client) ensureLayout(ctx context.Context) error {
-	dirs := []string{c.paths.models, c.paths.changelog, c.paths.state, c.paths.tables, c.paths.sequences, c.paths.elections}
+	dirs := []string{c.paths.models, c.paths.changelog, c.paths.snapshot, c.paths.state, c.paths.tables, c.paths.sequences, c.paths.elections}
 	for _, k := range topology.StoredKinds() {
 		dirs = append(dirs, c.paths.kindDir(k))
 	}

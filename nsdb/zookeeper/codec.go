@@ -123,6 +123,7 @@ type paths struct {
 	root      string
 	models    string // <root>/models: data = commit tokens; version guards commits
 	changelog string // <root>/changelog: what each commit wrote, by models version
+	snapshot  string // <root>/snapshot: the object store at one version, in chunks
 	state     string
 	tables    string
 	sequences string
@@ -135,6 +136,7 @@ func newPaths(root string) paths {
 		root:      root,
 		models:    root + "/models",
 		changelog: root + "/changelog",
+		snapshot:  root + "/snapshot",
 		state:     root + "/state",
 		tables:    root + "/tables",
 		sequences: root + "/sequences",

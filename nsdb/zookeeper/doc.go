@@ -16,7 +16,9 @@
 // under Config.Root (default "/hivenet"):
 //
 //	<root>/models                              commit guard (see Transactions)
-//	<root>/changelog/<v>                       keys written by the commit that made models version v
+//	<root>/changelog/<v>                       objects written by the commit that made models version v
+//	<root>/snapshot                            data = "<v> <n>": the current snapshot's version and chunks
+//	<root>/snapshot/<v>-<i>                    chunk i of the gzip stream of the snapshot of version v
 //	<root>/models/<kind>/<id>                  objects (persistent)
 //	<root>/state/<kind>/<id>/<key>             single-valued state keys (ephemeral, data = value)
 //	<root>/state/<kind>/<id>/<key>/v-<value>   KeyMultiple values (ephemeral, data = value)
@@ -113,15 +115,21 @@
 // in every server's memory and fires each on its own, so per-object
 // watches would cost the ensemble the deployment's size for every agent.
 // Each commit's multi-op also creates <root>/changelog/<v>, v the models
-// node's new version, listing "<kind>/<id>" of every object it created,
-// updated or deleted. A client lists a kind and reads its objects once,
-// when it first uses the kind; then one exists watch on the models node
-// tells it of each commit, and it reads the log entries since the version
-// it had applied and re-reads the objects they name. A missing entry (the
-// client fell more than 4,096 commits behind and the log was trimmed, or a
-// client that predates the log committed) makes it re-list and re-read
-// every cached kind. Each committer deletes the entry 4,096 versions older
-// than its own, and every 512 versions sweeps older leftovers.
+// node's new version, holding every object it created, updated or deleted
+// (kind, ID, new data version and data; the entry's czxid is their new
+// mzxid). One exists watch on the models node tells a client of each
+// commit, and it applies the log entries since the version it had applied,
+// reading nothing else. A client starts from the newest snapshot
+// (Client.WriteSnapshot: the whole store at one version, gzip-compressed in
+// 512 KiB chunks; the cluster's snapshots service writes one every 1,000
+// commits) or, while the log still holds the store's first commit, from
+// the empty store, and replays the log from there; a start costs a read
+// per chunk and per commit since, not per object. A missing entry (the
+// client, or its snapshot, more than 4,096 commits behind a trimmed log; a
+// client that predates the log committed) or an unreadable one makes it
+// list every kind it caches and read every object, as a store without a
+// log requires. Each committer deletes the entry 4,096 versions older than
+// its own, and every 512 versions sweeps older leftovers.
 //
 // Object watches are served by the client's object cache; table handles
 // share one cache per table and client, fed by a children watch on the

@@ -58,7 +58,7 @@ func (c *Client) objects() (*objectCache, error) {
 
 // ensure starts the views of kinds and waits until they are loaded.
 func (oc *objectCache) ensure(ctx context.Context, kinds []topology.Kind) error {
-	if err := oc.startFeed(ctx); err != nil {
+	if err := oc.startFeed(ctx, kinds); err != nil {
 		return err
 	}
 	var n uint64
@@ -80,8 +80,10 @@ func (oc *objectCache) ensure(ctx context.Context, kinds []topology.Kind) error 
 // startFeed starts the models node's watch, once: it first reads the
 // node's version, from which the feed follows the change log, so that
 // every commit after that read reaches the cache through the log, and the
-// kinds listed afterwards hold every commit before it.
-func (oc *objectCache) startFeed(ctx context.Context) error {
+// kinds listed afterwards hold every commit before it. If the store has a
+// snapshot, it loads kinds from it instead and follows the log from the
+// snapshot's version.
+func (oc *objectCache) startFeed(ctx context.Context, kinds []topology.Kind) error {
 	oc.mu.Lock()
 	started := oc.feed != nil
 	oc.mu.Unlock()
@@ -99,13 +101,52 @@ func (oc *objectCache) startFeed(ctx context.Context) error {
 	if err != nil {
 		return mapErr("read "+oc.c.paths.models, err)
 	}
+	sv, recs, ok, err := oc.c.readSnapshot(ctx)
+	if err != nil {
+		oc.c.log.Warn("zookeeper: not loading the snapshot; listing every object", "err", err)
+		ok = false
+	}
+	want := make(map[topology.Kind]bool, len(kinds))
+	for _, k := range kinds {
+		want[k] = true
+	}
+	objs := make([]topology.Object, len(recs))
+	for i, r := range recs {
+		if want[r.key.Kind] {
+			if objs[i], err = decodeObject(r.key.Kind, r.key.ID, r.data); err != nil {
+				oc.c.log.Warn("zookeeper: not loading the snapshot; listing every object", "err", err)
+				ok = false
+				break
+			}
+		}
+	}
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
-	if oc.feed == nil {
-		oc.applied = v
-		oc.feed = &sub{path: oc.c.paths.models, refresh: oc.refreshFeed}
-		oc.c.eng.add(oc.feed, max(oc.c.q.now(), 1))
+	if oc.feed != nil {
+		return nil
 	}
+	oc.applied = v
+	seq := max(oc.c.q.now(), 1)
+	if ok {
+		oc.applied = sv
+		for i, r := range recs {
+			if objs[i] != nil {
+				oc.applyLocked(r.key, objs[i], &zk.Stat{Mzxid: r.zxid, Version: r.dv})
+			}
+		}
+		// The kinds are loaded once the feed has caught up; their views
+		// list them only if the log cannot.
+		for _, k := range kinds {
+			if oc.kinds[k] == nil {
+				s := &sub{path: oc.c.paths.kindDir(k)}
+				s.refresh = oc.refreshDir(k)
+				oc.kinds[k] = s
+				oc.kindSeq[k] = seq
+			}
+		}
+	}
+	oc.feed = &sub{path: oc.c.paths.models, refresh: oc.refreshFeed}
+	oc.c.eng.add(oc.feed, seq)
 	return nil
 }
 
