@@ -73,6 +73,7 @@ type Client struct {
 	log   *slog.Logger
 	paths paths
 	acl   []zk.ACL
+	hints tableHints // which devices have tables, for opening tables
 
 	ctx    context.Context // ends with Close
 	cancel context.CancelFunc

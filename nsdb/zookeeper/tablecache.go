@@ -55,6 +55,7 @@ type table[K comparable, V any] struct {
 	known   bool // a listing was applied
 	watches map[*watch.Watch[K, nsdb.TableEvent[K, V]]]struct{}
 	handles int
+	seen    bool              // the node existed once: the client's absence hint no longer applies
 	own     map[string]uint64 // learned entries created by ownSess, with lists when recorded
 	ownSess nsdb.SessionID
 	lists   uint64 // listings started: orders them against own's records
@@ -85,6 +86,14 @@ func (t *table[K, V]) list(cn *conn, mode listMode) error {
 	t.lists++
 	seq := t.lists
 	t.mu.Unlock()
+	if mode == listWatch {
+		t.mu.Lock()
+		seen := t.seen
+		t.mu.Unlock()
+		if !seen && t.c.tableAbsent(cn, t.path) {
+			return t.absent(cn, mode, seq)
+		}
+	}
 	var names []string
 	var st *zk.Stat
 	var err error
@@ -122,6 +131,9 @@ func (t *table[K, V]) absent(cn *conn, mode listMode, seq uint64) error {
 			return err
 		}
 		if ok {
+			t.mu.Lock()
+			t.seen = true
+			t.mu.Unlock()
 			return errRetry // created meanwhile: list it
 		}
 	}

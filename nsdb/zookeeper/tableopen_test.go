@@ -71,3 +71,45 @@ func TestTableOpenWritesNothing(t *testing.T) {
 		t.Fatalf("Lookup = %v, %v; want %v", got, ok, port)
 	}
 }
+
+// TestTableOpenStaleHint: a table created after the client's listing of
+// the devices with tables (its hint that the table is absent) is still
+// read in full when opened.
+func TestTableOpenStaleHint(t *testing.T) {
+	h := newHarness(t, zktest.Standalone(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	reader, writer := h.client(t), h.client(t)
+	b1, b2 := topology.NameID(topology.KindBridge, "b1"), topology.NameID(topology.KindBridge, "b2")
+	t1, err := reader.Tables().MACTable(ctx, b1, 0) // lists the devices: none
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer t1.Close()
+	w2, err := writer.Tables().MACTable(ctx, b2, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Close()
+	mac, port := topology.MAC{2, 0, 0, 0, 0, 2}, topology.NameID(topology.KindPort, "p")
+	if err := w2.Add(ctx, mac, port); err != nil {
+		t.Fatal(err)
+	}
+	// However long the machine took, the hint is fresh and lacks b2.
+	reader.hints.mu.Lock()
+	hint := reader.hints.dirs[reader.paths.tables+"/bridge"]
+	if hint == nil || hint.devices[b2.String()] {
+		reader.hints.mu.Unlock()
+		t.Fatalf("no hint taken before b2's table existed: %+v", hint)
+	}
+	hint.at = time.Now()
+	reader.hints.mu.Unlock()
+	r2, err := reader.Tables().MACTable(ctx, b2, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	if got, ok := r2.Lookup(mac); !ok || got != port {
+		t.Fatalf("table opened on a stale hint: Lookup = %v, %v; want %v", got, ok, port)
+	}
+}
