@@ -48,6 +48,10 @@ const changelogSweep = 512
 // when it catches up.
 const changelogReaders = 32
 
+// changelogWindow is the number of entries a catching-up client reads
+// before it applies them.
+const changelogWindow = 128
+
 // maxChangelogEntry bounds an entry a reader decodes: ZooKeeper's request
 // limit bounds what a commit can write.
 const maxChangelogEntry = 1 << 20
@@ -188,58 +192,59 @@ func (oc *objectCache) refreshFeed(ctx context.Context, cn *conn, seq uint64, ar
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	// The entries after the first are read side by side: a client
-	// starting on a store whose log reaches back to its first commit
-	// replays it all.
+	// The entries are read side by side, and applied a window at a time:
+	// a client starting on a store whose log reaches back to its first
+	// commit replays it all, and should not hold it all at once.
 	n := max(int(st.Version-from), 0)
-	replies := make([]reply, n)
-	if n > 0 {
-		replies[0] = first
-	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, changelogReaders)
-	for i := range n {
-		if i == 0 && !errors.Is(first.err, zk.ErrNoNode) {
-			// A read issued before the exists may have preceded the
-			// commit; only one issued after it proves the entry gone.
-			continue
+	for lo := 0; lo < n; lo += changelogWindow {
+		hi := min(lo+changelogWindow, n)
+		replies := make([]reply, hi-lo)
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, changelogReaders)
+		for i := lo; i < hi; i++ {
+			if i == 0 && !errors.Is(first.err, zk.ErrNoNode) {
+				// A read issued before the exists may have preceded
+				// the commit; only one issued after it proves the
+				// entry gone.
+				replies[0] = first
+				continue
+			}
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				r := &replies[i-lo]
+				r.data, r.st, r.err = cn.zk.Get(p.changelog + "/" + changelogName(from+1+int32(i)))
+			})
 		}
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			r := &replies[i]
-			r.data, r.st, r.err = cn.zk.Get(p.changelog + "/" + changelogName(from+1+int32(i)))
-		})
-	}
-	wg.Wait()
-	var entries []entry
-	gap := false
-	for i := 0; i < n && !gap; i++ {
-		r, v := replies[i], from+1+int32(i)
-		switch {
-		case errors.Is(r.err, zk.ErrNoNode):
-			gap = true
-		case errors.Is(r.err, zk.ErrNoAuth):
-			// Written by an identity that does not grant this one
-			// (Auth.Grant): what this client may read, it reads again.
-			oc.c.log.Warn("zookeeper: cannot read a change log entry; re-reading every object", "entry", v, "err", r.err)
-			gap = true
-		case r.err != nil:
-			return r.err
-		default:
+		wg.Wait()
+		entries := make([]entry, 0, len(replies))
+		for i, r := range replies {
+			v := from + 1 + int32(lo+i)
+			switch {
+			case errors.Is(r.err, zk.ErrNoNode):
+				return oc.applyEntries(nil, true, from, st.Version, seq)
+			case errors.Is(r.err, zk.ErrNoAuth):
+				// Written by an identity that does not grant this one
+				// (Auth.Grant): what this client may read, it reads
+				// again.
+				oc.c.log.Warn("zookeeper: cannot read a change log entry; re-reading every object", "entry", v, "err", r.err)
+				return oc.applyEntries(nil, true, from, st.Version, seq)
+			case r.err != nil:
+				return r.err
+			}
 			oc.c.bytesRead.Add(int64(len(r.data)))
 			cs, err := decodeChangelog(r.data)
 			if err != nil {
 				oc.c.log.Warn("zookeeper: re-reading every object", "entry", v, "err", err)
-				gap = true
+				return oc.applyEntries(nil, true, from, st.Version, seq)
 			}
 			entries = append(entries, entry{changes: cs, zxid: r.st.Czxid})
 		}
+		if err := oc.applyEntries(entries, false, from+int32(lo), from+int32(hi), seq); err != nil {
+			return err
+		}
 	}
-	if st.Version <= from {
-		return nil
-	}
-	return oc.applyEntries(entries, gap, from, st.Version, seq)
+	return nil
 }
 
 // applyEntries applies the entries read for models versions from+1 … to

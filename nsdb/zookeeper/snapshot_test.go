@@ -217,3 +217,42 @@ func TestSnapshotBeyondLog(t *testing.T) {
 	// the reader has it only if it listed again.
 	converge(t, ctx, w, want)
 }
+
+// TestLogReplay: a client starting on a store with no snapshot, whose log
+// holds every commit since the first, replays the log (several windows of
+// entries) instead of listing, and ends on the store's state.
+func TestLogReplay(t *testing.T) {
+	h := newHarness(t, zktest.Standalone(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	writer, reader := h.client(t), h.client(t)
+	const n = 2*changelogWindow + 10
+	for i := range n {
+		br := &topology.Bridge{ID: topology.NameID(topology.KindBridge, fmt.Sprint(i)), Name: fmt.Sprint("b", i)}
+		if _, err := writer.Store().Commit(ctx, nsdb.Create(br)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := writer.Store().Commit(ctx, nsdb.Delete(topology.KindBridge, topology.NameID(topology.KindBridge, "7"), nsdb.AnyVersion)); err != nil {
+		t.Fatal(err)
+	}
+	all, err := writer.Store().List(ctx, topology.KindBridge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make(map[topology.ID]nsdb.Versioned)
+	for _, v := range all {
+		want[v.Object.ObjectID()] = v
+	}
+	w, err := reader.Store().WatchKinds(ctx, topology.KindBridge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	converge(t, ctx, w, want)
+	reader.eng.mu.Lock()
+	defer reader.eng.mu.Unlock()
+	if reader.eng.subs[reader.paths.kindDir(topology.KindBridge)] != nil {
+		t.Error("the reader listed the bridges instead of replaying the log")
+	}
+}
