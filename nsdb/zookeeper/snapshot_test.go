@@ -113,15 +113,21 @@ func snapshotStore(t *testing.T, ctx context.Context, w *Client, n int) map[topo
 			t.Fatal(err)
 		}
 	}
-	all, err := w.Store().List(ctx, topology.KindBridge)
+	return bridges(t, ctx, w)
+}
+
+// bridges returns the store's bridges by ID.
+func bridges(t *testing.T, ctx context.Context, c *Client) map[topology.ID]nsdb.Versioned {
+	t.Helper()
+	all, err := c.Store().List(ctx, topology.KindBridge)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := make(map[topology.ID]nsdb.Versioned)
+	out := make(map[topology.ID]nsdb.Versioned)
 	for _, v := range all {
-		want[v.Object.ObjectID()] = v
+		out[v.Object.ObjectID()] = v
 	}
-	return want
+	return out
 }
 
 func sameEncoding(t *testing.T, a, b topology.Object) bool {
@@ -236,14 +242,7 @@ func TestLogReplay(t *testing.T) {
 	if _, err := writer.Store().Commit(ctx, nsdb.Delete(topology.KindBridge, topology.NameID(topology.KindBridge, "7"), nsdb.AnyVersion)); err != nil {
 		t.Fatal(err)
 	}
-	all, err := writer.Store().List(ctx, topology.KindBridge)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := make(map[topology.ID]nsdb.Versioned)
-	for _, v := range all {
-		want[v.Object.ObjectID()] = v
-	}
+	want := bridges(t, ctx, writer)
 	w, err := reader.Store().WatchKinds(ctx, topology.KindBridge)
 	if err != nil {
 		t.Fatal(err)
