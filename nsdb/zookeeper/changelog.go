@@ -68,7 +68,12 @@ type change struct {
 }
 
 // appendChange appends c's record to an entry.
-func appendChange(b []byte, c change) []byte {
+func appendChange(b []byte, c change) []byte { return appendRecord(b, c, 0) }
+
+// appendRecord appends c's record: the header "<kind>/<id> <dv> <length>",
+// followed by " <zxid>" when zxid is positive (a snapshot's records), then
+// the data of a write.
+func appendRecord(b []byte, c change, zxid int64) []byte {
 	b = append(b, c.key.Kind.String()...)
 	b = append(b, '/')
 	b = append(b, c.key.ID.String()...)
@@ -76,6 +81,10 @@ func appendChange(b []byte, c change) []byte {
 	b = strconv.AppendInt(b, int64(c.dv), 10)
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, int64(len(c.data)), 10)
+	if zxid > 0 {
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, zxid, 10)
+	}
 	b = append(b, '\n')
 	if c.dv >= 0 {
 		b = append(b, c.data...)
@@ -96,54 +105,64 @@ func decodeChangelog(data []byte) ([]change, error) {
 	}
 	var out []change
 	for len(data) > 0 {
-		line, rest, ok := bytes.Cut(data, []byte{'\n'})
-		if !ok {
-			return nil, fmt.Errorf("%w: unterminated header", errBadChangelog)
-		}
-		data = rest
-		c, n, err := parseChangeHeader(line)
+		c, _, rest, err := cutRecord(data, false)
 		if err != nil {
 			return nil, err
 		}
-		if c.dv >= 0 {
-			if n >= len(data) || data[n] != '\n' {
-				return nil, fmt.Errorf("%w: %s: %d bytes of data announced, %d left", errBadChangelog, line, n, len(data))
-			}
-			c.data, data = data[:n:n], data[n+1:]
-		}
-		out = append(out, c)
+		out, data = append(out, c), rest
 	}
 	return out, nil
 }
 
-// parseChangeHeader parses "<kind>/<id> <dv> <length>".
-func parseChangeHeader(line []byte) (change, int, error) {
-	var c change
+// cutRecord decodes the record at the head of data (with the zxid field if
+// withZxid) and returns the rest; the change's data aliases data.
+func cutRecord(data []byte, withZxid bool) (c change, zxid int64, rest []byte, err error) {
+	line, rest, ok := bytes.Cut(data, []byte{'\n'})
+	if !ok {
+		return c, 0, nil, fmt.Errorf("%w: unterminated header", errBadChangelog)
+	}
 	f := bytes.Fields(line)
-	if len(f) != 3 {
-		return c, 0, fmt.Errorf("%w: header %q", errBadChangelog, line)
+	if want := 3 + btoi(withZxid); len(f) != want {
+		return c, 0, nil, fmt.Errorf("%w: header %q", errBadChangelog, line)
 	}
 	kind, id, ok := bytes.Cut(f[0], []byte{'/'})
 	if !ok {
-		return c, 0, fmt.Errorf("%w: header %q has no kind", errBadChangelog, line)
+		return c, 0, nil, fmt.Errorf("%w: header %q has no kind", errBadChangelog, line)
 	}
 	if c.key.Kind = topology.ParseKind(string(kind)); c.key.Kind == topology.KindInvalid {
-		return c, 0, fmt.Errorf("%w: unknown kind %q", errBadChangelog, kind)
+		return c, 0, nil, fmt.Errorf("%w: unknown kind %q", errBadChangelog, kind)
 	}
-	var err error
 	if c.key.ID, err = topology.ParseID(string(id)); err != nil {
-		return c, 0, fmt.Errorf("%w: %w", errBadChangelog, err)
+		return c, 0, nil, fmt.Errorf("%w: %w", errBadChangelog, err)
 	}
 	dv, err := strconv.ParseInt(string(f[1]), 10, 32)
 	if err != nil || dv < -1 {
-		return c, 0, fmt.Errorf("%w: data version %q", errBadChangelog, f[1])
-	}
-	n, err := strconv.Atoi(string(f[2]))
-	if err != nil || n < 0 || (dv < 0 && n != 0) {
-		return c, 0, fmt.Errorf("%w: length %q", errBadChangelog, f[2])
+		return c, 0, nil, fmt.Errorf("%w: data version %q", errBadChangelog, f[1])
 	}
 	c.dv = int32(dv)
-	return c, n, nil
+	n, err := strconv.Atoi(string(f[2]))
+	if err != nil || n < 0 || (dv < 0 && n != 0) {
+		return c, 0, nil, fmt.Errorf("%w: length %q", errBadChangelog, f[2])
+	}
+	if withZxid {
+		if zxid, err = strconv.ParseInt(string(f[3]), 10, 64); err != nil || zxid <= 0 {
+			return c, 0, nil, fmt.Errorf("%w: zxid %q", errBadChangelog, f[3])
+		}
+	}
+	if dv >= 0 {
+		if n >= len(rest) || rest[n] != '\n' {
+			return c, 0, nil, fmt.Errorf("%w: %s: %d bytes of data announced, %d left", errBadChangelog, line, n, len(rest))
+		}
+		c.data, rest = rest[:n:n], rest[n+1:]
+	}
+	return c, zxid, rest, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // entry is a change log entry as read: its changes and the commit's zxid.

@@ -233,8 +233,10 @@ func (oc *objectCache) requests(ops []nsdb.Op, plan *txn.Plan, models int32, his
 	reqs := []any{&zk.SetDataRequest{Path: p.models, Data: hist, Version: models}, logEntry}
 	u := unresolved{models: models, token: hist[:tokenLen], writes: make(map[string][]byte)}
 	var log []byte
+	size := len(p.models) + len(hist) + len(logEntry.Path) + 64
 	for _, w := range plan.Writes {
 		path := p.object(w.Key.Kind, w.Key.ID)
+		size += len(path) + 32
 		switch {
 		case w.Object == nil:
 			reqs = append(reqs, &zk.DeleteRequest{Path: path, Version: oc.dv[w.Key]})
@@ -245,6 +247,7 @@ func (oc *objectCache) requests(ops []nsdb.Op, plan *txn.Plan, models int32, his
 				return nil, u, 0, err
 			}
 			u.writes[path] = data
+			size += len(data)
 			if w.Prev == nsdb.AnyVersion {
 				reqs = append(reqs, &zk.CreateRequest{Path: path, Data: data, Acl: oc.c.acl, Flags: zk.FlagPersistent})
 				log = appendChange(log, change{key: w.Key, data: data})
@@ -255,13 +258,7 @@ func (oc *objectCache) requests(ops []nsdb.Op, plan *txn.Plan, models int32, his
 		}
 	}
 	logEntry.Data = log
-	size := len(p.models) + len(hist) + len(logEntry.Path) + len(log) + 64
-	for _, w := range plan.Writes {
-		size += len(p.object(w.Key.Kind, w.Key.ID)) + 32
-	}
-	for _, data := range u.writes {
-		size += len(data)
-	}
+	size += len(log)
 	// Version checks for what the writes refer to and what the caller
 	// pinned with Check ops; the rest of what the planner read (siblings,
 	// namesakes, referrers) is guarded by the models node alone.

@@ -144,16 +144,7 @@ func (c *Client) dropSnapshotsBefore(ctx context.Context, v int32) {
 }
 
 // appendSnapshotRecord appends c's record, with the object's mzxid.
-func appendSnapshotRecord(b []byte, c change, zxid int64) []byte {
-	start := len(b)
-	b = appendChange(b, c)
-	// Insert the mzxid as the header's fourth field.
-	h := start + bytes.IndexByte(b[start:], '\n')
-	tail := append([]byte(nil), b[h:]...)
-	b = append(b[:h], ' ')
-	b = strconv.AppendInt(b, zxid, 10)
-	return append(b, tail...)
-}
+func appendSnapshotRecord(b []byte, c change, zxid int64) []byte { return appendRecord(b, c, zxid) }
 
 // snapshotRecord is a record of a snapshot: a change and its mzxid.
 type snapshotRecord struct {
@@ -165,30 +156,14 @@ type snapshotRecord struct {
 func decodeSnapshot(data []byte) ([]snapshotRecord, error) {
 	var out []snapshotRecord
 	for len(data) > 0 {
-		line, rest, ok := bytes.Cut(data, []byte{'\n'})
-		if !ok {
-			return nil, fmt.Errorf("%w: unterminated header", errBadSnapshot)
-		}
-		i := bytes.LastIndexByte(line, ' ')
-		if i < 0 {
-			return nil, fmt.Errorf("%w: header %q", errBadSnapshot, line)
-		}
-		zxid, err := strconv.ParseInt(string(line[i+1:]), 10, 64)
-		if err != nil || zxid <= 0 {
-			return nil, fmt.Errorf("%w: mzxid in %q", errBadSnapshot, line)
-		}
-		c, n, err := parseChangeHeader(line[:i])
+		c, zxid, rest, err := cutRecord(data, true)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", errBadSnapshot, err)
 		}
 		if c.dv < 0 {
-			return nil, fmt.Errorf("%w: a deletion in a snapshot: %q", errBadSnapshot, line)
+			return nil, fmt.Errorf("%w: a deletion of %s %s", errBadSnapshot, c.key.Kind, c.key.ID)
 		}
-		if n >= len(rest) || rest[n] != '\n' {
-			return nil, fmt.Errorf("%w: %s: %d bytes of data announced, %d left", errBadSnapshot, line, n, len(rest))
-		}
-		c.data, data = rest[:n:n], rest[n+1:]
-		out = append(out, snapshotRecord{c, zxid})
+		out, data = append(out, snapshotRecord{c, zxid}), rest
 	}
 	return out, nil
 }
@@ -234,9 +209,9 @@ func (c *Client) readSnapshot(ctx context.Context) (v int32, recs []snapshotReco
 	if len(head) == 0 {
 		return 0, nil, first, nil
 	}
-	var n int
-	if _, err := fmt.Sscanf(string(head), "%d %d", &v, &n); err != nil || n <= 0 || n > maxSnapshot/snapshotChunk {
-		return 0, nil, false, fmt.Errorf("%w: head %q", errBadSnapshot, head)
+	v, n, err := parseSnapshotHead(head)
+	if err != nil {
+		return 0, nil, false, err
 	}
 	chunks := make([][]byte, n)
 	errs := make([]error, n)
@@ -253,7 +228,7 @@ func (c *Client) readSnapshot(ctx context.Context) (v int32, recs []snapshotReco
 	wg.Wait()
 	var blob []byte
 	for i := range n {
-		if errors.Is(errs[i], zk.ErrNoNode) || errors.Is(errs[i], nsdb.ErrNotFound) {
+		if errors.Is(errs[i], zk.ErrNoNode) {
 			return 0, nil, false, nil // replaced meanwhile: list instead
 		}
 		if errs[i] != nil {
@@ -271,6 +246,14 @@ func (c *Client) readSnapshot(ctx context.Context) (v int32, recs []snapshotReco
 		return 0, nil, false, err
 	}
 	return v, recs, true, nil
+}
+
+// parseSnapshotHead parses <root>/snapshot's data, "<version> <chunks>".
+func parseSnapshotHead(head []byte) (v int32, n int, err error) {
+	if _, err := fmt.Sscanf(string(head), "%d %d", &v, &n); err != nil || n <= 0 || n > maxSnapshot/snapshotChunk {
+		return 0, 0, fmt.Errorf("%w: head %q", errBadSnapshot, head)
+	}
+	return v, n, nil
 }
 
 // SnapshotLag returns the number of commits since the current snapshot
@@ -291,11 +274,9 @@ func (c *Client) SnapshotLag(ctx context.Context) (int32, error) {
 		if err != nil {
 			return err
 		}
-		snap = 0
-		if len(head) > 0 {
-			if _, err := fmt.Sscanf(string(head), "%d", &snap); err != nil {
-				snap = 0
-			}
+		snap, _, err = parseSnapshotHead(head)
+		if err != nil {
+			snap = 0 // none usable: a client starts from the log's first entry
 		}
 		return nil
 	})
