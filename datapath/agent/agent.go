@@ -103,8 +103,11 @@ type Agent struct {
 	tunnelMTU atomic.Uint32
 	underlay  netip.Addr
 
-	// worldMu serialises the writers of world: topology changes and
-	// learned routes (bgproutes.go); bgp runs the BGP speakers of the
+	// tables holds the packets waiting for state tables to open
+	// (tabledemand.go).
+	tables tableRoom
+	// worldMu serialises the writers of world: topology changes,
+	// tables opened on demand and learned routes (bgproutes.go); bgp runs the BGP speakers of the
 	// local uplink ports (bgpports.go).
 	worldMu sync.Mutex
 	// adopt: the topology watch shares the store's objects
@@ -190,6 +193,9 @@ func New(cfg Config) (*Agent, error) {
 	if err := registerApplied(cfg.Registerer, func() float64 { return float64(a.applied.Load()) }); err != nil {
 		return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)
 	}
+	if err := registerTablesOpen(cfg.Registerer, a.tablesOpen); err != nil {
+		return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)
+	}
 	if a.bgpm, err = newBGPMetrics(cfg.Registerer); err != nil {
 		return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)
 	}
@@ -214,6 +220,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a.arp = &arpBroker{loops: make(map[arpTarget]*arpLoop), own: make(map[arpTarget]nsdb.ARPEntry), t: &a.timeout, now: a.now}
 	a.world.Store(emptyWorld())
+	a.tables.kick = make(chan struct{}, 1)
 	return a, nil
 }
 
@@ -353,6 +360,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		goFn(func() { w.run(ctx) })
 	}
 	goFn(func() { a.retrier.retry(ctx) })
+	goFn(func() { a.openDemanded(ctx) })
 	goFn(func() { a.housekeeping(ctx) })
 	goFn(func() { a.watchDispatch(ctx) })
 	goFn(func() {

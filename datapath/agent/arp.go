@@ -37,6 +37,8 @@ type parked struct {
 	// generated marks a packet to simulate as generated from port (an
 	// ARP request the agent sends again).
 	generated bool
+	// tableTries counts the times the packet waited for state tables.
+	tableTries int
 }
 
 // arpBroker tracks next-hop resolutions and the packets that wait for them

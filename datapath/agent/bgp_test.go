@@ -179,7 +179,7 @@ func routeStep(t *testing.T, a *agent.Agent, port topology.ID, routerMAC topolog
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := a.Trace(port, f)
+	tr, err := a.Trace(context.Background(), port, f)
 	if err != nil {
 		t.Fatal(err)
 	}

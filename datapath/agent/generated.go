@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"net/netip"
+	"slices"
 
 	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/simulation"
@@ -49,8 +50,16 @@ func (w *worker) simulateGenerated(ctx context.Context, port topology.ID, frame 
 	if w.fs != nil {
 		in.Stateful = w.fs.Begin(now)
 	}
+	w.v.miss.n = 0
 	if err := w.eng.Simulate(&in, gr); err != nil {
 		a.log.Debug("simulation refused a generated packet", a.named("port", topology.KindPort, port), "err", err)
+	}
+	if w.v.missed(gr) {
+		if w.fs != nil {
+			w.fs.Abort()
+		}
+		w.awaitTables(&parked{port: port, frame: slices.Clone(frame), generated: true, tableTries: w.tries})
+		return
 	}
 	a.m.simulated(gr)
 	w.stateWrites(gr)

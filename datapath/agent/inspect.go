@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/hivenet/hivenet/datapath"
@@ -70,32 +71,51 @@ func (a *Agent) TunnelKey(port topology.ID) (uint32, bool) {
 	return k, ok
 }
 
+// StateTables returns the number of state tables the agent follows: those
+// of the devices its ports reach directly and of the devices its
+// simulations have needed since it started (tabledemand.go).
+func (a *Agent) StateTables() int { return int(a.tablesOpen()) }
+
 // Snapshot returns the topology the agent currently simulates on.
 func (a *Agent) Snapshot() *topology.Snapshot { return a.world.Load().snap }
 
 // Trace simulates frame entering port on the agent's current topology and
 // state, with tracing, and returns the trace. Nothing is installed,
 // executed or written (the stateful services' transaction is aborted).
-func (a *Agent) Trace(port topology.ID, frame []byte) (*simulation.Trace, error) {
+// State tables the simulation needs and the agent does not follow yet are
+// opened first (tabledemand.go), as for a packet; ctx bounds that.
+func (a *Agent) Trace(ctx context.Context, port topology.ID, frame []byte) (*simulation.Trace, error) {
 	a.traceMu.Lock()
 	defer a.traceMu.Unlock()
 	if a.traceEng == nil {
 		a.traceEng = simulation.New(a.cfg.Simulation)
 	}
-	v := view{w: a.world.Load(), active: &a.active, self: a.host}
-	var r simulation.Result
-	in := simulation.Input{Snapshot: v.w.snap, State: &v, InPort: port, Frame: frame, Now: a.now(), Trace: true}
-	if a.fs != nil {
-		if a.traceFS == nil {
-			a.traceFS = a.fs.NewWorker()
+	for try := 0; ; try++ {
+		v := view{w: a.world.Load(), active: &a.active, self: a.host}
+		var r simulation.Result
+		in := simulation.Input{Snapshot: v.w.snap, State: &v, InPort: port, Frame: frame, Now: a.now(), Trace: true}
+		if a.fs != nil {
+			if a.traceFS == nil {
+				a.traceFS = a.fs.NewWorker()
+			}
+			in.Stateful = a.traceFS.Begin(in.Now)
 		}
-		in.Stateful = a.traceFS.Begin(in.Now)
-		defer a.traceFS.Abort()
-	}
-	if err := a.traceEng.Simulate(&in, &r); err != nil {
+		err := a.traceEng.Simulate(&in, &r)
+		if a.fs != nil {
+			a.traceFS.Abort()
+		}
+		if v.missed(&r) && try < maxTableTries {
+			want := make(map[topology.ID]struct{})
+			for _, id := range v.miss.ids[:v.miss.n] {
+				want[id] = struct{}{}
+			}
+			if err := a.openTables(ctx, want); err != nil {
+				return nil, fmt.Errorf("agent: trace: %w", err)
+			}
+			continue
+		}
 		return r.Trace, err
 	}
-	return r.Trace, nil
 }
 
 // AppliedRevision returns the highest NSDB store revision the agent has

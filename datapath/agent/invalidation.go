@@ -33,7 +33,8 @@ func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial boo
 	snap := old.snap.Apply(changes...)
 	nw := &world{snap: snap, vxlan: old.vxlan, gre: old.gre, hasGRE: old.hasGRE, vtep: old.vtep, hasVTEP: old.hasVTEP}
 	nw.vtepPorts, nw.vtepIn = vtepPorts(snap, a.host)
-	closing, err := a.syncTables(ctx, old, nw, evs)
+	bridges, routers := a.tableDevices(old, nw, evs)
+	closing, err := a.syncTables(ctx, old, nw, bridges, routers)
 	if err != nil {
 		return err
 	}

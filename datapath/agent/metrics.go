@@ -21,6 +21,7 @@ const (
 	dropQueueFull     = "upcall-queue-full"
 	dropBadState      = "bad-flow-state"
 	dropExecute       = "execute-failed"
+	dropTables        = "state-tables-unavailable"
 )
 
 // metrics are the agent's Prometheus metrics. Counters used per packet are
@@ -43,6 +44,9 @@ type metrics struct {
 	drops         *prometheus.CounterVec
 	dropsSim      [simulation.NumDropReasons]prometheus.Counter
 	writesDropped prometheus.Counter
+	// tableWaits counts the simulations postponed until the tables of
+	// a device were opened (tabledemand.go).
+	tableWaits    prometheus.Counter
 	statePushed   prometheus.Counter
 	stateReceived prometheus.Counter
 	// stateRejects counts the flow-state messages and transfers that
@@ -89,6 +93,9 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows, tunnel
 		}, []string{"reason"}),
 		writesDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hivenet_agent_nsdb_writes_dropped_total", Help: "State-table writes dropped because the write queue was full.",
+		}),
+		tableWaits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hivenet_agent_table_waits_total", Help: "Simulations postponed until the state tables of a device they needed were opened: the first packets through a device no local port reaches.",
 		}),
 		statePushed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hivenet_agent_flow_state_sent_total", Help: "Flow-state messages sent to peers.",
@@ -158,7 +165,7 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows, tunnel
 	}
 	cs := []prometheus.Collector{
 		m.upcalls, m.simulations, m.installed, m.removed, m.invalidations, m.drops,
-		m.writesDropped, m.statePushed, m.stateReceived, m.stateRejects, m.session, m.dhcpReqs, m.dhcpReps, m.dhcpNone,
+		m.writesDropped, m.tableWaits, m.statePushed, m.stateReceived, m.stateRejects, m.session, m.dhcpReqs, m.dhcpReps, m.dhcpNone,
 		m.stateSaved, m.stateDropped, m.stateRestored, m.portsRestored, m.restoreDuration,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hivenet_agent_tunnel_mtu", Help: "The largest IP packet the host's overlay tunnels carry unfragmented: the underlay interface MTU minus the encapsulation overhead (DHCP offers no larger interface MTU).",

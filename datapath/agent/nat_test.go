@@ -84,7 +84,7 @@ func TestTCPAcrossTenantsOneAgent(t *testing.T) {
 		}
 		if sa, ok := vm2.LastSent(func(p *sandbox.Packet) bool { return p.View().TCPFlags() == packet.TCPSyn|packet.TCPAck }); ok {
 			p2, _ := c.Port("vm2")
-			if tr, err := a.Trace(p2.ID, sa.Frame); err == nil {
+			if tr, err := a.Trace(context.Background(), p2.ID, sa.Frame); err == nil {
 				t.Logf("the SYN-ACK's simulation now: %s (%s)", tr.Verdict, tr.Reason)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/datapath/agent/translate"
 	"github.com/hivenet/hivenet/simulation"
+	"github.com/hivenet/hivenet/topology"
 )
 
 // dumpFlows reads the flows a previous agent left in the datapath, and the
@@ -41,25 +42,54 @@ func (a *Agent) reconcile(ctx context.Context) {
 		return
 	}
 	w := a.workers[0]
-	w.v.w = a.world.Load()
-	kept := 0
-	for i := range a.dumped {
-		f := &a.dumped[i]
-		ok, why := a.revalidate(w, f)
-		if ok {
-			kept++
-			continue
+	kept, deleted := 0, 0
+	pending := a.dumped
+	// A flow whose simulation needs tables not open yet is revalidated
+	// again once they are (tabledemand.go): a round per hop of devices.
+	for round := 0; len(pending) > 0; round++ {
+		w.v.w = a.world.Load()
+		var retry []datapath.Flow
+		want := make(map[topology.ID]struct{})
+		for i := range pending {
+			f := &pending[i]
+			ok, why := a.revalidate(w, f)
+			if ok {
+				kept++
+				continue
+			}
+			if why == whyTables {
+				if round < maxTableTries {
+					for _, id := range w.v.miss.ids[:w.v.miss.n] {
+						want[id] = struct{}{}
+					}
+					w.v.miss.n = 0
+					retry = append(retry, *f)
+					continue
+				}
+				w.v.miss.n = 0
+			}
+			deleted++
+			a.log.Debug("datapath flow not kept", "key", f.Match.Key.String(), "actions", f.Actions.String(), "why", why)
+			del := datapath.Flow{UFID: f.UFID, Match: datapath.Match{Key: f.Match.Key, Mask: f.Match.Mask}}
+			if _, err := a.dp.DeleteFlow(ctx, &del); err != nil && !errors.Is(err, datapath.ErrNotFound) {
+				a.log.Warn("cannot delete stale flow", "key", f.Match.Key.String(), "err", err)
+			}
+			a.m.removedOther.Inc()
 		}
-		a.log.Debug("datapath flow not kept", "key", f.Match.Key.String(), "actions", f.Actions.String(), "why", why)
-		del := datapath.Flow{UFID: f.UFID, Match: datapath.Match{Key: f.Match.Key, Mask: f.Match.Mask}}
-		if _, err := a.dp.DeleteFlow(ctx, &del); err != nil && !errors.Is(err, datapath.ErrNotFound) {
-			a.log.Warn("cannot delete stale flow", "key", f.Match.Key.String(), "err", err)
+		if len(retry) > 0 {
+			if err := a.openTables(ctx, want); err != nil && ctx.Err() == nil {
+				a.log.Warn("cannot open state tables", "devices", len(want), "err", err)
+			}
 		}
-		a.m.removedOther.Inc()
+		pending = retry
 	}
-	a.log.Info("datapath flows reconciled", "kept", kept, "deleted", len(a.dumped)-kept)
+	a.log.Info("datapath flows reconciled", "kept", kept, "deleted", deleted)
 	a.dumped = nil
 }
+
+// whyTables is revalidate's reason for a flow whose simulation needs
+// state tables that are not open.
+const whyTables = "state tables not open"
 
 // revalidate registers f if it is still what the agent would install;
 // otherwise it says why not. Flows without a UFID were not installed by an
@@ -109,7 +139,12 @@ func (a *Agent) revalidate(w *worker, f *datapath.Flow) (kept bool, why string) 
 		return false, why
 	}
 	r := &w.res
-	if err := w.eng.Simulate(&in, r); err != nil || r.Flow == simulation.FlowNone || r.Verdict == simulation.NotYet {
+	w.v.miss.n = 0
+	err = w.eng.Simulate(&in, r)
+	if w.v.missed(r) {
+		return abort(whyTables)
+	}
+	if err != nil || r.Flow == simulation.FlowNone || r.Verdict == simulation.NotYet {
 		return abort("the simulation now installs no flow (" + r.Verdict.String() + ")")
 	}
 	dc.apply(r)

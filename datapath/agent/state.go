@@ -139,6 +139,9 @@ type view struct {
 	active *activeMap
 	vteps  *vtepAddrs
 	self   topology.ID
+	// miss lists the devices whose tables the simulation needed and w
+	// does not have open (tabledemand.go).
+	miss tableMisses
 }
 
 var (
@@ -150,6 +153,7 @@ var (
 func (v *view) MACPort(bridge topology.ID, vlan uint16, mac topology.MAC) (topology.ID, bool) {
 	t, ok := v.w.macs[bridgeVLAN{bridge, vlan}]
 	if !ok {
+		v.missBridge(bridge)
 		return topology.ID{}, false
 	}
 	return t.Lookup(mac)
@@ -159,6 +163,7 @@ func (v *view) MACPort(bridge topology.ID, vlan uint16, mac topology.MAC) (topol
 func (v *view) IP4MAC(bridge topology.ID, ip netip.Addr) (topology.MAC, bool) {
 	t, ok := v.w.ip4[bridge]
 	if !ok {
+		v.missBridge(bridge)
 		return topology.MAC{}, false
 	}
 	return t.Lookup(ip)
@@ -169,6 +174,7 @@ func (v *view) IP4MAC(bridge topology.ID, ip netip.Addr) (topology.MAC, bool) {
 func (v *view) ARPEntry(router topology.ID, ip netip.Addr) (simulation.ARPEntry, bool) {
 	t, ok := v.w.arp[router]
 	if !ok {
+		v.missRouter(router)
 		return simulation.ARPEntry{}, false
 	}
 	e, ok := t.Lookup(ip)

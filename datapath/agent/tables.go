@@ -13,15 +13,13 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// syncTables opens the state tables of the bridges and routers the events
-// create and starts their watchers; it returns the functions that close
-// the tables of deleted devices, to run once the new world is published.
-func (a *Agent) syncTables(ctx context.Context, old, nw *world, evs []nsdb.Event) ([]func(), error) {
-	nw.macs = maps.Clone(old.macs)
-	nw.ip4 = maps.Clone(old.ip4)
-	nw.arp = maps.Clone(old.arp)
-	bridges := make(map[topology.ID]bool)
-	routers := make(map[topology.ID]bool)
+// tableDevices returns the bridges and routers whose tables a batch of
+// topology events may open, close or change: those the events touch whose
+// tables are open, and the local devices (localDevices) whose tables are
+// not open yet.
+func (a *Agent) tableDevices(old, nw *world, evs []nsdb.Event) (bridges, routers map[topology.ID]bool) {
+	bridges = make(map[topology.ID]bool)
+	routers = make(map[topology.ID]bool)
 	for _, e := range evs {
 		switch e.Kind {
 		case topology.KindBridge:
@@ -37,6 +35,29 @@ func (a *Agent) syncTables(ctx context.Context, old, nw *world, evs []nsdb.Event
 			}
 		}
 	}
+	for b := range bridges {
+		if _, open := old.ip4[b]; !open {
+			delete(bridges, b)
+		}
+	}
+	for r := range routers {
+		if _, open := old.arp[r]; !open {
+			delete(routers, r)
+		}
+	}
+	a.localDevices(nw.snap, bridges, routers)
+	return bridges, routers
+}
+
+// syncTables opens the state tables of the given bridges and routers that
+// exist in nw and are not open, closes those of deleted devices (and of a
+// bridge's VLANs gone) and starts the watchers of the new ones; it returns
+// the functions that close the tables of deleted devices, to run once the
+// new world is published. On error it closes what it opened.
+func (a *Agent) syncTables(ctx context.Context, old, nw *world, bridges, routers map[topology.ID]bool) ([]func(), error) {
+	nw.macs = maps.Clone(old.macs)
+	nw.ip4 = maps.Clone(old.ip4)
+	nw.arp = maps.Clone(old.arp)
 	var closing []func()
 	// The tables of existing devices, by bridge, in one pass: a deployment
 	// has thousands of bridges.
@@ -122,6 +143,21 @@ func (a *Agent) syncTables(ctx context.Context, old, nw *world, evs []nsdb.Event
 		g.Go(func() error { return open(gctx) })
 	}
 	if err := g.Wait(); err != nil {
+		for k, t := range nw.macs {
+			if _, ok := old.macs[k]; !ok {
+				a.closeTable(k, t)()
+			}
+		}
+		for b, t := range nw.ip4 {
+			if _, ok := old.ip4[b]; !ok {
+				a.closeTable(ip4Key(b), t)()
+			}
+		}
+		for r, t := range nw.arp {
+			if _, ok := old.arp[r]; !ok {
+				a.closeTable(arpKey(r), t)()
+			}
+		}
 		return nil, err
 	}
 	return closing, nil

@@ -31,14 +31,17 @@ type worker struct {
 	tr   translate.Translator
 	tl   translate.Translation
 	v    view
-	fs   FlowStateWorker
-	msg  flowstate.Message
-	mac  *auth.MAC
-	buf  []byte
-	sbuf []byte // a signed flow-state message
-	out  []byte
-	acts datapath.Actions
-	req  request
+	// tries is how often the packet being simulated again already
+	// waited for state tables (0 for a new one).
+	tries int
+	fs    FlowStateWorker
+	msg   flowstate.Message
+	mac   *auth.MAC
+	buf   []byte
+	sbuf  []byte // a signed flow-state message
+	out   []byte
+	acts  datapath.Actions
+	req   request
 	// batch holds simulated flows not installed yet; queueEmpty, nil when
 	// the socket cannot tell its backlog, says when to install them.
 	batch      installBatch
@@ -101,11 +104,13 @@ func (w *worker) retry(ctx context.Context) {
 			return
 		case p := <-w.a.resubmit:
 			w.v.w = w.a.world.Load()
+			w.tries = p.tableTries
 			if p.generated {
 				w.simulateGenerated(ctx, p.port, p.frame, 0)
 			} else {
 				w.ingress(ctx, p.port, p.frame, &p.key)
 			}
+			w.tries = 0
 		}
 	}
 }
@@ -164,10 +169,18 @@ func (w *worker) ingress(ctx context.Context, port topology.ID, frame []byte, ke
 		in.Stateful = w.fs.Begin(now)
 	}
 	r := &w.res
+	w.v.miss.n = 0
 	err := w.eng.Simulate(in, r)
 	in.Frame, in.Match = nil, nil
 	if err != nil {
 		a.log.Debug("simulation refused the packet", a.named("port", topology.KindPort, port), "err", err)
+	}
+	if w.v.missed(r) {
+		if w.fs != nil {
+			w.fs.Abort()
+		}
+		w.parkForTables(port, frame, key)
+		return
 	}
 	dc.apply(r)
 	a.m.simulated(r)

@@ -186,7 +186,7 @@ func (s *server) trace(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("trace request: no port %q", req.Port), http.StatusNotFound)
 		return
 	}
-	tr, err := s.cfg.Agent.Trace(port, frame)
+	tr, err := s.cfg.Agent.Trace(r.Context(), port, frame)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if tr != nil {
 		fmt.Fprint(w, tr.String())

@@ -200,7 +200,7 @@ func TestMACMove(t *testing.T) {
 	}
 	p1, _ := c.Port("vm1")
 	within(t, 5*time.Second, "host-a's bridge sends vm2's MAC to the moved port", func() bool {
-		tr, err := a.Agent().Trace(p1.ID, req.Frame)
+		tr, err := a.Agent().Trace(context.Background(), p1.ID, req.Frame)
 		return err == nil && len(tr.Outputs) == 1 && tr.Outputs[0].Port == "vm2-moved"
 	})
 	ping(t, vm1, vm2m)
@@ -273,7 +273,7 @@ func TestPortDown(t *testing.T) {
 		t.Fatal("vm1 sent no echo request")
 	}
 	p1, _ := c.Port("vm1")
-	tr, err := c.Host("host-a").Agent().Trace(p1.ID, req.Frame)
+	tr, err := c.Host("host-a").Agent().Trace(context.Background(), p1.ID, req.Frame)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/hivenet/hivenet/datapath"
 	"github.com/hivenet/hivenet/topology"
@@ -71,7 +72,9 @@ func (e *Env) Trace(vm *VM, port string, match func(*Packet) bool) {
 	if !ok {
 		return
 	}
-	tr, err := h.Agent().Trace(tp.ID, p.Frame)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tr, err := h.Agent().Trace(ctx, tp.ID, p.Frame)
 	if err != nil || tr == nil {
 		return
 	}

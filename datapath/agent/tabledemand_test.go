@@ -1,0 +1,189 @@
+package agent_test
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hivenet/hivenet/datapath/agent"
+	"github.com/hivenet/hivenet/datapath/inproc"
+	"github.com/hivenet/hivenet/nsdb"
+	"github.com/hivenet/hivenet/simulation"
+	"github.com/hivenet/hivenet/simulation/packet"
+	"github.com/hivenet/hivenet/topology"
+)
+
+// farTopology routes vm1 (bridge a, bound here) to vm3 and vm4 (bridge c,
+// bound on h2) through r1, the transit bridge t and r2. a is local and r1
+// peered with it: their tables are opened with the topology; t, r2 and c
+// are further away.
+const farTopology = `
+hosts: [{name: h}, {name: h2}]
+bridges:
+  - name: a
+    ports:
+      - {name: vm1, host: h, interface: tap1}
+      - {name: a-r1, peer: r1-a}
+  - name: t
+    ports:
+      - {name: t-r1, peer: r1-t}
+      - {name: t-r2, peer: r2-t}
+  - name: c
+    ports:
+      - {name: vm3, host: h2, interface: tap3}
+      - {name: vm4, host: h2, interface: tap4}
+      - {name: c-r2, peer: r2-c}
+routers:
+  - name: r1
+    ports:
+      - {name: r1-a, address: 10.0.1.1/24}
+      - {name: r1-t, address: 10.0.0.1/24}
+    routes:
+      - {dst: 10.0.3.0/24, port: r1-t, gateway: 10.0.0.2}
+  - name: r2
+    ports:
+      - {name: r2-t, address: 10.0.0.2/24}
+      - {name: r2-c, address: 10.0.3.1/24}
+    routes:
+      - {dst: 10.0.1.0/24, port: r2-t, gateway: 10.0.0.1}
+`
+
+var (
+	vm1MAC = topology.MAC{2, 0, 0, 0, 1, 11}
+	vm3MAC = topology.MAC{2, 0, 0, 0, 3, 11}
+)
+
+// farAgent runs an agent on farTopology, with r2's ARP entry and c's MAC
+// entry for vm3 in the NSDB, and returns a UDP frame from vm1 to vm3.
+func farAgent(t *testing.T) (*agent.Agent, *inproc.Datapath, *prometheus.Registry, []byte) {
+	t.Helper()
+	ag, dp, reg, client := dhcpAgentOn(t, 1, farTopology)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	arp, err := client.Tables().ARPTable(ctx, topology.NameID(topology.KindRouter, "r2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	far := time.Now().Add(time.Hour)
+	if err := arp.Add(ctx, netip.MustParseAddr("10.0.3.11"), nsdb.ARPEntry{MAC: vm3MAC, Expiry: far, Stale: far}); err != nil {
+		t.Fatal(err)
+	}
+	macs, err := client.Tables().MACTable(ctx, topology.NameID(topology.KindBridge, "c"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := macs.Add(ctx, vm3MAC, topology.NameID(topology.KindPort, "vm3")); err != nil {
+		t.Fatal(err)
+	}
+	r1a, ok := ag.Snapshot().Port(topology.NameID(topology.KindPort, "r1-a"))
+	if !ok {
+		t.Fatal("no port r1-a")
+	}
+	var m packet.Match
+	m.SetEthSrc(vm1MAC)
+	m.SetEthDst(r1a.MAC)
+	m.SetEtherType(packet.EtherTypeIPv4)
+	m.SetIPSrc(netip.MustParseAddr("10.0.1.11"))
+	m.SetIPDst(netip.MustParseAddr("10.0.3.11"))
+	m.SetIPProto(packet.ProtoUDP)
+	m.SetIPTTL(64)
+	m.SetSrcPort(4000)
+	m.SetDstPort(9)
+	frame, err := packet.AppendFrame(nil, &m, []byte("to c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ag, dp, reg, frame
+}
+
+// tablesAtStart are the tables open before any packet: a's MAC and
+// IPv4-MAC tables and r1's ARP table.
+const tablesAtStart = 3
+
+// tablesAfter adds r2's ARP table and c's two.
+const tablesAfter = 6
+
+// gauge returns the value of the unlabelled gauge name.
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if g := m.GetGauge(); g != nil {
+				return g.GetValue()
+			}
+			if c := m.GetCounter(); c != nil {
+				return c.GetValue()
+			}
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
+// TestTablesOpenedOnDemand: at start the agent follows only the tables of
+// the devices its port reaches directly; the first packet toward c waits
+// until r2's and c's tables are open, and its flow then uses c's MAC
+// entry (unicast to vm3) instead of flooding.
+func TestTablesOpenedOnDemand(t *testing.T) {
+	ag, dp, reg, frame := farAgent(t)
+	if n := gauge(t, reg, "hivenet_agent_state_tables_open"); n != tablesAtStart {
+		t.Fatalf("%v tables open at start, want %d", n, tablesAtStart)
+	}
+	if err := endpointOf(t, ag, dp, "vm1").Send(frame); err != nil {
+		t.Fatal(err)
+	}
+	c := topology.NameID(topology.KindBridge, "c")
+	unicast := simulation.TagBridgeMAC(c, vm3MAC, 0, topology.NameID(topology.KindPort, "vm3"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		var tags []simulation.Tag
+		for _, f := range ag.Flows(ctx) {
+			tags = append(tags, f.Tags...)
+		}
+		if slices.Contains(tags, unicast) {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("no flow unicast to vm3 by c's MAC table; flow tags: %v", tags)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := gauge(t, reg, "hivenet_agent_state_tables_open"); n != tablesAfter {
+		t.Errorf("%v tables open after the packet, want %d", n, tablesAfter)
+	}
+	if n := gauge(t, reg, "hivenet_agent_table_waits_total"); n < 1 {
+		t.Errorf("%v simulations waited for tables, want at least 1", n)
+	}
+}
+
+// TestTraceOpensTables: a trace through devices whose tables are not open
+// opens them first, so it shows what a packet would get.
+func TestTraceOpensTables(t *testing.T) {
+	ag, _, reg, frame := farAgent(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tr, err := ag.Trace(ctx, topology.NameID(topology.KindPort, "vm1"), frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := tr.String()
+	if !strings.Contains(out, "vm3") || strings.Contains(out, "vm4") {
+		t.Errorf("trace does not unicast to vm3:\n%s", out)
+	}
+	if n := gauge(t, reg, "hivenet_agent_state_tables_open"); n != tablesAfter {
+		t.Errorf("%v tables open after the trace, want %d", n, tablesAfter)
+	}
+}
