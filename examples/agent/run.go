@@ -30,6 +30,10 @@ import (
 	"github.com/hivenet/hivenet/topology/topofile"
 )
 
+// agentPlanIndexIdle is how long the agent's ZooKeeper client keeps the
+// indexes it plans commits with after one (zookeeper.Config.PlanIndexIdle).
+const agentPlanIndexIdle = 5 * time.Second
+
 // started, if not nil, is called once the agent is ready, with the address
 // its operator endpoints listen on (tests).
 type started func(a *agent.Agent, metrics string)
@@ -174,7 +178,10 @@ func run(ctx context.Context, args []string, stderr io.Writer, onReady started) 
 			return usage("-nsdb zk needs -zk")
 		}
 		log.Info("connecting to ZooKeeper", "servers", *zkServers, "root", *zkRoot, "tls", zkTLS != nil, "auth", zkAuth != nil)
-		c, err := zookeeper.New(ctx, zookeeper.Config{Servers: zkList, Root: *zkRoot, Auth: zkAuth, TLS: zkTLS, Logger: log})
+		// An agent commits only when it binds ports (their tunnel
+		// keys): it need not keep the planner's indexes in between.
+		c, err := zookeeper.New(ctx, zookeeper.Config{Servers: zkList, Root: *zkRoot, Auth: zkAuth, TLS: zkTLS, Logger: log,
+			PlanIndexIdle: agentPlanIndexIdle})
 		if err != nil {
 			return fail(fmt.Errorf("zookeeper: %w", err))
 		}

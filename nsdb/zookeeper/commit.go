@@ -103,6 +103,7 @@ func (st store) Commit(ctx context.Context, ops ...nsdb.Op) (nsdb.Version, error
 		var tok [tokenLen]byte
 		rand.Read(tok[:])
 		oc.mu.Lock()
+		oc.planning()
 		plan, err := txn.Build(ctx, oc.idx, ops)
 		if err != nil {
 			oc.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/go-zookeeper/zk"
 
@@ -32,6 +33,12 @@ type objectCache struct {
 	applied int32                    // the models node version whose changes were requested
 	stale   bool                     // reconnected since the last full re-read
 	watches *watch.Hub               // guarded by mu
+	// planned is when the last commit was planned; shrink, while the
+	// planner's indexes are built, drops them once indexIdle has passed
+	// since (planindex.go).
+	planned   time.Time
+	shrink    *time.Timer
+	indexIdle time.Duration
 }
 
 // objects returns the client's object cache, creating it.
@@ -43,12 +50,13 @@ func (c *Client) objects() (*objectCache, error) {
 	}
 	if c.objs == nil {
 		oc := &objectCache{
-			c:       c,
-			idx:     txn.NewIndex(),
-			dv:      make(map[txn.Key]int32),
-			kinds:   make(map[topology.Kind]*sub),
-			kindSeq: make(map[topology.Kind]uint64),
-			reads:   make(map[txn.Key]*sub),
+			c:         c,
+			idx:       txn.NewLazyIndex(),
+			dv:        make(map[txn.Key]int32),
+			kinds:     make(map[topology.Kind]*sub),
+			kindSeq:   make(map[topology.Kind]uint64),
+			reads:     make(map[txn.Key]*sub),
+			indexIdle: c.cfg.PlanIndexIdle,
 		}
 		oc.watches = watch.NewHub(&oc.mu)
 		c.objs = oc

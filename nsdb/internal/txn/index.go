@@ -11,9 +11,16 @@ import (
 // Index is an in-memory, indexed set of versioned objects implementing
 // Source: the memory backend's store, and a cache a remote backend can build
 // plans from. It is not safe for concurrent use; callers lock.
+//
+// Besides the objects it keeps three secondary indexes (referrers, names,
+// holders) that only plans read. They cost about as much memory as the
+// objects' own map; a lazy index (NewLazyIndex) builds them on the first
+// plan and drops them on Shrink, so that a cache that rarely plans (an
+// agent's) does not hold them.
 type Index struct {
 	objs      map[Key]stored
-	referrers map[topology.ID]keyCounts // target ID → referrer → reference count
+	lazy      bool
+	referrers map[topology.ID]keyCounts // target ID → referrer → reference count; nil while not built
 	names     map[nameKey]keyCounts     // every key's count is 1
 	holders   map[topology.ID]keyCounts
 }
@@ -35,6 +42,36 @@ func NewIndex() *Index {
 		referrers: make(map[topology.ID]keyCounts),
 		names:     make(map[nameKey]keyCounts),
 		holders:   make(map[topology.ID]keyCounts),
+	}
+}
+
+// NewLazyIndex returns an empty index whose secondary indexes are built
+// when a plan first needs them and dropped by Shrink.
+func NewLazyIndex() *Index {
+	return &Index{objs: make(map[Key]stored), lazy: true}
+}
+
+// Shrink drops a lazy index's secondary indexes; the next plan builds
+// them again. It does nothing to an index made by NewIndex.
+func (ix *Index) Shrink() {
+	if ix.lazy {
+		ix.referrers, ix.names, ix.holders = nil, nil, nil
+	}
+}
+
+// Indexed reports whether the secondary indexes are built.
+func (ix *Index) Indexed() bool { return ix.referrers != nil }
+
+// secondary builds the secondary indexes if they are not.
+func (ix *Index) secondary() {
+	if ix.referrers != nil {
+		return
+	}
+	ix.referrers = make(map[topology.ID]keyCounts)
+	ix.names = make(map[nameKey]keyCounts)
+	ix.holders = make(map[topology.ID]keyCounts)
+	for k, s := range ix.objs {
+		ix.index(k, s.obj)
 	}
 }
 
@@ -88,6 +125,9 @@ func (ix *Index) index(k Key, o topology.Object) { ix.walk(k, o, 1) }
 func (ix *Index) unindex(k Key, o topology.Object) { ix.walk(k, o, -1) }
 
 func (ix *Index) walk(k Key, o topology.Object, d int) {
+	if ix.referrers == nil {
+		return // a lazy index without its secondary indexes
+	}
 	for r := range refsOf(o) {
 		bump(ix.referrers, r.ID, k, d)
 	}
@@ -110,18 +150,21 @@ func (ix *Index) Get(_ context.Context, k Key) (topology.Object, nsdb.Version, b
 
 // Referrers implements Source.
 func (ix *Index) Referrers(_ context.Context, id topology.ID) ([]Key, error) {
+	ix.secondary()
 	c := ix.referrers[id]
 	return c.appendKeys(make([]Key, 0, c.len())), nil
 }
 
 // Named implements Source.
 func (ix *Index) Named(_ context.Context, kind topology.Kind, name string) ([]Key, error) {
+	ix.secondary()
 	c := ix.names[nameKey{kind, name}]
 	return c.appendKeys(nil), nil
 }
 
 // Holders implements Source.
 func (ix *Index) Holders(_ context.Context, id topology.ID) ([]Key, error) {
+	ix.secondary()
 	c := ix.holders[id]
 	return c.appendKeys(make([]Key, 0, c.len())), nil
 }

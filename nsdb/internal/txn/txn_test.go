@@ -95,8 +95,30 @@ func TestPlanCheckOnly(t *testing.T) {
 	}
 }
 
+// TestIndexQueries runs on an index with its secondary indexes kept
+// (NewIndex), built once (NewLazyIndex) and dropped before every query
+// (Shrink): the answers are the same.
 func TestIndexQueries(t *testing.T) {
-	ix := NewIndex()
+	for _, mode := range []string{"eager", "lazy", "shrunk"} {
+		t.Run(mode, func(t *testing.T) {
+			ix := NewIndex()
+			if mode != "eager" {
+				ix = NewLazyIndex()
+			}
+			testIndexQueries(t, ix, mode == "shrunk")
+		})
+	}
+}
+
+func testIndexQueries(t *testing.T, ix *Index, shrink bool) {
+	before := func() {
+		if shrink {
+			ix.Shrink()
+			if ix.Indexed() {
+				t.Fatal("Shrink kept the secondary indexes")
+			}
+		}
+	}
 	b := &topology.Bridge{ID: nid(topology.KindBridge, "b"), Name: "b"}
 	c := &topology.Chain{ID: nid(topology.KindChain, "c"), Name: "c",
 		Rules: []topology.Rule{{ID: nid(topology.KindInvalid, "rule"), Type: topology.RuleLiteral, Action: topology.ActionDrop}}}
@@ -105,14 +127,17 @@ func TestIndexQueries(t *testing.T) {
 		ix.Set(Key{o.ObjectKind(), o.ObjectID()}, o, 1)
 	}
 	ctx := context.Background()
+	before()
 	refs, _ := ix.Referrers(ctx, c.ID)
 	if len(refs) != 1 || refs[0] != (Key{topology.KindPort, p.ID}) {
 		t.Fatalf("Referrers(chain) = %v", refs)
 	}
+	before()
 	hs, _ := ix.Holders(ctx, c.Rules[0].ID)
 	if len(hs) != 1 || hs[0].ID != c.ID {
 		t.Fatalf("Holders(rule) = %v", hs)
 	}
+	before()
 	ns, _ := ix.Named(ctx, topology.KindPort, "p")
 	if len(ns) != 1 {
 		t.Fatalf("Named = %v", ns)
@@ -123,16 +148,20 @@ func TestIndexQueries(t *testing.T) {
 	p2.InboundFilter = topology.ID{}
 	p2.Name = "renamed"
 	ix.Set(Key{topology.KindPort, p.ID}, p2, 2)
+	before()
 	if refs, _ := ix.Referrers(ctx, c.ID); len(refs) != 1 {
 		t.Fatalf("Referrers after dropping one of two references = %v", refs)
 	}
+	before()
 	if ns, _ := ix.Named(ctx, topology.KindPort, "p"); len(ns) != 0 {
 		t.Fatalf("old name still indexed: %v", ns)
 	}
 	ix.Set(Key{topology.KindPort, p.ID}, nil, 3)
+	before()
 	if refs, _ := ix.Referrers(ctx, c.ID); len(refs) != 0 {
 		t.Fatalf("Referrers after delete = %v", refs)
 	}
+	before()
 	if refs, _ := ix.Referrers(ctx, b.ID); len(refs) != 0 {
 		t.Fatalf("bridge referrers after delete = %v", refs)
 	}
