@@ -109,24 +109,14 @@ func (oc *objectCache) startFeed(ctx context.Context, kinds []topology.Kind) err
 	if err != nil {
 		return mapErr("read "+oc.c.paths.models, err)
 	}
-	sv, recs, ok, err := oc.c.readSnapshot(ctx)
-	if err != nil {
-		oc.c.log.Warn("zookeeper: not loading the snapshot; listing every object", "err", err)
-		ok = false
-	}
 	want := make(map[topology.Kind]bool, len(kinds))
 	for _, k := range kinds {
 		want[k] = true
 	}
-	objs := make([]topology.Object, len(recs))
-	for i, r := range recs {
-		if want[r.key.Kind] {
-			if objs[i], err = decodeObject(r.key.Kind, r.key.ID, r.data); err != nil {
-				oc.c.log.Warn("zookeeper: not loading the snapshot; listing every object", "err", err)
-				ok = false
-				break
-			}
-		}
+	sv, recs, ok, err := oc.c.readSnapshot(ctx, want)
+	if err != nil {
+		oc.c.log.Warn("zookeeper: not loading the snapshot; listing every object", "err", err)
+		ok = false
 	}
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
@@ -137,9 +127,9 @@ func (oc *objectCache) startFeed(ctx context.Context, kinds []topology.Kind) err
 	seq := max(oc.c.q.now(), 1)
 	if ok {
 		oc.applied = sv
-		for i, r := range recs {
-			if objs[i] != nil {
-				oc.applyLocked(r.key, objs[i], &zk.Stat{Mzxid: r.zxid, Version: r.dv})
+		for _, r := range recs {
+			if r.obj != nil {
+				oc.applyLocked(r.key, r.obj, &zk.Stat{Mzxid: r.zxid, Version: r.dv})
 			}
 		}
 		// The kinds are loaded once the feed has caught up; their views

@@ -6,10 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/go-zookeeper/zk"
 
@@ -24,10 +22,11 @@ import (
 // microseconds of CPU on every request whatever its size, which bounds a
 // start that reads 100,000 objects one by one at seconds.
 //
-// <root>/snapshot's data is "<version> <chunks>"; its children
-// <version>-<i>, i from 0, hold the gzip stream of the snapshot's records
-// cut into chunks. A record is a change log record (see changelog.go)
-// whose header carries a fourth field, the object's mzxid. A client whose
+// <root>/snapshot's data is "<version> <chunks> z1"; its children
+// <version>-<i>, i from 0, each hold a gzip stream of whole records, so
+// that a client decompresses and decodes the chunks in parallel as they
+// arrive (snapshotread.go). A record is a change log record (see
+// changelog.go) whose header carries a fourth field, the object's mzxid. A client whose
 // first use of the store finds a snapshot loads it, then follows the
 // change log from the snapshot's version, as if it had read every object
 // then; if the log no longer reaches back that far it re-lists every kind,
@@ -38,16 +37,16 @@ import (
 // deployment that changes often should write one every few thousand
 // commits.
 
-// snapshotChunk is the size of a chunk: ZooKeeper refuses requests over
-// 1 MiB (jute.maxbuffer).
-const snapshotChunk = 512 << 10
+// snapshotChunk bounds the records of a chunk before compression, unless
+// one record alone is larger: ZooKeeper refuses requests over 1 MiB
+// (jute.maxbuffer), and deflate adds at most 5 bytes per 64 KiB to data it
+// cannot compress.
+const snapshotChunk = 768 << 10
 
-// maxSnapshot bounds the decompressed size of a snapshot a client loads.
-const maxSnapshot = 1 << 30
-
-// errBadSnapshot reports a snapshot a client cannot load; it then lists
-// every kind instead.
-var errBadSnapshot = errors.New("zookeeper: unusable snapshot")
+// snapshotFormat ends the head of a snapshot whose chunks are compressed
+// one by one; a head without it is unusable (a client lists instead, and
+// the next snapshot replaces it).
+const snapshotFormat = "z1"
 
 // WriteSnapshot writes a snapshot of the whole object store, as of the
 // models version it returns, and deletes older ones.
@@ -90,31 +89,54 @@ func (c *Client) WriteSnapshot(ctx context.Context) (int32, error) {
 		}
 	}
 	oc.mu.Unlock()
-	var raw bytes.Buffer
-	zw := gzip.NewWriter(&raw)
-	var rec []byte
+	var chunks [][]byte
+	var raw, rec []byte
+	flush := func() error {
+		if len(raw) == 0 {
+			return nil
+		}
+		var z bytes.Buffer
+		zw := gzip.NewWriter(&z)
+		_, _ = zw.Write(raw)
+		if err := zw.Close(); err != nil {
+			return err
+		}
+		chunks, raw = append(chunks, z.Bytes()), raw[:0]
+		return nil
+	}
 	for _, it := range items {
 		data, err := encodeObject(it.obj)
 		if err != nil {
 			return 0, err
 		}
 		rec = appendSnapshotRecord(rec[:0], change{key: it.key, dv: it.dv, data: data}, int64(it.ver))
-		_, _ = zw.Write(rec)
+		if len(raw) > 0 && len(raw)+len(rec) > snapshotChunk {
+			if err := flush(); err != nil {
+				return 0, err
+			}
+		}
+		raw = append(raw, rec...)
 	}
-	if err := zw.Close(); err != nil {
+	if err := flush(); err != nil {
 		return 0, err
 	}
-	blob := raw.Bytes()
-	n := (len(blob) + snapshotChunk - 1) / snapshotChunk
+	if len(chunks) == 0 {
+		chunks = [][]byte{emptyGzip()}
+	}
 	err = c.retry(ctx, func(cn *conn) error {
-		for i := range n {
-			chunk := blob[i*snapshotChunk : min((i+1)*snapshotChunk, len(blob))]
+		for i, chunk := range chunks {
 			p := fmt.Sprintf("%s/%d-%d", c.paths.snapshot, v, i)
-			if _, err := cn.zk.Create(p, chunk, zk.FlagPersistent, c.acl); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+			_, err := cn.zk.Create(p, chunk, zk.FlagPersistent, c.acl)
+			if errors.Is(err, zk.ErrNodeExists) {
+				// Left by an earlier write at this version (a retry,
+				// another node, an older format): replaced.
+				_, err = cn.zk.Set(p, chunk, -1)
+			}
+			if err != nil {
 				return err
 			}
 		}
-		_, err := cn.zk.Set(c.paths.snapshot, fmt.Appendf(nil, "%d %d", v, n), -1)
+		_, err := cn.zk.Set(c.paths.snapshot, fmt.Appendf(nil, "%d %d %s", v, len(chunks), snapshotFormat), -1)
 		return err
 	})
 	if err != nil {
@@ -145,116 +167,6 @@ func (c *Client) dropSnapshotsBefore(ctx context.Context, v int32) {
 
 // appendSnapshotRecord appends c's record, with the object's mzxid.
 func appendSnapshotRecord(b []byte, c change, zxid int64) []byte { return appendRecord(b, c, zxid) }
-
-// snapshotRecord is a record of a snapshot: a change and its mzxid.
-type snapshotRecord struct {
-	change
-	zxid int64
-}
-
-// decodeSnapshot returns the records of a snapshot's decompressed stream.
-func decodeSnapshot(data []byte) ([]snapshotRecord, error) {
-	var out []snapshotRecord
-	for len(data) > 0 {
-		c, zxid, rest, err := cutRecord(data, true)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", errBadSnapshot, err)
-		}
-		if c.dv < 0 {
-			return nil, fmt.Errorf("%w: a deletion of %s %s", errBadSnapshot, c.key.Kind, c.key.ID)
-		}
-		out, data = append(out, snapshotRecord{c, zxid}), rest
-	}
-	return out, nil
-}
-
-// gunzipBounded decompresses blob, refusing more than limit bytes.
-func gunzipBounded(blob []byte, limit int64) ([]byte, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(blob))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errBadSnapshot, err)
-	}
-	out, err := io.ReadAll(io.LimitReader(zr, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errBadSnapshot, err)
-	}
-	if int64(len(out)) > limit {
-		return nil, fmt.Errorf("%w: over %d bytes", errBadSnapshot, limit)
-	}
-	return out, nil
-}
-
-// readSnapshot reads the current snapshot: its version and records. ok is
-// false when there is none (or it vanished while being read). A store
-// whose change log still holds its first commit's entry has the empty
-// snapshot of version 0: replaying the log loads it in a read per commit.
-func (c *Client) readSnapshot(ctx context.Context) (v int32, recs []snapshotRecord, ok bool, err error) {
-	var head []byte
-	first := false
-	err = c.retry(ctx, func(cn *conn) error {
-		var err error
-		head, _, err = cn.zk.Get(c.paths.snapshot)
-		if errors.Is(err, zk.ErrNoNode) {
-			head, err = nil, nil
-		}
-		if err != nil || len(head) > 0 {
-			return err
-		}
-		first, _, err = cn.zk.Exists(c.paths.changelog + "/" + changelogName(1))
-		return err
-	})
-	if err != nil {
-		return 0, nil, false, err
-	}
-	if len(head) == 0 {
-		return 0, nil, first, nil
-	}
-	v, n, err := parseSnapshotHead(head)
-	if err != nil {
-		return 0, nil, false, err
-	}
-	chunks := make([][]byte, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			errs[i] = c.retry(ctx, func(cn *conn) error {
-				var err error
-				chunks[i], _, err = cn.zk.Get(fmt.Sprintf("%s/%d-%d", c.paths.snapshot, v, i))
-				return err
-			})
-		})
-	}
-	wg.Wait()
-	var blob []byte
-	for i := range n {
-		if errors.Is(errs[i], zk.ErrNoNode) {
-			return 0, nil, false, nil // replaced meanwhile: list instead
-		}
-		if errs[i] != nil {
-			return 0, nil, false, errs[i]
-		}
-		c.bytesRead.Add(int64(len(chunks[i])))
-		blob = append(blob, chunks[i]...)
-	}
-	data, err := gunzipBounded(blob, maxSnapshot)
-	if err != nil {
-		return 0, nil, false, err
-	}
-	recs, err = decodeSnapshot(data)
-	if err != nil {
-		return 0, nil, false, err
-	}
-	return v, recs, true, nil
-}
-
-// parseSnapshotHead parses <root>/snapshot's data, "<version> <chunks>".
-func parseSnapshotHead(head []byte) (v int32, n int, err error) {
-	if _, err := fmt.Sscanf(string(head), "%d %d", &v, &n); err != nil || n <= 0 || n > maxSnapshot/snapshotChunk {
-		return 0, 0, fmt.Errorf("%w: head %q", errBadSnapshot, head)
-	}
-	return v, n, nil
-}
 
 // SnapshotLag returns the number of commits since the current snapshot
 // (since the store's start if there is none): what a client starting now

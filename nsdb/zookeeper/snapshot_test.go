@@ -88,12 +88,14 @@ func FuzzDecodeSnapshot(f *testing.F) {
 // update, a deletion, a creation), and returns the store's state.
 func snapshotStore(t *testing.T, ctx context.Context, w *Client, n int) map[topology.ID]nsdb.Versioned {
 	t.Helper()
-	var ops []nsdb.Op
-	for i := range n {
-		ops = append(ops, nsdb.Create(&topology.Bridge{ID: topology.NameID(topology.KindBridge, fmt.Sprint(i)), Name: fmt.Sprint("b", i)}))
-	}
-	if _, err := w.Store().Commit(ctx, ops...); err != nil {
-		t.Fatal(err)
+	for lo := 0; lo < n; lo += 2000 {
+		var ops []nsdb.Op
+		for i := lo; i < min(lo+2000, n); i++ {
+			ops = append(ops, nsdb.Create(&topology.Bridge{ID: topology.NameID(topology.KindBridge, fmt.Sprint(i)), Name: fmt.Sprint("b", i)}))
+		}
+		if _, err := w.Store().Commit(ctx, ops...); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := w.WriteSnapshot(ctx); err != nil {
 		t.Fatal(err)
@@ -176,12 +178,28 @@ func converge(t *testing.T, ctx context.Context, w nsdb.Watch[nsdb.Event], want 
 // TestSnapshotLoad: a client starting on a store with a snapshot loads it
 // (it lists no kind) and follows the change log from its version: it sees
 // the changes made after the snapshot, at the store's versions.
+// With 8,000 bridges the snapshot takes several chunks, loaded in
+// parallel.
 func TestSnapshotLoad(t *testing.T) {
+	for _, n := range []int{300, 8000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) { testSnapshotLoad(t, n) })
+	}
+}
+
+func testSnapshotLoad(t *testing.T, n int) {
 	h := newHarness(t, zktest.Standalone(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	writer, reader := h.client(t), h.client(t)
-	want := snapshotStore(t, ctx, writer, 300)
+	want := snapshotStore(t, ctx, writer, n)
+	head, _, err := writer.current().zk.Get(writer.paths.snapshot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, chunks, err := parseSnapshotHead(head)
+	if err != nil || (n > 5000) != (chunks > 1) {
+		t.Fatalf("snapshot head %q: %d chunks, %v", head, chunks, err)
+	}
 	w, err := reader.Store().WatchKinds(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -253,5 +271,67 @@ func TestLogReplay(t *testing.T) {
 	defer reader.eng.mu.Unlock()
 	if reader.eng.subs[reader.paths.kindDir(topology.KindBridge)] != nil {
 		t.Error("the reader listed the bridges instead of replaying the log")
+	}
+}
+
+func TestSnapshotHead(t *testing.T) {
+	if v, n, err := parseSnapshotHead([]byte("252 23 z1")); err != nil || v != 252 || n != 23 {
+		t.Fatalf("parseSnapshotHead: %d %d %v", v, n, err)
+	}
+	for _, bad := range []string{"252 23", "252 23 z2", "252 0 z1", "-1 3 z1", "252 99999 z1", "x 1 z1", "", "1 1 z1 z1"} {
+		if _, _, err := parseSnapshotHead([]byte(bad)); !errors.Is(err, errBadSnapshot) {
+			t.Errorf("parseSnapshotHead(%q) = %v, want errBadSnapshot", bad, err)
+		}
+	}
+}
+
+func FuzzSnapshotHead(f *testing.F) {
+	f.Add([]byte("252 23 z1"))
+	f.Add([]byte("1 1"))
+	f.Fuzz(func(t *testing.T, head []byte) {
+		v, n, err := parseSnapshotHead(head)
+		if err != nil {
+			if !errors.Is(err, errBadSnapshot) {
+				t.Fatalf("error %v does not wrap errBadSnapshot", err)
+			}
+			return
+		}
+		if v < 0 || n <= 0 || n > maxSnapshotChunks {
+			t.Fatalf("parseSnapshotHead(%q) accepted version %d, %d chunks", head, v, n)
+		}
+	})
+}
+
+// TestSnapshotRewrite: writing a snapshot again at the same version
+// replaces the chunks an earlier write left (here, garbage in the first):
+// a client then loads it instead of listing.
+func TestSnapshotRewrite(t *testing.T) {
+	h := newHarness(t, zktest.Standalone(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	writer, reader := h.client(t), h.client(t)
+	want := snapshotStore(t, ctx, writer, 50)
+	v, err := writer.WriteSnapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writer.current().zk.Set(fmt.Sprintf("%s/%d-0", writer.paths.snapshot, v), []byte("garbage"), -1); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := writer.WriteSnapshot(ctx); err != nil || again != v {
+		t.Fatalf("second snapshot at %d, %v; want %d", again, err, v)
+	}
+	w, err := reader.Store().WatchKinds(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	converge(t, ctx, w, want)
+	reader.eng.mu.Lock()
+	defer reader.eng.mu.Unlock()
+	for _, k := range topology.StoredKinds() {
+		if reader.eng.subs[reader.paths.kindDir(k)] != nil {
+			t.Errorf("the reader listed %s instead of loading the snapshot", k)
+		}
 	}
 }
