@@ -47,7 +47,8 @@
 //	                       snapshots,vxgw,neutron-sync,lb-health (default
 //	                       all; snapshots keeps a snapshot of the object
 //	                       store in ZooKeeper for starting agents, written
-//	                       every 1,000 commits, on one node; vxgw is the
+//	                       every 1,000 commits or once the store is quiet
+//	                       100 commits past the last, on one node; vxgw is the
 //	                       VxLAN gateway: one synchroniser per VTEP on the
 //	                       node owning it, and the flooding-proxy manager on
 //	                       one node; neutron-sync keeps the Neutron

@@ -35,6 +35,11 @@ type SnapshotsConfig struct {
 	// back 4,096 commits: a snapshot further behind is no use to a
 	// starting agent.
 	Every int32
+	// Quiet is the lag at which a check writes a snapshot when the store
+	// has not changed since the previous check; 100 if zero. A bulk load
+	// (a deployment written at once, an import) then gets its snapshot
+	// an Interval after it ends, however few commits it took.
+	Quiet int32
 	// Logger receives a line per snapshot written; nil discards it.
 	Logger *slog.Logger
 	// Registerer registers hivenet_cluster_snapshots_*; nil registers
@@ -49,10 +54,12 @@ type SnapshotsConfig struct {
 // and the change log since, instead of a read per object. A service meant
 // to be placed as Leader.
 type Snapshots struct {
-	cfg     SnapshotsConfig
-	w       SnapshotWriter
-	log     *slog.Logger
-	clock   Clock
+	cfg   SnapshotsConfig
+	w     SnapshotWriter
+	log   *slog.Logger
+	clock Clock
+	// lastLag is the lag the previous check saw (-1 before the first).
+	lastLag int32
 	written prometheus.Counter
 	took    prometheus.Gauge
 }
@@ -68,7 +75,10 @@ func NewSnapshots(cfg SnapshotsConfig) (*Snapshots, error) {
 	if cfg.Every <= 0 {
 		cfg.Every = 1000
 	}
-	s := &Snapshots{cfg: cfg, log: cfg.Logger, clock: cfg.Clock,
+	if cfg.Quiet <= 0 {
+		cfg.Quiet = 100
+	}
+	s := &Snapshots{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, lastLag: -1,
 		written: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hivenet_cluster_snapshots_written_total", Help: "Snapshots of the object store written by this node.",
 		}),
@@ -119,7 +129,9 @@ func (s *Snapshots) Run(ctx context.Context) error {
 }
 
 // Check writes a snapshot if the current one is Every commits behind or
-// more; it reports whether it wrote one.
+// more, or Quiet commits behind and the store has not changed since the
+// previous check; it reports whether it wrote one. Checks are meant to
+// come from one goroutine (Run's).
 func (s *Snapshots) Check(ctx context.Context) (bool, error) {
 	if s.w == nil {
 		return false, nil
@@ -128,7 +140,9 @@ func (s *Snapshots) Check(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("snapshots: %w", err)
 	}
-	if lag < s.cfg.Every {
+	quiet := lag == s.lastLag && lag >= s.cfg.Quiet
+	s.lastLag = lag
+	if lag < s.cfg.Every && !quiet {
 		return false, nil
 	}
 	start := s.clock.Now()
@@ -137,6 +151,7 @@ func (s *Snapshots) Check(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("snapshots: %w", err)
 	}
 	el := s.clock.Now().Sub(start)
+	s.lastLag = 0
 	s.written.Inc()
 	s.took.Set(el.Seconds())
 	s.log.Info("snapshot of the object store written", "version", v, "commits-since-the-last", lag, "took", el)

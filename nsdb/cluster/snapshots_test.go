@@ -10,7 +10,8 @@ import (
 )
 
 // TestSnapshotsZooKeeper: the service writes a snapshot once the store is
-// Every commits past the last one, and not before; on a backend without
+// Every commits past the last one, or Quiet commits past it and unchanged
+// since the previous check, and not before; on a backend without
 // snapshots it does nothing.
 func TestSnapshotsZooKeeper(t *testing.T) {
 	b := zookeeperBackend(t)
@@ -48,6 +49,27 @@ func TestSnapshotsZooKeeper(t *testing.T) {
 	}
 	if wrote, err := s.Check(ctx); err != nil || wrote {
 		t.Fatalf("1 commit after the snapshot: Check = %v, %v", wrote, err)
+	}
+
+	// A store that stopped changing Quiet commits past the snapshot gets
+	// one at the second check that sees it unchanged.
+	q, err := NewSnapshots(SnapshotsConfig{NSDB: c, Every: 100, Quiet: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit(4)
+	if wrote, err := q.Check(ctx); err != nil || wrote {
+		t.Fatalf("first check, 2 commits behind: Check = %v, %v; want no snapshot", wrote, err)
+	}
+	commit(5)
+	if wrote, err := q.Check(ctx); err != nil || wrote {
+		t.Fatalf("3 commits behind, one since the last check: Check = %v, %v; want no snapshot", wrote, err)
+	}
+	if wrote, err := q.Check(ctx); err != nil || !wrote {
+		t.Fatalf("3 commits behind, none since the last check: Check = %v, %v; want a snapshot", wrote, err)
+	}
+	if wrote, err := q.Check(ctx); err != nil || wrote {
+		t.Fatalf("right after a snapshot: Check = %v, %v", wrote, err)
 	}
 
 	m, err := NewSnapshots(SnapshotsConfig{NSDB: memoryBackend(t).newClient(t)})
