@@ -82,8 +82,10 @@ func (c *Client) WriteSnapshot(ctx context.Context) (int32, error) {
 	}
 	var items []item
 	oc.mu.Lock()
-	for _, k := range topology.StoredKinds() {
-		for _, o := range oc.idx.All(k) {
+	kinds := topology.StoredKinds()
+	for i, all := range oc.idx.AllOf(kinds) {
+		k := kinds[i]
+		for _, o := range all {
 			key := txn.Key{Kind: k, ID: o.Object.ObjectID()}
 			items = append(items, item{key, o.Object, o.Version, oc.dv[key]})
 		}

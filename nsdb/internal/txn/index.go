@@ -99,6 +99,28 @@ func (ix *Index) All(kind topology.Kind) []nsdb.Versioned {
 	return out
 }
 
+// AllOf returns the objects of each of kinds (read-only), each kind's
+// sorted by ID: All for several kinds in one pass over the index.
+func (ix *Index) AllOf(kinds []topology.Kind) [][]nsdb.Versioned {
+	out := make([][]nsdb.Versioned, len(kinds))
+	at := make(map[topology.Kind]int, len(kinds))
+	for i, k := range kinds {
+		at[k] = i
+	}
+	for k, s := range ix.objs {
+		if i, ok := at[k.Kind]; ok {
+			out[i] = append(out[i], nsdb.Versioned{Object: s.obj, Version: s.ver})
+		}
+	}
+	for _, vs := range out {
+		slices.SortFunc(vs, func(a, b nsdb.Versioned) int {
+			x, y := a.Object.ObjectID(), b.Object.ObjectID()
+			return slices.Compare(x[:], y[:])
+		})
+	}
+	return out
+}
+
 // Set stores o (which the index now owns: do not modify it) at version v,
 // replacing any previous object of k; a nil o deletes k.
 func (ix *Index) Set(k Key, o topology.Object, v nsdb.Version) {

@@ -168,6 +168,13 @@ func testIndexQueries(t *testing.T, ix *Index, shrink bool) {
 	if ix.Len() != 2 || len(ix.All(topology.KindPort)) != 0 {
 		t.Fatalf("Len %d", ix.Len())
 	}
+	kinds := []topology.Kind{topology.KindChain, topology.KindPort, topology.KindBridge}
+	all := ix.AllOf(kinds)
+	for i, k := range kinds {
+		if !slices.EqualFunc(all[i], ix.All(k), func(a, b nsdb.Versioned) bool { return a == b }) {
+			t.Errorf("AllOf's %s = %v, All's %v", k, all[i], ix.All(k))
+		}
+	}
 }
 
 type failingSource struct{ *Index }

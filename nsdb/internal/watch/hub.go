@@ -69,8 +69,9 @@ func (h *Hub) WatchKinds(idx *txn.Index, kinds []topology.Kind, shared bool) *Ob
 		cfg = SharedObjects(true)
 	}
 	w := New[txn.Key](cfg)
-	for _, k := range kinds {
-		for _, v := range idx.All(k) {
+	all := idx.AllOf(kinds)
+	for i, k := range kinds {
+		for _, v := range all[i] {
 			id := v.Object.ObjectID()
 			w.Push(txn.Key{Kind: k, ID: id}, nsdb.Event{Kind: k, ID: id, Object: v.Object, Version: v.Version})
 		}
