@@ -10,6 +10,7 @@ import (
 	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/simulation/dhcp"
 	"github.com/hivenet/hivenet/topology"
+	"golang.org/x/sync/errgroup"
 )
 
 // applyTopology folds a batch of topology events into a new world: a new
@@ -61,9 +62,14 @@ func (a *Agent) applyTopology(ctx context.Context, evs []nsdb.Event, initial boo
 		a.restorePorts(ctx, nw, ports, initial)
 	}
 	a.world.Store(nw)
+	// A round trip each: a host binding a hundred ports at start
+	// announces them 16 at a time.
+	var ann errgroup.Group
+	ann.SetLimit(16)
 	for _, b := range added {
-		a.announce(ctx, b)
+		ann.Go(func() error { a.announce(ctx, b); return nil })
 	}
+	_ = ann.Wait()
 	a.keepKeys(snap)
 	a.bindMu.Unlock()
 
