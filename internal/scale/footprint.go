@@ -10,6 +10,7 @@ import (
 	"github.com/hivenet/hivenet/datapath/agent"
 	"github.com/hivenet/hivenet/datapath/inproc"
 	"github.com/hivenet/hivenet/internal/topogen"
+	"github.com/hivenet/hivenet/nsdb/zookeeper"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -26,14 +27,29 @@ type Footprint struct {
 	Write   time.Duration
 	Commits int
 	// Ready is the time from agent.Run to Ready: reading the whole
-	// topology from ZooKeeper, building the world, binding the ports.
+	// topology from ZooKeeper (its snapshot, then the change log since),
+	// building the world, binding the ports.
 	Ready time.Duration `json:"ready"`
-	// Memory is the agent process's after a full collection.
-	Memory memory `json:"memory"`
+	// ReadyLog and NSDBBytesLog are Ready and NSDBBytes of an agent
+	// started before the snapshot was written: it replays the whole
+	// change log, a read per commit. SnapshotWrite is the time the
+	// snapshot took to write.
+	ReadyLog      time.Duration `json:"ready_log"`
+	NSDBBytesLog  int64         `json:"nsdb_bytes_log"`
+	SnapshotWrite time.Duration `json:"snapshot_write"`
+	// Memory is the agent process's after a full collection, once ready;
+	// Settled the same at the end of the idle window, when the start's
+	// transient memory is gone (the NSDB client's planner indexes,
+	// dropped after zookeeper.Config.PlanIndexIdle without commits).
+	Memory  memory `json:"memory"`
+	Settled memory `json:"settled"`
 	// NSDBBytes is what the agent read from ZooKeeper until ready;
 	// NSDBBytesUp what it sent.
 	NSDBBytes   int64 `json:"nsdb_bytes"`
 	NSDBBytesUp int64 `json:"nsdb_bytes_up"`
+	// Tables is the number of state tables the agent follows once ready:
+	// those of the devices its bound ports reach directly.
+	Tables int `json:"tables"`
 	// IdleCPU is the CPU the idle agent used, in cores, over IdleFor.
 	IdleCPU float64       `json:"idle_cpu"`
 	IdleFor time.Duration `json:"idle_for"`
@@ -64,18 +80,30 @@ func measureFootprint(ctx context.Context, ens *Ensemble, root string, ports int
 	if err != nil {
 		return fp, err
 	}
+	defer admin.Close()
 	start = time.Now()
 	fp.Commits, err = topogen.Load(ctx, admin.Store(), t, 500)
 	fp.Write = time.Since(start)
-	admin.Close()
 	if err != nil {
 		return fp, fmt.Errorf("loading %d ports: %w", fp.Ports, err)
 	}
 	var child Footprint
+	if err := runChild(ctx, job{Kind: "footprint", Servers: ens.Servers, Root: root, Host: "h0", Ports: fp.Ports, Idle: time.Millisecond}, &child); err != nil {
+		return fp, err
+	}
+	fp.ReadyLog, fp.NSDBBytesLog = child.Ready, child.NSDBBytes
+	// What the cluster's snapshots service does once a bulk load is over.
+	start = time.Now()
+	if _, err := admin.(*zookeeper.Client).WriteSnapshot(ctx); err != nil {
+		return fp, fmt.Errorf("snapshot of %d ports: %w", fp.Ports, err)
+	}
+	fp.SnapshotWrite = time.Since(start)
+	child = Footprint{}
 	if err := runChild(ctx, job{Kind: "footprint", Servers: ens.Servers, Root: root, Host: "h0", Ports: fp.Ports, Idle: idle}, &child); err != nil {
 		return fp, err
 	}
 	fp.Ready, fp.Memory, fp.NSDBBytes, fp.NSDBBytesUp = child.Ready, child.Memory, child.NSDBBytes, child.NSDBBytesUp
+	fp.Tables, fp.Settled = child.Tables, child.Settled
 	fp.IdleCPU, fp.IdleFor, fp.IdleBytes = child.IdleCPU, child.IdleFor, child.IdleBytes
 	return fp, nil
 }
@@ -99,7 +127,7 @@ func startAgent(ctx context.Context, servers, root, host string, stateful bool, 
 	if err != nil {
 		return nil, err
 	}
-	client, err := zkClient(ctx, addrs, root)
+	client, err := agentClient(ctx, addrs, root)
 	if err != nil {
 		cnt.Close()
 		return nil, err
@@ -163,7 +191,7 @@ func footprintChild(ctx context.Context, j job) (Footprint, error) {
 	if n := ra.a.Snapshot().Len(topology.KindPort); n != j.Ports {
 		return Footprint{}, fmt.Errorf("the agent sees %d ports of %d once ready", n, j.Ports)
 	}
-	fp := Footprint{Ready: ra.ready, NSDBBytes: ra.cnt.down.Load(), NSDBBytesUp: ra.cnt.up.Load()}
+	fp := Footprint{Ready: ra.ready, NSDBBytes: ra.cnt.down.Load(), NSDBBytesUp: ra.cnt.up.Load(), Tables: ra.a.StateTables()}
 	fp.Memory = measureMemory()
 	// Let the start's background work (announcements, table loads) end.
 	select {
@@ -181,5 +209,6 @@ func footprintChild(ctx context.Context, j job) (Footprint, error) {
 	fp.IdleFor = el
 	fp.IdleCPU = (cpuTime() - c0).Seconds() / el.Seconds()
 	fp.IdleBytes = float64(ra.cnt.down.Load()-b0) / el.Seconds()
+	fp.Settled = measureMemory()
 	return fp, nil
 }

@@ -63,18 +63,19 @@ func lines(path, title, xlabel, ylabel string, logX, logY bool, ss []series, hli
 // writePlots writes the report's SVG plots into dir.
 func writePlots(dir string, r *Results) error {
 	mb := func(b int64) float64 { return float64(b) / (1 << 20) }
-	var rssS, heapS, readyS, snapS, bytesS series
-	rssS.name, heapS.name, readyS.name, snapS.name, bytesS.name = "RSS", "heap", "agent ready", "snapshot build", "bytes read (MB)"
+	var rssS, heapS, settledS, readyS, snapS, bytesS series
+	rssS.name, heapS.name, settledS.name, readyS.name, snapS.name, bytesS.name = "RSS at ready", "heap at ready", "RSS settled", "agent ready", "snapshot build", "bytes read (MB)"
 	for _, f := range r.Footprints {
 		x := float64(f.Ports)
 		rssS.xy = append(rssS.xy, plotter.XY{X: x, Y: mb(f.Memory.RSS)})
 		heapS.xy = append(heapS.xy, plotter.XY{X: x, Y: mb(f.Memory.Heap)})
+		settledS.xy = append(settledS.xy, plotter.XY{X: x, Y: mb(f.Settled.RSS)})
 		readyS.xy = append(readyS.xy, plotter.XY{X: x, Y: f.Ready.Seconds()})
 		snapS.xy = append(snapS.xy, plotter.XY{X: x, Y: f.Snapshot.Seconds()})
 		bytesS.xy = append(bytesS.xy, plotter.XY{X: x, Y: mb(f.NSDBBytes)})
 	}
 	if err := lines(filepath.Join(dir, "scale-footprint-memory.svg"), "One agent's memory vs deployment size", "ports in the topology", "MB",
-		len(r.Footprints) > 1, false, []series{rssS, heapS, bytesS}, 0); err != nil {
+		len(r.Footprints) > 1, false, []series{rssS, heapS, settledS, bytesS}, 0); err != nil {
 		return err
 	}
 	if err := lines(filepath.Join(dir, "scale-footprint-time.svg"), "Load time vs deployment size", "ports in the topology", "seconds",

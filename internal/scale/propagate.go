@@ -86,7 +86,7 @@ func startFleet(ctx context.Context, ens *Ensemble, root string, hosts int) (*fl
 	c, err := sandbox.Start(ctx, sandbox.Config{
 		Topology: t,
 		NewClient: func(ctx context.Context) (nsdb.Client, error) {
-			return zkClient(ctx, addrs, root)
+			return agentClient(ctx, addrs, root)
 		},
 		// 100.64.x.y -> 127.64.x.y: one loopback address per host.
 		Underlay: func(a netip.Addr) netip.Addr { b := a.As4(); b[0] = 127; return netip.AddrFrom4(b) },

@@ -73,8 +73,8 @@ func answers(b *bytes.Buffer, r *Results) {
 	p("## Answers to the seeds' questions (headline)\n\n")
 	if n := len(r.Footprints); n > 0 {
 		f := r.Footprints[n-1]
-		p("- **What drain is the agent, and how does deployment size relate to it?** With a %d-port topology (%d routers, %d chains, %d hosts) one agent holds %s RSS (%s heap), is ready %s after start, read %s from ZooKeeper to get there, and uses %.3f cores idle (%s/s from ZooKeeper). ",
-			f.Ports, f.Routers, f.Chains, f.Hosts, mib(f.Memory.RSS), mib(f.Memory.Heap), dur(f.Ready), kb(float64(f.NSDBBytes)), f.IdleCPU, kb(f.IdleBytes))
+		p("- **What drain is the agent, and how does deployment size relate to it?** With a %d-port topology (%d routers, %d chains, %d hosts) one agent is ready %s after start from the store's snapshot (%s replaying the change log without one), holding %s RSS (%s heap) then and %s RSS (%s heap) once settled, read %s from ZooKeeper to get there, and uses %.3f cores idle (%s/s from ZooKeeper). ",
+			f.Ports, f.Routers, f.Chains, f.Hosts, dur(f.Ready), dur(f.ReadyLog), mib(f.Memory.RSS), mib(f.Memory.Heap), mib(f.Settled.RSS), mib(f.Settled.Heap), kb(float64(f.NSDBBytes)), f.IdleCPU, kb(f.IdleBytes))
 		if n > 1 {
 			g := r.Footprints[0]
 			p("From %d to %d ports the heap grows %.1f×: every agent holds the whole topology, so its memory and start time grow with the deployment, not with the host's own ports.",
@@ -119,15 +119,23 @@ func footprintSection(b *bytes.Buffer, r *Results) {
 	p := func(f string, a ...any) { fmt.Fprintf(b, f, a...) }
 	p("## 1. One agent's footprint vs deployment size\n\n")
 	p("Topologies from `topogen.Generate`: per 100 ports one router, 8 bridges of 10 VM ports (each bridge with a 4-rule security group), 16 link ports, 8 routes and 4 uplinks; one host per 100 ports, so the measured host (h0) binds about the same number of ports at every size.\n\n")
-	p("| ports | routers | bridges | chains / rules | routes | hosts | bound on h0 | snapshot build | write to ZK (commits) | agent ready | RSS | heap | read from ZK until ready | idle CPU (cores) | idle ZK traffic |\n")
-	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	p("| ports | routers | bridges | chains / rules | routes | hosts | bound on h0 | state tables followed | snapshot build | write to ZK (commits) | agent ready: snapshot / log only | RSS / heap at ready | RSS / heap settled | read from ZK until ready: snapshot / log only | idle CPU (cores) | idle ZK traffic |\n")
+	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, f := range r.Footprints {
-		p("| %d | %d | %d | %d / %d | %d | %d | %d | %s | %s (%d) | %s | %s | %s | %s | %.3f | %s/s |\n",
-			f.Ports, f.Routers, f.Bridges, f.Chains, f.Rules, f.Routes, f.Hosts, f.Bound, dur(f.Snapshot), dur(f.Write), f.Commits,
-			dur(f.Ready), mib(f.Memory.RSS), mib(f.Memory.Heap), kb(float64(f.NSDBBytes)), f.IdleCPU, kb(f.IdleBytes))
+		p("| %d | %d | %d | %d / %d | %d | %d | %d | %d | %s | %s (%d) | %s / %s | %s / %s | %s / %s | %s / %s | %.3f | %s/s |\n",
+			f.Ports, f.Routers, f.Bridges, f.Chains, f.Rules, f.Routes, f.Hosts, f.Bound, f.Tables, dur(f.Snapshot), dur(f.Write), f.Commits,
+			dur(f.Ready), dur(f.ReadyLog), mib(f.Memory.RSS), mib(f.Memory.Heap), mib(f.Settled.RSS), mib(f.Settled.Heap), kb(float64(f.NSDBBytes)), kb(float64(f.NSDBBytesLog)), f.IdleCPU, kb(f.IdleBytes))
 	}
 	p("\n![memory](scale-footprint-memory.svg)\n\n![time](scale-footprint-time.svg)\n\n")
-	p("Snapshot build is `topology.NewSnapshot` over the whole topology in the harness (no I/O); agent ready is `Run` to `Ready`: reading the whole topology from ZooKeeper (the harness wrote it in the commits shown, so the agent replays the store's change log, a read per commit, with no snapshot to start from; see nsdb/zookeeper), building the world, binding and announcing h0's ports.\n\n")
+	p("Snapshot build is `topology.NewSnapshot` over the whole topology in the harness (no I/O); agent ready is `Run` to `Ready`: reading the whole topology from ZooKeeper, building the world, binding and announcing h0's ports, opening the state tables of the devices they reach directly (the tables of any other device are opened when a simulation first needs them, so the count does not grow with the deployment). \"Settled\" is measured at the end of the idle window: by then the NSDB client has dropped the indexes it planned the start's one commit with (the ports' tunnel keys), %s after it, as examples/agent configures it (`zookeeper.Config.PlanIndexIdle`; one minute by default).\n\n", agentPlanIndexIdle)
+	p("Two starts are measured per size. \"Log only\" is an agent started right after the harness wrote the topology (in the commits shown): with no snapshot it replays the store's change log, a read per commit. The harness then writes a snapshot, as the cluster's `snapshots` service does once a bulk load is over (it took ")
+	for i, f := range r.Footprints {
+		if i > 0 {
+			p(", ")
+		}
+		p("%s at %d ports", dur(f.SnapshotWrite), f.Ports)
+	}
+	p("), and the measured agent (every other column) starts from it: it reads the snapshot's chunks, decompressing and decoding them in parallel, then the log since.\n\n")
 }
 
 func statefulSection(b *bytes.Buffer, r *Results) {

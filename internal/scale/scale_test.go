@@ -21,7 +21,7 @@ func TestRunQuick(t *testing.T) {
 	defer cancel()
 	cfg := Defaults(true)
 	cfg.Dir, cfg.Servers = t.TempDir(), servers
-	cfg.Sizes, cfg.Idle, cfg.Conns = []int{200}, 200*time.Millisecond, 300
+	cfg.Sizes, cfg.Idle, cfg.Conns = []int{2000}, 200*time.Millisecond, 300
 	cfg.Hosts, cfg.Changes, cfg.Rates, cfg.RateLength = []int{3}, 3, []int{20}, 300*time.Millisecond
 	cfg.RoleRate, cfg.RoleLength = 200, 300*time.Millisecond
 	r, err := Run(ctx, cfg)
@@ -30,6 +30,9 @@ func TestRunQuick(t *testing.T) {
 	}
 	if len(r.Footprints) != 1 || r.Footprints[0].Ready <= 0 || r.Footprints[0].Memory.RSS <= 0 || r.Footprints[0].NSDBBytes <= 0 {
 		t.Errorf("footprint: %+v", r.Footprints)
+	} else if f := r.Footprints[0]; f.Tables <= 0 || f.Tables >= 2*f.Bridges+f.Routers {
+		// 2,000 ports on 20 hosts: h0 binds ports on half the bridges.
+		t.Errorf("the agent follows %d state tables of the deployment's %d: want those its ports reach only", f.Tables, 2*f.Bridges+f.Routers)
 	}
 	if len(r.Stateful) != 4 || r.Stateful[1].Delivered != 300 {
 		t.Errorf("stateful: %+v", r.Stateful)

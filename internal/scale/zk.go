@@ -184,3 +184,12 @@ func (c *counter) Close() {
 func zkClient(ctx context.Context, servers, root string) (nsdb.Client, error) {
 	return zookeeper.New(ctx, zookeeper.Config{Servers: strings.Split(servers, ","), Root: root})
 }
+
+// agentPlanIndexIdle is what examples/agent sets its client's
+// zookeeper.Config.PlanIndexIdle to.
+const agentPlanIndexIdle = 5 * time.Second
+
+// agentClient is zkClient as an agent configures it.
+func agentClient(ctx context.Context, servers, root string) (nsdb.Client, error) {
+	return zookeeper.New(ctx, zookeeper.Config{Servers: strings.Split(servers, ","), Root: root, PlanIndexIdle: agentPlanIndexIdle})
+}
