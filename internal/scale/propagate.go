@@ -152,8 +152,20 @@ func (w *watcher) add(c *change) {
 // written records c's commit: its version, or the error.
 func (w *watcher) written(c *change, v nsdb.Version, err error) {
 	w.mu.Lock()
-	c.written, c.version, c.err = time.Now(), v, err
-	w.mu.Unlock()
+	defer w.mu.Unlock()
+	now := time.Now()
+	c.written, c.version, c.err = now, v, err
+	if err != nil || v == 0 {
+		return
+	}
+	// An agent may have applied the change before the commit's reply
+	// reached the writer: run only checks agents whose revision moved
+	// since, so those are marked here (at the reply, an upper bound).
+	for i, a := range w.ags {
+		if c.applied[i].IsZero() && a.AppliedRevision() >= v {
+			c.applied[i] = now
+		}
+	}
 }
 
 func (w *watcher) run() {
