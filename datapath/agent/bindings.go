@@ -262,13 +262,56 @@ func validLocalKey(k uint32) bool {
 // keepKeys writes the tunnel key of every bound port whose port object
 // does not hold it into the object, so that the key stays the port's for
 // its life: across agent restarts, session expiries and datapath flushes.
-// The writes run in the background, each as a compare-and-set on the
-// port's version. Caller holds bindMu.
+// The writes run in the background, as compare-and-sets on the ports'
+// versions: up to keyBatch ports in one commit (a host binding its ports
+// at start makes one commit, not one per port), each port on its own if
+// the batch fails. Caller holds bindMu.
 func (a *Agent) keepKeys(snap *topology.Snapshot) {
+	keys := make(map[topology.ID]uint32)
 	for id, b := range a.bindings {
 		if p, ok := snap.Port(id); ok && p.TunnelKey != b.key {
-			a.writes.do(func(ctx context.Context) { a.keepKey(ctx, id, b.key) })
+			keys[id] = b.key
+			if len(keys) == keyBatch {
+				a.writes.do(func(ctx context.Context) { a.keepKeyBatch(ctx, keys) })
+				keys = make(map[topology.ID]uint32)
+			}
 		}
+	}
+	if len(keys) > 0 {
+		a.writes.do(func(ctx context.Context) { a.keepKeyBatch(ctx, keys) })
+	}
+}
+
+// keyBatch bounds the ports whose keys one commit keeps.
+const keyBatch = 200
+
+// keepKeyBatch keeps the tunnel keys of ports in one commit; if that
+// fails (a port changed meanwhile, moved or went), port by port.
+func (a *Agent) keepKeyBatch(ctx context.Context, keys map[topology.ID]uint32) {
+	st := a.db.Store()
+	var ops []nsdb.Op
+	for id, key := range keys {
+		v, err := st.Get(ctx, topology.KindPort, id)
+		if err != nil {
+			continue // deleted meanwhile, or unreachable: keepKey says which
+		}
+		p, ok := v.Object.(*topology.Port)
+		if !ok || p.TunnelKey == key || p.Host != a.host {
+			delete(keys, id)
+			continue
+		}
+		np := *p
+		np.TunnelKey = key
+		ops = append(ops, nsdb.Update(&np, v.Version))
+	}
+	if len(ops) == len(keys) && len(ops) > 0 {
+		if _, err := st.Commit(ctx, ops...); err == nil {
+			a.log.Debug("ports' tunnel keys kept in the NSDB", "ports", len(ops))
+			return
+		}
+	}
+	for id, key := range keys {
+		a.keepKey(ctx, id, key)
 	}
 }
 
