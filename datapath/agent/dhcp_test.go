@@ -148,6 +148,9 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name, label, value stri
 				}
 			}
 			if label == "" {
+				if c := m.GetCounter(); c != nil {
+					return c.GetValue()
+				}
 				return m.GetGauge().GetValue()
 			}
 		}

@@ -108,37 +108,13 @@ const tablesAtStart = 3
 // tablesAfter adds r2's ARP table and c's two.
 const tablesAfter = 6
 
-// gauge returns the value of the unlabelled gauge name.
-func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if g := m.GetGauge(); g != nil {
-				return g.GetValue()
-			}
-			if c := m.GetCounter(); c != nil {
-				return c.GetValue()
-			}
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
-}
-
 // TestTablesOpenedOnDemand: at start the agent follows only the tables of
 // the devices its port reaches directly; the first packet toward c waits
 // until r2's and c's tables are open, and its flow then uses c's MAC
 // entry (unicast to vm3) instead of flooding.
 func TestTablesOpenedOnDemand(t *testing.T) {
 	ag, dp, reg, frame := farAgent(t)
-	if n := gauge(t, reg, "hivenet_agent_state_tables_open"); n != tablesAtStart {
+	if n := metricValue(t, reg, "hivenet_agent_state_tables_open", "", ""); n != tablesAtStart {
 		t.Fatalf("%v tables open at start, want %d", n, tablesAtStart)
 	}
 	if err := endpointOf(t, ag, dp, "vm1").Send(frame); err != nil {
@@ -161,10 +137,10 @@ func TestTablesOpenedOnDemand(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if n := gauge(t, reg, "hivenet_agent_state_tables_open"); n != tablesAfter {
+	if n := metricValue(t, reg, "hivenet_agent_state_tables_open", "", ""); n != tablesAfter {
 		t.Errorf("%v tables open after the packet, want %d", n, tablesAfter)
 	}
-	if n := gauge(t, reg, "hivenet_agent_table_waits_total"); n < 1 {
+	if n := metricValue(t, reg, "hivenet_agent_table_waits_total", "", ""); n < 1 {
 		t.Errorf("%v simulations waited for tables, want at least 1", n)
 	}
 }
@@ -183,7 +159,7 @@ func TestTraceOpensTables(t *testing.T) {
 	if !strings.Contains(out, "vm3") || strings.Contains(out, "vm4") {
 		t.Errorf("trace does not unicast to vm3:\n%s", out)
 	}
-	if n := gauge(t, reg, "hivenet_agent_state_tables_open"); n != tablesAfter {
+	if n := metricValue(t, reg, "hivenet_agent_state_tables_open", "", ""); n != tablesAfter {
 		t.Errorf("%v tables open after the trace, want %d", n, tablesAfter)
 	}
 }
