@@ -168,8 +168,14 @@ func (a *Agent) openDemanded(ctx context.Context) {
 			}
 			continue
 		}
+		// Blocking: a burst of new flows through one device can park
+		// more packets than the workers' queue holds.
 		for _, p := range ps {
-			a.requeue(p)
+			select {
+			case a.resubmit <- p:
+			case <-ctx.Done():
+				return
+			}
 		}
 	}
 }
