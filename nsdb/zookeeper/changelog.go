@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-zookeeper/zk"
 
@@ -269,20 +271,7 @@ func (oc *objectCache) refreshFeed(ctx context.Context, cn *conn, seq uint64, ar
 // applyEntries applies the entries read for models versions from+1 … to
 // (or, with gap, has every cached kind re-listed).
 func (oc *objectCache) applyEntries(entries []entry, gap bool, from, to int32, seq uint64) error {
-	// Decode outside the lock.
-	objs := make([][]topology.Object, len(entries))
-	for i, e := range entries {
-		objs[i] = make([]topology.Object, len(e.changes))
-		for j, c := range e.changes {
-			if c.dv >= 0 {
-				o, err := decodeObject(c.key.Kind, c.key.ID, c.data)
-				if err != nil {
-					oc.c.log.Warn("zookeeper: undecodable object in the change log; reading it", "kind", c.key.Kind, "id", c.key.ID, "err", err)
-				}
-				objs[i][j] = o
-			}
-		}
-	}
+	objs := oc.decodeEntries(entries)
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
 	if to <= oc.applied {
@@ -312,6 +301,46 @@ func (oc *objectCache) applyEntries(entries []entry, gap bool, from, to int32, s
 		}
 	}
 	return nil
+}
+
+// decodeEntries decodes the objects the entries carry (nil for
+// deletions and for what does not decode, which is then read), outside
+// the cache's lock. A catching-up client's window of entries holds tens
+// of thousands of objects: they are decoded on every CPU, an entry at a
+// time.
+func (oc *objectCache) decodeEntries(entries []entry) [][]topology.Object {
+	objs := make([][]topology.Object, len(entries))
+	decode := func(i int) {
+		e := &entries[i]
+		objs[i] = make([]topology.Object, len(e.changes))
+		for j, c := range e.changes {
+			if c.dv >= 0 {
+				o, err := decodeObject(c.key.Kind, c.key.ID, c.data)
+				if err != nil {
+					oc.c.log.Warn("zookeeper: undecodable object in the change log; reading it", "kind", c.key.Kind, "id", c.key.ID, "err", err)
+				}
+				objs[i][j] = o
+			}
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(entries))
+	if workers <= 1 {
+		for i := range entries {
+			decode(i)
+		}
+		return objs
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(entries); i = int(next.Add(1) - 1) {
+				decode(i)
+			}
+		})
+	}
+	wg.Wait()
+	return objs
 }
 
 // changelogOp is the position of the entry's create in a commit's
