@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/hivenet/hivenet/datapath/agent/sandbox"
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/memory"
+	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/simulation/packet"
 	"github.com/hivenet/hivenet/topology"
 )
@@ -78,8 +80,9 @@ func icmpFlow(h *sandbox.Host, from, to *sandbox.VM) (datapath.UFID, bool) {
 }
 
 // pingUntilFlow pings until the ingress host has a flow for the ping in
-// its datapath (the first pings' flows may be invalidated as MACs are
-// learned) and returns its key.
+// its datapath that a MAC learned later will not invalidate (one that
+// did not flood: the first pings' flows do until the MACs are learned)
+// and returns its key.
 func pingUntilFlow(t *testing.T, h *sandbox.Host, from, to *sandbox.VM) datapath.UFID {
 	t.Helper()
 	var key datapath.UFID
@@ -87,9 +90,19 @@ func pingUntilFlow(t *testing.T, h *sandbox.Host, from, to *sandbox.VM) datapath
 		ping(t, from, to)
 		k, ok := icmpFlow(h, from, to)
 		key = k
-		return ok && inDatapath(h, k)
+		return ok && inDatapath(h, k) && !flooded(h, k)
 	})
 	return key
+}
+
+// flooded reports whether flow u of h's agent flooded on a bridge.
+func flooded(h *sandbox.Host, u datapath.UFID) bool {
+	for _, f := range h.Agent().Flows(context.Background()) {
+		if f.UFID == u {
+			return slices.ContainsFunc(f.Tags, func(t simulation.Tag) bool { return t.Kind() == simulation.TagKindFloodedTo })
+		}
+	}
+	return false
 }
 
 func inDatapath(h *sandbox.Host, u datapath.UFID) bool {
