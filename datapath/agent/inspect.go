@@ -106,9 +106,7 @@ func (a *Agent) Trace(ctx context.Context, port topology.ID, frame []byte) (*sim
 		}
 		if v.missed(&r) && try < maxTableTries {
 			want := make(map[topology.ID]struct{})
-			for _, id := range v.miss.ids[:v.miss.n] {
-				want[id] = struct{}{}
-			}
+			v.miss.addTo(want)
 			if err := a.openTables(ctx, want); err != nil {
 				return nil, fmt.Errorf("agent: trace: %w", err)
 			}

@@ -59,14 +59,10 @@ func (a *Agent) reconcile(ctx context.Context) {
 			}
 			if why == whyTables {
 				if round < maxTableTries {
-					for _, id := range w.v.miss.ids[:w.v.miss.n] {
-						want[id] = struct{}{}
-					}
-					w.v.miss.n = 0
+					w.v.miss.addTo(want)
 					retry = append(retry, *f)
 					continue
 				}
-				w.v.miss.n = 0
 			}
 			deleted++
 			a.log.Debug("datapath flow not kept", "key", f.Match.Key.String(), "actions", f.Actions.String(), "why", why)

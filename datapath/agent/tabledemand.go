@@ -44,10 +44,17 @@ const tableRoomSize = 4096
 
 // tableMisses lists the devices whose tables a simulation needed and the
 // world did not have. It lives in a worker's view, so recording does not
-// allocate.
+// allocate; callers clear it (n = 0) before each simulation.
 type tableMisses struct {
 	n   int
 	ids [maxTableMisses]topology.ID
+}
+
+// addTo adds the recorded devices to want.
+func (m *tableMisses) addTo(want map[topology.ID]struct{}) {
+	for _, id := range m.ids[:m.n] {
+		want[id] = struct{}{}
+	}
 }
 
 func (m *tableMisses) add(id topology.ID) {
@@ -81,8 +88,7 @@ func (v *view) missRouter(r topology.ID) {
 }
 
 // missed reports whether the simulation that produced r needed tables
-// that are not open, reading or (through r) writing them; it forgets the
-// misses recorded before, so a view starts each simulation clean.
+// that are not open, reading or (through r) writing them.
 func (v *view) missed(r *simulation.Result) bool {
 	for _, l := range r.Learned {
 		if _, ok := v.w.macs[bridgeVLAN{l.Bridge, l.VLAN}]; !ok {
@@ -108,11 +114,9 @@ type tableRoom struct {
 }
 
 // awaitTables postpones the simulation of p until the tables of the
-// devices the view missed are open, and clears the misses.
+// devices the view missed are open.
 func (w *worker) awaitTables(p *parked) {
 	a := w.a
-	ids := w.v.miss.ids[:w.v.miss.n]
-	w.v.miss.n = 0
 	a.m.tableWaits.Inc()
 	if p.tableTries >= maxTableTries {
 		a.m.drop(dropTables)
@@ -129,9 +133,7 @@ func (w *worker) awaitTables(p *parked) {
 	if room.want == nil {
 		room.want = make(map[topology.ID]struct{})
 	}
-	for _, id := range ids {
-		room.want[id] = struct{}{}
-	}
+	w.v.miss.addTo(room.want)
 	room.parked = append(room.parked, p)
 	room.mu.Unlock()
 	select {
@@ -240,17 +242,20 @@ func (a *Agent) localDevices(s *topology.Snapshot, bridges, routers map[topology
 			continue
 		}
 		add(p)
-		if bv, ok := s.BridgeView(p.Bridge); ok && !p.Bridge.IsZero() {
+		switch {
+		case !p.Bridge.IsZero():
 			// Only the ports peered with routers: a bridge has thousands
 			// of exterior ports.
-			for _, q := range bv.RouterPorts {
-				addPeer(q)
+			if bv, ok := s.BridgeView(p.Bridge); ok {
+				for _, q := range bv.RouterPorts {
+					addPeer(q)
+				}
 			}
-			continue
-		}
-		if rv, ok := s.RouterView(p.Router); ok && !p.Router.IsZero() {
-			for _, q := range rv.Ports {
-				addPeer(q)
+		case !p.Router.IsZero():
+			if rv, ok := s.RouterView(p.Router); ok {
+				for _, q := range rv.Ports {
+					addPeer(q)
+				}
 			}
 		}
 	}

@@ -86,17 +86,7 @@ func (ix *Index) Lookup(k Key) (topology.Object, nsdb.Version, bool) {
 
 // All returns the objects of kind k (read-only), sorted by ID.
 func (ix *Index) All(kind topology.Kind) []nsdb.Versioned {
-	var out []nsdb.Versioned
-	for k, s := range ix.objs {
-		if k.Kind == kind {
-			out = append(out, nsdb.Versioned{Object: s.obj, Version: s.ver})
-		}
-	}
-	slices.SortFunc(out, func(a, b nsdb.Versioned) int {
-		x, y := a.Object.ObjectID(), b.Object.ObjectID()
-		return slices.Compare(x[:], y[:])
-	})
-	return out
+	return ix.AllOf([]topology.Kind{kind})[0]
 }
 
 // AllOf returns the objects of each of kinds (read-only), each kind's
