@@ -247,6 +247,21 @@ func (c *classifier) touch(f *flow, h uint64) byte {
 	return byte(s.slots[h&uint64(len(s.slots)-1)].h)
 }
 
+// touchKeySubtables is the most subtables touchKey reads: a flow's own
+// subtable is usually among the busiest, which rebalance puts first.
+const touchKeySubtables = 4
+
+// touchKey reads the slots a lookup of k probes first in the first
+// touchKeySubtables subtables, and returns a byte of them (see
+// ufidmap.Map.Touch). It changes nothing.
+func (c *classifier) touchKey(k *flatKey) byte {
+	var b byte
+	for _, s := range c.subs[:min(len(c.subs), touchKeySubtables)] {
+		b ^= byte(s.slots[s.hash(k)&uint64(len(s.slots)-1)].h)
+	}
+	return b
+}
+
 // removeHashed is remove for f, installed, whose hash in its subtable is h.
 func (c *classifier) removeHashed(f *flow, h uint64) {
 	s := f.sub
