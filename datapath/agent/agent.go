@@ -82,6 +82,9 @@ type Agent struct {
 	ticks uint64
 	// expired is housekeeping's buffer of the flows expired in a chunk.
 	expired []*flowEntry
+	// idle is housekeeping's record of the devices whose tables, opened
+	// on demand, are not in use (tableidle.go).
+	idle    tableIdle
 	ready   chan struct{}
 	running atomic.Bool
 	// sessionUp is true while the agent holds a live NSDB session.

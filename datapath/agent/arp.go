@@ -177,6 +177,21 @@ func (b *arpBroker) ownEntries() map[arpTarget]nsdb.ARPEntry {
 	return out
 }
 
+// routers returns the routers with a next hop being resolved or an entry
+// this agent wrote and has yet to remove.
+func (b *arpBroker) routers() map[topology.ID]bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[topology.ID]bool)
+	for t := range b.loops {
+		out[t.router] = true
+	}
+	for t := range b.own {
+		out[t.router] = true
+	}
+	return out
+}
+
 func (b *arpBroker) waiting() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -170,6 +170,11 @@ type Timeouts struct {
 	// ARPStale and ARPExpiration are the lifetimes written into ARP
 	// entries the agent resolves: stale after 60 s, removed after 90 s.
 	ARPStale, ARPExpiration time.Duration
+	// TableIdle is how long the state tables of a device, opened on demand
+	// because a simulation needed them, stay open once no installed flow
+	// goes through the device and no packet waits on it: 5 min. Negative:
+	// they stay open while the device exists.
+	TableIdle time.Duration
 }
 
 func (t Timeouts) withDefaults() Timeouts {
@@ -188,6 +193,9 @@ func (t Timeouts) withDefaults() Timeouts {
 	def(&t.ARPTimeout, 60*time.Second)
 	def(&t.ARPStale, 60*time.Second)
 	def(&t.ARPExpiration, 90*time.Second)
+	if t.TableIdle == 0 {
+		t.TableIdle = 5 * time.Minute
+	}
 	return t
 }
 

@@ -49,6 +49,13 @@ func dhcpAgent(t testing.TB, workers int) (*agent.Agent, *inproc.Datapath, *prom
 // NSDB client the agent uses.
 func dhcpAgentOn(t testing.TB, workers int, yaml string) (*agent.Agent, *inproc.Datapath, *prometheus.Registry, nsdb.Client) {
 	t.Helper()
+	return agentOnWith(t, workers, yaml, nil)
+}
+
+// agentOnWith is dhcpAgentOn with adjust, if not nil, applied to the
+// agent's configuration first.
+func agentOnWith(t testing.TB, workers int, yaml string, adjust func(*agent.Config)) (*agent.Agent, *inproc.Datapath, *prometheus.Registry, nsdb.Client) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	topo, err := topofile.Load(strings.NewReader(yaml), "dhcp.yaml")
@@ -72,10 +79,14 @@ func dhcpAgentOn(t testing.TB, workers int, yaml string) (*agent.Agent, *inproc.
 	}
 	vxlan := uint16(pc.LocalAddr().(*net.UDPAddr).Port)
 	pc.Close()
-	ag, err := agent.New(agent.Config{
+	cfg := agent.Config{
 		Host: topology.NameID(topology.KindHost, "h"), NSDB: client, Datapath: dp, DisableGRE: true,
 		Workers: workers, UnderlayMTU: 1400, Registerer: reg, VXLANPort: vxlan,
-	})
+	}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	ag, err := agent.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

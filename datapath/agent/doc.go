@@ -52,7 +52,9 @@
 //     invalidation index) and the agent's install, delete and invalidate.
 //   - learning.go, arp.go, tables.go: the state tables: MAC learning,
 //     ARP resolution and the waiting room, and the watches on the NSDB's
-//     MAC, IPv4-MAC and ARP tables.
+//     MAC, IPv4-MAC and ARP tables; tabledemand.go and tableidle.go open
+//     a far device's tables when a simulation needs them and close them
+//     once the device is idle.
 //   - bindings.go: port bindings, tunnel keys and the port liveness
 //     announced in the NSDB session.
 //   - invalidation.go: folding topology changes into a new world and

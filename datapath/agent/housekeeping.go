@@ -38,6 +38,7 @@ func (a *Agent) tick(ctx context.Context) {
 		}
 	}
 	a.macs.sweep()
+	a.closeIdleTables(ctx, now)
 	w := a.world.Load()
 	for t, e := range a.arp.expiredOwn() {
 		if tb, ok := w.arp[t.router]; ok {

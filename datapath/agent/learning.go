@@ -8,6 +8,7 @@ import (
 
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/simulation"
+	"github.com/hivenet/hivenet/topology"
 )
 
 // writer applies NSDB writes in the background, in order, so that workers
@@ -154,6 +155,18 @@ func (m *macLearner) rewrite() {
 		}
 		m.w.do(func(ctx context.Context) { _ = t.Add(ctx, l.MAC, l.Port) })
 	}
+}
+
+// bridges returns the bridges the learner holds entries of, referenced
+// or waiting for their expiry.
+func (m *macLearner) bridges() map[topology.ID]bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[topology.ID]bool)
+	for l := range m.refs {
+		out[l.Bridge] = true
+	}
+	return out
 }
 
 func (m *macLearner) len() int {

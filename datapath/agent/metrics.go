@@ -46,7 +46,10 @@ type metrics struct {
 	writesDropped prometheus.Counter
 	// tableWaits counts the simulations postponed until the tables of
 	// a device were opened (tabledemand.go).
-	tableWaits    prometheus.Counter
+	tableWaits prometheus.Counter
+	// tablesClosed counts the devices whose tables were closed after
+	// going idle (tableidle.go).
+	tablesClosed  prometheus.Counter
 	statePushed   prometheus.Counter
 	stateReceived prometheus.Counter
 	// stateRejects counts the flow-state messages and transfers that
@@ -96,6 +99,9 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows, tunnel
 		}),
 		tableWaits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hivenet_agent_table_waits_total", Help: "Simulations postponed until the state tables of a device they needed were opened: the first packets through a device no local port reaches.",
+		}),
+		tablesClosed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hivenet_agent_state_tables_closed_total", Help: "Devices whose state tables, opened on demand, were closed after no installed flow went through the device for the idle time (Timeouts.TableIdle).",
 		}),
 		statePushed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hivenet_agent_flow_state_sent_total", Help: "Flow-state messages sent to peers.",
@@ -165,7 +171,7 @@ func newMetrics(reg prometheus.Registerer, queueDepth, queueBytes, flows, tunnel
 	}
 	cs := []prometheus.Collector{
 		m.upcalls, m.simulations, m.installed, m.removed, m.invalidations, m.drops,
-		m.writesDropped, m.tableWaits, m.statePushed, m.stateReceived, m.stateRejects, m.session, m.dhcpReqs, m.dhcpReps, m.dhcpNone,
+		m.writesDropped, m.tableWaits, m.tablesClosed, m.statePushed, m.stateReceived, m.stateRejects, m.session, m.dhcpReqs, m.dhcpReps, m.dhcpNone,
 		m.stateSaved, m.stateDropped, m.stateRestored, m.portsRestored, m.restoreDuration,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hivenet_agent_tunnel_mtu", Help: "The largest IP packet the host's overlay tunnels carry unfragmented: the underlay interface MTU minus the encapsulation overhead (DHCP offers no larger interface MTU).",

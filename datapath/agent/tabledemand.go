@@ -28,7 +28,8 @@ import (
 // tables are not open is not acted on. The view records the device
 // (tableMisses), the packet waits in the table room, the opener opens the
 // device's tables and publishes a world with them, and the packet is
-// simulated again. Tables stay open while their device exists.
+// simulated again. They are closed again once no installed flow has gone
+// through the device for Timeouts.TableIdle (tableidle.go).
 
 // maxTableMisses bounds the devices one simulation records; a packet that
 // needs more is postponed again once the first ones are open.

@@ -62,7 +62,14 @@ var (
 // entry for vm3 in the NSDB, and returns a UDP frame from vm1 to vm3.
 func farAgent(t *testing.T) (*agent.Agent, *inproc.Datapath, *prometheus.Registry, []byte) {
 	t.Helper()
-	ag, dp, reg, client := dhcpAgentOn(t, 1, farTopology)
+	return farAgentWith(t, nil)
+}
+
+// farAgentWith is farAgent with adjust applied to the agent's
+// configuration (see agentOnWith).
+func farAgentWith(t *testing.T, adjust func(*agent.Config)) (*agent.Agent, *inproc.Datapath, *prometheus.Registry, []byte) {
+	t.Helper()
+	ag, dp, reg, client := agentOnWith(t, 1, farTopology, adjust)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	arp, err := client.Tables().ARPTable(ctx, topology.NameID(topology.KindRouter, "r2"))
@@ -162,4 +169,78 @@ func TestTraceOpensTables(t *testing.T) {
 	if n := metricValue(t, reg, "hivenet_agent_state_tables_open", "", ""); n != tablesAfter {
 		t.Errorf("%v tables open after the trace, want %d", n, tablesAfter)
 	}
+}
+
+// waitFlowTagged waits until some installed flow carries tag (want) or
+// none does (!want).
+func waitFlowTagged(t *testing.T, ag *agent.Agent, tag simulation.Tag, want bool, within time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	for {
+		has := false
+		for _, f := range ag.Flows(ctx) {
+			has = has || slices.Contains(f.Tags, tag)
+		}
+		if has == want {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("after %v: a flow carries %v: %v, want %v", within, tag, has, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitTables waits until the agent follows n tables.
+func waitTables(t *testing.T, reg *prometheus.Registry, n float64, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		got := metricValue(t, reg, "hivenet_agent_state_tables_open", "", "")
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %v tables open, want %d", within, got, int(n))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestIdleTablesClosed: the tables opened on demand stay open while a
+// flow goes through their devices, are closed once the flow is gone and
+// the idle time has passed, and are opened again by the next packet,
+// whose flow again uses c's MAC entry.
+func TestIdleTablesClosed(t *testing.T) {
+	const flowLife, idle = 1500 * time.Millisecond, 100 * time.Millisecond
+	ag, dp, reg, frame := farAgentWith(t, func(c *agent.Config) {
+		c.Timeouts.Normal, c.Timeouts.Short, c.Timeouts.TableIdle, c.Tick = flowLife, flowLife, idle, 20*time.Millisecond
+	})
+	vm1 := endpointOf(t, ag, dp, "vm1")
+	c := topology.NameID(topology.KindBridge, "c")
+	unicast := simulation.TagBridgeMAC(c, vm3MAC, 0, topology.NameID(topology.KindPort, "vm3"))
+	if err := vm1.Send(frame); err != nil {
+		t.Fatal(err)
+	}
+	waitFlowTagged(t, ag, unicast, true, 10*time.Second)
+	start := time.Now()
+	waitTables(t, reg, tablesAfter, 5*time.Second)
+	// Several idle times and scans pass while the flow lives.
+	time.Sleep(flowLife / 2)
+	if n := metricValue(t, reg, "hivenet_agent_state_tables_open", "", ""); n != tablesAfter && time.Since(start) < flowLife {
+		t.Fatalf("%v tables open while a flow goes through r2 and c, want %d", n, tablesAfter)
+	}
+	waitFlowTagged(t, ag, unicast, false, 10*time.Second)
+	t.Logf("flow gone after %v", time.Since(start))
+	waitTables(t, reg, tablesAtStart, 10*time.Second)
+	t.Logf("tables closed after %v", time.Since(start))
+	if n := metricValue(t, reg, "hivenet_agent_state_tables_closed_total", "", ""); n != 2 {
+		t.Errorf("%v devices' tables closed, want 2 (r2 and c)", n)
+	}
+	if err := vm1.Send(frame); err != nil {
+		t.Fatal(err)
+	}
+	waitFlowTagged(t, ag, unicast, true, 10*time.Second)
+	waitTables(t, reg, tablesAfter, 5*time.Second)
 }
