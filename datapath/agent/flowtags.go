@@ -2,7 +2,6 @@ package agent
 
 import (
 	"net/netip"
-	"slices"
 
 	"github.com/hivenet/hivenet/simulation"
 )
@@ -88,15 +87,30 @@ func (t *flowTable) setOf(i int, tag simulation.Tag) *tagSet {
 // indexedTags removes, in place, repeated tags and the tags of kinds the
 // agent never invalidates (port-rx: port changes invalidate the port's
 // device tag; flow-state-device and meter: no trigger yet).
+//
+// It runs on every flow installed. Comparing two 42-byte tags whole calls
+// the runtime's memory comparison; most pairs differ in kind, compared
+// first (BenchmarkIndexedTags: 120 to 70 ns for a flow's 9 tags).
 func indexedTags(tags []simulation.Tag) []simulation.Tag {
 	n := 0
-	for i, tag := range tags {
-		switch tag.Kind() {
+	for i := range tags {
+		tag := &tags[i]
+		k := tag.Kind()
+		switch k {
 		case simulation.TagKindPortRx, simulation.TagKindFlowStateDevice, simulation.TagKindMeter:
 			continue
 		}
-		if !slices.Contains(tags[:n], tag) {
-			tags[n] = tags[i]
+		dup := false
+		for j := range tags[:n] {
+			if u := &tags[j]; u.Kind() == k && *u == *tag {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			if n != i {
+				tags[n] = *tag
+			}
 			n++
 		}
 	}
