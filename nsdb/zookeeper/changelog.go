@@ -184,16 +184,26 @@ func (oc *objectCache) refreshFeed(ctx context.Context, cn *conn, seq uint64, ar
 	oc.mu.Lock()
 	from := oc.applied
 	oc.mu.Unlock()
+	// A reply is an entry read and, in the reader's goroutine,
+	// decompressed (unpackEntry): n is the bytes read, bad why the entry
+	// does not decompress.
 	type reply struct {
 		data []byte
+		n    int
 		st   *zk.Stat
 		err  error
+		bad  error
+	}
+	read := func(v int32) (r reply) {
+		r.data, r.st, r.err = cn.zk.Get(p.changelog + "/" + changelogName(v))
+		r.n = len(r.data)
+		if r.err == nil {
+			r.data, r.bad = unpackEntry(r.data)
+		}
+		return r
 	}
 	ahead := make(chan reply, 1) // never blocks the read's goroutine
-	go func() {
-		data, st, err := cn.zk.Get(p.changelog + "/" + changelogName(from+1))
-		ahead <- reply{data, st, err}
-	}()
+	go func() { ahead <- read(from + 1) }()
 	var st *zk.Stat
 	err := call(ctx, func() error {
 		var err error
@@ -233,8 +243,7 @@ func (oc *objectCache) refreshFeed(ctx context.Context, cn *conn, seq uint64, ar
 			wg.Go(func() {
 				sem <- struct{}{}
 				defer func() { <-sem }()
-				r := &replies[i-lo]
-				r.data, r.st, r.err = cn.zk.Get(p.changelog + "/" + changelogName(from+1+int32(i)))
+				replies[i-lo] = read(from + 1 + int32(i))
 			})
 		}
 		wg.Wait()
@@ -253,8 +262,12 @@ func (oc *objectCache) refreshFeed(ctx context.Context, cn *conn, seq uint64, ar
 			case r.err != nil:
 				return r.err
 			}
-			oc.c.bytesRead.Add(int64(len(r.data)))
-			cs, err := decodeChangelog(r.data)
+			oc.c.bytesRead.Add(int64(r.n))
+			var cs []change
+			err := r.bad
+			if err == nil {
+				cs, err = decodeChangelog(r.data)
+			}
 			if err != nil {
 				oc.c.log.Warn("zookeeper: re-reading every object", "entry", v, "err", err)
 				return oc.applyEntries(nil, true, from, st.Version, seq)

@@ -112,6 +112,20 @@ func TestChangelogOneWatch(t *testing.T) {
 	if _, err := writer.Store().Commit(ctx, ops...); err != nil {
 		t.Fatal(err)
 	}
+	// The bulk commit's entry, the log's only one, is stored compressed
+	// (changelogzip.go).
+	zc := writer.current().zk
+	names, _, err := zc.Children(writer.paths.changelog)
+	if err != nil || len(names) != 1 {
+		t.Fatalf("change log entries %v, %v; want one", names, err)
+	}
+	raw, _, err := zc.Get(writer.paths.changelog + "/" + names[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) < 2 || raw[0] != 0x1f || raw[1] != 0x8b {
+		t.Fatalf("the entry of a %d-bridge commit is not compressed (%d bytes)", n, len(raw))
+	}
 	b0 := topology.NameID(topology.KindBridge, "0")
 	got, err := writer.Store().Get(ctx, topology.KindBridge, b0)
 	if err != nil {

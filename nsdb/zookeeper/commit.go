@@ -258,8 +258,8 @@ func (oc *objectCache) requests(ops []nsdb.Op, plan *txn.Plan, models int32, his
 			}
 		}
 	}
-	logEntry.Data = log
-	size += len(log)
+	logEntry.Data = packEntry(log)
+	size += len(logEntry.Data)
 	// Version checks for what the writes refer to and what the caller
 	// pinned with Check ops; the rest of what the planner read (siblings,
 	// namesakes, referrers) is guarded by the models node alone.

@@ -117,7 +117,7 @@
 // Each commit's multi-op also creates <root>/changelog/<v>, v the models
 // node's new version, holding every object it created, updated or deleted
 // (kind, ID, new data version and data; the entry's czxid is their new
-// mzxid). One exists watch on the models node tells a client of each
+// mzxid), gzip-compressed from 4 KiB on. One exists watch on the models node tells a client of each
 // commit, and it applies the log entries since the version it had applied,
 // reading nothing else. A client starts from the newest snapshot
 // (Client.WriteSnapshot: the whole store at one version, gzip-compressed in

@@ -51,13 +51,13 @@ func TestSnapshotCodec(t *testing.T) {
 	zw := gzip.NewWriter(&z)
 	zw.Write(make([]byte, 4096))
 	zw.Close()
-	if _, err := gunzipBounded(z.Bytes(), 4095); !errors.Is(err, errBadSnapshot) {
+	if _, err := gunzipBounded(z.Bytes(), 4095, errBadSnapshot); !errors.Is(err, errBadSnapshot) {
 		t.Errorf("a stream over the bound: %v", err)
 	}
-	if out, err := gunzipBounded(z.Bytes(), 4096); err != nil || len(out) != 4096 {
+	if out, err := gunzipBounded(z.Bytes(), 4096, errBadSnapshot); err != nil || len(out) != 4096 {
 		t.Errorf("a stream at the bound: %d bytes, %v", len(out), err)
 	}
-	if _, err := gunzipBounded([]byte("not gzip"), 1<<20); !errors.Is(err, errBadSnapshot) {
+	if _, err := gunzipBounded([]byte("not gzip"), 1<<20, errBadSnapshot); !errors.Is(err, errBadSnapshot) {
 		t.Errorf("not gzip: %v", err)
 	}
 }

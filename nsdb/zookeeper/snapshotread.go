@@ -65,11 +65,12 @@ func decodeSnapshot(data []byte) ([]snapshotRecord, error) {
 	return out, nil
 }
 
-// gunzipBounded decompresses blob, refusing more than limit bytes.
-func gunzipBounded(blob []byte, limit int64) ([]byte, error) {
+// gunzipBounded decompresses blob, refusing more than limit bytes; its
+// errors wrap bad (errBadSnapshot, errBadChangelog).
+func gunzipBounded(blob []byte, limit int64, bad error) ([]byte, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(blob))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errBadSnapshot, err)
+		return nil, fmt.Errorf("%w: %w", bad, err)
 	}
 	// The gzip trailer's last four bytes are the decompressed size
 	// (modulo 2^32): the buffer is allocated once, not grown and copied.
@@ -81,11 +82,11 @@ func gunzipBounded(blob []byte, limit int64) ([]byte, error) {
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
 	if _, err := buf.ReadFrom(io.LimitReader(zr, limit+1)); err != nil {
-		return nil, fmt.Errorf("%w: %w", errBadSnapshot, err)
+		return nil, fmt.Errorf("%w: %w", bad, err)
 	}
 	out := buf.Bytes()
 	if int64(len(out)) > limit {
-		return nil, fmt.Errorf("%w: over %d bytes", errBadSnapshot, limit)
+		return nil, fmt.Errorf("%w: over %d bytes", bad, limit)
 	}
 	return out, nil
 }
@@ -103,7 +104,7 @@ func emptyGzip() []byte {
 // objects of the kinds in want; total counts the decompressed bytes of the
 // whole snapshot, bounded by maxSnapshot.
 func loadChunk(blob []byte, want map[topology.Kind]bool, total *atomic.Int64) ([]loadedRecord, error) {
-	data, err := gunzipBounded(blob, maxChunk)
+	data, err := gunzipBounded(blob, maxChunk, errBadSnapshot)
 	if err != nil {
 		return nil, err
 	}
