@@ -55,10 +55,10 @@ func (a *Agent) closeIdleTables(ctx context.Context, now time.Time) {
 			delete(a.idle.since, id)
 		}
 	}
-	learned, resolving := a.macs.bridges(), a.arp.routers()
+	learned, resolving, used := a.macs.bridges(), a.arp.routers(), a.flows.devicesInUse(demanded)
 	var closing []topology.ID
 	for id := range demanded {
-		if learned[id] || resolving[id] || a.flows.hasTag(simulation.TagDevice(id)) {
+		if learned[id] || resolving[id] || used[id] {
 			delete(a.idle.since, id)
 			continue
 		}
