@@ -20,9 +20,10 @@ import (
 // (the simulation tags every bridge and every router it forwards or drops
 // through), so "no flow carries the device tag" is "no installed flow
 // depends on its tables". Closing publishes a world without the tables,
-// then invalidates the device tag: a simulation that began on the world
-// before has its flow refused (flowTable.add), and one that begins after
-// finds the tables missing and opens them again.
+// closes them, then invalidates the device tag: a simulation that began
+// on the world before has its flow refused (flowTable.add) or removed,
+// and one that begins after finds the tables missing and opens them
+// again.
 
 // tableIdle is what housekeeping knows of the devices whose tables were
 // opened on demand: since when each has been idle, and when it last
@@ -146,14 +147,17 @@ func (a *Agent) closeDemanded(ctx context.Context, ids []topology.ID) int {
 		}
 	}
 	a.world.Store(&nw)
+	// Under worldMu: an opener (openTables) could otherwise open the same
+	// device's tables again in between, and closeTable, by key, would
+	// stop the new tables' watchers. Closing is local (no round trip).
+	for _, c := range closers {
+		c()
+	}
 	a.worldMu.Unlock()
 	tags := make([]simulation.Tag, 0, len(closing))
 	for id := range closing {
 		tags = append(tags, simulation.TagDevice(id))
 	}
 	a.invalidate(ctx, tags...)
-	for _, c := range closers {
-		c()
-	}
 	return len(closing)
 }
