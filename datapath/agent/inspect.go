@@ -73,7 +73,8 @@ func (a *Agent) TunnelKey(port topology.ID) (uint32, bool) {
 
 // StateTables returns the number of state tables the agent follows: those
 // of the devices its ports reach directly and of the devices its
-// simulations have needed since it started (tabledemand.go).
+// simulations have needed and still use (tabledemand.go, tableidle.go;
+// Tables lists them).
 func (a *Agent) StateTables() int { return int(a.tablesOpen()) }
 
 // Snapshot returns the topology the agent currently simulates on.

@@ -2,6 +2,8 @@ package agent_test
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -150,6 +152,33 @@ func TestTablesOpenedOnDemand(t *testing.T) {
 	if n := metricValue(t, reg, "hivenet_agent_table_waits_total", "", ""); n < 1 {
 		t.Errorf("%v simulations waited for tables, want at least 1", n)
 	}
+	checkTables(t, ag, map[string]string{"a": "local mac[0] ip4", "r1": "local arp", "c": "demand mac[0] ip4", "r2": "demand arp"})
+}
+
+// checkTables compares Agent.Tables with want: per device name, "local"
+// or "demand" and the tables followed ("mac[vlan]", "ip4", "arp").
+func checkTables(t *testing.T, ag *agent.Agent, want map[string]string) {
+	t.Helper()
+	got := map[string]string{}
+	for _, d := range ag.Tables() {
+		s := "demand"
+		if d.Local {
+			s = "local"
+		}
+		for _, v := range d.MACVLANs {
+			s += fmt.Sprintf(" mac[%d]", v)
+		}
+		if d.IP4MAC {
+			s += " ip4"
+		}
+		if d.ARP {
+			s += " arp"
+		}
+		got[d.Name] = s
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("tables followed: %v, want %v", got, want)
+	}
 }
 
 // TestTraceOpensTables: a trace through devices whose tables are not open
@@ -231,10 +260,16 @@ func TestIdleTablesClosed(t *testing.T) {
 	if n := metricValue(t, reg, "hivenet_agent_state_tables_open", "", ""); n != tablesAfter && time.Since(start) < flowLife {
 		t.Fatalf("%v tables open while a flow goes through r2 and c, want %d", n, tablesAfter)
 	}
+	for _, d := range ag.Tables() {
+		if !d.Local && !d.IdleSince.IsZero() && time.Since(start) < flowLife {
+			t.Errorf("%s is idle since %v while a flow goes through it", d.Name, d.IdleSince)
+		}
+	}
 	waitFlowTagged(t, ag, unicast, false, 10*time.Second)
 	t.Logf("flow gone after %v", time.Since(start))
 	waitTables(t, reg, tablesAtStart, 10*time.Second)
 	t.Logf("tables closed after %v", time.Since(start))
+	checkTables(t, ag, map[string]string{"a": "local mac[0] ip4", "r1": "local arp"})
 	if n := metricValue(t, reg, "hivenet_agent_state_tables_closed_total", "", ""); n != 2 {
 		t.Errorf("%v devices' tables closed, want 2 (r2 and c)", n)
 	}

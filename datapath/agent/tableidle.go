@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"maps"
+	"sync"
 	"time"
 
 	"github.com/hivenet/hivenet/simulation"
@@ -27,8 +28,9 @@ import (
 
 // tableIdle is what housekeeping knows of the devices whose tables were
 // opened on demand: since when each has been idle, and when it last
-// looked. Only the housekeeping goroutine uses it.
+// looked. Housekeeping writes it; mu guards since for Tables.
 type tableIdle struct {
+	mu       sync.Mutex
 	since    map[topology.ID]time.Time
 	lastScan time.Time
 }
@@ -44,6 +46,8 @@ func (a *Agent) closeIdleTables(ctx context.Context, now time.Time) {
 	a.idle.lastScan = now
 	w := a.world.Load()
 	demanded := a.demandedDevices(w)
+	a.idle.mu.Lock()
+	defer a.idle.mu.Unlock()
 	if len(demanded) == 0 {
 		a.idle.since = nil
 		return

@@ -36,7 +36,8 @@
 //	-no-flow-state      no connection tracking or NAT
 //	-listen ADDR        operator endpoints (default 127.0.0.1:9464; "" for
 //	                    none): /metrics, /healthz, /readyz, and
-//	                    /debug/flows, /debug/trace (see datapath/agent/ops)
+//	                    /debug/flows, /debug/tables, /debug/trace (see
+//	                    datapath/agent/ops)
 //	-debug-token-file F the bearer token the /debug/ endpoints require, one
 //	                    line, mode 600; without it /debug/ answers 403
 //	-state-dir DIR      keep flow state (conntrack, NAT, load balancer) in a

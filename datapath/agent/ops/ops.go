@@ -14,6 +14,9 @@
 //	                     followed by its class, tags and expiry (?format=json for JSON)
 //	POST /debug/trace    simulate a frame entering a port, with tracing; nothing is
 //	                     installed, executed or written
+//	GET  /debug/tables   the devices whose state tables the agent follows: local or
+//	                     opened on demand, which tables, idle since when
+//	                     (?format=json for JSON)
 //
 // The debug endpoints need "Authorization: Bearer <Config.DebugToken>"
 // (compared in constant time: SHA-256 digests, so that not even the
@@ -79,6 +82,7 @@ func New(cfg Config) (http.Handler, error) {
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /debug/flows", s.debug(s.flows))
 	mux.Handle("POST /debug/trace", s.debug(s.trace))
+	mux.Handle("GET /debug/tables", s.debug(s.tables))
 	return mux, nil
 }
 
@@ -152,6 +156,61 @@ func (s *server) flows(w http.ResponseWriter, r *http.Request) {
 	for _, f := range out {
 		fmt.Fprintln(w, f.Flow)
 		fmt.Fprintf(w, "    class %s, expires %s, tags: %s\n", f.Class, f.Expires.Format(time.RFC3339), strings.Join(f.Tags, " "))
+	}
+}
+
+// Tables is one device of /debug/tables?format=json.
+type Tables struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	ID   string `json:"id"`
+	// Local: opened with the topology (a port bound here reaches the
+	// device); otherwise opened on demand.
+	Local    bool     `json:"local"`
+	MACVLANs []uint16 `json:"mac_vlans,omitempty"`
+	IP4MAC   bool     `json:"ipv4_mac,omitempty"`
+	ARP      bool     `json:"arp,omitempty"`
+	// IdleSince is set while a device opened on demand is unused: its
+	// tables close the agent's table idle time after it.
+	IdleSince *time.Time `json:"idle_since,omitempty"`
+}
+
+func (s *server) tables(w http.ResponseWriter, r *http.Request) {
+	ds := s.cfg.Agent.Tables()
+	out := make([]Tables, 0, len(ds))
+	for _, d := range ds {
+		t := Tables{Kind: d.Kind.String(), Name: d.Name, ID: d.Device.String(), Local: d.Local, MACVLANs: d.MACVLANs, IP4MAC: d.IP4MAC, ARP: d.ARP}
+		if !d.IdleSince.IsZero() {
+			since := d.IdleSince.UTC()
+			t.IdleSince = &since
+		}
+		out = append(out, t)
+	}
+	if r.URL.Query().Get("format") == "json" {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	for _, t := range out {
+		var which []string
+		for _, v := range t.MACVLANs {
+			which = append(which, fmt.Sprintf("mac vlan %d", v))
+		}
+		if t.IP4MAC {
+			which = append(which, "ipv4-mac")
+		}
+		if t.ARP {
+			which = append(which, "arp")
+		}
+		why := "on demand"
+		if t.Local {
+			why = "local"
+		}
+		if t.IdleSince != nil {
+			why += ", idle since " + t.IdleSince.Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "%s %s (%s): %s; %s\n", t.Kind, t.Name, t.ID, strings.Join(which, ", "), why)
 	}
 }
 

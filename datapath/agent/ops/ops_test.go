@@ -215,3 +215,24 @@ func TestDebugFlowsAndTrace(t *testing.T) {
 		}
 	}
 }
+
+func TestDebugTables(t *testing.T) {
+	e := start(t, "s3cret")
+	if code, _ := e.get(t, "/debug/tables", "wrong"); code != http.StatusUnauthorized {
+		t.Errorf("debug/tables with a wrong token: %d, want 401", code)
+	}
+	code, body := e.get(t, "/debug/tables", "s3cret")
+	net := topology.NameID(topology.KindBridge, "net")
+	if want := "bridge net (" + net.String() + "): mac vlan 0, ipv4-mac; local\n"; code != 200 || body != want {
+		t.Errorf("debug/tables: %d %q, want %q", code, body, want)
+	}
+	code, body = e.get(t, "/debug/tables?format=json", "s3cret")
+	var ts []ops.Tables
+	if err := json.Unmarshal([]byte(body), &ts); code != 200 || err != nil || len(ts) != 1 {
+		t.Fatalf("debug/tables json: %d %v %s", code, err, body)
+	}
+	if got := ts[0]; got.Kind != "bridge" || got.Name != "net" || got.ID != net.String() || !got.Local ||
+		len(got.MACVLANs) != 1 || got.MACVLANs[0] != 0 || !got.IP4MAC || got.ARP || got.IdleSince != nil {
+		t.Errorf("debug/tables json: %+v", got)
+	}
+}
