@@ -182,6 +182,10 @@ func TestKernelBGPGatewaysZooKeeper(t *testing.T) {
 				t.Logf("=== %s flows:\n%s", h.name, dpctl(h.ns, "dump-flows"))
 			}
 			t.Logf("=== BIRD:\n%s", tail(bird.Output(), 40))
+			// The sessions' state machines and last errors, as BIRD
+			// sees them.
+			protos, err := bird.Birdc("show protocols all")
+			t.Logf("=== birdc show protocols all (%v):\n%s", err, tail(protos, 80))
 		}
 	})
 	for _, h := range hosts {
