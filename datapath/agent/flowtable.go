@@ -429,20 +429,6 @@ func (t *flowTable) all() []flowEntry {
 	return out
 }
 
-// devicesInUse returns the devices of ids that some installed flow goes
-// through (carries the device tag of), with one acquisition of the lock.
-func (t *flowTable) devicesInUse(ids map[topology.ID]bool) map[topology.ID]bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	used := make(map[topology.ID]bool)
-	for id := range ids {
-		if _, ok := t.tags[simulation.TagDevice(id)]; ok {
-			used[id] = true
-		}
-	}
-	return used
-}
-
 // hasTag reports whether some installed flow carries tag.
 func (t *flowTable) hasTag(tag simulation.Tag) bool {
 	t.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/hivenet/hivenet/simulation"
+	"github.com/hivenet/hivenet/topology"
 )
 
 // The flow table's index by tag: which installed flows carry each tag, so
@@ -82,6 +83,20 @@ func (t *flowTable) setOf(i int, tag simulation.Tag) *tagSet {
 		t.recent[i].tag, t.recent[i].set = tag, ts
 	}
 	return ts
+}
+
+// devicesInUse returns the devices of ids that some installed flow goes
+// through (carries the device tag of), with one acquisition of the lock.
+func (t *flowTable) devicesInUse(ids map[topology.ID]bool) map[topology.ID]bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	used := make(map[topology.ID]bool)
+	for id := range ids {
+		if _, ok := t.tags[simulation.TagDevice(id)]; ok {
+			used[id] = true
+		}
+	}
+	return used
 }
 
 // indexedTags removes, in place, repeated tags and the tags of kinds the

@@ -46,12 +46,9 @@ func (a *Agent) closeIdleTables(ctx context.Context, now time.Time) {
 	a.idle.lastScan = now
 	w := a.world.Load()
 	demanded := a.demandedDevices(w)
+	learned, resolving, used := a.macs.bridges(), a.arp.routers(), a.flows.devicesInUse(demanded)
+	var closing []topology.ID
 	a.idle.mu.Lock()
-	defer a.idle.mu.Unlock()
-	if len(demanded) == 0 {
-		a.idle.since = nil
-		return
-	}
 	if a.idle.since == nil {
 		a.idle.since = make(map[topology.ID]time.Time)
 	}
@@ -60,8 +57,6 @@ func (a *Agent) closeIdleTables(ctx context.Context, now time.Time) {
 			delete(a.idle.since, id)
 		}
 	}
-	learned, resolving, used := a.macs.bridges(), a.arp.routers(), a.flows.devicesInUse(demanded)
-	var closing []topology.ID
 	for id := range demanded {
 		if learned[id] || resolving[id] || used[id] {
 			delete(a.idle.since, id)
@@ -73,16 +68,15 @@ func (a *Agent) closeIdleTables(ctx context.Context, now time.Time) {
 			a.idle.since[id] = now
 		case now.Sub(t0) >= limit:
 			closing = append(closing, id)
+			delete(a.idle.since, id)
 		}
 	}
+	a.idle.mu.Unlock()
 	if len(closing) == 0 {
 		return
 	}
-	n := a.closeDemanded(ctx, closing)
-	for _, id := range closing {
-		delete(a.idle.since, id)
-	}
-	if n > 0 {
+	// Outside idle.mu: Tables reads it, and closing waits for worldMu.
+	if n := a.closeDemanded(ctx, closing); n > 0 {
 		a.m.tablesClosed.Add(float64(n))
 		a.log.Debug("idle state tables closed", "devices", n)
 	}
@@ -119,9 +113,16 @@ func (a *Agent) closeDemanded(ctx context.Context, ids []topology.ID) int {
 	a.worldMu.Lock()
 	old := a.world.Load()
 	demanded := a.demandedDevices(old)
-	closing := make(map[topology.ID]bool, len(ids))
+	cand := make(map[topology.ID]bool, len(ids))
 	for _, id := range ids {
-		if demanded[id] && !a.flows.hasTag(simulation.TagDevice(id)) {
+		if demanded[id] {
+			cand[id] = true
+		}
+	}
+	used := a.flows.devicesInUse(cand)
+	closing := make(map[topology.ID]bool, len(cand))
+	for id := range cand {
+		if !used[id] {
 			closing[id] = true
 		}
 	}

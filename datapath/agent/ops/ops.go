@@ -147,9 +147,7 @@ func (s *server) flows(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, f)
 	}
-	if r.URL.Query().Get("format") == "json" {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(out)
+	if servedJSON(w, r, out) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -186,9 +184,7 @@ func (s *server) tables(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, t)
 	}
-	if r.URL.Query().Get("format") == "json" {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(out)
+	if servedJSON(w, r, out) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -212,6 +208,17 @@ func (s *server) tables(w http.ResponseWriter, r *http.Request) {
 		}
 		fmt.Fprintf(w, "%s %s (%s): %s; %s\n", t.Kind, t.Name, t.ID, strings.Join(which, ", "), why)
 	}
+}
+
+// servedJSON answers r with v as JSON when it asks for ?format=json, and
+// reports whether it did.
+func servedJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if r.URL.Query().Get("format") != "json" {
+		return false
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+	return true
 }
 
 // TraceRequest is the body of POST /debug/trace.
