@@ -43,7 +43,7 @@ func (e *Engine) bridgeARP(bi *bridgeInfo, in *portInfo, src topology.MAC, tagge
 						e.note("arp", bridgeLabel(b), "ARP for router address "+tpa.String()+": to the router port")
 					}
 					e.curOut = p
-					if v := e.bridgeOutFilter(b, tagged); v != 0 {
+					if v := e.bridgeOutFilter(bi, tagged); v != 0 {
 						return v
 					}
 					return e.egress(p)
@@ -62,7 +62,7 @@ func (e *Engine) bridgeARP(bi *bridgeInfo, in *portInfo, src topology.MAC, tagge
 	if e.tracing {
 		e.note("flood", bridgeLabel(b), "ARP broadcast")
 	}
-	return e.flood(bv, in, tagged)
+	return e.flood(bi, in, tagged)
 }
 
 // routerARP processes an ARP frame addressed to router port in. ARP frames

@@ -38,7 +38,7 @@ func (e *Engine) bridge(bi *bridgeInfo, in *portInfo) Verdict {
 			}
 		} else {
 			e.curOut = nil
-			act, v := e.filter(b.InboundFilter, b.ID, "inbound filter", b)
+			act, v := e.filter(b.InboundFilter, &bi.in, b.ID, "inbound filter", b)
 			if v != 0 {
 				return v
 			}
@@ -73,7 +73,7 @@ func (e *Engine) bridge(bi *bridgeInfo, in *portInfo) Verdict {
 		if e.tracing {
 			e.note("flood", bridgeLabel(b), "destination "+dst.String()+" is a group address")
 		}
-		return e.flood(bv, in, tagged)
+		return e.flood(bi, in, tagged)
 	}
 	return e.unicast(bi, in, src, dst, vlan, tagged)
 }
@@ -115,7 +115,7 @@ func (e *Engine) unicast(bi *bridgeInfo, in *portInfo, src, dst topology.MAC, vl
 			if e.tracing {
 				e.notef("flood", bridgeLabel(b), "destination %s unknown on vlan %d", dst, vlan)
 			}
-			return e.flood(bv, in, tagged)
+			return e.flood(bi, in, tagged)
 		}
 		if out == in.ID {
 			return e.fail(ErrorDrop, ReasonDstIsInPort, b, "the destination MAC is on the ingress port")
@@ -151,7 +151,7 @@ func (e *Engine) unicast(bi *bridgeInfo, in *portInfo, src, dst topology.MAC, vl
 		}
 	}
 	e.curOut = op
-	if v := e.bridgeOutFilter(b, tagged); v != 0 {
+	if v := e.bridgeOutFilter(bi, tagged); v != 0 {
 		return v
 	}
 	return e.egress(op)
@@ -159,11 +159,12 @@ func (e *Engine) unicast(bi *bridgeInfo, in *portInfo, src, dst topology.MAC, vl
 
 // bridgeOutFilter applies the bridge's outbound filter to untagged frames;
 // it returns 0 when the packet goes on.
-func (e *Engine) bridgeOutFilter(b *topology.Bridge, tagged bool) Verdict {
+func (e *Engine) bridgeOutFilter(bi *bridgeInfo, tagged bool) Verdict {
+	b := &bi.view.Bridge
 	if b.OutboundFilter.IsZero() || tagged {
 		return 0
 	}
-	act, v := e.filter(b.OutboundFilter, b.ID, "outbound filter", b)
+	act, v := e.filter(b.OutboundFilter, &bi.out, b.ID, "outbound filter", b)
 	if v != 0 {
 		return v
 	}
@@ -181,7 +182,8 @@ func (e *Engine) bridgeOutFilter(b *topology.Bridge, tagged bool) Verdict {
 // also floods to its peers that are VLAN ports of a VLAN-aware bridge, and a
 // VLAN-aware bridge floods a frame from a trunk to the interior port of the
 // frame's outer VLAN too.
-func (e *Engine) flood(bv *topology.BridgeView, in *portInfo, tagged bool) Verdict {
+func (e *Engine) flood(bi *bridgeInfo, in *portInfo, tagged bool) Verdict {
+	bv := bi.view
 	b := &bv.Bridge
 	e.tagID(TagKindBroadcast, b.ID)
 	var peers []topology.ID
@@ -202,7 +204,7 @@ func (e *Engine) flood(bv *topology.BridgeView, in *portInfo, tagged bool) Verdi
 		}
 	}
 	e.curOut = nil
-	if v := e.bridgeOutFilter(b, tagged); v != 0 {
+	if v := e.bridgeOutFilter(bi, tagged); v != 0 {
 		return v
 	}
 	return e.fork(bv.ExteriorPorts, peers, extra, in.ID)

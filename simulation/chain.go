@@ -12,8 +12,9 @@ import (
 // stateful service failed, a non-zero verdict (NotYet or ErrorDrop). owner is
 // the object whose slot it is (port, bridge or router), given to NAT.
 //
-// slot (a constant) and obj (the owner, a pointer) only feed the trace.
-func (e *Engine) filter(chain, owner topology.ID, slot string, obj any) (topology.Action, Verdict) {
+// s caches the compiled chain (nil: look it up). slot (a constant) and obj
+// (the owner, a pointer) only feed the trace.
+func (e *Engine) filter(chain topology.ID, s *chainSlot, owner topology.ID, slot string, obj any) (topology.Action, Verdict) {
 	if chain.IsZero() {
 		return topology.ActionAccept, 0
 	}
@@ -22,7 +23,13 @@ func (e *Engine) filter(chain, owner topology.ID, slot string, obj any) (topolog
 	}
 	e.stack = e.stack[:0]
 	e.loadFields()
-	act, v := e.runChain(chain, owner)
+	var ci *chainInfo
+	if s != nil {
+		ci = e.idx.slot(s, chain)
+	} else {
+		ci, _ = e.idx.chain(chain)
+	}
+	act, v := e.enter(ci, chain, owner)
 	if v != 0 {
 		return 0, v
 	}
@@ -41,8 +48,14 @@ func (e *Engine) filter(chain, owner topology.ID, slot string, obj any) (topolog
 // Reject), Return, or Continue when the chain fell off its end, was missing
 // or was already being evaluated (a jump loop).
 func (e *Engine) runChain(id, owner topology.ID) (topology.Action, Verdict) {
-	ci, ok := e.idx.chain(id)
-	if !ok {
+	ci, _ := e.idx.chain(id)
+	return e.enter(ci, id, owner)
+}
+
+// enter evaluates chain id, compiled as ci (nil when it does not exist):
+// runChain's body.
+func (e *Engine) enter(ci *chainInfo, id, owner topology.ID) (topology.Action, Verdict) {
+	if ci == nil {
 		if e.tracing {
 			e.note("chain", id.String(), "chain does not exist: continue")
 		}

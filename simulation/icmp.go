@@ -133,7 +133,7 @@ func (e *Engine) echoReply(rv *topology.RouterView, in *portInfo) {
 		savedIn, savedOut := e.curIn, e.curOut
 		e.curIn, e.curOut = nil, out
 		e.cur, e.throwAway = &e.aux, true
-		act, fv := e.filter(r.OutboundFilter, r.ID, "outbound filter (echo reply, throw-away)", r)
+		act, fv := e.filter(r.OutboundFilter, nil, r.ID, "outbound filter (echo reply, throw-away)", r)
 		e.cur, e.throwAway = &e.m, false
 		e.curIn, e.curOut = savedIn, savedOut
 		if fv != 0 || act != topology.ActionAccept {

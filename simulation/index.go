@@ -17,7 +17,7 @@ type index struct {
 	snap    *topology.Snapshot
 	ports   idTable[portInfo]
 	bridges idTable[bridgeInfo]
-	routers idTable[topology.RouterView]
+	routers idTable[routerInfo]
 	chains  idTable[chainInfo]
 	routes  [routeCacheSize]routeEntry
 }
@@ -79,8 +79,9 @@ type portInfo struct {
 	kind     topology.PortKind
 	peer     *portInfo
 	bridge   *bridgeInfo
-	router   *topology.RouterView
+	router   *routerInfo
 	resolved uint8 // resolvedPeer | resolvedDevice
+	in, out  chainSlot
 }
 
 const (
@@ -112,15 +113,41 @@ func (x *index) device(p *portInfo) {
 	}
 }
 
-func (x *index) router(id topology.ID) (*topology.RouterView, bool) {
+func (x *index) router(id topology.ID) (*routerInfo, bool) {
 	if r, ok := x.routers.get(id); ok {
 		return r, true
 	}
-	r, ok := x.snap.RouterView(id)
-	if ok {
-		x.routers.put(id, r)
+	v, ok := x.snap.RouterView(id)
+	if !ok {
+		return nil, false
 	}
-	return r, ok
+	r := &routerInfo{view: v}
+	x.routers.put(id, r)
+	return r, true
+}
+
+// routerInfo is a RouterView with its filter slots.
+type routerInfo struct {
+	view    *topology.RouterView
+	in, out chainSlot
+}
+
+// chainSlot caches the compiled chain of a filter slot (a port's, bridge's
+// or router's inbound or outbound filter), so that evaluating a filter
+// does not look the chain up by ID.
+type chainSlot struct {
+	ci       *chainInfo
+	resolved bool
+}
+
+// slot returns the compiled chain id of s, resolving it on first use; nil
+// when the chain does not exist.
+func (x *index) slot(s *chainSlot, id topology.ID) *chainInfo {
+	if !s.resolved {
+		s.resolved = true
+		s.ci, _ = x.chain(id)
+	}
+	return s.ci
 }
 
 func (x *index) chain(id topology.ID) (*chainInfo, bool) {
@@ -166,12 +193,13 @@ const smallTable = 8
 // slices when they are small (the common case: a bridge has a router port
 // or two).
 type bridgeInfo struct {
-	view  *topology.BridgeView
-	small bool
-	rmacs []topology.MAC // MACs of linked router ports ...
-	rport []topology.ID  // ... and the bridge-side ports they are linked to
-	rips  []netip.Addr   // addresses of linked router ports ...
-	ripm  []topology.MAC // ... and their MACs
+	view    *topology.BridgeView
+	in, out chainSlot
+	small   bool
+	rmacs   []topology.MAC // MACs of linked router ports ...
+	rport   []topology.ID  // ... and the bridge-side ports they are linked to
+	rips    []netip.Addr   // addresses of linked router ports ...
+	ripm    []topology.MAC // ... and their MACs
 }
 
 func newBridgeInfo(v *topology.BridgeView) *bridgeInfo {

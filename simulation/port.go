@@ -32,7 +32,7 @@ func (e *Engine) ingress(p *portInfo) Verdict {
 		return e.fail(Drop, ReasonPortDown, p, "port is administratively down")
 	}
 	if !p.InboundFilter.IsZero() {
-		act, v := e.filter(p.InboundFilter, p.ID, "inbound filter", p)
+		act, v := e.filter(p.InboundFilter, &p.in, p.ID, "inbound filter", p)
 		if v != 0 {
 			return v
 		}
@@ -91,7 +91,7 @@ func (e *Engine) egress(p *portInfo) Verdict {
 		}
 	}
 	if !p.OutboundFilter.IsZero() {
-		act, v := e.filter(p.OutboundFilter, p.ID, "outbound filter", p)
+		act, v := e.filter(p.OutboundFilter, &p.out, p.ID, "outbound filter", p)
 		if v != 0 {
 			return v
 		}

@@ -10,7 +10,8 @@ import (
 
 // router simulates an IPv4 router for a packet that entered through router
 // port in.
-func (e *Engine) router(rv *topology.RouterView, in *portInfo) Verdict {
+func (e *Engine) router(ri *routerInfo, in *portInfo) Verdict {
+	rv := ri.view
 	r := &rv.Router
 	if vl := e.m.VLANs(); vl.Len() > 0 {
 		if vl.Len() != 1 || vl.At(0).ID != 0 {
@@ -66,7 +67,7 @@ func (e *Engine) router(rv *topology.RouterView, in *portInfo) Verdict {
 		}
 	}
 	if lbr == LBContinue && !r.InboundFilter.IsZero() {
-		act, v := e.filter(r.InboundFilter, r.ID, "inbound filter", r)
+		act, v := e.filter(r.InboundFilter, &ri.in, r.ID, "inbound filter", r)
 		if v != 0 {
 			return v
 		}
@@ -146,7 +147,7 @@ func (e *Engine) router(rv *topology.RouterView, in *portInfo) Verdict {
 		}
 	}
 	if lbr == LBContinue && !r.OutboundFilter.IsZero() {
-		act, v := e.filter(r.OutboundFilter, r.ID, "outbound filter", r)
+		act, v := e.filter(r.OutboundFilter, &ri.out, r.ID, "outbound filter", r)
 		if v != 0 {
 			return v
 		}
