@@ -55,58 +55,44 @@ func (emptyState) IP4MAC(topology.ID, netip.Addr) (topology.MAC, bool) { return 
 func (emptyState) ARPEntry(topology.ID, netip.Addr) (ARPEntry, bool)   { return ARPEntry{}, false }
 func (emptyState) PortActive(topology.ID) bool                         { return false }
 
-// macKey and ipKey are MapState's map keys: plain bytes, so that the maps
-// hash them with the fast memory hash.
-type macKey struct {
-	bridge topology.ID
-	vlan   uint16
-	mac    topology.MAC
-}
-
-type ipKey struct {
-	dev topology.ID
-	ip  [16]byte
-}
-
-func ipk(dev topology.ID, ip netip.Addr) ipKey { return ipKey{dev, ip.As16()} }
-
 // MapState is a map-based State for tests, tools and simple harnesses:
 // MAC tables, IPv4-MAC tables, ARP tables and port liveness, without
 // expiry or reference counting. The zero value is not usable; call
 // NewMapState. It is not safe for concurrent use with writes.
 type MapState struct {
-	macs    map[macKey]topology.ID
-	ip4macs map[ipKey]topology.MAC
-	arp     map[ipKey]ARPEntry
+	macs    keyTable[topology.ID]
+	ip4macs keyTable[topology.MAC]
+	arp     keyTable[ARPEntry]
 	active  map[topology.ID]bool
 }
 
 // NewMapState returns an empty MapState.
 func NewMapState() *MapState {
-	return &MapState{
-		macs:    make(map[macKey]topology.ID),
-		ip4macs: make(map[ipKey]topology.MAC),
-		arp:     make(map[ipKey]ARPEntry),
-		active:  make(map[topology.ID]bool),
-	}
+	return &MapState{active: make(map[topology.ID]bool)}
 }
 
 // MACPort implements State.
 func (s *MapState) MACPort(bridge topology.ID, vlan uint16, mac topology.MAC) (topology.ID, bool) {
-	p, ok := s.macs[macKey{bridge, vlan, mac}]
-	return p, ok
+	if s.macs.n == 0 {
+		return topology.ID{}, false
+	}
+	return s.macs.get(macTableKey(bridge, vlan, mac))
 }
 
 // IP4MAC implements State.
 func (s *MapState) IP4MAC(bridge topology.ID, ip netip.Addr) (topology.MAC, bool) {
-	m, ok := s.ip4macs[ipk(bridge, ip)]
-	return m, ok
+	if s.ip4macs.n == 0 {
+		return topology.MAC{}, false
+	}
+	return s.ip4macs.get(addrTableKey(bridge, ip))
 }
 
 // ARPEntry implements State.
 func (s *MapState) ARPEntry(router topology.ID, ip netip.Addr) (ARPEntry, bool) {
-	e, ok := s.arp[ipk(router, ip)]
-	return e, ok
+	if s.arp.n == 0 {
+		return ARPEntry{}, false
+	}
+	return s.arp.get(addrTableKey(router, ip))
 }
 
 // PortActive implements State.
@@ -114,17 +100,17 @@ func (s *MapState) PortActive(port topology.ID) bool { return s.active[port] }
 
 // LearnMAC maps vlan/mac to port in bridge's MAC table.
 func (s *MapState) LearnMAC(bridge topology.ID, vlan uint16, mac topology.MAC, port topology.ID) {
-	s.macs[macKey{bridge, vlan, mac}] = port
+	s.macs.put(macTableKey(bridge, vlan, mac), port)
 }
 
 // ForgetMAC removes vlan/mac from bridge's MAC table.
 func (s *MapState) ForgetMAC(bridge topology.ID, vlan uint16, mac topology.MAC) {
-	delete(s.macs, macKey{bridge, vlan, mac})
+	s.macs.delete(macTableKey(bridge, vlan, mac))
 }
 
 // SetIP4MAC maps ip to mac in bridge's IPv4-MAC table.
 func (s *MapState) SetIP4MAC(bridge topology.ID, ip netip.Addr, mac topology.MAC) {
-	s.ip4macs[ipk(bridge, ip)] = mac
+	s.ip4macs.put(addrTableKey(bridge, ip), mac)
 }
 
 // SetARP stores a router ARP entry that never goes stale or expires.
@@ -134,11 +120,11 @@ func (s *MapState) SetARP(router topology.ID, ip netip.Addr, mac topology.MAC) {
 
 // SetARPEntry stores a router ARP entry.
 func (s *MapState) SetARPEntry(router topology.ID, ip netip.Addr, e ARPEntry) {
-	s.arp[ipk(router, ip)] = e
+	s.arp.put(addrTableKey(router, ip), e)
 }
 
 // DeleteARP removes a router ARP entry.
-func (s *MapState) DeleteARP(router topology.ID, ip netip.Addr) { delete(s.arp, ipk(router, ip)) }
+func (s *MapState) DeleteARP(router topology.ID, ip netip.Addr) { s.arp.delete(addrTableKey(router, ip)) }
 
 // SetActive marks an exterior port active or inactive.
 func (s *MapState) SetActive(port topology.ID, active bool) { s.active[port] = active }
