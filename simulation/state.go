@@ -124,7 +124,9 @@ func (s *MapState) SetARPEntry(router topology.ID, ip netip.Addr, e ARPEntry) {
 }
 
 // DeleteARP removes a router ARP entry.
-func (s *MapState) DeleteARP(router topology.ID, ip netip.Addr) { s.arp.delete(addrTableKey(router, ip)) }
+func (s *MapState) DeleteARP(router topology.ID, ip netip.Addr) {
+	s.arp.delete(addrTableKey(router, ip))
+}
 
 // SetActive marks an exterior port active or inactive.
 func (s *MapState) SetActive(port topology.ID, active bool) { s.active[port] = active }
