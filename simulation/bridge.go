@@ -26,12 +26,12 @@ func (e *Engine) bridge(bi *bridgeInfo, in *portInfo) Verdict {
 		return e.fail(Drop, ReasonDeviceDown, b, "bridge is administratively down")
 	}
 	tagged := false
-	if bv.VLANAware || !b.InboundFilter.IsZero() || !b.OutboundFilter.IsZero() {
+	if bv.VLANAware || bi.hasIn || bi.hasOut {
 		tagged = e.m.VLANs().Len() > 0
 	}
 	vlan := e.srcVLAN(bv, in)
 	var filtered Verdict
-	if !b.InboundFilter.IsZero() {
+	if bi.hasIn {
 		if tagged {
 			if e.tracing {
 				e.note("filter", bridgeLabel(b), "VLAN-tagged frame: bridge filters skipped")
@@ -161,7 +161,7 @@ func (e *Engine) unicast(bi *bridgeInfo, in *portInfo, src, dst topology.MAC, vl
 // it returns 0 when the packet goes on.
 func (e *Engine) bridgeOutFilter(bi *bridgeInfo, tagged bool) Verdict {
 	b := &bi.view.Bridge
-	if b.OutboundFilter.IsZero() || tagged {
+	if !bi.hasOut || tagged {
 		return 0
 	}
 	act, v := e.filter(b.OutboundFilter, &bi.out, b.ID, "outbound filter", b)

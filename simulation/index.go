@@ -26,12 +26,14 @@ type index struct {
 const routeCacheSize = 256
 
 // routeEntry caches an unfiltered route lookup: the best routes of table
-// for src -> dst, ignoring whether their ports publish them.
+// for src -> dst, ignoring whether their ports publish them, and each
+// route's next-hop port (nil when it has none or it does not exist).
 type routeEntry struct {
 	table    *topology.RouteTable
 	src, dst uint32
 	n        int
 	routes   [4]*topology.Route
+	hops     [4]*portInfo
 }
 
 // use points the index at snap, emptying it if snap is a new snapshot.
@@ -67,22 +69,31 @@ func (x *index) port(id topology.ID) (*portInfo, bool) {
 	if !ok {
 		return nil, false
 	}
-	pi := &portInfo{Port: p, kind: p.Kind()}
+	pi := &portInfo{Port: p, kind: p.Kind(), onRouter: p.IsRouterPort(),
+		hasIn: !p.InboundFilter.IsZero(), hasOut: !p.OutboundFilter.IsZero()}
 	x.ports.put(id, pi)
 	return pi, true
 }
 
-// portInfo is a port with its kind and, resolved on first use, its peer
-// and its device.
+// portInfo is a port with its kind, what the walk tests on every packet
+// (whether it is a router port, whether it has filters) and, resolved on
+// first use, its peer, its device and its filters' chains.
 type portInfo struct {
 	*topology.Port
 	kind     topology.PortKind
+	onRouter bool // IsRouterPort
+	hasIn    bool // an inbound filter
+	hasOut   bool // an outbound filter
 	peer     *portInfo
 	bridge   *bridgeInfo
 	router   *routerInfo
 	resolved uint8 // resolvedPeer | resolvedDevice
 	in, out  chainSlot
 }
+
+// IsRouterPort reports whether p belongs to a router (topology.Port's
+// method, answered from the copy taken when p was indexed).
+func (p *portInfo) IsRouterPort() bool { return p.onRouter }
 
 const (
 	resolvedPeer uint8 = 1 << iota
@@ -121,15 +132,18 @@ func (x *index) router(id topology.ID) (*routerInfo, bool) {
 	if !ok {
 		return nil, false
 	}
-	r := &routerInfo{view: v}
+	r := &routerInfo{view: v, hasLB: !v.Router.LoadBalancer.IsZero(),
+		hasIn: !v.Router.InboundFilter.IsZero(), hasOut: !v.Router.OutboundFilter.IsZero()}
 	x.routers.put(id, r)
 	return r, true
 }
 
-// routerInfo is a RouterView with its filter slots.
+// routerInfo is a RouterView with its filter slots and what the walk
+// tests on every packet: whether it has a load balancer and filters.
 type routerInfo struct {
-	view    *topology.RouterView
-	in, out chainSlot
+	view                 *topology.RouterView
+	in, out              chainSlot
+	hasLB, hasIn, hasOut bool
 }
 
 // chainSlot caches the compiled chain of a filter slot (a port's, bridge's
@@ -193,17 +207,19 @@ const smallTable = 8
 // slices when they are small (the common case: a bridge has a router port
 // or two).
 type bridgeInfo struct {
-	view    *topology.BridgeView
-	in, out chainSlot
-	small   bool
-	rmacs   []topology.MAC // MACs of linked router ports ...
-	rport   []topology.ID  // ... and the bridge-side ports they are linked to
-	rips    []netip.Addr   // addresses of linked router ports ...
-	ripm    []topology.MAC // ... and their MACs
+	view          *topology.BridgeView
+	in, out       chainSlot
+	hasIn, hasOut bool // filters
+	small         bool
+	rmacs         []topology.MAC // MACs of linked router ports ...
+	rport         []topology.ID  // ... and the bridge-side ports they are linked to
+	rips          []netip.Addr   // addresses of linked router ports ...
+	ripm          []topology.MAC // ... and their MACs
 }
 
 func newBridgeInfo(v *topology.BridgeView) *bridgeInfo {
-	b := &bridgeInfo{view: v, small: len(v.RouterPorts) <= smallTable && len(v.RouterIPs) <= smallTable}
+	b := &bridgeInfo{view: v, small: len(v.RouterPorts) <= smallTable && len(v.RouterIPs) <= smallTable,
+		hasIn: !v.Bridge.InboundFilter.IsZero(), hasOut: !v.Bridge.OutboundFilter.IsZero()}
 	if b.small {
 		for m, p := range v.RouterPorts {
 			b.rmacs = append(b.rmacs, m)

@@ -31,7 +31,7 @@ func (e *Engine) ingress(p *portInfo) Verdict {
 		}
 		return e.fail(Drop, ReasonPortDown, p, "port is administratively down")
 	}
-	if !p.InboundFilter.IsZero() {
+	if p.hasIn {
 		act, v := e.filter(p.InboundFilter, &p.in, p.ID, "inbound filter", p)
 		if v != 0 {
 			return v
@@ -90,7 +90,7 @@ func (e *Engine) egress(p *portInfo) Verdict {
 			}
 		}
 	}
-	if !p.OutboundFilter.IsZero() {
+	if p.hasOut {
 		act, v := e.filter(p.OutboundFilter, &p.out, p.ID, "outbound filter", p)
 		if v != 0 {
 			return v

@@ -53,7 +53,7 @@ func (e *Engine) router(ri *routerInfo, in *portInfo) Verdict {
 	// The inbound load balancer: a packet it accepts (DNATed to a backend)
 	// skips the inbound filter; one it drops meets the filter's drop hook.
 	lbr := LBContinue
-	if !r.LoadBalancer.IsZero() {
+	if ri.hasLB {
 		var v Verdict
 		if lbr, v = e.loadBalance(r, Inbound); v != 0 {
 			return v
@@ -66,7 +66,7 @@ func (e *Engine) router(ri *routerInfo, in *portInfo) Verdict {
 			return e.fail(Drop, ReasonLoadBalancer, r, "dropped by the router's load balancer")
 		}
 	}
-	if lbr == LBContinue && !r.InboundFilter.IsZero() {
+	if lbr == LBContinue && ri.hasIn {
 		act, v := e.filter(r.InboundFilter, &ri.in, r.ID, "inbound filter", r)
 		if v != 0 {
 			return v
@@ -84,7 +84,7 @@ func (e *Engine) router(ri *routerInfo, in *portInfo) Verdict {
 		}
 	}
 	ipDst, ipSrc := e.m.IPDst(), e.m.IPSrc()
-	rt := e.route(rv, ipSrc, ipDst)
+	rt, out := e.route(rv, ipSrc, ipDst)
 	if rt == nil {
 		e.icmpError(&e.pre, in, packet.ICMPDestUnreach, packet.CodeNetUnreach)
 		return e.fail(ShortDrop, ReasonNoRoute, r, "no route")
@@ -105,9 +105,11 @@ func (e *Engine) router(ri *routerInfo, in *portInfo) Verdict {
 	default:
 		return e.fail(ErrorDrop, ReasonNoRoute, r, "route with an invalid next hop")
 	}
-	out, ok := e.idx.port(rt.NextHopPort)
-	if !ok {
-		return e.fail(ErrorDrop, ReasonUnplugged, r, "route via a missing port")
+	if out == nil {
+		var ok bool
+		if out, ok = e.idx.port(rt.NextHopPort); !ok {
+			return e.fail(ErrorDrop, ReasonUnplugged, r, "route via a missing port")
+		}
 	}
 	if !in.ServiceContainer && !out.ServiceContainer {
 		ttl := e.m.IPTTL()
@@ -137,7 +139,7 @@ func (e *Engine) router(ri *routerInfo, in *portInfo) Verdict {
 	// VIP; unless it continues, the outbound filter is skipped. The reference
 	// only skips the filter on a drop and forwards anyway; here a drop drops.
 	lbr = LBContinue
-	if !r.LoadBalancer.IsZero() {
+	if ri.hasLB {
 		var v Verdict
 		if lbr, v = e.loadBalance(r, Outbound); v != 0 {
 			return v
@@ -146,7 +148,7 @@ func (e *Engine) router(ri *routerInfo, in *portInfo) Verdict {
 			return e.fail(Drop, ReasonLoadBalancer, r, "reply dropped by the router's load balancer")
 		}
 	}
-	if lbr == LBContinue && !r.OutboundFilter.IsZero() {
+	if lbr == LBContinue && ri.hasOut {
 		act, v := e.filter(r.OutboundFilter, &ri.out, r.ID, "outbound filter", r)
 		if v != 0 {
 			return v
@@ -187,13 +189,15 @@ func (e *Engine) router(ri *routerInfo, in *portInfo) Verdict {
 }
 
 // route looks up the route for src -> dst, picking among an ECMP set by
-// connection hash.
+// connection hash. It also returns the route's next-hop port when the
+// cache resolved it (nil otherwise: the caller looks it up).
 //
-// The unfiltered lookup is cached per engine and snapshot; when every route
-// of the cached best set is usable, it is also the filtered result (the
-// filter can only remove routes, and it removed none of the best ones).
-// Otherwise the table is searched again with the filter.
-func (e *Engine) route(rv *topology.RouterView, src, dst netip.Addr) *topology.Route {
+// The unfiltered lookup is cached per engine and snapshot, with the routes'
+// next-hop ports; when every route of the cached best set is usable, it is
+// also the filtered result (the filter can only remove routes, and it
+// removed none of the best ones). Otherwise the table is searched again
+// with the filter.
+func (e *Engine) route(rv *topology.RouterView, src, dst netip.Addr) (*topology.Route, *portInfo) {
 	if src.Is4() && dst.Is4() {
 		s, d := u32(src), u32(dst)
 		k := keyOf(rv.Router.ID)
@@ -205,45 +209,58 @@ func (e *Engine) route(rv *topology.RouterView, src, dst netip.Addr) *topology.R
 			if len(found) <= len(ent.routes) {
 				ent.table, ent.src, ent.dst = rv.Routes, s, d
 				ent.n = copy(ent.routes[:], found)
+				for i, r := range ent.routes[:ent.n] {
+					ent.hops[i] = nil
+					if !r.NextHopPort.IsZero() {
+						ent.hops[i], _ = e.idx.port(r.NextHopPort)
+					}
+				}
 			} else {
 				ent.table = nil
 			}
 		}
 		if ent.table == rv.Routes {
 			usable := true
-			for _, r := range ent.routes[:ent.n] {
-				if !(*publishing)(e).Usable(r) {
+			for i, r := range ent.routes[:ent.n] {
+				if !(*publishing)(e).usable(r, ent.hops[i]) {
 					usable = false
 					break
 				}
 			}
 			if usable {
-				return e.pick(rv, src, dst, ent.routes[:ent.n])
+				i := e.pick(rv, src, dst, ent.routes[:ent.n])
+				if i < 0 {
+					return nil, nil
+				}
+				return ent.routes[i], ent.hops[i]
 			}
 		}
 	}
 	routes := rv.Routes.Lookup(src, dst, (*publishing)(e), e.routes[:0])
 	e.routes = routes[:0]
-	return e.pick(rv, src, dst, routes)
+	if i := e.pick(rv, src, dst, routes); i >= 0 {
+		return routes[i], nil
+	}
+	return nil, nil
 }
 
-// pick chooses among the best routes by connection hash (ECMP).
-func (e *Engine) pick(rv *topology.RouterView, src, dst netip.Addr, routes []*topology.Route) *topology.Route {
+// pick chooses among the best routes by connection hash (ECMP) and
+// returns the index of the chosen one, -1 when there is none.
+func (e *Engine) pick(rv *topology.RouterView, src, dst netip.Addr, routes []*topology.Route) int {
 	if len(routes) == 0 {
 		if e.tracing {
 			e.notef("route", routerLabel(&rv.Router), "%s -> %s: no usable route", src, dst)
 		}
-		return nil
+		return -1
 	}
 	i := 0
 	if len(routes) > 1 {
 		i = int(e.connHash() % uint64(len(routes)))
 	}
-	rt := routes[i]
 	if e.tracing {
-		e.notef("route", routerLabel(&rv.Router), "%s -> %s: %s", src, dst, routeText(e, rt, len(routes)))
+		e.notef("route", routerLabel(&rv.Router), "%s -> %s: %s", src, dst, routeText(e, routes[i], len(routes)))
 	}
-	return rt
+	return i
 }
 
 func routeText(e *Engine, rt *topology.Route, n int) string {
@@ -294,8 +311,17 @@ func (p *publishing) Usable(r *topology.Route) bool {
 	if r.NextHopPort.IsZero() {
 		return true
 	}
-	port, ok := p.idx.port(r.NextHopPort)
-	if !ok || port.AdminDown {
+	port, _ := p.idx.port(r.NextHopPort)
+	return p.usable(r, port)
+}
+
+// usable is Usable for a route whose next-hop port is already resolved
+// (nil: the route has none, or it does not exist).
+func (p *publishing) usable(r *topology.Route, port *portInfo) bool {
+	if port == nil {
+		return r.NextHopPort.IsZero()
+	}
+	if port.AdminDown {
 		return false
 	}
 	switch port.kind {

@@ -739,4 +739,21 @@ func TestRouteCacheFollowsState(t *testing.T) {
 	in.Snapshot = in.Snapshot.Apply(topology.Delete(topology.KindRoute, id(topology.KindRoute, "specific")))
 	sim()
 	wantOut(t, &r, "r-up")
+	// A more specific route through a port that does not exist is never
+	// used, from the table or from the cache: the rebuilt snapshot has
+	// "specific" again, the next best.
+	n.route("rtr", "ghost", "45.44.33.0/24", "no-such-port", "192.168.9.1")
+	in.Snapshot = n.snapshot()
+	for range 2 {
+		sim()
+		wantOut(t, &r, "r-up2")
+	}
+	// The cached next-hop port follows the port: administratively down,
+	// it stops publishing the route.
+	up2.AdminDown = true
+	in.Snapshot = n.dirty().snapshot()
+	for range 2 {
+		sim()
+		wantOut(t, &r, "r-up")
+	}
 }
