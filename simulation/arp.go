@@ -37,7 +37,7 @@ func (e *Engine) bridgeARP(bi *bridgeInfo, in *portInfo, src topology.MAC, tagge
 	if untagged {
 		if mac, ok := bi.routerIP(tpa); ok {
 			if rp, ok := bv.RouterPorts[mac]; ok {
-				if p, ok := e.idx.port(rp); ok {
+				if p, ok := e.idx.port(&rp); ok {
 					e.tagIDs(TagKindBridgePort, b.ID, rp)
 					if e.tracing {
 						e.note("arp", bridgeLabel(b), "ARP for router address "+tpa.String()+": to the router port")

@@ -94,7 +94,7 @@ func BenchmarkFilter(b *testing.B) {
 	e := New(Config{})
 	var r Result
 	e.idx.use(in.Snapshot)
-	p, _ := e.idx.port(in.InPort)
+	p, _ := e.idx.port(&in.InPort)
 	e.begin(in, &r, p)
 	if err := e.orig.Parse(in.Frame); err != nil {
 		b.Fatal(err)

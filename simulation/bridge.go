@@ -125,7 +125,7 @@ func (e *Engine) unicast(bi *bridgeInfo, in *portInfo, src, dst topology.MAC, vl
 			e.notef("forward", bridgeLabel(b), "destination %s is on port %s (vlan %d)", dst, e.portName(out), vlan)
 		}
 	}
-	op, ok := e.idx.port(out)
+	op, ok := e.idx.port(&out)
 	if !ok {
 		if e.log.Enabled(context.Background(), slog.LevelDebug) {
 			e.log.Debug("simulation: MAC table names a missing port", "bridge", b.ID, "mac", dst, "port", out)

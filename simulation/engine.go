@@ -162,7 +162,7 @@ func (e *Engine) Simulate(in *Input, out *Result) error {
 		return e.bad(out, fmt.Errorf("%w: no frame", ErrBadInput))
 	}
 	e.idx.use(in.Snapshot)
-	p, ok := e.idx.port(in.InPort)
+	p, ok := e.idx.port(&in.InPort)
 	if !ok {
 		return e.bad(out, fmt.Errorf("%w: %v", ErrUnknownPort, in.InPort))
 	}

@@ -110,7 +110,7 @@ func (e *Engine) echoReply(rv *topology.RouterView, in *portInfo) {
 		}
 		return
 	}
-	out, ok := e.idx.port(rt.NextHopPort)
+	out, ok := e.idx.port(&rt.NextHopPort)
 	if !ok || !out.Address.Is4() {
 		return
 	}

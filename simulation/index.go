@@ -49,11 +49,15 @@ func (x *index) use(snap *topology.Snapshot) {
 	clear(x.routes[:])
 }
 
-func (x *index) port(id topology.ID) (*portInfo, bool) {
+// port returns the port id. It takes the ID by pointer: Go passes arrays
+// of more than one element through memory, and reading the two halves of
+// a 16-byte argument just stored whole stalls the load on the store; read
+// in place, the ID comes straight from the topology object holding it.
+func (x *index) port(id *topology.ID) (*portInfo, bool) {
 	// Inline probe of the port table (the hottest lookup).
 	t := &x.ports
 	if t.n > 0 {
-		k := keyOf(id)
+		k := keyOfPtr(id)
 		mask := len(t.keys) - 1
 		for i := int(k.hash() >> t.shift); ; i = (i + 1) & mask {
 			v := t.vals[i]
@@ -65,13 +69,13 @@ func (x *index) port(id topology.ID) (*portInfo, bool) {
 			}
 		}
 	}
-	p, ok := x.snap.Port(id)
+	p, ok := x.snap.Port(*id)
 	if !ok {
 		return nil, false
 	}
 	pi := &portInfo{Port: p, kind: p.Kind(), onRouter: p.IsRouterPort(),
 		hasIn: !p.InboundFilter.IsZero(), hasOut: !p.OutboundFilter.IsZero()}
-	x.ports.put(id, pi)
+	x.ports.put(*id, pi)
 	return pi, true
 }
 
@@ -105,7 +109,7 @@ func (x *index) peerOf(p *portInfo) (*portInfo, bool) {
 	if p.resolved&resolvedPeer == 0 {
 		p.resolved |= resolvedPeer
 		if !p.Peer.IsZero() {
-			p.peer, _ = x.port(p.Peer)
+			p.peer, _ = x.port(&p.Peer)
 		}
 	}
 	return p.peer, p.peer != nil
@@ -274,6 +278,11 @@ type idTable[T any] struct {
 type idKey struct{ a, b uint64 }
 
 func keyOf(id topology.ID) idKey {
+	return idKey{binary.LittleEndian.Uint64(id[0:8]), binary.LittleEndian.Uint64(id[8:16])}
+}
+
+// keyOfPtr is keyOf reading the ID in place (see index.port).
+func keyOfPtr(id *topology.ID) idKey {
 	return idKey{binary.LittleEndian.Uint64(id[0:8]), binary.LittleEndian.Uint64(id[8:16])}
 }
 

@@ -161,16 +161,16 @@ func (e *Engine) fork(a, b []topology.ID, extra, skip topology.ID) Verdict {
 	n := 0
 	total := len(a) + len(b) + 1
 	for i := 0; i < total; i++ {
-		var id topology.ID
+		var id *topology.ID
 		switch {
 		case i < len(a):
-			id = a[i]
+			id = &a[i]
 		case i < len(a)+len(b):
-			id = b[i-len(a)]
+			id = &b[i-len(a)]
 		default:
-			id = extra
+			id = &extra
 		}
-		if id.IsZero() || id == skip {
+		if id.IsZero() || *id == skip {
 			continue
 		}
 		p, ok := e.idx.port(id)

@@ -107,7 +107,7 @@ func (e *Engine) router(ri *routerInfo, in *portInfo) Verdict {
 	}
 	if out == nil {
 		var ok bool
-		if out, ok = e.idx.port(rt.NextHopPort); !ok {
+		if out, ok = e.idx.port(&rt.NextHopPort); !ok {
 			return e.fail(ErrorDrop, ReasonUnplugged, r, "route via a missing port")
 		}
 	}
@@ -200,7 +200,7 @@ func (e *Engine) router(ri *routerInfo, in *portInfo) Verdict {
 func (e *Engine) route(rv *topology.RouterView, src, dst netip.Addr) (*topology.Route, *portInfo) {
 	if src.Is4() && dst.Is4() {
 		s, d := u32(src), u32(dst)
-		k := keyOf(rv.Router.ID)
+		k := keyOfPtr(&rv.Router.ID)
 		h := (uint64(s)*0x9e3779b97f4a7c15 ^ uint64(d)*0xff51afd7ed558ccd ^ k.a) * 0xc4ceb9fe1a85ec53 >> 56
 		ent := &e.idx.routes[h%routeCacheSize]
 		if ent.table != rv.Routes || ent.src != s || ent.dst != d {
@@ -212,7 +212,7 @@ func (e *Engine) route(rv *topology.RouterView, src, dst netip.Addr) (*topology.
 				for i, r := range ent.routes[:ent.n] {
 					ent.hops[i] = nil
 					if !r.NextHopPort.IsZero() {
-						ent.hops[i], _ = e.idx.port(r.NextHopPort)
+						ent.hops[i], _ = e.idx.port(&r.NextHopPort)
 					}
 				}
 			} else {
@@ -311,7 +311,7 @@ func (p *publishing) Usable(r *topology.Route) bool {
 	if r.NextHopPort.IsZero() {
 		return true
 	}
-	port, _ := p.idx.port(r.NextHopPort)
+	port, _ := p.idx.port(&r.NextHopPort)
 	return p.usable(r, port)
 }
 

@@ -691,8 +691,9 @@ func TestRouterPortDownAtEgress(t *testing.T) {
 	frame := fromVM1(t, "10.0.2.12")
 	in := &Input{Snapshot: snap, State: n.state(), InPort: pid("r-p1"), Frame: frame}
 	e.idx.use(snap)
-	rp1, _ := e.idx.port(pid("r-p1"))
-	rp2, _ := e.idx.port(pid("r-p2"))
+	p1, p2 := pid("r-p1"), pid("r-p2")
+	rp1, _ := e.idx.port(&p1)
+	rp2, _ := e.idx.port(&p2)
 	e.begin(in, &r, rp1)
 	if err := e.orig.Parse(frame); err != nil {
 		t.Fatal(err)
