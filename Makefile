@@ -29,7 +29,7 @@ export HIVENET_REQUIRE_OVSDB ?= 1
 # drives the Neutron API in examples/cluster.
 export HIVENET_REQUIRE_OPENSTACK ?= 1
 
-.PHONY: help all build provision test test-host test-kernel fuzz lint fmt-check vet staticcheck bench bench-ratios pgo scale clean
+.PHONY: help all build provision test test-host test-kernel fuzz lint fmt-check vet staticcheck bench bench-ratios scale clean
 
 help:
 	@echo "make build        go build ./..."
@@ -39,8 +39,7 @@ help:
 	@echo "make fuzz         every Fuzz* target for FUZZTIME (default 7s) each"
 	@echo "make lint         gofmt -l, go vet, staticcheck"
 	@echo "make bench        all benchmarks -> bench/latest.txt, then bench-ratios"
-	@echo "make bench-ratios the target ratios, 5 interleaved rounds, without and with PGO -> bench/ratios.txt, bench/ratios-pgo.txt"
-	@echo "make pgo          regenerate examples/agent/default.pgo, the agent's profile-guided optimization profile"
+	@echo "make bench-ratios the target ratios, 5 interleaved rounds -> bench/ratios.txt"
 	@echo "make scale        scale harness (3-node ZooKeeper, up to 250 agents) -> docs/scale.md + SVGs (12-16 min on 2 busy cores)"
 	@echo "make provision    install Debian packages and Go tools (scripts/provision.sh)"
 	@echo "variables: FUZZTIME=7s (per fuzz target), TESTFLAGS= (extra go test flags for test-host/test-kernel)"
@@ -105,16 +104,10 @@ bench:
 	@$(MAKE) --no-print-directory bench-ratios
 
 # The target ratios as the README states them: 5 interleaved rounds of
-# FlowSetup (a million new flows each), SimulateL3 and GopacketDLP, medians,
-# built without PGO (bench/ratios.txt) and with the agent's profile
-# (bench/ratios-pgo.txt). About four minutes.
+# FlowSetup (a million new flows each), SimulateL3 and GopacketDLP, medians
+# (bench/ratios.txt). About two minutes.
 bench-ratios:
 	GO=$(GO) scripts/bench-rounds.sh 5
-
-# The agent's PGO profile (examples/agent/default.pgo), from FlowSetup and
-# SimulateL3 built without PGO. About a minute.
-pgo:
-	GO=$(GO) scripts/pgo.sh
 
 # The scale harness (examples/scale, logic in internal/scale) starts its own
 # 3-node ZooKeeper ensemble and regenerates docs/scale.md and its plots. It
