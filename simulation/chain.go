@@ -79,15 +79,8 @@ func (e *Engine) enter(ci *chainInfo, id, owner topology.ID) (topology.Action, V
 func (e *Engine) rules(ci *chainInfo, owner topology.ID) (topology.Action, Verdict) {
 	c := ci.chain
 	e.tagID(TagKindDevice, c.ID)
-	for i := range c.Rules {
+	for i := e.firstMatch(ci, 0); i < len(c.Rules); i = e.firstMatch(ci, i+1) {
 		r := &c.Rules[i]
-		k := &ci.conds[i]
-		if !e.fragOK(k) || e.conjunction(k, e.cur) == k.inv {
-			if e.tracing {
-				e.noteRule(c, i, r, "no match")
-			}
-			continue
-		}
 		switch r.Type {
 		case topology.RuleJump:
 			if e.tracing {

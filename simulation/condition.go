@@ -151,7 +151,7 @@ func compileCond(c *topology.Condition, nat topology.NATKind) cond {
 	return k
 }
 
-// A compiled condition is evaluated by the rule loop in chain.go: the
+// A compiled condition is evaluated by firstMatch, below: the
 // fragment policy first, then the conjunction of the set sub-conditions, each
 // XOR its invert flag, negated by ConjunctionInvert.
 //
@@ -230,106 +230,128 @@ func (e *Engine) fragOK(k *cond) bool {
 	return k.frags&(1<<e.pf.frag) != 0
 }
 
-func (e *Engine) conjunction(k *cond, m *packet.Match) bool {
-	c := k.c
+// firstMatch returns the index of the first rule of ci, from index from
+// on, whose condition matches the current packet (len(ci.conds) when none
+// does), noting each rule it passes over when tracing.
+//
+// A rule matches when its fragment policy accepts the packet and the
+// conjunction of its set sub-conditions, each XOR its invert flag, differs
+// from ConjunctionInvert. The rule loop and the conjunction are one
+// function: most conditions test a field or two, and a call per rule cost
+// more than the test.
+func (e *Engine) firstMatch(ci *chainInfo, from int) int {
+	m := e.cur
 	f := &e.pf
-	var seen packet.FieldSet
-	ok := true
-	for set := k.set; set != 0 && ok; set &= set - 1 {
-		// Switching on the bit index (dense) compiles to a jump table.
-		switch bits.TrailingZeros32(set) {
-		case iForward:
-			ok = e.isForward()
-		case iReturn:
-			ok = !e.isForward()
-		case iInPorts:
-			ok = portIn(c.InPorts.Value, e.curIn) != c.InPorts.Invert
-		case iOutPorts:
-			ok = portIn(c.OutPorts.Value, e.curOut) != c.OutPorts.Invert
-		case iPortGroup:
-			ok = slices.Contains(e.pktGroups, c.PortGroup.Value) != c.PortGroup.Invert
-		case iInPortGroup:
-			ok = inGroup(e.curIn, c.InPortGroup.Value) != c.InPortGroup.Invert
-		case iOutPortGroup:
-			ok = inGroup(e.curOut, c.OutPortGroup.Value) != c.OutPortGroup.Invert
-		case iTraversed:
-			ok = e.traversed(c.TraversedDevice.Value) != c.TraversedDevice.Invert
-		case iRewritten:
-			ok = (e.nwDstRewritten == c.NwDstRewritten.Value) != c.NwDstRewritten.Invert
-		case iEtherType:
-			seen |= seenET
-			ok = (f.et == c.EtherType.Value) != c.EtherType.Invert
-		case iEthSrc:
-			ok = c.EthSrc.Value.Matches(m.EthSrc()) != c.EthSrc.Invert
-		case iEthDst:
-			ok = c.EthDst.Value.Matches(m.EthDst()) != c.EthDst.Invert
-		case iNoVLAN:
-			ok = ((m.VLANs().Len() == 0) == c.NoVLAN.Value) != c.NoVLAN.Invert
-		case iVLAN:
-			o, tagged := m.VLANs().Outer()
-			ok = (tagged && o.ID == c.VLAN.Value) != c.VLAN.Invert
-		case iNwProto:
-			if f.ip {
-				seen |= seenProto
-				ok = (f.proto == c.NwProto.Value) != c.NwProto.Invert
-			} else {
-				p, has := nwProto(m)
-				ok = (has && p == c.NwProto.Value) != c.NwProto.Invert
+	for i := from; i < len(ci.conds); i++ {
+		k := &ci.conds[i]
+		ok := e.fragOK(k)
+		if ok {
+			c := k.c
+			var seen packet.FieldSet
+			for set := k.set; set != 0 && ok; set &= set - 1 {
+				// Switching on the bit index (dense) compiles to a jump table.
+				switch bits.TrailingZeros32(set) {
+				case iForward:
+					ok = e.isForward()
+				case iReturn:
+					ok = !e.isForward()
+				case iInPorts:
+					ok = portIn(c.InPorts.Value, e.curIn) != c.InPorts.Invert
+				case iOutPorts:
+					ok = portIn(c.OutPorts.Value, e.curOut) != c.OutPorts.Invert
+				case iPortGroup:
+					ok = slices.Contains(e.pktGroups, c.PortGroup.Value) != c.PortGroup.Invert
+				case iInPortGroup:
+					ok = inGroup(e.curIn, c.InPortGroup.Value) != c.InPortGroup.Invert
+				case iOutPortGroup:
+					ok = inGroup(e.curOut, c.OutPortGroup.Value) != c.OutPortGroup.Invert
+				case iTraversed:
+					ok = e.traversed(c.TraversedDevice.Value) != c.TraversedDevice.Invert
+				case iRewritten:
+					ok = (e.nwDstRewritten == c.NwDstRewritten.Value) != c.NwDstRewritten.Invert
+				case iEtherType:
+					seen |= seenET
+					ok = (f.et == c.EtherType.Value) != c.EtherType.Invert
+				case iEthSrc:
+					ok = c.EthSrc.Value.Matches(m.EthSrc()) != c.EthSrc.Invert
+				case iEthDst:
+					ok = c.EthDst.Value.Matches(m.EthDst()) != c.EthDst.Invert
+				case iNoVLAN:
+					ok = ((m.VLANs().Len() == 0) == c.NoVLAN.Value) != c.NoVLAN.Invert
+				case iVLAN:
+					o, tagged := m.VLANs().Outer()
+					ok = (tagged && o.ID == c.VLAN.Value) != c.VLAN.Invert
+				case iNwProto:
+					if f.ip {
+						seen |= seenProto
+						ok = (f.proto == c.NwProto.Value) != c.NwProto.Invert
+					} else {
+						p, has := nwProto(m)
+						ok = (has && p == c.NwProto.Value) != c.NwProto.Invert
+					}
+				case iNwTOS:
+					ok = (isIP(m) && m.IPTOS() == c.NwTOS.Value) != c.NwTOS.Invert
+				case iNwSrc:
+					if f.v4 && k.src.ok {
+						seen |= seenSrc
+						ok = (f.src4&k.src.mask == k.src.net) != c.NwSrc.Invert
+					} else {
+						a, has := nwSrc(m)
+						ok = (has && c.NwSrc.Value.Contains(a)) != c.NwSrc.Invert
+					}
+				case iNwDst:
+					if f.v4 && k.dst.ok {
+						seen |= seenDst
+						ok = (f.dst4&k.dst.mask == k.dst.net) != c.NwDst.Invert
+					} else {
+						a, has := nwDst(m)
+						ok = (has && c.NwDst.Value.Contains(a)) != c.NwDst.Invert
+					}
+				case iIPGroupSrc:
+					a, has := nwSrc(m)
+					ok = (has && e.snap.IPAddrGroupContains(c.IPAddrGroupSrc.Value, a)) != c.IPAddrGroupSrc.Invert
+				case iIPGroupDst:
+					a, has := nwDst(m)
+					ok = (has && e.snap.IPAddrGroupContains(c.IPAddrGroupDst.Value, a)) != c.IPAddrGroupDst.Invert
+				case iTpSrc:
+					seen |= seenET
+					if f.ip {
+						seen |= seenProto
+					}
+					if f.hasTp {
+						seen = seen.With(f.f1)
+					}
+					ok = (f.hasTp && c.TpSrc.Value.Contains(f.tp1)) != c.TpSrc.Invert
+				case iTpDst:
+					seen |= seenET
+					if f.ip {
+						seen |= seenProto
+					}
+					if f.hasTp {
+						seen = seen.With(f.f2)
+					}
+					ok = (f.hasTp && c.TpDst.Value.Contains(f.tp2)) != c.TpDst.Invert
+				case iICMPDataSrc:
+					in, has := icmpData(m)
+					ok = (has && c.ICMPDataSrc.Value.Contains(in.Src)) != c.ICMPDataSrc.Invert
+				case iICMPDataDst:
+					in, has := icmpData(m)
+					ok = (has && c.ICMPDataDst.Value.Contains(in.Dst)) != c.ICMPDataDst.Invert
+				}
 			}
-		case iNwTOS:
-			ok = (isIP(m) && m.IPTOS() == c.NwTOS.Value) != c.NwTOS.Invert
-		case iNwSrc:
-			if f.v4 && k.src.ok {
-				seen |= seenSrc
-				ok = (f.src4&k.src.mask == k.src.net) != c.NwSrc.Invert
-			} else {
-				a, has := nwSrc(m)
-				ok = (has && c.NwSrc.Value.Contains(a)) != c.NwSrc.Invert
+			if seen != 0 {
+				m.MarkSeen(seen)
 			}
-		case iNwDst:
-			if f.v4 && k.dst.ok {
-				seen |= seenDst
-				ok = (f.dst4&k.dst.mask == k.dst.net) != c.NwDst.Invert
-			} else {
-				a, has := nwDst(m)
-				ok = (has && c.NwDst.Value.Contains(a)) != c.NwDst.Invert
-			}
-		case iIPGroupSrc:
-			a, has := nwSrc(m)
-			ok = (has && e.snap.IPAddrGroupContains(c.IPAddrGroupSrc.Value, a)) != c.IPAddrGroupSrc.Invert
-		case iIPGroupDst:
-			a, has := nwDst(m)
-			ok = (has && e.snap.IPAddrGroupContains(c.IPAddrGroupDst.Value, a)) != c.IPAddrGroupDst.Invert
-		case iTpSrc:
-			seen |= seenET
-			if f.ip {
-				seen |= seenProto
-			}
-			if f.hasTp {
-				seen = seen.With(f.f1)
-			}
-			ok = (f.hasTp && c.TpSrc.Value.Contains(f.tp1)) != c.TpSrc.Invert
-		case iTpDst:
-			seen |= seenET
-			if f.ip {
-				seen |= seenProto
-			}
-			if f.hasTp {
-				seen = seen.With(f.f2)
-			}
-			ok = (f.hasTp && c.TpDst.Value.Contains(f.tp2)) != c.TpDst.Invert
-		case iICMPDataSrc:
-			in, has := icmpData(m)
-			ok = (has && c.ICMPDataSrc.Value.Contains(in.Src)) != c.ICMPDataSrc.Invert
-		case iICMPDataDst:
-			in, has := icmpData(m)
-			ok = (has && c.ICMPDataDst.Value.Contains(in.Dst)) != c.ICMPDataDst.Invert
+			ok = ok != k.inv
+		}
+		if ok {
+			return i
+		}
+		if e.tracing {
+			e.noteRule(ci.chain, i, &ci.chain.Rules[i], "no match")
 		}
 	}
-	if seen != 0 {
-		m.MarkSeen(seen)
-	}
-	return ok
+	return len(ci.conds)
 }
 
 func portIn(ids []topology.ID, p *portInfo) bool {
