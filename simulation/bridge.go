@@ -158,12 +158,17 @@ func (e *Engine) unicast(bi *bridgeInfo, in *portInfo, src, dst topology.MAC, vl
 }
 
 // bridgeOutFilter applies the bridge's outbound filter to untagged frames;
-// it returns 0 when the packet goes on.
+// it returns 0 when the packet goes on. The check is inlined; the filter
+// is not.
 func (e *Engine) bridgeOutFilter(bi *bridgeInfo, tagged bool) Verdict {
-	b := &bi.view.Bridge
 	if !bi.hasOut || tagged {
 		return 0
 	}
+	return e.bridgeOutChain(bi)
+}
+
+func (e *Engine) bridgeOutChain(bi *bridgeInfo) Verdict {
+	b := &bi.view.Bridge
 	act, v := e.filter(b.OutboundFilter, &bi.out, b.ID, "outbound filter", b)
 	if v != 0 {
 		return v

@@ -29,7 +29,15 @@ func (e *Engine) filter(chain topology.ID, s *chainSlot, owner topology.ID, slot
 	} else {
 		ci, _ = e.idx.chain(chain)
 	}
-	act, v := e.enter(ci, chain, owner)
+	// enter's body, but for its jump-loop check: the stack is empty.
+	act, v := topology.ActionContinue, Verdict(0)
+	if ci != nil {
+		e.stack = append(e.stack, chain)
+		act, v = e.rules(ci, owner)
+		e.stack = e.stack[:len(e.stack)-1]
+	} else if e.tracing {
+		e.note("chain", chain.String(), "chain does not exist: continue")
+	}
 	if v != 0 {
 		return 0, v
 	}

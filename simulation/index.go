@@ -38,9 +38,12 @@ type routeEntry struct {
 
 // use points the index at snap, emptying it if snap is a new snapshot.
 func (x *index) use(snap *topology.Snapshot) {
-	if x.snap == snap {
-		return
+	if x.snap != snap {
+		x.reset(snap)
 	}
+}
+
+func (x *index) reset(snap *topology.Snapshot) {
 	x.snap = snap
 	x.ports.reset()
 	x.bridges.reset()
@@ -104,22 +107,31 @@ const (
 	resolvedDevice
 )
 
-// peerOf returns the port p is linked to.
+// peerOf returns the port p is linked to. The check is small enough to be
+// inlined; resolving, once per port and snapshot, is not.
 func (x *index) peerOf(p *portInfo) (*portInfo, bool) {
 	if p.resolved&resolvedPeer == 0 {
-		p.resolved |= resolvedPeer
-		if !p.Peer.IsZero() {
-			p.peer, _ = x.port(&p.Peer)
-		}
+		x.resolvePeer(p)
 	}
 	return p.peer, p.peer != nil
 }
 
-// device resolves the bridge or router owning p.
-func (x *index) device(p *portInfo) {
-	if p.resolved&resolvedDevice != 0 {
-		return
+func (x *index) resolvePeer(p *portInfo) {
+	p.resolved |= resolvedPeer
+	if !p.Peer.IsZero() {
+		p.peer, _ = x.port(&p.Peer)
 	}
+}
+
+// device resolves the bridge or router owning p (inlined check, as
+// peerOf).
+func (x *index) device(p *portInfo) {
+	if p.resolved&resolvedDevice == 0 {
+		x.resolveDevice(p)
+	}
+}
+
+func (x *index) resolveDevice(p *portInfo) {
 	p.resolved |= resolvedDevice
 	if p.IsRouterPort() {
 		p.router, _ = x.router(p.Router)

@@ -245,8 +245,16 @@ func (e *Engine) route(rv *topology.RouterView, src, dst netip.Addr) (*topology.
 }
 
 // pick chooses among the best routes by connection hash (ECMP) and
-// returns the index of the chosen one, -1 when there is none.
+// returns the index of the chosen one, -1 when there is none. A single
+// route, untraced, is decided inline.
 func (e *Engine) pick(rv *topology.RouterView, src, dst netip.Addr, routes []*topology.Route) int {
+	if len(routes) == 1 && !e.tracing {
+		return 0
+	}
+	return e.pickSlow(rv, src, dst, routes)
+}
+
+func (e *Engine) pickSlow(rv *topology.RouterView, src, dst netip.Addr, routes []*topology.Route) int {
 	if len(routes) == 0 {
 		if e.tracing {
 			e.notef("route", routerLabel(&rv.Router), "%s -> %s: no usable route", src, dst)
@@ -316,8 +324,16 @@ func (p *publishing) Usable(r *topology.Route) bool {
 }
 
 // usable is Usable for a route whose next-hop port is already resolved
-// (nil: the route has none, or it does not exist).
+// (nil: the route has none, or it does not exist). The common case, an
+// interior port that is up, is decided inline.
 func (p *publishing) usable(r *topology.Route, port *portInfo) bool {
+	if port != nil && port.kind == topology.PortInterior && !port.AdminDown {
+		return true
+	}
+	return p.usableSlow(r, port)
+}
+
+func (p *publishing) usableSlow(r *topology.Route, port *portInfo) bool {
 	if port == nil {
 		return r.NextHopPort.IsZero()
 	}
