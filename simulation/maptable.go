@@ -52,7 +52,9 @@ func addrTableKey(dev topology.ID, ip netip.Addr) tableKey {
 	return tableKey{k.a, k.b, binary.BigEndian.Uint64(a[0:8]), binary.BigEndian.Uint64(a[8:16])}
 }
 
-func (t *keyTable[V]) get(k tableKey) (V, bool) {
+// find returns the value of k in place, nil when k is absent: the caller
+// copies what it needs once (an ARP entry is 56 bytes).
+func (t *keyTable[V]) find(k tableKey) *V {
 	if t.n != 0 {
 		mask := len(t.slots) - 1
 		for i := int(k.hash() >> t.shift); ; i = (i + 1) & mask {
@@ -61,9 +63,16 @@ func (t *keyTable[V]) get(k tableKey) (V, bool) {
 				break
 			}
 			if s.key == k {
-				return s.val, true
+				return &s.val
 			}
 		}
+	}
+	return nil
+}
+
+func (t *keyTable[V]) get(k tableKey) (V, bool) {
+	if v := t.find(k); v != nil {
+		return *v, true
 	}
 	var zero V
 	return zero, false

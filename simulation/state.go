@@ -89,10 +89,12 @@ func (s *MapState) IP4MAC(bridge topology.ID, ip netip.Addr) (topology.MAC, bool
 
 // ARPEntry implements State.
 func (s *MapState) ARPEntry(router topology.ID, ip netip.Addr) (ARPEntry, bool) {
-	if s.arp.n == 0 {
-		return ARPEntry{}, false
+	if s.arp.n != 0 {
+		if e := s.arp.find(addrTableKey(router, ip)); e != nil {
+			return *e, true
+		}
 	}
-	return s.arp.get(addrTableKey(router, ip))
+	return ARPEntry{}, false
 }
 
 // PortActive implements State.
