@@ -171,7 +171,7 @@ func (e *Engine) Simulate(in *Input, out *Result) error {
 		*e.orig = *in.Match
 		e.orig.ClearSeen()
 		e.orig.ClearModified()
-	} else if err := e.orig.Parse(in.Frame); err != nil {
+	} else if err := e.orig.ParseInPlace(in.Frame); err != nil {
 		if !e.parseL2(in.Frame) {
 			e.end()
 			return e.bad(out, fmt.Errorf("%w: %w", ErrBadInput, err))
@@ -200,6 +200,7 @@ func (e *Engine) Simulate(in *Input, out *Result) error {
 }
 
 func (e *Engine) bad(out *Result, err error) error {
+	out.Original.Reset()
 	out.Verdict = ErrorDrop
 	out.Reason = ReasonBadInput
 	out.Flow = FlowShort

@@ -362,7 +362,7 @@ func (r *Result) reset() {
 	r.Reason = ReasonNone
 	r.Flow = FlowNormal
 	r.Outputs = r.Outputs[:0]
-	r.Original.Reset()
+	// Original is written by every path of Simulate (bad input clears it).
 	r.Seen = 0
 	r.Generated = r.Generated[:0]
 	r.Learned = r.Learned[:0]

@@ -32,6 +32,16 @@ func (m *Match) Parse(frame []byte) error {
 	return nil
 }
 
+// ParseInPlace is Parse without the temporary match that keeps m
+// unchanged on error: it clears m, the input port included, and decodes
+// into it, so that on error m holds whatever was decoded before the error.
+// It saves a copy of the match for callers that discard it on error, such
+// as the simulator.
+func (m *Match) ParseInPlace(frame []byte) error {
+	*m = Match{}
+	return m.parse(frame)
+}
+
 func (m *Match) parse(b []byte) error {
 	if len(b) > 0xffff {
 		return errFrameTooLong

@@ -8,6 +8,8 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/hivenet/hivenet/topology"
 )
 
 func fuzzSeeds(f *testing.F) [][]byte {
@@ -71,6 +73,22 @@ func FuzzParseDifferential(f *testing.F) {
 		m.SetInPort(11)
 		before := m
 		err := m.Parse(b)
+		// ParseInPlace decodes the same, and reports the same error, into a
+		// match that held something else.
+		in := before
+		in.SetEthSrc(topology.MAC{2, 0, 0, 0, 0, 9})
+		in.SetIPSrc(netip.MustParseAddr("192.0.2.1"))
+		errIn := in.ParseInPlace(b)
+		if (err == nil) != (errIn == nil) || (err != nil && err.Error() != errIn.Error()) {
+			t.Fatalf("Parse: %v, ParseInPlace: %v", err, errIn)
+		}
+		if err == nil {
+			in.SetInPort(11)
+			in.ClearModified()
+			if in != m {
+				t.Fatalf("ParseInPlace decoded %+v, Parse %+v", in, m)
+			}
+		}
 		if err != nil {
 			if m != before {
 				t.Fatalf("Parse changed the match on error %v", err)
