@@ -112,7 +112,19 @@ func TestRunAPI(t *testing.T) {
 			var logs bytes.Buffer
 			code := run(ctx, args, &logs, func(n *cluster.Node, c nsdb.Client, addr string) {
 				defer cancel()
-				if _, err := waitStatus(ctx, c, func(st cluster.Status) bool { return allRunning(st) && len(st.Nodes) == 1 }); err != nil {
+				// Every service by default: recycler, snapshots,
+				// vxgw-flooding-proxy and neutron-sync are the
+				// leader-placed ones, all led by the only node once each
+				// has won its election (allRunning also accepts a
+				// leader-placed service still waiting for it).
+				led := func(st cluster.Status) bool {
+					leaders := len(st.Leaders) == 4
+					for _, l := range st.Leaders {
+						leaders = leaders && l.NodeName == "api-node"
+					}
+					return leaders && len(st.Nodes) == 1 && st.Nodes[0].Name == "api-node"
+				}
+				if _, err := waitStatus(ctx, c, func(st cluster.Status) bool { return allRunning(st) && led(st) }); err != nil {
 					t.Errorf("status: %v", err)
 					return
 				}
@@ -121,14 +133,7 @@ func TestRunAPI(t *testing.T) {
 				if err := json.Unmarshal(api.must("GET", "/v1/cluster", readerToken, "", nil, 200).body, &st); err != nil {
 					t.Errorf("GET /v1/cluster: %v", err)
 				}
-				// Every service by default: recycler, snapshots,
-				// vxgw-flooding-proxy and neutron-sync are the
-				// leader-placed ones.
-				leaders := len(st.Leaders) == 4
-				for _, l := range st.Leaders {
-					leaders = leaders && l.NodeName == "api-node"
-				}
-				if len(st.Nodes) != 1 || st.Nodes[0].Name != "api-node" || !leaders {
+				if !led(st) {
 					t.Errorf("GET /v1/cluster = %+v", st)
 				}
 				api.must("GET", "/v1/cluster", "", "", nil, 401)
