@@ -262,6 +262,23 @@ func waitStatus(t *testing.T, c nsdb.Client, what string, ok func(Status) bool) 
 	}
 }
 
+// waitCandidates waits until service's election holds n candidacies (the
+// leader's included), read through c.
+func waitCandidates(t *testing.T, c nsdb.Client, service string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		got, err := c.Elections().Candidates(context.Background(), ElectionName(service))
+		if err == nil && got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("election of %s: %d candidates (err %v), want %d", service, got, err, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func serviceOf(ns NodeStatus, name string) (ServiceStatus, bool) {
 	for _, s := range ns.Services {
 		if s.Name == name {

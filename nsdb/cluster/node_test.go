@@ -51,13 +51,14 @@ func testLeaderFailover(t *testing.T, b backend) {
 		}
 	}
 
-	// The standbys may not have entered the election yet when the leader
-	// loses its session (their status says "waiting" just before they
-	// campaign), and then the old leader may win again on its new session:
-	// repeat until another node leads, which must happen by the second
-	// round at the latest.
+	// A standby's status says "waiting" just before it campaigns: wait
+	// until the election holds all three candidacies, so that the old
+	// leader, campaigning again on its new session, queues behind them.
+	// Should it still win (a backend whose elections are not first come,
+	// first served), a second round must hand the service over.
 	var second event
 	for round := 1; ; round++ {
+		waitCandidates(t, reader, "singleton", 3)
 		start := time.Now()
 		b.loseSession(t, clients[first.node])
 		second = expectAll(t, events, "the old leader's instance to stop and a leader to start",
