@@ -29,7 +29,7 @@ func (e *Engine) filter(chain topology.ID, s *chainSlot, owner topology.ID, slot
 	} else {
 		ci, _ = e.idx.chain(chain)
 	}
-	// enter's body, but for its jump-loop check: the stack is empty.
+	// runChain's body, but for its jump-loop check: the stack is empty.
 	act, v := topology.ActionContinue, Verdict(0)
 	if ci != nil {
 		e.stack = append(e.stack, chain)
@@ -56,14 +56,8 @@ func (e *Engine) filter(chain topology.ID, s *chainSlot, owner topology.ID, slot
 // Reject), Return, or Continue when the chain fell off its end, was missing
 // or was already being evaluated (a jump loop).
 func (e *Engine) runChain(id, owner topology.ID) (topology.Action, Verdict) {
-	ci, _ := e.idx.chain(id)
-	return e.enter(ci, id, owner)
-}
-
-// enter evaluates chain id, compiled as ci (nil when it does not exist):
-// runChain's body.
-func (e *Engine) enter(ci *chainInfo, id, owner topology.ID) (topology.Action, Verdict) {
-	if ci == nil {
+	ci, ok := e.idx.chain(id)
+	if !ok {
 		if e.tracing {
 			e.note("chain", id.String(), "chain does not exist: continue")
 		}

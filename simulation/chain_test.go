@@ -86,3 +86,35 @@ func TestChainStackReset(t *testing.T) {
 	wantVerdict(t, r, Drop, ReasonFilter)
 	wantTags(t, r, TagDevice(cid("loop")), TagDevice(cid("drop")))
 }
+
+// An engine keeps each filter slot's compiled chain for the snapshot it
+// simulates on: a reused engine, untraced, follows the chains, the slots
+// and the bridges' filters from one snapshot to the next, and a slot
+// naming a chain that does not exist accepts.
+func TestFilterSlotsFollowSnapshots(t *testing.T) {
+	n := condNet(t)
+	acl := n.chain("acl", lit(topology.ActionDrop, isUDP))
+	n.port("vm1").InboundFilter = acl.ID
+	e := New(Config{})
+	frame := build(t, fUDP)
+	sim := func(want Verdict, reason DropReason) {
+		t.Helper()
+		var r Result
+		for range 2 { // the second run uses what the first one cached
+			if err := e.Simulate(&Input{Snapshot: n.snapshot(), State: n.state(), InPort: pid("vm1"), Frame: frame}, &r); err != nil {
+				t.Fatal(err)
+			}
+			wantVerdict(t, &r, want, reason)
+		}
+	}
+	sim(Drop, ReasonFilter)
+	acl.Rules = []topology.Rule{lit(topology.ActionAccept, isUDP)}
+	n.dirty()
+	sim(Forward, ReasonNone)
+	n.port("vm1").InboundFilter = cid("no-such-chain")
+	n.dirty()
+	sim(Forward, ReasonNone)
+	n.port("vm1").InboundFilter = topology.ID{}
+	n.bridges[0].OutboundFilter = n.chain("bridge-out", lit(topology.ActionDrop, always)).ID
+	sim(Drop, ReasonFilter)
+}
