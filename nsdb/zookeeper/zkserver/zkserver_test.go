@@ -70,12 +70,9 @@ func TestSuperviseRestartsZooKeeper(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*zktest.StartTimeout)
 	defer cancel()
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.WaitServing(ctx); err != nil {
-		t.Fatal(err)
-	}
+	// Supervise starts the server itself: had the test started it, a kill
+	// landing before Supervise's first look would make the restart its
+	// first start, which is not counted as a restart.
 	restarted := make(chan int, 4)
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -83,6 +80,15 @@ func TestSuperviseRestartsZooKeeper(t *testing.T) {
 		done <- s.Supervise(sctx, zkserver.SuperviseOptions{MinBackoff: 10 * time.Millisecond,
 			Restarted: func(n int) { restarted <- n }})
 	}()
+	for !s.Running() {
+		if ctx.Err() != nil {
+			t.Fatal("Supervise did not start the server")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := s.WaitServing(ctx); err != nil {
+		t.Fatal(err)
+	}
 	pid := s.Pid()
 	if err := s.Kill(); err != nil {
 		t.Fatal(err)
