@@ -216,6 +216,20 @@ const (
 	seenDst   = packet.FieldSet(1)<<packet.FieldEtherType | packet.FieldSet(1)<<packet.FieldIPDst
 )
 
+// l4Seen returns the fields an L4 sub-condition examines: the ethertype,
+// the protocol of an IP packet, and field (f.f1 or f.f2) when there are L4
+// ports or ICMP type and code.
+func (f *pktFields) l4Seen(field packet.Field) packet.FieldSet {
+	seen := seenET
+	if f.ip {
+		seen |= seenProto
+	}
+	if f.hasTp {
+		seen = seen.With(field)
+	}
+	return seen
+}
+
 // fragOK applies a compiled condition's fragment policy to the current
 // packet.
 func (e *Engine) fragOK(k *cond) bool {
@@ -314,22 +328,10 @@ func (e *Engine) firstMatch(ci *chainInfo, from int) int {
 					a, has := nwDst(m)
 					ok = (has && e.snap.IPAddrGroupContains(c.IPAddrGroupDst.Value, a)) != c.IPAddrGroupDst.Invert
 				case iTpSrc:
-					seen |= seenET
-					if f.ip {
-						seen |= seenProto
-					}
-					if f.hasTp {
-						seen = seen.With(f.f1)
-					}
+					seen |= f.l4Seen(f.f1)
 					ok = (f.hasTp && c.TpSrc.Value.Contains(f.tp1)) != c.TpSrc.Invert
 				case iTpDst:
-					seen |= seenET
-					if f.ip {
-						seen |= seenProto
-					}
-					if f.hasTp {
-						seen = seen.With(f.f2)
-					}
+					seen |= f.l4Seen(f.f2)
 					ok = (f.hasTp && c.TpDst.Value.Contains(f.tp2)) != c.TpDst.Invert
 				case iICMPDataSrc:
 					in, has := icmpData(m)

@@ -289,9 +289,7 @@ type idTable[T any] struct {
 
 type idKey struct{ a, b uint64 }
 
-func keyOf(id topology.ID) idKey {
-	return idKey{binary.LittleEndian.Uint64(id[0:8]), binary.LittleEndian.Uint64(id[8:16])}
-}
+func keyOf(id topology.ID) idKey { return keyOfPtr(&id) }
 
 // keyOfPtr is keyOf reading the ID in place (see index.port).
 func keyOfPtr(id *topology.ID) idKey {

@@ -428,11 +428,3 @@ func (t *flowTable) all() []flowEntry {
 	}
 	return out
 }
-
-// hasTag reports whether some installed flow carries tag.
-func (t *flowTable) hasTag(tag simulation.Tag) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	_, ok := t.tags[tag]
-	return ok
-}

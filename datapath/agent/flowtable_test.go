@@ -179,3 +179,11 @@ func TestFlowTableTagSet(t *testing.T) {
 		t.Error("the tag or a flow is still indexed after the invalidation")
 	}
 }
+
+// hasTag reports whether some installed flow carries tag.
+func (t *flowTable) hasTag(tag simulation.Tag) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.tags[tag]
+	return ok
+}

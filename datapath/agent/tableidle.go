@@ -113,18 +113,14 @@ func (a *Agent) closeDemanded(ctx context.Context, ids []topology.ID) int {
 	a.worldMu.Lock()
 	old := a.world.Load()
 	demanded := a.demandedDevices(old)
-	cand := make(map[topology.ID]bool, len(ids))
+	closing := make(map[topology.ID]bool, len(ids))
 	for _, id := range ids {
 		if demanded[id] {
-			cand[id] = true
-		}
-	}
-	used := a.flows.devicesInUse(cand)
-	closing := make(map[topology.ID]bool, len(cand))
-	for id := range cand {
-		if !used[id] {
 			closing[id] = true
 		}
+	}
+	for id := range a.flows.devicesInUse(closing) {
+		delete(closing, id)
 	}
 	if len(closing) == 0 {
 		a.worldMu.Unlock()
