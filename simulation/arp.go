@@ -38,7 +38,7 @@ func (e *Engine) bridgeARP(bi *bridgeInfo, in *portInfo, src topology.MAC, tagge
 		if mac, ok := bi.routerIP(tpa); ok {
 			if rp, ok := bv.RouterPorts[mac]; ok {
 				if p, ok := e.idx.port(&rp); ok {
-					e.tagIDs(TagKindBridgePort, b.ID, rp)
+					e.tagIDs(TagKindBridgePort, &b.ID, &rp)
 					if e.tracing {
 						e.note("arp", bridgeLabel(b), "ARP for router address "+tpa.String()+": to the router port")
 					}
@@ -58,7 +58,7 @@ func (e *Engine) bridgeARP(bi *bridgeInfo, in *portInfo, src topology.MAC, tagge
 			e.notef("arp", bridgeLabel(b), "gratuitous ARP: %s is at %s (IPv4-MAC table write, no kernel flow)", spa, src)
 		}
 	}
-	e.tagID(TagKindARPRequests, b.ID)
+	e.tagID(TagKindARPRequests, &b.ID)
 	if e.tracing {
 		e.note("flood", bridgeLabel(b), "ARP broadcast")
 	}
@@ -117,7 +117,7 @@ func (e *Engine) arpWrite(rv *topology.RouterView, ip netip.Addr, mac topology.M
 // arpLookup looks the next hop up in the router's ARP table. A stale entry
 // is used and reported for refresh; a missing or expired one is not.
 func (e *Engine) arpLookup(router topology.ID, out *portInfo, nh netip.Addr) (topology.MAC, bool) {
-	e.tagAddr(TagKindARPEntry, router, nh)
+	e.tagAddr(TagKindARPEntry, &router, nh)
 	ent, ok := e.state.ARPEntry(router, nh)
 	if !ok || ent.expired(e.in.Now) {
 		return topology.MAC{}, false

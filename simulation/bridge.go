@@ -17,7 +17,7 @@ import (
 func (e *Engine) bridge(bi *bridgeInfo, in *portInfo) Verdict {
 	bv := bi.view
 	b := &bv.Bridge
-	e.tagID(TagKindDevice, b.ID)
+	e.tagID(TagKindDevice, &b.ID)
 	src := e.m.EthSrc()
 	if src.IsMulticast() {
 		return e.fail(Drop, ReasonMulticastSrc, b, "the source MAC is a group address")
@@ -57,7 +57,7 @@ func (e *Engine) bridge(bi *bridgeInfo, in *portInfo) Verdict {
 		}
 	} else {
 		e.r.Learned = append(e.r.Learned, MACLearning{Bridge: b.ID, VLAN: vlan, MAC: src, Port: in.ID})
-		e.tagMAC(TagKindBridgeMAC, b.ID, src, vlan, in.ID)
+		e.tagMAC(TagKindBridgeMAC, &b.ID, src, vlan, &in.ID)
 		if e.tracing {
 			e.notef("learn", bridgeLabel(b), "%s on port %s, vlan %d", src, in.Name, vlan)
 		}
@@ -98,7 +98,7 @@ func (e *Engine) unicast(bi *bridgeInfo, in *portInfo, src, dst topology.MAC, vl
 	b := &bv.Bridge
 	var out topology.ID
 	if rp, ok := bi.routerPort(dst); ok {
-		e.tagIDs(TagKindBridgePort, b.ID, rp)
+		e.tagIDs(TagKindBridgePort, &b.ID, &rp)
 		out = rp
 		if e.tracing {
 			e.note("forward", bridgeLabel(b), "destination "+dst.String()+" is a linked router port")
@@ -111,7 +111,7 @@ func (e *Engine) unicast(bi *bridgeInfo, in *portInfo, src, dst topology.MAC, vl
 			out, found = e.state.MACPort(b.ID, vlan, dst)
 		}
 		if !found {
-			e.tagMAC(TagKindFloodedTo, b.ID, dst, vlan, topology.ID{})
+			e.tagMAC(TagKindFloodedTo, &b.ID, dst, vlan, nil)
 			if e.tracing {
 				e.notef("flood", bridgeLabel(b), "destination %s unknown on vlan %d", dst, vlan)
 			}
@@ -120,7 +120,7 @@ func (e *Engine) unicast(bi *bridgeInfo, in *portInfo, src, dst topology.MAC, vl
 		if out == in.ID {
 			return e.fail(ErrorDrop, ReasonDstIsInPort, b, "the destination MAC is on the ingress port")
 		}
-		e.tagMAC(TagKindBridgeMAC, b.ID, dst, vlan, out)
+		e.tagMAC(TagKindBridgeMAC, &b.ID, dst, vlan, &out)
 		if e.tracing {
 			e.notef("forward", bridgeLabel(b), "destination %s is on port %s (vlan %d)", dst, e.portName(out), vlan)
 		}
@@ -190,7 +190,7 @@ func (e *Engine) bridgeOutChain(bi *bridgeInfo) Verdict {
 func (e *Engine) flood(bi *bridgeInfo, in *portInfo, tagged bool) Verdict {
 	bv := bi.view
 	b := &bv.Bridge
-	e.tagID(TagKindBroadcast, b.ID)
+	e.tagID(TagKindBroadcast, &b.ID)
 	var peers []topology.ID
 	var extra topology.ID
 	switch {

@@ -80,7 +80,7 @@ func (e *Engine) runChain(id, owner topology.ID) (topology.Action, Verdict) {
 // rules evaluates the rules of chain c (runChain's body).
 func (e *Engine) rules(ci *chainInfo, owner topology.ID) (topology.Action, Verdict) {
 	c := ci.chain
-	e.tagID(TagKindDevice, c.ID)
+	e.tagID(TagKindDevice, &c.ID)
 	for i := e.firstMatch(ci, 0); i < len(c.Rules); i = e.firstMatch(ci, i+1) {
 		r := &c.Rules[i]
 		switch r.Type {

@@ -12,8 +12,8 @@ func (e *Engine) ingress(p *portInfo) Verdict {
 		return e.fail(ErrorDrop, ReasonLoop, p, "device limit reached: the topology loops")
 	}
 	e.devices++
-	e.tagID(TagKindDevice, p.ID)
-	e.tagID(TagKindPortRx, p.ID)
+	e.tagID(TagKindDevice, &p.ID)
+	e.tagID(TagKindPortRx, &p.ID)
 	e.curIn, e.curOut = p, nil
 	if p.kind == topology.PortExterior {
 		e.pktGroups = p.PortGroups
@@ -65,8 +65,8 @@ func (e *Engine) egress(p *portInfo) Verdict {
 	if e.devices >= e.max {
 		return e.fail(ErrorDrop, ReasonLoop, p, "device limit reached: the topology loops")
 	}
-	e.tagID(TagKindDevice, p.ID)
-	e.tagID(TagKindPortTx, p.ID)
+	e.tagID(TagKindDevice, &p.ID)
+	e.tagID(TagKindPortTx, &p.ID)
 	e.curOut = p
 	if e.tracing {
 		e.note("egress", portLabel(p.Port), p.kind.String()+" port of "+e.deviceName(p))

@@ -22,14 +22,16 @@ func (e *Engine) router(ri *routerInfo, in *portInfo) Verdict {
 			e.note("vlan", routerLabel(r), "pop priority tag (VLAN 0)")
 		}
 	}
-	e.pre = e.m
+	// CopyFrom, not an assignment: the getters above just marked fields
+	// seen (see packet.Match.CopyFrom).
+	e.pre.CopyFrom(&e.m)
 	et := e.m.EtherType()
 	if et != packet.EtherTypeIPv4 && et != packet.EtherTypeARP {
 		return e.fail(Drop, ReasonEtherType, r, "neither IPv4 nor ARP")
 	}
 	if r.AdminDown {
 		e.icmpError(&e.pre, in, packet.ICMPDestUnreach, packet.CodeAdminProhibited)
-		e.tagID(TagKindDevice, r.ID)
+		e.tagID(TagKindDevice, &r.ID)
 		return e.fail(Drop, ReasonDeviceDown, r, "router is administratively down")
 	}
 	dst := e.m.EthDst()
@@ -39,7 +41,7 @@ func (e *Engine) router(ri *routerInfo, in *portInfo) Verdict {
 		}
 		return e.fail(Drop, ReasonNotForRouter, r, "non-ARP broadcast")
 	}
-	e.tagID(TagKindDevice, r.ID)
+	e.tagID(TagKindDevice, &r.ID)
 	if dst != in.MAC {
 		return e.fail(Drop, ReasonNotForRouter, r, "the destination MAC is not the ingress port's")
 	}
@@ -120,8 +122,8 @@ func (e *Engine) router(ri *routerInfo, in *portInfo) Verdict {
 		e.m.SetIPTTL(ttl - 1)
 	}
 	if rt.Dst.Bits() < 32 {
-		e.tagID(TagKindRoute, rt.ID)
-		e.tagAddr(TagKindRouterDst, r.ID, ipDst)
+		e.tagID(TagKindRoute, &rt.ID)
+		e.tagAddr(TagKindRouterDst, &r.ID, ipDst)
 	}
 	if !out.Address.Is4() {
 		return e.fail(Drop, ReasonNoAddress, r, "the out-port has no IPv4 address")

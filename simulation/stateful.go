@@ -182,7 +182,9 @@ func (f *Flow) AddTag(t Tag) { f.e.tag(t) }
 // device), built in place (cheaper than AddTag on the hot path).
 func (f *Flow) AddConntrackTag(src netip.Addr, srcPort uint16, dst netip.Addr, dstPort uint16, proto uint8, device topology.ID) {
 	t := f.e.newTag()
-	t.kind, t.id = TagKindConntrack, device
+	t.tagHead = tagHead{kind: TagKindConntrack}
+	t.id = device
+	t.id2 = topology.ID{}
 	pack(&t.id2, src, srcPort, dst, dstPort, proto)
 }
 
@@ -190,7 +192,9 @@ func (f *Flow) AddConntrackTag(src netip.Addr, srcPort uint16, dst netip.Addr, d
 // built in place.
 func (f *Flow) AddNATTag(typ uint8, src netip.Addr, srcPort uint16, dst netip.Addr, dstPort uint16, proto uint8, device topology.ID) {
 	t := f.e.newTag()
-	t.kind, t.sub, t.id = TagKindNAT, typ, device
+	t.tagHead = tagHead{kind: TagKindNAT, sub: typ}
+	t.id = device
+	t.id2 = topology.ID{}
 	pack(&t.id2, src, srcPort, dst, dstPort, proto)
 }
 

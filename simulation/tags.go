@@ -93,19 +93,26 @@ func (k TagKind) String() string {
 	return "tag(" + strconv.Itoa(int(k)) + ")"
 }
 
-// Tag is a flow invalidation tag: a compact (42-byte), comparable value
+// Tag is a flow invalidation tag: a compact (48-byte), comparable value
 // usable as a map key. Build tags with the constructors; the zero Tag is
 // invalid.
 type Tag struct {
-	kind TagKind
-	sub  uint8 // NAT key type
-	vlan uint16
-	mac  topology.MAC
-	id   topology.ID
+	tagHead
+	id topology.ID
 	// id2 is the second ID (a port), or packed values: addresses (bytes
 	// 0-3 and 4-7), L4 ports (8-9 and 10-11) and protocol (12), or a
 	// number (0-3).
 	id2 topology.ID
+}
+
+// tagHead is a Tag's small fields, 16 bytes so that a tag is written in
+// four stores: the head, its kind, id and id2 (see newTag).
+type tagHead struct {
+	kind TagKind
+	sub  uint8 // NAT key type
+	vlan uint16
+	mac  topology.MAC
+	pad  [6]byte // always zero
 }
 
 func as4(a netip.Addr) [4]byte {
@@ -142,88 +149,94 @@ func number(n uint32) topology.ID {
 }
 
 // TagDevice tags a flow with a topology object it depends on.
-func TagDevice(id topology.ID) Tag { return Tag{kind: TagKindDevice, id: id} }
+func TagDevice(id topology.ID) Tag { return Tag{tagHead: tagHead{kind: TagKindDevice}, id: id} }
 
 // TagPortRx tags a flow that enters port.
-func TagPortRx(port topology.ID) Tag { return Tag{kind: TagKindPortRx, id: port} }
+func TagPortRx(port topology.ID) Tag { return Tag{tagHead: tagHead{kind: TagKindPortRx}, id: port} }
 
 // TagPortTx tags a flow that leaves through port.
-func TagPortTx(port topology.ID) Tag { return Tag{kind: TagKindPortTx, id: port} }
+func TagPortTx(port topology.ID) Tag { return Tag{tagHead: tagHead{kind: TagKindPortTx}, id: port} }
 
 // TagDPPort tags a flow that uses local datapath port number n.
-func TagDPPort(n uint32) Tag { return Tag{kind: TagKindDPPort, id2: number(n)} }
+func TagDPPort(n uint32) Tag { return Tag{tagHead: tagHead{kind: TagKindDPPort}, id2: number(n)} }
 
 // TagTunnelKey tags a flow that uses overlay tunnel key k.
-func TagTunnelKey(k uint32) Tag { return Tag{kind: TagKindTunnelKey, id2: number(k)} }
+func TagTunnelKey(k uint32) Tag { return Tag{tagHead: tagHead{kind: TagKindTunnelKey}, id2: number(k)} }
 
 // TagTunnelRoute tags a flow tunnelled from src to dst (IPv4 underlay).
 func TagTunnelRoute(src, dst netip.Addr) Tag {
-	return Tag{kind: TagKindTunnelRoute, id2: packed(src, 0, dst, 0, 0)}
+	return Tag{tagHead: tagHead{kind: TagKindTunnelRoute}, id2: packed(src, 0, dst, 0, 0)}
 }
 
 // TagTunnelSource tags a flow that admits, or drops, the packets tunnelled
 // in from underlay address src (IPv4 or IPv6).
 func TagTunnelSource(src netip.Addr) Tag {
-	return Tag{kind: TagKindTunnelSource, id2: topology.ID(src.Unmap().As16())}
+	return Tag{tagHead: tagHead{kind: TagKindTunnelSource}, id2: topology.ID(src.Unmap().As16())}
 }
 
 // TagBridgePort tags a flow that a bridge sent to one of its ports because
 // the destination MAC belongs to the router linked there.
 func TagBridgePort(bridge, port topology.ID) Tag {
-	return Tag{kind: TagKindBridgePort, id: bridge, id2: port}
+	return Tag{tagHead: tagHead{kind: TagKindBridgePort}, id: bridge, id2: port}
 }
 
 // TagBroadcast tags a flow that a bridge flooded.
-func TagBroadcast(bridge topology.ID) Tag { return Tag{kind: TagKindBroadcast, id: bridge} }
+func TagBroadcast(bridge topology.ID) Tag {
+	return Tag{tagHead: tagHead{kind: TagKindBroadcast}, id: bridge}
+}
 
 // TagARPRequests tags a flow that a bridge flooded as an ARP request.
-func TagARPRequests(bridge topology.ID) Tag { return Tag{kind: TagKindARPRequests, id: bridge} }
+func TagARPRequests(bridge topology.ID) Tag {
+	return Tag{tagHead: tagHead{kind: TagKindARPRequests}, id: bridge}
+}
 
 // TagFloodedTo tags a flow that a bridge flooded because vlan/mac was not in
 // its MAC table; it is invalidated when the MAC is learned.
 func TagFloodedTo(bridge topology.ID, vlan uint16, mac topology.MAC) Tag {
-	return Tag{kind: TagKindFloodedTo, id: bridge, vlan: vlan, mac: mac}
+	return Tag{tagHead: tagHead{kind: TagKindFloodedTo, vlan: vlan, mac: mac}, id: bridge}
 }
 
 // TagBridgeMAC tags a flow that depends on the MAC-table entry vlan/mac ->
 // port of bridge; it is invalidated when the entry moves or is removed.
 func TagBridgeMAC(bridge topology.ID, mac topology.MAC, vlan uint16, port topology.ID) Tag {
-	return Tag{kind: TagKindBridgeMAC, id: bridge, mac: mac, vlan: vlan, id2: port}
+	return Tag{tagHead: tagHead{kind: TagKindBridgeMAC, mac: mac, vlan: vlan}, id: bridge, id2: port}
 }
 
 // TagRoute tags a flow routed by route (invalidated when the route goes).
-func TagRoute(route topology.ID) Tag { return Tag{kind: TagKindRoute, id: route} }
+func TagRoute(route topology.ID) Tag { return Tag{tagHead: tagHead{kind: TagKindRoute}, id: route} }
 
 // TagRouterDst tags a flow that router routed toward dst; the agent keeps
 // these addresses in the router's trie and invalidates them when a more
 // specific route appears.
 func TagRouterDst(router topology.ID, dst netip.Addr) Tag {
-	return Tag{kind: TagKindRouterDst, id: router, id2: packed(dst, 0, netip.Addr{}, 0, 0)}
+	return Tag{tagHead: tagHead{kind: TagKindRouterDst}, id: router, id2: packed(dst, 0, netip.Addr{}, 0, 0)}
 }
 
 // TagARPEntry tags a flow that depends on router's ARP entry for nextHop.
 func TagARPEntry(router topology.ID, nextHop netip.Addr) Tag {
-	return Tag{kind: TagKindARPEntry, id: router, id2: packed(nextHop, 0, netip.Addr{}, 0, 0)}
+	return Tag{tagHead: tagHead{kind: TagKindARPEntry}, id: router, id2: packed(nextHop, 0, netip.Addr{}, 0, 0)}
 }
 
 // TagConntrack tags a flow with a connection-tracking key: the IPv4 5-tuple
 // (ports hold the ICMP identifier for ICMP) and the device.
 func TagConntrack(src netip.Addr, srcPort uint16, dst netip.Addr, dstPort uint16, proto uint8, device topology.ID) Tag {
-	return Tag{kind: TagKindConntrack, id: device, id2: packed(src, srcPort, dst, dstPort, proto)}
+	return Tag{tagHead: tagHead{kind: TagKindConntrack}, id: device, id2: packed(src, srcPort, dst, dstPort, proto)}
 }
 
 // TagNAT tags a flow with a NAT key: its type (defined by the NAT
 // implementation), the IPv4 5-tuple and the device.
 func TagNAT(typ uint8, src netip.Addr, srcPort uint16, dst netip.Addr, dstPort uint16, proto uint8, device topology.ID) Tag {
-	return Tag{kind: TagKindNAT, sub: typ, id: device, id2: packed(src, srcPort, dst, dstPort, proto)}
+	return Tag{tagHead: tagHead{kind: TagKindNAT, sub: typ}, id: device, id2: packed(src, srcPort, dst, dstPort, proto)}
 }
 
 // TagFlowStateDevice tags a flow whose flow state is shared with a port or
 // port group.
-func TagFlowStateDevice(id topology.ID) Tag { return Tag{kind: TagKindFlowStateDevice, id: id} }
+func TagFlowStateDevice(id topology.ID) Tag {
+	return Tag{tagHead: tagHead{kind: TagKindFlowStateDevice}, id: id}
+}
 
 // TagMeter tags a flow counted by the user meter with id.
-func TagMeter(id topology.ID) Tag { return Tag{kind: TagKindMeter, id: id} }
+func TagMeter(id topology.ID) Tag { return Tag{tagHead: tagHead{kind: TagKindMeter}, id: id} }
 
 // Kind returns the tag's kind.
 func (t Tag) Kind() TagKind { return t.kind }
@@ -363,46 +376,63 @@ func (t Tag) String() string {
 
 func (e *Engine) tag(t Tag) { *e.newTag() = t }
 
-// newTag appends a zero tag to the flow and returns it to be filled in
-// place. The hot paths build their tags this way (tagID, tagIDs, ...):
-// building a 42-byte Tag in one place and copying it to another reloads
-// bytes just stored by differently sized stores, and those store-to-load
-// forwarding stalls made tagging a third of a routed simulation's time.
+// newTag appends a tag to the flow and returns it to be filled in place:
+// its caller writes every field. The hot paths build their tags this way
+// (tagID, tagIDs, ...): building a Tag in one place and copying it to
+// another reloads bytes just stored by differently sized stores, and those
+// store-to-load forwarding stalls made tagging a third of a routed
+// simulation's time. Clearing the tag first and then writing its fields
+// cost a quarter more stores, and stores bound a simulation's pace.
 func (e *Engine) newTag() *Tag {
 	r := e.r
-	n := len(r.Tags)
-	if n < cap(r.Tags) {
-		r.Tags = r.Tags[:n+1]
-		r.Tags[n] = Tag{}
-	} else {
-		r.Tags = append(r.Tags, Tag{})
+	s := r.Tags
+	n := len(s)
+	if n < cap(s) {
+		r.Tags = s[:n+1]
+		return &s[:n+1][n]
 	}
+	r.Tags = append(s, Tag{})
 	return &r.Tags[n]
 }
 
-// tagID tags the flow with a tag of kind on id (device, port-rx, port-tx,
-// route, broadcast, ARP requests).
-func (e *Engine) tagID(kind TagKind, id topology.ID) {
+// tagID tags the flow with a tag of kind on *id (device, port-rx,
+// port-tx, route, broadcast, ARP requests). The tag helpers take IDs by
+// pointer and write each field with its own statement: an ID passed by
+// value, or a multiple assignment, goes through a copy on the stack.
+func (e *Engine) tagID(kind TagKind, id *topology.ID) {
 	t := e.newTag()
-	t.kind, t.id = kind, id
+	t.tagHead = tagHead{kind: kind}
+	t.id = *id
+	t.id2 = topology.ID{}
 }
 
-// tagIDs tags the flow with a tag of kind on id and id2 (bridge port).
-func (e *Engine) tagIDs(kind TagKind, id, id2 topology.ID) {
+// tagIDs tags the flow with a tag of kind on *id and *id2 (bridge port).
+func (e *Engine) tagIDs(kind TagKind, id, id2 *topology.ID) {
 	t := e.newTag()
-	t.kind, t.id, t.id2 = kind, id, id2
+	t.tagHead = tagHead{kind: kind}
+	t.id = *id
+	t.id2 = *id2
 }
 
-// tagMAC tags the flow with a bridge-MAC or flooded-to tag.
-func (e *Engine) tagMAC(kind TagKind, bridge topology.ID, mac topology.MAC, vlan uint16, port topology.ID) {
+// tagMAC tags the flow with a bridge-MAC tag (port not nil) or a
+// flooded-to tag (port nil).
+func (e *Engine) tagMAC(kind TagKind, bridge *topology.ID, mac topology.MAC, vlan uint16, port *topology.ID) {
 	t := e.newTag()
-	t.kind, t.id, t.mac, t.vlan, t.id2 = kind, bridge, mac, vlan, port
+	t.tagHead = tagHead{kind: kind, vlan: vlan, mac: mac}
+	t.id = *bridge
+	if port != nil {
+		t.id2 = *port
+	} else {
+		t.id2 = topology.ID{}
+	}
 }
 
 // tagAddr tags the flow with a router-dst or ARP-entry tag.
-func (e *Engine) tagAddr(kind TagKind, router topology.ID, a netip.Addr) {
+func (e *Engine) tagAddr(kind TagKind, router *topology.ID, a netip.Addr) {
 	t := e.newTag()
-	t.kind, t.id = kind, router
+	t.tagHead = tagHead{kind: kind}
+	t.id = *router
+	t.id2 = topology.ID{}
 	s := as4(a) // the packed form of id2 (see packed), the rest zero
 	t.id2[0], t.id2[1], t.id2[2], t.id2[3] = s[0], s[1], s[2], s[3]
 }

@@ -1,6 +1,7 @@
 package simulation
 
 import (
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -67,5 +68,61 @@ func TestTags(t *testing.T) {
 	}
 	if n := unsafe.Sizeof(Tag{}); n > 48 {
 		t.Errorf("Tag is %d bytes", n)
+	}
+}
+
+// tagAdder is a Stateful that adds a conntrack and a NAT tag to every flow
+// that leaves an exterior port.
+type tagAdder struct{ fakeNAT }
+
+func (s *tagAdder) Emit(f *Flow, p *topology.Port) error {
+	f.AddConntrackTag(ip("10.0.1.11"), 40000, ip("10.0.2.12"), 443, 6, p.ID)
+	f.AddNATTag(2, ip("10.0.1.11"), 40000, ip("10.0.2.12"), 443, 6, p.ID)
+	return nil
+}
+
+// The engine writes every byte of each tag it appends: a Result reused
+// after a simulation that left other tags in its buffer gets the same tags
+// as a new one, for each way of building a tag (device, port, bridge-MAC,
+// bridge-port, flooded-to, route, router-dst, ARP-entry, conntrack, NAT).
+func TestTagsOverwriteReusedResult(t *testing.T) {
+	routed, _ := benchL3(t)
+	routed.Stateful = &tagAdder{}
+	flooded, _ := benchL2(t)
+	flooded.Frame = build(t, fr{src: mac1, dst: "02:00:00:00:00:99", ipSrc: "10.0.0.1", ipDst: "10.0.0.2", sport: 40000, dport: 53})
+	var junk Tag
+	for i := range unsafe.Sizeof(junk) {
+		*(*byte)(unsafe.Add(unsafe.Pointer(&junk), i)) = 0xa5
+	}
+	want := [][]TagKind{
+		{TagKindDevice, TagKindPortRx, TagKindPortTx, TagKindBridgeMAC, TagKindBridgePort, TagKindRoute,
+			TagKindRouterDst, TagKindARPEntry, TagKindConntrack, TagKindNAT},
+		{TagKindFloodedTo, TagKindBroadcast},
+	}
+	e := New(Config{})
+	for n, in := range []*Input{routed, flooded} {
+		var fresh Result
+		if err := e.Simulate(in, &fresh); err != nil {
+			t.Fatal(err)
+		}
+		kinds := map[TagKind]bool{}
+		for _, tg := range fresh.Tags {
+			kinds[tg.Kind()] = true
+		}
+		reused := Result{Tags: make([]Tag, 64)}
+		for i := range reused.Tags {
+			reused.Tags[i] = junk
+		}
+		if err := e.Simulate(in, &reused); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(fresh.Tags, reused.Tags) {
+			t.Errorf("tags differ on a reused Result:\n fresh  %v\n reused %v", fresh.Tags, reused.Tags)
+		}
+		for _, k := range want[n] {
+			if !kinds[k] {
+				t.Errorf("input %d: no %v tag among %v", n, k, fresh.Tags)
+			}
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/gopacket/gopacket/layers"
 )
 
 // TestAccessorsMarkOneField checks every getter marks exactly its field seen
@@ -82,5 +84,34 @@ func TestErrorType(t *testing.T) {
 	}
 	if s := err.Error(); !strings.Contains(s, "truncated") || !strings.Contains(s, "ethernet") {
 		t.Errorf("Error() = %q", s)
+	}
+}
+
+// CopyFrom makes the same copy as an assignment, Seen and Modified
+// included, over a match that held another packet.
+func TestCopyFrom(t *testing.T) {
+	var m Match
+	m.SetInPort(3)
+	tcp := ip4L(layers.IPProtocolTCP)
+	if err := m.Parse(serialize(t, ethL(layers.EthernetTypeIPv4), tcp, tcpL(tcp))); err != nil {
+		t.Fatal(err)
+	}
+	m.EthDst()
+	m.IPSrc()
+	m.SetIPTTL(9)
+	m.SetEthSrc(macB)
+	var o Match
+	udp := ip4L(layers.IPProtocolUDP)
+	if err := o.Parse(serialize(t, ethL(layers.EthernetTypeIPv4), udp, udpL(udp))); err != nil {
+		t.Fatal(err)
+	}
+	o.DstPort()
+	o.SetIPTOS(4)
+	o.CopyFrom(&m)
+	if o != m {
+		t.Fatalf("CopyFrom:\n got %+v\nwant %+v", o, m)
+	}
+	if o.Seen() == 0 || o.Modified() == 0 {
+		t.Fatalf("seen %v, modified %v: the test copies nothing", o.Seen(), o.Modified())
 	}
 }

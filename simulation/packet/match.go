@@ -174,6 +174,15 @@ type Layout struct {
 // Setters change the value and add the field to Modified. All of them are
 // small enough to be inlined and never allocate.
 type Match struct {
+	headers
+	// seen and modified are written by nearly every getter and setter;
+	// CopyFrom reads them apart from the headers.
+	seen     FieldSet
+	modified FieldSet
+}
+
+// headers is a Match's field values and layout.
+type headers struct {
 	inPort    uint32
 	ethSrc    topology.MAC
 	ethDst    topology.MAC
@@ -202,9 +211,18 @@ type Match struct {
 	icmpID   uint16
 	inner    Inner
 
-	layout   Layout
-	seen     FieldSet
-	modified FieldSet
+	layout Layout
+}
+
+// CopyFrom sets m to a copy of o, as *m = *o does. It is cheaper when o's
+// getters or setters ran just before: they store Seen and Modified a word
+// at a time, and the wide loads of a whole-struct copy that cover a word
+// still on its way to the cache must wait for it to get there. CopyFrom
+// loads those two words on their own.
+func (m *Match) CopyFrom(o *Match) {
+	m.headers = o.headers
+	m.seen = o.seen
+	m.modified = o.modified
 }
 
 // Reset clears m entirely, in-port, Seen and Modified included.

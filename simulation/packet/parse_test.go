@@ -40,13 +40,13 @@ func TestParse(t *testing.T) {
 	type tc struct {
 		name  string
 		frame func() []byte
-		want  Match
+		want  headers
 	}
 	tests := []tc{
 		{
 			name:  "eth/ipv4/tcp",
 			frame: tcpFrame,
-			want: Match{
+			want: headers{
 				inPort: 7, ethSrc: macA, ethDst: macB, etherType: EtherTypeIPv4,
 				ipSrc: ipA, ipDst: ipB, ipProto: ProtoTCP, ipTOS: 0x28, ipTTL: 61,
 				srcPort: 40000, dstPort: 443, tcpFlags: TCPSyn | TCPAck,
@@ -61,7 +61,7 @@ func TestParse(t *testing.T) {
 					&layers.Dot1Q{Priority: 5, DropEligible: true, VLANIdentifier: 100, Type: layers.EthernetTypeIPv4},
 					ip, udpL(ip), payload)
 			},
-			want: Match{
+			want: headers{
 				inPort: 7, ethSrc: macA, ethDst: macB, etherType: EtherTypeIPv4,
 				vlans: VLANStack{tags: [2]VLAN{{TPID: EtherTypeVLAN, ID: 100, PCP: 5, DEI: true}}, n: 1},
 				ipSrc: ipA, ipDst: ipB, ipProto: ProtoUDP, ipTOS: 0x28, ipTTL: 61,
@@ -78,7 +78,7 @@ func TestParse(t *testing.T) {
 					&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
 						Operation: 1, SourceHwAddress: hw(macA), SourceProtAddress: nip(ipA), DstHwAddress: make([]byte, 6), DstProtAddress: nip(ipB)})
 			},
-			want: Match{
+			want: headers{
 				inPort: 7, ethSrc: macA, ethDst: macB, etherType: EtherTypeARP,
 				vlans: VLANStack{tags: [2]VLAN{{TPID: EtherTypeQinQ, ID: 10}, {TPID: EtherTypeVLAN, ID: 20, PCP: 1}}, n: 2},
 				arpOp: ARPRequest, arpSHA: macA, arpSPA: ipA, arpTPA: ipB,
@@ -90,7 +90,7 @@ func TestParse(t *testing.T) {
 			frame: func() []byte {
 				return unhex(`02000000000b 02000000000a 8100 0001 8100 0002 8100 0003 0800 4500`)
 			},
-			want: Match{
+			want: headers{
 				inPort: 7, ethSrc: macA, ethDst: macB, etherType: EtherTypeVLAN,
 				vlans:  VLANStack{tags: [2]VLAN{{TPID: EtherTypeVLAN, ID: 1}, {TPID: EtherTypeVLAN, ID: 2}}, n: 2},
 				layout: Layout{EtherType: EtherTypeVLAN, VLANs: 2},
@@ -101,24 +101,24 @@ func TestParse(t *testing.T) {
 			frame: func() []byte {
 				return unhex(`0180c200000e 02000000000a 88cc 0207 04 00000000000a`)
 			},
-			want: Match{inPort: 7, ethSrc: macA, ethDst: [6]byte{1, 0x80, 0xc2, 0, 0, 0xe}, etherType: 0x88cc, layout: Layout{EtherType: 0x88cc}},
+			want: headers{inPort: 7, ethSrc: macA, ethDst: [6]byte{1, 0x80, 0xc2, 0, 0, 0xe}, etherType: 0x88cc, layout: Layout{EtherType: 0x88cc}},
 		},
 		{
 			name:  "802.3 length frame",
 			frame: func() []byte { return unhex(`02000000000b 02000000000a 0003 424203`) },
-			want:  Match{inPort: 7, ethSrc: macA, ethDst: macB, etherType: 3, layout: Layout{EtherType: 3}},
+			want:  headers{inPort: 7, ethSrc: macA, ethDst: macB, etherType: 3, layout: Layout{EtherType: 3}},
 		},
 		{
 			name: "non-Ethernet ARP is pure L2",
 			frame: func() []byte {
 				return unhex(`02000000000b 02000000000a 0806 0006 0800 0604 0001`)
 			},
-			want: Match{inPort: 7, ethSrc: macA, ethDst: macB, etherType: EtherTypeARP, layout: Layout{EtherType: EtherTypeARP}},
+			want: headers{inPort: 7, ethSrc: macA, ethDst: macB, etherType: EtherTypeARP, layout: Layout{EtherType: EtherTypeARP}},
 		},
 		{
 			name:  "icmp echo request",
 			frame: icmpEcho,
-			want: Match{
+			want: headers{
 				inPort: 7, ethSrc: macA, ethDst: macB, etherType: EtherTypeIPv4,
 				ipSrc: ipA, ipDst: ipB, ipProto: ProtoICMP, ipTOS: 0x28, ipTTL: 61,
 				icmpType: ICMPEchoRequest, icmpID: 0xbeef,
@@ -131,7 +131,7 @@ func TestParse(t *testing.T) {
 				return serialize(t, ethL(layers.EthernetTypeIPv4), ip4L(layers.IPProtocolICMPv4),
 					&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(3, 3)}, gopacket.Payload(quotedUDP()))
 			},
-			want: Match{
+			want: headers{
 				inPort: 7, ethSrc: macA, ethDst: macB, etherType: EtherTypeIPv4,
 				ipSrc: ipA, ipDst: ipB, ipProto: ProtoICMP, ipTOS: 0x28, ipTTL: 61,
 				icmpType: ICMPDestUnreach, icmpCode: CodePortUnreach,
@@ -145,7 +145,7 @@ func TestParse(t *testing.T) {
 				return serialize(t, ethL(layers.EthernetTypeIPv4), ip4L(layers.IPProtocolICMPv4),
 					&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(11, 0)}, gopacket.Payload(quotedEcho()))
 			},
-			want: Match{
+			want: headers{
 				inPort: 7, ethSrc: macA, ethDst: macB, etherType: EtherTypeIPv4,
 				ipSrc: ipA, ipDst: ipB, ipProto: ProtoICMP, ipTOS: 0x28, ipTTL: 61,
 				icmpType: ICMPTimeExceeded,
@@ -159,7 +159,7 @@ func TestParse(t *testing.T) {
 				return serialize(t, ethL(layers.EthernetTypeIPv4), ip4L(layers.IPProtocolICMPv4),
 					&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(3, 1)}, gopacket.Payload([]byte("not an ip header at all")))
 			},
-			want: Match{
+			want: headers{
 				inPort: 7, ethSrc: macA, ethDst: macB, etherType: EtherTypeIPv4,
 				ipSrc: ipA, ipDst: ipB, ipProto: ProtoICMP, ipTOS: 0x28, ipTTL: 61,
 				icmpType: ICMPDestUnreach, icmpCode: CodeHostUnreach,
@@ -173,7 +173,7 @@ func TestParse(t *testing.T) {
 				ip.Flags = layers.IPv4MoreFragments
 				return serialize(t, ethL(layers.EthernetTypeIPv4), ip, tcpL(ip), payload)
 			},
-			want: Match{
+			want: headers{
 				inPort: 7, ethSrc: macA, ethDst: macB, etherType: EtherTypeIPv4,
 				ipSrc: ipA, ipDst: ipB, ipProto: ProtoTCP, ipTOS: 0x28, ipTTL: 61, ipFrag: FragFirst,
 				srcPort: 40000, dstPort: 443, tcpFlags: TCPSyn | TCPAck,
@@ -187,7 +187,7 @@ func TestParse(t *testing.T) {
 				ip.FragOffset = 185
 				return serialize(t, ethL(layers.EthernetTypeIPv4), ip, gopacket.Payload([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9}))
 			},
-			want: Match{
+			want: headers{
 				inPort: 7, ethSrc: macA, ethDst: macB, etherType: EtherTypeIPv4,
 				ipSrc: ipA, ipDst: ipB, ipProto: ProtoUDP, ipTOS: 0x28, ipTTL: 61, ipFrag: FragLater,
 				layout: Layout{L3: 14, Payload: 34, End: 43, EtherType: EtherTypeIPv4, Proto: ProtoUDP},
@@ -201,7 +201,7 @@ func TestParse(t *testing.T) {
 				f := serialize(t, ethL(layers.EthernetTypeIPv4), ip, udpL(ip))
 				return append(f, make([]byte, 60-len(f))...)
 			},
-			want: Match{
+			want: headers{
 				inPort: 7, ethSrc: macA, ethDst: macB, etherType: EtherTypeIPv4,
 				ipSrc: ipA, ipDst: ipB, ipProto: ProtoUDP, ipTOS: 0x28, ipTTL: 61,
 				srcPort: 5353, dstPort: 53,
@@ -213,7 +213,7 @@ func TestParse(t *testing.T) {
 			frame: func() []byte {
 				return serialize(t, ethL(layers.EthernetTypeIPv4), ip4L(layers.IPProtocolGRE), gopacket.Payload([]byte{0, 0, 8, 0}))
 			},
-			want: Match{
+			want: headers{
 				inPort: 7, ethSrc: macA, ethDst: macB, etherType: EtherTypeIPv4,
 				ipSrc: ipA, ipDst: ipB, ipProto: 47, ipTOS: 0x28, ipTTL: 61,
 				layout: Layout{L3: 14, Payload: 34, End: 38, EtherType: EtherTypeIPv4, Proto: 47},
@@ -225,7 +225,7 @@ func TestParse(t *testing.T) {
 				ip := ip6(layers.IPProtocolTCP)
 				return serialize(t, ethL(layers.EthernetTypeIPv6), ip, tcpL(ip), payload)
 			},
-			want: Match{
+			want: headers{
 				inPort: 7, ethSrc: macA, ethDst: macB, etherType: EtherTypeIPv6,
 				ipSrc: ip6A, ipDst: ip6B, ipProto: ProtoTCP, ipTOS: 0xb8, ipTTL: 9, flowLabel: 0x12345,
 				srcPort: 40000, dstPort: 443, tcpFlags: TCPSyn | TCPAck,
@@ -243,7 +243,7 @@ func TestParse(t *testing.T) {
 					14e9 0035 000c 0000 61626364`)
 				return f
 			},
-			want: Match{
+			want: headers{
 				inPort: 7, ethSrc: macA, ethDst: macB, etherType: EtherTypeIPv6,
 				ipSrc: ip6A, ipDst: ip6B, ipProto: ProtoUDP, ipTOS: 0xb8, ipTTL: 9, flowLabel: 0x12345,
 				srcPort: 5353, dstPort: 53,
@@ -258,7 +258,7 @@ func TestParse(t *testing.T) {
 					1100 0001 deadbeef
 					14e9 0035 0008 0000`)
 			},
-			want: Match{
+			want: headers{
 				inPort: 7, ethSrc: macA, ethDst: macB, etherType: EtherTypeIPv6,
 				ipSrc: ip6A, ipDst: ip6B, ipProto: ProtoUDP, ipTOS: 0xb8, ipTTL: 9, flowLabel: 0x12345, ipFrag: FragFirst,
 				srcPort: 5353, dstPort: 53,
@@ -273,7 +273,7 @@ func TestParse(t *testing.T) {
 					0600 05a8 deadbeef
 					01020304`)
 			},
-			want: Match{
+			want: headers{
 				inPort: 7, ethSrc: macA, ethDst: macB, etherType: EtherTypeIPv6,
 				ipSrc: ip6A, ipDst: ip6B, ipProto: ProtoTCP, ipTOS: 0xb8, ipTTL: 9, flowLabel: 0x12345, ipFrag: FragLater,
 				layout: Layout{L3: 14, Payload: 62, End: 66, EtherType: EtherTypeIPv6, Proto: ProtoTCP},
@@ -287,7 +287,7 @@ func TestParse(t *testing.T) {
 				_ = ic.SetNetworkLayerForChecksum(ip)
 				return serialize(t, ethL(layers.EthernetTypeIPv6), ip, ic, &layers.ICMPv6Echo{Identifier: 9, SeqNumber: 1})
 			},
-			want: Match{
+			want: headers{
 				inPort: 7, ethSrc: macA, ethDst: macB, etherType: EtherTypeIPv6,
 				ipSrc: ip6A, ipDst: ip6B, ipProto: ProtoICMPv6, ipTOS: 0xb8, ipTTL: 9, flowLabel: 0x12345,
 				icmpType: ICMPv6EchoRequest,
@@ -303,8 +303,8 @@ func TestParse(t *testing.T) {
 			if err := m.Parse(tt.frame()); err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			if m != tt.want {
-				t.Errorf("Parse mismatch\n got %+v\nwant %+v", m, tt.want)
+			if m.headers != tt.want {
+				t.Errorf("Parse mismatch\n got %+v\nwant %+v", m.headers, tt.want)
 			}
 			if m.Seen() != 0 || m.Modified() != 0 {
 				t.Errorf("Parse left seen=%v modified=%v", m.Seen(), m.Modified())
