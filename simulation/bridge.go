@@ -56,7 +56,7 @@ func (e *Engine) bridge(bi *bridgeInfo, in *portInfo) Verdict {
 			e.note("learn", bridgeLabel(b), "source "+src.String()+" is a linked router port: not learned")
 		}
 	} else {
-		e.r.Learned = append(e.r.Learned, MACLearning{Bridge: b.ID, VLAN: vlan, MAC: src, Port: in.ID})
+		e.learned(&b.ID, vlan, src, &in.ID)
 		e.tagMAC(TagKindBridgeMAC, &b.ID, src, vlan, &in.ID)
 		if e.tracing {
 			e.notef("learn", bridgeLabel(b), "%s on port %s, vlan %d", src, in.Name, vlan)

@@ -48,6 +48,12 @@ func macTableKey(bridge topology.ID, vlan uint16, mac topology.MAC) tableKey {
 // same entry.
 func addrTableKey(dev topology.ID, ip netip.Addr) tableKey {
 	k := keyOf(dev)
+	if ip.Is4() {
+		// As16 stores two words into an array that is then read back in
+		// one wide load, which waits for the stores to reach the cache.
+		a := ip.As4()
+		return tableKey{k.a, k.b, 0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(a[:]))}
+	}
 	a := ip.As16()
 	return tableKey{k.a, k.b, binary.BigEndian.Uint64(a[0:8]), binary.BigEndian.Uint64(a[8:16])}
 }

@@ -398,7 +398,9 @@ func (e *Engine) newTag() *Tag {
 // tagID tags the flow with a tag of kind on *id (device, port-rx,
 // port-tx, route, broadcast, ARP requests). The tag helpers take IDs by
 // pointer and write each field with its own statement: an ID passed by
-// value, or a multiple assignment, goes through a copy on the stack.
+// value, a multiple assignment or a composite literal with more than the
+// kind goes through a copy on the stack, read back in wide loads over
+// narrow stores (a store-to-load forwarding stall).
 func (e *Engine) tagID(kind TagKind, id *topology.ID) {
 	t := e.newTag()
 	t.tagHead = tagHead{kind: kind}
@@ -418,7 +420,9 @@ func (e *Engine) tagIDs(kind TagKind, id, id2 *topology.ID) {
 // flooded-to tag (port nil).
 func (e *Engine) tagMAC(kind TagKind, bridge *topology.ID, mac topology.MAC, vlan uint16, port *topology.ID) {
 	t := e.newTag()
-	t.tagHead = tagHead{kind: kind, vlan: vlan, mac: mac}
+	t.tagHead = tagHead{kind: kind}
+	t.vlan = vlan
+	t.mac = mac
 	t.id = *bridge
 	if port != nil {
 		t.id2 = *port
