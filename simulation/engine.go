@@ -162,19 +162,27 @@ func (e *Engine) Simulate(in *Input, out *Result) error {
 		return e.bad(out, fmt.Errorf("%w: no frame", ErrBadInput))
 	}
 	e.idx.use(in.Snapshot)
+	// The frame is parsed before the port lookup and begin, which do not
+	// depend on it, and copied to the working match after them: a copy
+	// right after the parser's narrow stores would wait for them to reach
+	// the cache before its wide loads could complete.
+	var perr error
+	if in.Match != nil {
+		out.Original = *in.Match
+		out.Original.ClearSeen()
+		out.Original.ClearModified()
+	} else {
+		perr = out.Original.ParseInPlace(in.Frame)
+	}
 	p, ok := e.idx.port(&in.InPort)
 	if !ok {
 		return e.bad(out, fmt.Errorf("%w: %v", ErrUnknownPort, in.InPort))
 	}
 	e.begin(in, out, p)
-	if in.Match != nil {
-		*e.orig = *in.Match
-		e.orig.ClearSeen()
-		e.orig.ClearModified()
-	} else if err := e.orig.ParseInPlace(in.Frame); err != nil {
+	if perr != nil {
 		if !e.parseL2(in.Frame) {
 			e.end()
-			return e.bad(out, fmt.Errorf("%w: %w", ErrBadInput, err))
+			return e.bad(out, fmt.Errorf("%w: %w", ErrBadInput, perr))
 		}
 		e.malformed = true
 	}
