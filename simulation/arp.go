@@ -13,7 +13,7 @@ import (
 func (e *Engine) bridgeARP(bi *bridgeInfo, in *portInfo, src topology.MAC, tagged bool) Verdict {
 	bv := bi.view
 	b := &bv.Bridge
-	untagged := e.m.VLANs().Len() == 0
+	untagged := e.m.NumVLANs() == 0
 	op := e.m.ARPOp()
 	spa, tpa := e.m.ARPSPA(), e.m.ARPTPA()
 	if op == packet.ARPRequest && untagged && spa != tpa && tpa.Is4() && spa.Is4() {

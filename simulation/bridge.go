@@ -27,7 +27,7 @@ func (e *Engine) bridge(bi *bridgeInfo, in *portInfo) Verdict {
 	}
 	tagged := false
 	if bv.VLANAware || bi.hasIn || bi.hasOut {
-		tagged = e.m.VLANs().Len() > 0
+		tagged = e.m.NumVLANs() > 0
 	}
 	vlan := e.srcVLAN(bv, in)
 	var filtered Verdict
@@ -87,7 +87,7 @@ func (e *Engine) srcVLAN(bv *topology.BridgeView, in *portInfo) uint16 {
 	if in.VLAN != 0 {
 		return in.VLAN
 	}
-	if o, ok := e.m.VLANs().Outer(); ok {
+	if o, ok := e.m.OuterVLAN(); ok {
 		return o.ID
 	}
 	return 0
@@ -141,7 +141,7 @@ func (e *Engine) unicast(bi *bridgeInfo, in *portInfo, src, dst topology.MAC, vl
 			e.notef("vlan", bridgeLabel(b), "push VLAN %d of port %s", in.VLAN, in.Name)
 		}
 	case op.VLAN != 0:
-		o, ok := e.m.VLANs().Outer()
+		o, ok := e.m.OuterVLAN()
 		if !ok || o.ID != op.VLAN {
 			return e.fail(Drop, ReasonVLAN, b, "frame does not carry the VLAN of the destination port")
 		}
@@ -204,7 +204,7 @@ func (e *Engine) flood(bi *bridgeInfo, in *portInfo, tagged bool) Verdict {
 			e.notef("vlan", bridgeLabel(b), "push VLAN %d of port %s", in.VLAN, in.Name)
 		}
 	case in.kind == topology.PortExterior:
-		if o, ok := e.m.VLANs().Outer(); ok {
+		if o, ok := e.m.OuterVLAN(); ok {
 			extra = bv.VLANPorts[o.ID]
 		}
 	}

@@ -291,9 +291,9 @@ func (e *Engine) firstMatch(ci *chainInfo, from int) int {
 				case iEthDst:
 					ok = c.EthDst.Value.Matches(m.EthDst()) != c.EthDst.Invert
 				case iNoVLAN:
-					ok = ((m.VLANs().Len() == 0) == c.NoVLAN.Value) != c.NoVLAN.Invert
+					ok = ((m.NumVLANs() == 0) == c.NoVLAN.Value) != c.NoVLAN.Invert
 				case iVLAN:
-					o, tagged := m.VLANs().Outer()
+					o, tagged := m.OuterVLAN()
 					ok = (tagged && o.ID == c.VLAN.Value) != c.VLAN.Invert
 				case iNwProto:
 					if f.ip {

@@ -82,7 +82,7 @@ func (e *Engine) egress(p *portInfo) Verdict {
 			return e.fail(Drop, ReasonReflection, p, "egress on the ingress port")
 		}
 		if p.VLAN != 0 {
-			if o, ok := e.m.VLANs().Outer(); ok && o.ID == p.VLAN {
+			if o, ok := e.m.OuterVLAN(); ok && o.ID == p.VLAN {
 				e.m.PopVLAN()
 				if e.tracing {
 					e.notef("vlan", portLabel(p.Port), "pop VLAN %d", p.VLAN)

@@ -13,8 +13,8 @@ import (
 func (e *Engine) router(ri *routerInfo, in *portInfo) Verdict {
 	rv := ri.view
 	r := &rv.Router
-	if vl := e.m.VLANs(); vl.Len() > 0 {
-		if vl.Len() != 1 || vl.At(0).ID != 0 {
+	if n := e.m.NumVLANs(); n > 0 {
+		if o, _ := e.m.OuterVLAN(); n != 1 || o.ID != 0 {
 			return e.fail(Drop, ReasonVLAN, r, "VLAN-tagged frame")
 		}
 		e.m.PopVLAN()

@@ -51,6 +51,15 @@ func TestAccessorsMarkOneField(t *testing.T) {
 	if len(accs) != int(numFields) {
 		t.Fatalf("table covers %d fields, want %d", len(accs), numFields)
 	}
+	// NumVLANs and OuterVLAN read the VLAN stack in place.
+	vlan := accs[FieldVLAN]
+	if vlan.f != FieldVLAN {
+		t.Fatalf("accs[FieldVLAN] is %v", vlan.f)
+	}
+	accs = append(accs,
+		acc{FieldVLAN, vlan.set, func(m *Match) any { return m.NumVLANs() }, func(v *View) any { return v.VLANs().Len() }, 1},
+		acc{FieldVLAN, vlan.set, func(m *Match) any { o, ok := m.OuterVLAN(); return [2]any{o, ok} },
+			func(v *View) any { o, ok := v.VLANs().Outer(); return [2]any{o, ok} }, [2]any{st.At(0), true}})
 	for _, a := range accs {
 		t.Run(a.f.String(), func(t *testing.T) {
 			var m Match

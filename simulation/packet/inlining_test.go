@@ -36,7 +36,7 @@ func TestInlining(t *testing.T) {
 		want = append(want, "(*Match)."+n, "(*Match).Set"+n, "(*View)."+n)
 	}
 	want = append(want, "(*Match).Seen", "(*Match).Modified", "(*Match).ClearSeen", "(*Match).Peek",
-		"(*Match).Layout", "(*Match).Reset", "(*Match).CopyFrom", "FieldSet.Has", "VLANStack.Len", "VLANStack.Outer",
+		"(*Match).Layout", "(*Match).Reset", "(*Match).CopyFrom", "(*Match).NumVLANs", "(*Match).OuterVLAN", "FieldSet.Has", "VLANStack.Len", "VLANStack.Outer",
 		"VLAN.TCI", "VLANFromTCI", "update16", "be16")
 	for _, w := range want {
 		if !got[w] {
