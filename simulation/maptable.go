@@ -15,15 +15,22 @@ import (
 // lookups that cost a tenth of the simulation. Here the key is four words
 // hashed by multiply-xor, and a probe compares integers in one slot.
 type keyTable[V any] struct {
-	slots []keySlot[V]
+	keyIndex
+	vals []V // vals[i] is the value of slots[i]
+}
+
+// keyIndex is a keyTable's keys. It is not generic, so that its lookup
+// (find) is inlined into the caller: the generic one was a call, and
+// MapState's lookups made three nested calls each.
+type keyIndex struct {
+	slots []keySlot
 	n     int
 	shift uint // 64 - log2(len(slots))
 }
 
-type keySlot[V any] struct {
+type keySlot struct {
 	key  tableKey
 	used bool
-	val  V
 }
 
 // tableKey is a device ID (a, b) and the entry's detail within the
@@ -38,8 +45,7 @@ func (k tableKey) hash() uint64 {
 // macTableKey is the key of vlan/mac in bridge's MAC table.
 func macTableKey(bridge topology.ID, vlan uint16, mac topology.MAC) tableKey {
 	k := keyOf(bridge)
-	c := uint64(vlan)<<48 | uint64(mac[0])<<40 | uint64(mac[1])<<32 | uint64(mac[2])<<24 |
-		uint64(mac[3])<<16 | uint64(mac[4])<<8 | uint64(mac[5])
+	c := uint64(vlan)<<48 | uint64(binary.BigEndian.Uint32(mac[0:4]))<<16 | uint64(binary.BigEndian.Uint16(mac[4:6]))
 	return tableKey{k.a, k.b, c, 0}
 }
 
@@ -58,27 +64,26 @@ func addrTableKey(dev topology.ID, ip netip.Addr) tableKey {
 	return tableKey{k.a, k.b, binary.BigEndian.Uint64(a[0:8]), binary.BigEndian.Uint64(a[8:16])}
 }
 
-// find returns the value of k in place, nil when k is absent: the caller
-// copies what it needs once (an ARP entry is 56 bytes).
-func (t *keyTable[V]) find(k tableKey) *V {
-	if t.n != 0 {
-		mask := len(t.slots) - 1
-		for i := int(k.hash() >> t.shift); ; i = (i + 1) & mask {
-			s := &t.slots[i]
-			if !s.used {
-				break
-			}
-			if s.key == k {
-				return &s.val
-			}
-		}
+// find returns the slot of k, -1 when k is absent.
+func (x *keyIndex) find(k tableKey) int {
+	if x.n == 0 {
+		return -1
 	}
-	return nil
+	mask := len(x.slots) - 1
+	i := int(k.hash() >> x.shift)
+	for x.slots[i].used {
+		if x.slots[i].key == k {
+			return i
+		}
+		i = (i + 1) & mask
+	}
+	return -1
 }
 
+// get returns the value of k (tests).
 func (t *keyTable[V]) get(k tableKey) (V, bool) {
-	if v := t.find(k); v != nil {
-		return *v, true
+	if i := t.find(k); i >= 0 {
+		return t.vals[i], true
 	}
 	var zero V
 	return zero, false
@@ -92,12 +97,13 @@ func (t *keyTable[V]) put(k tableKey, v V) {
 	for i := int(k.hash() >> t.shift); ; i = (i + 1) & mask {
 		s := &t.slots[i]
 		if !s.used {
-			*s = keySlot[V]{key: k, used: true, val: v}
+			*s = keySlot{key: k, used: true}
+			t.vals[i] = v
 			t.n++
 			return
 		}
 		if s.key == k {
-			s.val = v
+			t.vals[i] = v
 			return
 		}
 	}
@@ -125,20 +131,24 @@ func (t *keyTable[V]) delete(k tableKey) {
 		home := int(t.slots[j].key.hash() >> t.shift)
 		if (j-home)&mask >= (j-i)&mask {
 			t.slots[i] = t.slots[j]
+			t.vals[i] = t.vals[j]
 			i = j
 		}
 	}
-	t.slots[i] = keySlot[V]{}
+	t.slots[i] = keySlot{}
+	var zero V
+	t.vals[i] = zero
 	t.n--
 }
 
 func (t *keyTable[V]) grow() {
-	old := t.slots
+	old, oldVals := t.slots, t.vals
 	size := 2 * len(old)
 	if size < 16 {
 		size = 16
 	}
-	t.slots = make([]keySlot[V], size)
+	t.slots = make([]keySlot, size)
+	t.vals = make([]V, size)
 	t.n = 0
 	bits := uint(0)
 	for 1<<bits < size {
@@ -147,7 +157,7 @@ func (t *keyTable[V]) grow() {
 	t.shift = 64 - bits
 	for i := range old {
 		if old[i].used {
-			t.put(old[i].key, old[i].val)
+			t.put(old[i].key, oldVals[i])
 		}
 	}
 }

@@ -80,25 +80,25 @@ func NewMapState() *MapState {
 
 // MACPort implements State.
 func (s *MapState) MACPort(bridge topology.ID, vlan uint16, mac topology.MAC) (topology.ID, bool) {
-	if s.macs.n == 0 {
-		return topology.ID{}, false
+	if i := s.macs.find(macTableKey(bridge, vlan, mac)); i >= 0 {
+		return s.macs.vals[i], true
 	}
-	return s.macs.get(macTableKey(bridge, vlan, mac))
+	return topology.ID{}, false
 }
 
 // IP4MAC implements State.
 func (s *MapState) IP4MAC(bridge topology.ID, ip netip.Addr) (topology.MAC, bool) {
-	if s.ip4macs.n == 0 {
-		return topology.MAC{}, false
+	if i := s.ip4macs.find(addrTableKey(bridge, ip)); i >= 0 {
+		return s.ip4macs.vals[i], true
 	}
-	return s.ip4macs.get(addrTableKey(bridge, ip))
+	return topology.MAC{}, false
 }
 
 // ARPEntry implements State.
 func (s *MapState) ARPEntry(router topology.ID, ip netip.Addr) (ARPEntry, bool) {
 	if s.arp.n != 0 {
-		if e := s.arp.find(addrTableKey(router, ip)); e != nil {
-			return *e, true
+		if i := s.arp.find(addrTableKey(router, ip)); i >= 0 {
+			return s.arp.vals[i], true
 		}
 	}
 	return ARPEntry{}, false
