@@ -83,11 +83,17 @@ func (m *macLearner) unref(ls []simulation.MACLearning) {
 	if len(ls) == 0 {
 		return
 	}
-	now := m.now()
+	// The clock is read only for an entry that goes idle: most flows
+	// that end share their MACs with flows still installed, and reading
+	// the clock for each cost more than the rest of unref.
+	var now time.Time
 	m.mu.Lock()
 	for _, l := range ls {
 		if r := m.refs[l]; r != nil && r.n > 0 {
 			if r.n--; r.n == 0 {
+				if now.IsZero() {
+					now = m.now()
+				}
 				r.idle = now
 			}
 		}
