@@ -95,10 +95,14 @@ func u32(a netip.Addr) uint32 {
 // cond is a rule condition compiled for evaluation: which sub-conditions
 // are set, the effective fragment policy, and IPv4 prefixes pre-masked.
 type cond struct {
-	c        *topology.Condition
-	set      uint32
-	frags    uint8 // accepted fragment kinds: bit 1<<topology.FragmentKind
-	inv      bool  // ConjunctionInvert
+	c     *topology.Condition
+	set   uint32
+	frags uint8 // accepted fragment kinds: bit 1<<topology.FragmentKind
+	inv   bool  // ConjunctionInvert
+	// one is the condition's only sub-condition when it is an IPv4
+	// prefix, not inverted, with no fragment restriction (cNwSrc or
+	// cNwDst), else 0: firstMatch tests it without the general loop.
+	one      uint32
 	src, dst v4net
 }
 
@@ -147,6 +151,11 @@ func compileCond(c *topology.Condition, nat topology.NATKind) cond {
 	}
 	if c.NwDst.Set {
 		k.dst = newV4net(c.NwDst.Value)
+	}
+	switch {
+	case k.frags != allFrags || k.inv:
+	case k.set == cNwSrc && k.src.ok && !c.NwSrc.Invert, k.set == cNwDst && k.dst.ok && !c.NwDst.Invert:
+		k.one = k.set
 	}
 	return k
 }
@@ -258,6 +267,24 @@ func (e *Engine) firstMatch(ci *chainInfo, from int) int {
 	f := &e.pf
 	for i := from; i < len(ci.conds); i++ {
 		k := &ci.conds[i]
+		if k.one != 0 && f.v4 {
+			// A lone IPv4 prefix: the general loop's result, without it.
+			var ok bool
+			if k.one == cNwSrc {
+				m.MarkSeen(seenSrc)
+				ok = f.src4&k.src.mask == k.src.net
+			} else {
+				m.MarkSeen(seenDst)
+				ok = f.dst4&k.dst.mask == k.dst.net
+			}
+			if ok {
+				return i
+			}
+			if e.tracing {
+				e.noteRule(ci.chain, i, &ci.chain.Rules[i], "no match")
+			}
+			continue
+		}
 		ok := e.fragOK(k)
 		if ok {
 			c := k.c

@@ -1,7 +1,9 @@
 package simulation
 
 import (
+	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/hivenet/hivenet/simulation/packet"
@@ -185,5 +187,78 @@ func TestFragmentPolicies(t *testing.T) {
 	nat := topology.Rule{Type: topology.RuleNAT, NAT: topology.NATSpec{Targets: []topology.NATTarget{{PortStart: 1, PortEnd: 2}}}}
 	if k := compileCond(&nat.Condition, nat.NATKind()); k.frags != 1<<topology.FragmentNone {
 		t.Errorf("dynamic NAT accepts fragments %b", k.frags)
+	}
+}
+
+// firstMatch's shortcut for a lone IPv4 prefix finds the rule the general
+// loop finds and marks the fields it marks: chains of random lone-prefix
+// rules (source or destination, /0 to /32, inverted or not, some with a
+// fragment policy or an inverted conjunction), evaluated with and without
+// the shortcut on IPv4, fragment, ARP and IPv6 packets.
+func TestLonePrefixShortcut(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	addr := func() netip.Addr {
+		return netip.AddrFrom4([4]byte{10, 0, byte(rng.IntN(2)), byte(rng.IntN(4))})
+	}
+	frames := [][]byte{
+		build(t, fUDP), build(t, fTCP), build(t, fFirst), build(t, fLater), build(t, fARP), build(t, fTagged),
+		build(t, fr{src: mac1, dst: mac2, ipSrc: "10.0.1.3", ipDst: "10.0.0.0", sport: 1, dport: 2}),
+		build(t, fr{src: mac1, dst: mac2, et: packet.EtherTypeIPv6, ipSrc: "2001:db8::1", ipDst: "2001:db8::2", sport: 1, dport: 2}),
+	}
+	shortcuts := 0
+	for round := range 300 {
+		var rules []topology.Rule
+		for range 1 + rng.IntN(6) {
+			var c topology.Condition
+			p := netip.PrefixFrom(addr(), rng.IntN(33)).Masked()
+			if rng.IntN(2) == 0 {
+				c.NwSrc = topology.Is(p)
+				c.NwSrc.Invert = rng.IntN(4) == 0
+			} else {
+				c.NwDst = topology.Is(p)
+				c.NwDst.Invert = rng.IntN(4) == 0
+			}
+			c.ConjunctionInvert = rng.IntN(8) == 0
+			if rng.IntN(8) == 0 {
+				c.FragmentPolicy = topology.FragmentHeader
+			}
+			rules = append(rules, topology.Rule{Type: topology.RuleLiteral, Action: topology.ActionAccept, Condition: c})
+		}
+		ch := &topology.Chain{ID: id(topology.KindChain, "c"), Rules: rules}
+		fast := chainInfo{chain: ch}
+		for i := range rules {
+			fast.conds = append(fast.conds, compileCond(&rules[i].Condition, rules[i].NATKind()))
+			if fast.conds[i].one != 0 {
+				shortcuts++
+			}
+		}
+		slow := chainInfo{chain: ch, conds: slices.Clone(fast.conds)}
+		for i := range slow.conds {
+			slow.conds[i].one = 0
+		}
+		for fi, frame := range frames {
+			e := New(Config{})
+			var got [2]int
+			var seen [2]packet.FieldSet
+			for j, ci := range []*chainInfo{&fast, &slow} {
+				if err := e.m.Parse(frame); err != nil {
+					t.Fatal(err)
+				}
+				e.cur = &e.m
+				e.loadFields()
+				got[j] = 0
+				for i := e.firstMatch(ci, 0); i < len(rules); i = e.firstMatch(ci, i+1) {
+					got[j] = got[j]*8 + i + 1 // every matching rule, in order
+				}
+				seen[j] = e.m.Seen()
+			}
+			if got[0] != got[1] || seen[0] != seen[1] {
+				t.Fatalf("round %d frame %d: shortcut matched %o seen %v; loop matched %o seen %v (rules %+v)",
+					round, fi, got[0], seen[0], got[1], seen[1], rules)
+			}
+		}
+	}
+	if shortcuts < 300 {
+		t.Fatalf("only %d rules took the shortcut", shortcuts)
 	}
 }
