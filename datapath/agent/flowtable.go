@@ -182,6 +182,12 @@ func (t *flowTable) len() int {
 // one of its tags was invalidated after since. It reports whether e was
 // added.
 func (t *flowTable) add(e *flowEntry, since uint64, now time.Time) bool {
+	// What concerns e alone is done before the lock: both workers and
+	// expiry take it for every flow, and a worker that finds it held
+	// sleeps.
+	e.tags = indexedTags(e.tags)
+	e.deadline = now.Add(t.timeout.of(e.class))
+	e.links = slices.Grow(e.links[:0], len(e.tags))[:len(e.tags)]
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if cur := t.seq.Load(); cur != since {
@@ -200,10 +206,7 @@ func (t *flowTable) add(e *flowEntry, since uint64, now time.Time) bool {
 	if _, added := t.byUFID.Add(e.ufid, e); !added {
 		return false
 	}
-	e.tags = indexedTags(e.tags)
-	e.deadline = now.Add(t.timeout.of(e.class))
 	e.dead = false
-	e.links = slices.Grow(e.links[:0], len(e.tags))[:len(e.tags)]
 	for i, tag := range e.tags {
 		t.setOf(i, tag).link(&e.links[i], e)
 	}
