@@ -274,28 +274,6 @@ type MACLearning struct {
 	Port   topology.ID
 }
 
-// learned appends a MACLearning to the result, written field by field
-// in place: a MACLearning built whole and then copied is read back in
-// 16-byte loads over its VLAN and MAC, just stored in narrower stores,
-// and each such load waits for those stores to reach the cache.
-func (e *Engine) learned(bridge *topology.ID, vlan uint16, mac topology.MAC, port *topology.ID) {
-	r := e.r
-	s := r.Learned
-	n := len(s)
-	if n < cap(s) {
-		s = s[:n+1]
-		r.Learned = s
-	} else {
-		s = append(s, MACLearning{})
-		r.Learned = s
-	}
-	l := &s[n]
-	l.Bridge = *bridge
-	l.VLAN = vlan
-	l.MAC = mac
-	l.Port = *port
-}
-
 // ARPWrite asks the agent to write IP -> MAC into the router's ARP table.
 // The agent applies state writes before it sends the generated packets.
 type ARPWrite struct {
