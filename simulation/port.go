@@ -144,7 +144,9 @@ func (e *Engine) emit(p *portInfo) Verdict {
 	}
 	o := &e.r.Outputs[n]
 	o.Port = p.ID
-	o.Match = e.m
+	// CopyFrom, not an assignment: the router's setters (and getters)
+	// just wrote the Modified and Seen words (see packet.Match.CopyFrom).
+	o.Match.CopyFrom(&e.m)
 	if e.tracing {
 		e.note("output", portLabel(p.Port), "packet leaves the virtual network"+rewrites(e.orig, &e.m))
 	}
