@@ -162,17 +162,20 @@ func (e *Engine) Simulate(in *Input, out *Result) error {
 		return e.bad(out, fmt.Errorf("%w: no frame", ErrBadInput))
 	}
 	e.idx.use(in.Snapshot)
-	// The frame is parsed before the port lookup and begin, which do not
-	// depend on it, and copied to the working match after them: a copy
-	// right after the parser's narrow stores would wait for them to reach
-	// the cache before its wide loads could complete.
+	// The frame is parsed into the working match, which the walk reads at
+	// once, field by field, as the parser wrote it; the result's Original
+	// is a copy of it. A wide copy right after the parser's narrow stores
+	// waits for them to reach the cache: the walk does not read what that
+	// copy writes, so it goes on meanwhile (it waited when it was the
+	// working match that was copied from the parsed one). The in-port
+	// lookup and begin do not depend on the frame.
 	var perr error
 	if in.Match != nil {
-		out.Original = *in.Match
-		out.Original.ClearSeen()
-		out.Original.ClearModified()
+		e.m = *in.Match
+		e.m.ClearSeen()
+		e.m.ClearModified()
 	} else {
-		perr = out.Original.ParseInPlace(in.Frame)
+		perr = e.m.ParseInPlace(in.Frame)
 	}
 	p, ok := e.idx.port(&in.InPort)
 	if !ok {
@@ -186,7 +189,7 @@ func (e *Engine) Simulate(in *Input, out *Result) error {
 		}
 		e.malformed = true
 	}
-	e.m = *e.orig
+	*e.orig = e.m
 	if e.tracing {
 		e.tr.Packet = describe(e.orig.Peek())
 		if e.malformed {
@@ -288,7 +291,7 @@ func (e *Engine) parseL2(frame []byte) bool {
 	}
 	m.SetEtherType(et)
 	m.ClearModified()
-	*e.orig = m
+	e.m = m
 	return true
 }
 
