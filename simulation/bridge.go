@@ -224,13 +224,11 @@ func (e *Engine) learned(bridge *topology.ID, vlan uint16, mac topology.MAC, por
 	s := r.Learned
 	n := len(s)
 	if n < cap(s) {
-		s = s[:n+1]
-		r.Learned = s
+		r.Learned = s[:n+1] // stores the length alone
 	} else {
-		s = append(s, MACLearning{})
-		r.Learned = s
+		r.Learned = append(s, MACLearning{})
 	}
-	l := &s[n]
+	l := &r.Learned[n]
 	l.Bridge = *bridge
 	l.VLAN = vlan
 	l.MAC = mac

@@ -80,15 +80,6 @@ func (x *keyIndex) find(k tableKey) int {
 	return -1
 }
 
-// get returns the value of k (tests).
-func (t *keyTable[V]) get(k tableKey) (V, bool) {
-	if i := t.find(k); i >= 0 {
-		return t.vals[i], true
-	}
-	var zero V
-	return zero, false
-}
-
 func (t *keyTable[V]) put(k tableKey, v V) {
 	if (t.n+1)*4 > len(t.slots)*3 {
 		t.grow()

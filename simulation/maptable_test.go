@@ -83,3 +83,12 @@ func TestMapStateKeys(t *testing.T) {
 		t.Errorf("IPv4-MAC: %v %v", m, ok)
 	}
 }
+
+// get returns the value of k.
+func (t *keyTable[V]) get(k tableKey) (V, bool) {
+	if i := t.find(k); i >= 0 {
+		return t.vals[i], true
+	}
+	var zero V
+	return zero, false
+}

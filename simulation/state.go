@@ -96,10 +96,8 @@ func (s *MapState) IP4MAC(bridge topology.ID, ip netip.Addr) (topology.MAC, bool
 
 // ARPEntry implements State.
 func (s *MapState) ARPEntry(router topology.ID, ip netip.Addr) (ARPEntry, bool) {
-	if s.arp.n != 0 {
-		if i := s.arp.find(addrTableKey(router, ip)); i >= 0 {
-			return s.arp.vals[i], true
-		}
+	if i := s.arp.find(addrTableKey(router, ip)); i >= 0 {
+		return s.arp.vals[i], true
 	}
 	return ARPEntry{}, false
 }
