@@ -118,8 +118,8 @@ func (e *Engine) arpWrite(rv *topology.RouterView, ip netip.Addr, mac topology.M
 // is used and reported for refresh; a missing or expired one is not.
 func (e *Engine) arpLookup(router topology.ID, out *portInfo, nh netip.Addr) (topology.MAC, bool) {
 	e.tagAddr(TagKindARPEntry, &router, nh)
-	ent, ok := e.state.ARPEntry(router, nh)
-	if !ok || ent.expired(e.in.Now) {
+	ent := &e.arp
+	if !e.state.ARPEntry(router, nh, ent) || ent.expired(e.in.Now) {
 		return topology.MAC{}, false
 	}
 	if ent.stale(e.in.Now) {

@@ -100,6 +100,7 @@ type Engine struct {
 	cur  *packet.Match
 	pf   pktFields       // fields of *cur that conditions read, see loadFields
 	seen packet.FieldSet // fields seen on finished fork branches
+	arp  ARPEntry        // State.ARPEntry's result (a local would escape)
 
 	startPort *portInfo
 	curIn     *portInfo

@@ -68,14 +68,15 @@ func TestMapStateKeys(t *testing.T) {
 	}
 	a := netip.MustParseAddr("10.0.0.1")
 	s.SetARP(b1, a, mac(mac2))
-	if e, ok := s.ARPEntry(b1, netip.AddrFrom16(a.As16())); !ok || e.MAC != mac(mac2) {
+	var e ARPEntry
+	if ok := s.ARPEntry(b1, netip.AddrFrom16(a.As16()), &e); !ok || e.MAC != mac(mac2) {
 		t.Errorf("IPv4-mapped lookup: %v %v", e, ok)
 	}
-	if _, ok := s.ARPEntry(b2, a); ok {
+	if s.ARPEntry(b2, a, &e) {
 		t.Error("ARP entry leaked to another router")
 	}
 	s.DeleteARP(b1, a)
-	if _, ok := s.ARPEntry(b1, a); ok {
+	if s.ARPEntry(b1, a, &e) {
 		t.Error("deleted ARP entry still found")
 	}
 	s.SetIP4MAC(b2, a, mac(mac1))

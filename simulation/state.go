@@ -17,8 +17,12 @@ type State interface {
 	MACPort(bridge topology.ID, vlan uint16, mac topology.MAC) (topology.ID, bool)
 	// IP4MAC returns the MAC the bridge's IPv4-MAC table maps ip to.
 	IP4MAC(bridge topology.ID, ip netip.Addr) (topology.MAC, bool)
-	// ARPEntry returns the router's ARP-table entry for ip.
-	ARPEntry(router topology.ID, ip netip.Addr) (ARPEntry, bool)
+	// ARPEntry reports whether the router's ARP table has an entry for ip,
+	// and if so stores it in *e. The entry is returned through a pointer
+	// because a 56-byte result goes through the stack twice (the callee's
+	// result slot, then the caller's variable), and the second copy's wide
+	// loads wait for the first copy's stores to reach the cache.
+	ARPEntry(router topology.ID, ip netip.Addr, e *ARPEntry) bool
 	// PortActive reports whether an exterior port is bound and active on
 	// some host (its routes are published).
 	PortActive(port topology.ID) bool
@@ -32,13 +36,6 @@ type ARPEntry struct {
 	Stale time.Time
 	// Expiry is when the entry stops being used.
 	Expiry time.Time
-
-	// The padding makes an entry 64 bytes, four 16-byte moves. At 56 the
-	// compiler copies the last 24 bytes in two overlapping moves, and a
-	// copy of a copy (an interface method's result goes through two) then
-	// reads one 16-byte block from two stores, which stalls until they
-	// reach the cache.
-	_ [8]byte
 }
 
 // expired reports whether e is no longer usable at now.
@@ -59,7 +56,7 @@ func (emptyState) MACPort(topology.ID, uint16, topology.MAC) (topology.ID, bool)
 	return topology.ID{}, false
 }
 func (emptyState) IP4MAC(topology.ID, netip.Addr) (topology.MAC, bool) { return topology.MAC{}, false }
-func (emptyState) ARPEntry(topology.ID, netip.Addr) (ARPEntry, bool)   { return ARPEntry{}, false }
+func (emptyState) ARPEntry(topology.ID, netip.Addr, *ARPEntry) bool    { return false }
 func (emptyState) PortActive(topology.ID) bool                         { return false }
 
 // MapState is a map-based State for tests, tools and simple harnesses:
@@ -95,11 +92,12 @@ func (s *MapState) IP4MAC(bridge topology.ID, ip netip.Addr) (topology.MAC, bool
 }
 
 // ARPEntry implements State.
-func (s *MapState) ARPEntry(router topology.ID, ip netip.Addr) (ARPEntry, bool) {
+func (s *MapState) ARPEntry(router topology.ID, ip netip.Addr, e *ARPEntry) bool {
 	if i := s.arp.find(addrTableKey(router, ip)); i >= 0 {
-		return s.arp.vals[i], true
+		*e = s.arp.vals[i]
+		return true
 	}
-	return ARPEntry{}, false
+	return false
 }
 
 // PortActive implements State.

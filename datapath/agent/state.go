@@ -171,17 +171,18 @@ func (v *view) IP4MAC(bridge topology.ID, ip netip.Addr) (topology.MAC, bool) {
 
 // ARPEntry implements simulation.State. Unresolved entries (zero MAC) are
 // absent.
-func (v *view) ARPEntry(router topology.ID, ip netip.Addr) (simulation.ARPEntry, bool) {
+func (v *view) ARPEntry(router topology.ID, ip netip.Addr, out *simulation.ARPEntry) bool {
 	t, ok := v.w.arp[router]
 	if !ok {
 		v.missRouter(router)
-		return simulation.ARPEntry{}, false
+		return false
 	}
 	e, ok := t.Lookup(ip)
 	if !ok || e.MAC.IsZero() {
-		return simulation.ARPEntry{}, false
+		return false
 	}
-	return simulation.ARPEntry{MAC: e.MAC, Stale: e.Stale, Expiry: e.Expiry}, true
+	out.MAC, out.Stale, out.Expiry = e.MAC, e.Stale, e.Expiry
+	return true
 }
 
 // PortActive implements simulation.State.

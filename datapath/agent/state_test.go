@@ -7,6 +7,7 @@ import (
 
 	"github.com/hivenet/hivenet/nsdb"
 	"github.com/hivenet/hivenet/nsdb/memory"
+	"github.com/hivenet/hivenet/simulation"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -27,9 +28,10 @@ func TestStateViewAllocs(t *testing.T) {
 	w.local[portA] = 3
 	v := view{w: w, active: &activeMap{m: map[topology.ID]nsdb.PortState{portC: {Host: portB, TunnelKey: 5}}}, self: portA}
 	w.routes[portB] = hostRoute{src: src, dst: dst, port: 1}
+	var ent simulation.ARPEntry
 	n := testing.AllocsPerRun(100, func() {
 		v.MACPort(bridge, 0, macA)
-		v.ARPEntry(router, ipA)
+		v.ARPEntry(router, ipA, &ent)
 		v.IP4MAC(bridge, ipA)
 		v.PortActive(portC)
 		v.Locate(portA)

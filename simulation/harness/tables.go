@@ -48,9 +48,12 @@ func (t *tables) IP4MAC(bridge topology.ID, ip netip.Addr) (topology.MAC, bool) 
 	return m, ok
 }
 
-func (t *tables) ARPEntry(router topology.ID, ip netip.Addr) (simulation.ARPEntry, bool) {
-	e, ok := t.arp[ipKey{router, ip}]
-	return e, ok
+func (t *tables) ARPEntry(router topology.ID, ip netip.Addr, e *simulation.ARPEntry) bool {
+	v, ok := t.arp[ipKey{router, ip}]
+	if ok {
+		*e = v
+	}
+	return ok
 }
 
 func (t *tables) PortActive(port topology.ID) bool { return t.active[port] }
