@@ -80,8 +80,10 @@ type Agent struct {
 	nextPID atomic.Uint32
 	// ticks counts housekeeping ticks (KeepVportDispatch every second).
 	ticks uint64
-	// expired is housekeeping's buffer of the flows expired in a chunk.
-	expired []*flowEntry
+	// expired is housekeeping's buffer of the flows expired in a chunk,
+	// expiredIDs of their UFIDs.
+	expired    []*flowEntry
+	expiredIDs []datapath.UFID
 	// idle is housekeeping's record of the devices whose tables, opened
 	// on demand, are not in use (tableidle.go).
 	idle    tableIdle

@@ -113,22 +113,17 @@ func (a *Agent) release(e *flowEntry) {
 
 // deleteFlows removes entries (already unindexed) from the datapath, in
 // batches when it is a datapath.FlowDeleter, then releases and recycles
-// them.
-func (a *Agent) deleteFlows(ctx context.Context, es []*flowEntry, counter prometheus.Counter) {
+// them. The batch's UFIDs are appended to ufids[:0], which is returned:
+// housekeeping passes the same buffer on every tick, so that expiring
+// flows does not allocate.
+func (a *Agent) deleteFlows(ctx context.Context, es []*flowEntry, ufids []datapath.UFID, counter prometheus.Counter) []datapath.UFID {
+	ufids = ufids[:0]
 	if fd, ok := a.dp.(datapath.FlowDeleter); ok {
-		ufids := make([]datapath.UFID, len(es))
-		for i, e := range es {
-			ufids[i] = e.ufid
+		for _, e := range es {
+			ufids = append(ufids, e.ufid)
 		}
-		var berr *datapath.BatchError
-		if err := fd.DeleteFlows(ctx, ufids); errors.As(err, &berr) {
-			for _, ie := range berr.Errs {
-				if !errors.Is(ie.Err, datapath.ErrNotFound) {
-					a.log.Debug("flow delete failed", "ufid", ufids[ie.Index], "err", ie.Err)
-				}
-			}
-		} else if err != nil {
-			a.log.Debug("flow delete failed", "flows", len(es), "err", err)
+		if err := fd.DeleteFlows(ctx, ufids); err != nil {
+			a.logDeleteErrors(err, ufids)
 		}
 	} else {
 		// One Flow for the batch: it escapes to the datapath, and is large.
@@ -145,6 +140,23 @@ func (a *Agent) deleteFlows(ctx context.Context, es []*flowEntry, counter promet
 	}
 	a.flows.recycleAll(es)
 	counter.Add(float64(len(es)))
+	return ufids
+}
+
+// logDeleteErrors logs what a DeleteFlows of ufids answered, but the
+// flows that were already gone. It is apart from deleteFlows so that the
+// error's target (which escapes to errors.As) is allocated only on error.
+func (a *Agent) logDeleteErrors(err error, ufids []datapath.UFID) {
+	var berr *datapath.BatchError
+	if !errors.As(err, &berr) {
+		a.log.Debug("flow delete failed", "flows", len(ufids), "err", err)
+		return
+	}
+	for _, ie := range berr.Errs {
+		if !errors.Is(ie.Err, datapath.ErrNotFound) {
+			a.log.Debug("flow delete failed", "ufid", ufids[ie.Index], "err", ie.Err)
+		}
+	}
 }
 
 // invalidate removes every flow carrying one of tags.
@@ -156,7 +168,7 @@ func (a *Agent) invalidate(ctx context.Context, tags ...simulation.Tag) {
 	gone := a.flows.invalidate(nil, tags...)
 	if len(gone) > 0 {
 		a.log.Debug("flows invalidated", "tags", len(tags), "flows", len(gone))
-		a.deleteFlows(ctx, gone, a.m.removedInval)
+		a.deleteFlows(ctx, gone, nil, a.m.removedInval)
 	}
 }
 

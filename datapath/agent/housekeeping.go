@@ -26,17 +26,7 @@ func (a *Agent) tick(ctx context.Context) {
 		a.keepDispatch(ctx)
 	}
 	now := a.now()
-	for {
-		a.expired = a.flows.expire(now, a.expired[:0])
-		if len(a.expired) == 0 {
-			break
-		}
-		a.deleteFlows(ctx, a.expired, a.m.removedExpire)
-		clear(a.expired) // recycled entries
-		if len(a.expired) < expireChunk {
-			break
-		}
-	}
+	a.expireFlows(ctx, now)
 	a.macs.sweep()
 	a.closeIdleTables(ctx, now)
 	w := a.world.Load()
@@ -56,5 +46,22 @@ func (a *Agent) tick(ctx context.Context) {
 	}
 	if a.fs != nil {
 		a.invalidate(ctx, a.fs.Expire(now)...)
+	}
+}
+
+// expireFlows removes the flows whose hard timeout passed at now, a chunk
+// at a time. Under constant load it does not allocate: housekeeping keeps
+// its buffers, and the entries go back to the flow table for reuse.
+func (a *Agent) expireFlows(ctx context.Context, now time.Time) {
+	for {
+		a.expired = a.flows.expire(now, a.expired[:0])
+		if len(a.expired) == 0 {
+			return
+		}
+		a.expiredIDs = a.deleteFlows(ctx, a.expired, a.expiredIDs, a.m.removedExpire)
+		clear(a.expired) // recycled entries
+		if len(a.expired) < expireChunk {
+			return
+		}
 	}
 }

@@ -10,9 +10,15 @@ import (
 // The new-flow path of the in-process datapath does not allocate once it
 // is warm: a miss upcall and its receipt, the flow's install (a removed
 // flow's memory is reused), the packet's execution and delivery to an
-// endpoint whose reader releases its frames, and the flow's removal. (A
+// endpoint whose reader releases its frames, and the flow's removal, one
+// flow at a time or in batches as the agent installs and expires them. (A
 // resident flow keeps the mask's subtable, as under load.)
 func TestNewFlowPathAllocs(t *testing.T) {
+	t.Run("single", func(t *testing.T) { testNewFlowPathAllocs(t, false) })
+	t.Run("batch", func(t *testing.T) { testNewFlowPathAllocs(t, true) })
+}
+
+func testNewFlowPathAllocs(t *testing.T, batch bool) {
 	d := newDP(t, Config{})
 	s := openSock(t, d)
 	a, c := addPort(t, d, "a", s.PID()), addPort(t, d, "c")
@@ -26,6 +32,21 @@ func TestNewFlowPathAllocs(t *testing.T) {
 	var u datapath.Upcall
 	f := datapath.Flow{UFID: datapath.UFID{1}, Match: datapath.Match{Mask: l4Mask()}, Actions: acts}
 	ref := datapath.Flow{UFID: f.UFID}
+	flows, ufids := []datapath.Flow{{}}, []datapath.UFID{f.UFID}
+	put := func() error {
+		if !batch {
+			return d.PutFlow(ctx, &f, datapath.PutCreate)
+		}
+		flows[0] = f
+		return d.PutFlows(ctx, flows, datapath.PutCreate)
+	}
+	del := func() error {
+		if !batch {
+			_, err := d.DeleteFlow(ctx, &ref)
+			return err
+		}
+		return d.DeleteFlows(ctx, ufids)
+	}
 	cycle := func() {
 		if err := a.Send(frame); err != nil {
 			t.Fatal(err)
@@ -34,7 +55,7 @@ func TestNewFlowPathAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.Match.Key = u.Key
-		if err := d.PutFlow(ctx, &f, datapath.PutCreate); err != nil {
+		if err := put(); err != nil {
 			t.Fatal(err)
 		}
 		if err := d.Execute(ctx, u.Packet, &u.Key, acts); err != nil {
@@ -45,7 +66,7 @@ func TestNewFlowPathAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.Release(got)
-		if _, err := d.DeleteFlow(ctx, &ref); err != nil {
+		if err := del(); err != nil {
 			t.Fatal(err)
 		}
 	}

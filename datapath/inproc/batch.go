@@ -18,8 +18,8 @@ func (d *Datapath) PutFlows(ctx context.Context, flows []datapath.Flow, mode dat
 	if err := d.checkOpen(ctx, op); err != nil {
 		return err
 	}
-	var berr datapath.BatchError
-	var buf [64]*flow // the agent's batches fit: no allocation
+	var errs []datapath.IndexError // a BatchError made up front would escape: one allocation per call
+	var buf [64]*flow              // the agent's batches fit: no allocation
 	prepared := buf[:0]
 	if len(flows) > len(buf) {
 		prepared = make([]*flow, 0, len(flows))
@@ -27,7 +27,7 @@ func (d *Datapath) PutFlows(ctx context.Context, flows []datapath.Flow, mode dat
 	for i := range flows {
 		nf, err := d.prepareFlow(&flows[i])
 		if err != nil {
-			berr.Errs = append(berr.Errs, datapath.IndexError{Index: i, Err: opErr(op, err)})
+			errs = append(errs, datapath.IndexError{Index: i, Err: opErr(op, err)})
 		}
 		prepared = append(prepared, nf) // nil if refused
 	}
@@ -39,13 +39,13 @@ func (d *Datapath) PutFlows(ctx context.Context, flows []datapath.Flow, mode dat
 		}
 		if err := d.put(nf, mode); err != nil {
 			d.recycle(nf)
-			berr.Errs = append(berr.Errs, datapath.IndexError{Index: i, Err: opErr(op, err)})
+			errs = append(errs, datapath.IndexError{Index: i, Err: opErr(op, err)})
 		}
 	}
 	d.flowMu.Unlock()
-	if len(berr.Errs) > 0 {
-		slices.SortFunc(berr.Errs, func(a, b datapath.IndexError) int { return a.Index - b.Index })
-		return &berr
+	if len(errs) > 0 {
+		slices.SortFunc(errs, func(a, b datapath.IndexError) int { return a.Index - b.Index })
+		return &datapath.BatchError{Errs: errs}
 	}
 	return nil
 }
@@ -83,7 +83,7 @@ func (d *Datapath) DeleteFlows(ctx context.Context, ufids []datapath.UFID) error
 	if err := d.checkOpen(ctx, op); err != nil {
 		return err
 	}
-	var berr datapath.BatchError
+	var errs []datapath.IndexError
 	var (
 		fs [deleteChunk]*flow
 		hs [deleteChunk]uint64
@@ -118,9 +118,9 @@ func (d *Datapath) DeleteFlows(ctx context.Context, ufids []datapath.UFID) error
 		for i, f := range fs[:len(chunk)] {
 			switch {
 			case chunk[i].IsZero():
-				berr.Errs = append(berr.Errs, datapath.IndexError{Index: start + i, Err: opErr(op, invalid("zero UFID"))})
+				errs = append(errs, datapath.IndexError{Index: start + i, Err: opErr(op, invalid("zero UFID"))})
 			case f == nil:
-				berr.Errs = append(berr.Errs, datapath.IndexError{Index: start + i, Err: opErr(op, errno(syscall.ENOENT))})
+				errs = append(errs, datapath.IndexError{Index: start + i, Err: opErr(op, errno(syscall.ENOENT))})
 			default:
 				if f.sub != nil {
 					d.cls.removeHashed(f, hs[i])
@@ -131,8 +131,8 @@ func (d *Datapath) DeleteFlows(ctx context.Context, ufids []datapath.UFID) error
 		d.touched += uint64(sink) // keeps the touches
 		d.flowMu.Unlock()
 	}
-	if len(berr.Errs) > 0 {
-		return &berr
+	if len(errs) > 0 {
+		return &datapath.BatchError{Errs: errs}
 	}
 	return nil
 }
