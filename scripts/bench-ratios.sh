@@ -12,7 +12,9 @@
 # Each ratio is given on ns/op (wall clock) and on cpu-ns/op (process CPU
 # time, internal/benchcpu), which other programs sharing the cores do not
 # inflate; the "# load" lines make bench records (the load average before
-# and after) are printed too. Exit status 0 even
+# and after) are printed too. When the file holds several rounds of both
+# benchmarks of a ratio, each round's wall-clock ratio is printed as
+# well, with how many rounds were within the target. Exit status 0 even
 # when a target is missed: this reports, it does not gate.
 set -euo pipefail
 [ $# -gt 0 ] || { echo "usage: $0 BENCH-OUTPUT..." >&2; exit 2; }
@@ -33,6 +35,22 @@ function ratio(num, den, target,   u, a, b, line) {
 		line = line sprintf("  %s %.1f (%.0f / %.0f)", units[u], a / b, a, b)
 	}
 	print line "  target <= " target
+	rounds(num, den, target)
+}
+# rounds prints the wall-clock ratio of each round, pairing the i-th
+# result of num with the i-th of den, when both ran the same number of
+# times (bench-rounds.sh interleaves them), and how many rounds were
+# within the target.
+function rounds(num, den, target,   n, i, r, k, line) {
+	n = cnt[num, "ns/op"]
+	if (n < 2 || n != cnt[den, "ns/op"]) return
+	k = 0
+	for (i = 1; i <= n; i++) {
+		r = val[num, "ns/op", i] / val[den, "ns/op", i]
+		if (r <= target) k++
+		line = line sprintf(" %.1f", r)
+	}
+	printf "  per round:%s (within the target in %d of %d)\n", line, k, n
 }
 /^# load/ { print }
 /^Benchmark/ {
