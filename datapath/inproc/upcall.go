@@ -90,15 +90,22 @@ func (s *UpcallSocket) Receive(ctx context.Context, u *datapath.Upcall) error {
 			return opErr("upcall receive", datapath.ErrClosed)
 		}
 	}
-	pkt, ud := u.Packet[:0], u.Userdata[:0]
-	*u = datapath.Upcall{
-		Kind: m.kind, Key: m.key, EgressTunnel: m.egress, HasEgressTunnel: m.hasEgress,
-		Actions: m.actions, Len: m.len,
-	}
-	u.Packet = append(pkt, m.packet...)
+	// Field by field: a composite literal of the 700-byte Upcall was built
+	// on the stack, cleared, filled and then copied to *u.
+	u.Kind = m.kind
+	u.Key = m.key
+	u.Packet = append(u.Packet[:0], m.packet...)
 	if m.kind == datapath.UpcallAction {
-		u.Userdata = append(ud, m.userdata...)
+		u.Userdata = append(u.Userdata[:0], m.userdata...)
+	} else {
+		u.Userdata = nil
 	}
+	u.EgressTunnel = m.egress
+	u.HasEgressTunnel = m.hasEgress
+	u.Actions = m.actions
+	u.MRU = 0
+	u.Len = m.len
+	u.Hash = 0
 	s.d.putMsg(m)
 	return nil
 }

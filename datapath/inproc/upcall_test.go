@@ -269,3 +269,37 @@ func TestExecuteMetadata(t *testing.T) {
 		t.Errorf("in_port out of range: %v", err)
 	}
 }
+
+// An Upcall received into again holds the new upcall alone: nothing of an
+// earlier action upcall (user data, actions, original length, key) stays.
+func TestUpcallReceivedIntoAgain(t *testing.T) {
+	d := newDP(t, Config{})
+	ctx := ctxT(t)
+	s := openSock(t, d)
+	a := addPort(t, d, "a", s.PID())
+	tcp, udp := tcpFrame(t), udpFrame(t)
+	acts := datapath.Actions{datapath.Trunc{MaxLen: 30}, datapath.Userspace{PID: s.PID(), Userdata: []byte("cookie"), WithActions: true}}
+	f := datapath.Flow{Match: datapath.Match{Key: keyOf(tcp, a.Port()), Mask: l4Mask()}, Actions: acts}
+	if err := d.PutFlow(ctx, &f, datapath.PutCreate); err != nil {
+		t.Fatal(err)
+	}
+	var u datapath.Upcall
+	for _, frame := range [][]byte{tcp, udp} {
+		if err := a.Send(frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Receive(ctx, &u); err != nil {
+		t.Fatal(err)
+	}
+	if u.Kind != datapath.UpcallAction || string(u.Userdata) != "cookie" || u.Actions == nil || u.Len != uint32(len(tcp)) || len(u.Packet) != 30 {
+		t.Fatalf("action upcall %+v", u)
+	}
+	if err := s.Receive(ctx, &u); err != nil {
+		t.Fatal(err)
+	}
+	if want := keyOf(udp, a.Port()); u.Kind != datapath.UpcallMiss || u.Userdata != nil || u.Actions != nil || u.Len != 0 ||
+		string(u.Packet) != string(udp) || u.Key.IPv4.Proto != want.IPv4.Proto || u.Key.InPort != a.Port() {
+		t.Errorf("miss upcall after an action upcall: %+v", u)
+	}
+}
