@@ -51,7 +51,7 @@ func (a *Agent) register(e *flowEntry, key *datapath.FlowKey, since uint64, now 
 	// copied.
 	f.UFID, f.Actions, f.Stats, f.Used, f.TCPFlags = e.ufid, acts, datapath.FlowStats{}, 0, 0
 	f.Match.Key = *key
-	f.Match.Mask = e.mask(key)
+	e.maskTo(&f.Match.Mask, key)
 	if e.actions == nil {
 		f.Actions = nil
 	}

@@ -99,17 +99,18 @@ const (
 	tunnelSource
 )
 
-// mask returns the megaflow mask of the flow installed for key.
-func (e *flowEntry) mask(key *datapath.FlowKey) datapath.FlowKey {
+// maskTo writes the megaflow mask of the flow installed for key to *m.
+func (e *flowEntry) maskTo(m, key *datapath.FlowKey) {
 	switch {
 	case e.tunnel == tunnelKeySource:
-		return translate.TunnelMask(key)
+		*m = translate.TunnelMask(key)
 	case e.tunnel == tunnelSource:
-		return translate.TunnelSourceMask(key)
+		*m = translate.TunnelSourceMask(key)
 	case e.tunnel == notTunnel && e.vtep:
-		return translate.VTEPMask(key, e.seen)
+		*m = translate.VTEPMask(key, e.seen)
+	default:
+		translate.MegaflowTo(m, key, e.seen)
 	}
-	return translate.Megaflow(key, e.seen)
 }
 
 // invalLogSize bounds the invalidation log: an installation whose

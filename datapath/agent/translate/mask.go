@@ -18,9 +18,20 @@ import (
 // cannot match at all (packet.UserspaceFields) are ignored here: the caller
 // must not install a flow whose decision depended on them.
 func Megaflow(key *datapath.FlowKey, seen packet.FieldSet) datapath.FlowKey {
+	var m datapath.FlowKey
+	MegaflowTo(&m, key, seen)
+	return m
+}
+
+// MegaflowTo is Megaflow writing the mask to *m, which it overwrites
+// whole (m and key must not be the same key). Installing a flow writes the mask straight into the request: a
+// 512-byte result is otherwise copied from the callee's frame to the
+// caller's and again to its place, the first copy's wide loads waiting
+// on the narrow stores that filled it.
+func MegaflowTo(m *datapath.FlowKey, key *datapath.FlowKey, seen packet.FieldSet) {
 	seen = seen.WithPrerequisites().With(packet.FieldInPort)
 	f := key.Fields
-	var m datapath.FlowKey
+	*m = datapath.FlowKey{}
 	if f&datapath.KeyInPort != 0 {
 		m.Fields |= datapath.KeyInPort
 		m.InPort = ^datapath.PortNumber(0)
@@ -170,7 +181,6 @@ func Megaflow(key *datapath.FlowKey, seen packet.FieldSet) datapath.FlowKey {
 			m.ICMPv6 = datapath.ICMPKey{Type: it, Code: ic}
 		}
 	}
-	return m
 }
 
 var (

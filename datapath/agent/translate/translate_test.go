@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/netip"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -333,6 +334,25 @@ func TestMegaflow(t *testing.T) {
 	m = Megaflow(&k, packet.AllFields)
 	if m.Fields != k.Fields || m.IPv4 != (datapath.IPv4Key{Src: ones4, Dst: ones4, Proto: 0xff, TOS: 0xff, TTL: 0xff, Frag: 0xff}) {
 		t.Errorf("all fields: %v", m.String())
+	}
+}
+
+// MegaflowTo writes what Megaflow returns, whatever its destination held:
+// a mask reused from an earlier, wider one keeps none of it.
+func TestMegaflowTo(t *testing.T) {
+	f := udpFrame(t, 1000, 2000)
+	k := keyOf(t, f, 3)
+	for _, seen := range []packet.FieldSet{0, packet.FieldsOf(packet.FieldDstPort), packet.FieldsOf(packet.FieldEthDst, packet.FieldIPSrc), packet.AllFields} {
+		m := Megaflow(&k, packet.AllFields)
+		m.Unknown, m.Tunnel.ID = "junk", 7 // fields Megaflow never sets
+		MegaflowTo(&m, &k, seen)
+		if want := Megaflow(&k, seen); !reflect.DeepEqual(m, want) {
+			t.Errorf("seen %v: MegaflowTo wrote %v, Megaflow returns %v", seen, m.String(), want.String())
+		}
+	}
+	var d datapath.FlowKey
+	if n := testing.AllocsPerRun(100, func() { MegaflowTo(&d, &k, 0) }); n != 0 {
+		t.Errorf("MegaflowTo: %v allocs", n)
 	}
 }
 
