@@ -103,12 +103,14 @@ func (d *Datapath) Execute(ctx context.Context, packet []byte, key *datapath.Flo
 	p.buf = packet
 	p.key.Fields = metaFields
 	if key != nil {
-		k := key.Canonical()
-		if k.Fields&datapath.KeyInPort != 0 && k.InPort >= maxPorts {
-			return opErr(op, invalid("in_port %d", k.InPort))
+		// In place: Canonical's value receiver and result copied the
+		// 512-byte key three times on the way to p.key.
+		p.key = *key
+		p.key.Canonicalize()
+		if p.key.Fields&datapath.KeyInPort != 0 && p.key.InPort >= maxPorts {
+			return opErr(op, invalid("in_port %d", p.key.InPort))
 		}
-		p.key = k
-		p.key.Fields = k.Fields&metadataFields | metaFields
+		p.key.Fields = p.key.Fields&metadataFields | metaFields
 	}
 	extractHeaders(packet, &p.key)
 	if err := validateActions(actions, actionKeyOf(&p.key), 0); err != nil {
