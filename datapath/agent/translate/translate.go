@@ -175,7 +175,7 @@ func (t *Translator) Translate(r *simulation.Result, key *datapath.FlowKey, loc 
 	out.Actions = t.acts
 	out.Tags = t.tags
 	out.Seen = seen
-	out.Mask = Megaflow(key, seen)
+	MegaflowTo(&out.Mask, key, seen)
 }
 
 // limit wraps the actions of a result that holds only for packets of at
