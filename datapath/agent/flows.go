@@ -44,6 +44,18 @@ func (a *Agent) install(ctx context.Context, e *flowEntry, key *datapath.FlowKey
 // answered. If it reports false, e is recycled and there is nothing to
 // install (f still holds the flow's actions).
 func (a *Agent) register(e *flowEntry, key *datapath.FlowKey, since uint64, now time.Time, f *datapath.Flow, buf *datapath.Actions) (FlowClass, uint32, bool) {
+	class, gen := a.request(e, key, now, f, buf)
+	if !a.flows.insert(e, since) {
+		a.abandon(e)
+		return 0, 0, false
+	}
+	return class, gen, true
+}
+
+// request is register but for adding e to the flow table (see
+// flowTable.insert and addAll): it fills f and prepares e, and returns
+// e's class and generation.
+func (a *Agent) request(e *flowEntry, key *datapath.FlowKey, now time.Time, f *datapath.Flow, buf *datapath.Actions) (FlowClass, uint32) {
 	e.ufid = a.flows.ufid(key)
 	*buf = append((*buf)[:0], e.actions...)
 	acts := *buf
@@ -55,17 +67,20 @@ func (a *Agent) register(e *flowEntry, key *datapath.FlowKey, since uint64, now 
 	if e.actions == nil {
 		f.Actions = nil
 	}
-	class, gen := e.class, e.gen
 	a.macs.ref(e.learned)
-	if !a.flows.add(e, since, now) {
-		a.macs.unref(e.learned)
-		if e.state != nil {
-			e.state.Release()
-		}
-		a.flows.recycle(e)
-		return 0, 0, false
+	a.flows.prepare(e, now)
+	return e.class, e.gen
+}
+
+// abandon undoes request for an entry the flow table refused (a flow
+// with its key exists, or a tag it read was invalidated), and recycles
+// it.
+func (a *Agent) abandon(e *flowEntry) {
+	a.macs.unref(e.learned)
+	if e.state != nil {
+		e.state.Release()
 	}
-	return class, gen, true
+	a.flows.recycle(e)
 }
 
 // complete is the second half of install: the datapath answered err to

@@ -9,10 +9,8 @@ import (
 	"time"
 
 	"github.com/hivenet/hivenet/datapath"
-	"github.com/hivenet/hivenet/datapath/agent/translate"
 	"github.com/hivenet/hivenet/datapath/internal/ufidmap"
 	"github.com/hivenet/hivenet/simulation"
-	"github.com/hivenet/hivenet/simulation/packet"
 	"github.com/hivenet/hivenet/topology"
 )
 
@@ -42,75 +40,6 @@ func (c FlowClass) String() string {
 		return classNames[c]
 	}
 	return "invalid"
-}
-
-// flowEntry is one flow the agent installed.
-type flowEntry struct {
-	// ufid identifies the flow in the datapath. Neither its key nor its
-	// mask is kept: each is 512 bytes of pointers for the GC to scan.
-	ufid datapath.UFID
-	// seen is what the megaflow mask was computed from (Megaflow), unless
-	// tunnel says the flow matches tunnelled-in packets by their outer
-	// header.
-	seen   packet.FieldSet
-	tunnel tunnelMatch
-	// vtep marks a simulated flow of packets from a VTEP: its mask adds
-	// the tunnel key and source address to the megaflow's.
-	vtep    bool
-	actions datapath.Actions
-	tags    []simulation.Tag
-	// links holds the entry's place in the set of each of its tags,
-	// links[i] for tags[i], while it is installed.
-	links   []tagLink
-	learned []simulation.MACLearning
-	// state is what the stateful services hold for the flow, released
-	// when it goes.
-	state    StateRefs
-	class    FlowClass
-	deadline time.Time
-	dead     bool
-	// gen counts the entry's reuses (recycle): the class queues remember
-	// it, so that they skip an entry recycled since.
-	gen uint32
-}
-
-// entryRef is an entry as the class queues hold it: it stands for the
-// flow while the entry has not been recycled since.
-type entryRef struct {
-	e   *flowEntry
-	gen uint32
-}
-
-// live reports whether the flow r stands for is installed. Caller holds
-// the table's mu.
-func (r entryRef) live() bool { return r.e.gen == r.gen && !r.e.dead }
-
-// tunnelMatch is what a flow for tunnelled-in packets matches.
-type tunnelMatch uint8
-
-const (
-	// notTunnel: a flow simulated from a packet (translate.Megaflow).
-	notTunnel tunnelMatch = iota
-	// tunnelKeySource: the in-port, tunnel key and outer source
-	// (translate.TunnelMask).
-	tunnelKeySource
-	// tunnelSource: the in-port and outer source only
-	// (translate.TunnelSourceMask).
-	tunnelSource
-)
-
-// maskTo writes the megaflow mask of the flow installed for key to *m.
-func (e *flowEntry) maskTo(m, key *datapath.FlowKey) {
-	switch {
-	case e.tunnel == tunnelKeySource:
-		*m = translate.TunnelMask(key)
-	case e.tunnel == tunnelSource:
-		*m = translate.TunnelSourceMask(key)
-	case e.tunnel == notTunnel && e.vtep:
-		*m = translate.VTEPMask(key, e.seen)
-	default:
-		translate.MegaflowTo(m, key, e.seen)
-	}
 }
 
 // invalLogSize bounds the invalidation log: an installation whose
@@ -183,14 +112,47 @@ func (t *flowTable) len() int {
 // one of its tags was invalidated after since. It reports whether e was
 // added.
 func (t *flowTable) add(e *flowEntry, since uint64, now time.Time) bool {
-	// What concerns e alone is done before the lock: both workers and
-	// expiry take it for every flow, and a worker that finds it held
-	// sleeps.
+	t.prepare(e, now)
+	return t.insert(e, since)
+}
+
+// insert is add for e, prepared.
+func (t *flowTable) insert(e *flowEntry, since uint64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.addPrepared(e, since)
+}
+
+// prepare does what adding e, installed at now, needs that concerns e
+// alone, before the lock is taken: both workers and expiry take it for
+// every flow, and a worker that finds it held sleeps.
+func (t *flowTable) prepare(e *flowEntry, now time.Time) {
 	e.tags = indexedTags(e.tags)
 	e.deadline = now.Add(t.timeout.of(e.class))
 	e.links = slices.Grow(e.links[:0], len(e.tags))[:len(e.tags)]
+}
+
+// addAll is add for a batch of prepared entries, es[i] since since[i],
+// with one acquisition of the lock; added[i] reports whether es[i] was
+// added. Each entry's index slot is read for the whole batch before the
+// first is added: in a table of a few hundred thousand flows each is
+// usually a cache miss, and misses that do not wait on one another
+// overlap (see ufidmap.Map.Touch).
+func (t *flowTable) addAll(es []*flowEntry, since []uint64, added []bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	var sink byte
+	for _, e := range es {
+		sink ^= t.byUFID.Touch(&e.ufid)
+	}
+	t.touched += uint32(sink)
+	for i, e := range es {
+		added[i] = t.addPrepared(e, since[i])
+	}
+}
+
+// addPrepared is add for e, prepared. Caller holds mu.
+func (t *flowTable) addPrepared(e *flowEntry, since uint64) bool {
 	if cur := t.seq.Load(); cur != since {
 		if cur-since > invalLogSize {
 			return false

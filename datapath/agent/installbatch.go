@@ -13,8 +13,9 @@ const maxBatch = 64
 
 // installBatch holds the flows a worker has simulated but not installed
 // yet, with their packets. The worker installs them together (one
-// PutFlows: one acquisition of the in-process datapath's table lock, one
-// sendmsg per 64 kernel requests), then executes the packets, when its
+// acquisition of the agent's flow-table lock, one PutFlows: one of the
+// in-process datapath's table lock, one sendmsg per 64 kernel requests),
+// then executes the packets, when its
 // upcall queue runs dry or the batch is full: the reference's handler
 // threads batch upcalls the same way. Only a plain forwarded or dropped
 // packet waits in a batch; one that generates packets, pushes flow state
@@ -26,6 +27,11 @@ type installBatch struct {
 	acts  [maxBatch]datapath.Actions
 	items [maxBatch]pendingFlow
 	errs  [maxBatch]error
+	// The entries, the invalidation sequence numbers their simulations
+	// started at, and whether the flow table took each (flowTable.addAll).
+	ents  [maxBatch]*flowEntry
+	since [maxBatch]uint64
+	added [maxBatch]bool
 }
 
 // pendingFlow is a batched flow: its entry as the flow table holds it and
@@ -56,44 +62,47 @@ func backlogCheck(s datapath.UpcallSocket) func() bool {
 	return nil
 }
 
-// deferInstall registers e, the flow of the packet frame with key, and
-// queues it for installation; execute says whether the packet is then
-// executed with the flow's actions. A full batch is installed at once.
+// deferInstall queues e, the flow of the packet frame with key, for
+// installation; execute says whether the packet is then executed with the
+// flow's actions. A full batch is installed at once.
 func (w *worker) deferInstall(ctx context.Context, e *flowEntry, key *datapath.FlowKey, since uint64, now time.Time, frame []byte, execute bool) {
 	b := &w.batch
-	f, acts := &b.flows[b.n], &b.acts[b.n]
-	class, gen, ok := w.a.register(e, key, since, now, f, acts)
-	if !ok {
-		// Not installed (a flow with the key exists, or a tag it read was
-		// invalidated): the packet still goes out, after the batch, which
-		// may hold an earlier packet of the same flow.
-		if execute {
-			w.flush(ctx)
-			w.executeActions(ctx, frame, key, f.Actions)
-		}
-		emptyRequest(f, acts)
-		return
-	}
+	class, gen := w.a.request(e, key, now, &b.flows[b.n], &b.acts[b.n])
 	it := &b.items[b.n]
 	it.e, it.gen, it.class, it.execute = e, gen, class, execute
 	it.frame = append(it.frame[:0], frame...)
+	b.ents[b.n], b.since[b.n] = e, since
 	b.n++
 	if b.n == maxBatch {
 		w.flush(ctx)
 	}
 }
 
-// flush installs the batched flows and executes their packets.
+// flush adds the batched flows to the flow table (one acquisition of its
+// lock), installs those it took and executes the packets, in the order
+// they were simulated. A flow the table refused (a flow with its key
+// exists, or a tag it read was invalidated) is not installed; its packet
+// still goes out, with the flow's actions.
 func (w *worker) flush(ctx context.Context) {
 	b := &w.batch
 	if b.n == 0 {
 		return
 	}
 	a := w.a
-	errs := w.putBatch(ctx)
+	added := b.added[:b.n]
+	a.flows.addAll(b.ents[:b.n], b.since[:b.n], added)
+	for i, ok := range added {
+		if !ok {
+			a.abandon(b.items[i].e)
+			b.items[i].e = nil
+		}
+	}
+	errs := w.putBatch(ctx, added)
 	for i := range b.n {
 		it, f := &b.items[i], &b.flows[i]
-		a.complete(ctx, it.class, it.e, it.gen, f, errs[i])
+		if added[i] {
+			a.complete(ctx, it.class, it.e, it.gen, f, errs[i])
+		}
 		if it.execute {
 			w.executeActions(ctx, it.frame, &f.Match.Key, f.Actions)
 		}
@@ -101,23 +110,35 @@ func (w *worker) flush(ctx context.Context) {
 		it.e = nil
 	}
 	clear(errs)
+	clear(b.ents[:b.n])
 	b.n = 0
 }
 
-// putBatch puts the batched requests into the datapath, with one PutFlows
-// when it is a datapath.FlowBatcher, and returns each request's error.
-func (w *worker) putBatch(ctx context.Context) []error {
+// putBatch puts the requests of the batched flows the table took into the
+// datapath, with one PutFlows per run of them when it is a
+// datapath.FlowBatcher (a refused flow, rare, splits the batch), and
+// returns each request's error.
+func (w *worker) putBatch(ctx context.Context, added []bool) []error {
 	b := &w.batch
 	errs := b.errs[:b.n]
 	fb, ok := w.a.dp.(datapath.FlowBatcher)
-	if !ok {
-		for i := range b.n {
-			errs[i] = w.a.dp.PutFlow(ctx, &b.flows[i], datapath.PutCreate)
+	for lo := 0; lo < b.n; {
+		if !added[lo] {
+			lo++
+			continue
 		}
-		return errs
-	}
-	if err := fb.PutFlows(ctx, b.flows[:b.n], datapath.PutCreate); err != nil {
-		batchErrors(err, errs)
+		hi := lo + 1
+		for hi < b.n && added[hi] {
+			hi++
+		}
+		if !ok {
+			for i := lo; i < hi; i++ {
+				errs[i] = w.a.dp.PutFlow(ctx, &b.flows[i], datapath.PutCreate)
+			}
+		} else if err := fb.PutFlows(ctx, b.flows[lo:hi], datapath.PutCreate); err != nil {
+			batchErrors(err, errs[lo:hi])
+		}
+		lo = hi
 	}
 	return errs
 }
