@@ -87,6 +87,13 @@ func (a *Agent) abandon(e *flowEntry) {
 // the request f for e, added at generation gen. It reports whether the
 // flow is installed.
 func (a *Agent) complete(ctx context.Context, class FlowClass, e *flowEntry, gen uint32, f *datapath.Flow, err error) bool {
+	return a.completeLive(ctx, class, e, gen, f, err, err == nil && a.flows.live(e, gen))
+}
+
+// completeLive is complete knowing live: whether e, at generation gen,
+// was still installed once the datapath answered (a batch checks its
+// flows together, flowTable.liveAll).
+func (a *Agent) completeLive(ctx context.Context, class FlowClass, e *flowEntry, gen uint32, f *datapath.Flow, err error, live bool) bool {
 	if err != nil {
 		if a.flows.drop(e, gen) {
 			a.release(e)
@@ -97,7 +104,7 @@ func (a *Agent) complete(ctx context.Context, class FlowClass, e *flowEntry, gen
 		}
 		return false
 	}
-	if !a.flows.live(e, gen) {
+	if !live {
 		// Invalidated (or expired) between add and PutFlow: the remover's
 		// delete came first, so the flow just installed is stale.
 		if _, err := a.dp.DeleteFlow(ctx, &datapath.Flow{UFID: f.UFID}); err != nil && !errors.Is(err, datapath.ErrNotFound) {

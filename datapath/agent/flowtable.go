@@ -273,6 +273,17 @@ func (t *flowTable) live(e *flowEntry, gen uint32) bool {
 	return entryRef{e, gen}.live()
 }
 
+// liveAll is live for a batch, with one acquisition of the lock:
+// live[i] reports whether es[i], at generation gens[i], is installed
+// (false for a nil entry).
+func (t *flowTable) liveAll(es []*flowEntry, gens []uint32, live []bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, e := range es {
+		live[i] = e != nil && entryRef{e, gens[i]}.live()
+	}
+}
+
 // drop unindexes e if it is still installed (and was not recycled since
 // generation gen); it reports whether it was.
 func (t *flowTable) drop(e *flowEntry, gen uint32) bool {

@@ -28,10 +28,14 @@ type installBatch struct {
 	items [maxBatch]pendingFlow
 	errs  [maxBatch]error
 	// The entries, the invalidation sequence numbers their simulations
-	// started at, and whether the flow table took each (flowTable.addAll).
+	// started at, whether the flow table took each (flowTable.addAll),
+	// their generations and whether each was still installed once the
+	// datapath answered (flowTable.liveAll).
 	ents  [maxBatch]*flowEntry
 	since [maxBatch]uint64
 	added [maxBatch]bool
+	gens  [maxBatch]uint32
+	live  [maxBatch]bool
 }
 
 // pendingFlow is a batched flow: its entry as the flow table holds it and
@@ -94,14 +98,17 @@ func (w *worker) flush(ctx context.Context) {
 	for i, ok := range added {
 		if !ok {
 			a.abandon(b.items[i].e)
-			b.items[i].e = nil
+			b.items[i].e, b.ents[i] = nil, nil
 		}
+		b.gens[i] = b.items[i].gen
 	}
 	errs := w.putBatch(ctx, added)
+	live := b.live[:b.n]
+	a.flows.liveAll(b.ents[:b.n], b.gens[:b.n], live)
 	for i := range b.n {
 		it, f := &b.items[i], &b.flows[i]
 		if added[i] {
-			a.complete(ctx, it.class, it.e, it.gen, f, errs[i])
+			a.completeLive(ctx, it.class, it.e, it.gen, f, errs[i], live[i])
 		}
 		if it.execute {
 			w.executeActions(ctx, it.frame, &f.Match.Key, f.Actions)
