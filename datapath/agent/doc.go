@@ -47,9 +47,11 @@
 //   - generated.go: the packets a simulation generated (ARP requests,
 //     ICMP errors and replies), simulated from their port's egress.
 //   - installbatch.go: a worker's batch of flows simulated but not yet
-//     installed, put with one PutFlows when its upcall queue runs dry.
-//   - flowtable.go, flows.go: the flow table (classes, tags, expiry,
-//     invalidation index) and the agent's install, delete and invalidate.
+//     installed, added to the flow table under one lock and put with one
+//     PutFlows when its upcall queue runs dry.
+//   - flowtable.go, flowentry.go, flows.go: the flow table (entries,
+//     classes, tags, expiry, invalidation index) and the agent's install,
+//     delete and invalidate.
 //   - learning.go, arp.go, tables.go: the state tables: MAC learning,
 //     ARP resolution and the waiting room, and the watches on the NSDB's
 //     MAC, IPv4-MAC and ARP tables; tabledemand.go and tableidle.go open
@@ -124,8 +126,9 @@
 //     timeout of its class, then execute the packet. When its upcall
 //     socket can tell its backlog (datapath.PendingCounter or
 //     QueuedByteCounter), a worker queues plain forwarded or dropped
-//     packets' flows and installs up to 64 with one PutFlows (and one
-//     acquisition of the in-process table lock, or one sendmsg) once its
+//     packets' flows and installs up to 64 with one acquisition of the
+//     flow table's lock (their index slots read ahead) and one PutFlows
+//     (one acquisition of the in-process table lock, or one sendmsg) once its
 //     queue is empty, then executes their packets in order; anything else
 //     empties the queue first. Expired and invalidated flows are removed
 //     in batches too (datapath.FlowDeleter). Results whose
