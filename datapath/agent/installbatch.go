@@ -27,22 +27,21 @@ type installBatch struct {
 	acts  [maxBatch]datapath.Actions
 	items [maxBatch]pendingFlow
 	errs  [maxBatch]error
-	// The entries, the invalidation sequence numbers their simulations
-	// started at, whether the flow table took each (flowTable.addAll),
-	// their generations and whether each was still installed once the
-	// datapath answered (flowTable.liveAll).
+	// The entries (nil once refused) at their generations, the
+	// invalidation sequence numbers their simulations started at, whether
+	// the flow table took each (flowTable.addAll) and whether each was
+	// still installed once the datapath answered (flowTable.liveAll): kept
+	// apart from items because the flow table takes them as slices.
 	ents  [maxBatch]*flowEntry
+	gens  [maxBatch]uint32
 	since [maxBatch]uint64
 	added [maxBatch]bool
-	gens  [maxBatch]uint32
 	live  [maxBatch]bool
 }
 
-// pendingFlow is a batched flow: its entry as the flow table holds it and
-// the packet to execute once installed.
+// pendingFlow is a batched flow's class and the packet to execute once
+// it is installed (its entry is in installBatch.ents).
 type pendingFlow struct {
-	e       *flowEntry
-	gen     uint32
 	class   FlowClass
 	execute bool
 	frame   []byte
@@ -73,9 +72,9 @@ func (w *worker) deferInstall(ctx context.Context, e *flowEntry, key *datapath.F
 	b := &w.batch
 	class, gen := w.a.request(e, key, now, &b.flows[b.n], &b.acts[b.n])
 	it := &b.items[b.n]
-	it.e, it.gen, it.class, it.execute = e, gen, class, execute
+	it.class, it.execute = class, execute
 	it.frame = append(it.frame[:0], frame...)
-	b.ents[b.n], b.since[b.n] = e, since
+	b.ents[b.n], b.gens[b.n], b.since[b.n] = e, gen, since
 	b.n++
 	if b.n == maxBatch {
 		w.flush(ctx)
@@ -97,10 +96,9 @@ func (w *worker) flush(ctx context.Context) {
 	a.flows.addAll(b.ents[:b.n], b.since[:b.n], added)
 	for i, ok := range added {
 		if !ok {
-			a.abandon(b.items[i].e)
-			b.items[i].e, b.ents[i] = nil, nil
+			a.abandon(b.ents[i])
+			b.ents[i] = nil
 		}
-		b.gens[i] = b.items[i].gen
 	}
 	errs := w.putBatch(ctx, added)
 	live := b.live[:b.n]
@@ -108,13 +106,12 @@ func (w *worker) flush(ctx context.Context) {
 	for i := range b.n {
 		it, f := &b.items[i], &b.flows[i]
 		if added[i] {
-			a.completeLive(ctx, it.class, it.e, it.gen, f, errs[i], live[i])
+			a.completeLive(ctx, it.class, b.ents[i], b.gens[i], f, errs[i], live[i])
 		}
 		if it.execute {
 			w.executeActions(ctx, it.frame, &f.Match.Key, f.Actions)
 		}
 		emptyRequest(f, &b.acts[i])
-		it.e = nil
 	}
 	clear(errs)
 	clear(b.ents[:b.n])

@@ -24,10 +24,11 @@ func Megaflow(key *datapath.FlowKey, seen packet.FieldSet) datapath.FlowKey {
 }
 
 // MegaflowTo is Megaflow writing the mask to *m, which it overwrites
-// whole (m and key must not be the same key). Installing a flow writes the mask straight into the request: a
-// 512-byte result is otherwise copied from the callee's frame to the
-// caller's and again to its place, the first copy's wide loads waiting
-// on the narrow stores that filled it.
+// whole (m and key must not be the same key). Installing a flow writes
+// the mask straight into the request: a 512-byte result is otherwise
+// copied from the callee's frame to the caller's and again to its place,
+// the first copy's wide loads waiting on the narrow stores that filled
+// it.
 func MegaflowTo(m *datapath.FlowKey, key *datapath.FlowKey, seen packet.FieldSet) {
 	seen = seen.WithPrerequisites().With(packet.FieldInPort)
 	f := key.Fields
